@@ -1,0 +1,81 @@
+package store
+
+import "encoding/binary"
+
+// Key layout. Every key of a deployment lives under its configured prefix
+// (see Prefixed), then under one namespace per owner. Owners document their
+// sub-layout here, beside the namespace, so the whole keyspace reads in one
+// place.
+//
+//	catalog (core/catalog)
+//	  p/{product id}                  product JSON (api.Product, no availability)
+//	  k/{sku}                         SKU index: product id owning the SKU
+//	  s/{sku}                         stock record (api.Stock)
+//	changelog (core/changelog)
+//	  log/{seq u64 big-endian}        event JSON (api.Event)
+//	  meta/seq                        last assigned sequence (u64 big-endian)
+//	  meta/logstart                   first retained sequence (u64 big-endian)
+//	carts (core/cart)
+//	  cart/{cart id}                  cart JSON
+//	  cartexp/{unix u64 BE}/{cart id} expiry index for the sweeper
+//	orders and checkout (core/checkout)
+//	  ord/{order id}                  order JSON
+//	  resv/{unix u64 BE}/{order id}   reservation expiry index for the sweeper
+//	  idem/{key hash}                 idempotency record
+//	  idemexp/{unix u64 BE}/{hash}    idempotency expiry index
+const (
+	NSProduct = "p/"
+	NSSKU     = "k/"
+	NSStock   = "s/"
+	NSLog     = "log/"
+	NSMeta    = "meta/"
+	NSCart    = "cart/"
+	NSCartExp = "cartexp/"
+	NSOrder   = "ord/"
+	NSResv    = "resv/"
+	NSIdem    = "idem/"
+	NSIdemExp = "idemexp/"
+)
+
+// Key returns namespace followed by the given parts joined by '/'.
+func Key(ns string, parts ...string) []byte {
+	n := len(ns)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, ns...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// AppendUint64 appends v big-endian, so numeric order is byte order.
+func AppendUint64(b []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(b, v)
+}
+
+// Uint64 decodes a big-endian u64 from the first 8 bytes of b (0 if short).
+func Uint64(b []byte) uint64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// PrefixEnd returns the smallest key greater than every key with prefix p,
+// or nil when there is none (p is all 0xff).
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
