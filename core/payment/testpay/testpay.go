@@ -1,0 +1,161 @@
+// Package testpay is shopedge's built-in payment gateway for tests, demos and
+// benchmarks. It takes the tokens tok_ok, tok_decline,
+// tok_insufficient_funds, tok_slow (succeeds after Config.SlowDelay) and
+// tok_error (fails without charging); any other token is invalid.
+// It keeps its charges in memory for the life of the Gateway.
+package testpay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"shopedge/core/api"
+	"shopedge/core/payment"
+)
+
+// Test tokens.
+const (
+	TokenOK                = "tok_ok"
+	TokenDecline           = "tok_decline"
+	TokenInsufficientFunds = "tok_insufficient_funds"
+	TokenSlow              = "tok_slow"
+	TokenError             = "tok_error"
+)
+
+// Config configures the test gateway.
+type Config struct {
+	// SlowDelay is how long a tok_slow charge takes.
+	SlowDelay time.Duration `yaml:"slow_delay"`
+}
+
+// DefaultConfig returns the defaults: tok_slow takes 2s.
+func DefaultConfig() Config { return Config{SlowDelay: 2 * time.Second} }
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	if c.SlowDelay < 0 || c.SlowDelay > time.Hour {
+		return fmt.Errorf("testpay: slow_delay must be within [0, 1h], got %s", c.SlowDelay)
+	}
+	return nil
+}
+
+// Charge is one recorded charge.
+type Charge struct {
+	ID       string
+	Token    string
+	Amount   api.Money
+	Refunded bool
+}
+
+// Gateway is the in-memory test gateway. It implements payment.Gateway and
+// is safe for concurrent use.
+type Gateway struct {
+	cfg Config
+
+	mu      sync.Mutex
+	byKey   map[string]result // idempotency key → first outcome
+	charges map[string]*Charge
+	refunds int
+}
+
+type result struct {
+	id  string
+	err error
+}
+
+var _ payment.Gateway = (*Gateway)(nil)
+
+// New returns a test gateway.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, byKey: map[string]result{}, charges: map[string]*Charge{}}, nil
+}
+
+// Charge implements payment.Gateway.
+func (g *Gateway) Charge(ctx context.Context, token string, amount api.Money, idempotencyKey string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("cannot charge: %w: %w", payment.ErrGateway, err)
+	}
+	if token == TokenSlow {
+		t := time.NewTimer(g.cfg.SlowDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("cannot charge: %w: %w", payment.ErrGateway, ctx.Err())
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if r, ok := g.byKey[idempotencyKey]; ok {
+		return r.id, r.err
+	}
+	var r result
+	switch token {
+	case TokenOK, TokenSlow:
+		r.id = newChargeID()
+		g.charges[r.id] = &Charge{ID: r.id, Token: token, Amount: amount}
+	case TokenDecline:
+		r.err = payment.ErrDeclined
+	case TokenInsufficientFunds:
+		r.err = payment.ErrInsufficientFunds
+	case TokenError:
+		// A failure before charging; not remembered, so a retry may succeed.
+		return "", fmt.Errorf("cannot charge: %w", payment.ErrGateway)
+	default:
+		r.err = payment.ErrInvalidToken
+	}
+	g.byKey[idempotencyKey] = r
+	return r.id, r.err
+}
+
+// Refund implements payment.Gateway.
+func (g *Gateway) Refund(ctx context.Context, chargeID string, amount api.Money) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cannot refund: %w: %w", payment.ErrGateway, err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.charges[chargeID]
+	if !ok {
+		return payment.ErrUnknownCharge
+	}
+	if amount != c.Amount {
+		return fmt.Errorf("cannot refund %d %s of charge %s of %d %s: %w", amount.Amount, amount.Currency, chargeID, c.Amount.Amount, c.Amount.Currency, payment.ErrGateway)
+	}
+	if !c.Refunded {
+		c.Refunded = true
+		g.refunds++
+	}
+	return nil
+}
+
+// Stats returns how many charges succeeded and how many were refunded.
+func (g *Gateway) Stats() (charged, refunded int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.charges), g.refunds
+}
+
+// Charges returns a copy of every successful charge.
+func (g *Gateway) Charges() []Charge {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]Charge, 0, len(g.charges))
+	for _, c := range g.charges {
+		out = append(out, *c)
+	}
+	return out
+}
+
+func newChargeID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "ch_" + hex.EncodeToString(b[:])
+}
