@@ -1,0 +1,59 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Log configures a process logger: zerolog JSON lines on one writer.
+type Log struct {
+	// Level is the minimum level logged: trace, debug, info, warn, error.
+	Level string `yaml:"level" help:"minimum log level: trace, debug, info, warn, error"`
+}
+
+// DefaultLog returns the default logging configuration (level info).
+func DefaultLog() Log { return Log{Level: "info"} }
+
+// Validate reports an unknown level, naming the field.
+func (c Log) Validate() error {
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c Log) level() (zerolog.Level, error) {
+	switch c.Level {
+	case "trace", "debug", "info", "warn", "error":
+		return zerolog.ParseLevel(c.Level)
+	}
+	return zerolog.NoLevel, fmt.Errorf("log.level: unknown level %q (want trace, debug, info, warn or error)", c.Level)
+}
+
+// New returns a logger writing JSON lines to w at the configured level,
+// each with a timestamp and the given component name. The logger owns no
+// resources; w stays the caller's.
+func (c Log) New(w io.Writer, component string) zerolog.Logger {
+	lvl, err := c.level()
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().
+		Timestamp().Str("component", component).Logger()
+}
+
+// Step runs fn, then logs name with its duration (info on success, error on
+// failure) and returns fn's error. Mains use it for every start/stop step.
+func Step(log zerolog.Logger, name string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	ev := log.Info()
+	if err != nil {
+		ev = log.Error().Err(err)
+	}
+	ev.Str("step", name).Float64("duration_ms", float64(time.Since(start).Microseconds())/1000).Msg(name)
+	return err
+}

@@ -1,0 +1,42 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	json "github.com/goccy/go-json"
+)
+
+func TestLogLevelAndStep(t *testing.T) {
+	var buf bytes.Buffer
+	log := Log{Level: "warn"}.New(&buf, "core")
+	if err := Step(log, "open store", func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("info step logged at level warn: %s", buf.String())
+	}
+	boom := errors.New("boom")
+	if err := Step(log, "open store", func() error { return boom }); err != boom {
+		t.Fatalf("Step returned %v", err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", buf.String(), err)
+	}
+	if line["level"] != "error" || line["step"] != "open store" || line["component"] != "core" || line["error"] != "boom" {
+		t.Fatalf("log line = %v", line)
+	}
+	if _, ok := line["duration_ms"].(float64); !ok {
+		t.Fatalf("no duration_ms in %v", line)
+	}
+
+	if err := (Log{Level: "verbose"}).Validate(); err == nil || !strings.Contains(err.Error(), "log.level") {
+		t.Fatalf("Validate = %v", err)
+	}
+	if err := DefaultLog().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
