@@ -1,0 +1,285 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+)
+
+// Client errors. Test them with errors.Is.
+var (
+	// ErrGone is returned by Client.Changes when the core answers 410: the
+	// requested sequence is older than the change log's retention and the
+	// caller must reload the snapshot.
+	ErrGone = errors.New("api: change feed position is gone")
+	// ErrNotFound is returned by Client.Product when the core answers 404.
+	ErrNotFound = errors.New("api: not found")
+)
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Addrs lists the core nodes as host:port; requests are balanced over them.
+	Addrs []string `yaml:"addrs"`
+	// Timeout bounds a product fetch (connect, write, read).
+	Timeout time.Duration `yaml:"timeout"`
+	// SnapshotTimeout bounds a whole snapshot download.
+	SnapshotTimeout time.Duration `yaml:"snapshot_timeout"`
+	// MaxLineBytes bounds one NDJSON line (one product) of the snapshot.
+	MaxLineBytes int `yaml:"max_line_bytes"`
+	// MaxBodyBytes bounds a buffered (non-snapshot) response body.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// ChangesLimit is the most events asked for in one changes poll.
+	ChangesLimit int `yaml:"changes_limit"`
+	// MaxConnsPerAddr bounds the connections to each core node.
+	MaxConnsPerAddr int `yaml:"max_conns_per_addr"`
+}
+
+// DefaultClientConfig returns the defaults for a local run (core on
+// 127.0.0.1:9090).
+func DefaultClientConfig() ClientConfig {
+	return ClientConfig{
+		Addrs:           []string{"127.0.0.1:9090"},
+		Timeout:         2 * time.Second,
+		SnapshotTimeout: 10 * time.Minute,
+		MaxLineBytes:    4 << 20,
+		MaxBodyBytes:    64 << 20,
+		ChangesLimit:    1000,
+		MaxConnsPerAddr: 512,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c ClientConfig) Validate() error {
+	switch {
+	case len(c.Addrs) == 0:
+		return errors.New("addrs: at least one core address is required")
+	case c.Timeout <= 0:
+		return fmt.Errorf("timeout: must be > 0, got %s", c.Timeout)
+	case c.SnapshotTimeout <= 0:
+		return fmt.Errorf("snapshot_timeout: must be > 0, got %s", c.SnapshotTimeout)
+	case c.MaxLineBytes < 1024:
+		return fmt.Errorf("max_line_bytes: must be >= 1024, got %d", c.MaxLineBytes)
+	case c.MaxBodyBytes < 1024:
+		return fmt.Errorf("max_body_bytes: must be >= 1024, got %d", c.MaxBodyBytes)
+	case c.ChangesLimit <= 0:
+		return fmt.Errorf("changes_limit: must be > 0, got %d", c.ChangesLimit)
+	case c.MaxConnsPerAddr <= 0:
+		return fmt.Errorf("max_conns_per_addr: must be > 0, got %d", c.MaxConnsPerAddr)
+	}
+	for i, a := range c.Addrs {
+		if a == "" {
+			return fmt.Errorf("addrs[%d]: empty address", i)
+		}
+	}
+	return nil
+}
+
+// Client talks to the core's internal feed over fasthttp, balancing over
+// the configured core nodes. It is safe for concurrent use and holds only
+// pooled connections; it needs no Close.
+type Client struct {
+	cfg ClientConfig
+	lb  *fasthttp.LBClient
+	// host is the Host header sent; every core node serves the same API.
+	host string
+}
+
+// NewClient returns a Client for cfg.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot create core client: %w", err)
+	}
+	lb := &fasthttp.LBClient{Timeout: cfg.Timeout}
+	for _, addr := range cfg.Addrs {
+		lb.Clients = append(lb.Clients, &fasthttp.HostClient{
+			Addr:                addr,
+			Name:                "shopedge-edge",
+			MaxConns:            cfg.MaxConnsPerAddr,
+			MaxResponseBodySize: cfg.MaxBodyBytes,
+			MaxIdleConnDuration: 30 * time.Second,
+			// Only GETs go through this client; they are safe to retry
+			// on a fresh connection.
+			MaxIdemponentCallAttempts: 2,
+		})
+	}
+	return &Client{cfg: cfg, lb: lb, host: cfg.Addrs[0]}, nil
+}
+
+func (c *Client) deadline(ctx context.Context, d time.Duration) time.Time {
+	dl := time.Now().Add(d)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(dl) {
+		return cd
+	}
+	return dl
+}
+
+func (c *Client) newRequest(uri string) *fasthttp.Request {
+	req := fasthttp.AcquireRequest()
+	req.SetRequestURI(uri)
+	req.Header.SetHost(c.host)
+	req.Header.SetMethod(fasthttp.MethodGet)
+	return req
+}
+
+// do runs req and returns once it completes or ctx is done. When ctx ends
+// first, the request keeps running in the background until its deadline and
+// its buffers are released then, so Stop never waits for a long poll.
+func (c *Client) do(ctx context.Context, req *fasthttp.Request, deadline time.Time, fn func(resp *fasthttp.Response) error) error {
+	if err := ctx.Err(); err != nil {
+		fasthttp.ReleaseRequest(req)
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp := fasthttp.AcquireResponse()
+		err := c.lb.DoDeadline(req, resp, deadline)
+		if err == nil && ctx.Err() == nil {
+			err = fn(resp)
+		} else if err == nil {
+			err = ctx.Err()
+		}
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Product fetches product id with availability from the core. It returns
+// an error wrapping ErrNotFound when the core does not know id.
+func (c *Client) Product(ctx context.Context, id string) (*Product, error) {
+	req := c.newRequest("/internal/v1/products/" + id)
+	var p *Product
+	err := c.do(ctx, req, c.deadline(ctx, c.cfg.Timeout), func(resp *fasthttp.Response) error {
+		switch sc := resp.StatusCode(); sc {
+		case fasthttp.StatusOK:
+		case fasthttp.StatusNotFound:
+			return ErrNotFound
+		default:
+			return statusError(sc, resp.Body())
+		}
+		p = new(Product)
+		if err := json.Unmarshal(resp.Body(), p); err != nil {
+			return fmt.Errorf("cannot decode product: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot fetch product %q from core: %w", id, err)
+	}
+	return p, nil
+}
+
+// Changes long-polls the change feed for events after seq, waiting up to
+// wait when there are none. It returns an error wrapping ErrGone when after
+// is older than the core's retention.
+func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) (*Changes, error) {
+	uri := "/internal/v1/changes?after=" + strconv.FormatUint(after, 10) +
+		"&limit=" + strconv.Itoa(c.cfg.ChangesLimit) +
+		"&wait=" + strconv.FormatInt(wait.Milliseconds(), 10) + "ms"
+	req := c.newRequest(uri)
+	var ch *Changes
+	err := c.do(ctx, req, c.deadline(ctx, wait+c.cfg.Timeout), func(resp *fasthttp.Response) error {
+		switch sc := resp.StatusCode(); sc {
+		case fasthttp.StatusOK:
+		case fasthttp.StatusGone:
+			return ErrGone
+		default:
+			return statusError(sc, resp.Body())
+		}
+		ch = new(Changes)
+		if err := json.Unmarshal(resp.Body(), ch); err != nil {
+			return fmt.Errorf("cannot decode changes: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot poll changes after %d: %w", after, err)
+	}
+	return ch, nil
+}
+
+// Snapshot downloads the whole catalog, calling fn once per product in body
+// order, and returns the sequence the snapshot is consistent with. The body
+// is decoded line by line as it streams in; no more than MaxLineBytes of it
+// is held at once. Each p passed to fn is freshly allocated and never
+// touched by Snapshot again. An error from fn stops the download and is
+// returned. Snapshot runs on the calling goroutine; cancelling ctx stops it
+// at the next line.
+func (c *Client) Snapshot(ctx context.Context, fn func(p *Product) error) (uint64, error) {
+	req := c.newRequest("/internal/v1/snapshot")
+	defer fasthttp.ReleaseRequest(req)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	resp.StreamBody = true
+	if err := c.lb.DoDeadline(req, resp, c.deadline(ctx, c.cfg.SnapshotTimeout)); err != nil {
+		return 0, fmt.Errorf("cannot load snapshot: %w", err)
+	}
+	defer resp.CloseBodyStream() //nolint:errcheck // the body is abandoned on error paths
+	if sc := resp.StatusCode(); sc != fasthttp.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(bodyReader(resp), 4096))
+		return 0, fmt.Errorf("cannot load snapshot: %w", statusError(sc, body))
+	}
+	seq, err := strconv.ParseUint(string(resp.Header.Peek(SeqHeader)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cannot load snapshot: bad %s header %q", SeqHeader, resp.Header.Peek(SeqHeader))
+	}
+	sc := bufio.NewScanner(bodyReader(resp))
+	sc.Buffer(make([]byte, min(64<<10, c.cfg.MaxLineBytes)), c.cfg.MaxLineBytes)
+	n := 0
+	for sc.Scan() {
+		line := sc.Bytes()
+		n++
+		if len(line) == 0 {
+			continue
+		}
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, fmt.Errorf("cannot load snapshot: %w", err)
+			}
+		}
+		p := new(Product)
+		if err := json.Unmarshal(line, p); err != nil {
+			return 0, fmt.Errorf("cannot decode snapshot line %d: %w", n, err)
+		}
+		if err := fn(p); err != nil {
+			return 0, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("cannot read snapshot after line %d: %w", n, err)
+	}
+	return seq, nil
+}
+
+// bodyReader returns the streamed body, or the buffered one when fasthttp
+// read it whole (small bodies with a Content-Length).
+func bodyReader(resp *fasthttp.Response) io.Reader {
+	if r := resp.BodyStream(); r != nil {
+		return r
+	}
+	return bytes.NewReader(resp.Body())
+}
+
+// statusError turns an unexpected status into an error carrying the core's
+// error message when the body is shopedge's JSON error.
+func statusError(status int, body []byte) error {
+	var eb ErrorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
+		return fmt.Errorf("core answered %d: %w", status, eb.Error)
+	}
+	return fmt.Errorf("core answered %d", status)
+}

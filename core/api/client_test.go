@@ -1,0 +1,188 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+)
+
+// startFake serves h on 127.0.0.1:0 and returns a Client for it.
+func startFake(t *testing.T, h fasthttp.RequestHandler, tune func(*ClientConfig)) *Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: h, ReadTimeout: 5 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	cfg := DefaultClientConfig()
+	cfg.Addrs = []string{ln.Addr().String()}
+	if tune != nil {
+		tune(&cfg)
+	}
+	c, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestClientProduct(t *testing.T) {
+	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case "/internal/v1/products/42":
+			ctx.SetContentType("application/json")
+			ctx.SetBodyString(`{"id":"42","slug":"tv-42","name":"TV","popularity":3,"skus":[{"sku":"42","price":{"amount":999,"currency":"USD"},"availability":"low_stock"}]}`)
+		case "/internal/v1/products/500":
+			WriteError(ctx, Errorf(ECodeInternal, "boom"))
+		default:
+			WriteError(ctx, Errorf(ECodeNotFound, "no such product"))
+		}
+	}, nil)
+	p, err := c.Product(context.Background(), "42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != "42" || p.SKUs[0].Availability != LowStock || p.SKUs[0].Price.Amount != 999 {
+		t.Fatalf("unexpected product %+v", p)
+	}
+	if _, err := c.Product(context.Background(), "7"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+	_, err = c.Product(context.Background(), "500")
+	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("want a 500 error, got %v", err)
+	}
+}
+
+func TestClientChanges(t *testing.T) {
+	var gotQuery atomic.Value
+	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		gotQuery.Store(string(ctx.QueryArgs().QueryString()))
+		switch string(ctx.QueryArgs().Peek("after")) {
+		case "1":
+			WriteError(ctx, Errorf(ECodeGone, "too old"))
+		case "5":
+			body, _ := json.Marshal(Changes{Last: 7, Events: []Event{{Seq: 6, Type: EventDelete, ID: "9"}, {Seq: 7, Type: EventPurge, Keys: []string{"brand-x"}}}})
+			ctx.SetBody(body)
+		case "8":
+			time.Sleep(300 * time.Millisecond) // a long poll that outlives the caller
+			ctx.SetBodyString(`{"events":[],"last":8}`)
+		}
+	}, func(cfg *ClientConfig) { cfg.ChangesLimit = 50 })
+	ch, err := c.Changes(context.Background(), 5, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Last != 7 || len(ch.Events) != 2 || ch.Events[0].ID != "9" || ch.Events[1].Keys[0] != "brand-x" {
+		t.Fatalf("unexpected changes %+v", ch)
+	}
+	if q := gotQuery.Load().(string); q != "after=5&limit=50&wait=2000ms" {
+		t.Fatalf("query %q", q)
+	}
+	if _, err := c.Changes(context.Background(), 1, time.Second); !errors.Is(err, ErrGone) {
+		t.Fatalf("want ErrGone, got %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	start := time.Now()
+	if _, err := c.Changes(ctx, 8, 5*time.Second); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Fatalf("cancel took %s; the poll must be abandoned", d)
+	}
+}
+
+func TestClientSnapshotStreams(t *testing.T) {
+	const n = 3000
+	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set(SeqHeader, "77")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(w, `{"id":"%d","slug":"p-%d","name":"Product %d","popularity":%d,"skus":[{"sku":"s%d","availability":"in_stock"}]}`+"\n", i, i, i, i, i)
+				if i%500 == 0 {
+					_ = w.Flush()
+				}
+			}
+		})
+	}, nil)
+	seen := 0
+	seq, err := c.Snapshot(context.Background(), func(p *Product) error {
+		if p.ID != fmt.Sprint(seen) || p.SKUs[0].Availability != InStock {
+			return fmt.Errorf("line %d: unexpected %+v", seen, p)
+		}
+		seen++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq != 77 || seen != n {
+		t.Fatalf("seq %d, seen %d", seq, seen)
+	}
+}
+
+func TestClientSnapshotErrors(t *testing.T) {
+	long := bytes.Repeat([]byte("x"), 8<<10)
+	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.QueryArgs().Peek("case")) {
+		default:
+			ctx.Response.Header.Set(SeqHeader, "3")
+			ctx.SetBodyString(`{"id":"1","slug":"a","name":"` + string(long) + `","skus":[]}` + "\n")
+		}
+	}, func(cfg *ClientConfig) { cfg.MaxLineBytes = 4 << 10 })
+	_, err := c.Snapshot(context.Background(), func(*Product) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "too long") {
+		t.Fatalf("want a line-too-long error, got %v", err)
+	}
+
+	c2 := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set(SeqHeader, "3")
+		ctx.SetBodyString("{\"id\":\"1\",\"skus\":[]}\n{\"id\":\"2\",\"skus\":[]}\n")
+	}, nil)
+	stop := errors.New("stop")
+	calls := 0
+	_, err = c2.Snapshot(context.Background(), func(*Product) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("want the callback's error after one call, got %v after %d", err, calls)
+	}
+
+	c3 := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		WriteError(ctx, Errorf(ECodeUnavailable, "loading"))
+	}, nil)
+	if _, err := c3.Snapshot(context.Background(), func(*Product) error { return nil }); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("want a 503 error, got %v", err)
+	}
+}
+
+func TestClientConfigValidate(t *testing.T) {
+	f := func(mut func(*ClientConfig), field string) {
+		t.Helper()
+		cfg := DefaultClientConfig()
+		mut(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), field+":") {
+			t.Fatalf("want an error naming %s, got %v", field, err)
+		}
+	}
+	if err := DefaultClientConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	f(func(c *ClientConfig) { c.Addrs = nil }, "addrs")
+	f(func(c *ClientConfig) { c.Addrs = []string{""} }, "addrs[0]")
+	f(func(c *ClientConfig) { c.Timeout = 0 }, "timeout")
+	f(func(c *ClientConfig) { c.MaxLineBytes = 10 }, "max_line_bytes")
+	f(func(c *ClientConfig) { c.ChangesLimit = 0 }, "changes_limit")
+}
