@@ -1,0 +1,102 @@
+package forward
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures a Forwarder. It is loaded from the edge's YAML config
+// (section "forward") and may be overridden by flags.
+type Config struct {
+	// Addrs are the core addresses (host:port) writes are forwarded to.
+	Addrs []string `yaml:"addrs"`
+	// Timeout bounds one forwarded request, retries included; past it the
+	// edge answers 504.
+	Timeout time.Duration `yaml:"timeout"`
+	// DialTimeout bounds establishing one connection to a core.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxConnsPerAddr bounds the open connections to each core.
+	MaxConnsPerAddr int `yaml:"max_conns_per_addr"`
+	// MaxInFlight bounds the requests being forwarded at once; beyond it the
+	// edge answers 503 with Retry-After at once.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxBodySize bounds a forwarded request body (bytes); larger is 413.
+	MaxBodySize int `yaml:"max_body_size"`
+	// MaxResponseBodySize bounds a core response body (bytes).
+	MaxResponseBodySize int `yaml:"max_response_body_size"`
+	// MaxAttempts is the number of attempts on one core for a request that
+	// may be retried (GET, HEAD, or a write carrying an Idempotency-Key).
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryAfter is the Retry-After the edge sends with a fast 503.
+	RetryAfter time.Duration `yaml:"retry_after"`
+	// BreakerFailures is the count of consecutive failures that opens a
+	// core's circuit breaker.
+	BreakerFailures uint32 `yaml:"breaker_failures"`
+	// BreakerOpenFor is how long an open breaker stays open before one
+	// half-open probe is let through.
+	BreakerOpenFor time.Duration `yaml:"breaker_open_for"`
+	// BreakerHalfOpenRequests is how many probes a half-open breaker admits.
+	BreakerHalfOpenRequests uint32 `yaml:"breaker_half_open_requests"`
+}
+
+// DefaultConfig returns the configuration for a local run: one core on
+// 127.0.0.1:9090.
+func DefaultConfig() Config {
+	return Config{
+		Addrs:                   []string{"127.0.0.1:9090"},
+		Timeout:                 5 * time.Second,
+		DialTimeout:             time.Second,
+		MaxConnsPerAddr:         512,
+		MaxInFlight:             4096,
+		MaxBodySize:             64 << 10,
+		MaxResponseBodySize:     4 << 20,
+		MaxAttempts:             2,
+		RetryAfter:              time.Second,
+		BreakerFailures:         5,
+		BreakerOpenFor:          2 * time.Second,
+		BreakerHalfOpenRequests: 1,
+	}
+}
+
+// Validate reports the first invalid field of c.
+func (c *Config) Validate() error {
+	if len(c.Addrs) == 0 {
+		return errors.New("forward.addrs: at least one core address is required")
+	}
+	seen := make(map[string]bool, len(c.Addrs))
+	for i, a := range c.Addrs {
+		if a == "" {
+			return fmt.Errorf("forward.addrs[%d]: empty address", i)
+		}
+		if seen[a] {
+			return fmt.Errorf("forward.addrs[%d]: duplicate address %q", i, a)
+		}
+		seen[a] = true
+	}
+	switch {
+	case c.Timeout <= 0:
+		return fmt.Errorf("forward.timeout: must be > 0, got %s", c.Timeout)
+	case c.DialTimeout <= 0:
+		return fmt.Errorf("forward.dial_timeout: must be > 0, got %s", c.DialTimeout)
+	case c.MaxConnsPerAddr <= 0:
+		return fmt.Errorf("forward.max_conns_per_addr: must be > 0, got %d", c.MaxConnsPerAddr)
+	case c.MaxInFlight <= 0:
+		return fmt.Errorf("forward.max_in_flight: must be > 0, got %d", c.MaxInFlight)
+	case c.MaxBodySize <= 0:
+		return fmt.Errorf("forward.max_body_size: must be > 0, got %d", c.MaxBodySize)
+	case c.MaxResponseBodySize <= 0:
+		return fmt.Errorf("forward.max_response_body_size: must be > 0, got %d", c.MaxResponseBodySize)
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("forward.max_attempts: must be >= 1, got %d", c.MaxAttempts)
+	case c.RetryAfter < time.Second:
+		return fmt.Errorf("forward.retry_after: must be >= 1s, got %s", c.RetryAfter)
+	case c.BreakerFailures < 1:
+		return fmt.Errorf("forward.breaker_failures: must be >= 1, got %d", c.BreakerFailures)
+	case c.BreakerOpenFor <= 0:
+		return fmt.Errorf("forward.breaker_open_for: must be > 0, got %s", c.BreakerOpenFor)
+	case c.BreakerHalfOpenRequests < 1:
+		return fmt.Errorf("forward.breaker_half_open_requests: must be >= 1, got %d", c.BreakerHalfOpenRequests)
+	}
+	return nil
+}
