@@ -1,0 +1,57 @@
+package catalog
+
+import (
+	"fmt"
+
+	"shopedge/core/api"
+)
+
+// Config tunes the catalog service.
+type Config struct {
+	// LowStockThreshold: a SKU with available <= 0 is out_of_stock, with
+	// available <= LowStockThreshold low_stock, else in_stock.
+	LowStockThreshold int64 `yaml:"low_stock_threshold"`
+	// ImportBatch is how many products one import transaction commits.
+	ImportBatch int `yaml:"import_batch"`
+	// ImportWorkers is how many import batches are committed concurrently
+	// (so the store's group commit shares one fsync among them).
+	ImportWorkers int `yaml:"import_workers"`
+	// ImportMaxLine bounds one NDJSON line of an import, in bytes.
+	ImportMaxLine int `yaml:"import_max_line"`
+}
+
+// DefaultConfig returns the default catalog configuration.
+func DefaultConfig() Config {
+	return Config{
+		LowStockThreshold: 10,
+		ImportBatch:       256,
+		ImportWorkers:     4,
+		ImportMaxLine:     8 << 20,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.LowStockThreshold < 0:
+		return fmt.Errorf("catalog: low_stock_threshold must be >= 0, got %d", c.LowStockThreshold)
+	case c.ImportBatch < 1 || c.ImportBatch > 10000:
+		return fmt.Errorf("catalog: import_batch must be in [1, 10000], got %d", c.ImportBatch)
+	case c.ImportWorkers < 1 || c.ImportWorkers > 256:
+		return fmt.Errorf("catalog: import_workers must be in [1, 256], got %d", c.ImportWorkers)
+	case c.ImportMaxLine < 1024:
+		return fmt.Errorf("catalog: import_max_line must be >= 1024, got %d", c.ImportMaxLine)
+	}
+	return nil
+}
+
+// Band returns the availability band of available units.
+func (c Config) Band(available int64) string {
+	switch {
+	case available <= 0:
+		return api.OutOfStock
+	case available <= c.LowStockThreshold:
+		return api.LowStock
+	}
+	return api.InStock
+}

@@ -1,0 +1,273 @@
+// Package catalog owns shopedge's products, SKUs and stock in the store:
+// validation, upserts that keep the SKU index and stock records consistent,
+// availability bands, NDJSON import, and the transaction-level stock API the
+// checkout uses. Every catalog write appends its change-log event in the same
+// transaction.
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
+	"shopedge/core/changelog"
+	"shopedge/store"
+)
+
+// Service is the catalog over a store and its change log. It is safe for
+// concurrent use, holds no goroutines and lives as long as its store.
+type Service struct {
+	st  store.Store
+	log *changelog.Log
+	cfg Config
+}
+
+// New returns the catalog service. cfg must be valid (see Config.Validate).
+func New(st store.Store, log *changelog.Log, cfg Config) *Service {
+	return &Service{st: st, log: log, cfg: cfg}
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Store returns the service's store.
+func (s *Service) Store() store.Store { return s.st }
+
+// Notify wakes the change log's local waiters; call it after committing a
+// transaction in which AdjustStock may have appended an event.
+func (s *Service) Notify() { s.log.Notify() }
+
+// update runs fn in a write transaction and notifies feed waiters after a
+// successful commit.
+func (s *Service) update(ctx context.Context, fn func(tx store.Txn) error) error {
+	if err := s.st.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.log.Notify()
+	return nil
+}
+
+// Put validates p and inserts or replaces it: the SKU index follows the new
+// SKU list, new SKUs get a stock record at 0, dropped SKUs lose their index
+// and stock. It returns the sequence of the upsert event. A SKU owned by
+// another product is a conflict. p's availability fields are ignored; p is
+// not retained.
+func (s *Service) Put(ctx context.Context, p *api.Product) (uint64, error) {
+	if err := Validate(p); err != nil {
+		return 0, err
+	}
+	var seq uint64
+	err := s.update(ctx, func(tx store.Txn) error {
+		var err error
+		seq, err = s.putTx(tx, p, nil)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cannot put product %s: %w", p.ID, err)
+	}
+	return seq, nil
+}
+
+// putTx writes a validated product and its event in tx. stock optionally
+// sets on_hand per SKU of p. Every check runs before the first write, so an
+// error leaves tx unchanged.
+func (s *Service) putTx(tx store.Txn, p *api.Product, stock map[string]int64) (uint64, error) {
+	old, err := getProduct(tx, p.ID)
+	if err != nil {
+		return 0, err
+	}
+	newSKUs := make(map[string]struct{}, len(p.SKUs))
+	stocks := make([]api.Stock, len(p.SKUs))
+	for i := range p.SKUs {
+		sku := p.SKUs[i].SKU
+		newSKUs[sku] = struct{}{}
+		e, err := getSKU(tx, sku)
+		if err != nil {
+			return 0, err
+		}
+		if e != nil && e.ProductID != p.ID {
+			return 0, &api.Error{Code: api.ECodeConflict, Field: fmt.Sprintf("skus[%d].sku", i),
+				Message: fmt.Sprintf("SKU %q belongs to product %q", sku, e.ProductID)}
+		}
+		st, _, err := getStock(tx, sku)
+		if err != nil {
+			return 0, err
+		}
+		if n, ok := stock[sku]; ok {
+			st.OnHand = n
+			if err := checkStock(&st); err != nil {
+				return 0, err
+			}
+		}
+		st.Available = st.OnHand - st.Reserved - st.Sold
+		stocks[i] = st
+	}
+	for sku := range stock {
+		if _, ok := newSKUs[sku]; !ok {
+			return 0, api.Invalid("stock."+sku, "not a SKU of product %q", p.ID)
+		}
+	}
+
+	// Writes.
+	stored := *p
+	stored.SKUs = make([]api.SKU, len(p.SKUs))
+	for i, k := range p.SKUs {
+		k.Availability = ""
+		stored.SKUs[i] = k
+	}
+	b, err := json.Marshal(&stored)
+	if err != nil {
+		return 0, fmt.Errorf("cannot encode product: %w", err)
+	}
+	if err := tx.Set(productKey(p.ID), b); err != nil {
+		return 0, fmt.Errorf("cannot write product: %w", err)
+	}
+	for i := range stored.SKUs {
+		k := &stored.SKUs[i]
+		eb, err := json.Marshal(&skuEntry{ProductID: p.ID, Name: p.Name, Price: k.Price})
+		if err != nil {
+			return 0, fmt.Errorf("cannot encode SKU entry: %w", err)
+		}
+		if err := tx.Set(skuKey(k.SKU), eb); err != nil {
+			return 0, fmt.Errorf("cannot write SKU %s: %w", k.SKU, err)
+		}
+		if err := tx.Set(stockKey(k.SKU), encodeStock(&stocks[i])); err != nil {
+			return 0, fmt.Errorf("cannot write stock of %s: %w", k.SKU, err)
+		}
+		k.Availability = s.cfg.Band(stocks[i].Available)
+	}
+	if old != nil {
+		for _, k := range old.SKUs {
+			if _, keep := newSKUs[k.SKU]; keep {
+				continue
+			}
+			if err := deleteSKU(tx, k.SKU); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return s.log.Append(tx, &api.Event{Type: api.EventUpsert, ID: p.ID, Product: &stored})
+}
+
+func deleteSKU(tx store.Txn, sku string) error {
+	if err := tx.Delete(skuKey(sku)); err != nil {
+		return fmt.Errorf("cannot delete SKU %s: %w", sku, err)
+	}
+	if err := tx.Delete(stockKey(sku)); err != nil {
+		return fmt.Errorf("cannot delete stock of %s: %w", sku, err)
+	}
+	return nil
+}
+
+// Delete removes product id with its SKU index and stock records and
+// returns the sequence of the delete event (not_found when absent).
+func (s *Service) Delete(ctx context.Context, id string) (uint64, error) {
+	var seq uint64
+	err := s.update(ctx, func(tx store.Txn) error {
+		p, err := getProduct(tx, id)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return notFound("product", id)
+		}
+		for _, k := range p.SKUs {
+			if err := deleteSKU(tx, k.SKU); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(productKey(id)); err != nil {
+			return fmt.Errorf("cannot delete product: %w", err)
+		}
+		seq, err = s.log.Append(tx, &api.Event{Type: api.EventDelete, ID: id})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cannot delete product %s: %w", id, err)
+	}
+	return seq, nil
+}
+
+// Get returns product id with availability filled in (not_found when
+// absent). The result belongs to the caller.
+func (s *Service) Get(ctx context.Context, id string) (*api.Product, error) {
+	var p *api.Product
+	err := s.st.View(ctx, func(tx store.Txn) error {
+		var err error
+		p, err = s.GetTx(tx, id)
+		return err
+	})
+	return p, err
+}
+
+// GetTx is Get inside tx.
+func (s *Service) GetTx(tx store.Txn, id string) (*api.Product, error) {
+	p, err := getProduct(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, notFound("product", id)
+	}
+	if err := s.fillAvailability(tx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Purge appends a purge event for keys (product ids or surrogate keys), or a
+// purge_all event when all is set, and returns its sequence.
+func (s *Service) Purge(ctx context.Context, keys []string, all bool) (uint64, error) {
+	ev := &api.Event{Type: api.EventPurge, Keys: keys}
+	if all {
+		ev = &api.Event{Type: api.EventPurgeAll}
+	}
+	var seq uint64
+	err := s.update(ctx, func(tx store.Txn) error {
+		var err error
+		seq, err = s.log.Append(tx, ev)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cannot log purge: %w", err)
+	}
+	return seq, nil
+}
+
+// SetStock sets the on-hand count of sku. It must stay >= reserved + sold
+// (conflict naming the numbers otherwise); a band change emits an event.
+func (s *Service) SetStock(ctx context.Context, sku string, onHand int64) (api.Stock, error) {
+	if onHand < 0 {
+		return api.Stock{}, api.Invalid("on_hand", "must be >= 0, got %d", onHand)
+	}
+	var out api.Stock
+	err := s.update(ctx, func(tx store.Txn) error {
+		return s.AdjustStock(tx, sku, func(st *api.Stock) error {
+			st.OnHand = onHand
+			if st.Reserved+st.Sold > onHand {
+				return api.Errorf(api.ECodeConflict, "on_hand %d is below reserved %d + sold %d of %s",
+					onHand, st.Reserved, st.Sold, sku)
+			}
+			out = *st
+			return nil
+		})
+	})
+	if err != nil {
+		return api.Stock{}, fmt.Errorf("cannot set stock of %s: %w", sku, err)
+	}
+	out.Available = out.OnHand - out.Reserved - out.Sold
+	return out, nil
+}
+
+// Stock returns the stock of sku (not_found for an unknown SKU).
+func (s *Service) Stock(ctx context.Context, sku string) (api.Stock, error) {
+	var out api.Stock
+	err := s.st.View(ctx, func(tx store.Txn) error {
+		var err error
+		out, err = s.StockTx(tx, sku)
+		return err
+	})
+	return out, err
+}
