@@ -9,8 +9,8 @@ import "encoding/binary"
 //
 //	catalog (core/catalog)
 //	  p/{product id}                  product JSON (api.Product, no availability)
-//	  k/{sku}                         SKU index: product id owning the SKU
-//	  s/{sku}                         stock record (api.Stock)
+//	  k/{sku}                         SKU index: JSON {product_id, name, price} of the owning product
+//	  s/{sku}                         stock record: on_hand, reserved, sold as 3 × int64 big-endian
 //	changelog (core/changelog)
 //	  log/{seq u64 big-endian}        event JSON (api.Event)
 //	  meta/seq                        last assigned sequence (u64 big-endian)
