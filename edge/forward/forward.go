@@ -142,8 +142,11 @@ func (f *Forwarder) Handle(ctx *fasthttp.RequestCtx) {
 		api.WriteError(ctx, api.Errorf(api.ECodeTooLarge, "request body exceeds %d bytes", f.cfg.MaxBodySize))
 		return
 	}
-	// TODO(lead): reject card data here with api.ContainsCardNumber once
-	// core/api provides it (400 ECodeCardData, body never logged).
+	if api.ContainsCardNumber(ctx.Request.Body()) || api.ContainsCardNumber(ctx.URI().QueryString()) {
+		f.m.rejectedCardData.Inc()
+		api.WriteError(ctx, api.Errorf(api.ECodeCardData, "card numbers are never accepted; pay with a payment token"))
+		return
+	}
 
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()

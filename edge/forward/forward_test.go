@@ -391,3 +391,24 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.RetryAfter = 0 }, "forward.retry_after")
 	f(func(c *Config) { c.BreakerFailures = 0 }, "forward.breaker_failures")
 }
+
+func TestCardDataRejected(t *testing.T) {
+	var hits atomic.Int32
+	addr := startCore(t, func(ctx *fasthttp.RequestCtx) { hits.Add(1) })
+	f := mustNew(t, testConfig(addr))
+	for _, tc := range []struct{ uri, body string }{
+		{"/v1/checkout", `{"cart_id":"c","payment_token":"4111 1111 1111 1111"}`},
+		{"/v1/checkout?card=4111111111111111", `{}`},
+	} {
+		resp := call(f, "POST", tc.uri, tc.body, map[string]string{"Idempotency-Key": "k"})
+		if resp.StatusCode() != 400 || errorCode(t, resp) != api.ECodeCardData {
+			t.Fatalf("%s %s: status %d body %s", tc.uri, tc.body, resp.StatusCode(), resp.Body())
+		}
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("core saw %d requests carrying card data", hits.Load())
+	}
+	if resp := call(f, "POST", "/v1/checkout", `{"payment_token":"tok_ok"}`, nil); resp.StatusCode() != 200 {
+		t.Fatalf("clean request: status %d", resp.StatusCode())
+	}
+}

@@ -18,6 +18,7 @@ type forwardMetrics struct {
 	rejectedBreaker     *metrics.Counter
 	rejectedUnreachable *metrics.Counter
 	rejectedTooLarge    *metrics.Counter
+	rejectedCardData    *metrics.Counter
 }
 
 func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
@@ -30,6 +31,7 @@ func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
 		rejectedBreaker:     ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="breaker_open"}`),
 		rejectedUnreachable: ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="unreachable"}`),
 		rejectedTooLarge:    ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="too_large"}`),
+		rejectedCardData:    ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="card_data"}`),
 	}
 	m.status[0] = ms.NewCounter(`shopedge_edge_forward_responses_total{class="other"}`)
 	for i := 1; i < len(m.status); i++ {
