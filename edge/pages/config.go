@@ -1,0 +1,42 @@
+// Package pages keeps the edge's precomputed product pages: every product
+// rendered once, when it changes, as JSON and HTML (plain and gzip) with a
+// strong ETag and its Surrogate-Key header, stored off-heap in fastcache.
+// A Store is a follow.Sink: it is filled from the core's snapshot and kept
+// current by the change feed; requests only look bytes up.
+package pages
+
+import (
+	"compress/flate"
+	"fmt"
+)
+
+// Config configures a Store.
+type Config struct {
+	// CacheBytes is the off-heap budget for rendered bytes. Entries beyond
+	// it are evicted and fetched from the core again on demand.
+	CacheBytes int `yaml:"cache_bytes"`
+	// Workers is the number of render goroutines during a snapshot load
+	// (0 means GOMAXPROCS).
+	Workers int `yaml:"workers"`
+	// GzipLevel is the compress/flate level of the gzip representations.
+	GzipLevel int `yaml:"gzip_level"`
+}
+
+// DefaultConfig returns a 512 MiB cache, one render worker per CPU and
+// gzip level 5.
+func DefaultConfig() Config {
+	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.CacheBytes < 32<<20:
+		return fmt.Errorf("cache_bytes: must be >= 32 MiB, got %d", c.CacheBytes)
+	case c.Workers < 0:
+		return fmt.Errorf("workers: must be >= 0, got %d", c.Workers)
+	case c.GzipLevel < flate.BestSpeed || c.GzipLevel > flate.BestCompression:
+		return fmt.Errorf("gzip_level: must be in 1..9, got %d", c.GzipLevel)
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+package pages
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+)
+
+// Variant selects one stored representation of a product.
+type Variant uint8
+
+// The four representations rendered per product.
+const (
+	JSON Variant = iota
+	JSONGzip
+	HTML
+	HTMLGzip
+	numVariants
+)
+
+// Gzip reports whether v is a gzip-compressed representation.
+func (v Variant) Gzip() bool { return v == JSONGzip || v == HTMLGzip }
+
+// Rendered holds every representation of one product, rendered once when
+// the product changes. It is immutable once returned and may be shared.
+type Rendered struct {
+	ID   string
+	Slug string
+	// Tail is the product's surrogate keys other than its product key,
+	// space-separated (categories, brand). Interned by the Store.
+	Tail string
+	// SurrogateKey is the Surrogate-Key header value.
+	SurrogateKey []byte
+	// Bodies and ETags are indexed by Variant. ETags are strong and quoted.
+	Bodies [numVariants][]byte
+	ETags  [numVariants][]byte
+}
+
+// maxSurrogateKey bounds the Surrogate-Key header value.
+const maxSurrogateKey = 4096
+
+// Render renders p as JSON and HTML, plain and gzip (at gzipLevel, a
+// compress/flate level), with their ETags.
+func Render(p *api.Product, gzipLevel int) (*Rendered, error) {
+	if p.ID == "" {
+		return nil, fmt.Errorf("cannot render a product without id (slug %q)", p.Slug)
+	}
+	r := &Rendered{ID: p.ID, Slug: p.Slug}
+	keys := api.SurrogateKeys(p)
+	for n, i := len(keys[0]), 1; i < len(keys); i++ {
+		if n += 1 + len(keys[i]); n > maxSurrogateKey {
+			keys = keys[:i] // keep the header bounded; the product key always stays
+			break
+		}
+	}
+	r.Tail = strings.Join(keys[1:], " ")
+	r.SurrogateKey = []byte(strings.Join(keys, " "))
+	js, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("cannot render product %q as JSON: %w", p.ID, err)
+	}
+	var html bytes.Buffer
+	html.Grow(4096)
+	if err := pageTemplate.Execute(&html, newPageView(p)); err != nil {
+		return nil, fmt.Errorf("cannot render product %q as HTML: %w", p.ID, err)
+	}
+	r.Bodies[JSON] = js
+	r.Bodies[HTML] = html.Bytes()
+	r.Bodies[JSONGzip] = fasthttp.AppendGzipBytesLevel(nil, js, gzipLevel)
+	r.Bodies[HTMLGzip] = fasthttp.AppendGzipBytesLevel(nil, r.Bodies[HTML], gzipLevel)
+	for v := range r.Bodies {
+		r.ETags[v] = etag(r.Bodies[v])
+	}
+	return r, nil
+}
+
+// etag returns a strong, quoted ETag: the xxhash64 of b in hex.
+func etag(b []byte) []byte {
+	e := make([]byte, 0, 18)
+	e = append(e, '"')
+	h := xxhash.Sum64(b)
+	for i := 60; i >= 0; i -= 4 {
+		e = append(e, "0123456789abcdef"[(h>>uint(i))&0xf])
+	}
+	return append(e, '"')
+}
+
+// minorDigits returns the number of minor-unit digits of an ISO 4217
+// currency (2 unless listed).
+func minorDigits(currency string) int {
+	switch currency {
+	case "JPY", "KRW", "VND", "CLP", "ISK", "UGX", "PYG", "XAF", "XOF":
+		return 0
+	case "BHD", "KWD", "JOD", "OMR", "TND", "IQD", "LYD":
+		return 3
+	}
+	return 2
+}
+
+var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+// FormatMoney formats m for display: "$1,249.99", "¥500", "12.500 KWD".
+// Amounts are int64 minor units; no floating point is involved.
+func FormatMoney(m api.Money) string {
+	d := minorDigits(m.Currency)
+	neg := m.Amount < 0
+	a := uint64(m.Amount)
+	if neg {
+		a = uint64(-m.Amount)
+	}
+	div := uint64(1)
+	for i := 0; i < d; i++ {
+		div *= 10
+	}
+	whole := strconv.FormatUint(a/div, 10)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	sym, hasSym := currencySymbols[m.Currency]
+	if hasSym {
+		b.WriteString(sym)
+	}
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if d > 0 {
+		frac := strconv.FormatUint(a%div, 10)
+		b.WriteByte('.')
+		b.WriteString(strings.Repeat("0", d-len(frac)))
+		b.WriteString(frac)
+	}
+	if !hasSym {
+		b.WriteByte(' ')
+		b.WriteString(m.Currency)
+	}
+	return b.String()
+}
+
+// availabilityText is the label of an availability band.
+func availabilityText(a string) string {
+	switch a {
+	case api.InStock:
+		return "In stock"
+	case api.LowStock:
+		return "Only a few left"
+	case api.OutOfStock:
+		return "Out of stock"
+	}
+	return "Availability unknown"
+}
+
+// bestAvailability returns the best band over skus (in > low > out).
+func bestAvailability(skus []api.SKU) string {
+	best, rank := "", 0
+	for _, s := range skus {
+		r := 0
+		switch s.Availability {
+		case api.InStock:
+			r = 3
+		case api.LowStock:
+			r = 2
+		case api.OutOfStock:
+			r = 1
+		}
+		if r > rank {
+			best, rank = s.Availability, r
+		}
+	}
+	return best
+}
+
+type skuView struct {
+	SKU          string
+	Price        string
+	Availability string
+	Band         string
+	Attributes   []attrView
+}
+
+type attrView struct{ Name, Value string }
+
+type pageView struct {
+	P            *api.Product
+	Price        string
+	Availability string
+	Band         string
+	Summary      string
+	SKUs         []skuView
+	Attributes   []attrView
+}
+
+func sortedAttrs(m map[string]string) []attrView {
+	out := make([]attrView, 0, len(m))
+	for k, v := range m {
+		out = append(out, attrView{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func newPageView(p *api.Product) *pageView {
+	v := &pageView{P: p, Attributes: sortedAttrs(p.Attributes)}
+	var lo, hi, first *api.Money
+	mixed := false
+	for _, s := range p.SKUs {
+		sv := skuView{SKU: s.SKU, Price: "No price", Band: s.Availability,
+			Availability: availabilityText(s.Availability), Attributes: sortedAttrs(s.Attributes)}
+		if s.Price != nil {
+			sv.Price = FormatMoney(*s.Price)
+			if first == nil {
+				first = s.Price
+			}
+			mixed = mixed || s.Price.Currency != first.Currency
+			if lo == nil || s.Price.Amount < lo.Amount {
+				lo = s.Price
+			}
+			if hi == nil || s.Price.Amount > hi.Amount {
+				hi = s.Price
+			}
+		}
+		v.SKUs = append(v.SKUs, sv)
+	}
+	switch {
+	case lo == nil:
+		v.Price = "No price"
+	case mixed:
+		v.Price = FormatMoney(*first) // no range across currencies
+	case lo.Amount == hi.Amount:
+		v.Price = FormatMoney(*lo)
+	default:
+		v.Price = FormatMoney(*lo) + " – " + FormatMoney(*hi)
+	}
+	v.Band = bestAvailability(p.SKUs)
+	v.Availability = availabilityText(v.Band)
+	v.Summary = p.Description
+	if r := []rune(v.Summary); len(r) > 160 {
+		v.Summary = strings.TrimSpace(string(r[:157])) + "…"
+	}
+	return v
+}
+
+// pageTemplate is the product page. html/template escapes every value for
+// its context (text, attribute, URL), so product data cannot inject markup.
+var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.P.Name}}{{if .P.Brand}} | {{.P.Brand}}{{end}}</title>
+<meta name="description" content="{{.Summary}}">
+<link rel="canonical" href="/products/{{.P.Slug}}">
+</head>
+<body>
+<main>
+{{- if .P.Categories}}
+<nav aria-label="Breadcrumb"><ol>{{range .P.Categories}}<li>{{.}}</li>{{end}}</ol></nav>
+{{- end}}
+<article class="product" data-id="{{.P.ID}}">
+<h1>{{.P.Name}}</h1>
+{{- if .P.Brand}}
+<p class="brand">{{.P.Brand}}</p>
+{{- end}}
+{{- if .P.Image}}
+<img src="{{.P.Image}}" alt="{{.P.Name}}" width="500" height="500">
+{{- end}}
+<p class="price">{{.Price}}</p>
+<p class="availability {{.Band}}">{{.Availability}}</p>
+{{- if .P.Description}}
+<section class="description"><p>{{.P.Description}}</p></section>
+{{- end}}
+{{- if .Attributes}}
+<dl class="attributes">{{range .Attributes}}<dt>{{.Name}}</dt><dd>{{.Value}}</dd>{{end}}</dl>
+{{- end}}
+<table class="skus">
+<thead><tr><th>SKU</th><th>Options</th><th>Price</th><th>Availability</th></tr></thead>
+<tbody>
+{{- range .SKUs}}
+<tr><td>{{.SKU}}</td><td>{{range $i, $a := .Attributes}}{{if $i}}, {{end}}{{$a.Name}}: {{$a.Value}}{{end}}</td><td>{{.Price}}</td><td class="{{.Band}}">{{.Availability}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</article>
+</main>
+</body>
+</html>
+`))

@@ -1,0 +1,173 @@
+package pages
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	"shopedge/core/api"
+)
+
+// loader renders one snapshot load on Workers goroutines.
+type loader struct {
+	gen  uint32
+	work chan *api.Product
+	wg   sync.WaitGroup
+}
+
+// BeginLoad starts a snapshot load. The store keeps serving its current
+// state; products seen by the load are rendered as they arrive, products
+// not seen are dropped at EndLoad. A BeginLoad without EndLoad of the
+// previous load (a failed download) abandons that load.
+func (s *Store) BeginLoad() {
+	s.finishLoad()
+	s.mu.Lock()
+	s.gen++
+	if s.gen == 0 {
+		s.gen = 1
+	}
+	l := &loader{gen: s.gen, work: make(chan *api.Product, 4*s.cfg.Workers)}
+	s.load = l
+	s.mu.Unlock()
+	for w := 0; w < s.cfg.Workers; w++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for p := range l.work {
+				s.loadOne(p, l.gen)
+			}
+		}()
+	}
+}
+
+func (s *Store) loadOne(p *api.Product, gen uint32) {
+	r, err := Render(p, s.cfg.GzipLevel)
+	if err != nil {
+		s.renderErrors.Inc()
+		s.log.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
+		return
+	}
+	s.renders.Inc()
+	s.store(r, 0, gen, true)
+}
+
+// finishLoad waits for the current load's workers; it returns the load.
+func (s *Store) finishLoad() *loader {
+	s.mu.Lock()
+	l := s.load
+	s.load = nil
+	s.mu.Unlock()
+	if l != nil {
+		close(l.work)
+		l.wg.Wait()
+	}
+	return l
+}
+
+// Load queues one snapshot product for rendering. p is copied; the caller
+// may reuse it once Load returns.
+func (s *Store) Load(p *api.Product) {
+	s.mu.RLock()
+	l := s.load
+	s.mu.RUnlock()
+	if l == nil {
+		s.log.Error().Str("id", p.ID).Msg("BUG: Load outside BeginLoad/EndLoad")
+		return
+	}
+	l.work <- cloneProduct(p)
+}
+
+// EndLoad completes the load consistent with seq: it waits for the render
+// workers, stamps every loaded product with seq and forgets the products
+// the snapshot no longer holds.
+func (s *Store) EndLoad(seq uint64) {
+	l := s.finishLoad()
+	if l == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.slots {
+		sl := &s.slots[i]
+		switch {
+		case sl.id == "":
+		case sl.gen == l.gen:
+			sl.seq = max(sl.seq, seq)
+		case sl.seq <= seq:
+			s.remove(uint32(i))
+		}
+	}
+	s.seq = max(s.seq, seq)
+	s.log.Info().Uint64("seq", seq).Int("products", len(s.slugs)).Msg("page store loaded snapshot")
+}
+
+// Apply applies one change event. Events at or below the sequence already
+// rendered for a product are ignored, so replays never move it backwards.
+func (s *Store) Apply(ev *api.Event) {
+	switch ev.Type {
+	case api.EventUpsert:
+		if ev.Product != nil && !s.newerThan(ev.Product.ID, ev.Seq) {
+			r, err := Render(ev.Product, s.cfg.GzipLevel)
+			if err != nil {
+				s.renderErrors.Inc()
+				s.log.Error().Err(err).Str("id", ev.Product.ID).Uint64("seq", ev.Seq).Msg("cannot render product")
+				break
+			}
+			s.renders.Inc()
+			s.store(r, ev.Seq, 0, false)
+		}
+	case api.EventDelete:
+		s.delete(ev.ID, ev.Seq)
+	case api.EventPurge:
+		s.Purge(ev.Keys)
+	case api.EventPurgeAll:
+		s.PurgeAll()
+	}
+	s.mu.Lock()
+	s.seq = max(s.seq, ev.Seq)
+	s.mu.Unlock()
+}
+
+// newerThan reports whether the store holds a state of id newer than seq.
+func (s *Store) newerThan(id string, seq uint64) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i, ok := s.ids[id]
+	return ok && s.slots[i].seq >= seq
+}
+
+func (s *Store) delete(id string, seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.ids[id]
+	if !ok {
+		i = s.newSlot(id)
+	} else if s.slots[i].seq >= seq {
+		return
+	}
+	s.dropBytes(i)
+	sl := &s.slots[i]
+	if j, ok := s.slugs[sl.slug]; ok && j == i {
+		delete(s.slugs, sl.slug)
+	}
+	sl.slug, sl.tail = "", ""
+	sl.seq = seq
+	sl.flags = flagDeleted
+}
+
+// cloneProduct deep-copies p so render workers never share it with the
+// caller.
+func cloneProduct(p *api.Product) *api.Product {
+	c := *p
+	c.Categories = slices.Clone(p.Categories)
+	c.Attributes = maps.Clone(p.Attributes)
+	c.SKUs = slices.Clone(p.SKUs)
+	for i := range c.SKUs {
+		if c.SKUs[i].Price != nil {
+			m := *c.SKUs[i].Price
+			c.SKUs[i].Price = &m
+		}
+		c.SKUs[i].Attributes = maps.Clone(c.SKUs[i].Attributes)
+	}
+	return &c
+}

@@ -1,0 +1,333 @@
+package pages
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/VictoriaMetrics/fastcache"
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+)
+
+// slot is the small on-heap record kept per known product; the rendered
+// bytes live off-heap in the cache. Strings are shared: Tail is interned.
+type slot struct {
+	id, slug, tail string
+	// seq is the feed sequence of the state rendered (or deleted).
+	seq uint64
+	// gen is the snapshot load that last saw the product.
+	gen   uint32
+	flags uint8
+}
+
+const (
+	flagDeleted = 1 << 7 // tombstone: keeps seq so an older upsert cannot resurrect it
+	// bits 0..3: variant v is stored with SetBig
+)
+
+// Store holds the rendered product pages of one edge. It is safe for
+// concurrent use: requests call Get/IDBySlug/Put, the follower calls the
+// Sink methods (BeginLoad, Load, EndLoad, Apply) from one goroutine.
+type Store struct {
+	cfg   Config
+	log   zerolog.Logger
+	cache *fastcache.Cache
+
+	mu    sync.RWMutex
+	ids   map[string]uint32
+	slugs map[string]uint32
+	slots []slot
+	free  []uint32
+	// keys indexes surrogate keys other than product keys to the slots
+	// that carried them; members are checked against the slot's tail on
+	// purge, so stale members are harmless.
+	keys  map[string][]uint32
+	tails map[string]string
+	seq   uint64
+	gen   uint32
+
+	load *loader // non-nil between BeginLoad and EndLoad
+
+	renders, renderErrors, purged, stale *metrics.Counter
+}
+
+// New returns an empty Store. Its metrics are registered on ms.
+func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot create page store: %w", err)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	s := &Store{
+		cfg:          cfg,
+		log:          log,
+		cache:        fastcache.New(cfg.CacheBytes),
+		ids:          make(map[string]uint32),
+		slugs:        make(map[string]uint32),
+		keys:         make(map[string][]uint32),
+		tails:        make(map[string]string),
+		renders:      ms.NewCounter("shopedge_edge_page_renders_total"),
+		renderErrors: ms.NewCounter("shopedge_edge_page_render_errors_total"),
+		purged:       ms.NewCounter("shopedge_edge_page_purged_total"),
+		stale:        ms.NewCounter("shopedge_edge_page_stale_writes_skipped_total"),
+	}
+	ms.NewGauge("shopedge_edge_pages_products", func() float64 { return float64(s.Len()) })
+	ms.NewGauge("shopedge_edge_pages_seq", func() float64 { return float64(s.Seq()) })
+	ms.NewGauge("shopedge_edge_pages_cache_bytes", func() float64 {
+		var st fastcache.Stats
+		s.cache.UpdateStats(&st)
+		return float64(st.BytesSize)
+	})
+	return s, nil
+}
+
+// Len returns the number of live products known to the store.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.slugs)
+}
+
+// Seq returns the highest change-feed sequence applied to the store.
+func (s *Store) Seq() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.seq
+}
+
+// Get looks up id's representation v. It appends the stored bytes to dst
+// and returns them split into an Entry pointing into the returned buffer.
+// ok is false on a miss (never rendered, purged, deleted or evicted). It
+// allocates nothing when dst has room.
+func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
+	n := len(dst)
+	dst = AppendKey(dst, v, id)
+	key := dst[n:]
+	buf = s.cache.Get(dst, key)
+	if len(buf) == len(dst) {
+		if !s.isBig(id, v) {
+			return e, dst[:n], false
+		}
+		key[0] |= bigFlag
+		buf = s.cache.GetBig(dst, key)
+		if len(buf) == len(dst) {
+			return e, dst[:n], false
+		}
+	}
+	e, ok = parseEntry(buf[len(dst):])
+	return e, buf[:n], ok
+}
+
+func (s *Store) isBig(id []byte, v Variant) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i, ok := s.ids[string(id)]
+	return ok && s.slots[i].flags&(1<<v) != 0
+}
+
+// IDBySlug returns the id of the live product at slug.
+func (s *Store) IDBySlug(slug []byte) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i, ok := s.slugs[string(slug)]
+	if !ok {
+		return "", false
+	}
+	return s.slots[i].id, true
+}
+
+// Put renders p, fetched from the core at a moment the store had applied
+// seq, and stores it unless the store has meanwhile applied a newer state
+// of p. It returns the rendering either way, to serve the request that
+// fetched it.
+func (s *Store) Put(p *api.Product, seq uint64) (*Rendered, error) {
+	r, err := Render(p, s.cfg.GzipLevel)
+	if err != nil {
+		s.renderErrors.Inc()
+		return nil, err
+	}
+	s.renders.Inc()
+	s.store(r, seq, 0, false)
+	return r, nil
+}
+
+// store writes r unless a newer state is known (seq below the slot's);
+// force skips that check for snapshot loads. gen marks the load.
+func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.ids[r.ID]
+	if ok && !force && s.slots[i].seq > seq {
+		s.stale.Inc()
+		return false
+	}
+	if !ok {
+		i = s.newSlot(r.ID)
+	}
+	sl := &s.slots[i]
+	var flags uint8
+	key := make([]byte, 0, 1+len(r.ID))
+	var val []byte
+	for v := Variant(0); v < numVariants; v++ {
+		val = appendEntry(val[:0], r, v)
+		key = AppendKey(key[:0], v, []byte(r.ID))
+		if len(val)+len(key) < maxSmall {
+			s.cache.Set(key, val)
+			if sl.flags&(1<<v) != 0 {
+				key[0] |= bigFlag
+				s.cache.Del(key)
+			}
+			continue
+		}
+		flags |= 1 << v
+		s.cache.Del(key)
+		key[0] |= bigFlag
+		s.cache.SetBig(key, val)
+	}
+	if sl.flags&flagDeleted != 0 || sl.slug != r.Slug {
+		if j, ok := s.slugs[sl.slug]; ok && j == i && sl.slug != r.Slug {
+			delete(s.slugs, sl.slug)
+		}
+		sl.slug = strings.Clone(r.Slug)
+	}
+	s.slugs[sl.slug] = i
+	if sl.tail != r.Tail {
+		sl.tail = s.intern(r.Tail)
+		for _, k := range strings.Fields(sl.tail) {
+			s.keys[k] = append(s.keys[k], i)
+		}
+	}
+	if seq > sl.seq {
+		sl.seq = seq
+	}
+	if gen != 0 {
+		sl.gen = gen
+	}
+	sl.flags = flags
+	return true
+}
+
+func (s *Store) intern(tail string) string {
+	if t, ok := s.tails[tail]; ok {
+		return t
+	}
+	t := strings.Clone(tail)
+	s.tails[t] = t
+	return t
+}
+
+func (s *Store) newSlot(id string) uint32 {
+	id = strings.Clone(id)
+	var i uint32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.slots[i] = slot{id: id}
+	} else {
+		i = uint32(len(s.slots))
+		s.slots = append(s.slots, slot{id: id})
+	}
+	s.ids[id] = i
+	return i
+}
+
+// dropBytes deletes every stored representation of slot i. s.mu is held.
+func (s *Store) dropBytes(i uint32) {
+	sl := &s.slots[i]
+	key := make([]byte, 0, 1+len(sl.id))
+	for v := Variant(0); v < numVariants; v++ {
+		key = AppendKey(key[:0], v, []byte(sl.id))
+		s.cache.Del(key)
+		if sl.flags&(1<<v) != 0 {
+			key[0] |= bigFlag
+			s.cache.Del(key)
+		}
+	}
+	sl.flags &= flagDeleted
+}
+
+// remove forgets slot i entirely. s.mu is held.
+func (s *Store) remove(i uint32) {
+	s.dropBytes(i)
+	sl := &s.slots[i]
+	if j, ok := s.slugs[sl.slug]; ok && j == i {
+		delete(s.slugs, sl.slug)
+	}
+	delete(s.ids, sl.id)
+	*sl = slot{}
+	s.free = append(s.free, i)
+}
+
+// Purge drops the stored bytes of every product named by keys (product ids
+// or surrogate keys), so the next request fetches them from the core
+// again. It returns the number of products purged.
+func (s *Store) Purge(keys []string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, k := range keys {
+		n += s.purgeKey(k)
+	}
+	s.purged.Add(n)
+	return n
+}
+
+func (s *Store) purgeKey(k string) int {
+	if i, ok := s.ids[k]; ok {
+		s.dropBytes(i)
+		return 1
+	}
+	if id, ok := strings.CutPrefix(k, "product-"); ok {
+		if i, ok := s.ids[id]; ok {
+			s.dropBytes(i)
+			return 1
+		}
+		return 0
+	}
+	members := s.keys[k]
+	n := 0
+	live := members[:0]
+	for _, i := range members {
+		sl := &s.slots[i]
+		if sl.id == "" || !hasField(sl.tail, k) {
+			continue // stale member: the slot moved on
+		}
+		live = append(live, i)
+		s.dropBytes(i)
+		n++
+	}
+	if len(live) == 0 {
+		delete(s.keys, k)
+	} else {
+		s.keys[k] = live
+	}
+	return n
+}
+
+func hasField(list, k string) bool {
+	for list != "" {
+		var f string
+		f, list, _ = strings.Cut(list, " ")
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// PurgeAll drops every stored representation; products stay known and are
+// fetched from the core again on demand.
+func (s *Store) PurgeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cache.Reset()
+	for i := range s.slots {
+		s.slots[i].flags &= flagDeleted
+	}
+	s.purged.Add(len(s.slugs))
+}
