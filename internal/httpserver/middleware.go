@@ -1,0 +1,176 @@
+package httpserver
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+)
+
+// serve wraps every request: request id, panic recovery, metrics and the
+// access log for failed and slow requests. It allocates nothing itself.
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	ensureRequestID(ctx)
+	defer s.finish(ctx, start)
+	s.handler(ctx)
+}
+
+// finish runs deferred after the handler; it recovers a panic into a 500.
+func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time) {
+	if p := recover(); p != nil {
+		s.log.Error().Str("code", api.ECodeInternal).Str("panic", fmt.Sprint(p)).
+			Bytes("request_id", RequestID(ctx)).
+			Bytes("method", ctx.Method()).Bytes("path", ctx.Path()).
+			Str("stack", string(debug.Stack())).Msg("handler panicked")
+		ctx.Response.Reset()
+		api.WriteError(ctx, api.Errorf(api.ECodeInternal, "internal error"))
+		s.stats.panics.Inc()
+	}
+	if len(ctx.Response.Header.Peek(HeaderRequestID)) == 0 {
+		ctx.Response.Header.SetBytesV(HeaderRequestID, RequestID(ctx))
+	}
+	d := time.Since(start)
+	status := ctx.Response.StatusCode()
+	rs := s.stats.get(ctx)
+	rs.byClass[statusClass(status)].Inc()
+	rs.duration.Update(d.Seconds())
+	slow := s.cfg.SlowRequestThreshold > 0 && d >= s.cfg.SlowRequestThreshold
+	if status >= 500 || slow {
+		ev := s.log.Warn()
+		if status >= 500 {
+			ev = s.log.Error()
+		}
+		ev.Int("status", status).Dur("duration", d).Bool("slow", slow).
+			Bytes("method", ctx.Method()).Bytes("path", ctx.Path()).
+			Str("route", rs.route).Bytes("request_id", RequestID(ctx)).
+			Str("remote_ip", ctx.RemoteIP().String()).Msg("request")
+	}
+}
+
+// serveError answers requests fasthttp could not read or parse.
+func (s *Server) serveError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var e *api.Error
+	switch {
+	case errors.As(err, &small):
+		e = api.Errorf(api.ECodeHeaderTooLarge, "request headers exceed %s", s.cfg.ReadBufferSize)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		e = api.Errorf(api.ECodeTooLarge, "request body exceeds %s", s.cfg.MaxRequestBodySize)
+	default:
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
+			e = api.Errorf(api.ECodeTimeout, "timed out reading the request")
+			break
+		}
+		e = api.Errorf(api.ECodeInvalid, "malformed HTTP request")
+	}
+	ensureRequestID(ctx)
+	api.WriteError(ctx, e)
+	s.stats.rejected.byClass[statusClass(ctx.Response.StatusCode())].Inc()
+}
+
+func statusClass(status int) int {
+	c := status / 100
+	if c < 1 || c > 5 {
+		return 0
+	}
+	return c
+}
+
+// NewRouter returns a fasthttp/router whose unknown routes answer a JSON
+// 404 and wrong methods a JSON 405 (with Allow), and which records the
+// matched route pattern so that Server labels metrics by route.
+func NewRouter() *router.Router {
+	r := router.New()
+	r.SaveMatchedRoutePath = true
+	r.HandleMethodNotAllowed = true
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no route for %s %s", ctx.Method(), truncate(ctx.Path(), 256)))
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		api.WriteError(ctx, api.Errorf(api.ECodeMethod, "method %s is not allowed here (allowed: %s)",
+			truncate(ctx.Method(), 16), ctx.Response.Header.Peek("Allow")))
+	}
+	return r
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// routeStats are the pre-created metrics of one route label.
+type routeStats struct {
+	route    string
+	byClass  [6]*metrics.Counter // index: status/100; 0 = anything else
+	duration *metrics.PrometheusHistogram
+}
+
+// routeStatsSet creates each route's metrics once, on its first request;
+// after that a request costs one read-locked map lookup.
+type routeStatsSet struct {
+	ms        *metrics.Set
+	server    string
+	mu        sync.RWMutex
+	routes    map[string]*routeStats
+	unmatched *routeStats
+	rejected  *routeStats
+	panics    *metrics.Counter
+}
+
+func newRouteStatsSet(ms *metrics.Set, server string) *routeStatsSet {
+	s := &routeStatsSet{ms: ms, server: server, routes: map[string]*routeStats{}}
+	s.unmatched = s.create("unmatched")
+	s.rejected = s.create("unreadable")
+	s.panics = ms.GetOrCreateCounter(fmt.Sprintf(`shopedge_http_panics_total{server=%q}`, server))
+	return s
+}
+
+func (s *routeStatsSet) create(route string) *routeStats {
+	rs := &routeStats{route: route}
+	labels := fmt.Sprintf(`server=%s,route=%s`, quote(s.server), quote(route))
+	classes := [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+	for i, c := range classes {
+		rs.byClass[i] = s.ms.GetOrCreateCounter(fmt.Sprintf(`shopedge_http_requests_total{%s,code=%q}`, labels, c))
+	}
+	rs.duration = s.ms.GetOrCreatePrometheusHistogram(fmt.Sprintf(`shopedge_http_request_duration_seconds{%s}`, labels))
+	return rs
+}
+
+// get returns the stats of the route the router matched for ctx.
+func (s *routeStatsSet) get(ctx *fasthttp.RequestCtx) *routeStats {
+	route, _ := ctx.UserValue(router.MatchedRoutePathParam).(string)
+	if route == "" {
+		return s.unmatched
+	}
+	s.mu.RLock()
+	rs := s.routes[route]
+	s.mu.RUnlock()
+	if rs != nil {
+		return rs
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rs = s.routes[route]; rs == nil {
+		rs = s.create(route)
+		s.routes[route] = rs
+	}
+	return rs
+}
+
+// quote renders a Prometheus label value: backslash, quote and newline escaped.
+func quote(v string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(v) + `"`
+}
