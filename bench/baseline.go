@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// BaselineBodySize is the size of the baseline server's answer, close to a
+// rendered product JSON.
+const BaselineBodySize = 2048
+
+// BaselineBody returns the fixed JSON body the baseline server answers with:
+// exactly BaselineBodySize bytes.
+func BaselineBody() []byte {
+	head := `{"id":"baseline","name":"Baseline product","description":"`
+	tail := `"}`
+	return []byte(head + strings.Repeat("x", BaselineBodySize-len(head)-len(tail)) + tail)
+}
+
+// Baseline is a bare fasthttp server answering every request with
+// BaselineBody: the upper bound every scenario is compared with.
+type Baseline struct {
+	ln  net.Listener
+	srv *fasthttp.Server
+	err chan error
+}
+
+// StartBaseline listens on addr (e.g. "127.0.0.1:0") and serves until Close.
+func StartBaseline(addr string) (*Baseline, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the baseline on %s: %w", addr, err)
+	}
+	body := BaselineBody()
+	b := &Baseline{ln: ln, err: make(chan error, 1)}
+	b.srv = &fasthttp.Server{
+		Name:         "shopedge-baseline",
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		IdleTimeout:  30 * time.Second,
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			ctx.SetContentType("application/json")
+			ctx.SetBody(body)
+		},
+	}
+	go func() { b.err <- b.srv.Serve(ln) }()
+	return b, nil
+}
+
+// Addr returns the address the baseline listens on.
+func (b *Baseline) Addr() string { return b.ln.Addr().String() }
+
+// Close stops the server and waits for it.
+func (b *Baseline) Close() error {
+	if err := b.srv.Shutdown(); err != nil {
+		return fmt.Errorf("cannot stop the baseline: %w", err)
+	}
+	return <-b.err
+}
