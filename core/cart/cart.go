@@ -1,0 +1,157 @@
+// Package cart keeps shopedge's shopping carts in the store.
+//
+// A cart is identified by a 128-bit random id (the id is the capability) and
+// holds SKUs and quantities only: prices, names and totals are read from the
+// catalog on every read and write, never taken from the client. Carts expire
+// Config.TTL after their last write; RunSweeper removes expired carts and is
+// safe to run on several core processes at once.
+package cart
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+	"shopedge/store"
+)
+
+// Service creates, reads and edits carts. It is safe for concurrent use and
+// holds no state besides its dependencies.
+type Service struct {
+	st  store.Store
+	cat Catalog
+	cfg Config
+	log zerolog.Logger
+}
+
+// New returns a cart service over st, pricing from cat.
+func New(st store.Store, cat Catalog, cfg Config, log zerolog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{st: st, cat: cat, cfg: cfg, log: log}, nil
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// Now returns the service clock's current unix time in seconds.
+func (s *Service) Now() int64 { return s.cfg.Now().Unix() }
+
+// Catalog returns the catalog the service prices from.
+func (s *Service) Catalog() Catalog { return s.cat }
+
+// Create stores a new empty cart.
+func (s *Service) Create(ctx context.Context) (api.Cart, error) {
+	now := s.Now()
+	r := Record{ID: NewID(), Lines: []Line{}, CreatedAt: now, UpdatedAt: now, ExpiresAt: now + int64(s.cfg.TTL/time.Second)}
+	err := s.st.Update(ctx, func(tx store.Txn) error { return saveTx(tx, &r, 0) })
+	if err != nil {
+		return api.Cart{}, fmt.Errorf("cannot create cart: %w", err)
+	}
+	return api.Cart{ID: r.ID, Lines: []api.CartLine{}, CreatedAt: now, UpdatedAt: now, ExpiresAt: r.ExpiresAt}, nil
+}
+
+// Get returns cart id priced from the catalog. Lines whose SKU is gone or
+// has no price any more are left out.
+func (s *Service) Get(ctx context.Context, id string) (api.Cart, error) {
+	var c api.Cart
+	err := s.st.View(ctx, func(tx store.Txn) error {
+		r, err := LoadTx(tx, id, s.Now())
+		if err != nil {
+			return err
+		}
+		c, err = PriceTx(tx, s.cat, r, false)
+		return err
+	})
+	return c, err
+}
+
+// SetQuantity sets the quantity of sku in cart id; 0 removes the line.
+// Quantities outside [0, MaxQuantity] and a line beyond MaxLines are
+// invalid; an unknown SKU is not_found; a SKU without a price, or in
+// another currency than the cart, is a conflict. Nothing is written on
+// error.
+func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (api.Cart, error) {
+	if err := ValidSKU(sku); err != nil {
+		return api.Cart{}, err
+	}
+	if qty < 0 || qty > s.cfg.MaxQuantity {
+		return api.Cart{}, api.Invalid("quantity", "must be within [0, %d], got %d", s.cfg.MaxQuantity, qty)
+	}
+	var c api.Cart
+	err := s.st.Update(ctx, func(tx store.Txn) error {
+		now := s.Now()
+		r, err := LoadTx(tx, id, now)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(r.Lines, func(l Line) bool { return l.SKU == sku })
+		switch {
+		case qty == 0 && i < 0:
+			// Removing an absent line changes nothing but still slides expiry.
+		case qty == 0:
+			r.Lines = slices.Delete(r.Lines, i, i+1)
+		default:
+			if _, _, price, err := s.cat.SKUInfo(tx, sku); err != nil {
+				return err
+			} else if price == nil {
+				return &api.Error{Code: api.ECodeConflict, Field: "sku", Message: "sku " + sku + " has no price and cannot be bought"}
+			}
+			if i >= 0 {
+				r.Lines[i].Quantity = qty
+			} else {
+				if len(r.Lines) >= s.cfg.MaxLines {
+					return api.Invalid("lines", "a cart holds at most %d lines", s.cfg.MaxLines)
+				}
+				r.Lines = append(r.Lines, Line{SKU: sku, Quantity: qty})
+			}
+		}
+		return s.writeTx(tx, &r, now, &c)
+	})
+	return c, err
+}
+
+// RemoveLine removes sku from cart id (removing an absent line succeeds).
+func (s *Service) RemoveLine(ctx context.Context, id, sku string) (api.Cart, error) {
+	return s.SetQuantity(ctx, id, sku, 0)
+}
+
+// writeTx prices r strictly enough to refuse mixed currencies, slides its
+// expiry and stores it.
+func (s *Service) writeTx(tx store.Txn, r *Record, now int64, out *api.Cart) error {
+	c, err := PriceTx(tx, s.cat, *r, false)
+	if err != nil {
+		return err
+	}
+	old := r.ExpiresAt
+	r.UpdatedAt = now
+	r.ExpiresAt = now + int64(s.cfg.TTL/time.Second)
+	if err := saveTx(tx, r, old); err != nil {
+		return err
+	}
+	c.UpdatedAt, c.ExpiresAt = r.UpdatedAt, r.ExpiresAt
+	*out = c
+	return nil
+}
+
+// ValidSKU checks a SKU taken from a request: 1–128 printable ASCII bytes
+// without '/'.
+func ValidSKU(sku string) error {
+	if len(sku) == 0 || len(sku) > 128 {
+		return api.Invalid("sku", "must be 1–128 bytes")
+	}
+	for i := 0; i < len(sku); i++ {
+		if c := sku[i]; c <= ' ' || c > '~' || c == '/' {
+			return api.Invalid("sku", "must be printable ASCII without spaces or '/'")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package cart
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config configures the cart service.
+type Config struct {
+	// MaxLines is the most lines a cart may hold.
+	MaxLines int `yaml:"max_lines"`
+	// MaxQuantity is the largest quantity of one line (the smallest is 1).
+	MaxQuantity int64 `yaml:"max_quantity"`
+	// TTL is how long a cart lives after its last write (sliding expiry).
+	TTL time.Duration `yaml:"ttl"`
+	// SweepInterval is how often RunSweeper removes expired carts.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// SweepBatch is the most carts one sweep transaction removes.
+	SweepBatch int `yaml:"sweep_batch"`
+	// Now is the clock (tests inject one); nil means time.Now.
+	Now func() time.Time `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults: 100 lines, quantities 1–999, carts
+// expire 7 days after their last write, swept every minute.
+func DefaultConfig() Config {
+	return Config{
+		MaxLines:      100,
+		MaxQuantity:   999,
+		TTL:           7 * 24 * time.Hour,
+		SweepInterval: time.Minute,
+		SweepBatch:    256,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxLines < 1 || c.MaxLines > 10000:
+		return fmt.Errorf("cart: max_lines must be within [1, 10000], got %d", c.MaxLines)
+	case c.MaxQuantity < 1 || c.MaxQuantity > 1_000_000:
+		return fmt.Errorf("cart: max_quantity must be within [1, 1000000], got %d", c.MaxQuantity)
+	case c.TTL < time.Minute:
+		return fmt.Errorf("cart: ttl must be at least 1m, got %s", c.TTL)
+	case c.SweepInterval <= 0:
+		return fmt.Errorf("cart: sweep_interval must be positive, got %s", c.SweepInterval)
+	case c.SweepBatch < 1:
+		return fmt.Errorf("cart: sweep_batch must be positive, got %d", c.SweepBatch)
+	}
+	return nil
+}

@@ -1,0 +1,304 @@
+// Package checkout turns carts into orders: it reserves stock, charges the
+// payment gateway outside any transaction, marks orders paid or releases
+// their stock, and keeps Stripe-style idempotency records.
+//
+// A checkout is two store transactions around one gateway call:
+//
+//  1. reserve: check the Idempotency-Key, re-price the cart from the catalog,
+//     reserve every line (all or nothing), write the order pending_payment
+//     with a reservation that expires, and an in-flight idempotency record;
+//  2. charge the payment token (bounded by Config.PaymentTimeout);
+//  3. finalize: order paid and reserved stock turned into sold — or, on a
+//     decline, order payment_failed and the stock released — and the
+//     response stored with the key, to be replayed byte for byte.
+//
+// With Config.GroupCommit the reserve and finalize transactions of
+// concurrent checkouts are combined, many per store transaction (see
+// pipeline), so a flash sale on one SKU costs one transaction per batch.
+// RunSweeper expires reservations and idempotency records; it is safe to run
+// on several core processes at once.
+package checkout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+	"shopedge/core/cart"
+	"shopedge/core/payment"
+	"shopedge/store"
+)
+
+// Catalog is what checkout needs from the catalog (implemented by
+// *catalog.Service).
+type Catalog interface {
+	cart.Catalog
+	// AdjustStock reads the SKU's stock in tx, applies fn, checks the
+	// invariant (none negative, reserved+sold <= on_hand), writes it, and
+	// appends a change-feed event if the SKU's availability band changed.
+	AdjustStock(tx store.Txn, sku string, fn func(s *api.Stock) error) error
+	// StockTx reads the SKU's stock in tx.
+	StockTx(tx store.Txn, sku string) (api.Stock, error)
+}
+
+// notifier is implemented by catalogs whose change feed wants a wake-up
+// after a commit that may have appended events.
+type notifier interface{ Notify() }
+
+// Service is the checkout and order service. It is safe for concurrent use;
+// it owns two pipeline goroutines (with group commit) until Close.
+type Service struct {
+	st  store.Store
+	cat Catalog
+	gw  payment.Gateway
+	cfg Config
+	log zerolog.Logger
+
+	reserve  *pipeline[reserveReq, reserveRes]
+	finalize *pipeline[finalizeReq, finalizeRes]
+
+	paid, declined, outOfStock, replayed, unknown, refunds *metrics.Counter
+}
+
+// New returns a checkout service. ms receives its metrics (nil: none are
+// exported). Close it to stop its goroutines.
+func New(st store.Store, cat Catalog, gw payment.Gateway, cfg Config, log zerolog.Logger, ms *metrics.Set) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if ms == nil {
+		ms = metrics.NewSet()
+	}
+	s := &Service{
+		st: st, cat: cat, gw: gw, cfg: cfg, log: log,
+		paid:       ms.GetOrCreateCounter(`shopedge_checkouts_total{result="paid"}`),
+		declined:   ms.GetOrCreateCounter(`shopedge_checkouts_total{result="declined"}`),
+		outOfStock: ms.GetOrCreateCounter(`shopedge_checkouts_total{result="out_of_stock"}`),
+		replayed:   ms.GetOrCreateCounter(`shopedge_checkouts_total{result="replayed"}`),
+		unknown:    ms.GetOrCreateCounter(`shopedge_checkouts_total{result="payment_unknown"}`),
+		refunds:    ms.GetOrCreateCounter(`shopedge_checkout_refunds_total`),
+	}
+	var after func()
+	if n, ok := cat.(notifier); ok {
+		after = n.Notify
+	}
+	s.reserve = newPipeline(st, s.reserveTx, cfg, after, ms.GetOrCreateHistogram(`shopedge_checkout_batch_size{tx="reserve"}`))
+	s.finalize = newPipeline(st, s.finalizeTx, cfg, after, ms.GetOrCreateHistogram(`shopedge_checkout_batch_size{tx="finalize"}`))
+	return s, nil
+}
+
+// Close stops the pipelines; requests still queued fail. Call it after the
+// HTTP server has stopped.
+func (s *Service) Close() {
+	s.reserve.close()
+	s.finalize.close()
+}
+
+// Config returns the service's configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) now() int64 { return s.cfg.Now().Unix() }
+
+// Result is a checkout's HTTP answer: Status and the exact Body bytes, the
+// same on every replay of the Idempotency-Key.
+type Result struct {
+	Status   int
+	Body     []byte
+	Replayed bool
+}
+
+// Checkout runs one checkout for Idempotency-Key key. fingerprint is
+// Fingerprint(method, path, body) of the HTTP request. The returned Result
+// is stored with the key (success, out of stock, declined, ended); errors
+// are not (invalid input, unknown cart, key reuse 422, key in flight 409,
+// payment outcome unknown 503 — retry with the same key).
+func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api.CheckoutRequest) (Result, error) {
+	if err := ValidateRequest(key, req); err != nil {
+		return Result{}, err
+	}
+	q := reserveReq{
+		keyHash: hashHex(key), fp: fingerprint, cartID: req.CartID, email: req.Email,
+		orderID: cart.NewID(), token: cart.NewID(),
+	}
+	var rr reserveRes
+	err := s.retry(ctx, func() (err error) { rr, err = s.reserve.do(ctx, q); return err })
+	if err != nil {
+		return Result{}, s.internal(err, "cannot reserve")
+	}
+	if rr.order == nil {
+		if rr.replayed {
+			s.replayed.Inc()
+		} else {
+			s.outOfStock.Inc()
+		}
+		return Result{Status: rr.status, Body: rr.body, Replayed: rr.replayed}, nil
+	}
+	o := rr.order
+	fq := finalizeReq{keyHash: q.keyHash, orderID: o.ID, token: rr.token}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
+	fq.chargeID, err = s.gw.Charge(cctx, req.PaymentToken, o.Totals, o.ID)
+	cancel()
+	if err != nil {
+		if !payment.IsDecline(err) {
+			s.unknown.Inc()
+			s.log.Warn().Err(err).Str("order", o.ID).Msg("payment outcome unknown; order stays pending")
+			return Result{}, api.Errorf(api.ECodeUnavailable, "the payment outcome is unknown; retry with the same Idempotency-Key")
+		}
+		fq.declined = declineError(err)
+	}
+	var fr finalizeRes
+	err = s.retry(ctx, func() (err error) { fr, err = s.finalize.do(context.WithoutCancel(ctx), fq); return err })
+	if err != nil {
+		s.log.Error().Err(err).Str("order", o.ID).Msg("cannot finalize order; it stays pending")
+		return Result{}, api.Errorf(api.ECodeUnavailable, "the order could not be completed yet; retry with the same Idempotency-Key")
+	}
+	if fr.refund {
+		s.refund(ctx, o.ID, fq.chargeID, fr.totals)
+	}
+	switch {
+	case fq.declined != nil:
+		s.declined.Inc()
+	case !fr.refund:
+		s.paid.Inc()
+	}
+	return Result{Status: fr.status, Body: fr.body}, nil
+}
+
+// refund returns a charge whose order ended before it was paid. A failed
+// refund is logged for an operator (the gateway's charge id names it).
+func (s *Service) refund(ctx context.Context, orderID, chargeID string, amount api.Money) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
+	defer cancel()
+	if err := s.gw.Refund(cctx, chargeID, amount); err != nil {
+		s.log.Error().Err(err).Str("order", orderID).Str("charge", chargeID).Msg("cannot refund charge of an ended order")
+		return
+	}
+	s.refunds.Inc()
+}
+
+func declineError(err error) *api.Error {
+	switch {
+	case errors.Is(err, payment.ErrInsufficientFunds):
+		return api.Errorf(api.ECodePaymentDeclined, "the payment was declined: insufficient funds")
+	case errors.Is(err, payment.ErrInvalidToken):
+		return &api.Error{Code: api.ECodePaymentDeclined, Field: "payment_token", Message: "the payment token is not valid"}
+	default:
+		return api.Errorf(api.ECodePaymentDeclined, "the payment was declined")
+	}
+}
+
+// retry runs fn again after a conflict or an undetermined commit, at most
+// Config.Retries times. fn must be safe to repeat: the transactions
+// recognise their own earlier writes (order id, charge id).
+func (s *Service) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for i := 0; ; i++ {
+		err = fn()
+		if err == nil || i >= s.cfg.Retries || !(errors.Is(err, store.ErrUndetermined) || errors.Is(err, store.ErrConflict)) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		}
+	}
+}
+
+// internal passes *api.Error through and wraps anything else.
+func (s *Service) internal(err error, what string) error {
+	var e *api.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ValidateRequest checks a checkout's Idempotency-Key and body fields,
+// naming the first bad field.
+func ValidateRequest(key string, req api.CheckoutRequest) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	switch {
+	case req.CartID == "":
+		return api.Invalid("cart_id", "is required")
+	case !cart.ValidID(req.CartID):
+		return api.Invalid("cart_id", "is not a cart id")
+	case req.PaymentToken == "":
+		return api.Invalid("payment_token", "is required")
+	case len(req.PaymentToken) > 128 || !printable(req.PaymentToken, false):
+		return api.Invalid("payment_token", "must be 1–128 printable ASCII bytes without spaces")
+	}
+	return validEmail(req.Email)
+}
+
+// ValidateKey checks an Idempotency-Key: 1–255 printable ASCII bytes.
+func ValidateKey(key string) error {
+	if len(key) == 0 {
+		return api.Invalid("Idempotency-Key", "header is required")
+	}
+	if len(key) > 255 || !printable(key, true) {
+		return api.Invalid("Idempotency-Key", "must be 1–255 printable ASCII bytes")
+	}
+	return nil
+}
+
+func printable(s string, space bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > '~' || c < ' ' || (c == ' ' && !space) {
+			return false
+		}
+	}
+	return true
+}
+
+// validEmail accepts local@domain: at most 254 bytes, a local part of 1–64
+// bytes of printable ASCII without spaces, quotes, '<', '>', '(', ')', ',',
+// ';', ':', '\', '[', ']' or '@', and a domain of dot-separated labels of
+// letters, digits and '-' (not at either end), with at least two labels.
+func validEmail(e string) error {
+	bad := func(why string) error { return api.Invalid("email", "%s", why) }
+	if e == "" {
+		return bad("is required")
+	}
+	if len(e) > 254 {
+		return bad("must be at most 254 bytes")
+	}
+	at := strings.LastIndexByte(e, '@')
+	if at < 1 || at > 64 || at == len(e)-1 {
+		return bad("must look like name@example.com")
+	}
+	for i := 0; i < at; i++ {
+		c := e[i]
+		if c <= ' ' || c > '~' || strings.IndexByte(`"<>()[],;:\@`, c) >= 0 {
+			return bad("must look like name@example.com")
+		}
+	}
+	labels := strings.Split(e[at+1:], ".")
+	if len(labels) < 2 {
+		return bad("must look like name@example.com")
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return bad("must look like name@example.com")
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return bad("must look like name@example.com")
+			}
+		}
+	}
+	return nil
+}

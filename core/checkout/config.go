@@ -1,0 +1,76 @@
+package checkout
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config configures the checkout service.
+type Config struct {
+	// GroupCommit combines concurrent checkout (and mark-paid) requests into
+	// one store transaction per batch; off runs one transaction per request.
+	GroupCommit bool `yaml:"group_commit"`
+	// BatchWindow is how long a batch that is not full waits for more
+	// requests. 0 takes only what queued while the previous batch committed.
+	BatchWindow time.Duration `yaml:"batch_window"`
+	// MaxBatch is the most requests one batch transaction applies.
+	MaxBatch int `yaml:"max_batch"`
+	// ReservationTTL is how long a pending order holds its stock.
+	ReservationTTL time.Duration `yaml:"reservation_ttl"`
+	// IdempotencyTTL is how long an Idempotency-Key's response is kept.
+	IdempotencyTTL time.Duration `yaml:"idempotency_ttl"`
+	// SweepInterval is how often RunSweeper expires reservations and
+	// idempotency records.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// SweepBatch is the most entries one sweep pass handles per scan.
+	SweepBatch int `yaml:"sweep_batch"`
+	// PaymentTimeout bounds one call to the payment gateway.
+	PaymentTimeout time.Duration `yaml:"payment_timeout"`
+	// Retries is how often a transaction that ended in a conflict or an
+	// undetermined commit is retried (it is recognised if it landed).
+	Retries int `yaml:"retries"`
+	// Now is the clock (tests inject one); nil means time.Now.
+	Now func() time.Time `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults: group commit on (up to 512 requests,
+// no extra wait), reservations held 15 minutes, idempotency records kept
+// 24 hours, sweeps every 10 seconds, payment calls bounded to 10 seconds.
+func DefaultConfig() Config {
+	return Config{
+		GroupCommit:    true,
+		BatchWindow:    0,
+		MaxBatch:       512,
+		ReservationTTL: 15 * time.Minute,
+		IdempotencyTTL: 24 * time.Hour,
+		SweepInterval:  10 * time.Second,
+		SweepBatch:     256,
+		PaymentTimeout: 10 * time.Second,
+		Retries:        5,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.BatchWindow < 0 || c.BatchWindow > time.Second:
+		return fmt.Errorf("checkout: batch_window must be within [0, 1s], got %s", c.BatchWindow)
+	case c.MaxBatch < 1 || c.MaxBatch > 100000:
+		return fmt.Errorf("checkout: max_batch must be within [1, 100000], got %d", c.MaxBatch)
+	case c.ReservationTTL < time.Second:
+		return fmt.Errorf("checkout: reservation_ttl must be at least 1s, got %s", c.ReservationTTL)
+	case c.IdempotencyTTL < c.ReservationTTL:
+		return fmt.Errorf("checkout: idempotency_ttl (%s) must be at least reservation_ttl (%s)", c.IdempotencyTTL, c.ReservationTTL)
+	case c.SweepInterval <= 0:
+		return fmt.Errorf("checkout: sweep_interval must be positive, got %s", c.SweepInterval)
+	case c.SweepBatch < 1:
+		return fmt.Errorf("checkout: sweep_batch must be positive, got %d", c.SweepBatch)
+	case c.PaymentTimeout <= 0:
+		return fmt.Errorf("checkout: payment_timeout must be positive, got %s", c.PaymentTimeout)
+	case c.PaymentTimeout >= c.ReservationTTL:
+		return fmt.Errorf("checkout: payment_timeout (%s) must be shorter than reservation_ttl (%s)", c.PaymentTimeout, c.ReservationTTL)
+	case c.Retries < 0 || c.Retries > 100:
+		return fmt.Errorf("checkout: retries must be within [0, 100], got %d", c.Retries)
+	}
+	return nil
+}

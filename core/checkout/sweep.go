@@ -1,0 +1,149 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"shopedge/core/api"
+	"shopedge/store"
+)
+
+// SweepOnce expires every reservation whose time has passed (order →
+// expired, stock released, the checkout's idempotency record answered) and
+// removes expired idempotency records. It returns how many orders it
+// expired. Each order is released in its own transaction that re-checks the
+// order's status, so several core processes may sweep at once and a
+// payment that completed first wins.
+func (s *Service) SweepOnce(ctx context.Context) (int, error) {
+	n, err := s.sweepReservations(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n, s.sweepIdempotency(ctx)
+}
+
+// dueKeys returns up to SweepBatch index keys of ns due by now.
+func (s *Service) dueKeys(ctx context.Context, ns string, now int64) ([][]byte, error) {
+	var keys [][]byte
+	end := store.AppendUint64([]byte(ns), uint64(now)+1)
+	err := s.st.View(ctx, func(tx store.Txn) error {
+		keys = keys[:0]
+		return tx.Scan([]byte(ns), end, s.cfg.SweepBatch, func(k, _ []byte) error {
+			keys = append(keys, append([]byte(nil), k...))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot scan %s index: %w", ns, err)
+	}
+	return keys, nil
+}
+
+func (s *Service) sweepReservations(ctx context.Context) (int, error) {
+	expired := 0
+	for ctx.Err() == nil {
+		now := s.now()
+		keys, err := s.dueKeys(ctx, store.NSResv, now)
+		if err != nil {
+			return expired, err
+		}
+		for _, k := range keys {
+			var did bool
+			err := s.retry(ctx, func() error {
+				return s.st.Update(ctx, func(tx store.Txn) error {
+					did = false
+					if err := tx.Delete(k); err != nil {
+						return err
+					}
+					o, err := loadOrderTx(tx, timeKeyID(store.NSResv, k))
+					if api.ErrorCode(err) == api.ECodeNotFound {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					if o.Status != api.OrderPendingPayment || o.ExpiresAt > now {
+						return nil // paid, cancelled or failed meanwhile: a stale entry
+					}
+					did = true
+					if err := s.endPendingTx(tx, o, api.OrderExpired); err != nil {
+						return err
+					}
+					return saveOrderTx(tx, o)
+				})
+			})
+			if err != nil {
+				return expired, fmt.Errorf("cannot expire reservation: %w", err)
+			}
+			if did {
+				expired++
+			}
+		}
+		if expired > 0 {
+			if n, ok := s.cat.(notifier); ok {
+				n.Notify()
+			}
+		}
+		if len(keys) < s.cfg.SweepBatch {
+			break
+		}
+	}
+	return expired, nil
+}
+
+func (s *Service) sweepIdempotency(ctx context.Context) error {
+	for ctx.Err() == nil {
+		now := s.now()
+		keys, err := s.dueKeys(ctx, store.NSIdemExp, now)
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		err = s.st.Update(ctx, func(tx store.Txn) error {
+			for _, k := range keys {
+				hash := timeKeyID(store.NSIdemExp, k)
+				rec, err := loadIdemTx(tx, hash)
+				if err != nil {
+					return err
+				}
+				if rec != nil && rec.ExpiresAt <= now {
+					if err := tx.Delete(idemKey(hash)); err != nil {
+						return err
+					}
+				}
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("cannot sweep idempotency records: %w", err)
+		}
+		if len(keys) < s.cfg.SweepBatch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// RunSweeper calls SweepOnce every Config.SweepInterval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.SweepOnce(ctx); err != nil {
+			s.log.Warn().Err(err).Msg("checkout sweep failed")
+		} else if n > 0 {
+			s.log.Info().Int("orders", n).Msg("expired reservations")
+		}
+	}
+}
