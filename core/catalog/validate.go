@@ -191,3 +191,7 @@ func validAttrs(field string, m map[string]string) error {
 	}
 	return nil
 }
+
+// ValidID checks an id, slug or SKU: 1..MaxIDLen bytes of [A-Za-z0-9._~-],
+// no leading dot, no "..". The error is an api.Error naming field.
+func ValidID(field, s string) error { return validID(field, s) }

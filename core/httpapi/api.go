@@ -1,0 +1,112 @@
+// Package httpapi serves the core's catalog admin routes (/admin/v1/…,
+// bearer token) and the internal feed the edges follow (/internal/v1/…:
+// snapshot, changes, product) on fasthttp.
+package httpapi
+
+import (
+	"crypto/subtle"
+	"errors"
+
+	"github.com/fasthttp/router"
+	json "github.com/goccy/go-json"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+	"shopedge/core/catalog"
+	"shopedge/core/changelog"
+)
+
+// API holds the admin and feed handlers. Create it with New, mount it with
+// Register and stop its CDN purger with Close after the server stopped.
+type API struct {
+	cat    *catalog.Service
+	log    *changelog.Log
+	cfg    Config
+	logger zerolog.Logger
+	cdn    *purger // nil when no CDN is configured
+}
+
+// New returns the API. cfg must be valid (see Config.Validate). When CDN
+// purge URLs are configured it starts one background purger goroutine,
+// stopped by Close.
+func New(cat *catalog.Service, log *changelog.Log, cfg Config, logger zerolog.Logger) *API {
+	a := &API{cat: cat, log: log, cfg: cfg, logger: logger}
+	if len(cfg.CDN.PurgeURLs) > 0 {
+		a.cdn = newPurger(cfg.CDN, logger)
+	}
+	return a
+}
+
+// Close stops the CDN purger, dropping purges still queued. Call it after
+// the HTTP server has stopped.
+func (a *API) Close() {
+	if a.cdn != nil {
+		a.cdn.close()
+	}
+}
+
+// Register mounts the routes on r.
+func (a *API) Register(r *router.Router) {
+	r.PUT("/admin/v1/products/{id}", a.admin(a.putProduct))
+	r.DELETE("/admin/v1/products/{id}", a.admin(a.deleteProduct))
+	r.GET("/admin/v1/products/{id}", a.admin(a.getProduct))
+	r.PUT("/admin/v1/stock/{sku}", a.admin(a.putStock))
+	r.GET("/admin/v1/stock/{sku}", a.admin(a.getStock))
+	r.POST("/admin/v1/import", a.admin(a.importProducts))
+	r.POST("/admin/v1/purge", a.admin(a.purge))
+	r.GET("/internal/v1/snapshot", a.internal(a.snapshot))
+	r.GET("/internal/v1/changes", a.internal(a.changes))
+	r.GET("/internal/v1/products/{id}", a.internal(a.feedProduct))
+}
+
+type handler func(ctx *fasthttp.RequestCtx) error
+
+// admin requires the admin bearer token, then runs h, rendering its error.
+func (a *API) admin(h handler) fasthttp.RequestHandler {
+	return a.guard(a.cfg.AdminToken, h)
+}
+
+// internal requires the internal token when one is configured.
+func (a *API) internal(h handler) fasthttp.RequestHandler {
+	return a.guard(a.cfg.InternalToken, h)
+}
+
+func (a *API) guard(token string, h handler) fasthttp.RequestHandler {
+	want := []byte("Bearer " + token)
+	return func(ctx *fasthttp.RequestCtx) {
+		if token != "" && subtle.ConstantTimeCompare(ctx.Request.Header.Peek("Authorization"), want) != 1 {
+			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="shopedge"`)
+			api.WriteError(ctx, api.Errorf(api.ECodeUnauthorized, "missing or wrong bearer token"))
+			return
+		}
+		if err := h(ctx); err != nil {
+			a.writeError(ctx, err)
+		}
+	}
+}
+
+func (a *API) writeError(ctx *fasthttp.RequestCtx, err error) {
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code == api.ECodeInternal {
+		a.logger.Error().Err(err).Bytes("method", ctx.Method()).Bytes("path", ctx.Path()).Msg("request failed")
+	}
+	api.WriteError(ctx, err)
+}
+
+// writeJSON renders v with status 200.
+func writeJSON(ctx *fasthttp.RequestCtx, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx.Response.Header.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetBody(b)
+	return nil
+}
+
+func param(ctx *fasthttp.RequestCtx, name string) string {
+	s, _ := ctx.UserValue(name).(string)
+	return s
+}

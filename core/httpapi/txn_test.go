@@ -1,0 +1,5 @@
+package httpapi
+
+import "shopedge/store"
+
+type storeTxn = store.Txn
