@@ -460,7 +460,7 @@ func TestIdempotencySweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = e.st.View(context.Background(), func(tx store.Txn) error {
-		if _, err := tx.Get(idemKey(hashHex(e.keyNS+"sw-key"))); err == nil {
+		if _, err := tx.Get(idemKey(hashHex(e.keyNS + "sw-key"))); err == nil {
 			t.Error("idempotency record survived its TTL")
 		}
 		return nil
