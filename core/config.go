@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"shopedge/internal/config"
+	"shopedge/internal/httpserver"
+)
+
+// Config is the core process's whole configuration. configs/core.yaml
+// lists every field with its default; a test keeps the two equal.
+type Config struct {
+	// Server is the HTTP server (admin, feed and write API).
+	Server httpserver.Config `yaml:"server"`
+	// Store selects and tunes the transactional KV store.
+	Store StoreConfig `yaml:"store"`
+	// AdminToken is the Bearer token of the admin API
+	// (env SHOPEDGE_ADMIN_TOKEN). Required.
+	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
+	// Log is the process logger.
+	Log config.Log `yaml:"log"`
+
+	// Domain sections. PLACEHOLDERS: each is replaced by the owning
+	// package's Config (catalog.Config, changelog.Config, cart.Config,
+	// checkout.Config, testpay.Config, httpapi.Config) when it is wired.
+	Catalog   struct{} `yaml:"catalog"`
+	Changelog struct{} `yaml:"changelog"`
+	Cart      struct{} `yaml:"cart"`
+	Checkout  struct{} `yaml:"checkout"`
+	Payment   struct{} `yaml:"payment"`
+	API       struct{} `yaml:"api"`
+}
+
+// StoreConfig selects the store backend.
+type StoreConfig struct {
+	// Backend is "embedded" (bbolt file, one machine) or "tikv".
+	Backend string `yaml:"backend" help:"store backend: embedded or tikv"`
+	// Prefix is prepended to every key, so one TiKV cluster can host
+	// several deployments.
+	Prefix string `yaml:"prefix" help:"key prefix of this deployment"`
+
+	// Path is the bbolt file (embedded); its directory is created.
+	Path string `yaml:"path" help:"embedded: bbolt file path"`
+	// NoSync skips fsync on commit (embedded; tests and demos only).
+	NoSync bool `yaml:"no_sync" help:"embedded: skip fsync on commit (may lose acknowledged writes on a crash)"`
+	// MaxBatchSize caps the Update calls sharing one bbolt transaction.
+	MaxBatchSize int `yaml:"max_batch_size" help:"embedded: maximum updates per group commit"`
+	// MaxBatchDelay is how long a partial batch waits for more updates.
+	MaxBatchDelay time.Duration `yaml:"max_batch_delay" help:"embedded: wait for a partial group commit (0 = none)"`
+	// LockTimeout bounds the wait for a file lock held by another process.
+	LockTimeout time.Duration `yaml:"lock_timeout" help:"embedded: wait for the file lock"`
+
+	// PDEndpoints are the TiKV placement driver addresses (tikv).
+	PDEndpoints []string `yaml:"pd_endpoints" help:"tikv: PD endpoints, comma-separated"`
+	// Pessimistic uses pessimistic transactions (tikv).
+	Pessimistic bool `yaml:"pessimistic" help:"tikv: use pessimistic transactions"`
+	// MaxRetries bounds conflict retries of one Update (tikv).
+	MaxRetries int `yaml:"max_retries" help:"tikv: conflict retries per update"`
+}
+
+// DefaultConfig returns the configuration of a local core: 127.0.0.1:9090,
+// embedded store under ./data. AdminToken has no default.
+func DefaultConfig() Config {
+	srv := httpserver.DefaultConfig()
+	srv.Addr = "127.0.0.1:9090"
+	srv.Name = "core"
+	srv.MaxRequestBodySize = 64 << 20 // NDJSON catalog imports
+	return Config{
+		Server: srv,
+		Store: StoreConfig{
+			Backend:      "embedded",
+			Prefix:       "shopedge/",
+			Path:         "./data/core.db",
+			MaxBatchSize: 1000,
+			LockTimeout:  5 * time.Second,
+			PDEndpoints:  []string{},
+			MaxRetries:   10,
+		},
+		Log: config.DefaultLog(),
+	}
+}
+
+// Validate reports the first invalid field by its path.
+func (c *Config) Validate() error {
+	if err := c.Server.Validate(); err != nil {
+		return err
+	}
+	if err := c.Store.Validate(); err != nil {
+		return err
+	}
+	if c.AdminToken == "" {
+		return errors.New("admin_token: required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
+	}
+	return c.Log.Validate()
+}
+
+// Validate reports the first invalid store field.
+func (c StoreConfig) Validate() error {
+	switch c.Backend {
+	case "embedded":
+		if c.Path == "" {
+			return errors.New("store.path: required for the embedded backend")
+		}
+	case "tikv":
+		if len(c.PDEndpoints) == 0 {
+			return errors.New("store.pd_endpoints: at least one PD endpoint is required for the tikv backend")
+		}
+	default:
+		return fmt.Errorf("store.backend: unknown backend %q (want embedded or tikv)", c.Backend)
+	}
+	switch {
+	case c.Prefix == "":
+		return errors.New("store.prefix: must not be empty")
+	case c.MaxBatchSize < 1:
+		return fmt.Errorf("store.max_batch_size: must be positive, got %d", c.MaxBatchSize)
+	case c.MaxBatchDelay < 0:
+		return fmt.Errorf("store.max_batch_delay: must not be negative, got %s", c.MaxBatchDelay)
+	case c.LockTimeout < 0:
+		return fmt.Errorf("store.lock_timeout: must not be negative, got %s", c.LockTimeout)
+	case c.MaxRetries < 0:
+		return fmt.Errorf("store.max_retries: must not be negative, got %d", c.MaxRetries)
+	}
+	return nil
+}

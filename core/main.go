@@ -1,0 +1,236 @@
+// Command core is shopedge's core tier: catalog admin and change feed,
+// carts, checkout and orders, all state in the transactional store. This
+// package is wiring only: configuration, start and stop.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
+	"github.com/rs/zerolog"
+
+	"shopedge/internal/config"
+	"shopedge/internal/httpserver"
+	"shopedge/store"
+	"shopedge/store/embedded"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run is main without os.Exit: 0 after a clean stop, 2 for an invalid
+// configuration, 1 for any other failure.
+func run(ctx context.Context, args []string) int {
+	m := NewMain()
+	if err := m.ParseFlags(ctx, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(m.Stderr, "core: invalid configuration: %v\n", err)
+		return 2
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Log.Error().Err(err).Msg("cannot start")
+		_ = m.Close()
+		return 1
+	}
+	code := 0
+	select {
+	case <-ctx.Done():
+		m.Log.Info().Msg("signal received, stopping")
+	case err := <-m.serveErr:
+		m.Log.Error().Err(err).Msg("server failed")
+		code = 1
+	}
+	if err := m.Close(); err != nil {
+		m.Log.Error().Err(err).Msg("stopped with errors")
+		return 1
+	}
+	m.Log.Info().Msg("stopped")
+	return code
+}
+
+// Main is the core process: its configuration and everything Run starts.
+// Fields are set by Run and released by Close.
+type Main struct {
+	Config  Config
+	Stderr  io.Writer // log destination; os.Stderr by default
+	Log     zerolog.Logger
+	Metrics *metrics.Set
+
+	Store  store.Store // the prefixed store services use
+	Server *httpserver.Server
+
+	// Domain services. WIRING SEAM (lead): add fields here, e.g.
+	//   Changelog *changelog.Log
+	//   Catalog   *catalog.Service
+	//   Carts     *cart.Service
+	//   Checkout  *checkout.Service
+
+	backend  store.Store // the unprefixed backend, closed last
+	serveErr chan error
+	ready    atomic.Bool
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{
+		Config:   DefaultConfig(),
+		Stderr:   os.Stderr,
+		Log:      zerolog.Nop(),
+		Metrics:  metrics.NewSet(),
+		serveErr: make(chan error, 1),
+	}
+}
+
+// ParseFlags loads the configuration: defaults < -config file < SHOPEDGE_*
+// variables < flags, then validates it.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
+	return config.Load(&m.Config, args, config.Options{Name: "core", Usage: m.Stderr})
+}
+
+// Run opens the store, starts the services and serves HTTP; it returns once
+// the server is listening. Close stops everything Run started, even after a
+// failed Run.
+func (m *Main) Run(ctx context.Context) error {
+	m.Log = m.Config.Log.New(m.Stderr, "core")
+	m.Log.Info().Str("addr", m.Config.Server.Addr).Str("store", m.Config.Store.Backend).Msg("starting")
+	if err := config.Step(m.Log, "open store", func() error { return m.openStore(ctx) }); err != nil {
+		return err
+	}
+	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
+		return err
+	}
+	return config.Step(m.Log, "start http server", m.serve)
+}
+
+// openStore opens the configured backend and wraps it in the key prefix.
+func (m *Main) openStore(ctx context.Context) error {
+	sc := m.Config.Store
+	switch sc.Backend {
+	case "embedded":
+		if err := os.MkdirAll(filepath.Dir(sc.Path), 0o755); err != nil {
+			return fmt.Errorf("cannot create the store directory: %w", err)
+		}
+		db, err := embedded.Open(sc.Path, embedded.Options{
+			NoSync:        sc.NoSync,
+			MaxBatchSize:  sc.MaxBatchSize,
+			MaxBatchDelay: sc.MaxBatchDelay,
+			Timeout:       sc.LockTimeout,
+		})
+		if err != nil {
+			return fmt.Errorf("cannot open the embedded store %s: %w", sc.Path, err)
+		}
+		m.backend = db
+	case "tikv":
+		s, err := openTiKV(ctx, sc)
+		if err != nil {
+			return err
+		}
+		m.backend = s
+	default:
+		return fmt.Errorf("store.backend: unknown backend %q", sc.Backend)
+	}
+	m.Store = store.Prefixed(m.backend, []byte(sc.Prefix))
+	return nil
+}
+
+// startServices constructs the domain services on m.Store.
+func (m *Main) startServices(ctx context.Context) error {
+	// WIRING SEAM (lead): construct services in dependency order, e.g.
+	//   m.Changelog = changelog.New(m.Store, m.Config.Changelog)
+	//   m.Catalog = catalog.New(m.Store, m.Changelog, m.Config.Catalog)
+	// and start background work (reservation expiry sweeper) bound to ctx
+	// or stopped in stopServices.
+	_ = ctx
+	return nil
+}
+
+// stopServices stops the background work startServices began, in reverse
+// order. It runs after the HTTP server has drained.
+func (m *Main) stopServices() error {
+	// WIRING SEAM (lead): stop sweepers, group committers, payment gateway.
+	return nil
+}
+
+// routes registers every HTTP handler of the core on r. /healthz, /readyz
+// and /metrics are already registered.
+func (m *Main) routes(r *router.Router) {
+	// WIRING SEAM (lead): register the domain handlers, e.g.
+	//   m.AdminAPI.Register(r)  // /admin/v1/..., /internal/v1/...
+	//   m.ShopAPI.Register(r)   // /v1/carts, /v1/checkout, /v1/orders
+	_ = r
+}
+
+// serve builds the router and server and starts serving in the background.
+func (m *Main) serve() error {
+	r := httpserver.NewRouter()
+	m.Server = httpserver.New(m.Config.Server, m.Log, m.Metrics, r.Handler)
+	m.Server.RegisterStandard(r, m.ready.Load)
+	m.routes(r)
+	ln, err := net.Listen("tcp", m.Config.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", m.Config.Server.Addr, err)
+	}
+	go func() {
+		if err := m.Server.Serve(ln); err != nil {
+			m.serveErr <- err
+		}
+	}()
+	m.ready.Store(true)
+	m.Log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	return nil
+}
+
+// Addr returns the address the HTTP server listens on, or "" before Run.
+func (m *Main) Addr() string {
+	if m.Server == nil || m.Server.Addr() == nil {
+		return ""
+	}
+	return m.Server.Addr().String()
+}
+
+// Close stops in reverse order of Run: drain HTTP, stop services, close
+// the store. It is safe after a failed or partial Run.
+func (m *Main) Close() error {
+	m.ready.Store(false)
+	var errs []error
+	if m.Server != nil {
+		errs = append(errs, config.Step(m.Log, "stop http server", func() error {
+			return m.Server.Shutdown(context.Background())
+		}))
+	}
+	errs = append(errs, config.Step(m.Log, "stop services", m.stopServices))
+	if m.backend != nil {
+		errs = append(errs, config.Step(m.Log, "close store", func() error {
+			if err := m.backend.Close(); err != nil {
+				return fmt.Errorf("cannot close the store: %w", err)
+			}
+			return nil
+		}))
+		m.backend = nil
+	}
+	return errors.Join(errs...)
+}
+
+// openTiKV opens the TiKV backend on sc.PDEndpoints.
+func openTiKV(ctx context.Context, sc StoreConfig) (store.Store, error) {
+	// The store/tikv package is not in the tree yet; when it is:
+	//   s, err := tikv.Open(ctx, sc.PDEndpoints, tikv.Options{MaxRetries: sc.MaxRetries, Pessimistic: sc.Pessimistic})
+	_ = ctx
+	return nil, fmt.Errorf("cannot open the tikv store at %v: the tikv backend is not built into this binary", sc.PDEndpoints)
+}
