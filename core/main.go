@@ -82,6 +82,7 @@ type Main struct {
 	//   Checkout  *checkout.Service
 
 	backend  store.Store // the unprefixed backend, closed last
+	addr     string      // bound listen address, set by Run
 	serveErr chan error
 	ready    atomic.Bool
 }
@@ -186,23 +187,19 @@ func (m *Main) serve() error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", m.Config.Server.Addr, err)
 	}
+	m.addr = ln.Addr().String()
 	go func() {
 		if err := m.Server.Serve(ln); err != nil {
 			m.serveErr <- err
 		}
 	}()
 	m.ready.Store(true)
-	m.Log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	m.Log.Info().Str("addr", m.addr).Msg("serving")
 	return nil
 }
 
 // Addr returns the address the HTTP server listens on, or "" before Run.
-func (m *Main) Addr() string {
-	if m.Server == nil || m.Server.Addr() == nil {
-		return ""
-	}
-	return m.Server.Addr().String()
-}
+func (m *Main) Addr() string { return m.addr }
 
 // Close stops in reverse order of Run: drain HTTP, stop services, close
 // the store. It is safe after a failed or partial Run.

@@ -221,7 +221,7 @@ func parse(t reflect.Type, s string) (reflect.Value, error) {
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		p := reflect.New(t)
 		if err := p.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			return reflect.Value{}, fmt.Errorf("invalid value %q: %w", s, err)
+			return reflect.Value{}, err
 		}
 		return p.Elem(), nil
 	}

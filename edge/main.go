@@ -1,0 +1,187 @@
+// Command edge is shopedge's stateless edge tier: product pages and
+// autocomplete from off-heap caches kept current by the core's change feed,
+// and cart/checkout writes forwarded to the core. This package is wiring
+// only: configuration, start and stop.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
+	"github.com/rs/zerolog"
+
+	"shopedge/internal/config"
+	"shopedge/internal/httpserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+// run is main without os.Exit: 0 after a clean stop, 2 for an invalid
+// configuration, 1 for any other failure.
+func run(ctx context.Context, args []string) int {
+	m := NewMain()
+	if err := m.ParseFlags(ctx, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(m.Stderr, "edge: invalid configuration: %v\n", err)
+		return 2
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Log.Error().Err(err).Msg("cannot start")
+		_ = m.Close()
+		return 1
+	}
+	code := 0
+	select {
+	case <-ctx.Done():
+		m.Log.Info().Msg("signal received, stopping")
+	case err := <-m.serveErr:
+		m.Log.Error().Err(err).Msg("server failed")
+		code = 1
+	}
+	if err := m.Close(); err != nil {
+		m.Log.Error().Err(err).Msg("stopped with errors")
+		return 1
+	}
+	m.Log.Info().Msg("stopped")
+	return code
+}
+
+// Main is the edge process: its configuration and everything Run starts.
+// Fields are set by Run and released by Close.
+type Main struct {
+	Config  Config
+	Stderr  io.Writer // log destination; os.Stderr by default
+	Log     zerolog.Logger
+	Metrics *metrics.Set
+
+	Server *httpserver.Server
+
+	// Domain services. WIRING SEAM (lead): add fields here, e.g.
+	//   Pages     *pages.Store
+	//   Suggest   *suggest.Index
+	//   Follower  *follow.Follower
+	//   Forwarder *forward.Forwarder
+
+	addr     string // bound listen address, set by Run
+	serveErr chan error
+	started  atomic.Bool
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{
+		Config:   DefaultConfig(),
+		Stderr:   os.Stderr,
+		Log:      zerolog.Nop(),
+		Metrics:  metrics.NewSet(),
+		serveErr: make(chan error, 1),
+	}
+}
+
+// ParseFlags loads the configuration: defaults < -config file < SHOPEDGE_*
+// variables < flags, then validates it.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
+	return config.Load(&m.Config, args, config.Options{Name: "edge", Usage: m.Stderr})
+}
+
+// Run starts the caches and services and serves HTTP; it returns once the
+// server is listening (/readyz turns 200 when ready reports true). Close
+// stops everything Run started, even after a failed Run.
+func (m *Main) Run(ctx context.Context) error {
+	m.Log = m.Config.Log.New(m.Stderr, "edge")
+	m.Log.Info().Str("addr", m.Config.Server.Addr).Strs("core", m.Config.Core.Addrs).Msg("starting")
+	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
+		return err
+	}
+	return config.Step(m.Log, "start http server", m.serve)
+}
+
+// startServices creates the caches and services and starts following the
+// core's change feed.
+func (m *Main) startServices(ctx context.Context) error {
+	// WIRING SEAM (lead): construct in dependency order, e.g.
+	//   m.Pages, err = pages.New(m.Config.Pages, m.Log, m.Metrics)
+	//   m.Suggest = suggest.New(m.Config.Suggest)
+	//   m.Forwarder, err = forward.New(m.Config.Forward, m.Log, m.Metrics)
+	//   m.Follower = follow.New(m.Config.Follow, sinks…); go m.Follower.Run(ctx)
+	// Loading the snapshot must not block Run: ready reports when it is done.
+	_ = ctx
+	return nil
+}
+
+// ready reports whether the edge can serve: /readyz answers 200 only then.
+func (m *Main) ready() bool {
+	// WIRING SEAM (lead): also require the first snapshot, e.g.
+	//   && m.Follower.Ready()
+	return m.started.Load()
+}
+
+// stopServices stops the feed follower and releases the caches, in reverse
+// order of startServices. It runs after the HTTP server has drained.
+func (m *Main) stopServices() error {
+	// WIRING SEAM (lead): stop the follower, close the forwarder, reset caches.
+	return nil
+}
+
+// routes registers every HTTP handler of the edge on r. /healthz, /readyz
+// and /metrics are already registered.
+func (m *Main) routes(r *router.Router) {
+	// WIRING SEAM (lead): register the domain handlers, e.g.
+	//   m.API.Register(r)  // /v1/products/{id}, /products/{slug}, /v1/suggest,
+	//                      // forwarded /v1/carts…, /v1/checkout, /admin/v1/purge
+	_ = r
+}
+
+// serve builds the router and server and starts serving in the background.
+func (m *Main) serve() error {
+	r := httpserver.NewRouter()
+	m.Server = httpserver.New(m.Config.Server, m.Log, m.Metrics, r.Handler)
+	m.Server.RegisterStandard(r, m.ready)
+	m.routes(r)
+	ln, err := net.Listen("tcp", m.Config.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", m.Config.Server.Addr, err)
+	}
+	m.addr = ln.Addr().String()
+	go func() {
+		if err := m.Server.Serve(ln); err != nil {
+			m.serveErr <- err
+		}
+	}()
+	m.started.Store(true)
+	m.Log.Info().Str("addr", m.addr).Msg("serving")
+	return nil
+}
+
+// Addr returns the address the HTTP server listens on, or "" before Run.
+func (m *Main) Addr() string { return m.addr }
+
+// Close stops in reverse order of Run: drain HTTP, then stop services.
+// It is safe after a failed or partial Run.
+func (m *Main) Close() error {
+	m.started.Store(false)
+	var errs []error
+	if m.Server != nil {
+		errs = append(errs, config.Step(m.Log, "stop http server", func() error {
+			return m.Server.Shutdown(context.Background())
+		}))
+	}
+	errs = append(errs, config.Step(m.Log, "stop services", m.stopServices))
+	return errors.Join(errs...)
+}
