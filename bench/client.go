@@ -55,3 +55,11 @@ func ReplayPaths(c *fasthttp.HostClient, timeout time.Duration, paths []string) 
 		req.SetRequestURI(paths[(next.Add(1)-1)%n])
 	})
 }
+
+// ZipfPaths returns an Op that GETs paths[k] with k drawn from z (so
+// paths[0] is the most requested); len(paths) must be z.N().
+func ZipfPaths(c *fasthttp.HostClient, timeout time.Duration, paths []string, z *Zipf) Op {
+	return HTTPOp(c, timeout, func(w *Worker, req *fasthttp.Request) {
+		req.SetRequestURI(paths[z.Sample(w.Rand)])
+	})
+}

@@ -1,0 +1,367 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+)
+
+// FlashsaleConfig configures the flash-sale scenario: Buyers checking out
+// one hot SKU with Units in stock, then a mixed-cart sale over MixedSKUs,
+// through an edge, once with the core's group commit on and once off.
+type FlashsaleConfig struct {
+	Cluster     ClusterConfig `yaml:"cluster"`
+	Concurrency int           `yaml:"concurrency"`
+	Timeout     time.Duration `yaml:"timeout"`
+	// MaxDuration bounds each phase (cart preparation, checkout storm).
+	MaxDuration time.Duration `yaml:"max_duration"`
+	Buyers      int           `yaml:"buyers"`
+	Units       int64         `yaml:"units"`
+	MixedSKUs   int           `yaml:"mixed_skus"`
+	MixedUnits  int64         `yaml:"mixed_units"`
+	// GroupCommitOn and GroupCommitOff are the extra core settings of the
+	// two runs: NAME=value variables or -flags.
+	GroupCommitOn  []string `yaml:"group_commit_on"`
+	GroupCommitOff []string `yaml:"group_commit_off"`
+	PaymentToken   string   `yaml:"payment_token"`
+}
+
+// DefaultFlashsaleConfig returns 2,000 buyers on 100 units, 64 at a time.
+func DefaultFlashsaleConfig() FlashsaleConfig {
+	return FlashsaleConfig{
+		Cluster: DefaultClusterConfig(), Concurrency: 64, Timeout: 10 * time.Second,
+		MaxDuration: 2 * time.Minute, Buyers: 2000, Units: 100, MixedSKUs: 20, MixedUnits: 50,
+		GroupCommitOn:  []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=true"},
+		GroupCommitOff: []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=false"},
+		PaymentToken:   "tok_ok",
+	}
+}
+
+// Validate reports the first invalid field of c.
+func (c *FlashsaleConfig) Validate() error {
+	if err := c.Cluster.Validate(); err != nil {
+		return fmt.Errorf("cluster.%w", err)
+	}
+	switch {
+	case c.Concurrency < 1:
+		return fmt.Errorf("concurrency: must be >= 1, got %d", c.Concurrency)
+	case c.Timeout <= 0:
+		return fmt.Errorf("timeout: must be > 0, got %s", c.Timeout)
+	case c.MaxDuration <= 0:
+		return fmt.Errorf("max_duration: must be > 0, got %s", c.MaxDuration)
+	case c.Buyers < 1:
+		return fmt.Errorf("buyers: must be >= 1, got %d", c.Buyers)
+	case c.Units < 0:
+		return fmt.Errorf("units: must be >= 0, got %d", c.Units)
+	case c.MixedSKUs < 0:
+		return fmt.Errorf("mixed_skus: must be >= 0, got %d", c.MixedSKUs)
+	case c.MixedUnits < 0:
+		return fmt.Errorf("mixed_units: must be >= 0, got %d", c.MixedUnits)
+	case c.PaymentToken == "":
+		return errors.New("payment_token: required")
+	}
+	return nil
+}
+
+func (c *FlashsaleConfig) options() Options {
+	return Options{Concurrency: c.Concurrency, Duration: c.MaxDuration, MaxRequests: int64(c.Buyers), Timeout: c.Timeout}
+}
+
+// Flash-sale catalog: one hot product and MixedSKUs others.
+const (
+	flashHotSKU = "fs-hot-1"
+	flashMixSKU = "fs-mix-%d-1"
+)
+
+// FlashCatalog returns the flash-sale products: the hot one first.
+func FlashCatalog(mixed int) []*api.Product {
+	ps := []*api.Product{{
+		ID: "fs-hot", Slug: "flash-sale-console-fs-hot", Name: "Flash Sale Console", Brand: "Shopedge",
+		Categories: []string{"Video Games", "Consoles"}, Popularity: 100000,
+		SKUs: []api.SKU{{SKU: flashHotSKU, Price: &api.Money{Amount: 29999, Currency: "USD"}}},
+	}}
+	for i := 0; i < mixed; i++ {
+		id := "fs-mix-" + strconv.Itoa(i)
+		ps = append(ps, &api.Product{
+			ID: id, Slug: "flash-sale-item-" + id, Name: "Flash Sale Item " + strconv.Itoa(i), Brand: "Shopedge",
+			Categories: []string{"Deals"}, Popularity: int64(1000 - i),
+			SKUs: []api.SKU{{SKU: fmt.Sprintf(flashMixSKU, i), Price: &api.Money{Amount: 1000 + int64(i)*100, Currency: "USD"}}},
+		})
+	}
+	return ps
+}
+
+// cartLine is one line a buyer puts in a cart.
+type cartLine struct {
+	sku string
+	qty int64
+}
+
+// RunFlashsale runs the hot-SKU and mixed-cart sales with group commit on,
+// then off, each on a fresh core and edge, and checks oversell against the
+// core's stock after each sale.
+func RunFlashsale(ctx context.Context, cfg FlashsaleConfig, log io.Writer) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot run flashsale: %w", err)
+	}
+	o := cfg.options()
+	r := NewReport("flashsale", o)
+	if err := measureBaseline(ctx, r, o, log); err != nil {
+		return nil, err
+	}
+	cl, err := NewCluster(ctx, cfg.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	for _, mode := range []struct {
+		name  string
+		extra []string
+	}{{"group commit on", cfg.GroupCommitOn}, {"group commit off", cfg.GroupCommitOff}} {
+		if err := flashMode(ctx, cl, cfg, r, mode.name, mode.extra, log); err != nil {
+			return nil, fmt.Errorf("%s: %w", mode.name, err)
+		}
+	}
+	r.Note("%d buyers, %d workers; hot SKU %s with %d units; mixed carts of 1–3 lines over %d SKUs with %d units each; payment %s",
+		cfg.Buyers, cfg.Concurrency, flashHotSKU, cfg.Units, cfg.MixedSKUs, cfg.MixedUnits, cfg.PaymentToken)
+	r.Note("oversell = paid units beyond stock, checked against GET /admin/v1/stock/{sku}: must be 0")
+	return r, nil
+}
+
+// flashMode starts a core with extra and an edge, runs both sales and
+// stops them.
+func flashMode(ctx context.Context, cl *Cluster, cfg FlashsaleConfig, r *Report, mode string, extra []string, log io.Writer) error {
+	defer cl.Stop()
+	if err := cl.StartCore(ctx, extra...); err != nil {
+		return err
+	}
+	cat := FlashCatalog(cfg.MixedSKUs)
+	var buf bytes.Buffer
+	if err := WriteNDJSON(&buf, cat); err != nil {
+		return err
+	}
+	if _, err := cl.Import(ctx, &buf); err != nil {
+		return err
+	}
+	if err := cl.SetStock(ctx, flashHotSKU, cfg.Units); err != nil {
+		return err
+	}
+	for i := 0; i < cfg.MixedSKUs; i++ {
+		if err := cl.SetStock(ctx, fmt.Sprintf(flashMixSKU, i), cfg.MixedUnits); err != nil {
+			return err
+		}
+	}
+	if _, err := cl.StartEdge(ctx); err != nil {
+		return err
+	}
+	ec := NewClient(cl.Edge.Addr, cfg.Concurrency, cfg.Timeout)
+	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	fmt.Fprintf(log, "%s: %d buyers, one hot SKU with %d units\n", mode, cfg.Buyers, cfg.Units)
+	hot := func(int, *Worker) []cartLine { return []cartLine{{flashHotSKU, 1}} }
+	stock := map[string]int64{flashHotSKU: cfg.Units}
+	if err := flashSale(ctx, cl, ec, cfg, r, "hot SKU checkout, "+mode, "hot_"+slug(mode), tag+"h", hot, stock); err != nil {
+		return err
+	}
+	if cfg.MixedSKUs == 0 {
+		return nil
+	}
+	fmt.Fprintf(log, "%s: %d buyers, mixed carts over %d SKUs\n", mode, cfg.Buyers, cfg.MixedSKUs)
+	z, err := NewZipf(cfg.MixedSKUs, 1.1)
+	if err != nil {
+		return err
+	}
+	mixed := func(_ int, w *Worker) []cartLine {
+		n := 1 + w.Rand.IntN(3)
+		lines := make([]cartLine, 0, n)
+		seen := map[int]bool{}
+		for len(lines) < n {
+			k := z.Sample(w.Rand)
+			if seen[k] {
+				if len(seen) == cfg.MixedSKUs {
+					break
+				}
+				continue
+			}
+			seen[k] = true
+			lines = append(lines, cartLine{fmt.Sprintf(flashMixSKU, k), 1 + int64(w.Rand.IntN(2))})
+		}
+		return lines
+	}
+	mstock := map[string]int64{}
+	for i := 0; i < cfg.MixedSKUs; i++ {
+		mstock[fmt.Sprintf(flashMixSKU, i)] = cfg.MixedUnits
+	}
+	return flashSale(ctx, cl, ec, cfg, r, "mixed-cart checkout, "+mode, "mixed_"+slug(mode), tag+"m", mixed, mstock)
+}
+
+func slug(mode string) string {
+	b := []byte(api.KeyToken(mode))
+	for i, c := range b {
+		if c == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// flashSale prepares one cart per buyer, runs the checkout storm, and
+// checks every SKU of stock for oversell.
+func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg FlashsaleConfig, r *Report,
+	name, fact, tag string, lines func(int, *Worker) []cartLine, stock map[string]int64) error {
+	o := cfg.options()
+	carts, err := prepareCarts(ctx, ec, o, cfg.Buyers, lines)
+	if err != nil {
+		return err
+	}
+	// Probe nothing here: the first checkout is the probe; a missing route
+	// shows as every request failing with the same status.
+	var next atomic.Int64
+	var paid, soldOut atomic.Int64
+	var mu sync.Mutex
+	paidUnits := map[string]int64{}
+	op := func(w *Worker) string {
+		i := next.Add(1) - 1
+		if i >= int64(len(carts)) {
+			return "no_cart"
+		}
+		req := w.Req
+		req.Reset()
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("/v1/checkout")
+		req.SetHost(ec.Addr)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("Idempotency-Key", "bench-"+tag+"-"+strconv.FormatInt(i, 10))
+		body, _ := json.Marshal(api.CheckoutRequest{CartID: carts[i], PaymentToken: cfg.PaymentToken,
+			Email: "buyer" + strconv.FormatInt(i, 10) + "@example.com"})
+		req.SetBody(body)
+		err := ec.DoTimeout(req, w.Resp, cfg.Timeout)
+		kind := ErrorKind(err, w.Resp.StatusCode())
+		switch {
+		case err == nil && w.Resp.StatusCode() == 201:
+			var ord api.Order
+			if json.Unmarshal(w.Resp.Body(), &ord) != nil {
+				return "bad_order_body"
+			}
+			if ord.Status != api.OrderPaid {
+				return "order_" + ord.Status
+			}
+			paid.Add(1)
+			mu.Lock()
+			for _, l := range ord.Lines {
+				paidUnits[l.SKU] += l.Quantity
+			}
+			mu.Unlock()
+			return ""
+		case err == nil && w.Resp.StatusCode() == 409 && api.ErrorCode(decodeError(w.Resp.Body())) == api.ECodeOutOfStock:
+			soldOut.Add(1)
+			return ""
+		}
+		return kind
+	}
+	s, err := Run(ctx, o, op)
+	if err != nil {
+		return err
+	}
+	if s.OK == 0 {
+		first := s.ErrorKinds()
+		return fmt.Errorf("every checkout failed (%v): is POST /v1/checkout wired through the edge?", first)
+	}
+	r.Add(name, "POST /v1/checkout via edge", s)
+	r.Fact(fact+"_paid_orders", float64(paid.Load()))
+	r.Fact(fact+"_sold_out_answers", float64(soldOut.Load()))
+	r.Fact(fact+"_paid_orders_per_s", float64(paid.Load())/s.Seconds)
+	var oversell, mismatch int64
+	for sku, units := range stock {
+		st, err := cl.Stock(ctx, sku)
+		if err != nil {
+			return err
+		}
+		if d := paidUnits[sku] - units; d > 0 {
+			oversell += d
+		}
+		if d := st.Sold - st.OnHand; d > 0 {
+			oversell += d
+		}
+		if st.Sold != paidUnits[sku] {
+			mismatch++
+		}
+	}
+	r.Fact(fact+"_oversell", float64(oversell))
+	r.Fact(fact+"_skus_sold_ne_paid", float64(mismatch))
+	return nil
+}
+
+// decodeError returns the *api.Error in an error body, or nil.
+func decodeError(b []byte) error {
+	var eb api.ErrorBody
+	if json.Unmarshal(b, &eb) != nil || eb.Error == nil {
+		return nil
+	}
+	return eb.Error
+}
+
+// prepareCarts creates n carts through the edge, each filled by lines, and
+// returns their ids. Any failure aborts with the first error.
+func prepareCarts(ctx context.Context, ec *fasthttp.HostClient, o Options, n int, lines func(int, *Worker) []cartLine) ([]string, error) {
+	carts := make([]string, n)
+	var next atomic.Int64
+	var (
+		errMu    sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) string {
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		return "prepare"
+	}
+	op := func(w *Worker) string {
+		i := next.Add(1) - 1
+		if i >= int64(n) {
+			return ""
+		}
+		b, err := probe(ec, "edge", "POST", "/v1/carts", []byte("{}"), nil, 201)
+		if err != nil {
+			return fail(err)
+		}
+		var c api.Cart
+		if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
+			return fail(fmt.Errorf("cannot read cart id from %q", b))
+		}
+		for _, l := range lines(int(i), w) {
+			body, _ := json.Marshal(api.SetQuantity{Quantity: l.qty})
+			if _, err := probe(ec, "edge", "PUT", "/v1/carts/"+c.ID+"/items/"+l.sku, body, nil, 200); err != nil {
+				return fail(err)
+			}
+		}
+		carts[i] = c.ID
+		return ""
+	}
+	s, err := Run(ctx, o, op)
+	if err != nil {
+		return nil, err
+	}
+	if firstErr != nil {
+		return nil, fmt.Errorf("cannot prepare carts (%d of %d failed): %w", s.Errors["prepare"], n, firstErr)
+	}
+	for i, id := range carts {
+		if id == "" {
+			return nil, fmt.Errorf("cannot prepare carts: only %d of %d ready within %s", i, n, o.Duration)
+		}
+	}
+	return carts, nil
+}

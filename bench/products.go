@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
+)
+
+// ProductsConfig configures the products scenario: Zipf-distributed
+// product reads through an edge, JSON and HTML, against the baseline.
+type ProductsConfig struct {
+	Cluster ClusterConfig `yaml:"cluster"`
+	Options Options       `yaml:"options"`
+	// Catalog is the NDJSON(.gz) catalog imported into the core.
+	Catalog string `yaml:"catalog"`
+	// Gen adds that many generated products (GenFunc over Catalog).
+	Gen  int   `yaml:"gen"`
+	Seed int64 `yaml:"seed"`
+	// ZipfS is the Zipf exponent of product popularity.
+	ZipfS float64 `yaml:"zipf_s"`
+	// HTML also measures GET /products/{slug}.
+	HTML bool `yaml:"html"`
+	// GenFunc generates products; required when Gen > 0.
+	GenFunc GenFunc `yaml:"-"`
+}
+
+// DefaultProductsConfig returns the demo catalog, s=1.1, JSON and HTML.
+func DefaultProductsConfig() ProductsConfig {
+	return ProductsConfig{
+		Cluster: DefaultClusterConfig(), Options: DefaultOptions(),
+		Catalog: "scripts/demo/catalog.ndjson.gz", Seed: 1, ZipfS: 1.1, HTML: true,
+	}
+}
+
+// Validate reports the first invalid field of c.
+func (c *ProductsConfig) Validate() error {
+	if err := c.Cluster.Validate(); err != nil {
+		return fmt.Errorf("cluster.%w", err)
+	}
+	if err := c.Options.Validate(); err != nil {
+		return fmt.Errorf("options.%w", err)
+	}
+	switch {
+	case c.Catalog == "":
+		return errors.New("catalog: required")
+	case c.Gen < 0:
+		return fmt.Errorf("gen: must be >= 0, got %d", c.Gen)
+	case c.Gen > 0 && c.GenFunc == nil:
+		return errors.New("gen: no product generator available")
+	case c.ZipfS <= 0:
+		return fmt.Errorf("zipf_s: must be > 0, got %g", c.ZipfS)
+	}
+	return nil
+}
+
+// RunProducts starts a core and an edge, imports the catalog (and the
+// generated products), and measures the baseline, GET /v1/products/{id}
+// and GET /products/{slug} with the same options. Progress goes to log.
+func RunProducts(ctx context.Context, cfg ProductsConfig, log io.Writer) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot run products: %w", err)
+	}
+	src, err := ReadCatalog(cfg.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	r := NewReport("products", cfg.Options)
+	cl, err := NewCluster(ctx, cfg.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	if err := cl.StartCore(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "core ready on %s; importing %d + %d generated products\n", cl.Core.Addr, len(src), cfg.Gen)
+	t0 := time.Now()
+	refs, err := importProducts(ctx, cl, src, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.Fact("products", float64(len(refs)))
+	r.Fact("import_seconds", time.Since(t0).Seconds())
+	cold, err := cl.StartEdge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "edge ready on %s after %s\n", cl.Edge.Addr, cold.Round(time.Millisecond))
+	r.Fact("edge_cold_start_ms", float64(cold.Milliseconds()))
+	if rss, err := cl.Edge.RSSBytes(); err == nil {
+		r.Fact("edge_rss_mb_ready", mb(rss))
+	}
+
+	ByPopularity(refs)
+	jsonPaths, htmlPaths := make([]string, len(refs)), make([]string, len(refs))
+	for i, p := range refs {
+		jsonPaths[i] = "/v1/products/" + p.ID
+		htmlPaths[i] = "/products/" + p.Slug
+	}
+	z, err := NewZipf(len(refs), cfg.ZipfS)
+	if err != nil {
+		return nil, err
+	}
+	o := cfg.Options
+	ec := NewClient(cl.Edge.Addr, o.Concurrency, o.Timeout)
+	if _, err := probe(ec, "edge", "GET", jsonPaths[0], nil, nil, 200); err != nil {
+		return nil, err
+	}
+	if cfg.HTML {
+		if _, err := probe(ec, "edge", "GET", htmlPaths[0], nil, nil, 200); err != nil {
+			return nil, err
+		}
+	}
+	if err := measureBaseline(ctx, r, o, log); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "edge GET /v1/products/{id}, Zipf s=%g over %d products\n", cfg.ZipfS, len(refs))
+	s, err := Run(ctx, o, ZipfPaths(ec, o.Timeout, jsonPaths, z))
+	if err != nil {
+		return nil, err
+	}
+	r.Add(fmt.Sprintf("edge product JSON (Zipf %g, %d products)", cfg.ZipfS, len(refs)), "GET /v1/products/{id}", s)
+	if cfg.HTML {
+		fmt.Fprintf(log, "edge GET /products/{slug}\n")
+		s, err := Run(ctx, o, ZipfPaths(ec, o.Timeout, htmlPaths, z))
+		if err != nil {
+			return nil, err
+		}
+		r.Add("edge product HTML", "GET /products/{slug}", s)
+	}
+	if rss, err := cl.Edge.RSSBytes(); err == nil {
+		r.Fact("edge_rss_mb", mb(rss))
+	}
+	if rss, err := cl.Core.RSSBytes(); err == nil {
+		r.Fact("core_rss_mb", mb(rss))
+	}
+	r.Note("catalog %s; ids ranked by popularity, rank k drawn with P ∝ 1/(k+1)^%g", cfg.Catalog, cfg.ZipfS)
+	return r, cl.Stop()
+}
+
+// importProducts streams src and cfg.Gen generated products as NDJSON into
+// the core's import and returns every product's ref.
+func importProducts(ctx context.Context, cl *Cluster, src []*api.Product, cfg ProductsConfig) ([]ProductRef, error) {
+	refs := make([]ProductRef, 0, len(src)+cfg.Gen)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		enc := json.NewEncoder(pw)
+		put := func(p *api.Product) error {
+			refs = append(refs, ProductRef{ID: p.ID, Slug: p.Slug, Popularity: p.Popularity})
+			return enc.Encode(p)
+		}
+		var err error
+		for _, p := range src {
+			if err = put(p); err != nil {
+				break
+			}
+		}
+		if err == nil && cfg.Gen > 0 {
+			err = cfg.GenFunc(cfg.Gen, cfg.Seed, src, put)
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	_, err := cl.Import(ctx, pr)
+	pr.CloseWithError(errors.New("import finished"))
+	if gerr := <-done; err == nil && gerr != nil {
+		err = fmt.Errorf("cannot generate products: %w", gerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return refs, nil
+}
