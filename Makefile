@@ -1,0 +1,48 @@
+# shopedge — build, run, test. See README.md.
+
+GO      ?= go
+BIN     ?= bin
+PKGS    ?= ./...
+BENCH_TIME ?= 200ms
+
+.PHONY: all build run cluster test lint bench clean
+
+all: build
+
+## build: bin/core, bin/edge, bin/bench
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/core ./core
+	$(GO) build -o $(BIN)/edge ./edge
+	$(GO) build -o $(BIN)/bench ./bench/cmd/bench
+
+## run: build, then start one core (embedded store, demo catalog) and one edge
+run: build
+	./scripts/run-local.sh
+
+## cluster: build, then start a core, two edges and Varnish (when installed)
+cluster: build
+	./scripts/cluster.sh
+
+## test: go vet, then every test with the race detector in random order
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
+
+## lint: gofmt (fails on unformatted files), go vet, staticcheck if installed
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck $(PKGS); \
+	else echo "staticcheck not installed: skipped"; fi
+
+## bench: the Go benchmarks, briefly
+# TODO: add the bin/bench scenarios (product hits, suggest replay, flash sale)
+# against a local cluster once bench/ settles on its command line.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCH_TIME) $(PKGS)
+
+## clean: remove binaries and test artefacts (keeps ./data)
+clean:
+	rm -rf $(BIN) *.test *.prof

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Shared helpers of scripts/run-local.sh and scripts/cluster.sh: start
+# shopedge processes in the background with their logs in a file, wait for
+# /readyz, load the demo catalog, and stop everything on exit or Ctrl-C.
+# Source it; it does not run anything by itself.
+
+SHOPEDGE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BIN:-$SHOPEDGE_ROOT/bin}
+DATA=${SHOPEDGE_DATA:-$SHOPEDGE_ROOT/data}
+PIDS=()
+NAMES=()
+
+# admin_token exports SHOPEDGE_ADMIN_TOKEN, defaulting to dev-admin-token.
+admin_token() {
+	if [ -z "${SHOPEDGE_ADMIN_TOKEN:-}" ]; then
+		export SHOPEDGE_ADMIN_TOKEN=dev-admin-token
+		TOKEN_NOTE="SHOPEDGE_ADMIN_TOKEN is unset: using the development token"
+	else
+		TOKEN_NOTE="from SHOPEDGE_ADMIN_TOKEN"
+	fi
+}
+
+# start NAME CMD ARGS...: runs CMD in the background, logging to $DATA/NAME.log.
+start() {
+	local name=$1
+	shift
+	mkdir -p "$DATA"
+	"$@" 2>>"$DATA/$name.log" >&2 &
+	PIDS+=($!)
+	NAMES+=("$name")
+	echo "started $name (pid $!), log $DATA/$name.log"
+}
+
+# wait_ready NAME ADDR: waits up to 60 s for http://ADDR/readyz to answer 200.
+wait_ready() {
+	local name=$1 addr=$2 pid=${PIDS[-1]} i
+	for ((i = 0; i < 600; i++)); do
+		if curl -fsS -o /dev/null --max-time 1 "http://$addr/readyz" 2>/dev/null; then
+			echo "$name ready on http://$addr"
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "$name exited during start-up; last log lines:" >&2
+			tail -n 20 "$DATA/$name.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "$name not ready on http://$addr after 60s; last log lines:" >&2
+	tail -n 20 "$DATA/$name.log" >&2
+	return 1
+}
+
+# stop_all sends SIGTERM to every started process, newest first, and waits.
+stop_all() {
+	trap - INT TERM EXIT
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		if kill -0 "${PIDS[i]}" 2>/dev/null; then
+			echo "stopping ${NAMES[i]} (pid ${PIDS[i]})"
+			kill -TERM "${PIDS[i]}" 2>/dev/null || true
+			wait "${PIDS[i]}" 2>/dev/null || true
+		fi
+	done
+}
+
+# demo_catalog prints the demo catalog file to load, if there is one:
+# $SHOPEDGE_DEMO_CATALOG, else the first NDJSON file under scripts/demo.
+demo_catalog() {
+	if [ -n "${SHOPEDGE_DEMO_CATALOG:-}" ]; then
+		echo "$SHOPEDGE_DEMO_CATALOG"
+		return
+	fi
+	local f
+	for f in "$SHOPEDGE_ROOT"/scripts/demo/*.ndjson "$SHOPEDGE_ROOT"/scripts/demo/*.ndjson.gz; do
+		if [ -f "$f" ]; then
+			echo "$f"
+			return
+		fi
+	done
+}
+
+# seed_catalog CORE_ADDR: imports the demo catalog through the core's
+# admin API (POST /admin/v1/import, NDJSON). Set SHOPEDGE_SKIP_SEED=1 to skip.
+seed_catalog() {
+	local addr=$1 file status
+	if [ -n "${SHOPEDGE_SKIP_SEED:-}" ]; then
+		return 0
+	fi
+	file=$(demo_catalog)
+	if [ -z "$file" ] || [ ! -f "$file" ]; then
+		echo "no demo catalog found (set SHOPEDGE_DEMO_CATALOG=file.ndjson): starting with the store's current catalog"
+		return 0
+	fi
+	echo "importing demo catalog $file"
+	local cat=cat
+	case $file in *.gz) cat="gzip -dc" ;; esac
+	status=$($cat "$file" | curl -sS -o "$DATA/import.out" -w '%{http_code}' --max-time 300 \
+		-X POST -H "Authorization: Bearer $SHOPEDGE_ADMIN_TOKEN" \
+		-H 'Content-Type: application/x-ndjson' --data-binary @- \
+		"http://$addr/admin/v1/import") || status=000
+	if [ "$status" != 200 ] && [ "$status" != 201 ]; then
+		echo "catalog import answered HTTP $status (see $DATA/import.out); continuing" >&2
+		return 0
+	fi
+	echo "catalog imported: $(head -c 300 "$DATA/import.out")"
+}
