@@ -50,13 +50,61 @@ func (s *Service) Catalog() Catalog { return s.cat }
 
 // Create stores a new empty cart.
 func (s *Service) Create(ctx context.Context) (api.Cart, error) {
-	now := s.Now()
-	r := Record{ID: NewID(), Lines: []Line{}, CreatedAt: now, UpdatedAt: now, ExpiresAt: now + int64(s.cfg.TTL/time.Second)}
-	err := s.st.Update(ctx, func(tx store.Txn) error { return saveTx(tx, &r, 0) })
+	return s.CreateWith(ctx, nil)
+}
+
+// CreateWith stores a new cart holding lines (checked as SetQuantity checks
+// them; a repeated SKU is invalid) and returns it priced.
+func (s *Service) CreateWith(ctx context.Context, lines []Line) (api.Cart, error) {
+	var c api.Cart
+	err := s.st.Update(ctx, func(tx store.Txn) error {
+		var err error
+		c, err = s.CreateTx(tx, lines)
+		return err
+	})
 	if err != nil {
 		return api.Cart{}, fmt.Errorf("cannot create cart: %w", err)
 	}
-	return api.Cart{ID: r.ID, Lines: []api.CartLine{}, CreatedAt: now, UpdatedAt: now, ExpiresAt: r.ExpiresAt}, nil
+	return c, nil
+}
+
+// CreateTx stores a new cart holding lines inside tx (see CreateWith).
+func (s *Service) CreateTx(tx store.Txn, lines []Line) (api.Cart, error) {
+	if len(lines) > s.cfg.MaxLines {
+		return api.Cart{}, api.Invalid("lines", "a cart holds at most %d lines", s.cfg.MaxLines)
+	}
+	now := s.Now()
+	r := Record{ID: NewID(), Lines: make([]Line, 0, len(lines)), CreatedAt: now}
+	for _, l := range lines {
+		if err := ValidSKU(l.SKU); err != nil {
+			return api.Cart{}, err
+		}
+		if l.Quantity < 1 || l.Quantity > s.cfg.MaxQuantity {
+			return api.Cart{}, api.Invalid("quantity", "must be within [1, %d], got %d", s.cfg.MaxQuantity, l.Quantity)
+		}
+		if slices.ContainsFunc(r.Lines, func(x Line) bool { return x.SKU == l.SKU }) {
+			return api.Cart{}, api.Invalid("sku", "sku %s appears twice", l.SKU)
+		}
+		if err := s.checkBuyable(tx, l.SKU); err != nil {
+			return api.Cart{}, err
+		}
+		r.Lines = append(r.Lines, l)
+	}
+	var c api.Cart
+	return c, s.writeTx(tx, &r, now, &c)
+}
+
+// checkBuyable reports not_found for an unknown SKU and a conflict for one
+// without a price.
+func (s *Service) checkBuyable(tx store.Txn, sku string) error {
+	_, _, price, err := s.cat.SKUInfo(tx, sku)
+	if err != nil {
+		return err
+	}
+	if price == nil {
+		return &api.Error{Code: api.ECodeConflict, Field: "sku", Message: "sku " + sku + " has no price and cannot be bought"}
+	}
+	return nil
 }
 
 // Get returns cart id priced from the catalog. Lines whose SKU is gone or
@@ -100,10 +148,8 @@ func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (a
 		case qty == 0:
 			r.Lines = slices.Delete(r.Lines, i, i+1)
 		default:
-			if _, _, price, err := s.cat.SKUInfo(tx, sku); err != nil {
+			if err := s.checkBuyable(tx, sku); err != nil {
 				return err
-			} else if price == nil {
-				return &api.Error{Code: api.ECodeConflict, Field: "sku", Message: "sku " + sku + " has no price and cannot be bought"}
 			}
 			if i >= 0 {
 				r.Lines[i].Quantity = qty

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -11,52 +12,49 @@ import (
 	"shopedge/store"
 )
 
-// result is the outcome of applying one request in a transaction. err is
-// the request's own failure (its writes are discarded); commitErr is set
-// when the transaction holding it failed to commit.
-type result[R any] struct {
-	val R
-	err error
-}
+// applyFunc applies one request inside tx and records its own outcome in
+// variables it captured; it is re-run from scratch when the store retries
+// the transaction. Returning an error discards the request's writes (and,
+// with group commit, only its writes).
+type applyFunc func(tx store.Txn) error
 
-// applyFn applies one request inside tx. Returning an error discards the
-// request's writes; the other requests of the batch are unaffected.
-type applyFn[Q, R any] func(tx store.Txn, q Q) (R, error)
-
-// pipeline runs requests of one kind against the store, either one
-// transaction per request or, with group commit, many requests per
-// transaction: a single goroutine takes the first queued request, adds what
-// else is queued (up to maxBatch, waiting up to window), and applies them in
-// arrival order on one transaction, each on its own overlay so each is all
-// or nothing. When the store re-runs the transaction after a conflict, every
-// request is re-applied from the fresh snapshot and only the committed run's
-// results are delivered, so no request is ever applied twice.
+// pipeline runs requests against the store, either one transaction per
+// request or, with group commit, many requests per transaction: a single
+// goroutine takes the first queued request, adds what else is queued (up to
+// maxBatch, waiting up to window), and applies them in arrival order on one
+// transaction, each on its own overlay so each is all or nothing. Reserve
+// and mark-paid requests share the pipeline, so one commit carries both.
+// When the store re-runs the transaction after a conflict, every request is
+// re-applied from the fresh snapshot and only the committed run's outcomes
+// are delivered, so no request is ever applied twice.
 // A pipeline lives until close.
-type pipeline[Q, R any] struct {
+type pipeline struct {
 	st       store.Store
-	apply    applyFn[Q, R]
 	group    bool
 	maxBatch int
 	window   time.Duration
 	after    func() // called after each committed transaction (may be nil)
 
-	reqs      chan *pending[Q, R]
+	reqs      chan *pending
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	batchSize *metrics.Histogram
+	// batches and items count committed batch transactions and the
+	// requests they carried (group commit only).
+	batches, items atomic.Uint64
 }
 
-type pending[Q, R any] struct {
-	ctx  context.Context
-	q    Q
-	res  result[R]
-	done chan struct{}
+type pending struct {
+	ctx   context.Context
+	apply applyFunc
+	err   error
+	done  chan struct{}
 }
 
-func newPipeline[Q, R any](st store.Store, apply applyFn[Q, R], cfg Config, after func(), batchSize *metrics.Histogram) *pipeline[Q, R] {
-	p := &pipeline[Q, R]{
-		st: st, apply: apply, group: cfg.GroupCommit, maxBatch: cfg.MaxBatch, window: cfg.BatchWindow, after: after,
-		reqs: make(chan *pending[Q, R], cfg.MaxBatch), stop: make(chan struct{}), batchSize: batchSize,
+func newPipeline(st store.Store, cfg Config, after func(), batchSize *metrics.Histogram) *pipeline {
+	p := &pipeline{
+		st: st, group: cfg.GroupCommit, maxBatch: cfg.MaxBatch, window: cfg.BatchWindow, after: after,
+		reqs: make(chan *pending, cfg.MaxBatch), stop: make(chan struct{}), batchSize: batchSize,
 	}
 	if p.group {
 		p.wg.Add(1)
@@ -67,42 +65,38 @@ func newPipeline[Q, R any](st store.Store, apply applyFn[Q, R], cfg Config, afte
 
 var errClosed = errors.New("checkout: service closed")
 
-// do applies q and returns its result, or the transaction's error.
-func (p *pipeline[Q, R]) do(ctx context.Context, q Q) (R, error) {
+// do applies fn in a transaction (alone or in a batch) and returns fn's
+// error or the transaction's. fn's captured outcome is valid when do
+// returns nil.
+func (p *pipeline) do(ctx context.Context, fn applyFunc) error {
 	if !p.group {
-		var val R
-		err := p.st.Update(ctx, func(tx store.Txn) error {
-			var err error
-			val, err = p.apply(tx, q)
-			return err
-		})
+		err := p.st.Update(ctx, fn)
 		if err == nil && p.after != nil {
 			p.after()
 		}
-		return val, err
+		return err
 	}
-	r := &pending[Q, R]{ctx: ctx, q: q, done: make(chan struct{})}
+	r := &pending{ctx: ctx, apply: fn, done: make(chan struct{})}
 	select {
 	case p.reqs <- r:
 	case <-ctx.Done():
-		var zero R
-		return zero, ctx.Err()
+		return ctx.Err()
 	case <-p.stop:
-		var zero R
-		return zero, errClosed
+		return errClosed
 	}
 	<-r.done
-	return r.res.val, r.res.err
+	return r.err
 }
 
-func (p *pipeline[Q, R]) close() {
+func (p *pipeline) close() {
 	close(p.stop)
 	p.wg.Wait()
 }
 
-func (p *pipeline[Q, R]) loop() {
+func (p *pipeline) loop() {
 	defer p.wg.Done()
-	batch := make([]*pending[Q, R], 0, p.maxBatch)
+	batch := make([]*pending, 0, p.maxBatch)
+	errs := make([]error, 0, p.maxBatch)
 	for {
 		select {
 		case <-p.stop:
@@ -112,17 +106,17 @@ func (p *pipeline[Q, R]) loop() {
 			batch = append(batch[:0], r)
 		}
 		batch = p.collect(batch)
-		p.run(batch)
+		errs = p.run(batch, errs)
 		clear(batch)
 	}
 }
 
 // drain fails every queued request after close.
-func (p *pipeline[Q, R]) drain() {
+func (p *pipeline) drain() {
 	for {
 		select {
 		case r := <-p.reqs:
-			r.res.err = errClosed
+			r.err = errClosed
 			close(r.done)
 		default:
 			return
@@ -130,7 +124,7 @@ func (p *pipeline[Q, R]) drain() {
 	}
 }
 
-func (p *pipeline[Q, R]) collect(batch []*pending[Q, R]) []*pending[Q, R] {
+func (p *pipeline) collect(batch []*pending) []*pending {
 	for len(batch) < p.maxBatch {
 		select {
 		case r := <-p.reqs:
@@ -157,39 +151,42 @@ func (p *pipeline[Q, R]) collect(batch []*pending[Q, R]) []*pending[Q, R] {
 }
 
 // run applies batch on one transaction and answers every request.
-func (p *pipeline[Q, R]) run(batch []*pending[Q, R]) {
+func (p *pipeline) run(batch []*pending, errs []error) []error {
 	if p.batchSize != nil {
 		p.batchSize.Update(float64(len(batch)))
 	}
-	results := make([]result[R], len(batch))
 	err := p.st.Update(context.Background(), func(tx store.Txn) error {
-		for i, r := range batch {
-			results[i] = result[R]{}
+		errs = errs[:0]
+		for _, r := range batch {
 			if err := r.ctx.Err(); err != nil {
-				results[i].err = err
+				errs = append(errs, err)
 				continue
 			}
 			ov := newOverlay(tx)
-			val, err := p.apply(ov, r.q)
+			err := r.apply(ov)
 			if err == nil {
-				err = ov.flush()
-				if err != nil {
+				if err := ov.flush(); err != nil {
 					// The shared transaction may be partly written: fail it.
 					return err
 				}
 			}
-			results[i] = result[R]{val: val, err: err}
+			errs = append(errs, err)
 		}
 		return nil
 	})
-	if err == nil && p.after != nil {
-		p.after()
+	if err == nil {
+		p.batches.Add(1)
+		p.items.Add(uint64(len(batch)))
+		if p.after != nil {
+			p.after()
+		}
 	}
 	for i, r := range batch {
-		r.res = results[i]
-		if err != nil {
-			r.res = result[R]{err: err}
+		r.err = err
+		if err == nil {
+			r.err = errs[i]
 		}
 		close(r.done)
 	}
+	return errs
 }

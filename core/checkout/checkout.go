@@ -52,7 +52,7 @@ type Catalog interface {
 type notifier interface{ Notify() }
 
 // Service is the checkout and order service. It is safe for concurrent use;
-// it owns two pipeline goroutines (with group commit) until Close.
+// it owns one pipeline goroutine (with group commit) until Close.
 type Service struct {
 	st  store.Store
 	cat Catalog
@@ -60,8 +60,7 @@ type Service struct {
 	cfg Config
 	log zerolog.Logger
 
-	reserve  *pipeline[reserveReq, reserveRes]
-	finalize *pipeline[finalizeReq, finalizeRes]
+	pipe *pipeline
 
 	paid, declined, outOfStock, replayed, unknown, refunds *metrics.Counter
 }
@@ -91,17 +90,13 @@ func New(st store.Store, cat Catalog, gw payment.Gateway, cfg Config, log zerolo
 	if n, ok := cat.(notifier); ok {
 		after = n.Notify
 	}
-	s.reserve = newPipeline(st, s.reserveTx, cfg, after, ms.GetOrCreateHistogram(`shopedge_checkout_batch_size{tx="reserve"}`))
-	s.finalize = newPipeline(st, s.finalizeTx, cfg, after, ms.GetOrCreateHistogram(`shopedge_checkout_batch_size{tx="finalize"}`))
+	s.pipe = newPipeline(st, cfg, after, ms.GetOrCreateHistogram(`shopedge_checkout_batch_size`))
 	return s, nil
 }
 
-// Close stops the pipelines; requests still queued fail. Call it after the
+// Close stops the pipeline; requests still queued fail. Call it after the
 // HTTP server has stopped.
-func (s *Service) Close() {
-	s.reserve.close()
-	s.finalize.close()
-}
+func (s *Service) Close() { s.pipe.close() }
 
 // Config returns the service's configuration.
 func (s *Service) Config() Config { return s.cfg }
@@ -130,7 +125,9 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		orderID: cart.NewID(), token: cart.NewID(),
 	}
 	var rr reserveRes
-	err := s.retry(ctx, func() (err error) { rr, err = s.reserve.do(ctx, q); return err })
+	err := s.retry(ctx, func() error {
+		return s.pipe.do(ctx, func(tx store.Txn) (err error) { rr, err = s.reserveTx(tx, q); return err })
+	})
 	if err != nil {
 		return Result{}, s.internal(err, "cannot reserve")
 	}
@@ -156,7 +153,9 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		fq.declined = declineError(err)
 	}
 	var fr finalizeRes
-	err = s.retry(ctx, func() (err error) { fr, err = s.finalize.do(context.WithoutCancel(ctx), fq); return err })
+	err = s.retry(ctx, func() error {
+		return s.pipe.do(context.WithoutCancel(ctx), func(tx store.Txn) (err error) { fr, err = s.finalizeTx(tx, fq); return err })
+	})
 	if err != nil {
 		s.log.Error().Err(err).Str("order", o.ID).Msg("cannot finalize order; it stays pending")
 		return Result{}, api.Errorf(api.ECodeUnavailable, "the order could not be completed yet; retry with the same Idempotency-Key")

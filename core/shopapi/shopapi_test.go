@@ -1,0 +1,337 @@
+package shopapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/router"
+	json "github.com/goccy/go-json"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"shopedge/core/api"
+	"shopedge/core/cart"
+	"shopedge/core/catalog"
+	"shopedge/core/changelog"
+	"shopedge/core/checkout"
+	"shopedge/core/payment/testpay"
+	"shopedge/store"
+	"shopedge/store/embedded"
+)
+
+// syncBuf is a goroutine-safe log sink.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testShop struct {
+	t      *testing.T
+	cat    *catalog.Service
+	client *fasthttp.Client
+	logs   *syncBuf
+	skus   []string
+}
+
+func newShop(t *testing.T) *testShop {
+	t.Helper()
+	db, err := embedded.Open(filepath.Join(t.TempDir(), "shop.db"), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st store.Store = db
+	logs := &syncBuf{}
+	log := zerolog.New(logs).Level(zerolog.DebugLevel)
+	cat := catalog.New(st, changelog.New(st, changelog.DefaultConfig()), catalog.DefaultConfig())
+	ccfg := cart.DefaultConfig()
+	ccfg.MaxLines = 5
+	carts, err := cart.New(st, cat, ccfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := testpay.New(testpay.Config{})
+	co, err := checkout.New(st, cat, gw, checkout.DefaultConfig(), log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := router.New()
+	New(carts, co, DefaultConfig(), log).Register(r)
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: r.Handler, MaxRequestBodySize: 1 << 20, ReadTimeout: 5 * time.Second, Logger: &zlog{log}}
+	go func() { _ = srv.Serve(ln) }()
+	s := &testShop{t: t, cat: cat, logs: logs, client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}}
+	t.Cleanup(func() {
+		_ = srv.Shutdown()
+		co.Close()
+		for _, sku := range s.skus {
+			st, err := cat.Stock(context.Background(), sku)
+			if err != nil || st.OnHand != st.Available+st.Reserved+st.Sold || st.Available < 0 {
+				t.Errorf("stock of %s broken: %+v %v", sku, st, err)
+			}
+		}
+		_ = db.Close()
+	})
+	return s
+}
+
+type zlog struct{ l zerolog.Logger }
+
+func (z *zlog) Printf(format string, args ...any) { z.l.Warn().Msgf(format, args...) }
+
+func (s *testShop) product(sku string, price *api.Money, onHand int64) {
+	s.t.Helper()
+	p := &api.Product{ID: "p" + sku, Slug: "s" + sku, Name: "Name " + sku, SKUs: []api.SKU{{SKU: sku, Price: price}}}
+	if _, err := s.cat.Put(context.Background(), p); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.cat.SetStock(context.Background(), sku, onHand); err != nil {
+		s.t.Fatal(err)
+	}
+	s.skus = append(s.skus, sku)
+}
+
+type resp struct {
+	status int
+	body   []byte
+	replayed string
+}
+
+// do sends a request; headers are name, value pairs.
+func (s *testShop) do(method, uri, body string, headers ...string) resp {
+	s.t.Helper()
+	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(res)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://core" + uri)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if body != "" {
+		req.SetBodyString(body)
+		req.Header.SetContentType("application/json")
+	}
+	if err := s.client.DoTimeout(req, res, 10*time.Second); err != nil {
+		s.t.Fatal(err)
+	}
+	if cc := string(res.Header.Peek("Cache-Control")); cc != "no-store" {
+		s.t.Errorf("%s %s: Cache-Control %q", method, uri, cc)
+	}
+	return resp{status: res.StatusCode(), body: append([]byte(nil), res.Body()...), replayed: string(res.Header.Peek(IdempotentReplayedHeader))}
+}
+
+func (s *testShop) want(r resp, status int, code string) {
+	s.t.Helper()
+	if r.status != status {
+		s.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	if code != "" {
+		var eb api.ErrorBody
+		if err := json.Unmarshal(r.body, &eb); err != nil || eb.Error == nil || eb.Error.Code != code {
+			s.t.Fatalf("want code %s, got %s", code, r.body)
+		}
+	}
+}
+
+func (s *testShop) newCart() string {
+	s.t.Helper()
+	r := s.do("POST", "/v1/carts", "")
+	s.want(r, 201, "")
+	var c api.Cart
+	if err := json.Unmarshal(r.body, &c); err != nil || len(c.ID) != 32 || c.Lines == nil {
+		s.t.Fatalf("cart %s: %v", r.body, err)
+	}
+	return c.ID
+}
+
+func decodeCart(t *testing.T, r resp) api.Cart {
+	t.Helper()
+	var c api.Cart
+	if err := json.Unmarshal(r.body, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func checkoutBody(cartID, token, email string) string {
+	return fmt.Sprintf(`{"cart_id":%q,"payment_token":%q,"email":%q}`, cartID, token, email)
+}
+
+func TestShopFlow(t *testing.T) {
+	s := newShop(t)
+	s.product("tv", &api.Money{Amount: 49999, Currency: "USD"}, 10)
+	s.product("cable", &api.Money{Amount: 999, Currency: "USD"}, 10)
+	id := s.newCart()
+	// A price in the body is ignored; prices come from the catalog.
+	r := s.do("PUT", "/v1/carts/"+id+"/items/tv", `{"quantity":2,"unit_price":{"amount":1,"currency":"USD"},"line_total":{"amount":1}}`)
+	s.want(r, 200, "")
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/cable", `{"quantity":3}`), 200, "")
+	c := decodeCart(t, s.do("GET", "/v1/carts/"+id, ""))
+	if c.Totals != (api.Money{Amount: 2*49999 + 3*999, Currency: "USD"}) || len(c.Lines) != 2 || c.Lines[0].UnitPrice.Amount != 49999 {
+		t.Fatalf("cart %+v", c)
+	}
+	c = decodeCart(t, s.do("DELETE", "/v1/carts/"+id+"/items/cable", ""))
+	if len(c.Lines) != 1 || c.Totals.Amount != 2*49999 {
+		t.Fatalf("after delete %+v", c)
+	}
+	// Status and totals in the body are ignored.
+	body := `{"cart_id":"` + id + `","payment_token":"tok_ok","email":"a@example.com","status":"paid","totals":{"amount":1,"currency":"USD"}}`
+	r = s.do("POST", "/v1/checkout", body, "Idempotency-Key", "flow-1")
+	s.want(r, 201, "")
+	var o api.Order
+	if err := json.Unmarshal(r.body, &o); err != nil || o.Status != api.OrderPaid || o.Totals.Amount != 2*49999 || o.Token == "" {
+		t.Fatalf("order %s", r.body)
+	}
+	again := s.do("POST", "/v1/checkout", body, "Idempotency-Key", "flow-1")
+	if again.status != 201 || !bytes.Equal(again.body, r.body) || again.replayed != "true" {
+		t.Fatalf("replay %d %s", again.status, again.body)
+	}
+	s.want(s.do("POST", "/v1/checkout", strings.Replace(body, "a@example.com", "b@example.com", 1), "Idempotency-Key", "flow-1"), 422, api.ECodeKeyReused)
+	// The paid order consumed the cart.
+	s.want(s.do("GET", "/v1/carts/"+id, ""), 404, api.ECodeNotFound)
+
+	got := s.do("GET", "/v1/orders/"+o.ID+"?token="+o.Token, "")
+	s.want(got, 200, "")
+	for _, uri := range []string{"/v1/orders/" + o.ID, "/v1/orders/" + o.ID + "?token=x", "/v1/orders/" + o.ID + "?token=" + o.Token + "0", "/v1/orders/ffffffffffffffffffffffffffffffff?token=" + o.Token} {
+		r := s.do("GET", uri, "")
+		s.want(r, 404, api.ECodeNotFound)
+		if bytes.Contains(r.body, []byte(o.ID)) {
+			t.Fatalf("404 reveals the order: %s", r.body)
+		}
+	}
+	s.want(s.do("POST", "/v1/orders/"+o.ID+"/cancel?token=nope", ""), 404, api.ECodeNotFound)
+	r = s.do("POST", "/v1/orders/"+o.ID+"/cancel?token="+o.Token, "")
+	s.want(r, 200, "")
+	if err := json.Unmarshal(r.body, &o); err != nil || o.Status != api.OrderCancelled {
+		t.Fatalf("cancel %s", r.body)
+	}
+	s.want(s.do("POST", "/v1/orders/"+o.ID+"/cancel?token="+o.Token, ""), 200, "")
+	if st, _ := s.cat.Stock(context.Background(), "tv"); st.Available != 10 || st.Sold != 0 {
+		t.Fatalf("not restocked %+v", st)
+	}
+}
+
+func TestBadCartInput(t *testing.T) {
+	s := newShop(t)
+	s.product("a", &api.Money{Amount: 100, Currency: "USD"}, 10)
+	s.product("eur", &api.Money{Amount: 100, Currency: "EUR"}, 10)
+	s.product("free", nil, 10)
+	for i := range 5 {
+		s.product(fmt.Sprint("l", i), &api.Money{Amount: 1, Currency: "USD"}, 1)
+	}
+	id := s.newCart()
+	item := "/v1/carts/" + id + "/items/a"
+	for _, body := range []string{`{"quantity":-1}`, `{"quantity":1000}`, `{"quantity":1.5}`, `{"quantity":"2"}`, `{}`, `{"quantity":null}`, `[]`, ``, `{"quantity":99999999999999999999}`, `{"quantity":1e2}`, `not json`} {
+		r := s.do("PUT", item, body)
+		s.want(r, 400, api.ECodeInvalid)
+		if !bytes.Contains(r.body, []byte(`"field":"quantity"`)) {
+			t.Fatalf("%s: field not named: %s", body, r.body)
+		}
+	}
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/nope", `{"quantity":1}`), 404, api.ECodeNotFound)
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/free", `{"quantity":1}`), 409, api.ECodeConflict)
+	s.want(s.do("PUT", "/v1/carts/"+strings.Repeat("0", 32)+"/items/a", `{"quantity":1}`), 404, api.ECodeNotFound)
+	s.want(s.do("PUT", "/v1/carts/short/items/a", `{"quantity":1}`), 404, api.ECodeNotFound)
+	s.want(s.do("PUT", item, `{"quantity":1}`), 200, "")
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/eur", `{"quantity":1}`), 409, api.ECodeConflict)
+	// Zero removes; unknown fields are ignored.
+	c := decodeCart(t, s.do("PUT", item, `{"quantity":0,"id":"evil","lines":[{"sku":"x"}]}`))
+	if len(c.Lines) != 0 || c.ID != id {
+		t.Fatalf("zero did not remove: %+v", c)
+	}
+	// The line limit (5 here; 100 by default) makes huge carts impossible.
+	for i := range 5 {
+		s.want(s.do("PUT", fmt.Sprintf("/v1/carts/%s/items/l%d", id, i), `{"quantity":1}`), 200, "")
+	}
+	s.want(s.do("PUT", item, `{"quantity":1}`), 400, api.ECodeInvalid)
+	// An oversized body is refused before parsing.
+	s.want(s.do("PUT", item, `{"quantity":1,"pad":"`+strings.Repeat("x", 20000)+`"}`), 413, api.ECodeTooLarge)
+}
+
+func TestBadCheckoutInputChangesNothing(t *testing.T) {
+	s := newShop(t)
+	s.product("a", &api.Money{Amount: 100, Currency: "USD"}, 10)
+	id := s.newCart()
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/a", `{"quantity":2}`), 200, "")
+	f := func(body, key, field string) {
+		t.Helper()
+		var r resp
+		if key == "" {
+			r = s.do("POST", "/v1/checkout", body)
+		} else {
+			r = s.do("POST", "/v1/checkout", body, "Idempotency-Key", key)
+		}
+		s.want(r, 400, api.ECodeInvalid)
+		if !bytes.Contains(r.body, []byte(`"field":"`+field+`"`)) {
+			t.Fatalf("field %s not named: %s", field, r.body)
+		}
+	}
+	f(checkoutBody(id, "tok_ok", "a@example.com"), "", "Idempotency-Key")
+	f(checkoutBody(id, "tok_ok", "a@example.com"), strings.Repeat("k", 256), "Idempotency-Key")
+	f(checkoutBody(id, "tok_ok", "not-an-email"), "k1", "email")
+	f(checkoutBody(id, "tok_ok", strings.Repeat("a", 250)+"@example.com"), "k1", "email")
+	f(checkoutBody(id, "", "a@example.com"), "k1", "payment_token")
+	f(checkoutBody(id, strings.Repeat("t", 129), "a@example.com"), "k1", "payment_token")
+	f(checkoutBody("", "tok_ok", "a@example.com"), "k1", "cart_id")
+	f(`[1,2]`, "k1", "body")
+	if st, _ := s.cat.Stock(context.Background(), "a"); st.Reserved != 0 || st.Sold != 0 {
+		t.Fatalf("bad input reserved stock: %+v", st)
+	}
+	// The same key is still free for a good request.
+	s.want(s.do("POST", "/v1/checkout", checkoutBody(id, "tok_decline", "a@example.com"), "Idempotency-Key", "k1"), 402, api.ECodePaymentDeclined)
+	s.want(s.do("POST", "/v1/checkout", checkoutBody(id, "tok_ok", "a@example.com"), "Idempotency-Key", "k2"), 201, "")
+}
+
+func TestCardDataRejectedAndNeverLogged(t *testing.T) {
+	s := newShop(t)
+	s.product("a", &api.Money{Amount: 100, Currency: "USD"}, 10)
+	id := s.newCart()
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/a", `{"quantity":1}`), 200, "")
+	const pan = "4111 1111 1111 1111"
+	for _, tc := range []struct{ method, uri, body string }{
+		{"POST", "/v1/checkout", checkoutBody(id, "4111111111111111", "a@example.com")},
+		{"POST", "/v1/checkout", checkoutBody(id, "tok_ok", "a@example.com")[:10] + `"card":"` + pan + `"}`},
+		{"PUT", "/v1/carts/" + id + "/items/a", `{"quantity":1,"note":"4111-1111-1111-1111"}`},
+		{"GET", "/v1/carts/" + id + "?card=4111111111111111", ""},
+		{"GET", "/v1/orders/" + id + "?token=5555555555554444", ""},
+		{"PUT", "/v1/carts/" + id + "/items/4111111111111111", `{"quantity":1}`},
+	} {
+		r := s.do(tc.method, tc.uri, tc.body, "Idempotency-Key", "card-1")
+		s.want(r, 400, api.ECodeCardData)
+		if bytes.Contains(r.body, []byte("4111")) {
+			t.Fatalf("the error echoes the number: %s", r.body)
+		}
+	}
+	// In a header.
+	s.want(s.do("POST", "/v1/carts", "", "X-Note", pan), 400, api.ECodeCardData)
+	s.want(s.do("POST", "/v1/checkout", checkoutBody(id, "tok_ok", "a@example.com"), "Idempotency-Key", "4111111111111111"), 400, api.ECodeCardData)
+	if st, _ := s.cat.Stock(context.Background(), "a"); st.Reserved != 0 || st.Sold != 0 {
+		t.Fatalf("card request reserved stock: %+v", st)
+	}
+	logs := s.logs.String()
+	for _, needle := range []string{"4111111111111111", "4111 1111", "4111-1111", "5555555555554444"} {
+		if strings.Contains(logs, needle) {
+			t.Fatalf("card number in logs: %s", logs)
+		}
+	}
+}
