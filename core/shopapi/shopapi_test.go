@@ -111,8 +111,8 @@ func (s *testShop) product(sku string, price *api.Money, onHand int64) {
 }
 
 type resp struct {
-	status int
-	body   []byte
+	status   int
+	body     []byte
 	replayed string
 }
 
