@@ -1,0 +1,222 @@
+package cart
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+	"shopedge/core/catalog"
+	"shopedge/core/changelog"
+	"shopedge/store"
+	"shopedge/store/embedded"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newTest(t *testing.T) (*Service, *catalog.Service, *clock, store.Store) {
+	t.Helper()
+	db, err := embedded.Open(filepath.Join(t.TempDir(), "cart.db"), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	cat := catalog.New(db, changelog.New(db, changelog.DefaultConfig()), catalog.DefaultConfig())
+	ck := &clock{t: time.Unix(1_800_000_000, 0)}
+	cfg := DefaultConfig()
+	cfg.Now = ck.Now
+	cfg.MaxLines = 3
+	cfg.SweepBatch = 2
+	s, err := New(db, cat, cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, cat, ck, db
+}
+
+func put(t *testing.T, cat *catalog.Service, sku string, price *api.Money) {
+	t.Helper()
+	p := &api.Product{ID: "p" + sku, Slug: "s" + sku, Name: "N " + sku, SKUs: []api.SKU{{SKU: sku, Price: price}}}
+	if _, err := cat.Put(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func code(err error) string {
+	if err == nil {
+		return ""
+	}
+	return api.ErrorCode(err)
+}
+
+func TestCartLifecycle(t *testing.T) {
+	s, cat, _, _ := newTest(t)
+	ctx := context.Background()
+	put(t, cat, "a", &api.Money{Amount: 250, Currency: "USD"})
+	put(t, cat, "b", &api.Money{Amount: 1000, Currency: "USD"})
+	put(t, cat, "e", &api.Money{Amount: 1000, Currency: "EUR"})
+	put(t, cat, "free", nil)
+	c, err := s.Create(ctx)
+	if err != nil || !ValidID(c.ID) || len(c.Lines) != 0 {
+		t.Fatalf("create %+v %v", c, err)
+	}
+	c2, _ := s.Create(ctx)
+	if c2.ID == c.ID {
+		t.Fatal("ids repeat")
+	}
+	if c, err = s.SetQuantity(ctx, c.ID, "a", 3); err != nil || c.Totals != (api.Money{Amount: 750, Currency: "USD"}) {
+		t.Fatalf("set %+v %v", c, err)
+	}
+	if c, err = s.SetQuantity(ctx, c.ID, "b", 1); err != nil || c.Totals.Amount != 1750 || len(c.Lines) != 2 {
+		t.Fatalf("set b %+v %v", c, err)
+	}
+	if c, err = s.SetQuantity(ctx, c.ID, "a", 1); err != nil || c.Totals.Amount != 1250 {
+		t.Fatalf("update a %+v %v", c, err)
+	}
+	// Prices are re-read on every read.
+	put(t, cat, "b", &api.Money{Amount: 2000, Currency: "USD"})
+	if c, _ = s.Get(ctx, c.ID); c.Totals.Amount != 2250 {
+		t.Fatalf("price not re-read: %+v", c)
+	}
+	f := func(id, sku string, qty int64, want string) {
+		t.Helper()
+		if _, err := s.SetQuantity(ctx, id, sku, qty); code(err) != want {
+			t.Fatalf("%s %s %d: %v, want %s", id, sku, qty, err, want)
+		}
+	}
+	f(c.ID, "e", 1, api.ECodeConflict)    // another currency
+	f(c.ID, "free", 1, api.ECodeConflict) // no price
+	f(c.ID, "nope", 1, api.ECodeNotFound)
+	f(c.ID, "a", -1, api.ECodeInvalid)
+	f(c.ID, "a", 1000, api.ECodeInvalid)
+	f(c.ID, "a/b", 1, api.ECodeInvalid)
+	f("0123456789abcdef0123456789abcdef", "a", 1, api.ECodeNotFound)
+	f("../x", "a", 1, api.ECodeNotFound)
+	put(t, cat, "c", &api.Money{Amount: 1, Currency: "USD"})
+	put(t, cat, "d", &api.Money{Amount: 1, Currency: "USD"})
+	f(c.ID, "c", 1, "")
+	f(c.ID, "d", 1, api.ECodeInvalid) // the 4th line (MaxLines 3)
+	if c, err = s.RemoveLine(ctx, c.ID, "a"); err != nil || len(c.Lines) != 2 {
+		t.Fatalf("remove %+v %v", c, err)
+	}
+	if c, err = s.RemoveLine(ctx, c.ID, "a"); err != nil || len(c.Lines) != 2 {
+		t.Fatalf("remove absent %+v %v", c, err)
+	}
+	// A SKU that lost its price drops out of the display but checkout refuses it.
+	put(t, cat, "c", nil)
+	c, _ = s.Get(ctx, c.ID)
+	if len(c.Lines) != 1 || c.Lines[0].SKU != "b" {
+		t.Fatalf("unpriced line shown: %+v", c)
+	}
+}
+
+func TestMoneyOverflow(t *testing.T) {
+	if _, ok := mulAmount(1<<62, 2); ok {
+		t.Fatal("overflow not caught")
+	}
+	if v, ok := mulAmount(1<<40, 999); !ok || v != 999<<40 {
+		t.Fatal("false overflow")
+	}
+	sum := api.Money{Amount: 1<<63 - 10, Currency: "USD"}
+	if err := addMoney(&sum, api.Money{Amount: 11, Currency: "USD"}); err == nil {
+		t.Fatal("sum overflow not caught")
+	}
+}
+
+func TestExpiryAndSweep(t *testing.T) {
+	s, cat, ck, st := newTest(t)
+	ctx := context.Background()
+	put(t, cat, "a", &api.Money{Amount: 1, Currency: "USD"})
+	old, _ := s.Create(ctx)
+	var ids []string
+	for range 5 {
+		c, _ := s.Create(ctx)
+		ids = append(ids, c.ID)
+	}
+	ck.Add(s.cfg.TTL - time.Hour)
+	// A write slides the expiry of one cart.
+	if _, err := s.SetQuantity(ctx, old.ID, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+	ck.Add(2 * time.Hour)
+	if _, err := s.Get(ctx, ids[0]); code(err) != api.ECodeNotFound {
+		t.Fatalf("expired cart readable: %v", err)
+	}
+	// Several sweepers at once (batch 2, so each loops).
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.SweepOnce(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if total < 5 {
+		t.Fatalf("swept %d", total)
+	}
+	if c, err := s.Get(ctx, old.ID); err != nil || len(c.Lines) != 1 {
+		t.Fatalf("slid cart swept: %v", err)
+	}
+	left := 0
+	_ = st.View(ctx, func(tx store.Txn) error {
+		return tx.Scan([]byte(store.NSCart), store.PrefixEnd([]byte(store.NSCart)), 0, func(k, v []byte) error { left++; return nil })
+	})
+	if left != 1 {
+		t.Fatalf("%d carts left, want 1", left)
+	}
+	idx := 0
+	_ = st.View(ctx, func(tx store.Txn) error {
+		return tx.Scan([]byte(store.NSCartExp), store.PrefixEnd([]byte(store.NSCartExp)), 0, func(k, v []byte) error { idx++; return nil })
+	})
+	if idx != 1 {
+		t.Fatalf("%d index entries left, want 1", idx)
+	}
+}
+
+func TestNewIDNeverLooksLikeACard(t *testing.T) {
+	for range 10000 {
+		id := NewID()
+		if !ValidID(id) || api.ContainsCardNumber([]byte(id)) {
+			t.Fatalf("bad id %q", id)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.MaxQuantity = 0
+	if c.Validate() == nil {
+		t.Fatal("max_quantity 0 accepted")
+	}
+	c = DefaultConfig()
+	c.TTL = time.Second
+	if c.Validate() == nil {
+		t.Fatal("tiny ttl accepted")
+	}
+}
