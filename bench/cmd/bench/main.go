@@ -6,6 +6,7 @@
 //	bench products [-gen 1000000]                    Zipf product reads through a real edge
 //	bench suggest                                    keystroke replay of real queries
 //	bench flashsale -buyers 2000 -units 100          checkout storm, group commit on and off
+//	bench ids [-slugs] > ids.txt                     catalog ids by popularity (for wrk/products.lua)
 //
 // Every run measures the in-process baseline with the same client,
 // concurrency and duration first, prints a Markdown table with ratios, and
@@ -47,6 +48,8 @@ func main() {
 		err = cmdSuggest(ctx, args)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args)
+	case "ids":
+		err = cmdIDs(args)
 	case "-h", "-help", "--help", "help":
 		usage(os.Stdout)
 	default:
@@ -61,7 +64,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale [flags]  (bench <command> -h for flags)")
+	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|ids [flags]  (bench <command> -h for flags)")
 }
 
 // listFlag is a repeatable string flag.
@@ -293,4 +296,29 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 		return err
 	}
 	return out.write(r)
+}
+
+func cmdIDs(args []string) error {
+	fs := flag.NewFlagSet("ids", flag.ExitOnError)
+	catalog := fs.String("catalog", "scripts/demo/catalog.ndjson.gz", "NDJSON(.gz) catalog")
+	slugs := fs.Bool("slugs", false, "print slugs instead of ids")
+	_ = fs.Parse(args)
+	ps, err := bench.ReadCatalog(*catalog)
+	if err != nil {
+		return err
+	}
+	refs := make([]bench.ProductRef, len(ps))
+	for i, p := range ps {
+		refs[i] = bench.ProductRef{ID: p.ID, Slug: p.Slug, Popularity: p.Popularity}
+	}
+	bench.ByPopularity(refs)
+	w := bufio.NewWriter(os.Stdout)
+	for _, r := range refs {
+		if *slugs {
+			fmt.Fprintln(w, r.Slug)
+		} else {
+			fmt.Fprintln(w, r.ID)
+		}
+	}
+	return w.Flush()
 }
