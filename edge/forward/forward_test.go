@@ -412,3 +412,7 @@ func TestCardDataRejected(t *testing.T) {
 		t.Fatalf("clean request: status %d", resp.StatusCode())
 	}
 }
+
+func nopLogger() zerolog.Logger { return zerolog.Nop() }
+
+func newSet() *metrics.Set { return metrics.NewSet() }
