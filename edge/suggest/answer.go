@@ -1,0 +1,88 @@
+package suggest
+
+import (
+	"slices"
+	"strings"
+
+	"shopedge/core/api"
+)
+
+// Suggest answers query q with at most limit products (1..MaxLimit), as
+// GET /v1/suggest would, without the answer cache. Errors are *api.Error
+// (invalid query or limit).
+func (s *Service) Suggest(q string, limit int) (*api.Suggest, error) {
+	if limit < 1 || limit > s.cfg.MaxLimit {
+		return nil, api.Invalid("limit", "must be a number from 1 to %d", s.cfg.MaxLimit)
+	}
+	st := s.pool.Get().(*state)
+	defer s.pool.Put(st)
+	if err := st.q.ParseQuery(q, s.cfg.MaxQueryBytes, s.cfg.MaxQueryWords); err != nil {
+		return nil, api.Invalid("q", "%v", err)
+	}
+	return s.answer(st, limit), nil
+}
+
+// answer looks up the normalised query in st.q and builds the answer.
+func (s *Service) answer(st *state, limit int) *api.Suggest {
+	x := s.idx.Load()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	x.lookup(st, limit)
+	out := &api.Suggest{
+		Query:      string(st.q.Text),
+		Products:   make([]api.SuggestProduct, 0, len(st.hits)),
+		Categories: make([]api.SuggestCategory, 0, min(len(st.cats), s.cfg.MaxCategories)),
+	}
+	for _, o := range st.hits {
+		r := &x.recs[o]
+		p := api.SuggestProduct{
+			ID:         r.field(fID),
+			Name:       r.field(fName),
+			URL:        r.field(fURL),
+			Image:      r.field(fImage),
+			Highlights: s.highlights(st, r.field(fName)),
+		}
+		if r.has {
+			p.Price = &api.Money{Amount: r.price, Currency: r.field(fCurrency)}
+		}
+		out.Products = append(out.Products, p)
+	}
+	for i := 0; i < len(st.cats) && i < s.cfg.MaxCategories; i++ {
+		out.Categories = append(out.Categories, api.SuggestCategory{Name: x.cats[st.cats[i].id], Count: st.cats[i].count})
+	}
+	return out
+}
+
+// highlights returns the byte ranges of name matched by the query's
+// constraints, sorted and merged.
+func (s *Service) highlights(st *state, name string) [][2]int {
+	hl := make([][2]int, 0, len(st.cons))
+	if st.name.Normalize(name) != nil {
+		return hl
+	}
+	for i := range st.cons {
+		for _, a := range st.cons[i].alts {
+			aw := b2s(st.altWord(a))
+			for wi, w := range st.name.Words {
+				if strings.HasPrefix(b2s(st.name.Word(wi)), aw) {
+					hl = append(hl, [2]int{int(w.OStart), int(st.name.OrigEnd(w.Start + int32(len(aw)) - 1))})
+				}
+			}
+		}
+	}
+	slices.SortFunc(hl, func(a, b [2]int) int {
+		if a[0] != b[0] {
+			return a[0] - b[0]
+		}
+		return a[1] - b[1]
+	})
+	merged := hl[:0]
+	for _, h := range hl {
+		if n := len(merged); n > 0 && h[0] <= merged[n-1][1] {
+			merged[n-1][1] = max(merged[n-1][1], h[1])
+			continue
+		}
+		merged = append(merged, h)
+	}
+	return merged
+}

@@ -1,0 +1,94 @@
+// Package suggest answers autocomplete queries (GET /v1/suggest) from a
+// prefix index built when the edge loads the core's snapshot and updated in
+// place by the change feed. Every normalised prefix of every word of a
+// product's name, brand and leaf category maps to the best products by a
+// ranking score (popularity, availability band); multi-word queries filter
+// the list of their most selective word; a word without any match is
+// retried with one edit. Answers for hot queries are cached as bytes.
+package suggest
+
+import "fmt"
+
+// Config configures a Service.
+type Config struct {
+	// MaxPrefixLen is the longest indexed prefix in characters. Longer
+	// query words use their capped prefix and are verified word by word.
+	MaxPrefixLen int `yaml:"max_prefix_len"`
+	// Depth is how many products each prefix keeps, best first. Multi-word
+	// queries filter this list, so it is deeper than MaxLimit.
+	Depth int `yaml:"depth"`
+	// DefaultLimit is the number of products returned without ?limit=.
+	DefaultLimit int `yaml:"default_limit"`
+	// MaxLimit is the largest accepted ?limit=.
+	MaxLimit int `yaml:"max_limit"`
+	// MaxCategories is the length of the category list of an answer.
+	MaxCategories int `yaml:"max_categories"`
+	// MaxQueryBytes and MaxQueryWords bound a query; longer ones get 400.
+	MaxQueryBytes int `yaml:"max_query_bytes"`
+	MaxQueryWords int `yaml:"max_query_words"`
+	// TypoMinChars is the shortest word retried with one edit.
+	TypoMinChars int `yaml:"typo_min_chars"`
+	// InStockBoost, LowStockBoost and OutOfStockBoost are added to a
+	// product's popularity to form its ranking score. The defaults put
+	// every in-stock product above every low-stock one, and those above
+	// out-of-stock ones; smaller boosts let popularity cross bands.
+	InStockBoost    int64 `yaml:"in_stock_boost"`
+	LowStockBoost   int64 `yaml:"low_stock_boost"`
+	OutOfStockBoost int64 `yaml:"out_of_stock_boost"`
+	// CacheBytes is the off-heap budget for cached answers (fastcache,
+	// at least 32 MiB); 0 disables the answer cache.
+	CacheBytes int `yaml:"cache_bytes"`
+	// MaxAge is the Cache-Control max-age of answers in seconds.
+	MaxAge int `yaml:"max_age"`
+}
+
+// DefaultConfig returns prefixes up to 12 characters, 64 products per
+// prefix, 10 results by default (20 at most), 5 categories, queries up to
+// 100 bytes and 10 words, typo retries from 4 characters, strict
+// availability tiers, a 32 MiB answer cache and max-age=60.
+func DefaultConfig() Config {
+	return Config{
+		MaxPrefixLen:    12,
+		Depth:           64,
+		DefaultLimit:    10,
+		MaxLimit:        20,
+		MaxCategories:   5,
+		MaxQueryBytes:   100,
+		MaxQueryWords:   10,
+		TypoMinChars:    4,
+		InStockBoost:    2 << 40,
+		LowStockBoost:   1 << 40,
+		OutOfStockBoost: 0,
+		CacheBytes:      32 << 20,
+		MaxAge:          60,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxPrefixLen < 1 || c.MaxPrefixLen > 60:
+		return fmt.Errorf("max_prefix_len: must be in 1..60, got %d", c.MaxPrefixLen)
+	case c.MaxLimit < 1 || c.MaxLimit > 255:
+		return fmt.Errorf("max_limit: must be in 1..255, got %d", c.MaxLimit)
+	case c.Depth < c.MaxLimit || c.Depth > 4096:
+		return fmt.Errorf("depth: must be in max_limit..4096, got %d", c.Depth)
+	case c.DefaultLimit < 1 || c.DefaultLimit > c.MaxLimit:
+		return fmt.Errorf("default_limit: must be in 1..max_limit, got %d", c.DefaultLimit)
+	case c.MaxCategories < 0:
+		return fmt.Errorf("max_categories: must be >= 0, got %d", c.MaxCategories)
+	case c.MaxQueryBytes < 1 || c.MaxQueryBytes > 1024:
+		return fmt.Errorf("max_query_bytes: must be in 1..1024, got %d", c.MaxQueryBytes)
+	case c.MaxQueryWords < 1 || c.MaxQueryWords > 32:
+		return fmt.Errorf("max_query_words: must be in 1..32, got %d", c.MaxQueryWords)
+	case c.TypoMinChars < 1:
+		return fmt.Errorf("typo_min_chars: must be >= 1, got %d", c.TypoMinChars)
+	case c.InStockBoost < 0 || c.LowStockBoost < 0 || c.OutOfStockBoost < 0:
+		return fmt.Errorf("in_stock_boost: boosts must be >= 0")
+	case c.CacheBytes != 0 && c.CacheBytes < 32<<20:
+		return fmt.Errorf("cache_bytes: must be 0 or >= 32 MiB, got %d", c.CacheBytes)
+	case c.MaxAge < 0:
+		return fmt.Errorf("max_age: must be >= 0, got %d", c.MaxAge)
+	}
+	return nil
+}

@@ -1,0 +1,252 @@
+package suggest
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// state is one lookup's scratch space, pooled by the Service so that warm
+// lookups allocate nothing.
+type state struct {
+	q     *Normalizer // the query
+	name  *Normalizer // a product name, for highlights
+	cons  []constraint
+	alts  []alt
+	words []byte // bytes of the alternatives
+	runes []rune
+	vbuf  []byte
+	cand  []uint32
+	hits  []uint32
+	cats  []catCount
+	key   []byte
+	val   []byte
+	out   []byte
+	hl    [][2]int
+	typo  bool
+}
+
+func newState() *state { return &state{q: NewNormalizer(), name: NewNormalizer()} }
+
+// constraint is one query word: a product matches when one of its words
+// starts with one of alts (the word itself, or its one-edit variants).
+type constraint struct {
+	alts   []int // indexes into state.alts
+	count  int
+	capped bool // the word is longer than the indexed prefix: verify
+	typo   bool
+}
+
+type alt struct {
+	pid        uint32
+	start, end int // in state.words
+}
+
+type catCount struct {
+	id    uint32
+	count int
+}
+
+func (st *state) altWord(a int) []byte { return st.words[st.alts[a].start:st.alts[a].end] }
+
+// lookup finds the best limit products for the normalised query in st.q:
+// st.hits (ordinals, best first) and st.cats (categories of every matching
+// product seen, most frequent first). The caller holds x.mu.RLock.
+func (x *index) lookup(st *state, limit int) {
+	st.cons, st.alts, st.words = st.cons[:0], st.alts[:0], st.words[:0]
+	st.hits, st.cats, st.typo = st.hits[:0], st.cats[:0], false
+	if len(st.q.Words) == 0 {
+		return
+	}
+	for i := range st.q.Words {
+		w := st.q.Word(i)
+		c := constraint{alts: nil}
+		n := capLen(w, x.maxPrefix)
+		if p, ok := x.findPfx(w[:n]); ok && x.pfxCount[p] > 0 {
+			c.alts = append(st.nextAlts(), x.addAlt(st, p, w))
+			c.count, c.capped = int(x.pfxCount[p]), n < len(w)
+		} else if utf8.RuneCount(w) >= x.cfg.TypoMinChars {
+			c = x.typoConstraint(st, w)
+			if len(c.alts) == 0 {
+				return
+			}
+			st.typo = true
+		} else {
+			return
+		}
+		st.cons = append(st.cons, c)
+	}
+	d := 0
+	for i := range st.cons {
+		ci, cd := &st.cons[i], &st.cons[d]
+		if ci.typo != cd.typo && !ci.typo || ci.typo == cd.typo && ci.count < cd.count {
+			d = i
+		}
+	}
+	cand := x.candidates(st, &st.cons[d])
+	for _, o := range cand {
+		if !x.matchesAll(st, o, d) {
+			continue
+		}
+		if len(st.hits) < limit {
+			st.hits = append(st.hits, o)
+		}
+		if c := x.recs[o].cat; c != 0 {
+			st.countCat(c - 1)
+		}
+	}
+	slices.SortFunc(st.cats, func(a, b catCount) int {
+		if a.count != b.count {
+			return b.count - a.count
+		}
+		return strings.Compare(x.cats[a.id], x.cats[b.id])
+	})
+}
+
+// nextAlts returns an empty slice of alternatives backed by the state's
+// reusable constraint storage.
+func (st *state) nextAlts() []int {
+	if i := len(st.cons); i < cap(st.cons) {
+		return st.cons[:i+1][i].alts[:0]
+	}
+	return nil
+}
+
+func (x *index) addAlt(st *state, p uint32, w []byte) int {
+	start := len(st.words)
+	st.words = append(st.words, w...)
+	st.alts = append(st.alts, alt{pid: p, start: start, end: len(st.words)})
+	return len(st.alts) - 1
+}
+
+func (st *state) countCat(id uint32) {
+	for i := range st.cats {
+		if st.cats[i].id == id {
+			st.cats[i].count++
+			return
+		}
+	}
+	st.cats = append(st.cats, catCount{id: id, count: 1})
+}
+
+// candidates returns the products listed under the driver constraint,
+// best first.
+func (x *index) candidates(st *state, c *constraint) []uint32 {
+	if len(c.alts) == 1 {
+		return x.pfxList[st.alts[c.alts[0]].pid]
+	}
+	st.cand = st.cand[:0]
+	for _, a := range c.alts {
+		st.cand = append(st.cand, x.pfxList[st.alts[a].pid]...)
+	}
+	slices.SortFunc(st.cand, func(a, b uint32) int {
+		if a == b {
+			return 0
+		}
+		if x.better(a, b) {
+			return -1
+		}
+		return 1
+	})
+	st.cand = slices.Compact(st.cand)
+	return st.cand
+}
+
+// matchesAll reports whether product o satisfies every constraint; the
+// driver d needs checking only when its word was capped.
+func (x *index) matchesAll(st *state, o uint32, d int) bool {
+	for i := range st.cons {
+		c := &st.cons[i]
+		if i == d && !c.capped && len(c.alts) == 1 {
+			continue
+		}
+		if !x.matches(st, o, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *index) matches(st *state, o uint32, c *constraint) bool {
+	for _, t := range x.recs[o].terms {
+		ts := x.termStr(t)
+		for _, a := range c.alts {
+			if strings.HasPrefix(ts, b2s(st.altWord(a))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+const typoAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// typoConstraint collects the one-edit variants of w (deletion,
+// transposition, substitution, insertion) that are indexed prefixes.
+func (x *index) typoConstraint(st *state, w []byte) constraint {
+	c := constraint{alts: st.nextAlts(), typo: true}
+	st.runes = st.runes[:0]
+	for _, r := range string(w) {
+		st.runes = append(st.runes, r)
+	}
+	rs := st.runes
+	try := func(skip int, ins rune, at int, swap bool, sub rune) {
+		v := st.vbuf[:0]
+		for i := 0; i <= len(rs); i++ {
+			if i == at && ins != 0 {
+				v = utf8.AppendRune(v, ins)
+			}
+			if i == len(rs) || i == skip {
+				continue
+			}
+			r := rs[i]
+			switch {
+			case swap && i == at:
+				r = rs[i+1]
+			case swap && i == at+1:
+				r = rs[i-1]
+			case sub != 0 && i == at:
+				r = sub
+			}
+			v = utf8.AppendRune(v, r)
+		}
+		st.vbuf = v
+		if len(v) == 0 {
+			return
+		}
+		p, ok := x.findPfx(v[:capLen(v, x.maxPrefix)])
+		if !ok || x.pfxCount[p] == 0 {
+			return
+		}
+		for _, a := range c.alts {
+			if bytes.Equal(st.altWord(a), v) {
+				return
+			}
+		}
+		c.alts = append(c.alts, x.addAlt(st, p, v))
+		c.count += int(x.pfxCount[p])
+		c.capped = true
+	}
+	for i := range rs {
+		try(i, 0, -1, false, 0)
+	}
+	for i := 0; i+1 < len(rs); i++ {
+		if rs[i] != rs[i+1] {
+			try(-1, 0, i, true, 0)
+		}
+	}
+	for i := range rs {
+		for _, a := range typoAlphabet {
+			if a != rs[i] {
+				try(-1, 0, i, false, a)
+			}
+		}
+	}
+	for i := 0; i <= len(rs); i++ {
+		for _, a := range typoAlphabet {
+			try(-1, a, i, false, 0)
+		}
+	}
+	return c
+}

@@ -1,0 +1,155 @@
+package suggest
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/fastcache"
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+)
+
+// Service is the edge's autocomplete: the prefix index, the answer cache
+// and the HTTP handler. It implements the change follower's sink
+// (BeginLoad, Load, EndLoad, Apply); the follower calls those from one
+// goroutine while any number of requests are served.
+type Service struct {
+	cfg   Config
+	log   zerolog.Logger
+	idx   atomic.Pointer[index]
+	gen   atomic.Uint64 // bumped by every change an answer can show
+	cache *fastcache.Cache
+	pool  sync.Pool // *state
+
+	loadMu  sync.Mutex
+	loading map[string]int // id → position in loadRec, during a load
+	loadRec []record
+	loadAt  time.Time
+	seq     atomic.Uint64
+
+	cacheControl string
+	hits         *metrics.Counter
+	misses       *metrics.Counter
+	bad          *metrics.Counter
+	events       *metrics.Counter
+	builds       *metrics.Counter
+	buildSeconds atomic.Uint64 // float64 bits
+}
+
+// New returns a Service with an empty index. cfg must be valid (see
+// Config.Validate). Metrics are registered on ms.
+func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
+	s := &Service{cfg: cfg, log: log}
+	s.idx.Store(build(&s.cfg, nil))
+	if cfg.CacheBytes > 0 {
+		s.cache = fastcache.New(cfg.CacheBytes)
+	}
+	s.pool.New = func() any { return newState() }
+	s.cacheControl = fmt.Sprintf("public, max-age=%d", cfg.MaxAge)
+	s.hits = ms.NewCounter(`shopedge_suggest_requests_total{result="hit"}`)
+	s.misses = ms.NewCounter(`shopedge_suggest_requests_total{result="miss"}`)
+	s.bad = ms.NewCounter(`shopedge_suggest_requests_total{result="invalid"}`)
+	s.events = ms.NewCounter(`shopedge_suggest_events_total`)
+	s.builds = ms.NewCounter(`shopedge_suggest_builds_total`)
+	ms.NewGauge(`shopedge_suggest_products`, func() float64 { return float64(s.Stats().Products) })
+	ms.NewGauge(`shopedge_suggest_prefixes`, func() float64 { return float64(s.Stats().Prefixes) })
+	ms.NewGauge(`shopedge_suggest_index_bytes`, func() float64 { return float64(s.Stats().Bytes) })
+	ms.NewGauge(`shopedge_suggest_build_seconds`, func() float64 { return float64frombits(s.buildSeconds.Load()) })
+	return s
+}
+
+// BeginLoad starts a snapshot load; answers keep coming from the current
+// index until EndLoad. A new BeginLoad abandons an unfinished load.
+func (s *Service) BeginLoad() {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	s.loading = map[string]int{}
+	s.loadRec = s.loadRec[:0]
+	s.loadAt = time.Now()
+}
+
+// Load adds one snapshot product; p is copied, not retained.
+func (s *Service) Load(p *api.Product) {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if s.loading == nil {
+		return // no load in progress
+	}
+	r := newRecord(&s.cfg, p, 0)
+	if i, ok := s.loading[p.ID]; ok {
+		s.loadRec[i] = r
+		return
+	}
+	s.loading[p.ID] = len(s.loadRec)
+	s.loadRec = append(s.loadRec, r)
+}
+
+// EndLoad builds the index of the loaded products, consistent with seq,
+// and swaps it in.
+func (s *Service) EndLoad(seq uint64) {
+	s.loadMu.Lock()
+	recs := s.loadRec
+	s.loadRec, s.loading = nil, nil
+	started := s.loadAt
+	s.loadMu.Unlock()
+	for i := range recs {
+		recs[i].seq = seq
+	}
+	t := time.Now()
+	x := build(&s.cfg, recs)
+	took := time.Since(t)
+	s.idx.Store(x)
+	s.seq.Store(seq)
+	s.bump()
+	s.builds.Inc()
+	s.buildSeconds.Store(float64bits(took.Seconds()))
+	st := s.Stats()
+	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("prefixes", st.Prefixes).
+		Int("bytes_per_product", st.BytesPerProduct()).Dur("build", took).Dur("load", time.Since(started)).
+		Msg("suggest index built")
+}
+
+// Apply applies one change event.
+func (s *Service) Apply(ev *api.Event) {
+	s.events.Inc()
+	x := s.idx.Load()
+	changed := false
+	switch ev.Type {
+	case api.EventUpsert:
+		if ev.Product == nil {
+			return
+		}
+		r := newRecord(&s.cfg, ev.Product, ev.Seq)
+		x.mu.Lock()
+		changed = x.upsert(r)
+		x.mu.Unlock()
+	case api.EventDelete:
+		x.mu.Lock()
+		changed = x.remove(ev.ID, ev.Seq)
+		x.mu.Unlock()
+	case api.EventPurge:
+		changed = true
+	case api.EventPurgeAll:
+		changed = true
+		if s.cache != nil {
+			s.cache.Reset()
+		}
+	}
+	if ev.Seq > s.seq.Load() {
+		s.seq.Store(ev.Seq)
+	}
+	if changed {
+		s.bump()
+	}
+}
+
+// bump makes every cached answer unreachable: cache keys carry the
+// generation.
+func (s *Service) bump() { s.gen.Add(1) }
+
+// Seq returns the sequence the index is consistent with.
+func (s *Service) Seq() uint64 { return s.seq.Load() }

@@ -1,0 +1,54 @@
+package suggest
+
+import (
+	"math"
+	"unsafe"
+)
+
+// Stats describes the index.
+type Stats struct {
+	Products int   // live products
+	Terms    int   // distinct words
+	Prefixes int   // distinct prefixes
+	Bytes    int64 // estimated heap bytes of the index
+}
+
+// BytesPerProduct returns Bytes / Products (0 without products).
+func (s Stats) BytesPerProduct() int {
+	if s.Products == 0 {
+		return 0
+	}
+	return int(s.Bytes / int64(s.Products))
+}
+
+// Stats returns the current index's statistics.
+func (s *Service) Stats() Stats {
+	x := s.idx.Load()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.stats()
+}
+
+func (x *index) stats() Stats {
+	const u32, hdr = 4, int64(unsafe.Sizeof([]uint32{}))
+	st := Stats{Products: x.live, Terms: len(x.termHash), Prefixes: len(x.pfxHash)}
+	b := int64(cap(x.recs)) * int64(unsafe.Sizeof(record{}))
+	for i := range x.recs {
+		b += int64(len(x.recs[i].data)) + int64(cap(x.recs[i].terms))*u32
+	}
+	b += int64(len(x.ids)) * 48 // map entry estimate: string header, value, overhead
+	b += int64(cap(x.termArena)) + u32*int64(cap(x.termOff)+cap(x.termHash)+len(x.termSlots.s)+cap(x.termPfx)+cap(x.termPfxOff))
+	b += int64(cap(x.pfxLen)) + u32*int64(cap(x.pfxTerm)+cap(x.pfxHash)+len(x.pfxSlots.s)+cap(x.pfxCount))
+	b += int64(cap(x.mark)) * u32
+	for t := range x.termPost {
+		b += hdr + int64(cap(x.termPost[t]))*u32
+	}
+	for p := range x.pfxList {
+		b += 2*hdr + int64(cap(x.pfxList[p])+cap(x.pfxTerms[p]))*u32
+	}
+	st.Bytes = b
+	return st
+}
+
+func float64bits(f float64) uint64     { return math.Float64bits(f) }
+func float64frombits(u uint64) float64 { return math.Float64frombits(u) }

@@ -1,0 +1,145 @@
+package suggest
+
+import (
+	"hash/maphash"
+	"unsafe"
+)
+
+// The index interns terms (distinct normalised words) and prefixes in two
+// open-addressing tables of uint32 ids: no Go map keyed by string. A term's
+// bytes live once in termArena; a prefix is stored as (term id, byte
+// length) of the first term that had it, so prefixes share the terms'
+// bytes. The arena is append-only, so strings returned by termStr stay
+// valid.
+
+type slots struct {
+	s    []uint32 // id+1, 0 = empty
+	mask uint32
+}
+
+func newSlots(n int) slots {
+	size := 1024
+	for size < 2*n {
+		size *= 2
+	}
+	return slots{s: make([]uint32, size), mask: uint32(size - 1)}
+}
+
+func (x *index) hash(b []byte) uint64 { return maphash.Bytes(x.seed, b) }
+
+func (x *index) termStr(t uint32) string {
+	a, b := x.termOff[t], x.termOff[t+1]
+	if a == b {
+		return ""
+	}
+	return unsafe.String(&x.termArena[a], int(b-a))
+}
+
+func (x *index) pfxStr(p uint32) string { return x.termStr(x.pfxTerm[p])[:x.pfxLen[p]] }
+
+// findTerm returns the id of term w.
+func (x *index) findTerm(w []byte, h uint64) (uint32, bool) {
+	for i := uint32(h) & x.termSlots.mask; ; i = (i + 1) & x.termSlots.mask {
+		v := x.termSlots.s[i]
+		if v == 0 {
+			return 0, false
+		}
+		if x.termHash[v-1] == uint32(h>>32) && x.termStr(v-1) == b2s(w) {
+			return v - 1, true
+		}
+	}
+}
+
+// findPfx returns the id of prefix p.
+func (x *index) findPfx(p []byte) (uint32, bool) {
+	h := x.hash(p)
+	for i := uint32(h) & x.pfxSlots.mask; ; i = (i + 1) & x.pfxSlots.mask {
+		v := x.pfxSlots.s[i]
+		if v == 0 {
+			return 0, false
+		}
+		if x.pfxHash[v-1] == uint32(h>>32) && x.pfxStr(v-1) == b2s(p) {
+			return v - 1, true
+		}
+	}
+}
+
+// term returns the id of w, adding it (and its prefixes) when new.
+func (x *index) term(w []byte) uint32 {
+	h := x.hash(w)
+	if t, ok := x.findTerm(w, h); ok {
+		return t
+	}
+	t := uint32(len(x.termHash))
+	x.termArena = append(x.termArena, w...)
+	x.termOff = append(x.termOff, uint32(len(x.termArena)))
+	x.termHash = append(x.termHash, uint32(h>>32))
+	x.termPost = append(x.termPost, nil)
+	x.insertSlot(&x.termSlots, t, h, len(x.termHash), x.termRehash)
+	chars := 0
+	for i := 1; i <= len(w) && chars < x.maxPrefix; i++ {
+		if i < len(w) && w[i]&0xC0 == 0x80 {
+			continue // not at a character boundary
+		}
+		chars++
+		x.termPfx = append(x.termPfx, x.prefix(w[:i], t))
+	}
+	x.termPfxOff = append(x.termPfxOff, uint32(len(x.termPfx)))
+	return t
+}
+
+// prefix returns the id of prefix p of term t, adding it when new, and
+// records t under it.
+func (x *index) prefix(p []byte, t uint32) uint32 {
+	h := x.hash(p)
+	for i := uint32(h) & x.pfxSlots.mask; ; i = (i + 1) & x.pfxSlots.mask {
+		v := x.pfxSlots.s[i]
+		if v == 0 {
+			break
+		}
+		if x.pfxHash[v-1] == uint32(h>>32) && x.pfxStr(v-1) == b2s(p) {
+			x.pfxTerms[v-1] = append(x.pfxTerms[v-1], t)
+			return v - 1
+		}
+	}
+	id := uint32(len(x.pfxHash))
+	x.pfxTerm = append(x.pfxTerm, t)
+	x.pfxLen = append(x.pfxLen, uint8(len(p)))
+	x.pfxHash = append(x.pfxHash, uint32(h>>32))
+	x.pfxList = append(x.pfxList, nil)
+	x.pfxCount = append(x.pfxCount, 0)
+	x.pfxTerms = append(x.pfxTerms, []uint32{t})
+	x.insertSlot(&x.pfxSlots, id, h, len(x.pfxHash), x.pfxRehash)
+	return id
+}
+
+func (x *index) insertSlot(s *slots, id uint32, h uint64, n int, rehash func(uint32) uint64) {
+	if 2*n > len(s.s) {
+		ns := newSlots(n)
+		for old := uint32(0); old < id; old++ {
+			put(&ns, old, rehash(old))
+		}
+		*s = ns
+	}
+	put(s, id, h)
+}
+
+func put(s *slots, id uint32, h uint64) {
+	i := uint32(h) & s.mask
+	for s.s[i] != 0 {
+		i = (i + 1) & s.mask
+	}
+	s.s[i] = id + 1
+}
+
+func (x *index) termRehash(t uint32) uint64 { return maphash.String(x.seed, x.termStr(t)) }
+func (x *index) pfxRehash(p uint32) uint64  { return maphash.String(x.seed, x.pfxStr(p)) }
+
+// termPrefixes returns the prefix ids of term t, shortest first.
+func (x *index) termPrefixes(t uint32) []uint32 {
+	a := uint32(0)
+	if t > 0 {
+		a = x.termPfxOff[t-1]
+	}
+	return x.termPfx[a:x.termPfxOff[t]]
+}
