@@ -54,10 +54,14 @@ type StoreConfig struct {
 
 	// PDEndpoints are the TiKV placement driver addresses (tikv).
 	PDEndpoints []string `yaml:"pd_endpoints" help:"tikv: PD endpoints, comma-separated"`
+	// ConnectTimeout bounds connecting to PD at start-up (tikv).
+	ConnectTimeout time.Duration `yaml:"connect_timeout" help:"tikv: maximum wait for PD at start-up"`
 	// Pessimistic uses pessimistic transactions (tikv).
 	Pessimistic bool `yaml:"pessimistic" help:"tikv: use pessimistic transactions"`
 	// MaxRetries bounds conflict retries of one Update (tikv).
 	MaxRetries int `yaml:"max_retries" help:"tikv: conflict retries per update"`
+	// LockWaitTimeout bounds a pessimistic lock wait (tikv).
+	LockWaitTimeout time.Duration `yaml:"lock_wait_timeout" help:"tikv: maximum wait for a pessimistic lock"`
 }
 
 // DefaultConfig returns the configuration of a local core: 127.0.0.1:9090,
@@ -70,13 +74,15 @@ func DefaultConfig() Config {
 	return Config{
 		Server: srv,
 		Store: StoreConfig{
-			Backend:      "embedded",
-			Prefix:       "shopedge/",
-			Path:         "./data/core.db",
-			MaxBatchSize: 1000,
-			LockTimeout:  5 * time.Second,
-			PDEndpoints:  []string{},
-			MaxRetries:   10,
+			Backend:         "embedded",
+			Prefix:          "shopedge/",
+			Path:            "./data/core.db",
+			MaxBatchSize:    1000,
+			LockTimeout:     5 * time.Second,
+			PDEndpoints:     []string{},
+			ConnectTimeout:  30 * time.Second,
+			MaxRetries:      30,
+			LockWaitTimeout: 3 * time.Second,
 		},
 		Log: config.DefaultLog(),
 	}
@@ -121,6 +127,10 @@ func (c StoreConfig) Validate() error {
 		return fmt.Errorf("store.lock_timeout: must not be negative, got %s", c.LockTimeout)
 	case c.MaxRetries < 0:
 		return fmt.Errorf("store.max_retries: must not be negative, got %d", c.MaxRetries)
+	case c.ConnectTimeout <= 0:
+		return fmt.Errorf("store.connect_timeout: must be positive, got %s", c.ConnectTimeout)
+	case c.LockWaitTimeout < 0:
+		return fmt.Errorf("store.lock_wait_timeout: must not be negative, got %s", c.LockWaitTimeout)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"shopedge/internal/httpserver"
 	"shopedge/store"
 	"shopedge/store/embedded"
+	"shopedge/store/tikv"
 )
 
 func main() {
@@ -224,10 +225,37 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// openTiKV opens the TiKV backend on sc.PDEndpoints.
+// openTiKV opens the TiKV backend on sc.PDEndpoints, giving up after
+// sc.ConnectTimeout or when ctx ends (client-go's own PD wait is far
+// longer). A connection that completes after giving up is closed.
 func openTiKV(ctx context.Context, sc StoreConfig) (store.Store, error) {
-	// The store/tikv package is not in the tree yet; when it is:
-	//   s, err := tikv.Open(ctx, sc.PDEndpoints, tikv.Options{MaxRetries: sc.MaxRetries, Pessimistic: sc.Pessimistic})
-	_ = ctx
-	return nil, fmt.Errorf("cannot open the tikv store at %v: the tikv backend is not built into this binary", sc.PDEndpoints)
+	ctx, cancel := context.WithTimeout(ctx, sc.ConnectTimeout)
+	defer cancel()
+	type result struct {
+		s   *tikv.Store
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := tikv.Open(ctx, sc.PDEndpoints, tikv.Options{
+			MaxRetries:      sc.MaxRetries,
+			Pessimistic:     sc.Pessimistic,
+			LockWaitTimeout: sc.LockWaitTimeout,
+		})
+		done <- result{s, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("cannot open the tikv store at %v: %w", sc.PDEndpoints, r.err)
+		}
+		return r.s, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				_ = r.s.Close()
+			}
+		}()
+		return nil, fmt.Errorf("cannot open the tikv store at %v: %w", sc.PDEndpoints, ctx.Err())
+	}
 }

@@ -259,6 +259,36 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 	f(token, "log.level", "-log.level=chatty")
 }
 
+// An unreachable TiKV cluster fails start-up within store.connect_timeout.
+func TestSingleCoreTiKVUnreachable(t *testing.T) {
+	bin := mustBuild(t)
+	cmd := exec.Command(bin, "-server.addr=127.0.0.1:0", "-store.backend=tikv",
+		"-store.pd-endpoints=127.0.0.1:1", "-store.connect-timeout=1s")
+	cmd.Env = cleanEnv("SHOPEDGE_ADMIN_TOKEN=x")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Fatalf("exit %v, want 1; stderr %s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("still starting after %s; stderr %s", time.Since(start), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "cannot open the tikv store") {
+		t.Fatalf("stderr does not say why: %s", stderr.String())
+	}
+}
+
 // TestSingleCoreInProcess runs the same wiring in the test process.
 func TestSingleCoreInProcess(t *testing.T) {
 	var logs bytes.Buffer
