@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,6 +117,37 @@ func TestProductsScenarioOnFakes(t *testing.T) {
 		if run.Summary.OK != 300 || run.Ratio == nil || run.Ratio.RPS <= 0 {
 			t.Fatalf("run %s: %+v ratio %+v", run.Name, run.Summary, run.Ratio)
 		}
+	}
+}
+
+func TestProductsScenarioImportsGeneratedInBatches(t *testing.T) {
+	cfg := DefaultProductsConfig()
+	cfg.Cluster = fakeClusterConfig(t)
+	cfg.Options = smallOptions()
+	cfg.HTML = false
+	cfg.Catalog = writeCatalog(t, FlashCatalog(2))
+	cfg.ImportBatchBytes = 4 << 10
+	cfg.Gen, cfg.Seed = 200, 7
+	cfg.GenFunc = func(n int, seed int64, src []*api.Product, fn func(*api.Product) error) error {
+		for i := 0; i < n; i++ {
+			p := *src[i%len(src)]
+			p.ID, p.Slug, p.Popularity = fmt.Sprintf("gen-%d-%d", seed, i), fmt.Sprintf("gen-slug-%d", i), int64(n-i)
+			if err := fn(&p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r, err := RunProducts(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Facts["products"] != 203 || r.Facts["import_requests"] < 5 {
+		t.Fatalf("facts %v", r.Facts)
+	}
+	// Every product the Zipf draw asked for was imported: no 404s.
+	if s := r.Runs[0].Summary; s.OK != s.Requests {
+		t.Fatalf("summary %+v", s)
 	}
 }
 

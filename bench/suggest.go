@@ -71,7 +71,7 @@ func RunSuggest(ctx context.Context, cfg SuggestConfig, log io.Writer) (*Report,
 	if err := cl.StartCore(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := importProducts(ctx, cl, src, ProductsConfig{}); err != nil {
+	if _, _, err := importProducts(ctx, cl, src, ProductsConfig{ImportBatchBytes: 16 << 20}); err != nil {
 		return nil, err
 	}
 	cold, err := cl.StartEdge(ctx)
