@@ -192,8 +192,8 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 func (s *Service) importBatch(ctx context.Context, lines []rawLine) (int, []LineError, error) {
 	var errs []LineError
 	type good struct {
-		n int
-		l *importLine
+		n  int
+		pr *prepared
 	}
 	goods := make([]good, 0, len(lines))
 	for _, rl := range lines {
@@ -205,11 +205,15 @@ func (s *Service) importBatch(ctx context.Context, lines []rawLine) (int, []Line
 		if err == nil {
 			err = validStock(l.Stock)
 		}
+		var pr *prepared
+		if err == nil {
+			pr, err = s.prepare(&l.Product, l.Stock)
+		}
 		if err != nil {
 			errs = append(errs, LineError{Line: rl.n, Error: errText(err)})
 			continue
 		}
-		goods = append(goods, good{rl.n, l})
+		goods = append(goods, good{rl.n, pr})
 	}
 	if len(goods) == 0 {
 		return 0, errs, nil
@@ -219,7 +223,7 @@ func (s *Service) importBatch(ctx context.Context, lines []rawLine) (int, []Line
 	err := s.update(ctx, func(tx store.Txn) error {
 		txErrs, n = txErrs[:0], 0
 		for _, g := range goods {
-			_, err := s.putTx(tx, &g.l.Product, g.l.Stock)
+			_, err := s.putPrepared(tx, g.pr)
 			var ae *api.Error
 			if errors.As(err, &ae) {
 				txErrs = append(txErrs, LineError{Line: g.n, Error: errText(err)})

@@ -58,10 +58,14 @@ func (s *Service) Put(ctx context.Context, p *api.Product) (uint64, error) {
 	if err := Validate(p); err != nil {
 		return 0, err
 	}
+	pr, err := s.prepare(p, nil)
+	if err != nil {
+		return 0, err
+	}
 	var seq uint64
-	err := s.update(ctx, func(tx store.Txn) error {
+	err = s.update(ctx, func(tx store.Txn) error {
 		var err error
-		seq, err = s.putTx(tx, p, nil)
+		seq, err = s.putPrepared(tx, pr)
 		return err
 	})
 	if err != nil {
@@ -70,10 +74,56 @@ func (s *Service) Put(ctx context.Context, p *api.Product) (uint64, error) {
 	return seq, nil
 }
 
-// putTx writes a validated product and its event in tx. stock optionally
-// sets on_hand per SKU of p. Every check runs before the first write, so an
-// error leaves tx unchanged.
-func (s *Service) putTx(tx store.Txn, p *api.Product, stock map[string]int64) (uint64, error) {
+// prepared is a validated product encoded outside any transaction, so the
+// transaction itself (which the store may run on its single committer) does
+// little more than reads and writes.
+type prepared struct {
+	p       *api.Product // stored form: no availability
+	stock   map[string]int64
+	product []byte   // p/{id} value
+	skus    [][]byte // k/{sku} values, in SKU order
+	bands   []string // availability assumed for the event
+	event   []byte   // product with the assumed availability
+}
+
+// prepare encodes a validated product. The event's availability assumes
+// the SKUs' stock is what stock says (0 when absent); putPrepared
+// re-encodes when the store holds something else.
+func (s *Service) prepare(in *api.Product, stock map[string]int64) (*prepared, error) {
+	p := *in
+	p.SKUs = make([]api.SKU, len(in.SKUs))
+	pr := &prepared{p: &p, stock: stock, skus: make([][]byte, len(in.SKUs)), bands: make([]string, len(in.SKUs))}
+	for i, k := range in.SKUs {
+		k.Availability = ""
+		p.SKUs[i] = k
+		b, err := json.Marshal(&skuEntry{ProductID: p.ID, Name: p.Name, Price: k.Price})
+		if err != nil {
+			return nil, fmt.Errorf("cannot encode SKU entry: %w", err)
+		}
+		pr.skus[i] = b
+	}
+	var err error
+	if pr.product, err = json.Marshal(&p); err != nil {
+		return nil, fmt.Errorf("cannot encode product: %w", err)
+	}
+	ev := p
+	ev.SKUs = make([]api.SKU, len(p.SKUs))
+	for i, k := range p.SKUs {
+		pr.bands[i] = s.cfg.Band(stock[k.SKU])
+		k.Availability = pr.bands[i]
+		ev.SKUs[i] = k
+	}
+	if pr.event, err = json.Marshal(&ev); err != nil {
+		return nil, fmt.Errorf("cannot encode product: %w", err)
+	}
+	return pr, nil
+}
+
+// putPrepared writes a prepared product and its event in tx. pr.stock
+// optionally sets on_hand per SKU. Every check runs before the first
+// write, so an error leaves tx unchanged.
+func (s *Service) putPrepared(tx store.Txn, pr *prepared) (uint64, error) {
+	p := pr.p
 	old, err := getProduct(tx, p.ID)
 	if err != nil {
 		return 0, err
@@ -95,7 +145,7 @@ func (s *Service) putTx(tx store.Txn, p *api.Product, stock map[string]int64) (u
 		if err != nil {
 			return 0, err
 		}
-		if n, ok := stock[sku]; ok {
+		if n, ok := pr.stock[sku]; ok {
 			st.OnHand = n
 			if err := checkStock(&st); err != nil {
 				return 0, err
@@ -104,39 +154,26 @@ func (s *Service) putTx(tx store.Txn, p *api.Product, stock map[string]int64) (u
 		st.Available = st.OnHand - st.Reserved - st.Sold
 		stocks[i] = st
 	}
-	for sku := range stock {
+	for sku := range pr.stock {
 		if _, ok := newSKUs[sku]; !ok {
 			return 0, api.Invalid("stock."+sku, "not a SKU of product %q", p.ID)
 		}
 	}
 
 	// Writes.
-	stored := *p
-	stored.SKUs = make([]api.SKU, len(p.SKUs))
-	for i, k := range p.SKUs {
-		k.Availability = ""
-		stored.SKUs[i] = k
-	}
-	b, err := json.Marshal(&stored)
-	if err != nil {
-		return 0, fmt.Errorf("cannot encode product: %w", err)
-	}
-	if err := tx.Set(productKey(p.ID), b); err != nil {
+	if err := tx.Set(productKey(p.ID), pr.product); err != nil {
 		return 0, fmt.Errorf("cannot write product: %w", err)
 	}
-	for i := range stored.SKUs {
-		k := &stored.SKUs[i]
-		eb, err := json.Marshal(&skuEntry{ProductID: p.ID, Name: p.Name, Price: k.Price})
-		if err != nil {
-			return 0, fmt.Errorf("cannot encode SKU entry: %w", err)
+	same := true
+	for i := range p.SKUs {
+		sku := p.SKUs[i].SKU
+		if err := tx.Set(skuKey(sku), pr.skus[i]); err != nil {
+			return 0, fmt.Errorf("cannot write SKU %s: %w", sku, err)
 		}
-		if err := tx.Set(skuKey(k.SKU), eb); err != nil {
-			return 0, fmt.Errorf("cannot write SKU %s: %w", k.SKU, err)
+		if err := tx.Set(stockKey(sku), encodeStock(&stocks[i])); err != nil {
+			return 0, fmt.Errorf("cannot write stock of %s: %w", sku, err)
 		}
-		if err := tx.Set(stockKey(k.SKU), encodeStock(&stocks[i])); err != nil {
-			return 0, fmt.Errorf("cannot write stock of %s: %w", k.SKU, err)
-		}
-		k.Availability = s.cfg.Band(stocks[i].Available)
+		same = same && s.cfg.Band(stocks[i].Available) == pr.bands[i]
 	}
 	if old != nil {
 		for _, k := range old.SKUs {
@@ -148,7 +185,18 @@ func (s *Service) putTx(tx store.Txn, p *api.Product, stock map[string]int64) (u
 			}
 		}
 	}
-	return s.log.Append(tx, &api.Event{Type: api.EventUpsert, ID: p.ID, Product: &stored})
+	ev := &api.Event{Type: api.EventUpsert, ID: p.ID}
+	if same {
+		return s.log.AppendEncoded(tx, ev, pr.event)
+	}
+	withBands := *p
+	withBands.SKUs = make([]api.SKU, len(p.SKUs))
+	for i, k := range p.SKUs {
+		k.Availability = s.cfg.Band(stocks[i].Available)
+		withBands.SKUs[i] = k
+	}
+	ev.Product = &withBands
+	return s.log.Append(tx, ev)
 }
 
 func deleteSKU(tx store.Txn, sku string) error {

@@ -80,6 +80,14 @@ func readU64(tx store.Txn, key []byte, def uint64) (uint64, error) {
 // Notify so local waiters answer at once; otherwise they notice within
 // PollInterval.
 func (l *Log) Append(tx store.Txn, ev *api.Event) (uint64, error) {
+	return l.AppendEncoded(tx, ev, nil)
+}
+
+// AppendEncoded is Append for an event whose product is already encoded:
+// ev.Product must be nil and product, when not nil, is the JSON of the
+// event's product (spliced in as its "product" field). It lets callers
+// encode outside the transaction.
+func (l *Log) AppendEncoded(tx store.Txn, ev *api.Event, product []byte) (uint64, error) {
 	last, err := LastSeq(tx)
 	if err != nil {
 		return 0, err
@@ -89,6 +97,16 @@ func (l *Log) Append(tx store.Txn, ev *api.Event) (uint64, error) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return 0, fmt.Errorf("cannot encode event: %w", err)
+	}
+	if product != nil {
+		if ev.Product != nil || len(b) < 2 || b[len(b)-1] != '}' {
+			return 0, fmt.Errorf("BUG: AppendEncoded with a decoded product")
+		}
+		out := make([]byte, 0, len(b)+len(product)+12)
+		out = append(out, b[:len(b)-1]...)
+		out = append(out, `,"product":`...)
+		out = append(out, product...)
+		b = append(out, '}')
 	}
 	if err := tx.Set(LogKey(seq), b); err != nil {
 		return 0, fmt.Errorf("cannot append event %d: %w", seq, err)

@@ -248,3 +248,22 @@ func TestConfigValidate(t *testing.T) {
 func contains(s, sub string) bool {
 	return strings.Contains(s, sub)
 }
+
+func TestAppendEncoded(t *testing.T) {
+	l, st := newTestLog(t, DefaultConfig())
+	err := st.Update(context.Background(), func(tx store.Txn) error {
+		_, err := l.AppendEncoded(tx, &api.Event{Type: api.EventUpsert, ID: "p1"}, []byte(`{"id":"p1","name":"N","popularity":0,"skus":[]}`))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := l.Read(context.Background(), 0, 0)
+	if err != nil || len(ch.Events) != 1 {
+		t.Fatalf("%+v %v", ch, err)
+	}
+	ev := ch.Events[0]
+	if ev.Seq != 1 || ev.ID != "p1" || ev.Product == nil || ev.Product.Name != "N" {
+		t.Fatalf("event %+v", ev)
+	}
+}
