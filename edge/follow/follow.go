@@ -1,0 +1,267 @@
+// Package follow keeps an edge's local state in step with the core: it
+// loads the catalog snapshot, then long-polls the change feed from the
+// snapshot's sequence, handing products and events to its sinks (the page
+// store, the autocomplete index). It reconnects with backoff, reloads the
+// snapshot when the core answers 410, and reports readiness and whether
+// the feed is connected (the edge serves stale pages while it is not).
+package follow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+)
+
+// Sink receives the catalog as the edge follows the core's change feed.
+//
+// The follower calls a sink from one goroutine. BeginLoad may be called
+// again without EndLoad when a snapshot download fails; the sink then
+// abandons the partial load.
+type Sink interface {
+	BeginLoad()          // a snapshot load starts; keep serving the old state until EndLoad
+	Load(p *api.Product) // one snapshot product; p must not be retained after Load returns unless copied
+	EndLoad(seq uint64)  // the snapshot is complete and consistent with seq
+	Apply(ev *api.Event) // one change event, in seq order, after EndLoad
+}
+
+// Feed is the part of the core's API the follower uses; *api.Client
+// implements it.
+type Feed interface {
+	Snapshot(ctx context.Context, fn func(p *api.Product) error) (uint64, error)
+	Changes(ctx context.Context, after uint64, wait time.Duration) (*api.Changes, error)
+}
+
+// Config configures a Follower.
+type Config struct {
+	// Wait is how long one changes poll waits for events.
+	Wait time.Duration `yaml:"wait"`
+	// BackoffMin and BackoffMax bound the exponential, jittered delay
+	// between failed attempts.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	// DisconnectAfter is how long requests to the core must keep failing
+	// before Connected reports false (and pages are served as stale).
+	DisconnectAfter time.Duration `yaml:"disconnect_after"`
+}
+
+// DefaultConfig returns 30 s polls, 100 ms..10 s backoff and a 5 s
+// disconnect threshold.
+func DefaultConfig() Config {
+	return Config{Wait: 30 * time.Second, BackoffMin: 100 * time.Millisecond, BackoffMax: 10 * time.Second, DisconnectAfter: 5 * time.Second}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.Wait <= 0:
+		return fmt.Errorf("wait: must be > 0, got %s", c.Wait)
+	case c.BackoffMin <= 0:
+		return fmt.Errorf("backoff_min: must be > 0, got %s", c.BackoffMin)
+	case c.BackoffMax < c.BackoffMin:
+		return fmt.Errorf("backoff_max: must be >= backoff_min, got %s", c.BackoffMax)
+	case c.DisconnectAfter <= 0:
+		return fmt.Errorf("disconnect_after: must be > 0, got %s", c.DisconnectAfter)
+	}
+	return nil
+}
+
+// Follower follows the core's change feed into its sinks. Run drives it;
+// the state accessors are safe to call from any goroutine.
+type Follower struct {
+	feed  Feed
+	sinks []Sink
+	cfg   Config
+	log   zerolog.Logger
+
+	seq       atomic.Uint64
+	ready     atomic.Bool
+	failSince atomic.Int64 // unix nanos of the first failure of the current streak; 0 when healthy
+	lastOK    atomic.Int64 // unix nanos of the last answer from the core
+	loads     atomic.Int64
+
+	events, errs, loadsTotal *metrics.Counter
+	loadSeconds              *metrics.FloatCounter
+}
+
+// New returns a Follower feeding sinks from feed. Its metrics are
+// registered on ms.
+func New(feed Feed, sinks []Sink, cfg Config, log zerolog.Logger, ms *metrics.Set) (*Follower, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot create follower: %w", err)
+	}
+	f := &Follower{
+		feed: feed, sinks: sinks, cfg: cfg, log: log,
+		events:      ms.NewCounter("shopedge_edge_feed_events_total"),
+		errs:        ms.NewCounter("shopedge_edge_feed_errors_total"),
+		loadsTotal:  ms.NewCounter("shopedge_edge_feed_snapshot_loads_total"),
+		loadSeconds: ms.NewFloatCounter("shopedge_edge_feed_snapshot_load_seconds_total"),
+	}
+	ms.NewGauge("shopedge_edge_feed_seq", func() float64 { return float64(f.Seq()) })
+	ms.NewGauge("shopedge_edge_feed_connected", func() float64 { return b2f(f.Connected()) })
+	ms.NewGauge("shopedge_edge_feed_ready", func() float64 { return b2f(f.Ready()) })
+	ms.NewGauge("shopedge_edge_feed_lag_seconds", func() float64 { return f.Lag().Seconds() })
+	return f, nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Ready reports whether the first snapshot load has completed.
+func (f *Follower) Ready() bool { return f.ready.Load() }
+
+// Connected reports whether the core answers: false once requests to it
+// have failed for longer than DisconnectAfter.
+func (f *Follower) Connected() bool {
+	since := f.failSince.Load()
+	return since == 0 || time.Since(time.Unix(0, since)) < f.cfg.DisconnectAfter
+}
+
+// Seq returns the last sequence applied to the sinks.
+func (f *Follower) Seq() uint64 { return f.seq.Load() }
+
+// Lag returns how long ago the core last answered (0 before the first
+// answer). While connected it stays below Wait.
+func (f *Follower) Lag() time.Duration {
+	t := f.lastOK.Load()
+	if t == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, t))
+}
+
+// Loads returns how many snapshot loads have completed.
+func (f *Follower) Loads() int64 { return f.loads.Load() }
+
+// Run loads the snapshot and follows the feed until ctx is done.
+func (f *Follower) Run(ctx context.Context) {
+	needLoad := true
+	attempt := 0
+	for ctx.Err() == nil {
+		var err error
+		if needLoad {
+			err = f.load(ctx)
+			needLoad = err != nil
+		} else {
+			needLoad, err = f.poll(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			f.failed(err, attempt)
+			sleep(ctx, f.backoff(attempt))
+			attempt++
+			continue
+		}
+		attempt = 0
+		f.answered()
+	}
+}
+
+func (f *Follower) answered() {
+	f.failSince.Store(0)
+	f.lastOK.Store(time.Now().UnixNano())
+}
+
+func (f *Follower) failed(err error, attempt int) {
+	f.errs.Inc()
+	f.failSince.CompareAndSwap(0, time.Now().UnixNano())
+	ev := f.log.Warn()
+	if attempt > 3 {
+		ev = f.log.Debug() // the first failures say it; the rest only count
+	}
+	ev.Err(err).Int("attempt", attempt).Bool("connected", f.Connected()).Msg("core feed unavailable")
+}
+
+// backoff returns a full-jitter exponential delay for attempt.
+func (f *Follower) backoff(attempt int) time.Duration {
+	d := f.cfg.BackoffMin << min(attempt, 30)
+	if d <= 0 || d > f.cfg.BackoffMax {
+		d = f.cfg.BackoffMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (f *Follower) load(ctx context.Context) error {
+	start := time.Now()
+	for _, s := range f.sinks {
+		s.BeginLoad()
+	}
+	n := 0
+	seq, err := f.feed.Snapshot(ctx, func(p *api.Product) error {
+		for _, s := range f.sinks {
+			s.Load(p)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot load snapshot after %d products: %w", n, err)
+	}
+	for _, s := range f.sinks {
+		s.EndLoad(seq)
+	}
+	f.seq.Store(seq)
+	f.ready.Store(true)
+	f.loads.Add(1)
+	f.loadsTotal.Inc()
+	d := time.Since(start)
+	f.loadSeconds.Add(d.Seconds())
+	f.log.Info().Uint64("seq", seq).Int("products", n).Dur("took", d).Msg("loaded catalog snapshot")
+	return nil
+}
+
+// poll runs one changes poll; reload is true when the snapshot must be
+// loaded again (410, or a core whose log restarted below our seq).
+func (f *Follower) poll(ctx context.Context) (reload bool, err error) {
+	seq := f.seq.Load()
+	ch, err := f.feed.Changes(ctx, seq, f.cfg.Wait)
+	if errors.Is(err, api.ErrGone) {
+		f.log.Warn().Uint64("seq", seq).Msg("change feed position is gone; reloading the snapshot")
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if ch.Last < seq {
+		f.log.Warn().Uint64("seq", seq).Uint64("core_last", ch.Last).Msg("core change log is behind this edge; reloading the snapshot")
+		return true, nil
+	}
+	for i := range ch.Events {
+		ev := &ch.Events[i]
+		if ev.Seq <= seq {
+			continue // replayed or out of order: already applied
+		}
+		for _, s := range f.sinks {
+			s.Apply(ev)
+		}
+		seq = ev.Seq
+		f.events.Inc()
+	}
+	if len(ch.Events) == 0 && ch.Last > seq {
+		seq = ch.Last
+	}
+	f.seq.Store(seq)
+	return false, nil
+}
