@@ -264,7 +264,13 @@ func TestReadyzFlips(t *testing.T) {
 		t.Fatalf("healthz = %d", resp.StatusCode())
 	}
 	wantError(t, ts.do(t, "GET", "/readyz", nil), 503, api.ECodeUnavailable)
+	if resp := ts.do(t, "HEAD", "/readyz", nil); resp.StatusCode() != 503 {
+		t.Fatalf("HEAD readyz when not ready = %d", resp.StatusCode())
+	}
 	ready.Store(true)
+	if resp := ts.do(t, "HEAD", "/readyz", nil); resp.StatusCode() != 200 {
+		t.Fatalf("HEAD readyz when ready = %d", resp.StatusCode())
+	}
 	if resp := ts.do(t, "GET", "/readyz", nil); resp.StatusCode() != 200 {
 		t.Fatalf("readyz when ready = %d", resp.StatusCode())
 	}
