@@ -1,0 +1,120 @@
+// Package httpapi is the edge's public HTTP surface: product JSON and HTML
+// pages served from the precomputed page store (a lookup and a write, no
+// allocation on a hit), misses fetched from the core once per key, the
+// edge-local purge, and mount points for autocomplete and the forwarded
+// cart/checkout routes.
+package httpapi
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/coocood/freecache"
+	"github.com/fasthttp/router"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/singleflight"
+
+	"shopedge/core/api"
+	"shopedge/edge/pages"
+)
+
+// FeedState is what the API needs to know about the change feed;
+// *follow.Follower implements it.
+type FeedState interface {
+	Ready() bool     // the first snapshot load has completed
+	Connected() bool // the core answers; false means pages are served stale
+}
+
+// Deps are the API's collaborators. Pages, Follower, Core and Metrics are
+// required; Suggest and Forward are mounted when non-nil.
+type Deps struct {
+	Pages    *pages.Store
+	Follower FeedState
+	Core     *api.Client
+	Log      zerolog.Logger
+	Metrics  *metrics.Set
+	// Suggest serves GET /v1/suggest.
+	Suggest fasthttp.RequestHandler
+	// Forward serves the cart, checkout and order routes.
+	Forward fasthttp.RequestHandler
+}
+
+// API serves the edge's read path. It holds no per-request state and is
+// safe for concurrent use.
+type API struct {
+	deps Deps
+	cfg  Config
+
+	cacheControl []byte
+	retryAfter   string
+	token        []byte
+	neg          *freecache.Cache
+	flights      singleflight.Group
+	bufs         sync.Pool
+
+	hits, misses, notModified, fetches, fetchErrors, negHits, badRequests, stale *metrics.Counter
+}
+
+// New returns the API. cfg must have passed Validate.
+func New(deps Deps, cfg Config) *API {
+	ms := deps.Metrics
+	a := &API{
+		deps:         deps,
+		cfg:          cfg,
+		cacheControl: []byte(cfg.cacheControl()),
+		retryAfter:   strconv.Itoa(int(cfg.RetryAfter.Seconds())),
+		token:        []byte(cfg.AdminToken),
+		neg:          freecache.NewCache(cfg.NegativeCacheBytes),
+		hits:         ms.NewCounter("shopedge_edge_product_hits_total"),
+		misses:       ms.NewCounter("shopedge_edge_product_misses_total"),
+		notModified:  ms.NewCounter("shopedge_edge_product_not_modified_total"),
+		fetches:      ms.NewCounter("shopedge_edge_product_fetches_total"),
+		fetchErrors:  ms.NewCounter("shopedge_edge_product_fetch_errors_total"),
+		negHits:      ms.NewCounter("shopedge_edge_product_negative_hits_total"),
+		badRequests:  ms.NewCounter("shopedge_edge_product_bad_requests_total"),
+		stale:        ms.NewCounter("shopedge_edge_product_stale_total"),
+	}
+	a.bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
+	return a
+}
+
+// Register mounts the edge's public routes on r. When r has no NotFound or
+// MethodNotAllowed handler yet, it installs JSON ones.
+func (a *API) Register(r *router.Router) {
+	if r.NotFound == nil {
+		r.NotFound = NotFound
+	}
+	if r.MethodNotAllowed == nil {
+		r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+			api.WriteError(ctx, api.Errorf(api.ECodeMethod, "method %s not allowed here", ctx.Method()))
+		}
+	}
+	r.GET("/v1/products/{id}", a.ProductJSON)
+	r.HEAD("/v1/products/{id}", a.ProductJSON)
+	r.GET("/products/{slug}", a.ProductHTML)
+	r.HEAD("/products/{slug}", a.ProductHTML)
+	r.POST("/admin/v1/purge", a.Purge)
+	if h := a.deps.Suggest; h != nil {
+		r.GET("/v1/suggest", h)
+	}
+	if h := a.deps.Forward; h != nil {
+		r.POST("/v1/carts", h)
+		r.GET("/v1/carts/{id}", h)
+		r.PUT("/v1/carts/{id}/items/{sku}", h)
+		r.DELETE("/v1/carts/{id}/items/{sku}", h)
+		r.POST("/v1/checkout", h)
+		r.GET("/v1/orders/{id}", h)
+		r.POST("/v1/orders/{id}/cancel", h)
+	}
+}
+
+// Ready reports whether the edge can serve the catalog (for /readyz): true
+// once the first snapshot load has completed.
+func (a *API) Ready() bool { return a.deps.Follower.Ready() }
+
+// NotFound answers unknown routes with a JSON 404.
+func NotFound(ctx *fasthttp.RequestCtx) {
+	api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no such route"))
+}

@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+	"shopedge/edge/pages"
+)
+
+// errUnknown marks a product the core does not have.
+var errUnknown = errors.New("unknown product")
+
+// Negative-cache keys: "i" + id, "s" + slug.
+func negKey(kind byte, v string) []byte {
+	k := make([]byte, 0, 1+len(v))
+	return append(append(k, kind), v...)
+}
+
+// miss serves id after fetching it from the core.
+func (a *API) miss(ctx *fasthttp.RequestCtx, id string, v pages.Variant) {
+	r, err := a.fetch(id)
+	if err != nil {
+		a.fetchFailed(ctx, err, "id", id)
+		return
+	}
+	a.write(ctx, r.EntryOf(v), v)
+}
+
+// missSlug serves an HTML page whose slug the edge does not know. Slugs end
+// in "-{id}", so the id is fetched; the page is served only if the core's
+// product really has that slug.
+func (a *API) missSlug(ctx *fasthttp.RequestCtx, slug string) {
+	a.misses.Inc()
+	if _, err := a.neg.Get(negKey('s', slug)); err == nil {
+		a.negHits.Inc()
+		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no product at this address"))
+		return
+	}
+	i := strings.LastIndexByte(slug, '-')
+	id := slug[i+1:]
+	if i < 0 || checkID([]byte(id)) != "" {
+		a.rememberMissing('s', slug)
+		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no product at this address"))
+		return
+	}
+	r, err := a.fetch(id)
+	if err == nil && r.Slug != slug {
+		a.rememberMissing('s', slug)
+		err = errUnknown
+	}
+	if err != nil {
+		a.fetchFailed(ctx, err, "slug", slug)
+		return
+	}
+	v := pages.HTML
+	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
+		v = pages.HTMLGzip
+	}
+	a.write(ctx, r.EntryOf(v), v)
+}
+
+func (a *API) rememberMissing(kind byte, v string) {
+	_ = a.neg.Set(negKey(kind, v), nil, int(a.cfg.NegativeTTL.Seconds()))
+}
+
+func (a *API) fetchFailed(ctx *fasthttp.RequestCtx, err error, field, v string) {
+	if errors.Is(err, errUnknown) {
+		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no product with this %s", field))
+		return
+	}
+	a.deps.Log.Warn().Err(err).Str(field, v).Msg("cannot fetch missing product from core")
+	api.WriteError(ctx, api.Errorf(api.ECodeUnavailable, "the catalog is unavailable; retry later"))
+	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, a.retryAfter)
+}
+
+// fetch returns id rendered, asking the core at most once at a time per id
+// however many requests miss together, and remembering briefly an id the
+// core does not know.
+func (a *API) fetch(id string) (*pages.Rendered, error) {
+	if _, err := a.neg.Get(negKey('i', id)); err == nil {
+		a.negHits.Inc()
+		return nil, errUnknown
+	}
+	res, err, _ := a.flights.Do(id, func() (any, error) {
+		a.fetches.Inc()
+		seq := a.deps.Pages.Seq()
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.FetchTimeout)
+		defer cancel()
+		p, err := a.deps.Core.Product(ctx, id)
+		if errors.Is(err, api.ErrNotFound) || (err == nil && p.ID != id) {
+			a.rememberMissing('i', id)
+			return nil, errUnknown
+		}
+		if err != nil {
+			a.fetchErrors.Inc()
+			return nil, err
+		}
+		return a.deps.Pages.Put(p, seq)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.(*pages.Rendered), nil
+}
