@@ -115,6 +115,15 @@ func retryable(req *fasthttp.Request) bool {
 	return len(h.Peek(HeaderIdempotencyKey)) > 0
 }
 
+// Close closes the idle connections to the cores. Requests still being
+// forwarded finish; the edge calls Close after its server has stopped.
+func (f *Forwarder) Close() error {
+	for _, b := range f.backends {
+		b.hc.CloseIdleConnections()
+	}
+	return nil
+}
+
 // InFlight returns the number of requests being forwarded now.
 func (f *Forwarder) InFlight() int { return int(f.inFlight.Load()) }
 

@@ -27,6 +27,7 @@ import (
 	"syscall"
 
 	"shopedge/bench"
+	"shopedge/bench/gen"
 )
 
 func main() {
@@ -247,7 +248,7 @@ func cmdProducts(ctx context.Context, args []string) error {
 	var out output
 	out.register(fs)
 	_ = fs.Parse(args)
-	// TODO(lead): cfg.GenFunc = gen.Products once bench/gen is committed.
+	cfg.GenFunc = gen.Products
 	r, err := bench.RunProducts(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
