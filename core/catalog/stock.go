@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 
 	"shopedge/core/api"
@@ -41,7 +42,15 @@ func (s *Service) StockTx(tx store.Txn, sku string) (api.Stock, error) {
 // Notify after its commit so feed waiters answer at once. A change within
 // the band costs one read and one write of a 24-byte record.
 func (s *Service) AdjustStock(tx store.Txn, sku string, fn func(st *api.Stock) error) error {
-	old, err := s.StockTx(tx, sku)
+	key := stockKey(sku)
+	v, err := tx.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("SKU", sku)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read stock of %s: %w", sku, err)
+	}
+	old, err := decodeStock(sku, v)
 	if err != nil {
 		return err
 	}
@@ -53,7 +62,7 @@ func (s *Service) AdjustStock(tx store.Txn, sku string, fn func(st *api.Stock) e
 	if err := checkStock(&cur); err != nil {
 		return err
 	}
-	if err := tx.Set(stockKey(sku), encodeStock(&cur)); err != nil {
+	if err := tx.Set(key, encodeStock(&cur)); err != nil {
 		return fmt.Errorf("cannot write stock of %s: %w", sku, err)
 	}
 	if s.cfg.Band(old.Available) == s.cfg.Band(cur.Available) {

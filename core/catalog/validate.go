@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -77,7 +78,7 @@ func Validate(p *api.Product) error {
 	seen := make(map[string]struct{}, len(p.SKUs))
 	for i := range p.SKUs {
 		s := &p.SKUs[i]
-		f := fmt.Sprintf("skus[%d]", i)
+		f := "skus[" + strconv.Itoa(i) + "]"
 		if err := validID(f+".sku", s.SKU); err != nil {
 			return err
 		}
@@ -124,9 +125,35 @@ func validID(field, s string) error {
 	return nil
 }
 
+// textOK is validText's allocation-free fast path.
+func textOK(s string, max int, multiline bool) bool {
+	if len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return textError("", s, max, multiline) == nil
+		}
+		if c < 0x20 || c == 0x7f {
+			if !(multiline && (c == '\n' || c == '\t')) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // validText checks length, UTF-8 and control characters (\n and \t are
 // allowed when multiline).
 func validText(field, s string, max int, multiline bool) error {
+	if textOK(s, max, multiline) {
+		return nil
+	}
+	return textError(field, s, max, multiline)
+}
+
+func textError(field, s string, max int, multiline bool) error {
 	if len(s) > max {
 		return api.Invalid(field, "at most %d bytes, got %d", max, len(s))
 	}
@@ -175,18 +202,15 @@ func validAttrs(field string, m map[string]string) error {
 		return api.Invalid(field, "at most %d attributes, got %d", MaxAttributes, len(m))
 	}
 	for k, v := range m {
-		f := field + "." + k
-		if len(k) > MaxAttrKeyLen {
-			f = field
-		}
 		if k == "" {
 			return api.Invalid(field, "empty attribute key")
 		}
-		if err := validText(f, k, MaxAttrKeyLen, false); err != nil {
-			return api.Invalid(field, "key %.64q: %s", k, err.(*api.Error).Message)
+		if !textOK(k, MaxAttrKeyLen, false) {
+			err := validText(field, k, MaxAttrKeyLen, false).(*api.Error)
+			return api.Invalid(field, "key %.64q: %s", k, strings.TrimPrefix(err.Message, field+": "))
 		}
-		if err := validText(f, v, MaxAttrValueLen, false); err != nil {
-			return err
+		if !textOK(v, MaxAttrValueLen, false) {
+			return validText(field+"."+k, v, MaxAttrValueLen, false)
 		}
 	}
 	return nil
