@@ -1,0 +1,193 @@
+package suggest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"shopedge/core/api"
+)
+
+var propVocab = strings.Fields("samsung sam samsonite galaxy gala s23 s24 s7 tv television apple iphone ipad " +
+	"phone phones case cases charger black white 128gb 64gb pro max ultra sony bravia lg oled " +
+	"café cafetière straße strasse xerox toner zzzzzzzzzzzzzzlong zzzzzzzzzzzzzzlonger")
+
+func propProduct(rng *rand.Rand, id string) *api.Product {
+	words := make([]string, 1+rng.IntN(5))
+	for i := range words {
+		words[i] = propVocab[rng.IntN(len(propVocab))]
+	}
+	brands := []string{"Samsung", "Apple", "Sony", "LG", ""}
+	cats := [][]string{{"TV", "OLED TVs"}, {"Phones"}, {"Phones", "Cases"}, nil}
+	bands := []string{api.InStock, api.LowStock, api.OutOfStock, ""}
+	var price *api.Money
+	if rng.IntN(4) > 0 {
+		price = &api.Money{Amount: int64(rng.IntN(1000)), Currency: "USD"}
+	}
+	return &api.Product{
+		ID: id, Slug: "p-" + id, Name: strings.Join(words, " "), Brand: brands[rng.IntN(len(brands))],
+		Categories: cats[rng.IntN(len(cats))], Popularity: int64(rng.IntN(20)),
+		SKUs: []api.SKU{{SKU: id, Price: price, Availability: bands[rng.IntN(len(bands))]}},
+	}
+}
+
+func propQueries() []string {
+	qs := []string{"", "zzzzzzzzzzzzzzlong", "zzzzzzzzzzzzzzlongx", "samsnug", "iphnoe", "galxy s2", "televsion"}
+	for _, w := range propVocab {
+		r := []rune(w)
+		for n := 1; n <= len(r); n++ {
+			qs = append(qs, string(r[:n]))
+		}
+	}
+	for i, a := range propVocab {
+		b := propVocab[(i*7+3)%len(propVocab)]
+		ra, rb := []rune(a), []rune(b)
+		qs = append(qs, a+" "+string(rb[:1+i%len(rb)]), b+" "+string(ra[:1+i%len(ra)]))
+	}
+	return qs
+}
+
+func propConfig() Config {
+	cfg := DefaultConfig()
+	cfg.MaxPrefixLen = 5
+	cfg.MaxLimit = 4
+	cfg.DefaultLimit = 4
+	cfg.Depth = 6
+	cfg.CacheBytes = 0
+	return cfg
+}
+
+// TestIncrementalEqualsRebuild applies random change events to a loaded
+// index and checks that it answers every query exactly like an index
+// built from scratch from the final products.
+func TestIncrementalEqualsRebuild(t *testing.T) {
+	for seed := range uint64(6) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { testIncremental(t, seed) })
+	}
+}
+
+func testIncremental(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 42))
+	cfg := propConfig()
+	model := map[string]*api.Product{}
+	var initial []*api.Product
+	for i := range 150 {
+		p := propProduct(rng, fmt.Sprint("p", i))
+		model[p.ID] = p
+		initial = append(initial, p)
+	}
+	s := newLoaded(t, cfg, initial)
+	seq := uint64(1)
+	nextID := 150
+	pick := func() *api.Product {
+		keys := make([]string, 0, len(model))
+		for k := range model {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if len(keys) == 0 {
+			return nil
+		}
+		return model[keys[rng.IntN(len(keys))]]
+	}
+	var deleted []string
+	for range 600 {
+		seq++
+		switch op := rng.IntN(10); {
+		case op < 2: // new product, or a deleted one back
+			id := fmt.Sprint("p", nextID)
+			if len(deleted) > 0 && rng.IntN(2) == 0 {
+				id, deleted = deleted[len(deleted)-1], deleted[:len(deleted)-1]
+			} else {
+				nextID++
+			}
+			p := propProduct(rng, id)
+			model[id] = p
+			s.Apply(&api.Event{Seq: seq, Type: api.EventUpsert, Product: p})
+		case op < 4: // rename
+			if old := pick(); old != nil {
+				p := propProduct(rng, old.ID)
+				p.Popularity = old.Popularity
+				model[p.ID] = p
+				s.Apply(&api.Event{Seq: seq, Type: api.EventUpsert, Product: p})
+			}
+		case op < 6: // popularity change
+			if old := pick(); old != nil {
+				p := *old
+				p.Popularity = int64(rng.IntN(20))
+				model[p.ID] = &p
+				s.Apply(&api.Event{Seq: seq, Type: api.EventUpsert, Product: &p})
+			}
+		case op < 8: // band change
+			if old := pick(); old != nil {
+				p := *old
+				p.SKUs = []api.SKU{{SKU: p.ID, Price: old.SKUs[0].Price, Availability: []string{api.InStock, api.LowStock, api.OutOfStock}[rng.IntN(3)]}}
+				model[p.ID] = &p
+				s.Apply(&api.Event{Seq: seq, Type: api.EventUpsert, Product: &p})
+			}
+		case op < 9:
+			if old := pick(); old != nil {
+				delete(model, old.ID)
+				deleted = append(deleted, old.ID)
+				s.Apply(&api.Event{Seq: seq, Type: api.EventDelete, ID: old.ID})
+			}
+		default: // a stale event must change nothing
+			if old := pick(); old != nil {
+				p := propProduct(rng, old.ID)
+				s.Apply(&api.Event{Seq: 1, Type: api.EventUpsert, Product: p})
+			}
+		}
+	}
+	var final []*api.Product
+	for _, p := range model {
+		final = append(final, p)
+	}
+	rebuilt := newLoaded(t, cfg, final)
+	checkInvariants(t, s.idx.Load())
+	if got, want := s.Stats().Products, len(model); got != want {
+		t.Fatalf("%d products, want %d", got, want)
+	}
+	for _, q := range propQueries() {
+		for _, limit := range []int{1, 4} {
+			got, want := mustSuggest(t, s, q, limit), mustSuggest(t, rebuilt, q, limit)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("query %q limit %d:\nincremental %v %v\nrebuilt     %v %v", q, limit, ids(got), got.Categories, ids(want), want.Categories)
+			}
+		}
+	}
+}
+
+// checkInvariants recomputes every prefix's count and list by brute force.
+func checkInvariants(t *testing.T, x *index) {
+	t.Helper()
+	for p := range x.pfxHash {
+		pfx := x.pfxStr(uint32(p))
+		var all []uint32
+		for o := range x.recs {
+			if !x.recs[o].live {
+				continue
+			}
+			for _, tm := range x.recs[o].terms {
+				if strings.HasPrefix(x.termStr(tm), pfx) {
+					all = append(all, uint32(o))
+					break
+				}
+			}
+		}
+		if int(x.pfxCount[p]) != len(all) {
+			t.Fatalf("prefix %q: count %d, want %d", pfx, x.pfxCount[p], len(all))
+		}
+		slices.SortFunc(all, func(a, b uint32) int {
+			if x.better(a, b) {
+				return -1
+			}
+			return 1
+		})
+		if want := all[:min(len(all), x.depth)]; !slices.Equal(x.pfxList[p], want) {
+			t.Fatalf("prefix %q: list %v, want %v", pfx, x.pfxList[p], want)
+		}
+	}
+}
