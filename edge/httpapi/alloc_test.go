@@ -1,0 +1,76 @@
+//go:build !race
+
+package httpapi
+
+import (
+	"testing"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/edge/pages"
+)
+
+// newHitAPI returns an API over a store loaded with the real test
+// products, without a core (every request must be a hit).
+func newHitAPI(tb testing.TB, connected bool) (*API, *pages.Store) {
+	tb.Helper()
+	ps := newStore(tb)
+	ps.BeginLoad()
+	for _, p := range realProducts(tb) {
+		ps.Load(p)
+	}
+	ps.EndLoad(1)
+	feed := &staticFeed{}
+	feed.ready.Store(true)
+	feed.connected.Store(connected)
+	return New(Deps{Pages: ps, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig()), ps
+}
+
+func TestHitPathAllocatesNothing(t *testing.T) {
+	a, _ := newHitAPI(t, true)
+	stale, _ := newHitAPI(t, false)
+	ps := realProducts(t)
+	r, err := pages.Render(ps[0], 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etagJSON := string(r.ETags[pages.JSON])
+	for _, c := range []struct {
+		name    string
+		api     *API
+		uri     string
+		headers []string
+		status  int
+		handler func(*API) fasthttp.RequestHandler
+	}{
+		{"json hit", a, "/v1/products/" + ps[0].ID, nil, 200, func(a *API) fasthttp.RequestHandler { return a.ProductJSON }},
+		{"gzip hit", a, "/v1/products/" + ps[0].ID, []string{"Accept-Encoding", "br, gzip;q=0.9"}, 200, func(a *API) fasthttp.RequestHandler { return a.ProductJSON }},
+		{"304", a, "/v1/products/" + ps[0].ID, []string{"If-None-Match", `"x", ` + etagJSON}, 304, func(a *API) fasthttp.RequestHandler { return a.ProductJSON }},
+		{"html hit", a, "/products/" + ps[1].Slug, nil, 200, func(a *API) fasthttp.RequestHandler { return a.ProductHTML }},
+		{"html gzip hit", a, "/products/" + ps[1].Slug, []string{"Accept-Encoding", "gzip"}, 200, func(a *API) fasthttp.RequestHandler { return a.ProductHTML }},
+		{"stale hit", stale, "/v1/products/" + ps[2].ID, nil, 200, func(a *API) fasthttp.RequestHandler { return a.ProductJSON }},
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(c.uri)
+		for i := 0; i < len(c.headers); i += 2 {
+			ctx.Request.Header.Set(c.headers[i], c.headers[i+1])
+		}
+		h := c.handler(c.api)
+		run := func() {
+			ctx.Response.Reset()
+			h(&ctx)
+		}
+		run()
+		if ctx.Response.StatusCode() != c.status {
+			t.Fatalf("%s: status %d, want %d", c.name, ctx.Response.StatusCode(), c.status)
+		}
+		if c.status == 200 && len(ctx.Response.Body()) == 0 {
+			t.Fatalf("%s: empty body", c.name)
+		}
+		if n := testing.AllocsPerRun(200, run); n != 0 {
+			t.Errorf("%s: %.1f allocations per request, want 0", c.name, n)
+		}
+	}
+}
