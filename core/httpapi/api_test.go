@@ -389,8 +389,9 @@ func TestInternalToken(t *testing.T) {
 	}
 }
 
-// readSnapshot streams the snapshot, calling mid after the first line.
-func (e *testEnv) readSnapshot(mid func()) (uint64, []api.Product) {
+// readSnapshot streams the snapshot, calling head once the headers are in
+// (before any body is read) and mid after the first line.
+func (e *testEnv) readSnapshot(head, mid func()) (uint64, []api.Product) {
 	e.t.Helper()
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -408,6 +409,9 @@ func (e *testEnv) readSnapshot(mid func()) (uint64, []api.Product) {
 	seq, err := strconv.ParseUint(string(resp.Header.Peek(api.SeqHeader)), 10, 64)
 	if err != nil {
 		e.t.Fatalf("seq header: %v", err)
+	}
+	if head != nil {
+		head()
 	}
 	sc := bufio.NewScanner(resp.BodyStream())
 	sc.Buffer(nil, 1<<20)
@@ -444,15 +448,17 @@ func TestSnapshotConsistentWithSeq(t *testing.T) {
 		t.Fatal(string(r.body))
 	}
 	before := e.lastSeq()
+	ctx := context.Background()
 	seq, ps := e.readSnapshot(func() {
-		// Writes while the snapshot streams: rename the last product, add
-		// one after it, move the stock of another across a band.
-		ctx := context.Background()
+		// Between the header and the body: rename the last product.
 		p, _ := e.cat.Get(ctx, fmt.Sprintf("p%03d", n-1))
 		p.Name = "New"
 		if _, err := e.cat.Put(ctx, p); err != nil {
 			t.Error(err)
 		}
+	}, func() {
+		// While the body streams: add a product after the others, move
+		// the stock of another across a band.
 		if _, err := e.cat.Put(ctx, &api.Product{ID: "zzz", Slug: "zzz", Name: "Late", SKUs: []api.SKU{{SKU: "zzz"}}}); err != nil {
 			t.Error(err)
 		}
@@ -476,7 +482,7 @@ func TestSnapshotConsistentWithSeq(t *testing.T) {
 	if err != nil || len(ch.Events) != 3 {
 		t.Fatalf("events after snapshot: %+v %v", ch, err)
 	}
-	seq2, ps2 := e.readSnapshot(nil)
+	seq2, ps2 := e.readSnapshot(nil, nil)
 	if seq2 != seq+3 || len(ps2) != n+1 || ps2[n].ID != "zzz" || ps2[200].SKUs[0].Availability != api.InStock {
 		t.Fatalf("second snapshot: seq %d, %d products", seq2, len(ps2))
 	}
@@ -529,4 +535,59 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.ChangesWait = 0 }, "changes_wait")
 	f(func(c *Config) { c.CDN.Queue = 0 }, "cdn.queue")
 	f(func(c *Config) { c.CDN.PurgeURLs = []string{"varnish:80"} }, "cdn.purge_urls[0]")
+}
+
+// TestSnapshotMatchesLogUnderWrites takes snapshots while a writer keeps
+// adding products, and checks each snapshot holds exactly the products
+// whose upsert events are at or before its sequence.
+func TestSnapshotMatchesLogUnderWrites(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 5000; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			id := fmt.Sprintf("w%05d", i)
+			if _, err := e.cat.Put(ctx, &api.Product{ID: id, Slug: id, Name: id, SKUs: []api.SKU{{SKU: id}}}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	for round := 0; round < 5; round++ {
+		time.Sleep(10 * time.Millisecond)
+		seq, ps := e.readSnapshot(nil, nil)
+		want := map[string]bool{}
+		ch, err := e.log.Read(ctx, 0, 0)
+		for err == nil && len(ch.Events) > 0 {
+			for _, ev := range ch.Events {
+				if ev.Seq <= seq {
+					want[ev.ID] = true
+				}
+			}
+			if ch.Last >= seq {
+				break
+			}
+			ch, err = e.log.Read(ctx, ch.Last, 0)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != len(want) {
+			t.Fatalf("round %d: snapshot at seq %d has %d products, the log up to it %d", round, seq, len(ps), len(want))
+		}
+		for _, p := range ps {
+			if !want[p.ID] {
+				t.Fatalf("round %d: snapshot at seq %d has %s, created later", round, seq, p.ID)
+			}
+		}
+	}
 }
