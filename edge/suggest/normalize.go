@@ -117,7 +117,7 @@ func (n *Normalizer) slowRune(src string, r rune, start, end int) {
 		n.open = false
 		return
 	}
-	n.dec = norm.NFKD.AppendString(n.dec[:0], src)
+	n.dec = decompose(n.dec[:0], src)
 	for j := 0; j < len(n.dec); {
 		r1, sz := utf8.DecodeRune(n.dec[j:])
 		part := n.dec[j : j+sz]
@@ -134,7 +134,7 @@ func (n *Normalizer) slowRune(src string, r rune, start, end int) {
 		if err != nil {
 			nDst = copy(n.fbuf, part)
 		}
-		n.dec2 = norm.NFKD.Append(n.dec2[:0], n.fbuf[:nDst]...)
+		n.dec2 = decompose(n.dec2[:0], b2s(n.fbuf[:nDst]))
 		for k := 0; k < len(n.dec2); {
 			r2, sz2 := utf8.DecodeRune(n.dec2[k:])
 			if r2 < utf8.RuneSelf {
@@ -203,3 +203,23 @@ func capLen(w []byte, max int) int {
 
 // runeCount returns the number of characters of w.
 func runeCount(w []byte) int { return utf8.RuneCount(w) }
+
+// decompose appends the NFKD decomposition of every character of s to dst
+// (Hangul syllables stay composed). Combining marks are not reordered: the
+// caller drops them. Unlike norm.Form.Append it never allocates.
+func decompose(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		p := norm.NFKD.PropertiesString(s[i:])
+		size := p.Size()
+		if size == 0 {
+			size = 1
+		}
+		if d := p.Decomposition(); d != nil {
+			dst = append(dst, d...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
