@@ -22,6 +22,9 @@ func newHitAPI(tb testing.TB, connected bool) (*API, *pages.Store) {
 		ps.Load(p)
 	}
 	ps.EndLoad(1)
+	for _, p := range realProducts(tb) {
+		ps.Fill(p.ID)
+	}
 	feed := &staticFeed{}
 	feed.ready.Store(true)
 	feed.connected.Store(connected)

@@ -19,6 +19,9 @@ func benchAPI(b *testing.B) *API {
 		ps.Load(p)
 	}
 	ps.EndLoad(1)
+	for _, p := range realProducts(b) {
+		ps.Fill(p.ID)
+	}
 	feed := &staticFeed{}
 	feed.ready.Store(true)
 	feed.connected.Store(true)

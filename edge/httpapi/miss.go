@@ -77,15 +77,19 @@ func (a *API) fetchFailed(ctx *fasthttp.RequestCtx, err error, field, v string) 
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, a.retryAfter)
 }
 
-// fetch returns id rendered, asking the core at most once at a time per id
-// however many requests miss together, and remembering briefly an id the
-// core does not know.
+// fetch returns id rendered: from the JSON the page store holds when it
+// has it, else from the core, asked at most once at a time per id however
+// many requests miss together. An id the core does not know is remembered
+// briefly.
 func (a *API) fetch(id string) (*pages.Rendered, error) {
 	if _, err := a.neg.Get(negKey('i', id)); err == nil {
 		a.negHits.Inc()
 		return nil, errUnknown
 	}
 	res, err, _ := a.flights.Do(id, func() (any, error) {
+		if r, ok := a.deps.Pages.Fill(id); ok {
+			return r, nil // rendered from the JSON a snapshot load stored
+		}
 		a.fetches.Inc()
 		seq := a.deps.Pages.Seq()
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.FetchTimeout)

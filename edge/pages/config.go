@@ -20,6 +20,12 @@ type Config struct {
 	Workers int `yaml:"workers"`
 	// GzipLevel is the compress/flate level of the gzip representations.
 	GzipLevel int `yaml:"gzip_level"`
+	// RenderAllOnLoad renders every representation during a snapshot
+	// load. By default a load stores the JSON only and the HTML and gzip
+	// representations are rendered from it on the first request that
+	// needs them (Fill): a full render costs ~15x the JSON one, and with
+	// a million products most of it would be evicted before use.
+	RenderAllOnLoad bool `yaml:"render_all_on_load"`
 }
 
 // DefaultConfig returns a 512 MiB cache, one render worker per CPU and

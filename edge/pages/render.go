@@ -51,6 +51,28 @@ const maxSurrogateKey = 4096
 // Render renders p as JSON and HTML, plain and gzip (at gzipLevel, a
 // compress/flate level), with their ETags.
 func Render(p *api.Product, gzipLevel int) (*Rendered, error) {
+	r, err := RenderJSON(p)
+	if err != nil {
+		return nil, err
+	}
+	var html bytes.Buffer
+	html.Grow(4096)
+	if err := pageTemplate.Execute(&html, newPageView(p)); err != nil {
+		return nil, fmt.Errorf("cannot render product %q as HTML: %w", p.ID, err)
+	}
+	r.Bodies[HTML] = html.Bytes()
+	r.Bodies[JSONGzip] = fasthttp.AppendGzipBytesLevel(nil, r.Bodies[JSON], gzipLevel)
+	r.Bodies[HTMLGzip] = fasthttp.AppendGzipBytesLevel(nil, r.Bodies[HTML], gzipLevel)
+	for _, v := range []Variant{JSONGzip, HTML, HTMLGzip} {
+		r.ETags[v] = etag(r.Bodies[v])
+	}
+	return r, nil
+}
+
+// RenderJSON renders only the plain JSON representation of p (and its
+// surrogate keys); the other Bodies stay nil. Snapshot loads use it: the
+// rest is rendered from the JSON on the first request that needs it.
+func RenderJSON(p *api.Product) (*Rendered, error) {
 	if p.ID == "" {
 		return nil, fmt.Errorf("cannot render a product without id (slug %q)", p.Slug)
 	}
@@ -68,18 +90,8 @@ func Render(p *api.Product, gzipLevel int) (*Rendered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot render product %q as JSON: %w", p.ID, err)
 	}
-	var html bytes.Buffer
-	html.Grow(4096)
-	if err := pageTemplate.Execute(&html, newPageView(p)); err != nil {
-		return nil, fmt.Errorf("cannot render product %q as HTML: %w", p.ID, err)
-	}
 	r.Bodies[JSON] = js
-	r.Bodies[HTML] = html.Bytes()
-	r.Bodies[JSONGzip] = fasthttp.AppendGzipBytesLevel(nil, js, gzipLevel)
-	r.Bodies[HTMLGzip] = fasthttp.AppendGzipBytesLevel(nil, r.Bodies[HTML], gzipLevel)
-	for v := range r.Bodies {
-		r.ETags[v] = etag(r.Bodies[v])
-	}
+	r.ETags[JSON] = etag(js)
 	return r, nil
 }
 

@@ -41,7 +41,11 @@ func (s *Store) BeginLoad() {
 }
 
 func (s *Store) loadOne(p *api.Product, gen uint32) {
-	r, err := Render(p, s.cfg.GzipLevel)
+	render := RenderJSON
+	if s.cfg.RenderAllOnLoad {
+		render = func(p *api.Product) (*Rendered, error) { return Render(p, s.cfg.GzipLevel) }
+	}
+	r, err := render(p)
 	if err != nil {
 		s.renderErrors.Inc()
 		s.log.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/VictoriaMetrics/fastcache"
 	"github.com/VictoriaMetrics/metrics"
+	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
@@ -20,8 +21,14 @@ type slot struct {
 	// seq is the feed sequence of the state rendered (or deleted).
 	seq uint64
 	// gen is the snapshot load that last saw the product.
-	gen   uint32
+	gen uint32
+	// ver counts the writes of the slot, so a lazy render of an older
+	// state (see Fill) never overwrites a newer one.
+	ver   uint32
 	flags uint8
+	// have has bit v set when variant v may be in the cache (it may have
+	// been evicted since), so writes skip deleting what was never stored.
+	have uint8
 }
 
 const (
@@ -169,26 +176,48 @@ func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 	if !ok {
 		i = s.newSlot(r.ID)
 	}
+	s.write(i, r)
 	sl := &s.slots[i]
-	var flags uint8
+	if seq > sl.seq {
+		sl.seq = seq
+	}
+	if gen != 0 {
+		sl.gen = gen
+	}
+	return true
+}
+
+// write stores r's representations in slot i (dropping those r lacks) and
+// updates the slot's slug and surrogate keys. s.mu is held.
+func (s *Store) write(i uint32, r *Rendered) {
+	sl := &s.slots[i]
+	sl.ver++
+	var flags, have uint8
 	key := make([]byte, 0, 1+len(r.ID))
 	var val []byte
 	for v := Variant(0); v < numVariants; v++ {
-		val = appendEntry(val[:0], r, v)
 		key = AppendKey(key[:0], v, []byte(r.ID))
+		if r.Bodies[v] == nil {
+			s.delVariant(sl, key, v)
+			continue
+		}
+		have |= 1 << v
+		val = appendEntry(val[:0], r, v)
 		if len(val)+len(key) < maxSmall {
-			s.cache.Set(key, val)
 			if sl.flags&(1<<v) != 0 {
-				key[0] |= bigFlag
-				s.cache.Del(key)
+				s.delVariant(sl, key, v) // was big
 			}
+			s.cache.Set(key, val)
 			continue
 		}
 		flags |= 1 << v
-		s.cache.Del(key)
+		if sl.flags&(1<<v) == 0 {
+			s.delVariant(sl, key, v) // was small
+		}
 		key[0] |= bigFlag
 		s.cache.SetBig(key, val)
 	}
+	sl.have = have
 	if sl.flags&flagDeleted != 0 || sl.slug != r.Slug {
 		if j, ok := s.slugs[sl.slug]; ok && j == i && sl.slug != r.Slug {
 			delete(s.slugs, sl.slug)
@@ -202,14 +231,59 @@ func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 			s.keys[k] = append(s.keys[k], i)
 		}
 	}
-	if seq > sl.seq {
-		sl.seq = seq
-	}
-	if gen != 0 {
-		sl.gen = gen
-	}
 	sl.flags = flags
-	return true
+}
+
+// delVariant deletes variant v of slot sl (key is its small key, restored
+// on return) if it may be stored. s.mu is held.
+func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
+	if sl.have&(1<<v) == 0 {
+		return
+	}
+	s.cache.Del(key)
+	if sl.flags&(1<<v) != 0 {
+		key[0] |= bigFlag
+		s.cache.Del(key)
+		key[0] &^= bigFlag
+	}
+}
+
+// Fill renders every representation of id from its stored JSON (left by a
+// snapshot load, which stores JSON only) and stores them unless the
+// product changed meanwhile. ok is false when no JSON is stored: the
+// caller fetches the product from the core.
+func (s *Store) Fill(id string) (r *Rendered, ok bool) {
+	s.mu.RLock()
+	i, known := s.ids[id]
+	var ver uint32
+	if known {
+		ver = s.slots[i].ver
+	}
+	s.mu.RUnlock()
+	if !known {
+		return nil, false
+	}
+	e, _, ok := s.Get(nil, JSON, []byte(id))
+	if !ok {
+		return nil, false
+	}
+	var p api.Product
+	if err := json.Unmarshal(e.Body, &p); err != nil {
+		s.log.Error().Err(err).Str("id", id).Msg("BUG: stored product JSON does not decode")
+		return nil, false
+	}
+	r, err := Render(&p, s.cfg.GzipLevel)
+	if err != nil {
+		s.renderErrors.Inc()
+		return nil, false
+	}
+	s.renders.Inc()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j, ok := s.ids[id]; ok && j == i && s.slots[i].ver == ver && s.slots[i].flags&flagDeleted == 0 {
+		s.write(i, r)
+	}
+	return r, true
 }
 
 func (s *Store) intern(tail string) string {
@@ -242,13 +316,10 @@ func (s *Store) dropBytes(i uint32) {
 	key := make([]byte, 0, 1+len(sl.id))
 	for v := Variant(0); v < numVariants; v++ {
 		key = AppendKey(key[:0], v, []byte(sl.id))
-		s.cache.Del(key)
-		if sl.flags&(1<<v) != 0 {
-			key[0] |= bigFlag
-			s.cache.Del(key)
-		}
+		s.delVariant(sl, key, v)
 	}
 	sl.flags &= flagDeleted
+	sl.have = 0
 }
 
 // remove forgets slot i entirely. s.mu is held.
@@ -328,6 +399,7 @@ func (s *Store) PurgeAll() {
 	s.cache.Reset()
 	for i := range s.slots {
 		s.slots[i].flags &= flagDeleted
+		s.slots[i].have = 0
 	}
 	s.purged.Add(len(s.slugs))
 }

@@ -57,7 +57,18 @@ func TestStoreLoadAndGet(t *testing.T) {
 		t.Fatalf("len %d seq %d", s.Len(), s.Seq())
 	}
 	for _, p := range ps {
+		// A load stores JSON only; the rest is rendered on demand.
+		if _, _, ok := s.Get(nil, HTML, []byte(p.ID)); ok {
+			t.Fatalf("%s: HTML stored by a load", p.ID)
+		}
+		if _, _, ok := s.Get(nil, JSON, []byte(p.ID)); !ok {
+			t.Fatalf("%s: JSON not stored by a load", p.ID)
+		}
 		r, _ := Render(p, 5)
+		filled, ok := s.Fill(p.ID)
+		if !ok || !bytes.Equal(filled.Bodies[HTML], r.Bodies[HTML]) {
+			t.Fatalf("%s: Fill did not render the stored product", p.ID)
+		}
 		for v := Variant(0); v < numVariants; v++ {
 			buf := make([]byte, 3, 64)
 			e, buf, ok := s.Get(buf, v, []byte(p.ID))
@@ -204,6 +215,7 @@ func TestStoreBigEntries(t *testing.T) {
 	p.Description = strings.Repeat("A long description. ", 10000) // ~200 KB
 	loadAll(s, 1, p)
 	r, _ := Render(p, 5)
+	s.Fill("big")
 	e, _, ok := s.Get(nil, HTML, []byte("big"))
 	if !ok || !bytes.Equal(e.Body, r.Bodies[HTML]) {
 		t.Fatal("big HTML entry not stored")
@@ -221,6 +233,33 @@ func TestStoreBigEntries(t *testing.T) {
 	s.Apply(&api.Event{Seq: 3, Type: api.EventDelete, ID: "big"})
 	if _, _, ok := s.Get(nil, HTML, []byte("big")); ok {
 		t.Fatal("deleted entry served")
+	}
+}
+
+func TestFillNeverOverwritesNewerState(t *testing.T) {
+	s := mustNewStore(t)
+	loadAll(s, 1, product("a", "Phone", 1))
+	if _, ok := s.Fill("zzz"); ok {
+		t.Fatal("Fill of an unknown id")
+	}
+	// An upsert lands between Fill's read of the JSON and its write.
+	s.mu.RLock()
+	ver := s.slots[s.ids["a"]].ver
+	s.mu.RUnlock()
+	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("a", "Phone", 2)})
+	s.mu.RLock()
+	changed := s.slots[s.ids["a"]].ver != ver
+	s.mu.RUnlock()
+	if !changed {
+		t.Fatal("an upsert must bump the slot version")
+	}
+	r, ok := s.Fill("a")
+	if !ok || !strings.Contains(string(r.Bodies[HTML]), "Phone v2") {
+		t.Fatal("Fill must render the current state")
+	}
+	s.Purge([]string{"a"})
+	if _, ok := s.Fill("a"); ok {
+		t.Fatal("Fill after purge must leave the fetch to the core")
 	}
 }
 
