@@ -1,8 +1,8 @@
 package catalog
 
 import (
-	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 
 	json "github.com/goccy/go-json"
@@ -14,13 +14,17 @@ import (
 // unknown fields, wrong types and trailing data with an api.Error of code
 // invalid naming the field.
 func DecodeStrict(data []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return decodeError(err)
+	return decodeStrict(data, v, schemaOf(reflect.TypeOf(v)))
+}
+
+// decodeStrict checks keys against sc (see checkKeys), then decodes with
+// the fast non-streaming decoder, which also rejects trailing data.
+func decodeStrict(data []byte, v any, sc *schema) error {
+	if err := checkKeys(data, sc); err != nil {
+		return err
 	}
-	if rest := bytes.TrimSpace(data[d.InputOffset():]); len(rest) > 0 {
-		return api.Invalid("body", "unexpected data after the JSON value")
+	if err := json.Unmarshal(data, v); err != nil {
+		return decodeError(err)
 	}
 	return nil
 }

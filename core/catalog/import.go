@@ -198,7 +198,7 @@ func (s *Service) importBatch(ctx context.Context, lines []rawLine) (int, []Line
 	goods := make([]good, 0, len(lines))
 	for _, rl := range lines {
 		l := new(importLine)
-		err := DecodeStrict(rl.b, l)
+		err := decodeStrict(rl.b, l, importSchema)
 		if err == nil {
 			err = Validate(&l.Product)
 		}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	json "github.com/goccy/go-json"
+
 	"shopedge/core/changelog"
 	"shopedge/store/embedded"
 )
@@ -46,7 +48,7 @@ func benchmarkImport(b *testing.B, opts ImportOptions) {
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		db, err := embedded.Open(filepath.Join(b.TempDir(), "bench.db"), embedded.Options{})
+		db, err := embedded.Open(filepath.Join(b.TempDir(), "bench.db"), embedded.Options{NoSync: os.Getenv("SHOPEDGE_BENCH_NOSYNC") != ""})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -81,3 +83,30 @@ func BenchmarkImportDemo(b *testing.B) { benchmarkImport(b, ImportOptions{}) }
 // BenchmarkImportDemoSerial is the baseline: the same batches committed
 // one at a time.
 func BenchmarkImportDemoSerial(b *testing.B) { benchmarkImport(b, ImportOptions{Workers: 1}) }
+
+// BenchmarkDecodeImportLine measures the strict decoding of demo catalog
+// lines (key check + non-streaming decoder); the baseline twin is the
+// streaming decoder with DisallowUnknownFields.
+func BenchmarkDecodeImportLine(b *testing.B) {
+	lines := bytes.Split(bytes.TrimSpace(demoCatalog(b)), []byte{'\n'})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var l importLine
+		if err := decodeStrict(lines[i%len(lines)], &l, importSchema); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeImportLineBaseline(b *testing.B) {
+	lines := bytes.Split(bytes.TrimSpace(demoCatalog(b)), []byte{'\n'})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var l importLine
+		d := json.NewDecoder(bytes.NewReader(lines[i%len(lines)]))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

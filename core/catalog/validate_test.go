@@ -120,8 +120,21 @@ func TestDecodeStrict(t *testing.T) {
 	f(`{"popularity":1.5}`, "popularity")
 	f(`{"id":"a"} {"id":"b"}`, "body")
 	f(`{"id":"a"`, "body")
+	f(`{"skus":[{"sku":"x"},{"sku":"y","price":{"amount":1,"currency":"USD","cents":1}}]}`, "skus[1].price.cents")
+	f(`{"\u0069d":"a","n\u0061me2":1}`, "name2")
+	f(`{"ID":"a"}`, "ID") // keys match exactly
+	ok := func(in string) {
+		t.Helper()
+		var l importLine
+		if err := decodeStrict([]byte(in), &l, importSchema); err != nil {
+			t.Fatalf("decodeStrict(%s) = %v", in, err)
+		}
+	}
+	ok(` {"id":"a","skus":[]} `)
+	ok(`{"\u0069d":"a","attributes":{"any key":"v","x\"y":"z","{":"}"},"skus":[{"sku":"s","price":null,"attributes":{"colour":"red"}}],"stock":{"s":3}}`)
+	ok(`{"description":"brace } and ] and \" inside","popularity":12,"categories":["a","b"]}`)
 	var p api.Product
-	if err := DecodeStrict([]byte(` {"id":"a","skus":[]} `), &p); err != nil || p.ID != "a" {
-		t.Fatalf("valid JSON: %v", err)
+	if err := DecodeStrict([]byte(`{"id":"a","stock":{}}`), &p); err == nil {
+		t.Fatal("stock accepted outside an import line")
 	}
 }
