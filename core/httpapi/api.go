@@ -1,6 +1,13 @@
 // Package httpapi serves the core's catalog admin routes (/admin/v1/…,
 // bearer token) and the internal feed the edges follow (/internal/v1/…:
 // snapshot, changes, product) on fasthttp.
+//
+// Server settings these routes need: POST /admin/v1/import reads the
+// request body stream when the server sets StreamRequestBody (otherwise
+// MaxRequestBodySize must hold a whole import); GET /internal/v1/changes
+// holds a request for up to Config.ChangesWait; GET /internal/v1/snapshot
+// streams the whole catalog from one read transaction, so the server's
+// WriteTimeout must allow a full snapshot to a slow edge.
 package httpapi
 
 import (
