@@ -3,6 +3,7 @@ package suggest
 import (
 	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -114,6 +115,9 @@ func build(cfg *Config, recs []record) *index {
 	x := newIndex(cfg, len(recs))
 	x.recs = recs
 	x.live = len(recs)
+	// Ranking needs only scores and ids: sort on another core meanwhile.
+	orderc := make(chan []uint32, 1)
+	go func() { orderc <- rankOrder(recs) }()
 	flat := make([]uint32, 0, 16*len(recs))
 	for o := range recs {
 		r := &recs[o]
@@ -123,61 +127,65 @@ func build(cfg *Config, recs []record) *index {
 		flat = x.termsOf(r, flat)
 		r.terms = flat[start:len(flat):len(flat)]
 	}
-	order := make([]uint32, len(recs))
-	for i := range order {
-		order[i] = uint32(i)
-	}
-	slices.SortFunc(order, func(a, b uint32) int {
-		if x.better(a, b) {
-			return -1
-		}
-		if x.better(b, a) {
-			return 1
-		}
-		return 0
-	})
-	// Count first, then fill lists and postings from flat arenas in rank
-	// order, so every list is born sorted and exact.
-	last := make([]uint32, len(x.pfxHash))
+	order := <-orderc
+	// Postings are carved from one arena sized by a counting pass.
 	postLen := make([]uint32, len(x.termHash))
-	for _, o := range order {
+	for o := range recs {
 		for _, t := range recs[o].terms {
 			postLen[t]++
-			for _, p := range x.termPrefixes(t) {
-				if last[p] != o+1 {
-					last[p] = o + 1
-					x.pfxCount[p]++
-				}
-			}
 		}
-	}
-	total := 0
-	for p := range x.pfxCount {
-		total += min(int(x.pfxCount[p]), x.depth)
-	}
-	lists := make([]uint32, total)
-	for p := range x.pfxCount {
-		n := min(int(x.pfxCount[p]), x.depth)
-		x.pfxList[p], lists = lists[:0:n], lists[n:]
 	}
 	posts := make([]uint32, len(flat))
 	for t, n := range postLen {
 		x.termPost[t], posts = posts[:0:n], posts[n:]
 	}
-	clear(last)
+	// One pass in rank order: every list is born sorted and exact, and
+	// postings come out best first. full keeps the hot check in cache.
+	last := make([]uint32, len(x.pfxHash))
+	full := make([]bool, len(x.pfxHash))
 	for _, o := range order {
 		for _, t := range recs[o].terms {
 			x.termPost[t] = append(x.termPost[t], o)
 			for _, p := range x.termPrefixes(t) {
-				if last[p] != o+1 {
-					last[p] = o + 1
-					if len(x.pfxList[p]) < x.depth {
-						x.pfxList[p] = append(x.pfxList[p], o)
-					}
+				if last[p] == o+1 {
+					continue
+				}
+				last[p] = o + 1
+				x.pfxCount[p]++
+				if !full[p] {
+					l := append(x.pfxList[p], o)
+					x.pfxList[p] = l
+					full[p] = len(l) == x.depth
 				}
 			}
 		}
 	}
 	x.mark = make([]uint32, len(recs))
 	return x
+}
+
+// rankOrder returns the ordinals of recs, best first.
+func rankOrder(recs []record) []uint32 {
+	type key struct {
+		score int64
+		o     uint32
+	}
+	keys := make([]key, len(recs))
+	for i := range recs {
+		keys[i] = key{recs[i].score, uint32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return strings.Compare(recs[a.o].field(fID), recs[b.o].field(fID))
+	})
+	order := make([]uint32, len(recs))
+	for i, k := range keys {
+		order[i] = k.o
+	}
+	return order
 }

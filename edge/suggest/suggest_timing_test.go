@@ -1,0 +1,227 @@
+package suggest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+	"shopedge/edge/suggest/demodata"
+)
+
+const queriesPath = sharedData + "/queries/bestbuy-queries.tsv"
+
+// keystrokes returns every prefix a user types of the Best Buy queries
+// (or of the golden queries when the shared data is absent).
+func keystrokes(tb testing.TB) []string {
+	tb.Helper()
+	qs := goldenQueries
+	if f, err := os.Open(queriesPath); err == nil {
+		qs = nil
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if q, _, ok := strings.Cut(sc.Text(), "\t"); ok && q != "query" {
+				qs = append(qs, q)
+			}
+		}
+		f.Close()
+	}
+	var out []string
+	for _, q := range qs {
+		for i := range q {
+			if i > 0 {
+				out = append(out, q[:i])
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+var (
+	bigOnce sync.Once
+	bigSvc  *Service
+)
+
+// generated returns a Service over n generated products (cached for the
+// largest n asked in the process).
+func generated(b *testing.B, n int) *Service {
+	src := demoProducts(b)
+	var ps []*api.Product
+	if err := demodata.Generate(n, 1, src, func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	return newLoaded(b, DefaultConfig(), ps)
+}
+
+func benchLookup(b *testing.B, s *Service) {
+	keys := keystrokes(b)
+	x := s.idx.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		st := newState()
+		i := 0
+		for pb.Next() {
+			q := keys[i%len(keys)]
+			i++
+			if st.q.ParseQuery(q, 100, 10) != nil {
+				continue
+			}
+			x.mu.RLock()
+			x.lookup(st, 10)
+			x.mu.RUnlock()
+		}
+	})
+}
+
+// BenchmarkLookup walks the index (no answer cache) for every keystroke
+// of the Best Buy queries.
+func BenchmarkLookup(b *testing.B) {
+	b.Run("demo", func(b *testing.B) { benchLookup(b, newLoaded(b, DefaultConfig(), demoProducts(b))) })
+	b.Run("1M", func(b *testing.B) {
+		bigOnce.Do(func() { bigSvc = generated(b, 1_000_000) })
+		benchLookup(b, bigSvc)
+	})
+}
+
+// BenchmarkLookupBaseline is the twin of BenchmarkLookup: a binary search
+// over the sorted normalised names (prefix of the whole name only, no
+// ranking, no multi-word).
+func BenchmarkLookupBaseline(b *testing.B) {
+	ps := demoProducts(b)
+	n := NewNormalizer()
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
+		_ = n.Normalize(p.Name)
+		names = append(names, string(n.Text))
+	}
+	slices.Sort(names)
+	keys := keystrokes(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		n := NewNormalizer()
+		i, found := 0, 0
+		for pb.Next() {
+			_ = n.Normalize(keys[i%len(keys)])
+			i++
+			q := string(n.Text)
+			j := sort.SearchStrings(names, q)
+			for k := j; k < len(names) && k < j+10 && strings.HasPrefix(names[k], q); k++ {
+				found++
+			}
+		}
+		_ = found
+	})
+}
+
+// BenchmarkSuggest builds whole answers (lookup, highlights, structs).
+func BenchmarkSuggest(b *testing.B) {
+	s := newLoaded(b, DefaultConfig(), demoProducts(b))
+	keys := keystrokes(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, _ = s.Suggest(keys[i%len(keys)], 10)
+	}
+}
+
+// BenchmarkHandleHit serves cached answers; its twin serves the same
+// bytes from a Go map keyed by the raw query.
+func BenchmarkHandleHit(b *testing.B) {
+	s := newLoaded(b, DefaultConfig(), demoProducts(b))
+	keys := keystrokes(b)[:500]
+	for _, k := range keys {
+		serve(s, suggestURI(k, ""))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctxs := make([]*fasthttp.RequestCtx, len(keys))
+		for i, k := range keys {
+			ctxs[i] = new(fasthttp.RequestCtx)
+			ctxs[i].Request.SetRequestURI(suggestURI(k, ""))
+		}
+		i := 0
+		for pb.Next() {
+			ctx := ctxs[i%len(ctxs)]
+			i++
+			ctx.Response.Reset()
+			s.Handle(ctx)
+		}
+	})
+}
+
+func BenchmarkHandleHitBaseline(b *testing.B) {
+	s := newLoaded(b, DefaultConfig(), demoProducts(b))
+	keys := keystrokes(b)[:500]
+	bodies := map[string][]byte{}
+	for _, k := range keys {
+		bodies[k] = slices.Clone(serve(s, suggestURI(k, "")).Response.Body())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctxs := make([]*fasthttp.RequestCtx, len(keys))
+		for i, k := range keys {
+			ctxs[i] = new(fasthttp.RequestCtx)
+			ctxs[i].Request.SetRequestURI(suggestURI(k, ""))
+		}
+		i := 0
+		for pb.Next() {
+			ctx := ctxs[i%len(ctxs)]
+			i++
+			ctx.Response.Reset()
+			ctx.Response.Header.SetContentType("application/json")
+			ctx.SetBody(bodies[b2s(ctx.QueryArgs().Peek("q"))])
+		}
+	})
+}
+
+// BenchmarkBuild builds the index over generated products and reports
+// bytes per product (estimated by Stats and measured as heap growth).
+func BenchmarkBuild(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var ps []*api.Product
+			if err := demodata.Generate(n, 1, demoProducts(b), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+				b.Fatal(err)
+			}
+			cfg := DefaultConfig()
+			b.ResetTimer()
+			var st Stats
+			var heap uint64
+			for range b.N {
+				b.StopTimer()
+				runtime.GC()
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				b.StartTimer()
+				recs := make([]record, len(ps))
+				for i, p := range ps {
+					recs[i] = newRecord(&cfg, p, 1)
+				}
+				x := build(&cfg, recs)
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&m1)
+				st = x.stats()
+				heap = m1.HeapAlloc - m0.HeapAlloc
+				runtime.KeepAlive(x)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(st.BytesPerProduct()), "est-bytes/product")
+			b.ReportMetric(float64(heap)/float64(n), "heap-bytes/product")
+			b.ReportMetric(float64(st.Prefixes), "prefixes")
+		})
+	}
+}
