@@ -5,6 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"shopedge/core/cart"
+	"shopedge/core/catalog"
+	"shopedge/core/changelog"
+	"shopedge/core/checkout"
+	"shopedge/core/httpapi"
+	"shopedge/core/payment/testpay"
+	"shopedge/core/shopapi"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
@@ -22,15 +29,22 @@ type Config struct {
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
 
-	// Domain sections. PLACEHOLDERS: each is replaced by the owning
-	// package's Config (catalog.Config, changelog.Config, cart.Config,
-	// checkout.Config, testpay.Config, httpapi.Config) when it is wired.
-	Catalog   struct{} `yaml:"catalog"`
-	Changelog struct{} `yaml:"changelog"`
-	Cart      struct{} `yaml:"cart"`
-	Checkout  struct{} `yaml:"checkout"`
-	Payment   struct{} `yaml:"payment"`
-	API       struct{} `yaml:"api"`
+	// Catalog tunes products, stock bands and imports.
+	Catalog catalog.Config `yaml:"catalog"`
+	// Changelog tunes the change feed the edges follow.
+	Changelog changelog.Config `yaml:"changelog"`
+	// Cart tunes carts (limits, expiry, sweeper).
+	Cart cart.Config `yaml:"cart"`
+	// Checkout tunes the checkout pipeline (group commit, reservations,
+	// idempotency, sweeper).
+	Checkout checkout.Config `yaml:"checkout"`
+	// Payment configures the built-in testpay gateway.
+	Payment testpay.Config `yaml:"payment"`
+	// API configures the admin and internal feed routes (the admin token
+	// is the top-level admin_token).
+	API httpapi.Config `yaml:"api"`
+	// Shop configures the public cart, checkout and order routes.
+	Shop shopapi.Config `yaml:"shop"`
 }
 
 // StoreConfig selects the store backend.
@@ -84,8 +98,23 @@ func DefaultConfig() Config {
 			MaxRetries:      30,
 			LockWaitTimeout: 3 * time.Second,
 		},
-		Log: config.DefaultLog(),
+		Log:       config.DefaultLog(),
+		Catalog:   catalog.DefaultConfig(),
+		Changelog: changelog.DefaultConfig(),
+		Cart:      cart.DefaultConfig(),
+		Checkout:  checkout.DefaultConfig(),
+		Payment:   testpay.DefaultConfig(),
+		API:       apiDefaults(),
+		Shop:      shopapi.DefaultConfig(),
 	}
+}
+
+// apiDefaults is httpapi.DefaultConfig with an empty (not nil) CDN list, the
+// form configs/core.yaml decodes to.
+func apiDefaults() httpapi.Config {
+	c := httpapi.DefaultConfig()
+	c.CDN.PurgeURLs = []string{}
+	return c
 }
 
 // Validate reports the first invalid field by its path.
@@ -99,7 +128,19 @@ func (c *Config) Validate() error {
 	if c.AdminToken == "" {
 		return errors.New("admin_token: required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
 	}
-	return c.Log.Validate()
+	if len(c.AdminToken) < 8 {
+		return errors.New("admin_token: must be at least 8 bytes")
+	}
+	apiCfg := c.API
+	apiCfg.AdminToken = c.AdminToken
+	for _, v := range []interface{ Validate() error }{
+		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, apiCfg, c.Shop,
+	} {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Validate reports the first invalid store field.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -20,6 +21,13 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/rs/zerolog"
 
+	"shopedge/core/cart"
+	"shopedge/core/catalog"
+	"shopedge/core/changelog"
+	"shopedge/core/checkout"
+	"shopedge/core/httpapi"
+	"shopedge/core/payment/testpay"
+	"shopedge/core/shopapi"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 	"shopedge/store"
@@ -76,11 +84,17 @@ type Main struct {
 	Store  store.Store // the prefixed store services use
 	Server *httpserver.Server
 
-	// Domain services. WIRING SEAM (lead): add fields here, e.g.
-	//   Changelog *changelog.Log
-	//   Catalog   *catalog.Service
-	//   Carts     *cart.Service
-	//   Checkout  *checkout.Service
+	// Domain services, constructed by startServices in this order.
+	Changelog *changelog.Log
+	Catalog   *catalog.Service
+	Payments  *testpay.Gateway
+	Carts     *cart.Service
+	Checkout  *checkout.Service
+	AdminAPI  *httpapi.API
+	ShopAPI   *shopapi.API
+
+	stopSweepers context.CancelFunc
+	sweepers     sync.WaitGroup
 
 	backend  store.Store // the unprefixed backend, closed last
 	addr     string      // bound listen address, set by Run
@@ -153,29 +167,57 @@ func (m *Main) openStore(ctx context.Context) error {
 
 // startServices constructs the domain services on m.Store.
 func (m *Main) startServices(ctx context.Context) error {
-	// WIRING SEAM (lead): construct services in dependency order, e.g.
-	//   m.Changelog = changelog.New(m.Store, m.Config.Changelog)
-	//   m.Catalog = catalog.New(m.Store, m.Changelog, m.Config.Catalog)
-	// and start background work (reservation expiry sweeper) bound to ctx
-	// or stopped in stopServices.
-	_ = ctx
+	c := m.Config
+	m.Changelog = changelog.New(m.Store, c.Changelog)
+	m.Catalog = catalog.New(m.Store, m.Changelog, c.Catalog)
+	gw, err := testpay.New(c.Payment)
+	if err != nil {
+		return fmt.Errorf("cannot start the payment gateway: %w", err)
+	}
+	m.Payments = gw
+	if m.Carts, err = cart.New(m.Store, m.Catalog, c.Cart, m.Log.With().Str("svc", "cart").Logger()); err != nil {
+		return fmt.Errorf("cannot start carts: %w", err)
+	}
+	m.Checkout, err = checkout.New(m.Store, m.Catalog, gw, c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
+	if err != nil {
+		return fmt.Errorf("cannot start checkout: %w", err)
+	}
+	apiCfg := c.API
+	apiCfg.AdminToken = c.AdminToken
+	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, apiCfg, m.Log.With().Str("svc", "admin").Logger())
+	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+
+	// Sweepers are safe to run on every core process at once.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopSweepers = cancel
+	for _, run := range []func(context.Context){m.Carts.RunSweeper, m.Checkout.RunSweeper} {
+		m.sweepers.Add(1)
+		go func() { defer m.sweepers.Done(); run(sctx) }()
+	}
 	return nil
 }
 
 // stopServices stops the background work startServices began, in reverse
 // order. It runs after the HTTP server has drained.
 func (m *Main) stopServices() error {
-	// WIRING SEAM (lead): stop sweepers, group committers, payment gateway.
+	if m.stopSweepers != nil {
+		m.stopSweepers()
+		m.sweepers.Wait()
+	}
+	if m.Checkout != nil {
+		m.Checkout.Close() // drains the group-commit pipeline
+	}
+	if m.AdminAPI != nil {
+		m.AdminAPI.Close() // stops the CDN purger
+	}
 	return nil
 }
 
 // routes registers every HTTP handler of the core on r. /healthz, /readyz
 // and /metrics are already registered.
 func (m *Main) routes(r *router.Router) {
-	// WIRING SEAM (lead): register the domain handlers, e.g.
-	//   m.AdminAPI.Register(r)  // /admin/v1/..., /internal/v1/...
-	//   m.ShopAPI.Register(r)   // /v1/carts, /v1/checkout, /v1/orders
-	_ = r
+	m.AdminAPI.Register(r) // /admin/v1/..., /internal/v1/...
+	m.ShopAPI.Register(r)  // /v1/carts, /v1/checkout, /v1/orders
 }
 
 // serve builds the router and server and starts serving in the background.

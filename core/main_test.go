@@ -210,7 +210,7 @@ func TestSingleCoreProcess(t *testing.T) {
 	bin := mustBuild(t)
 	dataDir := t.TempDir()
 	dbPath := filepath.Join(dataDir, "sub", "core.db")
-	p, addr := startProcess(t, bin, cleanEnv("SHOPEDGE_ADMIN_TOKEN=secret"),
+	p, addr := startProcess(t, bin, cleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token"),
 		"-server.addr=127.0.0.1:0", "-store.path="+dbPath, "-store.no-sync")
 	checkServing(t, "http://"+addr)
 	if _, err := os.Stat(dbPath); err != nil {
@@ -249,12 +249,13 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 			t.Fatalf("stderr %q: want one line naming %s", out, field)
 		}
 	}
-	token := []string{"SHOPEDGE_ADMIN_TOKEN=x"}
+	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token"}
 	f(token, "-server.read-timeout", "-server.read-timeout=abc")
 	f(token, "server.concurrency", "-server.concurrency=0")
 	f(append(token, "SHOPEDGE_STORE_BACKEND=rocks"), "store.backend")
 	f(token, "store.pd_endpoints", "-store.backend=tikv")
 	f(nil, "admin_token")
+	f([]string{"SHOPEDGE_ADMIN_TOKEN=short"}, "admin_token")
 	f(token, "server.adr", "-config", badFile)
 	f(token, "log.level", "-log.level=chatty")
 }
@@ -264,7 +265,7 @@ func TestSingleCoreTiKVUnreachable(t *testing.T) {
 	bin := mustBuild(t)
 	cmd := exec.Command(bin, "-server.addr=127.0.0.1:0", "-store.backend=tikv",
 		"-store.pd-endpoints=127.0.0.1:1", "-store.connect-timeout=1s")
-	cmd.Env = cleanEnv("SHOPEDGE_ADMIN_TOKEN=x")
+	cmd.Env = cleanEnv("SHOPEDGE_ADMIN_TOKEN=test-admin-token")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -296,7 +297,7 @@ func TestSingleCoreInProcess(t *testing.T) {
 	m.Stderr = &logs
 	dbPath := filepath.Join(t.TempDir(), "core.db")
 	ctx := context.Background()
-	if err := m.ParseFlags(ctx, []string{"-admin-token=x", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.no-sync"}); err != nil {
+	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.no-sync"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Run(ctx); err != nil {
@@ -309,7 +310,7 @@ func TestSingleCoreInProcess(t *testing.T) {
 	// Close released the store: it opens again at once.
 	m2 := NewMain()
 	m2.Stderr = &logs
-	if err := m2.ParseFlags(ctx, []string{"-admin-token=x", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.lock-timeout=1s"}); err != nil {
+	if err := m2.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.lock-timeout=1s"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m2.Run(ctx); err != nil {

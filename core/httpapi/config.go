@@ -10,8 +10,9 @@ import (
 // Config configures the core's admin and internal feed routes.
 type Config struct {
 	// AdminToken is the bearer token every /admin/ route requires
-	// (from SHOPEDGE_ADMIN_TOKEN in a deployment). Required.
-	AdminToken string `yaml:"admin_token"`
+	// (the process's top-level admin_token, from SHOPEDGE_ADMIN_TOKEN).
+	// Required; not read from the api section of a config file.
+	AdminToken string `yaml:"-"`
 	// InternalToken, when set, is the bearer token the /internal/ feed
 	// routes require; empty leaves them open (bind them to a private
 	// network).
