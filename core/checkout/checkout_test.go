@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	json "github.com/goccy/go-json"
+
 	"shopedge/core/api"
 	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
@@ -519,4 +521,24 @@ func asErr(err error, e **api.Error) bool {
 		*e = x
 	}
 	return ok
+}
+
+func TestIdemBodyRoundTripsByteForByte(t *testing.T) {
+	o := api.Order{ID: "x", Email: "a&b+<c>@example.com", Lines: []api.CartLine{{Name: `TV 55" <4K> & more ü`}}}
+	body, err := json.Marshal(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := idemRec{Fingerprint: "f", State: idemDone, Status: 201, Body: body}
+	v, err := json.Marshal(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back idemRec
+	if err := json.Unmarshal(v, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.Body, body) {
+		t.Fatalf("body changed:\n%s\n%s", body, back.Body)
+	}
 }

@@ -68,7 +68,7 @@ func benchCheckout(b *testing.B, group bool) {
 		}
 	}
 	var next atomic.Int64
-	b.SetParallelism(256)
+	b.SetParallelism(1024)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

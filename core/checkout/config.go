@@ -33,14 +33,14 @@ type Config struct {
 	Now func() time.Time `yaml:"-"`
 }
 
-// DefaultConfig returns the defaults: group commit on (up to 512 requests,
+// DefaultConfig returns the defaults: group commit on (up to 2048 requests,
 // no extra wait), reservations held 15 minutes, idempotency records kept
 // 24 hours, sweeps every 10 seconds, payment calls bounded to 10 seconds.
 func DefaultConfig() Config {
 	return Config{
 		GroupCommit:    true,
 		BatchWindow:    0,
-		MaxBatch:       512,
+		MaxBatch:       2048,
 		ReservationTTL: 15 * time.Minute,
 		IdempotencyTTL: 24 * time.Hour,
 		SweepInterval:  10 * time.Second,

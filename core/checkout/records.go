@@ -127,11 +127,11 @@ type idemRec struct {
 	OrderID     string `json:"order_id,omitempty"`
 	// Token is the new order's access token, kept only while in flight so
 	// a resumed request can answer with it; the final body holds it after.
-	Token      string `json:"token,omitempty"`
-	LeaseUntil int64  `json:"lease_until,omitempty"` // unix s; an in-flight owner holds it until then
-	Status     int    `json:"status,omitempty"`
-	Body       []byte `json:"body,omitempty"`
-	ExpiresAt  int64  `json:"expires_at"`
+	Token      string          `json:"token,omitempty"`
+	LeaseUntil int64           `json:"lease_until,omitempty"` // unix s; an in-flight owner holds it until then
+	Status     int             `json:"status,omitempty"`
+	Body       json.RawMessage `json:"body,omitempty"` // a JSON document, stored as is
+	ExpiresAt  int64           `json:"expires_at"`
 }
 
 func idemKey(hash string) []byte { return store.Key(store.NSIdem, hash) }
