@@ -51,7 +51,7 @@ func (a *API) ProductHTML(ctx *fasthttp.RequestCtx) {
 		a.missSlug(ctx, string(slug))
 		return
 	}
-	a.serve(ctx, s2b(id), pages.HTML)
+	a.serve(ctx, id, pages.HTML)
 }
 
 // param returns the last path segment after prefix, or writes 400 and

@@ -73,8 +73,8 @@ func Render(p *api.Product, gzipLevel int) (*Rendered, error) {
 // surrogate keys); the other Bodies stay nil. Snapshot loads use it: the
 // rest is rendered from the JSON on the first request that needs it.
 func RenderJSON(p *api.Product) (*Rendered, error) {
-	if p.ID == "" {
-		return nil, fmt.Errorf("cannot render a product without id (slug %q)", p.Slug)
+	if p.ID == "" || len(p.ID) > 1024 {
+		return nil, fmt.Errorf("cannot render a product with id of %d bytes (slug %.64q)", len(p.ID), p.Slug)
 	}
 	r := &Rendered{ID: p.ID, Slug: p.Slug}
 	keys := api.SurrogateKeys(p)

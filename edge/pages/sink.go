@@ -91,18 +91,19 @@ func (s *Store) EndLoad(seq uint64) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.slots {
-		sl := &s.slots[i]
+	for i := range s.x.slots {
+		sl := &s.x.slots[i]
 		switch {
-		case sl.id == "":
+		case sl.flags&flagFree != 0:
 		case sl.gen == l.gen:
 			sl.seq = max(sl.seq, seq)
 		case sl.seq <= seq:
 			s.remove(uint32(i))
 		}
 	}
+	s.x.compact()
 	s.seq = max(s.seq, seq)
-	s.log.Info().Uint64("seq", seq).Int("products", len(s.slugs)).Msg("page store loaded snapshot")
+	s.log.Info().Uint64("seq", seq).Int("products", s.live).Msg("page store loaded snapshot")
 }
 
 // Apply applies one change event. Events at or below the sequence already
@@ -136,27 +137,29 @@ func (s *Store) Apply(ev *api.Event) {
 func (s *Store) newerThan(id string, seq uint64) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.ids[id]
-	return ok && s.slots[i].seq >= seq
+	i, ok := s.x.lookup([]byte(id))
+	return ok && s.x.slots[i].seq >= seq
 }
 
 func (s *Store) delete(id string, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.ids[id]
+	i, ok := s.x.lookup([]byte(id))
 	if !ok {
 		i = s.newSlot(id)
-	} else if s.slots[i].seq >= seq {
+	} else if s.x.slots[i].seq >= seq {
 		return
 	}
 	s.dropBytes(i)
-	sl := &s.slots[i]
-	if j, ok := s.slugs[sl.slug]; ok && j == i {
-		delete(s.slugs, sl.slug)
+	if s.x.slots[i].flags&flagDeleted == 0 {
+		s.live--
 	}
-	sl.slug, sl.tail = "", ""
+	s.x.setSlug(i, "")
+	s.x.setTail(i, "")
+	sl := &s.x.slots[i]
 	sl.seq = seq
 	sl.flags = flagDeleted
+	sl.ver++
 }
 
 // cloneProduct deep-copies p so render workers never share it with the

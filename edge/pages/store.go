@@ -14,28 +14,6 @@ import (
 	"shopedge/core/api"
 )
 
-// slot is the small on-heap record kept per known product; the rendered
-// bytes live off-heap in the cache. Strings are shared: Tail is interned.
-type slot struct {
-	id, slug, tail string
-	// seq is the feed sequence of the state rendered (or deleted).
-	seq uint64
-	// gen is the snapshot load that last saw the product.
-	gen uint32
-	// ver counts the writes of the slot, so a lazy render of an older
-	// state (see Fill) never overwrites a newer one.
-	ver   uint32
-	flags uint8
-	// have has bit v set when variant v may be in the cache (it may have
-	// been evicted since), so writes skip deleting what was never stored.
-	have uint8
-}
-
-const (
-	flagDeleted = 1 << 7 // tombstone: keeps seq so an older upsert cannot resurrect it
-	// bits 0..3: variant v is stored with SetBig
-)
-
 // Store holds the rendered product pages of one edge. It is safe for
 // concurrent use: requests call Get/IDBySlug/Put, the follower calls the
 // Sink methods (BeginLoad, Load, EndLoad, Apply) from one goroutine.
@@ -44,18 +22,11 @@ type Store struct {
 	log   zerolog.Logger
 	cache *fastcache.Cache
 
-	mu    sync.RWMutex
-	ids   map[string]uint32
-	slugs map[string]uint32
-	slots []slot
-	free  []uint32
-	// keys indexes surrogate keys other than product keys to the slots
-	// that carried them; members are checked against the slot's tail on
-	// purge, so stale members are harmless.
-	keys  map[string][]uint32
-	tails map[string]string
-	seq   uint64
-	gen   uint32
+	mu   sync.RWMutex
+	x    index
+	live int // products that are neither free nor deleted
+	seq  uint64
+	gen  uint32
 
 	load *loader // non-nil between BeginLoad and EndLoad
 
@@ -74,10 +45,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		cfg:          cfg,
 		log:          log,
 		cache:        fastcache.New(cfg.CacheBytes),
-		ids:          make(map[string]uint32),
-		slugs:        make(map[string]uint32),
-		keys:         make(map[string][]uint32),
-		tails:        make(map[string]string),
+		x:            newIndex(),
 		renders:      ms.NewCounter("shopedge_edge_page_renders_total"),
 		renderErrors: ms.NewCounter("shopedge_edge_page_render_errors_total"),
 		purged:       ms.NewCounter("shopedge_edge_page_purged_total"),
@@ -97,7 +65,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.slugs)
+	return s.live
 }
 
 // Seq returns the highest change-feed sequence applied to the store.
@@ -133,19 +101,20 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 func (s *Store) isBig(id []byte, v Variant) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.ids[string(id)]
-	return ok && s.slots[i].flags&(1<<v) != 0
+	i, ok := s.x.lookup(id)
+	return ok && s.x.slots[i].flags&(1<<v) != 0
 }
 
-// IDBySlug returns the id of the live product at slug.
-func (s *Store) IDBySlug(slug []byte) (string, bool) {
+// IDBySlug returns the id of the live product at slug. The returned bytes
+// are immutable and stay valid; they must not be modified.
+func (s *Store) IDBySlug(slug []byte) ([]byte, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.slugs[string(slug)]
+	i, ok := s.x.bySlug(slug)
 	if !ok {
-		return "", false
+		return nil, false
 	}
-	return s.slots[i].id, true
+	return s.x.id(i), true
 }
 
 // Put renders p, fetched from the core at a moment the store had applied
@@ -168,8 +137,8 @@ func (s *Store) Put(p *api.Product, seq uint64) (*Rendered, error) {
 func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.ids[r.ID]
-	if ok && !force && s.slots[i].seq > seq {
+	i, ok := s.x.lookup([]byte(r.ID))
+	if ok && !force && s.x.slots[i].seq > seq {
 		s.stale.Inc()
 		return false
 	}
@@ -177,7 +146,7 @@ func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 		i = s.newSlot(r.ID)
 	}
 	s.write(i, r)
-	sl := &s.slots[i]
+	sl := &s.x.slots[i]
 	if seq > sl.seq {
 		sl.seq = seq
 	}
@@ -190,7 +159,7 @@ func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 // write stores r's representations in slot i (dropping those r lacks) and
 // updates the slot's slug and surrogate keys. s.mu is held.
 func (s *Store) write(i uint32, r *Rendered) {
-	sl := &s.slots[i]
+	sl := &s.x.slots[i]
 	sl.ver++
 	var flags, have uint8
 	key := make([]byte, 0, 1+len(r.ID))
@@ -218,20 +187,12 @@ func (s *Store) write(i uint32, r *Rendered) {
 		s.cache.SetBig(key, val)
 	}
 	sl.have = have
-	if sl.flags&flagDeleted != 0 || sl.slug != r.Slug {
-		if j, ok := s.slugs[sl.slug]; ok && j == i && sl.slug != r.Slug {
-			delete(s.slugs, sl.slug)
-		}
-		sl.slug = strings.Clone(r.Slug)
-	}
-	s.slugs[sl.slug] = i
-	if sl.tail != r.Tail {
-		sl.tail = s.intern(r.Tail)
-		for _, k := range strings.Fields(sl.tail) {
-			s.keys[k] = append(s.keys[k], i)
-		}
+	if sl.flags&flagDeleted != 0 {
+		s.live++
 	}
 	sl.flags = flags
+	s.x.setSlug(i, r.Slug)
+	s.x.setTail(i, r.Tail)
 }
 
 // delVariant deletes variant v of slot sl (key is its small key, restored
@@ -254,10 +215,10 @@ func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
 // caller fetches the product from the core.
 func (s *Store) Fill(id string) (r *Rendered, ok bool) {
 	s.mu.RLock()
-	i, known := s.ids[id]
+	i, known := s.x.lookup([]byte(id))
 	var ver uint32
 	if known {
-		ver = s.slots[i].ver
+		ver = s.x.slots[i].ver
 	}
 	s.mu.RUnlock()
 	if !known {
@@ -280,42 +241,26 @@ func (s *Store) Fill(id string) (r *Rendered, ok bool) {
 	s.renders.Inc()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if j, ok := s.ids[id]; ok && j == i && s.slots[i].ver == ver && s.slots[i].flags&flagDeleted == 0 {
+	if j, ok := s.x.lookup([]byte(id)); ok && j == i && s.x.slots[i].ver == ver && s.x.slots[i].flags&flagDeleted == 0 {
 		s.write(i, r)
 	}
 	return r, true
 }
 
-func (s *Store) intern(tail string) string {
-	if t, ok := s.tails[tail]; ok {
-		return t
-	}
-	t := strings.Clone(tail)
-	s.tails[t] = t
-	return t
-}
-
+// newSlot returns a new slot for id, marked deleted until written. s.mu
+// is held.
 func (s *Store) newSlot(id string) uint32 {
-	id = strings.Clone(id)
-	var i uint32
-	if n := len(s.free); n > 0 {
-		i = s.free[n-1]
-		s.free = s.free[:n-1]
-		s.slots[i] = slot{id: id}
-	} else {
-		i = uint32(len(s.slots))
-		s.slots = append(s.slots, slot{id: id})
-	}
-	s.ids[id] = i
+	i := s.x.add(id)
+	s.x.slots[i].flags = flagDeleted
 	return i
 }
 
 // dropBytes deletes every stored representation of slot i. s.mu is held.
 func (s *Store) dropBytes(i uint32) {
-	sl := &s.slots[i]
-	key := make([]byte, 0, 1+len(sl.id))
+	sl := &s.x.slots[i]
+	key := append([]byte{0}, s.x.id(i)...)
 	for v := Variant(0); v < numVariants; v++ {
-		key = AppendKey(key[:0], v, []byte(sl.id))
+		key[0] = byte(v)
 		s.delVariant(sl, key, v)
 	}
 	sl.flags &= flagDeleted
@@ -325,13 +270,10 @@ func (s *Store) dropBytes(i uint32) {
 // remove forgets slot i entirely. s.mu is held.
 func (s *Store) remove(i uint32) {
 	s.dropBytes(i)
-	sl := &s.slots[i]
-	if j, ok := s.slugs[sl.slug]; ok && j == i {
-		delete(s.slugs, sl.slug)
+	if s.x.slots[i].flags&flagDeleted == 0 {
+		s.live--
 	}
-	delete(s.ids, sl.id)
-	*sl = slot{}
-	s.free = append(s.free, i)
+	s.x.remove(i)
 }
 
 // Purge drops the stored bytes of every product named by keys (product ids
@@ -349,23 +291,23 @@ func (s *Store) Purge(keys []string) int {
 }
 
 func (s *Store) purgeKey(k string) int {
-	if i, ok := s.ids[k]; ok {
+	if i, ok := s.x.lookup([]byte(k)); ok {
 		s.dropBytes(i)
 		return 1
 	}
 	if id, ok := strings.CutPrefix(k, "product-"); ok {
-		if i, ok := s.ids[id]; ok {
+		if i, ok := s.x.lookup([]byte(id)); ok {
 			s.dropBytes(i)
 			return 1
 		}
 		return 0
 	}
-	members := s.keys[k]
+	members := s.x.keys[k]
 	n := 0
 	live := members[:0]
 	for _, i := range members {
-		sl := &s.slots[i]
-		if sl.id == "" || !hasField(sl.tail, k) {
+		sl := &s.x.slots[i]
+		if sl.flags&flagFree != 0 || !hasField(s.x.tails[sl.tail], k) {
 			continue // stale member: the slot moved on
 		}
 		live = append(live, i)
@@ -373,9 +315,9 @@ func (s *Store) purgeKey(k string) int {
 		n++
 	}
 	if len(live) == 0 {
-		delete(s.keys, k)
+		delete(s.x.keys, k)
 	} else {
-		s.keys[k] = live
+		s.x.keys[k] = live
 	}
 	return n
 }
@@ -397,9 +339,9 @@ func (s *Store) PurgeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cache.Reset()
-	for i := range s.slots {
-		s.slots[i].flags &= flagDeleted
-		s.slots[i].have = 0
+	for i := range s.x.slots {
+		s.x.slots[i].flags &= flagDeleted | flagFree
+		s.x.slots[i].have = 0
 	}
-	s.purged.Add(len(s.slugs))
+	s.purged.Add(s.live)
 }

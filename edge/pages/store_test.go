@@ -79,7 +79,7 @@ func TestStoreLoadAndGet(t *testing.T) {
 				t.Fatalf("%s variant %d: stored entry differs from rendering", p.ID, v)
 			}
 		}
-		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || id != p.ID {
+		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
 			t.Fatalf("slug %s → %q %v", p.Slug, id, ok)
 		}
 	}
@@ -244,11 +244,12 @@ func TestFillNeverOverwritesNewerState(t *testing.T) {
 	}
 	// An upsert lands between Fill's read of the JSON and its write.
 	s.mu.RLock()
-	ver := s.slots[s.ids["a"]].ver
+	i, _ := s.x.lookup([]byte("a"))
+	ver := s.x.slots[i].ver
 	s.mu.RUnlock()
 	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("a", "Phone", 2)})
 	s.mu.RLock()
-	changed := s.slots[s.ids["a"]].ver != ver
+	changed := s.x.slots[i].ver != ver
 	s.mu.RUnlock()
 	if !changed {
 		t.Fatal("an upsert must bump the slot version")
@@ -278,4 +279,32 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.CacheBytes = 1 }, "cache_bytes")
 	f(func(c *Config) { c.Workers = -1 }, "workers")
 	f(func(c *Config) { c.GzipLevel = 0 }, "gzip_level")
+}
+
+func TestIndexSlugChangesAndReuse(t *testing.T) {
+	s := mustNewStore(t)
+	loadAll(s, 1, product("a", "Phone", 1), product("b", "Phone", 1))
+	moved := product("a", "Phone", 2)
+	moved.Slug = "a-much-longer-new-slug-a"
+	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: moved})
+	if _, ok := s.IDBySlug([]byte("slug-a")); ok {
+		t.Fatal("old slug still resolves")
+	}
+	if id, ok := s.IDBySlug([]byte(moved.Slug)); !ok || string(id) != "a" {
+		t.Fatalf("new slug → %q %v", id, ok)
+	}
+	s.Apply(&api.Event{Seq: 3, Type: api.EventDelete, ID: "b"})
+	c := product("c", "Phone", 4)
+	loadAll(s, 4, moved, c) // drops b's tombstone, reuses its slot, compacts names
+	for slug, want := range map[string]string{moved.Slug: "a", "slug-c": "c"} {
+		if id, ok := s.IDBySlug([]byte(slug)); !ok || string(id) != want {
+			t.Fatalf("after compaction %s → %q %v", slug, id, ok)
+		}
+	}
+	if _, ok := s.IDBySlug([]byte("slug-b")); ok || s.Len() != 2 {
+		t.Fatalf("b survives: len %d", s.Len())
+	}
+	if n := s.Purge([]string{"brand-acme"}); n != 2 {
+		t.Fatalf("purge by brand after reuse: %d", n)
+	}
 }
