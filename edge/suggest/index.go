@@ -45,6 +45,8 @@ type index struct {
 	pfxList  [][]uint32
 	pfxCount []uint32
 	pfxTerms [][]uint32 // terms with the prefix
+	pfxKids  []uint64   // kidBit of every character that extends the prefix
+	rootKids uint64     // kidBit of every first character
 
 	// writer scratch
 	norm  *Normalizer

@@ -24,6 +24,7 @@ type state struct {
 	val   []byte
 	out   []byte
 	hl    [][2]int
+	known []uint32
 	typo  bool
 }
 
@@ -158,7 +159,7 @@ func (x *index) candidates(st *state, c *constraint) []uint32 {
 func (x *index) matchesAll(st *state, o uint32, d int) bool {
 	for i := range st.cons {
 		c := &st.cons[i]
-		if i == d && !c.capped && len(c.alts) == 1 {
+		if i == d && !c.capped {
 			continue
 		}
 		if !x.matches(st, o, c) {
@@ -224,29 +225,89 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 				return
 			}
 		}
-		c.alts = append(c.alts, x.addAlt(st, p, v))
-		c.count += int(x.pfxCount[p])
-		c.capped = true
-	}
-	for i := range rs {
-		try(i, 0, -1, false, 0)
-	}
-	for i := 0; i+1 < len(rs); i++ {
-		if rs[i] != rs[i+1] {
-			try(-1, 0, i, true, 0)
+		if len(c.alts) < maxTypoAlts {
+			c.alts = append(c.alts, x.addAlt(st, p, v))
+			return
+		}
+		// Keep the corrections most products agree with: a short word has
+		// many one-edit neighbours, and each costs list merges and checks.
+		worst := 0
+		for i := range c.alts {
+			if x.altBefore(st, c.alts[worst], c.alts[i]) {
+				worst = i
+			}
+		}
+		a := x.addAlt(st, p, v)
+		if x.altBefore(st, a, c.alts[worst]) {
+			c.alts[worst] = a
 		}
 	}
-	for i := range rs {
-		for _, a := range typoAlphabet {
+	// A variant keeps the characters before its edit, so the edit must
+	// fall within the longest indexed prefix of w (or just after it), and
+	// a substituted or inserted character must extend that prefix.
+	known := x.knownPrefixes(st, w)
+	last := min(len(known)-1, len(rs)-1)
+	for i := 0; i <= last; i++ {
+		kids := x.rootKids
+		if i > 0 {
+			kids = x.pfxKids[known[i]]
+		}
+		try(i, 0, -1, false, 0)
+		if i+1 < len(rs) && rs[i] != rs[i+1] {
+			try(-1, 0, i, true, 0)
+		}
+		for k, a := range typoAlphabet {
+			if kids&(1<<k) == 0 {
+				continue
+			}
 			if a != rs[i] {
 				try(-1, 0, i, false, a)
 			}
-		}
-	}
-	for i := 0; i <= len(rs); i++ {
-		for _, a := range typoAlphabet {
 			try(-1, a, i, false, 0)
 		}
 	}
+	if last == len(rs)-1 && len(known) > len(rs) {
+		for k, a := range typoAlphabet {
+			if x.pfxKids[known[len(rs)]]&(1<<k) != 0 {
+				try(-1, a, len(rs), false, 0)
+			}
+		}
+	}
+	for _, a := range c.alts {
+		w := st.altWord(a)
+		c.count += int(x.pfxCount[st.alts[a].pid])
+		c.capped = c.capped || capLen(w, x.maxPrefix) < len(w)
+	}
 	return c
 }
+
+// knownPrefixes returns in st.known the prefix ids of w's leading
+// characters that are indexed with products: known[k] is the prefix of k
+// characters (known[0] stands for the empty prefix).
+func (x *index) knownPrefixes(st *state, w []byte) []uint32 {
+	st.known = append(st.known[:0], 0)
+	for i := 1; i <= len(w) && len(st.known) <= x.maxPrefix; i++ {
+		if i < len(w) && w[i]&0xC0 == 0x80 {
+			continue
+		}
+		p, ok := x.findPfx(w[:i])
+		if !ok || x.pfxCount[p] == 0 {
+			break
+		}
+		st.known = append(st.known, p)
+	}
+	return st.known
+}
+
+// altBefore reports whether correction a is preferred to b: more
+// products, then the smaller word.
+func (x *index) altBefore(st *state, a, b int) bool {
+	ca, cb := x.pfxCount[st.alts[a].pid], x.pfxCount[st.alts[b].pid]
+	if ca != cb {
+		return ca > cb
+	}
+	return bytes.Compare(st.altWord(a), st.altWord(b)) < 0
+}
+
+// maxTypoAlts bounds the corrections tried for one word.
+const maxTypoAlts = 4

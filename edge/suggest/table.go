@@ -76,13 +76,20 @@ func (x *index) term(w []byte) uint32 {
 	x.termHash = append(x.termHash, uint32(h>>32))
 	x.termPost = append(x.termPost, nil)
 	x.insertSlot(&x.termSlots, t, h, len(x.termHash), x.termRehash)
-	chars := 0
+	chars, prev := 0, -1
 	for i := 1; i <= len(w) && chars < x.maxPrefix; i++ {
 		if i < len(w) && w[i]&0xC0 == 0x80 {
 			continue // not at a character boundary
 		}
 		chars++
-		x.termPfx = append(x.termPfx, x.prefix(w[:i], t))
+		p := x.prefix(w[:i], t)
+		x.termPfx = append(x.termPfx, p)
+		if bit := kidBit(w[i-1]); prev < 0 {
+			x.rootKids |= bit
+		} else {
+			x.pfxKids[prev] |= bit
+		}
+		prev = int(p)
 	}
 	x.termPfxOff = append(x.termPfxOff, uint32(len(x.termPfx)))
 	return t
@@ -108,6 +115,7 @@ func (x *index) prefix(p []byte, t uint32) uint32 {
 	x.pfxHash = append(x.pfxHash, uint32(h>>32))
 	x.pfxList = append(x.pfxList, nil)
 	x.pfxCount = append(x.pfxCount, 0)
+	x.pfxKids = append(x.pfxKids, 0)
 	x.pfxTerms = append(x.pfxTerms, []uint32{t})
 	x.insertSlot(&x.pfxSlots, id, h, len(x.pfxHash), x.pfxRehash)
 	return id
@@ -142,4 +150,16 @@ func (x *index) termPrefixes(t uint32) []uint32 {
 		a = x.termPfxOff[t-1]
 	}
 	return x.termPfx[a:x.termPfxOff[t]]
+}
+
+// kidBit returns the bit of c in a children mask: one bit per character of
+// typoAlphabet (0 for others, which typo variants never insert).
+func kidBit(c byte) uint64 {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return 1 << (c - 'a')
+	case c >= '0' && c <= '9':
+		return 1 << (26 + c - '0')
+	}
+	return 0
 }
