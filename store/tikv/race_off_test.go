@@ -1,0 +1,5 @@
+//go:build !race
+
+package tikv
+
+const raceEnabled = false
