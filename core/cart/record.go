@@ -29,6 +29,9 @@ type Line struct {
 
 func cartKey(id string) []byte { return store.Key(store.NSCart, id) }
 
+// Key returns the store key cart/{id} of a cart record.
+func Key(id string) []byte { return cartKey(id) }
+
 // ExpiryKey returns the sweeper index key cartexp/{unix u64 BE}/{id}.
 func ExpiryKey(unix int64, id string) []byte {
 	b := make([]byte, 0, len(store.NSCartExp)+8+1+len(id))
@@ -41,24 +44,31 @@ func ExpiryKey(unix int64, id string) []byte {
 // LoadTx reads cart id inside tx. A malformed, absent or expired cart is an
 // *api.Error not_found (expired carts linger until swept).
 func LoadTx(tx store.Txn, id string, now int64) (Record, error) {
+	r, _, err := LoadTxRaw(tx, id, now)
+	return r, err
+}
+
+// LoadTxRaw is LoadTx that also returns the record's stored bytes (a copy
+// the caller owns), so a later transaction can tell whether it changed.
+func LoadTxRaw(tx store.Txn, id string, now int64) (Record, []byte, error) {
 	var r Record
 	if !ValidID(id) {
-		return r, api.Errorf(api.ECodeNotFound, "cart not found")
+		return r, nil, api.Errorf(api.ECodeNotFound, "cart not found")
 	}
 	v, err := tx.Get(cartKey(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return r, api.Errorf(api.ECodeNotFound, "cart not found")
+		return r, nil, api.Errorf(api.ECodeNotFound, "cart not found")
 	}
 	if err != nil {
-		return r, fmt.Errorf("cannot read cart %s: %w", id, err)
+		return r, nil, fmt.Errorf("cannot read cart %s: %w", id, err)
 	}
 	if err := json.Unmarshal(v, &r); err != nil {
-		return r, fmt.Errorf("cannot decode cart %s: %w", id, err)
+		return r, nil, fmt.Errorf("cannot decode cart %s: %w", id, err)
 	}
 	if r.ExpiresAt <= now {
-		return r, api.Errorf(api.ECodeNotFound, "cart not found")
+		return r, nil, api.Errorf(api.ECodeNotFound, "cart not found")
 	}
-	return r, nil
+	return r, append([]byte(nil), v...), nil
 }
 
 // saveTx writes r and moves its expiry index entry from oldExpiry.

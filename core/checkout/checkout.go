@@ -151,6 +151,10 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 			return Result{}, api.Errorf(api.ECodeUnavailable, "the payment outcome is unknown; retry with the same Idempotency-Key")
 		}
 		fq.declined = declineError(err)
+	} else if rr.fresh != nil {
+		if err := precomputePaid(&fq, o, rr.fresh); err != nil {
+			return Result{}, fmt.Errorf("cannot encode paid order: %w", err)
+		}
 	}
 	var fr finalizeRes
 	err = s.retry(ctx, func() error {

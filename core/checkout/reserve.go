@@ -1,8 +1,11 @@
 package checkout
 
 import (
+	"fmt"
 	"net/http"
 	"time"
+
+	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
 	"shopedge/core/cart"
@@ -27,6 +30,18 @@ type reserveRes struct {
 	status   int
 	body     []byte
 	replayed bool
+	// fresh is set when this transaction created the order: what it wrote,
+	// so the mark-paid transaction can take its fast path.
+	fresh *written
+}
+
+// written is what a fresh reservation stored, byte for byte.
+type written struct {
+	order   []byte   // pending order JSON at ord/{id}
+	idem    *idemRec // in-flight idempotency record
+	idemRaw []byte   // its JSON at idem/{hash}
+	cartRaw []byte   // the cart record as read
+	cartExp int64    // the cart's expiry (its index key)
 }
 
 // reserveTx runs the first transaction of a checkout: the idempotency
@@ -42,7 +57,7 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	if rec != nil {
 		return s.existingTx(tx, q, rec, now)
 	}
-	cr, err := cart.LoadTx(tx, q.cartID, now)
+	cr, cartRaw, err := cart.LoadTxRaw(tx, q.cartID, now)
 	if err != nil {
 		if api.ErrorCode(err) == api.ECodeNotFound {
 			return reserveRes{}, &api.Error{Code: api.ECodeNotFound, Field: "cart_id", Message: "cart not found"}
@@ -87,17 +102,28 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 		CartID: q.cartID, Lines: priced.Lines, Totals: priced.Totals, IdemKey: q.keyHash,
 		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL),
 	}
-	if err := saveOrderTx(tx, o); err != nil {
-		return reserveRes{}, err
+	ob, err := json.Marshal(o)
+	if err != nil {
+		return reserveRes{}, fmt.Errorf("cannot encode order %s: %w", o.ID, err)
+	}
+	if err := tx.Set(orderKey(o.ID), ob); err != nil {
+		return reserveRes{}, fmt.Errorf("cannot write order %s: %w", o.ID, err)
 	}
 	if err := tx.Set(timeKey(store.NSResv, o.ExpiresAt, o.ID), nil); err != nil {
 		return reserveRes{}, err
 	}
 	idem.State, idem.OrderID, idem.Token, idem.LeaseUntil = idemInFlight, o.ID, q.token, now+s.leaseSecs()
-	if err := saveIdemTx(tx, q.keyHash, idem, true); err != nil {
-		return reserveRes{}, err
+	ib, err := json.Marshal(idem)
+	if err != nil {
+		return reserveRes{}, fmt.Errorf("cannot encode idempotency record: %w", err)
 	}
-	return reserveRes{order: o, token: q.token}, nil
+	if err := tx.Set(idemKey(q.keyHash), ib); err != nil {
+		return reserveRes{}, fmt.Errorf("cannot write idempotency record: %w", err)
+	}
+	if err := tx.Set(timeKey(store.NSIdemExp, idem.ExpiresAt, q.keyHash), nil); err != nil {
+		return reserveRes{}, fmt.Errorf("cannot index idempotency record: %w", err)
+	}
+	return reserveRes{order: o, token: q.token, fresh: &written{order: ob, idem: idem, idemRaw: ib, cartRaw: cartRaw, cartExp: cr.ExpiresAt}}, nil
 }
 
 // existingTx handles a key that has a record: replay, reuse, in flight, our
