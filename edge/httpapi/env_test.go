@@ -83,7 +83,7 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 	t.Cleanup(e.core.Stop)
 	ccfg := api.DefaultClientConfig()
 	ccfg.Addrs = []string{e.core.Addr()}
-	ccfg.Timeout = time.Second
+	ccfg.Timeout = 5 * time.Second
 	core, err := api.NewClient(ccfg)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 
 	cfg := DefaultConfig()
 	cfg.AdminToken = testToken
-	cfg.FetchTimeout = time.Second
+	cfg.FetchTimeout = 5 * time.Second
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -167,7 +167,7 @@ func TestMissFetchesOncePerKey(t *testing.T) {
 				return
 			}
 			if r.StatusCode() != 200 || !bytes.Equal(r.Body(), want.Bodies[pages.JSON]) {
-				errs <- fmt.Sprintf("status %d", r.StatusCode())
+				errs <- fmt.Sprintf("status %d: %s", r.StatusCode(), r.Body())
 			}
 		}()
 	}

@@ -2,23 +2,23 @@ package pages
 
 import (
 	"bytes"
+	"hash/maphash"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // slot is the on-heap record kept per known product (or tombstone). It
 // holds no pointers, so a million of them cost the garbage collector
-// nothing to scan: the id and slug live in the index's names arena and the
-// maps are keyed by their hashes. The rendered bytes live off-heap in the
-// cache.
+// nothing to scan: the id lives in the index's names arena, the slug only
+// as its seeded hash, and the maps are keyed by hashes. The rendered bytes
+// live off-heap in the cache.
 type slot struct {
 	// seq is the feed sequence of the state rendered (or deleted).
 	seq uint64
-	// name is the offset in names of the id, followed by the slug.
-	name    uint32
-	idLen   uint16
-	slugLen uint16
+	// slug is the seeded hash of the slug (0: none).
+	slug uint64
+	// name is the offset in names of the id.
+	name  uint32
+	idLen uint16
 	// tail indexes index.tails: the surrogate keys besides the product key.
 	tail uint32
 	// gen is the snapshot load that last saw the product.
@@ -42,12 +42,18 @@ const (
 // It is guarded by Store.mu. Slices returned by id and slug alias the
 // append-only names arena: its bytes are never modified, so they stay
 // valid (and unchanged) after the lock is released.
+//
+// Slugs are kept as 64-bit seeded hashes only (a slug averages ~70 bytes,
+// a third of the per-product heap): with a per-process random seed, a
+// request slug colliding with a product's slug is a ~2^-64 event per
+// product and cannot be crafted from outside.
 type index struct {
+	seed    maphash.Seed
 	names   []byte
 	slots   []slot
 	free    []uint32
-	ids     map[uint64]uint32 // xxhash(id) → slot
-	slugs   map[uint64]uint32 // xxhash(slug) → slot
+	ids     map[uint64]uint32 // hash(id) → slot
+	slugs   map[uint64]uint32 // hash(slug) → slot
 	tails   []string          // tails[0] is ""
 	tailIdx map[string]uint32
 	// keys maps category and brand keys to the slots that carried them;
@@ -57,7 +63,7 @@ type index struct {
 }
 
 func newIndex() index {
-	return index{ids: make(map[uint64]uint32), slugs: make(map[uint64]uint32), tails: []string{""},
+	return index{seed: maphash.MakeSeed(), ids: make(map[uint64]uint32), slugs: make(map[uint64]uint32), tails: []string{""},
 		tailIdx: map[string]uint32{"": 0}, keys: make(map[string][]uint32)}
 }
 
@@ -66,22 +72,33 @@ func (x *index) id(i uint32) []byte {
 	return x.names[sl.name : sl.name+uint32(sl.idLen) : sl.name+uint32(sl.idLen)]
 }
 
-func (x *index) slug(i uint32) []byte {
-	sl := &x.slots[i]
-	start := sl.name + uint32(sl.idLen)
-	return x.names[start : start+uint32(sl.slugLen) : start+uint32(sl.slugLen)]
+func (x *index) hash(b []byte) uint64 {
+	h := maphash.Bytes(x.seed, b)
+	if h == 0 {
+		h = 1 // 0 means "no slug"
+	}
+	return h
+}
+
+func (x *index) hashString(s string) uint64 {
+	h := maphash.String(x.seed, s)
+	if h == 0 {
+		h = 1
+	}
+	return h
 }
 
 // lookup returns the slot of id (live or tombstone).
 func (x *index) lookup(id []byte) (uint32, bool) {
-	i, ok := x.ids[xxhash.Sum64(id)]
+	i, ok := x.ids[x.hash(id)]
 	return i, ok && bytes.Equal(x.id(i), id)
 }
 
 // bySlug returns the live slot at slug.
 func (x *index) bySlug(slug []byte) (uint32, bool) {
-	i, ok := x.slugs[xxhash.Sum64(slug)]
-	return i, ok && x.slots[i].flags&(flagDeleted|flagFree) == 0 && bytes.Equal(x.slug(i), slug)
+	h := x.hash(slug)
+	i, ok := x.slugs[h]
+	return i, ok && x.slots[i].flags&(flagDeleted|flagFree) == 0 && x.slots[i].slug == h
 }
 
 // add returns a new slot for id (callers check lookup first).
@@ -96,36 +113,23 @@ func (x *index) add(id string) uint32 {
 	}
 	x.slots[i] = slot{name: uint32(len(x.names)), idLen: uint16(len(id))}
 	x.names = append(x.names, id...)
-	x.ids[xxhash.Sum64String(id)] = i
+	x.ids[x.hashString(id)] = i
 	return i
 }
 
-// setSlug points slug at slot i ("" unlinks it). A changed slug is
-// appended with a copy of the id; the arena is never written in place.
+// setSlug points slug at slot i ("" unlinks it).
 func (x *index) setSlug(i uint32, slug string) {
-	old := x.slug(i)
-	if string(old) == slug {
-		if slug != "" {
-			x.slugs[xxhash.Sum64String(slug)] = i
-		}
-		return
-	}
-	if len(old) > 0 {
-		if h := xxhash.Sum64(old); x.slugs[h] == i {
-			delete(x.slugs, h)
-		}
-	}
-	if len(slug) > 0xffff {
-		slug = "" // not addressable; slugs in requests are at most 128 bytes
+	var h uint64
+	if slug != "" {
+		h = x.hashString(slug)
 	}
 	sl := &x.slots[i]
-	id := x.id(i)
-	start := uint32(len(x.names))
-	x.names = append(x.names, id...)
-	x.names = append(x.names, slug...)
-	sl.name, sl.slugLen = start, uint16(len(slug))
-	if slug != "" {
-		x.slugs[xxhash.Sum64String(slug)] = i
+	if old := sl.slug; old != 0 && old != h && x.slugs[old] == i {
+		delete(x.slugs, old)
+	}
+	sl.slug = h
+	if h != 0 {
+		x.slugs[h] = i
 	}
 }
 
@@ -150,7 +154,7 @@ func (x *index) setTail(i uint32, tail string) {
 
 // remove frees slot i.
 func (x *index) remove(i uint32) {
-	if h := xxhash.Sum64(x.id(i)); x.ids[h] == i {
+	if h := x.hash(x.id(i)); x.ids[h] == i {
 		delete(x.ids, h)
 	}
 	x.setSlug(i, "")
@@ -166,7 +170,7 @@ func (x *index) compact() {
 		if sl.flags&flagFree != 0 {
 			continue
 		}
-		n := uint32(sl.idLen) + uint32(sl.slugLen)
+		n := uint32(sl.idLen)
 		start := uint32(len(names))
 		names = append(names, x.names[sl.name:sl.name+n]...)
 		sl.name = start
