@@ -55,6 +55,7 @@ type index struct {
 	ids     map[uint64]uint32 // hash(id) → slot
 	slugs   map[uint64]uint32 // hash(slug) → slot
 	tails   []string          // tails[0] is ""
+	tailKey [][]string        // the keys of tails[i]
 	tailIdx map[string]uint32
 	// keys maps category and brand keys to the slots that carried them;
 	// members are checked against the slot's tail on purge, so stale
@@ -63,7 +64,7 @@ type index struct {
 }
 
 func newIndex() index {
-	return index{seed: maphash.MakeSeed(), ids: make(map[uint64]uint32), slugs: make(map[uint64]uint32), tails: []string{""},
+	return index{seed: maphash.MakeSeed(), ids: make(map[uint64]uint32), slugs: make(map[uint64]uint32), tails: []string{""}, tailKey: [][]string{nil},
 		tailIdx: map[string]uint32{"": 0}, keys: make(map[string][]uint32)}
 }
 
@@ -140,6 +141,7 @@ func (x *index) setTail(i uint32, tail string) {
 		t = uint32(len(x.tails))
 		tail = strings.Clone(tail)
 		x.tails = append(x.tails, tail)
+		x.tailKey = append(x.tailKey, strings.Fields(tail))
 		x.tailIdx[tail] = t
 	}
 	sl := &x.slots[i]
@@ -147,7 +149,7 @@ func (x *index) setTail(i uint32, tail string) {
 		return
 	}
 	sl.tail = t
-	for _, k := range strings.Fields(x.tails[t]) {
+	for _, k := range x.tailKey[t] {
 		x.keys[k] = append(x.keys[k], i)
 	}
 }
