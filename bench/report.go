@@ -102,7 +102,7 @@ func (r *Report) Markdown() string {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(&b, "| %s | %g |\n", k, r.Facts[k])
+			fmt.Fprintf(&b, "| %s | %.6g |\n", k, r.Facts[k])
 		}
 	}
 	for _, n := range r.Notes {

@@ -286,6 +286,7 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.MixedSKUs, "mixed-skus", cfg.MixedSKUs, "SKUs of the mixed-cart sale (0: skip it)")
 	fs.Int64Var(&cfg.MixedUnits, "mixed-units", cfg.MixedUnits, "units of each mixed SKU")
 	fs.StringVar(&cfg.PaymentToken, "payment-token", cfg.PaymentToken, "testpay token")
+	fs.StringVar(&cfg.Via, "via", cfg.Via, "edge (through an edge) or core (straight to the core)")
 	on := fs.String("group-commit-on", strings.Join(cfg.GroupCommitOn, " "), "core settings of the group-commit run (space-separated NAME=value or -flag)")
 	off := fs.String("group-commit-off", strings.Join(cfg.GroupCommitOff, " "), "core settings of the run without group commit")
 	var out output
