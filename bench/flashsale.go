@@ -247,7 +247,9 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	var next atomic.Int64
 	var paid, soldOut atomic.Int64
 	var mu sync.Mutex
+	var lastPaid atomic.Int64 // nanoseconds from the start to the latest paid order
 	paidUnits := map[string]int64{}
+	start := time.Now()
 	op := func(w *Worker) string {
 		i := next.Add(1) - 1
 		if i >= int64(len(carts)) {
@@ -275,6 +277,12 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 				return "order_" + ord.Status
 			}
 			paid.Add(1)
+			since := int64(time.Since(start))
+			for {
+				if old := lastPaid.Load(); since <= old || lastPaid.CompareAndSwap(old, since) {
+					break
+				}
+			}
 			mu.Lock()
 			for _, l := range ord.Lines {
 				paidUnits[l.SKU] += l.Quantity
@@ -299,6 +307,8 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	r.Fact(fact+"_paid_orders", float64(paid.Load()))
 	r.Fact(fact+"_sold_out_answers", float64(soldOut.Load()))
 	r.Fact(fact+"_paid_orders_per_s", float64(paid.Load())/s.Seconds)
+	// Time to sell out: from the first checkout to the last paid one.
+	r.Fact(fact+"_last_paid_ms", float64(time.Duration(lastPaid.Load()).Milliseconds()))
 	var oversell, mismatch int64
 	for sku, units := range stock {
 		st, err := cl.Stock(ctx, sku)
