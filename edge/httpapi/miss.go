@@ -82,7 +82,9 @@ func (a *API) fetchFailed(ctx *fasthttp.RequestCtx, err error, field, v string) 
 // many requests miss together. An id the core does not know is remembered
 // briefly.
 func (a *API) fetch(id string) (*pages.Rendered, error) {
-	if _, err := a.neg.Get(negKey('i', id)); err == nil {
+	// A product the feed created since it was remembered as unknown is
+	// known to the page store: the negative entry no longer applies.
+	if _, err := a.neg.Get(negKey('i', id)); err == nil && !a.deps.Pages.Known([]byte(id)) {
 		a.negHits.Inc()
 		return nil, errUnknown
 	}

@@ -207,14 +207,18 @@ func TestMissUnknownIDIsNegativelyCached(t *testing.T) {
 	if got := e.core.Calls("product") - before; got != 2 {
 		t.Fatalf("core asked %d times in all (want 2)", got)
 	}
-	// A product created after the edge's snapshot, not yet seen via the
-	// feed, is found through its slug.
-	fresh := &api.Product{ID: "9001", Slug: "fresh-phone-9001", Name: "Fresh", SKUs: []api.SKU{{SKU: "9001", Availability: api.InStock}}}
-	e.core.Stop()
-	e.core.Upsert(fresh)
-	if err := e.core.Start(); err != nil {
-		t.Fatal(err)
+	// Once the feed brings the id, the negative entry no longer applies,
+	// even for a purged page.
+	seq := e.core.Upsert(&api.Product{ID: "does-not-exist", Slug: "now-it-does-not-exist", Name: "Now", SKUs: []api.SKU{{SKU: "x"}}})
+	waitFor(t, func() bool { return e.follower.Seq() >= seq })
+	e.pages.Purge([]string{"does-not-exist"})
+	if r := e.do(t, "GET", "/v1/products/does-not-exist", ""); r.StatusCode() != 200 {
+		t.Fatalf("created product still negatively cached: %d", r.StatusCode())
 	}
+
+	// A product the edge has not heard of yet is found through its slug.
+	fresh := &api.Product{ID: "9001", Slug: "fresh-phone-9001", Name: "Fresh", SKUs: []api.SKU{{SKU: "9001", Availability: api.InStock}}}
+	e.core.Set(fresh)
 	if r := e.do(t, "GET", "/products/fresh-phone-9001", ""); r.StatusCode() != 200 || !strings.Contains(string(r.Body()), "<h1>Fresh</h1>") {
 		t.Fatalf("fresh slug: %d", r.StatusCode())
 	}

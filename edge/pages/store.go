@@ -105,6 +105,15 @@ func (s *Store) isBig(id []byte, v Variant) bool {
 	return ok && s.x.slots[i].flags&(1<<v) != 0
 }
 
+// Known reports whether id is a live product of the store (its bytes may
+// still be evicted or purged).
+func (s *Store) Known(id []byte) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i, ok := s.x.lookup(id)
+	return ok && s.x.slots[i].flags&(flagDeleted|flagFree) == 0
+}
+
 // IDBySlug returns the id of the live product at slug. The returned bytes
 // are immutable and stay valid; they must not be modified.
 func (s *Store) IDBySlug(slug []byte) ([]byte, bool) {

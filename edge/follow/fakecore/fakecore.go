@@ -128,6 +128,15 @@ func (c *Core) Upsert(p *api.Product) uint64 {
 	return c.appendEvent(api.Event{Type: api.EventUpsert, ID: p.ID, Product: &cp})
 }
 
+// Set stores p without logging an event: a product the edges have not
+// heard of yet (as when their feed lags).
+func (c *Core) Set(p *api.Product) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cp := *p
+	c.products[p.ID] = &cp
+}
+
 // Delete removes product id and logs a delete event.
 func (c *Core) Delete(id string) uint64 {
 	c.mu.Lock()
