@@ -37,7 +37,9 @@ type pipeline struct {
 
 	reqs      chan *pending
 	stop      chan struct{}
+	exited    chan struct{} // closed when the loop has stopped
 	wg        sync.WaitGroup
+	closeOnce sync.Once
 	batchSize *metrics.Histogram
 	// batches and items count committed batch transactions and the
 	// requests they carried (group commit only).
@@ -54,11 +56,13 @@ type pending struct {
 func newPipeline(st store.Store, cfg Config, after func(), batchSize *metrics.Histogram) *pipeline {
 	p := &pipeline{
 		st: st, group: cfg.GroupCommit, maxBatch: cfg.MaxBatch, window: cfg.BatchWindow, after: after,
-		reqs: make(chan *pending, cfg.MaxBatch), stop: make(chan struct{}), batchSize: batchSize,
+		reqs: make(chan *pending, cfg.MaxBatch), stop: make(chan struct{}), exited: make(chan struct{}), batchSize: batchSize,
 	}
 	if p.group {
 		p.wg.Add(1)
 		go p.loop()
+	} else {
+		close(p.exited)
 	}
 	return p
 }
@@ -84,17 +88,29 @@ func (p *pipeline) do(ctx context.Context, fn applyFunc) error {
 	case <-p.stop:
 		return errClosed
 	}
-	<-r.done
-	return r.err
+	select {
+	case <-r.done:
+		return r.err
+	case <-p.exited:
+		// Queued after the loop's last drain: never applied.
+		select {
+		case <-r.done:
+			return r.err
+		default:
+			return errClosed
+		}
+	}
 }
 
+// close stops the loop; it is safe to call more than once.
 func (p *pipeline) close() {
-	close(p.stop)
+	p.closeOnce.Do(func() { close(p.stop) })
 	p.wg.Wait()
 }
 
 func (p *pipeline) loop() {
 	defer p.wg.Done()
+	defer close(p.exited)
 	batch := make([]*pending, 0, p.maxBatch)
 	errs := make([]error, 0, p.maxBatch)
 	for {

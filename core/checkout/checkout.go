@@ -95,7 +95,7 @@ func New(st store.Store, cat Catalog, gw payment.Gateway, cfg Config, log zerolo
 }
 
 // Close stops the pipeline; requests still queued fail. Call it after the
-// HTTP server has stopped.
+// HTTP server has stopped. Calling it again does nothing.
 func (s *Service) Close() { s.pipe.close() }
 
 // Config returns the service's configuration.

@@ -542,3 +542,20 @@ func TestIdemBodyRoundTripsByteForByte(t *testing.T) {
 		t.Fatalf("body changed:\n%s\n%s", body, back.Body)
 	}
 }
+
+func TestCloseFailsQueuedRequests(t *testing.T) {
+	e := newEnv(t, openEmbedded(t), nil, nil)
+	e.product("close", usd(100), 5)
+	cartID := e.cartWith("close", 1)
+	e.co.Close()
+	done := make(chan error, 1)
+	go func() { _, err := e.checkout("after-close", cartID, testpay.TokenOK); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("checkout after Close succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("checkout after Close hangs")
+	}
+}
