@@ -25,9 +25,11 @@ type Config struct {
 	MaxQueryBytes int `yaml:"max_query_bytes"`
 	// MaxPurgeBodyBytes bounds the body of POST /admin/v1/purge.
 	MaxPurgeBodyBytes int `yaml:"max_purge_body_bytes"`
-	// AdminToken is the Bearer token of the admin routes (from
-	// SHOPEDGE_ADMIN_TOKEN). Empty disables them: every call gets 401.
-	AdminToken string `yaml:"admin_token"`
+	// AdminToken is the Bearer token of the admin routes. The wiring sets
+	// it from the edge's top-level admin_token (SHOPEDGE_ADMIN_TOKEN), so
+	// it has no key of its own here. Empty disables them: every call gets
+	// 401.
+	AdminToken string `yaml:"-"`
 }
 
 // DefaultConfig returns browser max-age 60 s, CDN s-maxage 300 s,
