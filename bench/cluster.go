@@ -349,3 +349,56 @@ func (c *Cluster) Stock(ctx context.Context, sku string) (*api.Stock, error) {
 	}
 	return &s, nil
 }
+
+// Metrics returns the samples of the process's GET /metrics whose names
+// (without labels) are in names, summed over labels.
+func Metrics(ctx context.Context, p *Proc, names ...string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+p.Addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s metrics: %w", p.Name, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s metrics: %w", p.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, RouteError(p.Name, "GET", "/metrics", resp.StatusCode, b)
+	}
+	return parseMetrics(b, names), nil
+}
+
+// parseMetrics sums the Prometheus text samples named in names.
+func parseMetrics(b []byte, names []string) map[string]float64 {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		if sp < 0 {
+			continue
+		}
+		name := line[:sp]
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			name = name[:i]
+		}
+		if !want[name] {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[sp+1:], 64); err == nil {
+			out[name] += v
+		}
+	}
+	return out
+}

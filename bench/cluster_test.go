@@ -58,3 +58,14 @@ func TestRouteError(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseMetrics(t *testing.T) {
+	text := "# HELP x\nshopedge_checkout_batch_size_bucket{vmrange=\"1.0e0...1.2e0\"} 3\n" +
+		"shopedge_checkout_batch_size_sum 42\nshopedge_checkout_batch_size_count 7\n" +
+		"shopedge_checkouts_total{result=\"paid\"} 5\nshopedge_checkouts_total{result=\"out_of_stock\"} 2\n"
+	got := parseMetrics([]byte(text), []string{"shopedge_checkout_batch_size_sum", "shopedge_checkout_batch_size_count", "shopedge_checkouts_total"})
+	want := map[string]float64{"shopedge_checkout_batch_size_sum": 42, "shopedge_checkout_batch_size_count": 7, "shopedge_checkouts_total": 7}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}

@@ -326,6 +326,13 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 		}
 	}
 	r.Fact(fact+"_oversell", float64(oversell))
+	// The core's batch sizes show whether group commit took effect; the
+	// counters run over the core's life, so the mixed sale includes the hot.
+	if m, err := Metrics(ctx, cl.Core, "shopedge_checkout_batch_size_sum", "shopedge_checkout_batch_size_count"); err == nil {
+		if n := m["shopedge_checkout_batch_size_count"]; n > 0 {
+			r.Fact(fact+"_core_mean_batch_size", m["shopedge_checkout_batch_size_sum"]/n)
+		}
+	}
 	r.Fact(fact+"_skus_sold_ne_paid", float64(mismatch))
 	return nil
 }
