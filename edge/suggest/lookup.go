@@ -256,6 +256,12 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 		if i+1 < len(rs) && rs[i] != rs[i+1] {
 			try(-1, 0, i, true, 0)
 		}
+		if i == 0 {
+			// The first character is taken as typed (deletions and
+			// transpositions aside): first-letter typos are rare and
+			// would cost 72 probes per word.
+			continue
+		}
 		for k, a := range typoAlphabet {
 			if kids&(1<<k) == 0 {
 				continue
