@@ -59,6 +59,10 @@ func syntheticLines(tb testing.TB) [][]byte {
 
 // serveSynthetic streams n products built from templates.
 func serveSynthetic(tb testing.TB, n int, tmpl [][]byte) string {
+	parts := make([][][]byte, len(tmpl))
+	for i, t := range tmpl {
+		parts[i] = splitZero(t)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -74,7 +78,7 @@ func serveSynthetic(tb testing.TB, n int, tmpl [][]byte) string {
 			var num []byte
 			for i := 0; i < n; i++ {
 				num = strconv.AppendInt(num[:0], int64(i+1), 10)
-				for _, part := range splitZero(tmpl[i%len(tmpl)]) {
+				for _, part := range parts[i%len(parts)] {
 					if part == nil {
 						_, _ = w.Write(num)
 						continue

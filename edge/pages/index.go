@@ -3,6 +3,7 @@ package pages
 import (
 	"bytes"
 	"hash/maphash"
+	"slices"
 	"strings"
 )
 
@@ -57,15 +58,16 @@ type index struct {
 	tails   []string          // tails[0] is ""
 	tailKey [][]string        // the keys of tails[i]
 	tailIdx map[string]uint32
-	// keys maps category and brand keys to the slots that carried them;
-	// members are checked against the slot's tail on purge, so stale
-	// members are harmless.
-	keys map[string][]uint32
+	// members lists per tail the slots that took it; a purge by key
+	// visits the tails holding the key (a few thousand distinct tails at
+	// most) and checks each member still has that tail, so stale members
+	// are harmless.
+	members [][]uint32
 }
 
 func newIndex() index {
 	return index{seed: maphash.MakeSeed(), ids: make(map[uint64]uint32), slugs: make(map[uint64]uint32), tails: []string{""}, tailKey: [][]string{nil},
-		tailIdx: map[string]uint32{"": 0}, keys: make(map[string][]uint32)}
+		tailIdx: map[string]uint32{"": 0}, members: [][]uint32{nil}}
 }
 
 func (x *index) id(i uint32) []byte {
@@ -142,6 +144,7 @@ func (x *index) setTail(i uint32, tail string) {
 		tail = strings.Clone(tail)
 		x.tails = append(x.tails, tail)
 		x.tailKey = append(x.tailKey, strings.Fields(tail))
+		x.members = append(x.members, nil)
 		x.tailIdx[tail] = t
 	}
 	sl := &x.slots[i]
@@ -149,8 +152,30 @@ func (x *index) setTail(i uint32, tail string) {
 		return
 	}
 	sl.tail = t
-	for _, k := range x.tailKey[t] {
-		x.keys[k] = append(x.keys[k], i)
+	if t != 0 {
+		x.members[t] = append(x.members[t], i)
+	}
+}
+
+// withKey calls fn for each slot whose tail holds surrogate key k, dropping
+// stale members on the way.
+func (x *index) withKey(k string, fn func(i uint32)) {
+	for t := 1; t < len(x.tails); t++ {
+		if !slices.Contains(x.tailKey[t], k) {
+			continue
+		}
+		live := x.members[t][:0]
+		for _, i := range x.members[t] {
+			if x.slots[i].tail == uint32(t) && x.slots[i].flags&flagFree == 0 {
+				live = append(live, i)
+			}
+		}
+		slices.Sort(live)
+		live = slices.Compact(live) // a slot that left and came back is listed twice
+		for _, i := range live {
+			fn(i)
+		}
+		x.members[t] = live
 	}
 }
 

@@ -311,35 +311,12 @@ func (s *Store) purgeKey(k string) int {
 		}
 		return 0
 	}
-	members := s.x.keys[k]
 	n := 0
-	live := members[:0]
-	for _, i := range members {
-		sl := &s.x.slots[i]
-		if sl.flags&flagFree != 0 || !hasField(s.x.tails[sl.tail], k) {
-			continue // stale member: the slot moved on
-		}
-		live = append(live, i)
+	s.x.withKey(k, func(i uint32) {
 		s.dropBytes(i)
 		n++
-	}
-	if len(live) == 0 {
-		delete(s.x.keys, k)
-	} else {
-		s.x.keys[k] = live
-	}
+	})
 	return n
-}
-
-func hasField(list, k string) bool {
-	for list != "" {
-		var f string
-		f, list, _ = strings.Cut(list, " ")
-		if f == k {
-			return true
-		}
-	}
-	return false
 }
 
 // PurgeAll drops every stored representation; products stay known and are

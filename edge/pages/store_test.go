@@ -307,4 +307,10 @@ func TestIndexSlugChangesAndReuse(t *testing.T) {
 	if n := s.Purge([]string{"brand-acme"}); n != 2 {
 		t.Fatalf("purge by brand after reuse: %d", n)
 	}
+	// A product that leaves a category and comes back is purged once.
+	s.Apply(&api.Event{Seq: 5, Type: api.EventUpsert, Product: product("c", "Watch", 5)})
+	s.Apply(&api.Event{Seq: 6, Type: api.EventUpsert, Product: product("c", "Phone", 6)})
+	if n := s.Purge([]string{"category-smart-phone"}); n != 2 {
+		t.Fatalf("purge after a round trip between categories: %d, want a and c once each", n)
+	}
 }
