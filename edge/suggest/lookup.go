@@ -10,22 +10,24 @@ import (
 // state is one lookup's scratch space, pooled by the Service so that warm
 // lookups allocate nothing.
 type state struct {
-	q     *Normalizer // the query
-	name  *Normalizer // a product name, for highlights
-	cons  []constraint
-	alts  []alt
-	words []byte // bytes of the alternatives
-	runes []rune
-	vbuf  []byte
-	cand  []uint32
-	hits  []uint32
-	cats  []catCount
-	key   []byte
-	val   []byte
-	out   []byte
-	hl    [][2]int
-	known []uint32
-	typo  bool
+	q       *Normalizer // the query
+	name    *Normalizer // a product name, for highlights
+	cons    []constraint
+	alts    []alt
+	words   []byte // bytes of the alternatives
+	runes   []rune
+	vbuf    []byte
+	cand    []uint32
+	hits    []uint32
+	cats    []catCount
+	key     []byte
+	val     []byte
+	out     []byte
+	hl      [][2]int
+	known   []uint32
+	order   []int
+	matched []uint32
+	typo    bool
 }
 
 func newState() *state { return &state{q: NewNormalizer(), name: NewNormalizer()} }
@@ -78,18 +80,43 @@ func (x *index) lookup(st *state, limit int) {
 		}
 		st.cons = append(st.cons, c)
 	}
-	d := 0
+	// Drivers: the most selective word first (exact before typo). When
+	// its list is incomplete and yields fewer than limit products, the
+	// lists of the other words add theirs ("iphone case": the best iPhones
+	// are no cases, but the best cases include iPhone cases).
+	st.order = st.order[:0]
 	for i := range st.cons {
-		ci, cd := &st.cons[i], &st.cons[d]
-		if ci.typo != cd.typo && !ci.typo || ci.typo == cd.typo && ci.count < cd.count {
-			d = i
+		st.order = append(st.order, i)
+	}
+	slices.SortFunc(st.order, func(a, b int) int {
+		ca, cb := &st.cons[a], &st.cons[b]
+		if ca.typo != cb.typo {
+			if ca.typo {
+				return 1
+			}
+			return -1
+		}
+		if ca.count != cb.count {
+			return ca.count - cb.count
+		}
+		return a - b
+	})
+	st.matched = st.matched[:0]
+	for _, d := range st.order {
+		for _, o := range x.candidates(st, &st.cons[d]) {
+			if x.matchesAll(st, o, d) {
+				st.matched = append(st.matched, o)
+			}
+		}
+		if len(st.matched) >= limit || x.complete(st, &st.cons[d]) {
+			break
 		}
 	}
-	cand := x.candidates(st, &st.cons[d])
-	for _, o := range cand {
-		if !x.matchesAll(st, o, d) {
-			continue
-		}
+	if len(st.order) > 1 {
+		x.sortRank(st.matched)
+		st.matched = slices.Compact(st.matched)
+	}
+	for _, o := range st.matched {
 		if len(st.hits) < limit {
 			st.hits = append(st.hits, o)
 		}
@@ -102,6 +129,30 @@ func (x *index) lookup(st *state, limit int) {
 			return b.count - a.count
 		}
 		return strings.Compare(x.cats[a.id], x.cats[b.id])
+	})
+}
+
+// complete reports whether c's lists hold every product matching c.
+func (x *index) complete(st *state, c *constraint) bool {
+	for _, a := range c.alts {
+		p := st.alts[a].pid
+		if int(x.pfxCount[p]) > len(x.pfxList[p]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sortRank sorts ordinals best first.
+func (x *index) sortRank(l []uint32) {
+	slices.SortFunc(l, func(a, b uint32) int {
+		if a == b {
+			return 0
+		}
+		if x.better(a, b) {
+			return -1
+		}
+		return 1
 	})
 }
 
@@ -141,15 +192,7 @@ func (x *index) candidates(st *state, c *constraint) []uint32 {
 	for _, a := range c.alts {
 		st.cand = append(st.cand, x.pfxList[st.alts[a].pid]...)
 	}
-	slices.SortFunc(st.cand, func(a, b uint32) int {
-		if a == b {
-			return 0
-		}
-		if x.better(a, b) {
-			return -1
-		}
-		return 1
-	})
+	x.sortRank(st.cand)
 	st.cand = slices.Compact(st.cand)
 	return st.cand
 }

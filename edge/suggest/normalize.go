@@ -113,7 +113,9 @@ func (n *Normalizer) slowRune(src string, r rune, start, end int) {
 	if unicode.Is(unicode.Cf, r) {
 		return // zero-width characters, bidi controls, soft hyphen: dropped
 	}
-	if unicode.IsControl(r) || unicode.IsSpace(r) {
+	if !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.IsMark(r) {
+		// Symbols, punctuation, spaces and controls separate words, even
+		// when their compatibility form has letters ("Insignia™").
 		n.open = false
 		return
 	}

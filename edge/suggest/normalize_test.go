@@ -41,6 +41,9 @@ func TestNormalize(t *testing.T) {
 	f("x²", "x2")
 	f("ﬁne", "fine")
 	f("İstanbul", "istanbul")
+	f("Insignia™ Cable", "insignia cable")
+	f("Apple® iPhone®", "apple iphone")
+	f("㎏", "")
 }
 
 func TestNormalizeEquivalentForms(t *testing.T) {

@@ -65,14 +65,19 @@ func main() {
 	seed := flag.Int64("seed", 1, "generator seed")
 	limit := flag.Int("limit", 10, "answer size")
 	jsonOut := flag.String("json", "", "also write the JSON report to this file")
+	misses := flag.Bool("misses", false, "list answerable queries missing from their top 10 (on stderr)")
 	flag.Parse()
-	if err := run(*catalog, *queries, *generate, *seed, *limit, *jsonOut, os.Stdout); err != nil {
+	var missLog io.Writer = io.Discard
+	if *misses {
+		missLog = os.Stderr
+	}
+	if err := run(*catalog, *queries, *generate, *seed, *limit, *jsonOut, os.Stdout, missLog); err != nil {
 		fmt.Fprintln(os.Stderr, "suggesteval:", err)
 		os.Exit(1)
 	}
 }
 
-func run(catalog, queriesPath string, generate int, seed int64, limit int, jsonOut string, w io.Writer) error {
+func run(catalog, queriesPath string, generate int, seed int64, limit int, jsonOut string, w, missLog io.Writer) error {
 	products, err := demodata.LoadCatalog(catalog)
 	if err != nil {
 		return err
@@ -141,13 +146,19 @@ func run(catalog, queriesPath string, generate int, seed int64, limit int, jsonO
 		}
 		if answerable {
 			a, err := svc.Suggest(q, 10)
+			hit := false
 			if err == nil {
 				for _, p := range a.Products {
 					if rel.matches(p.Name, words) {
-						recalled++
+						hit = true
 						break
 					}
 				}
+			}
+			if hit {
+				recalled++
+			} else if err == nil {
+				fmt.Fprintf(missLog, "miss %q: %d answers, first %q\n", q, len(a.Products), firstName(a))
 			}
 		}
 	}
@@ -270,4 +281,11 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func firstName(a *api.Suggest) string {
+	if len(a.Products) == 0 {
+		return ""
+	}
+	return a.Products[0].Name
 }
