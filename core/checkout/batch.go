@@ -28,6 +28,13 @@ type applyFunc func(tx store.Txn) error
 // re-applied from the fresh snapshot and only the committed run's outcomes
 // are delivered, so no request is ever applied twice.
 // A pipeline lives until close.
+//
+// Measured (checkout_timing_test.go, 2 shared cores): on in-process TiKV a
+// hot SKU with 32 concurrent buyers runs ~2,300 checkouts/s with group commit
+// and ~6/s without (every commit conflicts on the stock key and retries).
+// On the embedded store, which already shares one bbolt transaction and
+// fsync among concurrent Update calls, both modes measure alike
+// (~3,000–5,500 checkouts/s, 120–180 CPU-µs per checkout).
 type pipeline struct {
 	st       store.Store
 	group    bool

@@ -32,6 +32,14 @@ func benchCheckout(b *testing.B, group bool) {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	benchCheckoutOn(b, db, group, 1024)
+	st := db.Stats()
+	b.ReportMetric(float64(st.Updates)/float64(max(st.Batches, 1)), "updates/fsync")
+}
+
+// benchCheckoutOn runs the checkout benchmark on db with parallelism ×
+// GOMAXPROCS buyers at once.
+func benchCheckoutOn(b *testing.B, db store.Store, group bool, parallelism int) {
 	ctx := context.Background()
 	cat := catalog.New(db, changelog.New(db, changelog.DefaultConfig()), catalog.DefaultConfig())
 	carts, err := cart.New(db, cat, cart.DefaultConfig(), zerolog.Nop())
@@ -70,7 +78,7 @@ func benchCheckout(b *testing.B, group bool) {
 		}
 	}
 	var next atomic.Int64
-	b.SetParallelism(1024)
+	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	b.ResetTimer()
@@ -94,8 +102,6 @@ func benchCheckout(b *testing.B, group bool) {
 	if bs := co.pipe.batches.Load(); bs > 0 {
 		b.ReportMetric(float64(co.pipe.items.Load())/float64(bs), "txs/batch")
 	}
-	st := db.Stats()
-	b.ReportMetric(float64(st.Updates)/float64(max(st.Batches, 1)), "updates/fsync")
 	if s, _ := cat.Stock(ctx, "hot"); s.Sold != int64(b.N) {
 		b.Fatalf("sold %d of %d", s.Sold, b.N)
 	}
@@ -115,3 +121,13 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkCheckoutTiKVGroupCommit runs the hot-SKU checkout on client-go's
+// in-process TiKV, where concurrent transactions on the stock key conflict:
+// group commit turns many conflicting transactions into one per batch.
+// Keep it short: -benchtime=200x.
+func BenchmarkCheckoutTiKVGroupCommit(b *testing.B) { benchCheckoutOn(b, openTiKV(b), true, 16) }
+
+// BenchmarkCheckoutTiKVPerRequest is its baseline, one transaction per
+// request (conflicts retried by the store).
+func BenchmarkCheckoutTiKVPerRequest(b *testing.B) { benchCheckoutOn(b, openTiKV(b), false, 16) }
