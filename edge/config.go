@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"net"
 
+	"shopedge/core/api"
+	"shopedge/edge/follow"
+	"shopedge/edge/forward"
+	"shopedge/edge/httpapi"
+	"shopedge/edge/pages"
+	"shopedge/edge/suggest"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
@@ -19,19 +25,21 @@ type Config struct {
 	// AdminToken is the Bearer token of POST /admin/v1/purge
 	// (env SHOPEDGE_ADMIN_TOKEN). Required.
 	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
-	// Cache sizes the off-heap caches.
-	Cache CacheConfig `yaml:"cache"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
 
-	// Domain sections. PLACEHOLDERS: each is replaced by the owning
-	// package's Config (pages.Config, follow.Config, forward.Config,
-	// suggest.Config, httpapi.Config) when it is wired.
-	Pages   struct{} `yaml:"pages"`
-	Follow  struct{} `yaml:"follow"`
-	Forward struct{} `yaml:"forward"`
-	Suggest struct{} `yaml:"suggest"`
-	API     struct{} `yaml:"api"`
+	// Client tunes the connection to the core's internal feed.
+	Client api.ClientConfig `yaml:"client"`
+	// Pages sizes and tunes the rendered product pages (fastcache).
+	Pages pages.Config `yaml:"pages"`
+	// Follow tunes how the change feed is followed.
+	Follow follow.Config `yaml:"follow"`
+	// Forward tunes forwarding of cart, checkout and order requests.
+	Forward forward.Config `yaml:"forward"`
+	// Suggest tunes the autocomplete index and its answer cache.
+	Suggest suggest.Config `yaml:"suggest"`
+	// API sets the public read routes' caching headers and limits.
+	API httpapi.Config `yaml:"api"`
 }
 
 // CoreConfig locates the core tier.
@@ -39,15 +47,6 @@ type CoreConfig struct {
 	// Addrs are the core addresses (host:port): the change feed is read
 	// from them and writes are forwarded to them.
 	Addrs []string `yaml:"addrs" help:"core addresses host:port, comma-separated"`
-}
-
-// CacheConfig sizes the edge's caches.
-type CacheConfig struct {
-	// PagesBytes is the fastcache budget for rendered product pages.
-	PagesBytes config.ByteSize `yaml:"pages_bytes" help:"off-heap budget for rendered product pages (fastcache)"`
-	// SmallBytes is the freecache budget for small TTL entries (negative
-	// lookups, rate limits).
-	SmallBytes config.ByteSize `yaml:"small_bytes" help:"off-heap budget for small TTL entries (freecache)"`
 }
 
 // DefaultConfig returns the configuration of a local edge on
@@ -59,10 +58,15 @@ func DefaultConfig() Config {
 	srv.Name = "edge"
 	srv.MaxRequestBodySize = 64 << 10
 	return Config{
-		Server: srv,
-		Core:   CoreConfig{Addrs: []string{"127.0.0.1:9090"}},
-		Cache:  CacheConfig{PagesBytes: 512 << 20, SmallBytes: 32 << 20},
-		Log:    config.DefaultLog(),
+		Server:  srv,
+		Core:    CoreConfig{Addrs: []string{"127.0.0.1:9090"}},
+		Log:     config.DefaultLog(),
+		Client:  clientDefaults(),
+		Pages:   pages.DefaultConfig(),
+		Follow:  follow.DefaultConfig(),
+		Forward: forwardDefaults(),
+		Suggest: suggest.DefaultConfig(),
+		API:     httpapi.DefaultConfig(),
 	}
 }
 
@@ -82,11 +86,41 @@ func (c *Config) Validate() error {
 	if c.AdminToken == "" {
 		return errors.New("admin_token: required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
 	}
-	if c.Cache.PagesBytes < 32<<20 {
-		return fmt.Errorf("cache.pages_bytes: must be at least 32MB, got %s", c.Cache.PagesBytes)
+	if len(c.AdminToken) < 8 {
+		return errors.New("admin_token: must be at least 8 bytes")
 	}
-	if c.Cache.SmallBytes < 1<<20 {
-		return fmt.Errorf("cache.small_bytes: must be at least 1MB, got %s", c.Cache.SmallBytes)
+	if err := c.Log.Validate(); err != nil {
+		return err
 	}
-	return c.Log.Validate()
+	cl, fw, ap := c.wired()
+	for _, s := range []struct {
+		name string
+		v    interface{ Validate() error }
+	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"api", ap}} {
+		if err := s.v.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// wired returns the sections that take settings from the top level: the
+// core addresses and the admin token.
+func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
+	cl, fw, ap := c.Client, c.Forward, c.API
+	cl.Addrs, fw.Addrs, ap.AdminToken = c.Core.Addrs, c.Core.Addrs, c.AdminToken
+	return cl, fw, ap
+}
+
+// clientDefaults and forwardDefaults leave Addrs empty: both take core.addrs.
+func clientDefaults() api.ClientConfig {
+	c := api.DefaultClientConfig()
+	c.Addrs = nil
+	return c
+}
+
+func forwardDefaults() forward.Config {
+	c := forward.DefaultConfig()
+	c.Addrs = nil
+	return c
 }

@@ -20,6 +20,12 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/rs/zerolog"
 
+	"shopedge/core/api"
+	"shopedge/edge/follow"
+	"shopedge/edge/forward"
+	"shopedge/edge/httpapi"
+	"shopedge/edge/pages"
+	"shopedge/edge/suggest"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
@@ -72,11 +78,16 @@ type Main struct {
 
 	Server *httpserver.Server
 
-	// Domain services. WIRING SEAM (lead): add fields here, e.g.
-	//   Pages     *pages.Store
-	//   Suggest   *suggest.Index
-	//   Follower  *follow.Follower
-	//   Forwarder *forward.Forwarder
+	// Domain services, constructed by startServices in this order.
+	Core      *api.Client
+	Pages     *pages.Store
+	Suggest   *suggest.Service
+	Forwarder *forward.Forwarder
+	Follower  *follow.Follower
+	API       *httpapi.API
+
+	stopFollow context.CancelFunc
+	followDone chan struct{}
 
 	addr     string // bound listen address, set by Run
 	serveErr chan error
@@ -115,37 +126,62 @@ func (m *Main) Run(ctx context.Context) error {
 // startServices creates the caches and services and starts following the
 // core's change feed.
 func (m *Main) startServices(ctx context.Context) error {
-	// WIRING SEAM (lead): construct in dependency order, e.g.
-	//   m.Pages, err = pages.New(m.Config.Pages, m.Log, m.Metrics)
-	//   m.Suggest = suggest.New(m.Config.Suggest)
-	//   m.Forwarder, err = forward.New(m.Config.Forward, m.Log, m.Metrics)
-	//   m.Follower = follow.New(m.Config.Follow, sinks…); go m.Follower.Run(ctx)
-	// Loading the snapshot must not block Run: ready reports when it is done.
-	_ = ctx
+	c := m.Config
+	clientCfg, forwardCfg, apiCfg := c.wired()
+	var err error
+	if m.Core, err = api.NewClient(clientCfg); err != nil {
+		return fmt.Errorf("cannot create the core client: %w", err)
+	}
+	if m.Pages, err = pages.New(c.Pages, m.Log.With().Str("svc", "pages").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot create the page cache: %w", err)
+	}
+	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
+	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot create the forwarder: %w", err)
+	}
+	sinks := []follow.Sink{m.Pages, m.Suggest}
+	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot create the feed follower: %w", err)
+	}
+	m.API = httpapi.New(httpapi.Deps{
+		Pages:    m.Pages,
+		Follower: m.Follower,
+		Core:     m.Core,
+		Log:      m.Log.With().Str("svc", "api").Logger(),
+		Metrics:  m.Metrics,
+		Suggest:  m.Suggest.Handle,
+		Forward:  m.Forwarder.Handle,
+	}, apiCfg)
+
+	// The snapshot loads in the background; /readyz turns 200 when done.
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopFollow, m.followDone = cancel, make(chan struct{})
+	go func() { defer close(m.followDone); m.Follower.Run(fctx) }()
 	return nil
 }
 
 // ready reports whether the edge can serve: /readyz answers 200 only then.
 func (m *Main) ready() bool {
-	// WIRING SEAM (lead): also require the first snapshot, e.g.
-	//   && m.Follower.Ready()
-	return m.started.Load()
+	return m.started.Load() && m.Follower != nil && m.Follower.Ready()
 }
 
 // stopServices stops the feed follower and releases the caches, in reverse
 // order of startServices. It runs after the HTTP server has drained.
 func (m *Main) stopServices() error {
-	// WIRING SEAM (lead): stop the follower, close the forwarder, reset caches.
+	if m.stopFollow != nil {
+		m.stopFollow()
+		<-m.followDone
+	}
+	if m.Forwarder != nil {
+		return m.Forwarder.Close()
+	}
 	return nil
 }
 
 // routes registers every HTTP handler of the edge on r. /healthz, /readyz
 // and /metrics are already registered.
 func (m *Main) routes(r *router.Router) {
-	// WIRING SEAM (lead): register the domain handlers, e.g.
-	//   m.API.Register(r)  // /v1/products/{id}, /products/{slug}, /v1/suggest,
-	//                      // forwarded /v1/carts…, /v1/checkout, /admin/v1/purge
-	_ = r
+	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
 }
 
 // serve builds the router and server and starts serving in the background.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,8 @@ import (
 	"github.com/valyala/fasthttp"
 	"gopkg.in/yaml.v3"
 
+	"shopedge/core/api"
+	"shopedge/edge/follow/fakecore"
 	"shopedge/internal/config"
 )
 
@@ -170,6 +173,42 @@ func get(t *testing.T, url string, hdr ...string) *fasthttp.Response {
 
 var promLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:, ?[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (?:[-+]?[0-9.eE+-]+|NaN|[+-]Inf)$`)
 
+// startFakeCore serves the core's internal feed with one product, so an
+// edge can load its snapshot and turn ready.
+func startFakeCore(t *testing.T) *fakecore.Core {
+	t.Helper()
+	c := fakecore.New()
+	c.Upsert(&api.Product{ID: "1", Slug: "one-1", Name: "One", SKUs: []api.SKU{{SKU: "1", Availability: api.InStock}}})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// TestSingleEdgeNotReadyWithoutCore: /readyz stays 503 until a snapshot
+// has loaded, while /healthz answers.
+func TestSingleEdgeNotReadyWithoutCore(t *testing.T) {
+	m := NewMain()
+	m.Stderr = io.Discard
+	ctx := context.Background()
+	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0", "-core.addrs=127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	base := "http://" + m.Addr()
+	if s := get(t, base+"/healthz").StatusCode(); s != 200 {
+		t.Fatalf("/healthz = %d", s)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if s := get(t, base+"/readyz").StatusCode(); s != 503 {
+		t.Fatalf("/readyz without a core = %d, want 503", s)
+	}
+}
+
 // checkServing runs the checks every tier's process must pass.
 func checkServing(t *testing.T, base string) {
 	t.Helper()
@@ -180,8 +219,11 @@ func checkServing(t *testing.T, base string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if s := get(t, base+"/readyz").StatusCode(); s != 200 {
-		t.Fatalf("/readyz = %d", s)
+	for get(t, base+"/readyz").StatusCode() != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never answered 200")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	resp := get(t, base+"/metrics")
 	lines := strings.Split(strings.TrimSpace(string(resp.Body())), "\n")
@@ -208,8 +250,9 @@ func checkServing(t *testing.T, base string) {
 
 func TestSingleEdgeProcess(t *testing.T) {
 	bin := mustBuild(t)
-	p, addr := startProcess(t, bin, cleanEnv("SHOPEDGE_ADMIN_TOKEN=secret", "SHOPEDGE_CORE_ADDRS=127.0.0.1:1"),
-		"-server.addr=127.0.0.1:0", "-cache.pages-bytes=32MB")
+	core := startFakeCore(t)
+	p, addr := startProcess(t, bin, cleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token", "SHOPEDGE_CORE_ADDRS="+core.Addr()),
+		"-server.addr=127.0.0.1:0", "-pages.cache-bytes=33554432")
 	checkServing(t, "http://"+addr)
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM:\n%s", code, p.logs())
@@ -225,7 +268,7 @@ func TestSingleEdgeProcess(t *testing.T) {
 func TestSingleEdgeInvalidConfig(t *testing.T) {
 	bin := mustBuild(t)
 	badFile := filepath.Join(t.TempDir(), "edge.yaml")
-	if err := os.WriteFile(badFile, []byte("cache:\n  pages: 1GB\n"), 0o600); err != nil {
+	if err := os.WriteFile(badFile, []byte("pages:\n  cache: 1GB\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f := func(env []string, field string, args ...string) {
@@ -244,14 +287,14 @@ func TestSingleEdgeInvalidConfig(t *testing.T) {
 			t.Fatalf("stderr %q: want one line naming %s", out, field)
 		}
 	}
-	token := []string{"SHOPEDGE_ADMIN_TOKEN=x"}
+	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token"}
 	f(token, "-server.write-timeout", "-server.write-timeout=soon")
-	f(token, "cache.pages_bytes", "-cache.pages-bytes=1MB")
-	f(token, "-cache.pages-bytes", "-cache.pages-bytes=lots")
+	f(token, "pages: cache_bytes", "-pages.cache-bytes=1048576")
+	f(token, "-pages.cache-bytes", "-pages.cache-bytes=lots")
 	f(append(token, "SHOPEDGE_CORE_ADDRS=nohostport"), "core.addrs")
 	f(token, "core.addrs", "-core.addrs=")
 	f(nil, "admin_token")
-	f(token, "cache.pages", "-config", badFile)
+	f(token, "pages.cache", "-config", badFile)
 }
 
 // TestSingleEdgeInProcess runs the same wiring in the test process.
@@ -260,7 +303,8 @@ func TestSingleEdgeInProcess(t *testing.T) {
 	m := NewMain()
 	m.Stderr = &logs
 	ctx := context.Background()
-	if err := m.ParseFlags(ctx, []string{"-admin-token=x", "-server.addr=127.0.0.1:0"}); err != nil {
+	core := startFakeCore(t)
+	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0", "-core.addrs=" + core.Addr()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Run(ctx); err != nil {

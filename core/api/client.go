@@ -27,7 +27,7 @@ var (
 // ClientConfig configures a Client.
 type ClientConfig struct {
 	// Addrs lists the core nodes as host:port; requests are balanced over them.
-	Addrs []string `yaml:"addrs"`
+	Addrs []string `yaml:"-"` // from the edge's core.addrs
 	// Timeout bounds a product fetch (connect, write, read).
 	Timeout time.Duration `yaml:"timeout"`
 	// SnapshotTimeout bounds a whole snapshot download.

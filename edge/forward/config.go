@@ -10,7 +10,7 @@ import (
 // (section "forward") and may be overridden by flags.
 type Config struct {
 	// Addrs are the core addresses (host:port) writes are forwarded to.
-	Addrs []string `yaml:"addrs"`
+	Addrs []string `yaml:"-"` // from the edge's core.addrs
 	// Timeout bounds one forwarded request, retries included; past it the
 	// edge answers 504.
 	Timeout time.Duration `yaml:"timeout"`
