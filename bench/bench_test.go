@@ -230,6 +230,9 @@ func TestRunClosedLoopAgainstBaseline(t *testing.T) {
 	if s.Requests != 500 || s.OK != 500 || s.RPS <= 0 || s.P50Ms <= 0 {
 		t.Fatalf("summary %+v", s)
 	}
+	if s.BodyBytes != BaselineBodySize {
+		t.Fatalf("mean body %g bytes, want %d", s.BodyBytes, BaselineBodySize)
+	}
 	if bodyLen.Load() != BaselineBodySize || !json.Valid(BaselineBody()) {
 		t.Fatalf("baseline body %d bytes, valid JSON %v", bodyLen.Load(), json.Valid(BaselineBody()))
 	}

@@ -34,6 +34,7 @@ func HTTPOp(c *fasthttp.HostClient, timeout time.Duration, fill func(w *Worker, 
 		fill(w, w.Req)
 		w.Req.SetHost(c.Addr)
 		err := c.DoTimeout(w.Req, w.Resp, timeout)
+		w.Bytes += int64(len(w.Resp.Body()))
 		return ErrorKind(err, w.Resp.StatusCode())
 	}
 }

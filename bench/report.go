@@ -78,15 +78,15 @@ func (r *Report) Markdown() string {
 	}
 	fmt.Fprintf(&b, "### bench %s — %s, %s, %s, %d CPUs, %s\n\n", r.Scenario,
 		r.Started.Format(time.RFC3339), mode, r.Options.Duration, r.Host.CPUs, r.Host.GoVersion)
-	b.WriteString("| run | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | req/s ÷ base | p99 ÷ base |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+	b.WriteString("| run | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | body B | errors | req/s ÷ base | p99 ÷ base |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	row := func(name string, s *Summary, ratio *Ratio) {
 		rr, rp := "", ""
 		if ratio != nil {
 			rr, rp = fmt.Sprintf("%.3f", ratio.RPS), fmt.Sprintf("%.2f", ratio.P99)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s |\n", name, s.RPS,
-			s.P50Ms, s.P90Ms, s.P99Ms, s.P999Ms, s.MaxMs, errorsCell(s), rr, rp)
+		fmt.Fprintf(&b, "| %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %.0f | %s | %s | %s |\n", name, s.RPS,
+			s.P50Ms, s.P90Ms, s.P99Ms, s.P999Ms, s.MaxMs, s.BodyBytes, errorsCell(s), rr, rp)
 	}
 	if r.Baseline != nil {
 		row("baseline (bare fasthttp, 2 KB)", r.Baseline, nil)

@@ -64,6 +64,9 @@ type Worker struct {
 	Rand *rand.Rand
 	Req  *fasthttp.Request
 	Resp *fasthttp.Response
+	// Bytes counts response body bytes received in the current run; an Op
+	// adds to it (HTTPOp does).
+	Bytes int64
 }
 
 // Op performs one request on behalf of w and returns its error kind ("" on
@@ -160,10 +163,12 @@ func forEachWorker(workers []*Worker, fn func(w *Worker, rec *Recorder)) *Record
 	var wg sync.WaitGroup
 	for i, w := range workers {
 		recs[i] = NewRecorder()
+		w.Bytes = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			fn(w, recs[i])
+			recs[i].bytes = w.Bytes
 		}()
 	}
 	wg.Wait()

@@ -20,6 +20,7 @@ const (
 type Recorder struct {
 	hist   *hdrhistogram.Histogram
 	ok     int64
+	bytes  int64
 	errors map[string]int64
 }
 
@@ -50,6 +51,7 @@ func (r *Recorder) Record(d time.Duration, kind string) {
 func (r *Recorder) Merge(o *Recorder) {
 	r.hist.Merge(o.hist)
 	r.ok += o.ok
+	r.bytes += o.bytes
 	for k, v := range o.errors {
 		r.errors[k] += v
 	}
@@ -69,6 +71,8 @@ type Summary struct {
 	P99Ms    float64          `json:"p99_ms"`
 	P999Ms   float64          `json:"p99_9_ms"`
 	MaxMs    float64          `json:"max_ms"`
+	// BodyBytes is the mean response body size.
+	BodyBytes float64 `json:"body_bytes"`
 }
 
 // Summarize returns r's summary over a run that lasted elapsed.
@@ -83,6 +87,9 @@ func (r *Recorder) Summarize(elapsed time.Duration) *Summary {
 	}
 	if s.Seconds > 0 {
 		s.RPS = float64(s.Requests) / s.Seconds
+	}
+	if s.Requests > 0 {
+		s.BodyBytes = float64(r.bytes) / float64(s.Requests)
 	}
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	s.MeanMs = r.hist.Mean() / 1000
