@@ -266,6 +266,7 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 			Email: "buyer" + strconv.FormatInt(i, 10) + "@example.com"})
 		req.SetBody(body)
 		err := ec.DoTimeout(req, w.Resp, cfg.Timeout)
+		w.Bytes += int64(len(w.Resp.Body()))
 		kind := ErrorKind(err, w.Resp.StatusCode())
 		switch {
 		case err == nil && w.Resp.StatusCode() == 201:
