@@ -1,6 +1,7 @@
 package tikv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -151,6 +152,7 @@ func (t *writeTxn) Get(key []byte) ([]byte, error) {
 // before the whole transaction is.
 func (t *writeTxn) lock(key []byte, values bool) (kv.ReturnedValue, error) {
 	const lockAttempts = 8
+	key = bytes.Clone(key) // client-go keeps locked keys; callers may reuse theirs
 	var err error
 	for range lockAttempts {
 		var ts uint64
