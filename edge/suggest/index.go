@@ -128,6 +128,7 @@ func build(cfg *Config, recs []record) *index {
 		start := len(flat)
 		flat = x.termsOf(r, flat)
 		r.terms = flat[start:len(flat):len(flat)]
+		r.sig = x.sigOf(r.terms)
 	}
 	order := <-orderc
 	// Postings are carved from one arena sized by a counting pass.
@@ -191,3 +192,18 @@ func rankOrder(recs []record) []uint32 {
 	}
 	return order
 }
+
+// sigOf returns a product's signature: a bit per 3-character prefix of
+// its terms. A query word of 3 or more characters whose bit is missing
+// cannot match, which spares reading the product's terms.
+func (x *index) sigOf(terms []uint32) uint64 {
+	var sig uint64
+	for _, t := range terms {
+		if tp := x.termPrefixes(t); len(tp) >= 3 {
+			sig |= sigBit(tp[2])
+		}
+	}
+	return sig
+}
+
+func sigBit(p uint32) uint64 { return 1 << ((p * 0x9E3779B1) >> 26) }

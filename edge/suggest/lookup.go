@@ -43,7 +43,10 @@ type constraint struct {
 
 type alt struct {
 	pid        uint32
-	start, end int // in state.words
+	start, end int    // in state.words
+	chars      int    // characters of the indexed prefix pid
+	capped     bool   // the word is longer than pid: compare strings too
+	sig        uint64 // sigBit of the word's 3-character prefix, 0 if shorter
 }
 
 type catCount struct {
@@ -102,13 +105,14 @@ func (x *index) lookup(st *state, limit int) {
 		return a - b
 	})
 	st.matched = st.matched[:0]
-	for _, d := range st.order {
+	for i, d := range st.order {
 		for _, o := range x.candidates(st, &st.cons[d]) {
 			if x.matchesAll(st, o, d) {
 				st.matched = append(st.matched, o)
 			}
 		}
-		if len(st.matched) >= limit || x.complete(st, &st.cons[d]) {
+		// At most two drivers: each costs a list of checks.
+		if i == 1 || len(st.matched) >= limit || x.complete(st, &st.cons[d]) {
 			break
 		}
 	}
@@ -168,7 +172,16 @@ func (st *state) nextAlts() []int {
 func (x *index) addAlt(st *state, p uint32, w []byte) int {
 	start := len(st.words)
 	st.words = append(st.words, w...)
-	st.alts = append(st.alts, alt{pid: p, start: start, end: len(st.words)})
+	n := capLen(w, x.maxPrefix)
+	a := alt{pid: p, start: start, end: len(st.words), chars: utf8.RuneCount(w[:n]), capped: n < len(w)}
+	if a.chars >= 3 {
+		p3 := p
+		if a.chars > 3 {
+			p3, _ = x.findPfx(w[:capLen(w, 3)])
+		}
+		a.sig = sigBit(p3)
+	}
+	st.alts = append(st.alts, a)
 	return len(st.alts) - 1
 }
 
@@ -212,11 +225,29 @@ func (x *index) matchesAll(st *state, o uint32, d int) bool {
 	return true
 }
 
+// A term has prefix p of k characters exactly when its k-th prefix id is
+// p: one integer compare per term, no string reads.
 func (x *index) matches(st *state, o uint32, c *constraint) bool {
-	for _, t := range x.recs[o].terms {
-		ts := x.termStr(t)
-		for _, a := range c.alts {
-			if strings.HasPrefix(ts, b2s(st.altWord(a))) {
+	r := &x.recs[o]
+	var sig uint64
+	for _, ai := range c.alts {
+		if st.alts[ai].sig == 0 {
+			sig = 0
+			break
+		}
+		sig |= st.alts[ai].sig
+	}
+	if sig != 0 && r.sig&sig == 0 {
+		return false
+	}
+	for _, t := range r.terms {
+		tp := x.termPrefixes(t)
+		for _, ai := range c.alts {
+			a := &st.alts[ai]
+			if len(tp) < a.chars || tp[a.chars-1] != a.pid {
+				continue
+			}
+			if !a.capped || strings.HasPrefix(x.termStr(t), b2s(st.altWord(ai))) {
 				return true
 			}
 		}

@@ -20,6 +20,7 @@ func (x *index) upsert(nr record) bool {
 		return false
 	}
 	nr.terms = x.termsOf(&nr, nil)
+	nr.sig = x.sigOf(nr.terms)
 	nr.cat = x.category(&nr)
 	var oldTerms []uint32
 	oldScore := int64(0)
