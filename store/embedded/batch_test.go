@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"shopedge/store"
 )
 
@@ -251,5 +253,21 @@ func TestEmptyKeyRejected(t *testing.T) {
 	err := db.Update(context.Background(), func(tx store.Txn) error { return tx.Set(nil, []byte("x")) })
 	if err == nil {
 		t.Fatal("Set with an empty key succeeded")
+	}
+}
+
+func TestRegisterMetrics(t *testing.T) {
+	db := mustOpen(t, Options{NoSync: true})
+	set := metrics.NewSet()
+	db.RegisterMetrics(set)
+	for range 3 {
+		if err := db.Update(context.Background(), func(tx store.Txn) error { return tx.Set([]byte("k"), []byte("v")) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	set.WritePrometheus(&b)
+	if !strings.Contains(b.String(), "shopedge_store_embedded_updates_total 3\n") {
+		t.Fatalf("metrics:\n%s", b.String())
 	}
 }

@@ -127,6 +127,11 @@ func Open(path string, opts Options) (*DB, error) {
 // concurrent callers (see the package doc). A ctx cancelled before fn's
 // writes join a batch returns ctx.Err() and writes nothing; once joined, the
 // commit's result is returned. A panic in fn is re-raised in the caller.
+//
+// fn runs on the committer goroutine while every other writer waits, so it
+// must be short and must not block (no network calls) and must not call
+// Update on the same DB (that would deadlock). A failed bbolt commit is
+// reported as store.ErrUndetermined for every caller in the batch.
 func (db *DB) Update(ctx context.Context, fn func(tx store.Txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -85,6 +85,29 @@ func BenchmarkUpdateParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkImportParallel measures product-sized (2 KiB) upserts from many
+// goroutines, the catalog import's shape.
+func BenchmarkImportParallel(b *testing.B) {
+	db := mustOpen(b, Options{})
+	doc := make([]byte, 2048)
+	var n atomic.Uint64
+	b.ReportAllocs()
+	b.SetBytes(int64(len(doc)))
+	b.SetParallelism(benchParallelism)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k := benchKey(n.Add(1))
+			err := db.Update(context.Background(), func(tx store.Txn) error { return tx.Set(k, doc) })
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportRate(b, start)
+}
+
 // BenchmarkCounterParallel measures read-increment-write on one hot key.
 func BenchmarkCounterParallel(b *testing.B) {
 	db := mustOpen(b, Options{})
