@@ -37,8 +37,7 @@ type Options struct {
 	// callers before committing. 0 commits at once: batches still form from
 	// callers that arrived while the previous commit's fsync ran.
 	MaxBatchDelay time.Duration `yaml:"max_batch_delay"`
-	// Timeout bounds the wait for the file lock held by another process
-	// (0 waits forever).
+	// Timeout bounds the wait for the file lock held by another process.
 	Timeout time.Duration `yaml:"timeout"`
 	// InitialMmapSize is bbolt's initial mmap size. While the database fits
 	// in it, long View calls never block a commit that grows the file.
@@ -95,6 +94,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.InitialMmapSize == 0 {
 		opts.InitialMmapSize = def.InitialMmapSize
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = def.Timeout
 	}
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         opts.Timeout,

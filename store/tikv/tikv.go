@@ -139,8 +139,9 @@ func Open(ctx context.Context, pdAddrs []string, opts Options) (*Store, error) {
 }
 
 // New wraps an existing KVStore (for example client-go's in-process mock
-// cluster). Close does not close kv. Invalid options are replaced by defaults
-// field by field after Validate; call Validate first to reject them.
+// cluster). Close does not close kv. Zero fields take their DefaultOptions
+// value; if opts is invalid New uses DefaultOptions, so call Validate first
+// to reject bad configuration. LocalLatches is ignored (see Options).
 func New(kv *tikv.KVStore, opts Options) *Store {
 	if opts.Validate() != nil {
 		opts = DefaultOptions()
