@@ -121,8 +121,8 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		return Result{}, err
 	}
 	q := reserveReq{
-		keyHash: hashHex(key), fp: fingerprint, cartID: req.CartID, email: req.Email,
-		orderID: cart.NewID(), token: cart.NewID(),
+		keyHash: hashKey(key), fp: fingerprint, cartID: req.CartID, email: req.Email,
+		orderID: newOrderID(s.cfg.Now().UnixNano()), token: cart.NewID(),
 	}
 	var rr reserveRes
 	err := s.retry(ctx, func() error {

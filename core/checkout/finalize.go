@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	json "github.com/goccy/go-json"
-
 	"shopedge/core/api"
 	"shopedge/core/cart"
 	"shopedge/store"
@@ -16,9 +14,10 @@ import (
 // answered: chargeID is set when the charge succeeded, declined when it was
 // refused.
 type finalizeReq struct {
-	keyHash, orderID, token string
-	chargeID                string
-	declined                *api.Error
+	keyHash        keyHash
+	orderID, token string
+	chargeID       string
+	declined       *api.Error
 	// fast, when set, holds a fresh reservation's stored bytes and the
 	// paid records precomputed outside the transaction (see finalizeFastTx).
 	fast *paidFast
@@ -27,54 +26,42 @@ type finalizeReq struct {
 // paidFast is a mark-paid precomputed by the request's goroutine, so the
 // shared batch transaction only compares and copies bytes.
 type paidFast struct {
-	order          *orderRec // as reserved
-	pending, idem  []byte    // bytes the reservation wrote
-	cartRaw        []byte
-	cartExp        int64
-	paid, idemDone []byte // records to write
-	body           []byte // the 201 body
+	order   *orderRec // as reserved
+	pending []byte    // the order bytes the reservation wrote
+	cartRaw []byte
+	cartExp int64
+	paid    []byte // the paid order to write
+	body    []byte // the 201 body
 }
 
 // precomputePaid prepares q's fast path from a fresh reservation w.
 func precomputePaid(q *finalizeReq, o *orderRec, w *written) error {
 	paid := *o
-	paid.Status, paid.ChargeID = api.OrderPaid, q.chargeID
-	pub := paid.public()
-	pub.Token = q.token
-	body, err := json.Marshal(&pub)
+	paid.Status, paid.ChargeID, paid.LeaseUntil = api.OrderPaid, q.chargeID, 0
+	body, err := paidBody(&paid, q.token)
 	if err != nil {
 		return err
 	}
-	pb, err := json.Marshal(&paid)
-	if err != nil {
-		return err
-	}
-	done := *w.idem
-	done.State, done.Status, done.Body, done.Token, done.LeaseUntil = idemDone, http.StatusCreated, body, "", 0
-	db, err := json.Marshal(&done)
-	if err != nil {
-		return err
-	}
-	q.fast = &paidFast{order: o, pending: w.order, idem: w.idemRaw, cartRaw: w.cartRaw, cartExp: w.cartExp, paid: pb, idemDone: db, body: body}
+	q.fast = &paidFast{order: o, pending: w.order, cartRaw: w.cartRaw, cartExp: w.cartExp, paid: encodeOrderRec(nil, &paid), body: body}
 	return nil
 }
 
-// finalizeFastTx marks the order paid when neither the order nor its
-// idempotency record changed since the reservation (compared byte for
-// byte); otherwise it reports !ok and finalizeTx decides from scratch.
+// finalizeFastTx marks the order paid when it has not changed since the
+// reservation (compared byte for byte: whoever ends, cancels or takes over
+// a pending order rewrites it); otherwise it reports !ok and finalizeTx
+// decides from scratch. The idempotency record is left as it is: it points
+// to the order, which now holds the answer.
 func (s *Service) finalizeFastTx(tx store.Txn, q finalizeReq) (res finalizeRes, ok bool, err error) {
 	f := q.fast
-	if v, err := tx.Get(orderKey(q.orderID)); err != nil || !bytes.Equal(v, f.pending) {
-		return res, false, nil
-	}
-	if v, err := tx.Get(idemKey(q.keyHash)); err != nil || !bytes.Equal(v, f.idem) {
+	key := orderKey(q.orderID)
+	if v, err := tx.Get(key); err != nil || !bytes.Equal(v, f.pending) {
 		return res, false, nil
 	}
 	o := f.order
 	if err := s.sellTx(tx, o); err != nil {
 		return res, false, err
 	}
-	if err := tx.Delete(timeKey(store.NSResv, o.ExpiresAt, o.ID)); err != nil {
+	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
 		return res, false, err
 	}
 	v, err := tx.Get(cart.Key(o.CartID))
@@ -87,10 +74,7 @@ func (s *Service) finalizeFastTx(tx store.Txn, q finalizeReq) (res finalizeRes, 
 	if err != nil {
 		return res, false, err
 	}
-	if err := tx.Set(orderKey(o.ID), f.paid); err != nil {
-		return res, false, err
-	}
-	if err := tx.Set(idemKey(q.keyHash), f.idemDone); err != nil {
+	if err := tx.Set(key, f.paid); err != nil {
 		return res, false, err
 	}
 	return finalizeRes{status: http.StatusCreated, body: f.body, totals: o.Totals}, true, nil
@@ -135,9 +119,9 @@ type finalizeRes struct {
 var errEnded = &api.Error{Code: api.ECodeConflict, Message: "the order's reservation ended (expired or cancelled) before payment completed; any charge is refunded"}
 
 // finalizeTx marks a pending order paid (reserved → sold, cart removed) or
-// payment_failed (reservation released), and stores the response with the
-// key. An order that ended meanwhile is left alone and its charge refunded.
-// Re-running it after it landed changes nothing and returns the stored body.
+// payment_failed (reservation released, the answer stored with the key).
+// An order that ended meanwhile is left alone and its charge refunded.
+// Re-running it after it landed changes nothing and returns the same body.
 func (s *Service) finalizeTx(tx store.Txn, q finalizeReq) (finalizeRes, error) {
 	if q.fast != nil && q.declined == nil {
 		if res, ok, err := s.finalizeFastTx(tx, q); ok || err != nil {
@@ -154,23 +138,33 @@ func (s *Service) finalizeTx(tx store.Txn, q finalizeReq) (finalizeRes, error) {
 		return res, err
 	}
 	if o.Status != api.OrderPendingPayment {
-		if rec != nil && rec.State == idemDone {
+		switch {
+		case rec != nil && rec.State == idemDone:
 			res.status, res.body = rec.Status, rec.Body
 			return res, nil
+		case o.ChargeID != "":
+			// Paid by an earlier run of this request (or a takeover).
+			res.status = http.StatusCreated
+			res.body, err = paidBody(o, q.token)
+			return res, err
 		}
 		res.status, res.body = http.StatusConflict, errorBody(errEnded)
 		return res, s.closeIdemTx(tx, q.keyHash, rec, res.status, res.body)
 	}
 	res.refund = false
-	if err := tx.Delete(timeKey(store.NSResv, o.ExpiresAt, o.ID)); err != nil {
+	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
 		return res, err
 	}
+	o.LeaseUntil = 0
 	if q.declined != nil {
 		if err := s.releaseTx(tx, o); err != nil {
 			return res, err
 		}
 		o.Status = api.OrderPaymentFailed
 		res.status, res.body = api.Status(q.declined.Code), errorBody(q.declined)
+		if err := s.closeIdemTx(tx, q.keyHash, rec, res.status, res.body); err != nil {
+			return res, err
+		}
 	} else {
 		if err := s.sellTx(tx, o); err != nil {
 			return res, err
@@ -180,27 +174,23 @@ func (s *Service) finalizeTx(tx store.Txn, q finalizeReq) (finalizeRes, error) {
 		if err := deleteCartTx(tx, o.CartID); err != nil {
 			return res, err
 		}
-		pub := o.public()
-		pub.Token = q.token
-		body, err := json.Marshal(&pub)
+		body, err := paidBody(o, q.token)
 		if err != nil {
 			return res, err
 		}
 		res.status, res.body = http.StatusCreated, body
 	}
-	if err := saveOrderTx(tx, o); err != nil {
-		return res, err
-	}
-	return res, s.closeIdemTx(tx, q.keyHash, rec, res.status, res.body)
+	return res, saveOrderTx(tx, o)
 }
 
-// closeIdemTx stores the final response in an in-flight idempotency record.
-func (s *Service) closeIdemTx(tx store.Txn, hash string, rec *idemRec, status int, body []byte) error {
+// closeIdemTx stores the final response in an idempotency record that still
+// points to its order.
+func (s *Service) closeIdemTx(tx store.Txn, h keyHash, rec *idemRec, status int, body []byte) error {
 	if rec == nil || rec.State == idemDone {
 		return nil
 	}
-	rec.State, rec.Status, rec.Body, rec.Token, rec.LeaseUntil = idemDone, status, body, "", 0
-	return saveIdemTx(tx, hash, rec, false)
+	rec.State, rec.Status, rec.Body, rec.OrderID, rec.Token = idemDone, status, body, "", ""
+	return saveIdemTx(tx, h, rec, false, 0)
 }
 
 // releaseTx returns a pending order's reserved stock.

@@ -189,8 +189,10 @@ func (e *env) checkInvariants() {
 	reserved, sold := map[string]int64{}, map[string]int64{}
 	err := e.st.View(context.Background(), func(tx store.Txn) error {
 		return tx.Scan([]byte(store.NSOrder), store.PrefixEnd([]byte(store.NSOrder)), 0, func(k, v []byte) error {
-			var o orderRec
-			if err := json.Unmarshal(v, &o); err != nil {
+			var raw orderID
+			copy(raw[:], k[len(store.NSOrder):])
+			o, err := decodeOrderRec(raw.String(), v)
+			if err != nil {
 				return err
 			}
 			for _, l := range o.Lines {
@@ -202,7 +204,7 @@ func (e *env) checkInvariants() {
 				}
 			}
 			if o.Status == api.OrderPendingPayment {
-				if _, err := tx.Get(timeKey(store.NSResv, o.ExpiresAt, o.ID)); err != nil {
+				if _, err := tx.Get(resvKey(o.ExpiresAt, o.ID)); err != nil {
 					t.Errorf("pending order %s not in the reservation index: %v", o.ID, err)
 				}
 			}

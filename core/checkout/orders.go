@@ -112,10 +112,10 @@ func (s *Service) endPendingTx(tx store.Txn, o *orderRec, status string) error {
 	if err := s.releaseTx(tx, o); err != nil {
 		return err
 	}
-	if err := tx.Delete(timeKey(store.NSResv, o.ExpiresAt, o.ID)); err != nil {
+	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
 		return err
 	}
-	o.Status = status
+	o.Status, o.LeaseUntil = status, 0
 	rec, err := loadIdemTx(tx, o.IdemKey)
 	if err != nil {
 		return err

@@ -10,27 +10,31 @@ import (
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
-	"shopedge/core/cart"
 	"shopedge/store"
 )
 
-// orderRec is an order as stored at ord/{id}. The access token is stored
-// only as its SHA-256; the buyer's copy is in the checkout response.
+// orderRec is an order as stored at ord/{id raw} (see ids.go), encoded by
+// encodeOrderRec. The access token is stored only as its SHA-256; the buyer's
+// copy is in the checkout response.
 type orderRec struct {
-	ID        string         `json:"id"`
-	TokenHash string         `json:"token_sha256"`
-	Status    string         `json:"status"`
-	Email     string         `json:"email"`
-	CartID    string         `json:"cart_id"`
-	Lines     []api.CartLine `json:"lines"`
-	Totals    api.Money      `json:"totals"`
-	ChargeID  string         `json:"charge_id,omitempty"`
+	ID        string // the public id; the key, not part of the value
+	TokenHash [32]byte
+	Status    string
+	Email     string
+	CartID    string
+	Lines     []api.CartLine
+	Totals    api.Money
+	ChargeID  string
 	// RefundPending is set when a paid order was cancelled and its refund
 	// has not been confirmed by the gateway yet.
-	RefundPending bool   `json:"refund_pending,omitempty"`
-	IdemKey       string `json:"idem_key"` // hash of the Idempotency-Key that created it
-	CreatedAt     int64  `json:"created_at"`
-	ExpiresAt     int64  `json:"expires_at"` // reservation expiry
+	RefundPending bool
+	IdemKey       keyHash // hash of the Idempotency-Key that created it
+	CreatedAt     int64
+	ExpiresAt     int64 // reservation expiry
+	// LeaseUntil (unix s) is how long the checkout request that owns a
+	// pending order may still be charging it; another request with the
+	// same Idempotency-Key gets 409 until then, and takes it over after.
+	LeaseUntil int64
 }
 
 // public returns the wire form (without token).
@@ -42,78 +46,147 @@ func (o *orderRec) public() api.Order {
 	return out
 }
 
-func orderKey(id string) []byte { return store.Key(store.NSOrder, id) }
-
-// timeKey returns ns{unix u64 BE}/{id}, the layout of the expiry indexes.
-func timeKey(ns string, unix int64, id string) []byte {
-	b := make([]byte, 0, len(ns)+9+len(id))
-	b = append(b, ns...)
-	b = store.AppendUint64(b, uint64(unix))
-	b = append(b, '/')
-	return append(b, id...)
+// paidBody renders the 201 answer of a checkout that paid o. It depends on
+// the stored fields only, so the first answer and every replay of the
+// Idempotency-Key (rendered again from the stored order, even after a
+// later cancel) are the same bytes.
+func paidBody(o *orderRec, token string) ([]byte, error) {
+	pub := o.public()
+	pub.Status, pub.ExpiresAt, pub.Token = api.OrderPaid, 0, token
+	b, err := json.Marshal(&pub)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode order %s: %w", o.ID, err)
+	}
+	return b, nil
 }
 
-// timeKeyID returns the id part of a timeKey of namespace ns.
-func timeKeyID(ns string, k []byte) string {
-	if len(k) < len(ns)+9 {
-		return ""
+var statusCodes = [...]string{1: api.OrderPendingPayment, 2: api.OrderPaid, 3: api.OrderPaymentFailed, 4: api.OrderExpired, 5: api.OrderCancelled}
+
+func statusCode(s string) byte {
+	for i, v := range statusCodes {
+		if i > 0 && v == s {
+			return byte(i)
+		}
 	}
-	return string(k[len(ns)+9:])
+	panic(fmt.Sprintf("BUG: unknown order status %q", s))
+}
+
+const recVersion = 1
+
+// encodeOrderRec appends o's stored form to b.
+func encodeOrderRec(b []byte, o *orderRec) []byte {
+	var flags byte
+	if o.RefundPending {
+		flags |= 1
+	}
+	b = append(b, recVersion, statusCode(o.Status), flags)
+	b = append(b, o.TokenHash[:]...)
+	b = append(b, o.IdemKey[:]...)
+	b = appendStr(b, o.CartID)
+	b = appendStr(b, o.Email)
+	b = appendStr(b, o.ChargeID)
+	b = appendVarint(b, o.CreatedAt)
+	b = appendVarint(b, o.ExpiresAt)
+	b = appendVarint(b, o.LeaseUntil)
+	b = appendVarint(b, o.Totals.Amount)
+	b = appendStr(b, o.Totals.Currency)
+	b = appendUvarint(b, uint64(len(o.Lines)))
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		b = appendStr(b, l.SKU)
+		b = appendStr(b, l.ProductID)
+		b = appendStr(b, l.Name)
+		b = appendVarint(b, l.Quantity)
+		b = appendVarint(b, l.UnitPrice.Amount)
+		b = appendStr(b, l.UnitPrice.Currency)
+		b = appendVarint(b, l.LineTotal.Amount)
+		b = appendStr(b, l.LineTotal.Currency)
+	}
+	return b
+}
+
+// decodeOrderRec decodes the stored order id from v (v is not retained).
+func decodeOrderRec(id string, v []byte) (*orderRec, error) {
+	d := dec{b: v}
+	o := &orderRec{ID: id}
+	if d.u8() != recVersion {
+		return nil, fmt.Errorf("cannot decode order %s: unknown format", id)
+	}
+	st := d.u8()
+	if int(st) >= len(statusCodes) || st == 0 {
+		return nil, fmt.Errorf("cannot decode order %s: status %d", id, st)
+	}
+	o.Status = statusCodes[st]
+	o.RefundPending = d.u8()&1 != 0
+	copy(o.TokenHash[:], d.fixed(32))
+	copy(o.IdemKey[:], d.fixed(32))
+	o.CartID, o.Email, o.ChargeID = d.str(), d.str(), d.str()
+	o.CreatedAt, o.ExpiresAt, o.LeaseUntil = d.varint(), d.varint(), d.varint()
+	o.Totals.Amount, o.Totals.Currency = d.varint(), d.str()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return nil, fmt.Errorf("cannot decode order %s: %w", id, errCorrupt)
+	}
+	o.Lines = make([]api.CartLine, n)
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		l.SKU, l.ProductID, l.Name = d.str(), d.str(), d.str()
+		l.Quantity = d.varint()
+		l.UnitPrice.Amount, l.UnitPrice.Currency = d.varint(), d.str()
+		l.LineTotal.Amount, l.LineTotal.Currency = d.varint(), d.str()
+	}
+	if err := d.err(); err != nil {
+		return nil, fmt.Errorf("cannot decode order %s: %w", id, err)
+	}
+	return o, nil
 }
 
 var errOrderNotFound = api.Errorf(api.ECodeNotFound, "order not found")
 
 func loadOrderTx(tx store.Txn, id string) (*orderRec, error) {
-	if !cart.ValidID(id) {
+	raw, ok := parseOrderID(id)
+	if !ok {
 		return nil, errOrderNotFound
 	}
-	v, err := tx.Get(orderKey(id))
+	v, err := tx.Get(orderKeyRaw(raw))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errOrderNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read order %s: %w", id, err)
 	}
-	o := new(orderRec)
-	if err := json.Unmarshal(v, o); err != nil {
-		return nil, fmt.Errorf("cannot decode order %s: %w", id, err)
-	}
-	return o, nil
+	return decodeOrderRec(id, v)
 }
 
 func saveOrderTx(tx store.Txn, o *orderRec) error {
-	v, err := json.Marshal(o)
-	if err != nil {
-		return fmt.Errorf("cannot encode order %s: %w", o.ID, err)
-	}
-	if err := tx.Set(orderKey(o.ID), v); err != nil {
+	if err := tx.Set(orderKey(o.ID), encodeOrderRec(nil, o)); err != nil {
 		return fmt.Errorf("cannot write order %s: %w", o.ID, err)
 	}
 	return nil
 }
 
-func hashHex(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
+func hashKey(s string) keyHash { return sha256.Sum256([]byte(s)) }
 
 // tokenMatches compares token with the stored hash in constant time.
 func tokenMatches(o *orderRec, token string) bool {
-	want, err := hex.DecodeString(o.TokenHash)
-	if err != nil || len(want) != sha256.Size {
-		return false
-	}
 	got := sha256.Sum256([]byte(token))
-	return subtle.ConstantTimeCompare(got[:], want) == 1
+	return subtle.ConstantTimeCompare(got[:], o.TokenHash[:]) == 1
 }
 
 // Idempotency record states.
 const (
-	idemInFlight = "in_flight"
-	idemDone     = "done"
+	// idemOrder: the key created an order, which holds the outcome: while
+	// it is pending the request is in flight (or abandoned, see
+	// orderRec.LeaseUntil); once paid, the 201 answer is rendered from it.
+	// A paid checkout so never rewrites its idempotency record.
+	idemOrder = 1
+	// idemDone: the final answer is stored in the record (out of stock,
+	// declined, reservation ended).
+	idemDone = 2
 )
 
-// idemRec is the record of one Idempotency-Key at idem/{sha256(key) hex}.
+// idemRec is the record of one Idempotency-Key at idem/{sha256(key)},
+// encoded by encodeIdem.
 //
 // Scope: the key alone names the record, and the fingerprint (SHA-256 of the
 // request's method, path and body) must match for a replay. A client that
@@ -122,45 +195,107 @@ const (
 // except the order token — which is why the cart id, itself a 128-bit
 // capability, is part of the body and thus of the fingerprint.
 type idemRec struct {
-	Fingerprint string `json:"fp"`
-	State       string `json:"state"`
-	OrderID     string `json:"order_id,omitempty"`
-	// Token is the new order's access token, kept only while in flight so
-	// a resumed request can answer with it; the final body holds it after.
-	Token      string          `json:"token,omitempty"`
-	LeaseUntil int64           `json:"lease_until,omitempty"` // unix s; an in-flight owner holds it until then
-	Status     int             `json:"status,omitempty"`
-	Body       json.RawMessage `json:"body,omitempty"` // a JSON document, stored as is
-	ExpiresAt  int64           `json:"expires_at"`
+	Fingerprint string
+	State       byte
+	ExpiresAt   int64
+	// OrderID and Token (the order's access token, for the replayed
+	// answer) are set in state idemOrder.
+	OrderID string
+	Token   string
+	// Status and Body (a JSON document) are the answer in state idemDone.
+	Status int
+	Body   []byte
 }
 
-func idemKey(hash string) []byte { return store.Key(store.NSIdem, hash) }
+// appendHex appends s compactly: lowercase hex of even length as its raw
+// bytes, anything else as is, behind a one-byte tag.
+func appendHex(b []byte, s string) []byte {
+	if !lowerHex(s) {
+		return appendStr(append(b, 0), s)
+	}
+	b = appendUvarint(append(b, 1), uint64(len(s)/2))
+	b, _ = hex.AppendDecode(b, []byte(s))
+	return b
+}
 
-func loadIdemTx(tx store.Txn, hash string) (*idemRec, error) {
-	v, err := tx.Get(idemKey(hash))
+// lowerHex reports whether s is non-empty lowercase hex of even length.
+func lowerHex(s string) bool {
+	if len(s) == 0 || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *dec) hexStr() string {
+	if d.u8() == 1 {
+		return hex.EncodeToString(d.bytes())
+	}
+	return d.str()
+}
+
+func encodeIdem(b []byte, r *idemRec) []byte {
+	b = append(b, recVersion, r.State)
+	b = appendHex(b, r.Fingerprint)
+	b = appendVarint(b, r.ExpiresAt)
+	if r.State == idemOrder {
+		raw, _ := parseOrderID(r.OrderID)
+		b = append(b, raw[:]...)
+		return appendHex(b, r.Token)
+	}
+	b = appendUvarint(b, uint64(r.Status))
+	return appendStr(b, string(r.Body))
+}
+
+func decodeIdem(v []byte) (*idemRec, error) {
+	d := dec{b: v}
+	r := new(idemRec)
+	if d.u8() != recVersion {
+		return nil, errors.New("cannot decode idempotency record: unknown format")
+	}
+	r.State = d.u8()
+	r.Fingerprint = d.hexStr()
+	r.ExpiresAt = d.varint()
+	switch r.State {
+	case idemOrder:
+		var raw orderID
+		copy(raw[:], d.fixed(orderIDRaw))
+		r.OrderID, r.Token = raw.String(), d.hexStr()
+	case idemDone:
+		r.Status = int(d.uvarint())
+		r.Body = append([]byte(nil), d.bytes()...)
+	default:
+		d.bad = true
+	}
+	if err := d.err(); err != nil {
+		return nil, fmt.Errorf("cannot decode idempotency record: %w", err)
+	}
+	return r, nil
+}
+
+func loadIdemTx(tx store.Txn, h keyHash) (*idemRec, error) {
+	v, err := tx.Get(idemKey(h))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read idempotency record: %w", err)
 	}
-	r := new(idemRec)
-	if err := json.Unmarshal(v, r); err != nil {
-		return nil, fmt.Errorf("cannot decode idempotency record: %w", err)
-	}
-	return r, nil
+	return decodeIdem(v)
 }
 
-func saveIdemTx(tx store.Txn, hash string, r *idemRec, isNew bool) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("cannot encode idempotency record: %w", err)
-	}
-	if err := tx.Set(idemKey(hash), v); err != nil {
+// saveIdemTx writes r; a new record is also indexed for expiry, with
+// createdNs keeping the index in creation order.
+func saveIdemTx(tx store.Txn, h keyHash, r *idemRec, isNew bool, createdNs int64) error {
+	if err := tx.Set(idemKey(h), encodeIdem(nil, r)); err != nil {
 		return fmt.Errorf("cannot write idempotency record: %w", err)
 	}
 	if isNew {
-		if err := tx.Set(timeKey(store.NSIdemExp, r.ExpiresAt, hash), nil); err != nil {
+		if err := tx.Set(idemExpKey(r.ExpiresAt, createdNs, h), nil); err != nil {
 			return fmt.Errorf("cannot index idempotency record: %w", err)
 		}
 	}

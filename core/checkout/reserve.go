@@ -1,11 +1,8 @@
 package checkout
 
 import (
-	"fmt"
 	"net/http"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
 	"shopedge/core/cart"
@@ -16,7 +13,8 @@ import (
 // drawn before the transaction, so a retry after an undetermined commit
 // recognises its own order instead of creating a second one.
 type reserveReq struct {
-	keyHash, fp    string
+	keyHash        keyHash
+	fp             string
 	cartID, email  string
 	orderID, token string
 }
@@ -37,19 +35,22 @@ type reserveRes struct {
 
 // written is what a fresh reservation stored, byte for byte.
 type written struct {
-	order   []byte   // pending order JSON at ord/{id}
-	idem    *idemRec // in-flight idempotency record
-	idemRaw []byte   // its JSON at idem/{hash}
-	cartRaw []byte   // the cart record as read
-	cartExp int64    // the cart's expiry (its index key)
+	order   []byte // pending order at ord/{id}
+	cartRaw []byte // the cart record as read
+	cartExp int64  // the cart's expiry (its index key)
 }
 
 // reserveTx runs the first transaction of a checkout: the idempotency
 // check, the cart re-priced from the catalog, all-or-nothing reservation of
 // every line, and the pending order with its reservation and idempotency
 // records. Errors it returns are not stored with the key.
+//
+// A fresh reservation writes five keys: the stock record of each line, the
+// order, its reservation index entry, the idempotency record and its expiry
+// index entry. All but the idempotency record land in key order.
 func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
-	now := s.now()
+	nowNs := s.cfg.Now().UnixNano()
+	now := nowNs / int64(time.Second)
 	rec, err := loadIdemTx(tx, q.keyHash)
 	if err != nil {
 		return reserveRes{}, err
@@ -86,7 +87,7 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 		// The response is final: store it with the key.
 		e := &api.Error{Code: api.ECodeOutOfStock, Message: "not enough stock for every line", Details: short}
 		idem.State, idem.Status, idem.Body = idemDone, http.StatusConflict, errorBody(e)
-		if err := saveIdemTx(tx, q.keyHash, idem, true); err != nil {
+		if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
 			return reserveRes{}, err
 		}
 		return reserveRes{status: idem.Status, body: idem.Body}, nil
@@ -98,32 +99,22 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 		}
 	}
 	o := &orderRec{
-		ID: q.orderID, TokenHash: hashHex(q.token), Status: api.OrderPendingPayment, Email: q.email,
+		ID: q.orderID, TokenHash: hashKey(q.token), Status: api.OrderPendingPayment, Email: q.email,
 		CartID: q.cartID, Lines: priced.Lines, Totals: priced.Totals, IdemKey: q.keyHash,
-		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL),
+		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL), LeaseUntil: now + s.leaseSecs(),
 	}
-	ob, err := json.Marshal(o)
-	if err != nil {
-		return reserveRes{}, fmt.Errorf("cannot encode order %s: %w", o.ID, err)
-	}
+	ob := encodeOrderRec(nil, o)
 	if err := tx.Set(orderKey(o.ID), ob); err != nil {
-		return reserveRes{}, fmt.Errorf("cannot write order %s: %w", o.ID, err)
-	}
-	if err := tx.Set(timeKey(store.NSResv, o.ExpiresAt, o.ID), nil); err != nil {
 		return reserveRes{}, err
 	}
-	idem.State, idem.OrderID, idem.Token, idem.LeaseUntil = idemInFlight, o.ID, q.token, now+s.leaseSecs()
-	ib, err := json.Marshal(idem)
-	if err != nil {
-		return reserveRes{}, fmt.Errorf("cannot encode idempotency record: %w", err)
+	if err := tx.Set(resvKey(o.ExpiresAt, o.ID), nil); err != nil {
+		return reserveRes{}, err
 	}
-	if err := tx.Set(idemKey(q.keyHash), ib); err != nil {
-		return reserveRes{}, fmt.Errorf("cannot write idempotency record: %w", err)
+	idem.State, idem.OrderID, idem.Token = idemOrder, o.ID, q.token
+	if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
+		return reserveRes{}, err
 	}
-	if err := tx.Set(timeKey(store.NSIdemExp, idem.ExpiresAt, q.keyHash), nil); err != nil {
-		return reserveRes{}, fmt.Errorf("cannot index idempotency record: %w", err)
-	}
-	return reserveRes{order: o, token: q.token, fresh: &written{order: ob, idem: idem, idemRaw: ib, cartRaw: cartRaw, cartExp: cr.ExpiresAt}}, nil
+	return reserveRes{order: o, token: q.token, fresh: &written{order: ob, cartRaw: cartRaw, cartExp: cr.ExpiresAt}}, nil
 }
 
 // existingTx handles a key that has a record: replay, reuse, in flight, our
@@ -135,24 +126,32 @@ func (s *Service) existingTx(tx store.Txn, q reserveReq, rec *idemRec, now int64
 	if rec.State == idemDone {
 		return reserveRes{status: rec.Status, body: rec.Body, replayed: true}, nil
 	}
-	own := rec.OrderID == q.orderID
-	if !own && rec.LeaseUntil > now {
-		return reserveRes{}, api.Errorf(api.ECodeInFlight, "a request with this Idempotency-Key is still in progress")
-	}
 	o, err := loadOrderTx(tx, rec.OrderID)
 	if err != nil {
 		return reserveRes{}, err
 	}
 	if o.Status != api.OrderPendingPayment {
-		// Whoever ended the order finalises the record in the same
+		if o.ChargeID != "" {
+			// Paid (perhaps cancelled since): the answer was the paid order.
+			body, err := paidBody(o, rec.Token)
+			if err != nil {
+				return reserveRes{}, err
+			}
+			return reserveRes{status: http.StatusCreated, body: body, replayed: true}, nil
+		}
+		// Whoever ended the order unpaid finalises the record in the same
 		// transaction, so this is not reachable; refuse rather than guess.
+		return reserveRes{}, api.Errorf(api.ECodeInFlight, "a request with this Idempotency-Key is still in progress")
+	}
+	own := rec.OrderID == q.orderID
+	if !own && o.LeaseUntil > now {
 		return reserveRes{}, api.Errorf(api.ECodeInFlight, "a request with this Idempotency-Key is still in progress")
 	}
 	if !own {
 		// The first attempt was abandoned (its lease ran out): take it over.
 		// The gateway is keyed by the order id, so it charges at most once.
-		rec.LeaseUntil = now + s.leaseSecs()
-		if err := saveIdemTx(tx, q.keyHash, rec, false); err != nil {
+		o.LeaseUntil = now + s.leaseSecs()
+		if err := saveOrderTx(tx, o); err != nil {
 			return reserveRes{}, err
 		}
 	}

@@ -56,7 +56,7 @@ func (s *Service) sweepReservations(ctx context.Context) (int, error) {
 					if err := tx.Delete(k); err != nil {
 						return err
 					}
-					o, err := loadOrderTx(tx, timeKeyID(store.NSResv, k))
+					o, err := loadOrderTx(tx, resvKeyID(k))
 					if api.ErrorCode(err) == api.ECodeNotFound {
 						return nil
 					}
@@ -104,14 +104,15 @@ func (s *Service) sweepIdempotency(ctx context.Context) error {
 		}
 		err = s.st.Update(ctx, func(tx store.Txn) error {
 			for _, k := range keys {
-				hash := timeKeyID(store.NSIdemExp, k)
-				rec, err := loadIdemTx(tx, hash)
-				if err != nil {
-					return err
-				}
-				if rec != nil && rec.ExpiresAt <= now {
-					if err := tx.Delete(idemKey(hash)); err != nil {
+				if hash, ok := idemExpKeyHash(k); ok {
+					rec, err := loadIdemTx(tx, hash)
+					if err != nil {
 						return err
+					}
+					if rec != nil && rec.ExpiresAt <= now {
+						if err := tx.Delete(idemKey(hash)); err != nil {
+							return err
+						}
 					}
 				}
 				if err := tx.Delete(k); err != nil {
