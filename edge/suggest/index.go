@@ -22,6 +22,7 @@ type index struct {
 	seed      maphash.Seed
 
 	recs []record
+	sigs []uint64          // per ordinal: sigOf its terms (dense, for cache-friendly filtering)
 	ids  map[string]uint32 // product id → ordinal
 	dead map[string]uint64 // deleted product id → sequence of the delete
 	free []uint32          // ordinals of deleted products, reused
@@ -116,6 +117,7 @@ func (x *index) category(r *record) uint32 {
 func build(cfg *Config, recs []record) *index {
 	x := newIndex(cfg, len(recs))
 	x.recs = recs
+	x.sigs = make([]uint64, len(recs))
 	x.live = len(recs)
 	// Ranking needs only scores and ids: sort on another core meanwhile.
 	orderc := make(chan []uint32, 1)
@@ -128,7 +130,7 @@ func build(cfg *Config, recs []record) *index {
 		start := len(flat)
 		flat = x.termsOf(r, flat)
 		r.terms = flat[start:len(flat):len(flat)]
-		r.sig = x.sigOf(r.terms)
+		x.sigs[o] = x.sigOf(r.terms)
 	}
 	order := <-orderc
 	// Postings are carved from one arena sized by a counting pass.

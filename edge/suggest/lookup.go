@@ -228,7 +228,6 @@ func (x *index) matchesAll(st *state, o uint32, d int) bool {
 // A term has prefix p of k characters exactly when its k-th prefix id is
 // p: one integer compare per term, no string reads.
 func (x *index) matches(st *state, o uint32, c *constraint) bool {
-	r := &x.recs[o]
 	var sig uint64
 	for _, ai := range c.alts {
 		if st.alts[ai].sig == 0 {
@@ -237,10 +236,10 @@ func (x *index) matches(st *state, o uint32, c *constraint) bool {
 		}
 		sig |= st.alts[ai].sig
 	}
-	if sig != 0 && r.sig&sig == 0 {
+	if sig != 0 && x.sigs[o]&sig == 0 {
 		return false
 	}
-	for _, t := range r.terms {
+	for _, t := range x.recs[o].terms {
 		tp := x.termPrefixes(t)
 		for _, ai := range c.alts {
 			a := &st.alts[ai]

@@ -29,7 +29,6 @@ type record struct {
 	score int64
 	seq   uint64
 	terms []uint32 // distinct term ids, ascending
-	sig   uint64   // sigBit of the 3-character prefix of every term
 	cat   uint32   // category id + 1; 0 when the product has none
 	has   bool     // price is set
 	live  bool
