@@ -220,3 +220,43 @@ func TestValidate(t *testing.T) {
 		t.Fatal("tiny ttl accepted")
 	}
 }
+
+func TestConsumedCartIndexSwept(t *testing.T) {
+	s, cat, ck, st := newTest(t)
+	ctx := context.Background()
+	put(t, cat, "a", &api.Money{Amount: 1, Currency: "USD"})
+	c, err := s.CreateWith(ctx, []Line{{SKU: "a", Quantity: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := s.Create(ctx)
+	if err := st.Update(ctx, func(tx store.Txn) error { return ConsumeTx(tx, c.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, c.ID); code(err) != api.ECodeNotFound {
+		t.Fatalf("consumed cart readable: %v", err)
+	}
+	count := func() (n int) {
+		_ = st.View(ctx, func(tx store.Txn) error {
+			return tx.Scan([]byte(store.NSCartExp), store.PrefixEnd([]byte(store.NSCartExp)), 0, func(k, v []byte) error { n++; return nil })
+		})
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d index entries, want 2 (the consumed cart's stays until due)", n)
+	}
+	if n, err := s.SweepOnce(ctx); n != 0 || err != nil {
+		t.Fatalf("early sweep: %d %v", n, err)
+	}
+	ck.Add(s.cfg.TTL + time.Second)
+	// Only the cart that still existed counts as swept; both entries go.
+	if n, err := s.SweepOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d index entries left", n)
+	}
+	if _, err := s.Get(ctx, kept.ID); code(err) != api.ECodeNotFound {
+		t.Fatalf("expired cart readable: %v", err)
+	}
+}

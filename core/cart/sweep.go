@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,14 +34,22 @@ func (s *Service) SweepOnce(ctx context.Context) (int, error) {
 			seen = len(keys)
 			for _, k := range keys {
 				id := string(k[len(store.NSCartExp)+9:])
-				if _, err := LoadTx(tx, id, now); api.ErrorCode(err) == api.ECodeNotFound {
-					// Gone or expired → remove the record if any.
-					if err := tx.Delete(cartKey(id)); err != nil {
-						return fmt.Errorf("cannot delete cart %s: %w", id, err)
+				_, err := tx.Get(cartKey(id))
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					// Consumed by a checkout (see ConsumeTx) or swept.
+				case err != nil:
+					return fmt.Errorf("cannot read cart %s: %w", id, err)
+				default:
+					if _, err := LoadTx(tx, id, now); api.ErrorCode(err) == api.ECodeNotFound {
+						// Expired → remove the record.
+						if err := tx.Delete(cartKey(id)); err != nil {
+							return fmt.Errorf("cannot delete cart %s: %w", id, err)
+						}
+						n++
+					} else if err != nil {
+						return err
 					}
-					n++
-				} else if err != nil {
-					return err
 				}
 				// Either way this index entry is stale now.
 				if err := tx.Delete(k); err != nil {

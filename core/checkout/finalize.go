@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 
 	"shopedge/core/api"
@@ -28,10 +27,8 @@ type finalizeReq struct {
 type paidFast struct {
 	order   *orderRec // as reserved
 	pending []byte    // the order bytes the reservation wrote
-	cartRaw []byte
-	cartExp int64
-	paid    []byte // the paid order to write
-	body    []byte // the 201 body
+	paid    []byte    // the paid order to write
+	body    []byte    // the 201 body
 }
 
 // precomputePaid prepares q's fast path from a fresh reservation w.
@@ -42,7 +39,7 @@ func precomputePaid(q *finalizeReq, o *orderRec, w *written) error {
 	if err != nil {
 		return err
 	}
-	q.fast = &paidFast{order: o, pending: w.order, cartRaw: w.cartRaw, cartExp: w.cartExp, paid: encodeOrderRec(nil, &paid), body: body}
+	q.fast = &paidFast{order: o, pending: w.order, paid: encodeOrderRec(nil, &paid), body: body}
 	return nil
 }
 
@@ -64,14 +61,7 @@ func (s *Service) finalizeFastTx(tx store.Txn, q finalizeReq) (res finalizeRes, 
 	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
 		return res, false, err
 	}
-	v, err := tx.Get(cart.Key(o.CartID))
-	switch {
-	case err == nil && bytes.Equal(v, f.cartRaw):
-		err = cart.DeleteTx(tx, cart.Record{ID: o.CartID, ExpiresAt: f.cartExp})
-	case err == nil || errors.Is(err, store.ErrNotFound):
-		err = deleteCartTx(tx, o.CartID)
-	}
-	if err != nil {
+	if err := cart.ConsumeTx(tx, o.CartID); err != nil {
 		return res, false, err
 	}
 	if err := tx.Set(key, f.paid); err != nil {
@@ -90,19 +80,6 @@ func (s *Service) sellTx(tx store.Txn, o *orderRec) error {
 		}
 	}
 	return nil
-}
-
-// deleteCartTx removes a checked-out cart if it is still there (expired or
-// not: now=0 loads it regardless).
-func deleteCartTx(tx store.Txn, id string) error {
-	cr, err := cart.LoadTx(tx, id, 0)
-	if api.ErrorCode(err) == api.ECodeNotFound {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return cart.DeleteTx(tx, cr)
 }
 
 type finalizeRes struct {
@@ -171,7 +148,7 @@ func (s *Service) finalizeTx(tx store.Txn, q finalizeReq) (finalizeRes, error) {
 		}
 		o.Status, o.ChargeID = api.OrderPaid, q.chargeID
 		// The cart is consumed.
-		if err := deleteCartTx(tx, o.CartID); err != nil {
+		if err := cart.ConsumeTx(tx, o.CartID); err != nil {
 			return res, err
 		}
 		body, err := paidBody(o, q.token)

@@ -35,9 +35,7 @@ type reserveRes struct {
 
 // written is what a fresh reservation stored, byte for byte.
 type written struct {
-	order   []byte // pending order at ord/{id}
-	cartRaw []byte // the cart record as read
-	cartExp int64  // the cart's expiry (its index key)
+	order []byte // pending order at ord/{id}
 }
 
 // reserveTx runs the first transaction of a checkout: the idempotency
@@ -58,7 +56,7 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	if rec != nil {
 		return s.existingTx(tx, q, rec, now)
 	}
-	cr, cartRaw, err := cart.LoadTxRaw(tx, q.cartID, now)
+	cr, err := cart.LoadTx(tx, q.cartID, now)
 	if err != nil {
 		if api.ErrorCode(err) == api.ECodeNotFound {
 			return reserveRes{}, &api.Error{Code: api.ECodeNotFound, Field: "cart_id", Message: "cart not found"}
@@ -114,7 +112,7 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
 		return reserveRes{}, err
 	}
-	return reserveRes{order: o, token: q.token, fresh: &written{order: ob, cartRaw: cartRaw, cartExp: cr.ExpiresAt}}, nil
+	return reserveRes{order: o, token: q.token, fresh: &written{order: ob}}, nil
 }
 
 // existingTx handles a key that has a record: replay, reuse, in flight, our
