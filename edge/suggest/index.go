@@ -47,6 +47,7 @@ type index struct {
 	pfxCount []uint32
 	pfxTerms [][]uint32 // terms with the prefix
 	pfxKids  []uint64   // kidBit of every character that extends the prefix
+	edges    edges      // prefix trie: (parent, character) → child
 	rootKids uint64     // kidBit of every first character
 
 	// writer scratch

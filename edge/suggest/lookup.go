@@ -257,7 +257,11 @@ func (x *index) matches(st *state, o uint32, c *constraint) bool {
 const typoAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 // typoConstraint collects the one-edit variants of w (deletion,
-// transposition, substitution, insertion) that are indexed prefixes.
+// transposition, substitution, insertion) that are indexed prefixes. Each
+// variant walks the prefix trie from the longest known prefix before its
+// edit, one integer probe per character, and is dropped at its first
+// character no live product has: the bytes of a variant are built only
+// for the few that exist.
 func (x *index) typoConstraint(st *state, w []byte) constraint {
 	c := constraint{alts: st.nextAlts(), typo: true}
 	st.runes = st.runes[:0]
@@ -265,56 +269,6 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 		st.runes = append(st.runes, r)
 	}
 	rs := st.runes
-	try := func(skip int, ins rune, at int, swap bool, sub rune) {
-		v := st.vbuf[:0]
-		for i := 0; i <= len(rs); i++ {
-			if i == at && ins != 0 {
-				v = utf8.AppendRune(v, ins)
-			}
-			if i == len(rs) || i == skip {
-				continue
-			}
-			r := rs[i]
-			switch {
-			case swap && i == at:
-				r = rs[i+1]
-			case swap && i == at+1:
-				r = rs[i-1]
-			case sub != 0 && i == at:
-				r = sub
-			}
-			v = utf8.AppendRune(v, r)
-		}
-		st.vbuf = v
-		if len(v) == 0 {
-			return
-		}
-		p, ok := x.findPfx(v[:capLen(v, x.maxPrefix)])
-		if !ok || x.pfxCount[p] == 0 {
-			return
-		}
-		for _, a := range c.alts {
-			if bytes.Equal(st.altWord(a), v) {
-				return
-			}
-		}
-		if len(c.alts) < maxTypoAlts {
-			c.alts = append(c.alts, x.addAlt(st, p, v))
-			return
-		}
-		// Keep the corrections most products agree with: a short word has
-		// many one-edit neighbours, and each costs list merges and checks.
-		worst := 0
-		for i := range c.alts {
-			if x.altBefore(st, c.alts[worst], c.alts[i]) {
-				worst = i
-			}
-		}
-		a := x.addAlt(st, p, v)
-		if x.altBefore(st, a, c.alts[worst]) {
-			c.alts[worst] = a
-		}
-	}
 	// A variant keeps the characters before its edit, so the edit must
 	// fall within the longest indexed prefix of w (or just after it), and
 	// a substituted or inserted character must extend that prefix.
@@ -325,9 +279,9 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 		if i > 0 {
 			kids = x.pfxKids[known[i]]
 		}
-		try(i, 0, -1, false, 0)
+		x.tryVariant(st, &c, i, 0, 0, i+1) // deletion
 		if i+1 < len(rs) && rs[i] != rs[i+1] {
-			try(-1, 0, i, true, 0)
+			x.tryVariant(st, &c, i, rs[i+1], rs[i], i+2) // transposition
 		}
 		if i == 0 {
 			// The first character is taken as typed (deletions and
@@ -340,15 +294,15 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 				continue
 			}
 			if a != rs[i] {
-				try(-1, 0, i, false, a)
+				x.tryVariant(st, &c, i, a, 0, i+1) // substitution
 			}
-			try(-1, a, i, false, 0)
+			x.tryVariant(st, &c, i, a, 0, i) // insertion
 		}
 	}
 	if last == len(rs)-1 && len(known) > len(rs) {
 		for k, a := range typoAlphabet {
 			if x.pfxKids[known[len(rs)]]&(1<<k) != 0 {
-				try(-1, a, len(rs), false, 0)
+				x.tryVariant(st, &c, len(rs), a, 0, len(rs))
 			}
 		}
 	}
@@ -358,6 +312,74 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 		c.capped = c.capped || capLen(w, x.maxPrefix) < len(w)
 	}
 	return c
+}
+
+// tryVariant adds to c the variant rs[:i] + e1 + e2 + rs[j:] of the query
+// word in st.runes (e1, e2 are 0 when absent) when it is an indexed prefix
+// with live products.
+func (x *index) tryVariant(st *state, c *constraint, i int, e1, e2 rune, j int) {
+	rs := st.runes
+	node, chars := uint32(0), i // node is a prefix id + 1, 0 the empty prefix
+	if i > 0 {
+		node = st.known[i] + 1
+	}
+	step := func(r rune) bool {
+		if chars == x.maxPrefix {
+			return true
+		}
+		p, ok := x.edges.child(node, r)
+		if !ok || x.pfxCount[p] == 0 {
+			return false
+		}
+		node, chars = p+1, chars+1
+		return true
+	}
+	if e1 != 0 && !step(e1) || e2 != 0 && !step(e2) {
+		return
+	}
+	for k := j; k < len(rs) && chars < x.maxPrefix; k++ {
+		if !step(rs[k]) {
+			return
+		}
+	}
+	if node == 0 {
+		return
+	}
+	p := node - 1
+	v := st.vbuf[:0]
+	for _, r := range rs[:i] {
+		v = utf8.AppendRune(v, r)
+	}
+	for _, r := range [2]rune{e1, e2} {
+		if r != 0 {
+			v = utf8.AppendRune(v, r)
+		}
+	}
+	for _, r := range rs[j:] {
+		v = utf8.AppendRune(v, r)
+	}
+	st.vbuf = v
+	for _, a := range c.alts {
+		if bytes.Equal(st.altWord(a), v) {
+			return
+		}
+	}
+	if len(c.alts) < maxTypoAlts {
+		c.alts = append(c.alts, x.addAlt(st, p, v))
+		return
+	}
+	// Keep the corrections most products agree with: a short word has
+	// many one-edit neighbours, and each costs list merges and checks.
+	worst := 0
+	for i := range c.alts {
+		if x.altBefore(st, c.alts[worst], c.alts[i]) {
+			worst = i
+		}
+	}
+	a := x.addAlt(st, p, v)
+	if x.altBefore(st, a, c.alts[worst]) {
+		c.alts[worst] = a
+	}
 }
 
 // knownPrefixes returns in st.known the prefix ids of w's leading

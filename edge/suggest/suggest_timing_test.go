@@ -55,7 +55,7 @@ var (
 
 // generated returns a Service over n generated products (cached for the
 // largest n asked in the process).
-func generated(b *testing.B, n int) *Service {
+func generated(b testing.TB, n int) *Service {
 	src := demoProducts(b)
 	var ps []*api.Product
 	if err := demodata.Generate(n, 1, src, func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {

@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"hash/maphash"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -82,7 +83,7 @@ func (x *index) term(w []byte) uint32 {
 			continue // not at a character boundary
 		}
 		chars++
-		p := x.prefix(w[:i], t)
+		p := x.prefix(w[:i], t, prev)
 		x.termPfx = append(x.termPfx, p)
 		if bit := kidBit(w[i-1]); prev < 0 {
 			x.rootKids |= bit
@@ -95,9 +96,9 @@ func (x *index) term(w []byte) uint32 {
 	return t
 }
 
-// prefix returns the id of prefix p of term t, adding it when new, and
-// records t under it.
-func (x *index) prefix(p []byte, t uint32) uint32 {
+// prefix returns the id of prefix p of term t, adding it when new (as the
+// child of prefix parent, -1 for none), and records t under it.
+func (x *index) prefix(p []byte, t uint32, parent int) uint32 {
 	h := x.hash(p)
 	for i := uint32(h) & x.pfxSlots.mask; ; i = (i + 1) & x.pfxSlots.mask {
 		v := x.pfxSlots.s[i]
@@ -118,6 +119,8 @@ func (x *index) prefix(p []byte, t uint32) uint32 {
 	x.pfxKids = append(x.pfxKids, 0)
 	x.pfxTerms = append(x.pfxTerms, []uint32{t})
 	x.insertSlot(&x.pfxSlots, id, h, len(x.pfxHash), x.pfxRehash)
+	r, _ := utf8.DecodeLastRune(p)
+	x.edges.put(uint32(parent+1), r, id)
 	return id
 }
 
@@ -162,4 +165,59 @@ func kidBit(c byte) uint64 {
 		return 1 << (26 + c - '0')
 	}
 	return 0
+}
+
+// edges is the prefix trie as a table from (parent prefix id + 1, next
+// character) to the child prefix id (parent 0 is the empty prefix). Typo
+// variants walk it with one integer probe per character and stop at the
+// first character no product has, instead of hashing every variant whole.
+type edges struct {
+	keys []uint64 // parent<<32 | character; 0 = empty
+	vals []uint32
+	n    int
+}
+
+func edgeKey(parent uint32, r rune) uint64 { return uint64(parent)<<32 | uint64(uint32(r)) }
+
+func edgeSlot(k uint64, mask int) int { return int((k*0x9E3779B97F4A7C15)>>32) & mask }
+
+// child returns the prefix one character r longer than parent.
+func (e *edges) child(parent uint32, r rune) (uint32, bool) {
+	if len(e.keys) == 0 {
+		return 0, false
+	}
+	k, mask := edgeKey(parent, r), len(e.keys)-1
+	for i := edgeSlot(k, mask); ; i = (i + 1) & mask {
+		switch e.keys[i] {
+		case k:
+			return e.vals[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+// put adds a new edge (the caller never adds one twice).
+func (e *edges) put(parent uint32, r rune, child uint32) {
+	if 2*(e.n+1) > len(e.keys) {
+		old, oldVals := e.keys, e.vals
+		size := max(1024, 2*len(old))
+		e.keys, e.vals = make([]uint64, size), make([]uint32, size)
+		for i, k := range old {
+			if k != 0 {
+				e.insert(k, oldVals[i])
+			}
+		}
+	}
+	e.insert(edgeKey(parent, r), child)
+	e.n++
+}
+
+func (e *edges) insert(k uint64, v uint32) {
+	mask := len(e.keys) - 1
+	i := edgeSlot(k, mask)
+	for e.keys[i] != 0 {
+		i = (i + 1) & mask
+	}
+	e.keys[i], e.vals[i] = k, v
 }
