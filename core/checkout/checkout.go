@@ -124,6 +124,7 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		keyHash: hashKey(key), fp: fingerprint, cartID: req.CartID, email: req.Email,
 		orderID: newOrderID(s.cfg.Now().UnixNano()), token: cart.NewID(),
 	}
+	q.prep = s.prepare(ctx, q)
 	var rr reserveRes
 	err := s.retry(ctx, func() error {
 		return s.pipe.do(ctx, func(tx store.Txn) (err error) { rr, err = s.reserveTx(tx, q); return err })

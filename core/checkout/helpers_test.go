@@ -122,14 +122,18 @@ func newEnv(t testing.TB, st store.Store, mod func(*Config), gw payment.Gateway)
 func (e *env) product(sku string, price *api.Money, onHand int64) {
 	e.t.Helper()
 	ctx := context.Background()
-	p := &api.Product{ID: "p" + sku, Slug: "slug-" + sku, Name: "Product " + sku, SKUs: []api.SKU{{SKU: sku, Price: price}}}
-	if _, err := e.cat.Put(ctx, p); err != nil {
+	if _, err := e.cat.Put(ctx, e.productDef(sku, price)); err != nil {
 		e.t.Fatal(err)
 	}
 	if _, err := e.cat.SetStock(ctx, sku, onHand); err != nil {
 		e.t.Fatal(err)
 	}
 	e.skus = append(e.skus, sku)
+}
+
+// productDef returns the one-SKU product that product stores.
+func (e *env) productDef(sku string, price *api.Money) *api.Product {
+	return &api.Product{ID: "p" + sku, Slug: "slug-" + sku, Name: "Product " + sku, SKUs: []api.SKU{{SKU: sku, Price: price}}}
 }
 
 func usd(a int64) *api.Money { return &api.Money{Amount: a, Currency: "USD"} }

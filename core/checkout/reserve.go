@@ -1,6 +1,8 @@
 package checkout
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -17,6 +19,9 @@ type reserveReq struct {
 	fp             string
 	cartID, email  string
 	orderID, token string
+	// prep is what a snapshot read before the transaction found (nil:
+	// nothing usable, e.g. the key already has a record).
+	prep *prepared
 }
 
 // reserveRes is what the first transaction decided: either an order that
@@ -41,7 +46,9 @@ type written struct {
 // reserveTx runs the first transaction of a checkout: the idempotency
 // check, the cart re-priced from the catalog, all-or-nothing reservation of
 // every line, and the pending order with its reservation and idempotency
-// records. Errors it returns are not stored with the key.
+// records. Errors it returns are not stored with the key. When q.prep holds
+// what a snapshot read before the transaction found, and it still holds,
+// the cart and SKUs are not decoded again (see prepare.go).
 //
 // A fresh reservation writes five keys: the stock record of each line, the
 // order, its reservation index entry, the idempotency record and its expiry
@@ -49,6 +56,9 @@ type written struct {
 func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	nowNs := s.cfg.Now().UnixNano()
 	now := nowNs / int64(time.Second)
+	if q.prep != nil && q.prep.stillHolds(tx, q, now) {
+		return s.reserveLinesTx(tx, q, q.prep.priced, now, nowNs)
+	}
 	rec, err := loadIdemTx(tx, q.keyHash)
 	if err != nil {
 		return reserveRes{}, err
@@ -56,20 +66,47 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	if rec != nil {
 		return s.existingTx(tx, q, rec, now)
 	}
-	cr, err := cart.LoadTx(tx, q.cartID, now)
+	priced, err := s.priceCartTx(tx, q.cartID, now, nil)
+	if err != nil {
+		return reserveRes{}, err
+	}
+	return s.reserveLinesTx(tx, q, priced, now, nowNs)
+}
+
+// priceCartTx loads cart id and prices it strictly from the catalog. When
+// raw is not nil it receives copies of the cart record and of each line's
+// SKU index record, as read.
+func (s *Service) priceCartTx(tx store.Txn, id string, now int64, raw *prepared) (api.Cart, error) {
+	cr, cartRaw, err := cart.LoadTxRaw(tx, id, now)
 	if err != nil {
 		if api.ErrorCode(err) == api.ECodeNotFound {
-			return reserveRes{}, &api.Error{Code: api.ECodeNotFound, Field: "cart_id", Message: "cart not found"}
+			return api.Cart{}, &api.Error{Code: api.ECodeNotFound, Field: "cart_id", Message: "cart not found"}
 		}
-		return reserveRes{}, err
+		return api.Cart{}, err
 	}
 	priced, err := cart.PriceTx(tx, s.cat, cr, true)
 	if err != nil {
-		return reserveRes{}, err
+		return api.Cart{}, err
 	}
 	if len(priced.Lines) == 0 {
-		return reserveRes{}, api.Invalid("cart_id", "the cart is empty")
+		return api.Cart{}, api.Invalid("cart_id", "the cart is empty")
 	}
+	if raw != nil {
+		raw.cartRaw, raw.cartExpires = cartRaw, cr.ExpiresAt
+		for _, l := range priced.Lines {
+			v, err := tx.Get(skuKey(l.SKU))
+			if err != nil {
+				return api.Cart{}, fmt.Errorf("cannot read SKU %s: %w", l.SKU, err)
+			}
+			raw.skuRaw = append(raw.skuRaw, bytes.Clone(v))
+		}
+	}
+	return priced, nil
+}
+
+// reserveLinesTx reserves every line of the priced cart (all or nothing)
+// and writes the pending order, or stores the out-of-stock answer.
+func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, now, nowNs int64) (reserveRes, error) {
 	var short []api.ShortLine
 	for _, l := range priced.Lines {
 		st, err := s.cat.StockTx(tx, l.SKU)
