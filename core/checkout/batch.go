@@ -48,6 +48,8 @@ type pipeline struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	batchSize *metrics.Histogram
+	// ov is the loop's overlay, reset for each request it applies.
+	ov overlay
 	// batches and items count committed batch transactions and the
 	// requests they carried (group commit only).
 	batches, items atomic.Uint64
@@ -180,12 +182,13 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	}
 	err := p.st.Update(context.Background(), func(tx store.Txn) error {
 		errs = errs[:0]
+		ov := &p.ov
 		for _, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			ov := newOverlay(tx)
+			ov.reset(tx)
 			err := r.apply(ov)
 			if err == nil {
 				if err := ov.flush(); err != nil {

@@ -3,7 +3,6 @@ package checkout
 import (
 	"bytes"
 	"slices"
-	"strings"
 
 	"shopedge/store"
 )
@@ -11,55 +10,96 @@ import (
 // overlay is a Txn that buffers one request's writes on top of a batch
 // transaction, so a request that fails inside a batch leaves nothing behind:
 // flush merges its writes into the batch only when the request succeeded.
-// An overlay lives for one request inside one run of the batch fn.
+//
+// A request writes a handful of keys, so the writes are a slice searched
+// from the newest, and keys and values are copied into one arena. The
+// pipeline loop owns one overlay and resets it for each request: slices
+// returned by Get are valid until the next reset, which is after the
+// request's apply function returned.
 type overlay struct {
-	tx store.Txn
-	w  map[string]ovEntry
+	tx    store.Txn
+	ents  []ovEntry
+	arena []byte
 }
 
 type ovEntry struct {
-	v   []byte
-	del bool
+	k, v []byte
+	del  bool
 }
 
-func newOverlay(tx store.Txn) *overlay { return &overlay{tx: tx, w: map[string]ovEntry{}} }
+// reset empties o for a request on tx, keeping its buffers.
+func (o *overlay) reset(tx store.Txn) {
+	clear(o.ents)
+	o.tx, o.ents, o.arena = tx, o.ents[:0], o.arena[:0]
+}
+
+// copyIn copies b into the arena. The arena may move when it grows; slices
+// handed out before stay valid (they keep the old array alive).
+func (o *overlay) copyIn(b []byte) []byte {
+	n := len(o.arena)
+	o.arena = append(o.arena, b...)
+	return o.arena[n:len(o.arena):len(o.arena)]
+}
+
+func (o *overlay) find(key []byte) int {
+	for i := len(o.ents) - 1; i >= 0; i-- {
+		if bytes.Equal(o.ents[i].k, key) {
+			return i
+		}
+	}
+	return -1
+}
 
 func (o *overlay) Get(key []byte) ([]byte, error) {
-	if e, ok := o.w[string(key)]; ok {
-		if e.del {
+	if i := o.find(key); i >= 0 {
+		if o.ents[i].del {
 			return nil, store.ErrNotFound
 		}
-		return e.v, nil
+		return o.ents[i].v, nil
 	}
 	return o.tx.Get(key)
+}
+
+func (o *overlay) put(key, value []byte, del bool) {
+	e := ovEntry{v: []byte{}, del: del}
+	if !del {
+		e.v = o.copyIn(value)
+	}
+	if i := o.find(key); i >= 0 {
+		e.k = o.ents[i].k
+		o.ents[i] = e
+		return
+	}
+	e.k = o.copyIn(key)
+	o.ents = append(o.ents, e)
 }
 
 func (o *overlay) Set(key, value []byte) error {
 	if len(value) > store.MaxValueSize {
 		return store.ErrValueTooLarge
 	}
-	o.w[string(key)] = ovEntry{v: append(make([]byte, 0, len(value)), value...)}
+	o.put(key, value, false)
 	return nil
 }
 
 func (o *overlay) Delete(key []byte) error {
-	o.w[string(key)] = ovEntry{del: true}
+	o.put(key, nil, true)
 	return nil
 }
 
 // Scan merges the buffered writes in range with the underlying scan; the
 // buffered entry wins on equal keys.
 func (o *overlay) Scan(start, end []byte, limit int, fn func(key, value []byte) error) error {
-	var own []string
-	for k := range o.w {
-		if k >= string(start) && (end == nil || k < string(end)) {
-			own = append(own, k)
+	var own []ovEntry
+	for _, e := range o.ents {
+		if bytes.Compare(e.k, start) >= 0 && (end == nil || bytes.Compare(e.k, end) < 0) {
+			own = append(own, e)
 		}
 	}
 	if len(own) == 0 {
 		return o.tx.Scan(start, end, limit, fn)
 	}
-	slices.SortFunc(own, strings.Compare)
+	slices.SortFunc(own, func(a, b ovEntry) int { return bytes.Compare(a.k, b.k) })
 	type kv struct{ k, v []byte }
 	var base []kv
 	err := o.tx.Scan(start, end, 0, func(k, v []byte) error {
@@ -71,21 +111,29 @@ func (o *overlay) Scan(start, end []byte, limit int, fn func(key, value []byte) 
 	}
 	n, i, j := 0, 0, 0
 	for (i < len(base) || j < len(own)) && (limit <= 0 || n < limit) {
-		var k, v []byte
+		var c int
 		switch {
-		case j >= len(own) || (i < len(base) && string(base[i].k) < own[j]):
+		case j >= len(own):
+			c = -1
+		case i >= len(base):
+			c = 1
+		default:
+			c = bytes.Compare(base[i].k, own[j].k)
+		}
+		var k, v []byte
+		if c < 0 {
 			k, v = base[i].k, base[i].v
 			i++
-		default:
-			if i < len(base) && string(base[i].k) == own[j] {
+		} else {
+			if c == 0 {
 				i++
 			}
-			e := o.w[own[j]]
+			e := own[j]
 			j++
 			if e.del {
 				continue
 			}
-			k, v = []byte(own[j-1]), e.v
+			k, v = e.k, e.v
 		}
 		if err := fn(k, v); err != nil {
 			return err
@@ -95,14 +143,15 @@ func (o *overlay) Scan(start, end []byte, limit int, fn func(key, value []byte) 
 	return nil
 }
 
-// flush applies the buffered writes to the underlying transaction.
+// flush applies the buffered writes to the underlying transaction in the
+// order they were first made.
 func (o *overlay) flush() error {
-	for k, e := range o.w {
+	for _, e := range o.ents {
 		var err error
 		if e.del {
-			err = o.tx.Delete([]byte(k))
+			err = o.tx.Delete(e.k)
 		} else {
-			err = o.tx.Set([]byte(k), e.v)
+			err = o.tx.Set(e.k, e.v)
 		}
 		if err != nil {
 			return err
