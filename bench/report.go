@@ -2,10 +2,12 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,7 +104,7 @@ func (r *Report) Markdown() string {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(&b, "| %s | %.6g |\n", k, r.Facts[k])
+			fmt.Fprintf(&b, "| %s | %s |\n", k, formatFact(r.Facts[k]))
 		}
 	}
 	for _, n := range r.Notes {
@@ -150,4 +152,12 @@ func (r *Report) Save(dir string) (string, string, error) {
 		return "", "", fmt.Errorf("cannot write report: %w", err)
 	}
 	return base + ".json", base + ".md", nil
+}
+
+// formatFact prints whole numbers in full and others to 6 digits.
+func formatFact(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }
