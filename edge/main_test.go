@@ -299,7 +299,7 @@ func TestSingleEdgeInvalidConfig(t *testing.T) {
 
 // TestSingleEdgeInProcess runs the same wiring in the test process.
 func TestSingleEdgeInProcess(t *testing.T) {
-	var logs bytes.Buffer
+	var logs syncBuffer
 	m := NewMain()
 	m.Stderr = &logs
 	ctx := context.Background()
@@ -372,4 +372,17 @@ func hasPath(tree map[string]any, path string) bool {
 	}
 	sub, ok := v.(map[string]any)
 	return ok && hasPath(sub, rest)
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a
+// process's loggers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }
