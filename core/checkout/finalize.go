@@ -29,6 +29,8 @@ type paidFast struct {
 	pending []byte    // the order bytes the reservation wrote
 	paid    []byte    // the paid order to write
 	body    []byte    // the 201 body
+	key     []byte    // the order's key
+	resv    []byte    // its reservation index key
 }
 
 // precomputePaid prepares q's fast path from a fresh reservation w.
@@ -39,7 +41,10 @@ func precomputePaid(q *finalizeReq, o *orderRec, w *written) error {
 	if err != nil {
 		return err
 	}
-	q.fast = &paidFast{order: o, pending: w.order, paid: encodeOrderRec(nil, &paid), body: body}
+	q.fast = &paidFast{
+		order: o, pending: w.order, paid: encodeOrderRec(nil, &paid), body: body,
+		key: orderKey(o.ID), resv: resvKey(o.ExpiresAt, o.ID),
+	}
 	return nil
 }
 
@@ -50,21 +55,20 @@ func precomputePaid(q *finalizeReq, o *orderRec, w *written) error {
 // to the order, which now holds the answer.
 func (s *Service) finalizeFastTx(tx store.Txn, q finalizeReq) (res finalizeRes, ok bool, err error) {
 	f := q.fast
-	key := orderKey(q.orderID)
-	if v, err := tx.Get(key); err != nil || !bytes.Equal(v, f.pending) {
+	if v, err := tx.Get(f.key); err != nil || !bytes.Equal(v, f.pending) {
 		return res, false, nil
 	}
 	o := f.order
 	if err := s.sellTx(tx, o); err != nil {
 		return res, false, err
 	}
-	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
+	if err := tx.Delete(f.resv); err != nil {
 		return res, false, err
 	}
 	if err := cart.ConsumeTx(tx, o.CartID); err != nil {
 		return res, false, err
 	}
-	if err := tx.Set(key, f.paid); err != nil {
+	if err := tx.Set(f.key, f.paid); err != nil {
 		return res, false, err
 	}
 	return finalizeRes{status: http.StatusCreated, body: f.body, totals: o.Totals}, true, nil

@@ -74,6 +74,10 @@ func orderKey(id string) []byte {
 // first, and within a second the time-prefixed ids keep inserts in order.
 func resvKey(expires int64, id string) []byte {
 	r, _ := parseOrderID(id)
+	return resvKeyRaw(expires, r)
+}
+
+func resvKeyRaw(expires int64, r orderID) []byte {
 	b := make([]byte, 0, len(store.NSResv)+8+orderIDRaw)
 	b = append(b, store.NSResv...)
 	b = store.AppendUint64(b, uint64(expires))

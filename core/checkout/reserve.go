@@ -139,10 +139,11 @@ func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, no
 		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL), LeaseUntil: now + s.leaseSecs(),
 	}
 	ob := encodeOrderRec(nil, o)
-	if err := tx.Set(orderKey(o.ID), ob); err != nil {
+	raw, _ := parseOrderID(o.ID)
+	if err := tx.Set(orderKeyRaw(raw), ob); err != nil {
 		return reserveRes{}, err
 	}
-	if err := tx.Set(resvKey(o.ExpiresAt, o.ID), nil); err != nil {
+	if err := tx.Set(resvKeyRaw(o.ExpiresAt, raw), nil); err != nil {
 		return reserveRes{}, err
 	}
 	idem.State, idem.OrderID, idem.Token = idemOrder, o.ID, q.token
