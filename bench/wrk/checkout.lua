@@ -11,7 +11,8 @@
 
 local sku, token = "fs-hot-1", "tok_ok"
 local state, cart = "create", nil
-local seq, tid = 0, 0
+local seq = 0
+-- tid is a global set per thread by setup() (a local here would hide it).
 local paid, soldout, failed = 0, 0, 0
 
 local threads, nthreads = {}, 0
@@ -24,7 +25,7 @@ end
 function init(args)
   sku = args[1] or sku
   token = args[2] or token
-  math.randomseed(os.time() + (tid or 0))
+  math.randomseed(os.time() * 1000 + (tid or 0))
   wrk.headers["Content-Type"] = "application/json"
 end
 
