@@ -1,7 +1,10 @@
 package suggest
 
 import (
+	"cmp"
+	"encoding/binary"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -114,71 +117,277 @@ func (x *index) category(r *record) uint32 {
 	return id + 1
 }
 
-// build indexes recs (live records with distinct ids) from scratch.
-func build(cfg *Config, recs []record) *index {
+// build indexes recs (live records with distinct ids) from scratch,
+// reordering recs in place so that ordinals start in rank order. ids maps
+// every record's id to its position in recs; build makes it when nil and
+// owns it afterwards.
+//
+// Tokenising runs on every core (each worker interns words in its own
+// vocabulary, merged into the index's afterwards), ranking and categories
+// on other goroutines meanwhile. With ordinals in rank order, postings
+// fill in one sequential pass and come out sorted, prefix counts and
+// lists follow from the postings (prefixes split among workers), and the
+// best products of every list sit together in memory.
+func build(cfg *Config, recs []record, ids map[string]uint32) *index {
 	x := newIndex(cfg, len(recs))
 	x.recs = recs
 	x.sigs = make([]uint64, len(recs))
 	x.live = len(recs)
-	// Ranking needs only scores and ids: sort on another core meanwhile.
 	orderc := make(chan []uint32, 1)
 	go func() { orderc <- rankOrder(recs) }()
-	flat := make([]uint32, 0, 16*len(recs))
-	for o := range recs {
-		r := &recs[o]
-		x.ids[r.field(fID)] = uint32(o)
-		r.cat = x.category(r)
-		start := len(flat)
-		flat = x.termsOf(r, flat)
-		r.terms = flat[start:len(flat):len(flat)]
-		x.sigs[o] = x.sigOf(r.terms)
-	}
+	catsDone := make(chan struct{})
+	go func() {
+		for o := range recs {
+			recs[o].cat = x.category(&recs[o])
+		}
+		close(catsDone)
+	}()
+	workers := buildWorkers(len(recs))
+	x.tokenise(recs, workers)
 	order := <-orderc
-	// Postings are carved from one arena sized by a counting pass.
-	postLen := make([]uint32, len(x.termHash))
-	for o := range recs {
-		for _, t := range recs[o].terms {
-			postLen[t]++
-		}
+	<-catsDone
+	idsc := make(chan map[string]uint32, 1)
+	if ids != nil {
+		go func() { idsc <- renumber(ids, order) }()
 	}
-	posts := make([]uint32, len(flat))
-	for t, n := range postLen {
-		x.termPost[t], posts = posts[:0:n], posts[n:]
+	permute(recs, x.sigs, order)
+	if ids == nil {
+		go func() { idsc <- idsOf(recs) }()
 	}
-	// One pass in rank order: every list is born sorted and exact, and
-	// postings come out best first. full keeps the hot check in cache.
-	last := make([]uint32, len(x.pfxHash))
-	full := make([]bool, len(x.pfxHash))
-	for _, o := range order {
-		for _, t := range recs[o].terms {
-			x.termPost[t] = append(x.termPost[t], o)
-			for _, p := range x.termPrefixes(t) {
-				if last[p] == o+1 {
-					continue
-				}
-				last[p] = o + 1
-				x.pfxCount[p]++
-				if !full[p] {
-					l := append(x.pfxList[p], o)
-					x.pfxList[p] = l
-					full[p] = len(l) == x.depth
-				}
-			}
-		}
+	x.fillPostings()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x.fillPrefixes(w, workers)
+		}()
 	}
+	wg.Wait()
+	x.ids = <-idsc
 	x.mark = make([]uint32, len(recs))
 	return x
 }
 
-// rankOrder returns the ordinals of recs, best first.
+// renumber rewrites positions in ids to ranks: order lists positions in
+// rank order.
+func renumber(ids map[string]uint32, order []uint32) map[string]uint32 {
+	rank := make([]uint32, len(order))
+	for i, o := range order {
+		rank[o] = uint32(i)
+	}
+	for id, o := range ids {
+		ids[id] = rank[o]
+	}
+	return ids
+}
+
+func idsOf(recs []record) map[string]uint32 {
+	ids := make(map[string]uint32, len(recs))
+	for o := range recs {
+		ids[recs[o].field(fID)] = uint32(o)
+	}
+	return ids
+}
+
+// permute moves recs[order[i]] (and its signature) to position i, in
+// place, one cycle of the permutation at a time.
+func permute(recs []record, sigs []uint64, order []uint32) {
+	done := make([]bool, len(recs))
+	for i := range recs {
+		if done[i] {
+			continue
+		}
+		tmp, tmpSig := recs[i], sigs[i]
+		for j := i; ; {
+			done[j] = true
+			k := int(order[j])
+			if k == i {
+				recs[j], sigs[j] = tmp, tmpSig
+				break
+			}
+			recs[j], sigs[j] = recs[k], sigs[k]
+			j = k
+		}
+	}
+}
+
+// maxSeenTexts bounds the brands and categories a tokenising worker
+// remembers.
+const maxSeenTexts = 1 << 14
+
+// buildWorkers returns how many goroutines build over n records.
+func buildWorkers(n int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), n/20_000, 8))
+}
+
+// fillPostings lists every term's products in ordinal order (rank order
+// while building), carved from one arena sized by a counting pass.
+func (x *index) fillPostings() {
+	postLen := make([]uint32, len(x.termHash))
+	total := 0
+	for o := range x.recs {
+		total += len(x.recs[o].terms)
+		for _, t := range x.recs[o].terms {
+			postLen[t]++
+		}
+	}
+	posts := make([]uint32, total)
+	for t, n := range postLen {
+		x.termPost[t], posts = posts[:0:n], posts[n:]
+	}
+	for o := range x.recs {
+		for _, t := range x.recs[o].terms {
+			x.termPost[t] = append(x.termPost[t], uint32(o))
+		}
+	}
+}
+
+// fillPrefixes sets the count and the list of every prefix p with
+// p%workers == w from the postings of its terms, which are in rank order
+// while building: a prefix of one term takes its postings' head; a prefix
+// of several counts their union with a mark per product and keeps the
+// best depth of it, of which each term can only offer its first depth.
+func (x *index) fillPrefixes(w, workers int) {
+	var mark []uint32 // prefix id + 1 that last counted the product
+	var best []uint32 // ordinals, ascending: best first
+	for p := w; p < len(x.pfxHash); p += workers {
+		terms := x.pfxTerms[p]
+		if len(terms) == 1 {
+			post := x.termPost[terms[0]]
+			x.pfxCount[p] = uint32(len(post))
+			x.pfxList[p] = slices.Clone(post[:min(len(post), x.depth)])
+			continue
+		}
+		if mark == nil {
+			mark = make([]uint32, len(x.recs))
+		}
+		count := uint32(0)
+		best = best[:0]
+		for _, t := range terms {
+			for i, o := range x.termPost[t] {
+				if mark[o] == uint32(p)+1 {
+					continue
+				}
+				mark[o] = uint32(p) + 1
+				count++
+				if i >= x.depth || len(best) == x.depth && o > best[len(best)-1] {
+					continue
+				}
+				j, _ := slices.BinarySearch(best, o)
+				if len(best) == x.depth {
+					best = best[:len(best)-1]
+				}
+				best = slices.Insert(best, j, o)
+			}
+		}
+		x.pfxCount[p] = count
+		x.pfxList[p] = slices.Clone(best)
+	}
+}
+
+// tokenise sets the terms and signature of every record, splitting recs
+// among workers that each intern words into a vocabulary of their own;
+// the vocabularies are then merged into the index (one intern per
+// distinct word and worker) and the records' local ids translated.
+func (x *index) tokenise(recs []record, workers int) {
+	type vocab struct {
+		ids   map[string]uint32
+		words []string
+		flat  []uint32
+	}
+	vs := make([]vocab, workers)
+	chunk := (len(recs) + workers - 1) / workers
+	span := func(w int) []record { return recs[min(len(recs), w*chunk):min(len(recs), (w+1)*chunk)] }
+	var wg sync.WaitGroup
+	for w := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := &vs[w]
+			part := span(w)
+			v.ids = map[string]uint32{}
+			v.flat = make([]uint32, 0, 12*len(part))
+			norm := NewNormalizer()
+			// Brands and categories repeat: their words are looked up
+			// once per distinct text.
+			seen := map[string][2]uint32{} // text → its ids in v.flat
+			for i := range part {
+				r := &part[i]
+				start := len(v.flat)
+				for _, f := range [...]int{fName, fBrand, fCategory} {
+					text := r.field(f)
+					if f != fName {
+						if span, ok := seen[text]; ok {
+							v.flat = append(v.flat, v.flat[span[0]:span[1]]...)
+							continue
+						}
+					}
+					from := len(v.flat)
+					if norm.Normalize(text) != nil {
+						continue // strings from JSON are valid UTF-8
+					}
+					for k := range norm.Words {
+						word := norm.Word(k)
+						id, ok := v.ids[b2s(word)]
+						if !ok {
+							id = uint32(len(v.words))
+							v.words = append(v.words, string(word))
+							v.ids[v.words[id]] = id
+						}
+						v.flat = append(v.flat, id)
+					}
+					if f != fName && len(seen) < maxSeenTexts {
+						seen[text] = [2]uint32{uint32(from), uint32(len(v.flat))}
+					}
+				}
+				r.terms = v.flat[start:len(v.flat):len(v.flat)]
+			}
+		}()
+	}
+	wg.Wait()
+	globals := make([][]uint32, workers)
+	for w := range vs {
+		v := &vs[w]
+		globals[w] = make([]uint32, len(v.words))
+		for i, word := range v.words {
+			globals[w][i] = x.term(s2b(word))
+		}
+		v.ids, v.words = nil, nil
+	}
+	for w := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			global, part := globals[w], span(w)
+			for i := range part {
+				r := &part[i]
+				for k, id := range r.terms {
+					r.terms[k] = global[id]
+				}
+				slices.Sort(r.terms)
+				r.terms = slices.Clip(slices.Compact(r.terms))
+				x.sigs[w*chunk+i] = x.sigOf(r.terms)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// rankOrder returns the ordinals of recs, best first. Ties in score
+// compare the first 8 bytes of the ids as an integer, and the ids
+// themselves only when those are equal too.
 func rankOrder(recs []record) []uint32 {
 	type key struct {
 		score int64
+		id8   uint64
 		o     uint32
 	}
 	keys := make([]key, len(recs))
 	for i := range recs {
-		keys[i] = key{recs[i].score, uint32(i)}
+		var b [8]byte
+		copy(b[:], recs[i].field(fID))
+		keys[i] = key{recs[i].score, binary.BigEndian.Uint64(b[:]), uint32(i)}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		switch {
@@ -186,6 +395,8 @@ func rankOrder(recs []record) []uint32 {
 			return -1
 		case a.score < b.score:
 			return 1
+		case a.id8 != b.id8:
+			return cmp.Compare(a.id8, b.id8)
 		}
 		return strings.Compare(recs[a.o].field(fID), recs[b.o].field(fID))
 	})

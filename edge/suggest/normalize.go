@@ -186,6 +186,9 @@ func (n *Normalizer) emit(c byte, start, end int) {
 // string is in use.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// s2b returns s as a byte slice without copying; it must not be written.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // capLen returns the byte length of the first max characters of w.
 func capLen(w []byte, max int) int {
 	if len(w) <= max {

@@ -26,7 +26,7 @@ type Service struct {
 	pool  sync.Pool // *state
 
 	loadMu  sync.Mutex
-	loading map[string]int // id → position in loadRec, during a load
+	loading map[string]uint32 // id → position in loadRec, during a load
 	loadRec []record
 	loadAt  time.Time
 	seq     atomic.Uint64
@@ -44,7 +44,7 @@ type Service struct {
 // Config.Validate). Metrics are registered on ms.
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 	s := &Service{cfg: cfg, log: log}
-	s.idx.Store(build(&s.cfg, nil))
+	s.idx.Store(build(&s.cfg, nil, nil))
 	if cfg.CacheBytes > 0 {
 		s.cache = fastcache.New(cfg.CacheBytes)
 	}
@@ -67,7 +67,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 func (s *Service) BeginLoad() {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	s.loading = map[string]int{}
+	s.loading = map[string]uint32{}
 	s.loadRec = s.loadRec[:0]
 	s.loadAt = time.Now()
 }
@@ -84,7 +84,7 @@ func (s *Service) Load(p *api.Product) {
 		s.loadRec[i] = r
 		return
 	}
-	s.loading[p.ID] = len(s.loadRec)
+	s.loading[r.field(fID)] = uint32(len(s.loadRec))
 	s.loadRec = append(s.loadRec, r)
 }
 
@@ -92,7 +92,7 @@ func (s *Service) Load(p *api.Product) {
 // and swaps it in.
 func (s *Service) EndLoad(seq uint64) {
 	s.loadMu.Lock()
-	recs := s.loadRec
+	recs, ids := s.loadRec, s.loading
 	s.loadRec, s.loading = nil, nil
 	started := s.loadAt
 	s.loadMu.Unlock()
@@ -100,7 +100,7 @@ func (s *Service) EndLoad(seq uint64) {
 		recs[i].seq = seq
 	}
 	t := time.Now()
-	x := build(&s.cfg, recs)
+	x := build(&s.cfg, recs, ids)
 	took := time.Since(t)
 	s.idx.Store(x)
 	s.seq.Store(seq)
