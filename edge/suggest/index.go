@@ -25,7 +25,7 @@ type index struct {
 	seed      maphash.Seed
 
 	recs []record
-	sigs []uint64          // per ordinal: sigOf its terms (dense, for cache-friendly filtering)
+	meta []meta            // per ordinal, dense: what filtering and counting read
 	ids  map[string]uint32 // product id → ordinal
 	dead map[string]uint64 // deleted product id → sequence of the delete
 	free []uint32          // ordinals of deleted products, reused
@@ -131,7 +131,7 @@ func (x *index) category(r *record) uint32 {
 func build(cfg *Config, recs []record, ids map[string]uint32) *index {
 	x := newIndex(cfg, len(recs))
 	x.recs = recs
-	x.sigs = make([]uint64, len(recs))
+	x.meta = make([]meta, len(recs))
 	x.live = len(recs)
 	orderc := make(chan []uint32, 1)
 	go func() { orderc <- rankOrder(recs) }()
@@ -150,7 +150,10 @@ func build(cfg *Config, recs []record, ids map[string]uint32) *index {
 	if ids != nil {
 		go func() { idsc <- renumber(ids, order) }()
 	}
-	permute(recs, x.sigs, order)
+	permute(recs, x.meta, order)
+	for o := range recs {
+		x.meta[o].cat = recs[o].cat
+	}
 	if ids == nil {
 		go func() { idsc <- idsOf(recs) }()
 	}
@@ -190,9 +193,9 @@ func idsOf(recs []record) map[string]uint32 {
 	return ids
 }
 
-// permute moves recs[order[i]] (and its signature) to position i, in
-// place, one cycle of the permutation at a time.
-func permute(recs []record, sigs []uint64, order []uint32) {
+// permute moves recs[order[i]] (and its meta) to position i, in place,
+// one cycle of the permutation at a time.
+func permute(recs []record, sigs []meta, order []uint32) {
 	done := make([]bool, len(recs))
 	for i := range recs {
 		if done[i] {
@@ -367,7 +370,7 @@ func (x *index) tokenise(recs []record, workers int) {
 				}
 				slices.Sort(r.terms)
 				r.terms = slices.Clip(slices.Compact(r.terms))
-				x.sigs[w*chunk+i] = x.sigOf(r.terms)
+				x.meta[w*chunk+i].sig = x.sigOf(r.terms)
 			}
 		}()
 	}
@@ -407,17 +410,32 @@ func rankOrder(recs []record) []uint32 {
 	return order
 }
 
-// sigOf returns a product's signature: a bit per 3-character prefix of
-// its terms. A query word of 3 or more characters whose bit is missing
-// cannot match, which spares reading the product's terms.
+// meta is what lookups read of every candidate product, kept dense and
+// apart from the records so that filtering a list touches one small
+// entry per product.
+type meta struct {
+	sig uint64 // sigOf the product's terms
+	cat uint32 // category id + 1; 0 when the product has none
+}
+
+// sigOf returns a product's signature: the kidBit of the first character
+// of each of its terms (bits 0-35) and a hashed bit per 3-character prefix
+// (bits 36-63). A query word whose bits are not all set cannot match,
+// which spares reading the product's terms; a one-character word of
+// typoAlphabet is decided by its bit alone.
 func (x *index) sigOf(terms []uint32) uint64 {
 	var sig uint64
 	for _, t := range terms {
-		if tp := x.termPrefixes(t); len(tp) >= 3 {
+		tp := x.termPrefixes(t)
+		if len(tp) >= 3 {
 			sig |= sigBit(tp[2])
+		}
+		if s := x.termStr(t); s != "" {
+			sig |= kidBit(s[0])
 		}
 	}
 	return sig
 }
 
-func sigBit(p uint32) uint64 { return 1 << ((p * 0x9E3779B1) >> 26) }
+// sigBit returns the signature bit of a 3-character prefix.
+func sigBit(p uint32) uint64 { return 1 << (36 + ((p*0x9E3779B1)>>16)%28) }

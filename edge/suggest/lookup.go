@@ -27,6 +27,8 @@ type state struct {
 	known   []uint32
 	order   []int
 	matched []uint32
+	segs    [][2]int // runs of matched, each best first
+	pos     []int
 	typo    bool
 }
 
@@ -46,7 +48,8 @@ type alt struct {
 	start, end int    // in state.words
 	chars      int    // characters of the indexed prefix pid
 	capped     bool   // the word is longer than pid: compare strings too
-	sig        uint64 // sigBit of the word's 3-character prefix, 0 if shorter
+	mask       uint64 // signature bits every matching product has
+	exact      bool   // the mask alone decides a match
 }
 
 type catCount struct {
@@ -104,27 +107,34 @@ func (x *index) lookup(st *state, limit int) {
 		}
 		return a - b
 	})
-	st.matched = st.matched[:0]
+	// Every alternative's list is filtered into its own run of matched,
+	// best first; the answer merges the runs.
+	st.matched, st.segs = st.matched[:0], st.segs[:0]
 	for i, d := range st.order {
-		for _, o := range x.candidates(st, &st.cons[d]) {
-			if x.matchesAll(st, o, d) {
-				st.matched = append(st.matched, o)
+		c := &st.cons[d]
+		for _, a := range c.alts {
+			start := len(st.matched)
+			for _, o := range x.pfxList[st.alts[a].pid] {
+				if x.matchesAll(st, o, d) {
+					st.matched = append(st.matched, o)
+				}
+			}
+			if len(st.matched) > start {
+				st.segs = append(st.segs, [2]int{start, len(st.matched)})
 			}
 		}
 		// At most two drivers: each costs a list of checks.
-		if i == 1 || len(st.matched) >= limit || x.complete(st, &st.cons[d]) {
+		if i == 1 || len(st.matched) >= limit || x.complete(st, c) {
 			break
 		}
 	}
-	if len(st.order) > 1 {
-		x.sortRank(st.matched)
+	x.mergeRuns(st, limit)
+	if len(st.segs) > 1 {
+		slices.Sort(st.matched)
 		st.matched = slices.Compact(st.matched)
 	}
 	for _, o := range st.matched {
-		if len(st.hits) < limit {
-			st.hits = append(st.hits, o)
-		}
-		if c := x.recs[o].cat; c != 0 {
+		if c := x.meta[o].cat; c != 0 {
 			st.countCat(c - 1)
 		}
 	}
@@ -147,17 +157,35 @@ func (x *index) complete(st *state, c *constraint) bool {
 	return true
 }
 
-// sortRank sorts ordinals best first.
-func (x *index) sortRank(l []uint32) {
-	slices.SortFunc(l, func(a, b uint32) int {
-		if a == b {
-			return 0
+// mergeRuns sets st.hits to the best limit distinct products of the runs
+// of st.matched: a k-way merge that reads the records of the runs' heads
+// only.
+func (x *index) mergeRuns(st *state, limit int) {
+	if len(st.segs) == 1 {
+		s := st.segs[0]
+		st.hits = append(st.hits, st.matched[s[0]:min(s[1], s[0]+limit)]...)
+		return
+	}
+	st.pos = st.pos[:0]
+	for _, s := range st.segs {
+		st.pos = append(st.pos, s[0])
+	}
+	for len(st.hits) < limit {
+		best := -1
+		for i, s := range st.segs {
+			if st.pos[i] < s[1] && (best < 0 || x.better(st.matched[st.pos[i]], st.matched[st.pos[best]])) {
+				best = i
+			}
 		}
-		if x.better(a, b) {
-			return -1
+		if best < 0 {
+			return
 		}
-		return 1
-	})
+		o := st.matched[st.pos[best]]
+		st.pos[best]++
+		if n := len(st.hits); n == 0 || st.hits[n-1] != o {
+			st.hits = append(st.hits, o)
+		}
+	}
 }
 
 // nextAlts returns an empty slice of alternatives backed by the state's
@@ -174,12 +202,14 @@ func (x *index) addAlt(st *state, p uint32, w []byte) int {
 	st.words = append(st.words, w...)
 	n := capLen(w, x.maxPrefix)
 	a := alt{pid: p, start: start, end: len(st.words), chars: utf8.RuneCount(w[:n]), capped: n < len(w)}
+	a.mask = kidBit(w[0])
+	a.exact = a.chars == 1 && !a.capped && a.mask != 0
 	if a.chars >= 3 {
 		p3 := p
 		if a.chars > 3 {
-			p3, _ = x.findPfx(w[:capLen(w, 3)])
+			p3 = x.termPrefixes(x.pfxTerm[p])[2]
 		}
-		a.sig = sigBit(p3)
+		a.mask |= sigBit(p3)
 	}
 	st.alts = append(st.alts, a)
 	return len(st.alts) - 1
@@ -193,21 +223,6 @@ func (st *state) countCat(id uint32) {
 		}
 	}
 	st.cats = append(st.cats, catCount{id: id, count: 1})
-}
-
-// candidates returns the products listed under the driver constraint,
-// best first.
-func (x *index) candidates(st *state, c *constraint) []uint32 {
-	if len(c.alts) == 1 {
-		return x.pfxList[st.alts[c.alts[0]].pid]
-	}
-	st.cand = st.cand[:0]
-	for _, a := range c.alts {
-		st.cand = append(st.cand, x.pfxList[st.alts[a].pid]...)
-	}
-	x.sortRank(st.cand)
-	st.cand = slices.Compact(st.cand)
-	return st.cand
 }
 
 // matchesAll reports whether product o satisfies every constraint; the
@@ -228,15 +243,16 @@ func (x *index) matchesAll(st *state, o uint32, d int) bool {
 // A term has prefix p of k characters exactly when its k-th prefix id is
 // p: one integer compare per term, no string reads.
 func (x *index) matches(st *state, o uint32, c *constraint) bool {
-	var sig uint64
+	sig, maybe := x.meta[o].sig, false
 	for _, ai := range c.alts {
-		if st.alts[ai].sig == 0 {
-			sig = 0
-			break
+		if a := &st.alts[ai]; sig&a.mask == a.mask {
+			if a.exact {
+				return true
+			}
+			maybe = true
 		}
-		sig |= st.alts[ai].sig
 	}
-	if sig != 0 && x.sigs[o]&sig == 0 {
+	if !maybe {
 		return false
 	}
 	for _, t := range x.recs[o].terms {

@@ -39,7 +39,7 @@ func (x *index) stats() Stats {
 	b += int64(len(x.ids)) * 48 // map entry estimate: string header, value, overhead
 	b += int64(cap(x.termArena)) + u32*int64(cap(x.termOff)+cap(x.termHash)+len(x.termSlots.s)+cap(x.termPfx)+cap(x.termPfxOff))
 	b += int64(cap(x.pfxLen)) + u32*int64(cap(x.pfxTerm)+cap(x.pfxHash)+len(x.pfxSlots.s)+cap(x.pfxCount))
-	b += int64(cap(x.mark))*u32 + int64(cap(x.sigs))*8
+	b += int64(cap(x.mark))*u32 + int64(cap(x.meta))*int64(unsafe.Sizeof(meta{}))
 	for t := range x.termPost {
 		b += hdr + int64(cap(x.termPost[t]))*u32
 	}

@@ -41,7 +41,7 @@ func (x *index) upsert(nr record) bool {
 		x.termPost[t] = append(x.termPost[t], o)
 	}
 	x.recs[o] = nr
-	x.sigs[o] = x.sigOf(nr.terms)
+	x.meta[o] = meta{sig: x.sigOf(nr.terms), cat: nr.cat}
 	i, j := 0, 0
 	for i < len(oldP) || j < len(newP) {
 		switch {
@@ -85,7 +85,7 @@ func (x *index) remove(id string, seq uint64) bool {
 		x.leave(p, o)
 	}
 	x.recs[o] = record{}
-	x.sigs[o] = 0
+	x.meta[o] = meta{}
 	x.free = append(x.free, o)
 	delete(x.ids, id)
 	x.dead[id] = seq
@@ -100,7 +100,7 @@ func (x *index) newOrdinal() uint32 {
 		return o
 	}
 	x.recs = append(x.recs, record{})
-	x.sigs = append(x.sigs, 0)
+	x.meta = append(x.meta, meta{})
 	x.mark = append(x.mark, 0)
 	return uint32(len(x.recs) - 1)
 }
