@@ -6,7 +6,9 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http/httputil"
 	"strconv"
 	"strings"
 	"sync"
@@ -590,4 +592,70 @@ func TestSnapshotMatchesLogUnderWrites(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A snapshot takes as long as it needs: the server's write timeout, which
+// bounds every other answer, does not cut the stream (a 1M-product catalog
+// takes minutes to send); snapshot_write_timeout bounds it instead.
+func TestSnapshotOutlivesServerWriteTimeout(t *testing.T) {
+	f := func(snapshotTimeout time.Duration, wantAll bool) {
+		t.Helper()
+		st := newTestStore(t)
+		log := changelog.New(st, changelog.DefaultConfig())
+		cat := catalog.New(st, log, catalog.DefaultConfig())
+		cfg := DefaultConfig()
+		cfg.AdminToken = testToken
+		cfg.SnapshotWriteTimeout = snapshotTimeout
+		a := New(cat, log, cfg, zerolog.Nop())
+		defer a.Close()
+		const n = 300
+		for i := 0; i < n; i++ {
+			p := &api.Product{ID: fmt.Sprintf("p%04d", i), Slug: fmt.Sprintf("p%04d", i), Name: strings.Repeat("long name ", 20),
+				SKUs: []api.SKU{{SKU: fmt.Sprintf("s%04d", i)}}}
+			if _, err := cat.Put(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := router.New()
+		a.Register(r)
+		ln := fasthttputil.NewInmemoryListener()
+		srv := &fasthttp.Server{Handler: r.Handler, WriteTimeout: 50 * time.Millisecond}
+		go srv.Serve(ln) //nolint:errcheck
+		defer func() { _ = srv.Shutdown(); _ = ln.Close() }()
+		conn, err := ln.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte("GET /internal/v1/snapshot HTTP/1.1\r\nHost: core\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		// Read slowly, well past the 50 ms server write timeout.
+		var body []byte
+		buf := make([]byte, 4096)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for i := 0; ; i++ {
+			if i == 2 {
+				time.Sleep(300 * time.Millisecond)
+			}
+			k, err := conn.Read(buf)
+			body = append(body, buf[:k]...)
+			if err != nil || bytes.HasSuffix(body, []byte("\r\n0\r\n\r\n")) {
+				break
+			}
+		}
+		got := 0
+		if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
+			plain, _ := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(body[i+4:])))
+			got = bytes.Count(plain, []byte(`"skus"`))
+		}
+		if wantAll && got != n {
+			t.Fatalf("snapshot with timeout %v carried %d of %d products", snapshotTimeout, got, n)
+		}
+		if !wantAll && got == n {
+			t.Fatalf("snapshot with timeout %v was not cut by its deadline", snapshotTimeout)
+		}
+	}
+	f(time.Minute, true)
+	f(100*time.Millisecond, false)
 }

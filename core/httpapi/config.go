@@ -24,6 +24,10 @@ type Config struct {
 	// ChangesWait is the long-poll wait of /internal/v1/changes when the
 	// request names none, and the most a request may ask for.
 	ChangesWait time.Duration `yaml:"changes_wait"`
+	// SnapshotWriteTimeout bounds streaming one snapshot to an edge. It
+	// replaces the server's write_timeout on that route only: a snapshot of
+	// a large catalog takes far longer to send than any other answer.
+	SnapshotWriteTimeout time.Duration `yaml:"snapshot_write_timeout"`
 	// CDN configures purges sent to HTTP caches in front of the edges.
 	CDN CDNConfig `yaml:"cdn"`
 }
@@ -45,10 +49,11 @@ type CDNConfig struct {
 // DefaultConfig returns the defaults (AdminToken must still be set).
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes:   1 << 20,
-		MaxImportBytes: 1 << 30,
-		ChangesWait:    30 * time.Second,
-		CDN:            CDNConfig{Timeout: 2 * time.Second, Queue: 1024},
+		MaxBodyBytes:         1 << 20,
+		MaxImportBytes:       1 << 30,
+		ChangesWait:          30 * time.Second,
+		SnapshotWriteTimeout: 10 * time.Minute,
+		CDN:                  CDNConfig{Timeout: 2 * time.Second, Queue: 1024},
 	}
 }
 
@@ -65,6 +70,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("httpapi: max_import_bytes must be >= 1024, got %d", c.MaxImportBytes)
 	case c.ChangesWait <= 0:
 		return fmt.Errorf("httpapi: changes_wait must be > 0, got %s", c.ChangesWait)
+	case c.SnapshotWriteTimeout <= 0:
+		return fmt.Errorf("httpapi: snapshot_write_timeout must be > 0, got %s", c.SnapshotWriteTimeout)
 	case c.CDN.Timeout <= 0:
 		return fmt.Errorf("httpapi: cdn.timeout must be > 0, got %s", c.CDN.Timeout)
 	case c.CDN.Queue < 1:

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 // hands the sequence back to the handler for the header, then streams. If
 // the client goes away, writes fail and the transaction ends.
 func (a *API) snapshot(ctx *fasthttp.RequestCtx) error {
+	// A handler-set deadline replaces the server's write timeout.
+	if err := ctx.SetWriteDeadline(time.Now().Add(a.cfg.SnapshotWriteTimeout)); err != nil {
+		return fmt.Errorf("cannot extend the snapshot's write deadline: %w", err)
+	}
 	seqCh := make(chan uint64, 1)
 	errCh := make(chan error, 1)
 	st := a.cat.Store()
