@@ -17,12 +17,17 @@ import "encoding/binary"
 //	  meta/logstart                   first retained sequence (u64 big-endian)
 //	carts (core/cart)
 //	  cart/{cart id}                  cart JSON
-//	  cartexp/{unix u64 BE}/{cart id} expiry index for the sweeper
-//	orders and checkout (core/checkout)
-//	  ord/{order id}                  order JSON
-//	  resv/{unix u64 BE}/{order id}   reservation expiry index for the sweeper
-//	  idem/{key hash}                 idempotency record
-//	  idemexp/{unix u64 BE}/{hash}    idempotency expiry index
+//	  cartexp/{unix u64 BE}/{cart id} expiry index for the sweeper (a checkout deletes only
+//	                                  the cart; the sweeper drops entries of gone carts when due)
+//	orders and checkout (core/checkout; binary records start with a version byte)
+//	  ord/{order id, 24 raw bytes}    order, binary; the id is created unix ns (u64 BE) + 16 random
+//	                                  bytes, so new orders land at the end and expiry scans go by it
+//	  resv/{unix u64 BE}{order id}    reservation expiry index: only orders the scan cannot settle
+//	  resv/~scanned                   raw id of the last order the reservation scan passed
+//	  idem/{sha256(key), 32 raw bytes}    idempotency record, binary
+//	  idemexp/{unix u64 BE}{created ns u64 BE}{sha256}   idempotency expiry index: records
+//	                                  without an order, and those not due when the scan passed
+//	  idemexp/~scanned                raw id of the last order the idempotency scan passed
 const (
 	NSProduct = "p/"
 	NSSKU     = "k/"

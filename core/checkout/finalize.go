@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 
 	"shopedge/core/api"
@@ -30,20 +31,19 @@ type paidFast struct {
 	paid    []byte    // the paid order to write
 	body    []byte    // the 201 body
 	key     []byte    // the order's key
-	resv    []byte    // its reservation index key
 }
 
 // precomputePaid prepares q's fast path from a fresh reservation w.
 func precomputePaid(q *finalizeReq, o *orderRec, w *written) error {
 	paid := *o
-	paid.Status, paid.ChargeID, paid.LeaseUntil = api.OrderPaid, q.chargeID, 0
+	paid.Status, paid.ChargeID, paid.LeaseUntil, paid.Indexed = api.OrderPaid, q.chargeID, 0, false
 	body, err := paidBody(&paid, q.token)
 	if err != nil {
 		return err
 	}
 	q.fast = &paidFast{
 		order: o, pending: w.order, paid: encodeOrderRec(nil, &paid), body: body,
-		key: orderKey(o.ID), resv: resvKey(o.ExpiresAt, o.ID),
+		key: orderKey(o.ID),
 	}
 	return nil
 }
@@ -62,8 +62,10 @@ func (s *Service) finalizeFastTx(tx store.Txn, q finalizeReq) (res finalizeRes, 
 	if err := s.sellTx(tx, o); err != nil {
 		return res, false, err
 	}
-	if err := tx.Delete(f.resv); err != nil {
-		return res, false, err
+	if o.Indexed {
+		if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
+			return res, false, err
+		}
 	}
 	if err := cart.ConsumeTx(tx, o.CartID); err != nil {
 		return res, false, err
@@ -133,7 +135,7 @@ func (s *Service) finalizeTx(tx store.Txn, q finalizeReq) (finalizeRes, error) {
 		return res, s.closeIdemTx(tx, q.keyHash, rec, res.status, res.body)
 	}
 	res.refund = false
-	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
+	if err := unindexTx(tx, o); err != nil {
 		return res, err
 	}
 	o.LeaseUntil = 0
@@ -181,6 +183,19 @@ func (s *Service) releaseTx(tx store.Txn, o *orderRec) error {
 		if err := s.cat.AdjustStock(tx, l.SKU, func(st *api.Stock) error { st.Reserved -= qty; return nil }); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// unindexTx removes a pending order's reservation index entry, if it has
+// one, and clears o.Indexed (the caller saves o).
+func unindexTx(tx store.Txn, o *orderRec) error {
+	if !o.Indexed {
+		return nil
+	}
+	o.Indexed = false
+	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
+		return fmt.Errorf("cannot unindex order %s: %w", o.ID, err)
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ func parseOrderID(id string) (raw orderID, ok bool) {
 
 func (r orderID) String() string { return hex.EncodeToString(r[:]) }
 
+// unixNano returns the creation time the id starts with.
+func (r orderID) unixNano() int64 { return int64(binary.BigEndian.Uint64(r[:8])) }
+
 // orderKeyRaw returns ord/{24 raw bytes}.
 func orderKeyRaw(r orderID) []byte {
 	b := make([]byte, 0, len(store.NSOrder)+orderIDRaw)

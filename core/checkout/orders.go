@@ -112,7 +112,7 @@ func (s *Service) endPendingTx(tx store.Txn, o *orderRec, status string) error {
 	if err := s.releaseTx(tx, o); err != nil {
 		return err
 	}
-	if err := tx.Delete(resvKey(o.ExpiresAt, o.ID)); err != nil {
+	if err := unindexTx(tx, o); err != nil {
 		return err
 	}
 	o.Status, o.LeaseUntil = status, 0

@@ -28,9 +28,14 @@ type orderRec struct {
 	// RefundPending is set when a paid order was cancelled and its refund
 	// has not been confirmed by the gateway yet.
 	RefundPending bool
-	IdemKey       keyHash // hash of the Idempotency-Key that created it
-	CreatedAt     int64
-	ExpiresAt     int64 // reservation expiry
+	// Indexed is set when the order has a reservation index entry
+	// (resv/...): orders are found for expiry by their time-ordered keys
+	// (see sweep.go), and only those the scan cannot be trusted to reach
+	// are indexed explicitly.
+	Indexed   bool
+	IdemKey   keyHash // hash of the Idempotency-Key that created it
+	CreatedAt int64
+	ExpiresAt int64 // reservation expiry
 	// LeaseUntil (unix s) is how long the checkout request that owns a
 	// pending order may still be charging it; another request with the
 	// same Idempotency-Key gets 409 until then, and takes it over after.
@@ -79,6 +84,9 @@ func encodeOrderRec(b []byte, o *orderRec) []byte {
 	if o.RefundPending {
 		flags |= 1
 	}
+	if o.Indexed {
+		flags |= 2
+	}
 	b = append(b, recVersion, statusCode(o.Status), flags)
 	b = append(b, o.TokenHash[:]...)
 	b = append(b, o.IdemKey[:]...)
@@ -117,7 +125,8 @@ func decodeOrderRec(id string, v []byte) (*orderRec, error) {
 		return nil, fmt.Errorf("cannot decode order %s: status %d", id, st)
 	}
 	o.Status = statusCodes[st]
-	o.RefundPending = d.u8()&1 != 0
+	flags := d.u8()
+	o.RefundPending, o.Indexed = flags&1 != 0, flags&2 != 0
 	copy(o.TokenHash[:], d.fixed(32))
 	copy(o.IdemKey[:], d.fixed(32))
 	o.CartID, o.Email, o.ChargeID = d.str(), d.str(), d.str()

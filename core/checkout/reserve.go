@@ -50,9 +50,9 @@ type written struct {
 // what a snapshot read before the transaction found, and it still holds,
 // the cart and SKUs are not decoded again (see prepare.go).
 //
-// A fresh reservation writes five keys: the stock record of each line, the
-// order, its reservation index entry, the idempotency record and its expiry
-// index entry. All but the idempotency record land in key order.
+// A fresh reservation writes three keys: the stock record of each line, the
+// order (at a time-ordered key) and the idempotency record (the one write
+// at a random place). The expiry of both is found through the order's key.
 func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	nowNs := s.cfg.Now().UnixNano()
 	now := nowNs / int64(time.Second)
@@ -133,21 +133,29 @@ func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, no
 			return reserveRes{}, err
 		}
 	}
+	raw, _ := parseOrderID(q.orderID)
 	o := &orderRec{
 		ID: q.orderID, TokenHash: hashKey(q.token), Status: api.OrderPendingPayment, Email: q.email,
 		CartID: q.cartID, Lines: priced.Lines, Totals: priced.Totals, IdemKey: q.keyHash,
 		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL), LeaseUntil: now + s.leaseSecs(),
+		// The expiry scan trusts an order's key time only if the order
+		// commits well within its TTL of it (see sweep.go); an id drawn
+		// long ago (a request that waited) gets an explicit entry.
+		Indexed: raw.unixNano() < nowNs-int64(s.cfg.ReservationTTL/2),
 	}
 	ob := encodeOrderRec(nil, o)
-	raw, _ := parseOrderID(o.ID)
 	if err := tx.Set(orderKeyRaw(raw), ob); err != nil {
 		return reserveRes{}, err
 	}
-	if err := tx.Set(resvKeyRaw(o.ExpiresAt, raw), nil); err != nil {
-		return reserveRes{}, err
+	if o.Indexed {
+		if err := tx.Set(resvKeyRaw(o.ExpiresAt, raw), nil); err != nil {
+			return reserveRes{}, err
+		}
 	}
+	// The record of a key that created an order is found for expiry
+	// through the order's key time too (see sweep.go): no index entry.
 	idem.State, idem.OrderID, idem.Token = idemOrder, o.ID, q.token
-	if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
+	if err := saveIdemTx(tx, q.keyHash, idem, false, 0); err != nil {
 		return reserveRes{}, err
 	}
 	return reserveRes{order: o, token: q.token, fresh: &written{order: ob}}, nil

@@ -15,9 +15,27 @@ import (
 // expired. Each order is released in its own transaction that re-checks the
 // order's status, so several core processes may sweep at once and a
 // payment that completed first wins.
+//
+// Reservations and idempotency records are found by scanning the orders
+// created since the last pass (see scan.go) and through their explicit
+// index entries.
 func (s *Service) SweepOnce(ctx context.Context) (int, error) {
-	n, err := s.sweepReservations(ctx)
+	now := s.now()
+	n, err := s.sweepReservationScan(ctx, now)
 	if err != nil {
+		return n, err
+	}
+	m, err := s.sweepReservations(ctx)
+	n += m
+	if m > 0 || n > 0 {
+		if c, ok := s.cat.(notifier); ok {
+			c.Notify()
+		}
+	}
+	if err != nil {
+		return n, err
+	}
+	if err := s.sweepIdempotencyScan(ctx, now); err != nil {
 		return n, err
 	}
 	return n, s.sweepIdempotency(ctx)
