@@ -33,7 +33,7 @@ func TestImportReportsBadLinesAndImportsTheRest(t *testing.T) {
 	bad := map[int]string{
 		51: `{"id":"x1","bogus":1}`,
 		52: `not json`,
-		53: ndjsonLine(t, testProduct("x3", "p1-a"), nil), // SKU of another product
+		53: ndjsonLine(t, testProduct("x3", "pre-a"), nil), // SKU of another product
 		55: ndjsonLine(t, &api.Product{ID: "x5", Slug: "x5", Name: "", SKUs: []api.SKU{{SKU: "x5"}}}, nil),
 		56: ndjsonLine(t, testProduct("x6", "x6"), map[string]int64{"other": 1}),
 		57: ndjsonLine(t, testProduct("x7", "x7"), map[string]int64{"x7": -1}),
@@ -41,6 +41,12 @@ func TestImportReportsBadLinesAndImportsTheRest(t *testing.T) {
 	lines = append(lines, bad[51], bad[52], bad[53], "   ", bad[55], bad[56], bad[57])
 	lines = append(lines, ndjsonLine(t, testProduct("last", "last"), map[string]int64{"last": 3}))
 	body := strings.Join(lines, "\n") // no trailing newline on the last line
+	// The SKU line 53 claims belongs to a product from before the import:
+	// batches commit concurrently, so a claim on a SKU of another line of
+	// the same import would be won by whichever batch commits first.
+	if _, err := svc.Put(ctx, testProduct("pre", "pre-a")); err != nil {
+		t.Fatal(err)
+	}
 
 	res, err := svc.Import(ctx, strings.NewReader(body), ImportOptions{BatchSize: 7, Workers: 3})
 	if err != nil {
@@ -56,7 +62,7 @@ func TestImportReportsBadLinesAndImportsTheRest(t *testing.T) {
 	if fmt.Sprint(got) != "[51 52 53 55 56 57]" {
 		t.Fatalf("error lines %v (%+v)", got, res.Errors)
 	}
-	if !strings.Contains(res.Errors[0].Error, "bogus") || !strings.Contains(res.Errors[2].Error, "p1-a") ||
+	if !strings.Contains(res.Errors[0].Error, "bogus") || !strings.Contains(res.Errors[2].Error, "pre-a") ||
 		!strings.Contains(res.Errors[3].Error, "name") {
 		t.Fatalf("errors do not name the problem: %+v", res.Errors)
 	}
@@ -75,8 +81,8 @@ func TestImportReportsBadLinesAndImportsTheRest(t *testing.T) {
 			t.Fatalf("bad line %s was written: %v", id, err)
 		}
 	}
-	if evs := events(t, log, 0); len(evs) != n+1 {
-		t.Fatalf("%d events, want %d", len(evs), n+1)
+	if evs := events(t, log, 0); len(evs) != n+2 { // the imported products and "pre"
+		t.Fatalf("%d events, want %d", len(evs), n+2)
 	}
 }
 

@@ -199,9 +199,17 @@ func (s *Service) putPrepared(tx store.Txn, pr *prepared) (uint64, error) {
 	return s.log.Append(tx, ev)
 }
 
+// deleteSKU drops a SKU from the catalog. Its stock record goes too unless
+// orders still hold units of it (reserved, or sold and so refundable into
+// stock): then it stays, so releasing, expiring or cancelling those orders
+// still balances, and a product that takes the SKU again finds its stock.
 func deleteSKU(tx store.Txn, sku string) error {
 	if err := tx.Delete(skuKey(sku)); err != nil {
 		return fmt.Errorf("cannot delete SKU %s: %w", sku, err)
+	}
+	st, found, err := getStock(tx, sku)
+	if err != nil || !found || st.Reserved > 0 || st.Sold > 0 {
+		return err
 	}
 	if err := tx.Delete(stockKey(sku)); err != nil {
 		return fmt.Errorf("cannot delete stock of %s: %w", sku, err)
