@@ -40,11 +40,14 @@ lint:
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck $(PKGS); \
 	else echo "staticcheck not installed: skipped"; fi
 
-## bench: the Go benchmarks, briefly
-# TODO: add the bin/bench scenarios (product hits, suggest replay, flash sale)
-# against a local cluster once bench/ settles on its command line.
-bench:
+## bench: the Go benchmarks briefly, then the scenarios against the real
+## binaries on loopback (each reports ratios to a baseline measured in the
+## same run; results land in bench/results/)
+bench: build
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCH_TIME) $(PKGS)
+	$(BIN)/bench products -c 64 -d 10s
+	$(BIN)/bench suggest -c 64 -d 10s
+	$(BIN)/bench flashsale -buyers 2000 -units 100 -c 64
 
 ## clean: remove binaries and test artefacts (keeps ./data)
 clean:
