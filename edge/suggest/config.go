@@ -17,6 +17,13 @@ type Config struct {
 	// Depth is how many products each prefix keeps, best first. Multi-word
 	// queries filter this list, so it is deeper than MaxLimit.
 	Depth int `yaml:"depth"`
+	// MaxExamined bounds the list entries one query examines (the
+	// candidates of its driving words, each checked against the other
+	// words). A multi-word or typo answer is then the best matches among
+	// the first MaxExamined candidates, taken across the driver's lists
+	// in step: exact when those lists hold every match, approximate (like
+	// any list of Depth) otherwise. It bounds the tail latency.
+	MaxExamined int `yaml:"max_examined"`
 	// DefaultLimit is the number of products returned without ?limit=.
 	DefaultLimit int `yaml:"default_limit"`
 	// MaxLimit is the largest accepted ?limit=.
@@ -50,6 +57,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxPrefixLen:    12,
 		Depth:           64,
+		MaxExamined:     256,
 		DefaultLimit:    10,
 		MaxLimit:        20,
 		MaxCategories:   5,
@@ -73,6 +81,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max_limit: must be in 1..255, got %d", c.MaxLimit)
 	case c.Depth < c.MaxLimit || c.Depth > 4096:
 		return fmt.Errorf("depth: must be in max_limit..4096, got %d", c.Depth)
+	case c.MaxExamined < c.MaxLimit:
+		return fmt.Errorf("max_examined: must be >= max_limit, got %d", c.MaxExamined)
 	case c.DefaultLimit < 1 || c.DefaultLimit > c.MaxLimit:
 		return fmt.Errorf("default_limit: must be in 1..max_limit, got %d", c.DefaultLimit)
 	case c.MaxCategories < 0:

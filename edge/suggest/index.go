@@ -42,16 +42,19 @@ type index struct {
 	termPfx    []uint32 // prefix ids of every term, shortest first
 	termPfxOff []uint32 // end of term t's prefixes in termPfx
 
-	pfxTerm  []uint32 // the prefix is termStr(pfxTerm)[:pfxLen]
-	pfxLen   []uint8
-	pfxHash  []uint32
-	pfxSlots slots
-	pfxList  [][]uint32
-	pfxCount []uint32
-	pfxTerms [][]uint32 // terms with the prefix
-	pfxKids  []uint64   // kidBit of every character that extends the prefix
-	edges    edges      // prefix trie: (parent, character) → child
-	rootKids uint64     // kidBit of every first character
+	pfxTerm     []uint32 // the prefix is termStr(pfxTerm)[:pfxLen]
+	pfxLen      []uint8
+	pfxHash     []uint32
+	pfxSlots    slots
+	pfxList     [][]uint32
+	pfxCount    []uint32
+	pfxTerms    [][]uint32 // terms with the prefix
+	pfxKids     []uint64   // kidBit of every character that extends the prefix
+	pfxLo       []uint32   // terms [pfxLo, pfxHi) below sortedTerms have the prefix
+	pfxHi       []uint32
+	sortedTerms uint32 // terms interned by build, in lexicographic order
+	edges       edges  // prefix trie: (parent, character) → child
+	rootKids    uint64 // kidBit of every first character
 
 	// writer scratch
 	norm  *Normalizer
@@ -215,6 +218,29 @@ func permute(recs []record, sigs []meta, order []uint32) {
 	}
 }
 
+// termRanges records, for every prefix, the range of term ids it covers:
+// build interns terms sorted, so the terms sharing a prefix are
+// consecutive, and "term t has prefix p" is two compares for every term
+// of the build (ids below x.sortedTerms). Terms added later by the change
+// feed are checked through their prefix ids.
+func (x *index) termRanges() {
+	x.sortedTerms = uint32(len(x.termHash))
+	x.pfxLo = make([]uint32, len(x.pfxHash))
+	x.pfxHi = make([]uint32, len(x.pfxHash))
+	for p, terms := range x.pfxTerms {
+		x.pfxLo[p], x.pfxHi[p] = terms[0], terms[len(terms)-1]+1
+	}
+}
+
+// hasPrefix reports whether term t has prefix p of the given characters.
+func (x *index) hasPrefix(t, p uint32, chars int) bool {
+	if t < x.sortedTerms {
+		return x.pfxLo[p] <= t && t < x.pfxHi[p]
+	}
+	tp := x.termPrefixes(t)
+	return len(tp) >= chars && tp[chars-1] == p
+}
+
 // maxSeenTexts bounds the brands and categories a tokenising worker
 // remembers.
 const maxSeenTexts = 1 << 14
@@ -349,15 +375,26 @@ func (x *index) tokenise(recs []record, workers int) {
 		}()
 	}
 	wg.Wait()
+	// Terms are interned in lexicographic order, so that the terms with
+	// any prefix have consecutive ids (see termRanges).
+	var all []string
+	for w := range vs {
+		all = append(all, vs[w].words...)
+	}
+	slices.Sort(all)
+	for _, word := range slices.Compact(all) {
+		x.term(s2b(word))
+	}
 	globals := make([][]uint32, workers)
 	for w := range vs {
 		v := &vs[w]
 		globals[w] = make([]uint32, len(v.words))
 		for i, word := range v.words {
-			globals[w][i] = x.term(s2b(word))
+			globals[w][i], _ = x.findTerm(s2b(word), x.hash(s2b(word)))
 		}
 		v.ids, v.words = nil, nil
 	}
+	x.termRanges()
 	for w := range vs {
 		wg.Add(1)
 		go func() {
@@ -370,7 +407,7 @@ func (x *index) tokenise(recs []record, workers int) {
 				}
 				slices.Sort(r.terms)
 				r.terms = slices.Clip(slices.Compact(r.terms))
-				x.meta[w*chunk+i].sig = x.sigOf(r.terms)
+				x.meta[w*chunk+i] = x.metaOf(r.terms, 0)
 			}
 		}()
 	}
@@ -414,28 +451,36 @@ func rankOrder(recs []record) []uint32 {
 // apart from the records so that filtering a list touches one small
 // entry per product.
 type meta struct {
-	sig uint64 // sigOf the product's terms
-	cat uint32 // category id + 1; 0 when the product has none
+	sig  uint64 // sigOf the product's terms
+	sig2 uint64 // a hashed bit per 2-character prefix of its terms
+	cat  uint32 // category id + 1; 0 when the product has none
 }
 
-// sigOf returns a product's signature: the kidBit of the first character
-// of each of its terms (bits 0-35) and a hashed bit per 3-character prefix
-// (bits 36-63). A query word whose bits are not all set cannot match,
-// which spares reading the product's terms; a one-character word of
+// metaOf returns a product's signatures: the kidBit of the first
+// character of each of its terms (sig bits 0-35), a hashed bit per
+// 3-character prefix (sig bits 36-63) and one per 2-character prefix
+// (sig2). A query word whose bits are not all set cannot match, which
+// spares reading the product's terms; a one-character word of
 // typoAlphabet is decided by its bit alone.
-func (x *index) sigOf(terms []uint32) uint64 {
-	var sig uint64
+func (x *index) metaOf(terms []uint32, cat uint32) meta {
+	m := meta{cat: cat}
 	for _, t := range terms {
 		tp := x.termPrefixes(t)
+		if len(tp) >= 2 {
+			m.sig2 |= sig2Bit(tp[1])
+		}
 		if len(tp) >= 3 {
-			sig |= sigBit(tp[2])
+			m.sig |= sigBit(tp[2])
 		}
 		if s := x.termStr(t); s != "" {
-			sig |= kidBit(s[0])
+			m.sig |= kidBit(s[0])
 		}
 	}
-	return sig
+	return m
 }
+
+// sig2Bit returns the signature bit of a 2-character prefix.
+func sig2Bit(p uint32) uint64 { return 1 << ((p * 0x9E3779B1) >> 26) }
 
 // sigBit returns the signature bit of a 3-character prefix.
 func sigBit(p uint32) uint64 { return 1 << (36 + ((p*0x9E3779B1)>>16)%28) }

@@ -27,7 +27,7 @@ type state struct {
 	known   []uint32
 	order   []int
 	matched []uint32
-	segs    [][2]int // runs of matched, each best first
+	runs    [][]uint32 // per driver alternative: its matching products, best first
 	pos     []int
 	typo    bool
 }
@@ -49,6 +49,7 @@ type alt struct {
 	chars      int    // characters of the indexed prefix pid
 	capped     bool   // the word is longer than pid: compare strings too
 	mask       uint64 // signature bits every matching product has
+	mask2      uint64 // the same of sig2
 	exact      bool   // the mask alone decides a match
 }
 
@@ -107,29 +108,46 @@ func (x *index) lookup(st *state, limit int) {
 		}
 		return a - b
 	})
-	// Every alternative's list is filtered into its own run of matched,
-	// best first; the answer merges the runs.
-	st.matched, st.segs = st.matched[:0], st.segs[:0]
+	// Every driver alternative's list is filtered into a run of its own,
+	// best first, the lists taken in step so that a spent budget leaves
+	// each examined to the same depth; the answer merges the runs.
+	st.runs = st.runs[:0]
+	budget, found := x.cfg.MaxExamined, 0
 	for i, d := range st.order {
 		c := &st.cons[d]
-		for _, a := range c.alts {
-			start := len(st.matched)
-			for _, o := range x.pfxList[st.alts[a].pid] {
-				if x.matchesAll(st, o, d) {
-					st.matched = append(st.matched, o)
+		base := len(st.runs)
+		for range c.alts {
+			st.runs = st.nextRun()
+		}
+		for pos := 0; budget > 0; pos++ {
+			more := false
+			for k, a := range c.alts {
+				l := x.pfxList[st.alts[a].pid]
+				if pos >= len(l) {
+					continue
+				}
+				more = true
+				budget--
+				if o := l[pos]; x.matchesAll(st, o, d) {
+					st.runs[base+k] = append(st.runs[base+k], o)
+					found++
 				}
 			}
-			if len(st.matched) > start {
-				st.segs = append(st.segs, [2]int{start, len(st.matched)})
+			if !more {
+				break
 			}
 		}
 		// At most two drivers: each costs a list of checks.
-		if i == 1 || len(st.matched) >= limit || x.complete(st, c) {
+		if i == 1 || found >= limit || budget <= 0 || x.complete(st, c) {
 			break
 		}
 	}
 	x.mergeRuns(st, limit)
-	if len(st.segs) > 1 {
+	st.matched = st.matched[:0]
+	for _, r := range st.runs {
+		st.matched = append(st.matched, r...)
+	}
+	if len(st.runs) > 1 {
 		slices.Sort(st.matched)
 		st.matched = slices.Compact(st.matched)
 	}
@@ -157,35 +175,42 @@ func (x *index) complete(st *state, c *constraint) bool {
 	return true
 }
 
-// mergeRuns sets st.hits to the best limit distinct products of the runs
-// of st.matched: a k-way merge that reads the records of the runs' heads
-// only.
+// mergeRuns sets st.hits to the best limit distinct products of st.runs:
+// a k-way merge that reads the records of the runs' heads only.
 func (x *index) mergeRuns(st *state, limit int) {
-	if len(st.segs) == 1 {
-		s := st.segs[0]
-		st.hits = append(st.hits, st.matched[s[0]:min(s[1], s[0]+limit)]...)
+	if len(st.runs) == 1 {
+		r := st.runs[0]
+		st.hits = append(st.hits, r[:min(len(r), limit)]...)
 		return
 	}
 	st.pos = st.pos[:0]
-	for _, s := range st.segs {
-		st.pos = append(st.pos, s[0])
+	for range st.runs {
+		st.pos = append(st.pos, 0)
 	}
 	for len(st.hits) < limit {
 		best := -1
-		for i, s := range st.segs {
-			if st.pos[i] < s[1] && (best < 0 || x.better(st.matched[st.pos[i]], st.matched[st.pos[best]])) {
+		for i, r := range st.runs {
+			if st.pos[i] < len(r) && (best < 0 || x.better(r[st.pos[i]], st.runs[best][st.pos[best]])) {
 				best = i
 			}
 		}
 		if best < 0 {
 			return
 		}
-		o := st.matched[st.pos[best]]
+		o := st.runs[best][st.pos[best]]
 		st.pos[best]++
 		if n := len(st.hits); n == 0 || st.hits[n-1] != o {
 			st.hits = append(st.hits, o)
 		}
 	}
+}
+
+// nextRun returns st.runs with one more, empty run, reusing storage.
+func (st *state) nextRun() [][]uint32 {
+	if i := len(st.runs); i < cap(st.runs) {
+		return append(st.runs, st.runs[:i+1][i][:0])
+	}
+	return append(st.runs, nil)
 }
 
 // nextAlts returns an empty slice of alternatives backed by the state's
@@ -204,12 +229,11 @@ func (x *index) addAlt(st *state, p uint32, w []byte) int {
 	a := alt{pid: p, start: start, end: len(st.words), chars: utf8.RuneCount(w[:n]), capped: n < len(w)}
 	a.mask = kidBit(w[0])
 	a.exact = a.chars == 1 && !a.capped && a.mask != 0
+	if a.chars >= 2 {
+		a.mask2 = sig2Bit(x.termPrefixes(x.pfxTerm[p])[1])
+	}
 	if a.chars >= 3 {
-		p3 := p
-		if a.chars > 3 {
-			p3 = x.termPrefixes(x.pfxTerm[p])[2]
-		}
-		a.mask |= sigBit(p3)
+		a.mask |= sigBit(x.termPrefixes(x.pfxTerm[p])[2])
 	}
 	st.alts = append(st.alts, a)
 	return len(st.alts) - 1
@@ -240,12 +264,12 @@ func (x *index) matchesAll(st *state, o uint32, d int) bool {
 	return true
 }
 
-// A term has prefix p of k characters exactly when its k-th prefix id is
-// p: one integer compare per term, no string reads.
+// Whether a term has a prefix takes integer compares (hasPrefix), no
+// string reads.
 func (x *index) matches(st *state, o uint32, c *constraint) bool {
-	sig, maybe := x.meta[o].sig, false
+	m, maybe := &x.meta[o], false
 	for _, ai := range c.alts {
-		if a := &st.alts[ai]; sig&a.mask == a.mask {
+		if a := &st.alts[ai]; m.sig&a.mask == a.mask && m.sig2&a.mask2 == a.mask2 {
 			if a.exact {
 				return true
 			}
@@ -256,10 +280,9 @@ func (x *index) matches(st *state, o uint32, c *constraint) bool {
 		return false
 	}
 	for _, t := range x.recs[o].terms {
-		tp := x.termPrefixes(t)
 		for _, ai := range c.alts {
 			a := &st.alts[ai]
-			if len(tp) < a.chars || tp[a.chars-1] != a.pid {
+			if !x.hasPrefix(t, a.pid, a.chars) {
 				continue
 			}
 			if !a.capped || strings.HasPrefix(x.termStr(t), b2s(st.altWord(ai))) {

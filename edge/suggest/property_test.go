@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"shopedge/core/api"
 )
@@ -56,6 +57,7 @@ func propConfig() Config {
 	cfg.MaxLimit = 4
 	cfg.DefaultLimit = 4
 	cfg.Depth = 6
+	cfg.MaxExamined = 9 // spent mid-step by two-driver and typo queries
 	cfg.CacheBytes = 0
 	return cfg
 }
@@ -147,6 +149,7 @@ func testIncremental(t *testing.T, seed uint64) {
 	}
 	rebuilt := newLoaded(t, cfg, final)
 	checkInvariants(t, s.idx.Load())
+	checkInvariants(t, rebuilt.idx.Load())
 	if got, want := s.Stats().Products, len(model); got != want {
 		t.Fatalf("%d products, want %d", got, want)
 	}
@@ -160,11 +163,18 @@ func testIncremental(t *testing.T, seed uint64) {
 	}
 }
 
-// checkInvariants recomputes every prefix's count and list by brute force.
+// checkInvariants recomputes every prefix's count and list, and every
+// term's prefixes, by brute force.
 func checkInvariants(t *testing.T, x *index) {
 	t.Helper()
 	for p := range x.pfxHash {
 		pfx := x.pfxStr(uint32(p))
+		for tm := range x.termHash {
+			want := strings.HasPrefix(x.termStr(uint32(tm)), pfx)
+			if got := x.hasPrefix(uint32(tm), uint32(p), utf8.RuneCountInString(pfx)); got != want {
+				t.Fatalf("hasPrefix(%q, %q) = %v", x.termStr(uint32(tm)), pfx, got)
+			}
+		}
 		var all []uint32
 		for o := range x.recs {
 			if !x.recs[o].live {

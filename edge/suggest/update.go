@@ -41,7 +41,7 @@ func (x *index) upsert(nr record) bool {
 		x.termPost[t] = append(x.termPost[t], o)
 	}
 	x.recs[o] = nr
-	x.meta[o] = meta{sig: x.sigOf(nr.terms), cat: nr.cat}
+	x.meta[o] = x.metaOf(nr.terms, nr.cat)
 	i, j := 0, 0
 	for i < len(oldP) || j < len(newP) {
 		switch {
