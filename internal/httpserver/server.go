@@ -157,3 +157,8 @@ type fasthttpLogger struct{ log zerolog.Logger }
 func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.log.Debug().Msgf(format, args...)
 }
+
+// Handler returns the request handler with the server's middleware (request
+// id, metrics, panic recovery, access log) around h, for serving the same
+// stack elsewhere, e.g. over an in-memory connection in a benchmark.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.serve }

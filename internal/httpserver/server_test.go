@@ -182,7 +182,7 @@ func TestUnknownRouteAndMethodAreJSON(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	ts := startServer(t, testConfig(), echoRouter(), nil)
-	hexID := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	hexID := regexp.MustCompile(`^([0-9a-f]{7}[g-v]){4}$`) // 128 random bits, no long digit runs
 
 	resp := ts.do(t, "GET", "/items/7", nil, HeaderRequestID, "abc-123")
 	if got := string(resp.Header.Peek(HeaderRequestID)); got != "abc-123" {
@@ -197,7 +197,7 @@ func TestRequestID(t *testing.T) {
 		resp := ts.do(t, "GET", "/items/7", nil, HeaderRequestID, in)
 		id := string(resp.Header.Peek(HeaderRequestID))
 		if !hexID.MatchString(id) {
-			t.Fatalf("id for %q = %q, want 32 hex digits", in, id)
+			t.Fatalf("id for %q = %q, want 4 × (7 hex + 1 letter g-v)", in, id)
 		}
 		if string(resp.Body()) != "7 "+id {
 			t.Fatalf("handler saw %q, response says %q", resp.Body(), id)

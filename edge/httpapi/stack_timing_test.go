@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/internal/httpserver"
+)
+
+// pipeConn feeds the same request bytes again and again to a fasthttp
+// server and throws its answers away: it measures the server's CPU per
+// request (parse, route, middleware, handler, response write) without
+// sockets, so the ratio between stacks is the part an edge can change.
+type pipeConn struct {
+	req   []byte
+	left  int // requests still to feed
+	off   int
+	wrote int64
+	out   *bytes.Buffer // when set, answers are kept
+}
+
+func (c *pipeConn) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && c.left > 0 {
+		k := copy(p[n:], c.req[c.off:])
+		n += k
+		c.off += k
+		if c.off == len(c.req) {
+			c.off = 0
+			c.left--
+		}
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+func (c *pipeConn) Write(p []byte) (int, error) {
+	c.wrote += int64(len(p))
+	if c.out != nil {
+		c.out.Write(p)
+	}
+	return len(p), nil
+}
+func (c *pipeConn) Close() error        { return nil }
+func (c *pipeConn) LocalAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080} }
+func (c *pipeConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
+func (c *pipeConn) SetDeadline(time.Time) error      { return nil }
+func (c *pipeConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *pipeConn) SetWriteDeadline(time.Time) error { return nil }
+
+func benchStack(b *testing.B, h fasthttp.RequestHandler, uri string) {
+	srv := &fasthttp.Server{Handler: h, NoDefaultServerHeader: true}
+	req := []byte("GET " + uri + " HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n")
+	// Check one answer first.
+	var out bytes.Buffer
+	if err := srv.ServeConn(&pipeConn{req: req, left: 1, out: &out}); err != nil && err != io.EOF {
+		b.Fatal(err)
+	}
+	if !bytes.HasPrefix(out.Bytes(), []byte("HTTP/1.1 200")) {
+		b.Fatalf("answer: %.200s", out.Bytes())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := &pipeConn{req: req, left: 256}
+			_ = srv.ServeConn(c)
+		}
+	})
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/req")
+}
+
+// BenchmarkStackBaseline is a bare fasthttp server writing a fixed 2 KB
+// JSON body: the floor the edge is measured against.
+func BenchmarkStackBaseline(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), 2048)
+	benchStack(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentTypeBytes(ctJSON)
+		ctx.SetBody(body)
+	}, "/v1/products/1")
+}
+
+// BenchmarkStackEdgeHit is the edge's full stack for a product JSON hit:
+// middleware, router, handler.
+func BenchmarkStackEdgeHit(b *testing.B) {
+	a := benchAPI(b)
+	r := httpserver.NewRouter()
+	a.Register(r)
+	cfg := httpserver.DefaultConfig()
+	cfg.Name = "edge"
+	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), r.Handler)
+	benchStack(b, s.Handler(), "/v1/products/5191101")
+}
+
+// BenchmarkStackEdgeHitNoMiddleware is the router and handler alone.
+func BenchmarkStackEdgeHitNoMiddleware(b *testing.B) {
+	a := benchAPI(b)
+	r := httpserver.NewRouter()
+	a.Register(r)
+	benchStack(b, r.Handler, "/v1/products/5191101")
+}
+
+// BenchmarkStackEdgeHitHandlerOnly is the product handler alone.
+func BenchmarkStackEdgeHitHandlerOnly(b *testing.B) {
+	a := benchAPI(b)
+	benchStack(b, a.ProductJSON, "/v1/products/5191101")
+}
