@@ -7,14 +7,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
@@ -26,46 +23,13 @@ import (
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
 	"shopedge/edge/suggest"
+	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:]))
-}
-
-// run is main without os.Exit: 0 after a clean stop, 2 for an invalid
-// configuration, 1 for any other failure.
-func run(ctx context.Context, args []string) int {
-	m := NewMain()
-	if err := m.ParseFlags(ctx, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(m.Stderr, "edge: invalid configuration: %v\n", err)
-		return 2
-	}
-	if err := m.Run(ctx); err != nil {
-		m.Log.Error().Err(err).Msg("cannot start")
-		_ = m.Close()
-		return 1
-	}
-	code := 0
-	select {
-	case <-ctx.Done():
-		m.Log.Info().Msg("signal received, stopping")
-	case err := <-m.serveErr:
-		m.Log.Error().Err(err).Msg("server failed")
-		code = 1
-	}
-	if err := m.Close(); err != nil {
-		m.Log.Error().Err(err).Msg("stopped with errors")
-		return 1
-	}
-	m.Log.Info().Msg("stopped")
-	return code
+	os.Exit(app.Main("edge", NewMain()))
 }
 
 // Main is the edge process: its configuration and everything Run starts.
@@ -207,6 +171,15 @@ func (m *Main) serve() error {
 
 // Addr returns the address the HTTP server listens on, or "" before Run.
 func (m *Main) Addr() string { return m.addr }
+
+// ServeErr delivers a failure of the HTTP server after Run (app.App).
+func (m *Main) ServeErr() <-chan error { return m.serveErr }
+
+// Output returns m.Stderr, where a configuration error is written (app.App).
+func (m *Main) Output() io.Writer { return m.Stderr }
+
+// Logger returns m.Log, as Run set it up (app.App).
+func (m *Main) Logger() zerolog.Logger { return m.Log }
 
 // Close stops in reverse order of Run: drain HTTP, then stop services.
 // It is safe after a failed or partial Run.
