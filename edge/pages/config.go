@@ -26,12 +26,25 @@ type Config struct {
 	// needs them (Fill): a full render costs ~15x the JSON one, and with
 	// a million products most of it would be evicted before use.
 	RenderAllOnLoad bool `yaml:"render_all_on_load"`
+	// Prerender renders the HTML and gzip representations of the products
+	// a snapshot load stored as JSON only in the background once the load
+	// is done, most popular first, so steady-state hits need no render
+	// (a first request still renders what the pass has not reached).
+	Prerender bool `yaml:"prerender"`
+	// PrerenderWorkers is the number of goroutines of that pass (0: half
+	// the CPUs, at least one); they yield to requests between products.
+	PrerenderWorkers int `yaml:"prerender_workers"`
+	// PrerenderMaxFill is the fraction of cache_bytes the pass may fill:
+	// it stops there rather than evict stored pages (with a million
+	// products the JSON alone can fill the cache).
+	PrerenderMaxFill float64 `yaml:"prerender_max_fill"`
 }
 
-// DefaultConfig returns a 512 MiB cache, one render worker per CPU and
-// gzip level 5.
+// DefaultConfig returns a 512 MiB cache, one render worker per CPU, gzip
+// level 5 and a background prerender pass on half the CPUs up to 80 % of
+// the cache.
 func DefaultConfig() Config {
-	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5}
+	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, Prerender: true, PrerenderMaxFill: 0.8}
 }
 
 // Validate reports the first invalid field.
@@ -43,6 +56,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workers: must be >= 0, got %d", c.Workers)
 	case c.GzipLevel < flate.BestSpeed || c.GzipLevel > flate.BestCompression:
 		return fmt.Errorf("gzip_level: must be in 1..9, got %d", c.GzipLevel)
+	case c.PrerenderWorkers < 0:
+		return fmt.Errorf("prerender_workers: must be >= 0, got %d", c.PrerenderWorkers)
+	case c.Prerender && !(c.PrerenderMaxFill > 0 && c.PrerenderMaxFill <= 1):
+		return fmt.Errorf("prerender_max_fill: must be in (0, 1], got %g", c.PrerenderMaxFill)
 	}
 	return nil
 }

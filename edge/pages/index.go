@@ -26,7 +26,9 @@ type slot struct {
 	gen uint32
 	// ver counts the writes of the slot, so a lazy render of an older
 	// state (see Fill) never overwrites a newer one.
-	ver   uint32
+	ver uint32
+	// pop is the product's popularity: background rendering goes by it.
+	pop   int64
 	flags uint8
 	// have has bit v set when variant v may be in the cache (it may have
 	// been evicted since), so writes skip deleting what was never stored.
@@ -114,7 +116,9 @@ func (x *index) add(id string) uint32 {
 		i = uint32(len(x.slots))
 		x.slots = append(x.slots, slot{})
 	}
-	x.slots[i] = slot{name: uint32(len(x.names)), idLen: uint16(len(id))}
+	// ver carries on across reuse, so a rendering of the slot's previous
+	// product is never written into it.
+	x.slots[i] = slot{name: uint32(len(x.names)), idLen: uint16(len(id)), ver: x.slots[i].ver + 1}
 	x.names = append(x.names, id...)
 	x.ids[x.hashString(id)] = i
 	return i
@@ -185,7 +189,7 @@ func (x *index) remove(i uint32) {
 		delete(x.ids, h)
 	}
 	x.setSlug(i, "")
-	x.slots[i] = slot{flags: flagFree}
+	x.slots[i] = slot{flags: flagFree, ver: x.slots[i].ver + 1}
 	x.free = append(x.free, i)
 }
 

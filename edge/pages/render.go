@@ -38,6 +38,8 @@ type Rendered struct {
 	// Tail is the product's surrogate keys other than its product key,
 	// space-separated (categories, brand). Interned by the Store.
 	Tail string
+	// Popularity is the product's ranking score.
+	Popularity int64
 	// SurrogateKey is the Surrogate-Key header value.
 	SurrogateKey []byte
 	// Bodies and ETags are indexed by Variant. ETags are strong and quoted.
@@ -76,7 +78,7 @@ func RenderJSON(p *api.Product) (*Rendered, error) {
 	if p.ID == "" || len(p.ID) > 1024 {
 		return nil, fmt.Errorf("cannot render a product with id of %d bytes (slug %.64q)", len(p.ID), p.Slug)
 	}
-	r := &Rendered{ID: p.ID, Slug: p.Slug}
+	r := &Rendered{ID: p.ID, Slug: p.Slug, Popularity: p.Popularity}
 	keys := api.SurrogateKeys(p)
 	for n, i := len(keys[0]), 1; i < len(keys); i++ {
 		if n += 1 + len(keys[i]); n > maxSurrogateKey {

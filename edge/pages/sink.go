@@ -20,6 +20,7 @@ type loader struct {
 // not seen are dropped at EndLoad. A BeginLoad without EndLoad of the
 // previous load (a failed download) abandons that load.
 func (s *Store) BeginLoad() {
+	s.stopPrerender()
 	s.finishLoad()
 	s.mu.Lock()
 	s.gen++
@@ -90,7 +91,6 @@ func (s *Store) EndLoad(seq uint64) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i := range s.x.slots {
 		sl := &s.x.slots[i]
 		switch {
@@ -104,6 +104,8 @@ func (s *Store) EndLoad(seq uint64) {
 	s.x.compact()
 	s.seq = max(s.seq, seq)
 	s.log.Info().Uint64("seq", seq).Int("products", s.live).Msg("page store loaded snapshot")
+	s.mu.Unlock()
+	s.startPrerender()
 }
 
 // Apply applies one change event. Events at or below the sequence already

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/VictoriaMetrics/fastcache"
 	"github.com/VictoriaMetrics/metrics"
@@ -30,6 +31,16 @@ type Store struct {
 
 	load *loader // non-nil between BeginLoad and EndLoad
 
+	pmu     sync.Mutex
+	pass    *prerender // the running or last background pass
+	pending atomic.Int64
+
+	prerendered *metrics.Counter
+
+	// beforeFillWrite, when set (tests only), runs between a fill's render
+	// and its write.
+	beforeFillWrite func()
+
 	renders, renderErrors, purged, stale *metrics.Counter
 }
 
@@ -41,6 +52,9 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
+	if cfg.PrerenderWorkers == 0 {
+		cfg.PrerenderWorkers = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	s := &Store{
 		cfg:          cfg,
 		log:          log,
@@ -50,7 +64,9 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		renderErrors: ms.NewCounter("shopedge_edge_page_render_errors_total"),
 		purged:       ms.NewCounter("shopedge_edge_page_purged_total"),
 		stale:        ms.NewCounter("shopedge_edge_page_stale_writes_skipped_total"),
+		prerendered:  ms.NewCounter("shopedge_edge_pages_prerendered_total"),
 	}
+	ms.NewGauge("shopedge_edge_pages_prerender_pending", func() float64 { return float64(s.pending.Load()) })
 	ms.NewGauge("shopedge_edge_pages_products", func() float64 { return float64(s.Len()) })
 	ms.NewGauge("shopedge_edge_pages_seq", func() float64 { return float64(s.Seq()) })
 	ms.NewGauge("shopedge_edge_pages_cache_bytes", func() float64 {
@@ -166,42 +182,60 @@ func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 }
 
 // write stores r's representations in slot i (dropping those r lacks) and
-// updates the slot's slug and surrogate keys. s.mu is held.
+// updates the slot's slug, surrogate keys and popularity: a new state of
+// the product, so the slot's version moves on. s.mu is held.
 func (s *Store) write(i uint32, r *Rendered) {
 	sl := &s.x.slots[i]
 	sl.ver++
-	var flags, have uint8
-	key := make([]byte, 0, 1+len(r.ID))
-	var val []byte
-	for v := Variant(0); v < numVariants; v++ {
-		key = AppendKey(key[:0], v, []byte(r.ID))
-		if r.Bodies[v] == nil {
-			s.delVariant(sl, key, v)
-			continue
-		}
-		have |= 1 << v
-		val = appendEntry(val[:0], r, v)
-		if len(val)+len(key) < maxSmall {
-			if sl.flags&(1<<v) != 0 {
-				s.delVariant(sl, key, v) // was big
-			}
-			s.cache.Set(key, val)
-			continue
-		}
-		flags |= 1 << v
-		if sl.flags&(1<<v) == 0 {
-			s.delVariant(sl, key, v) // was small
-		}
-		key[0] |= bigFlag
-		s.cache.SetBig(key, val)
-	}
-	sl.have = have
+	s.setVariants(i, r, allVariants)
 	if sl.flags&flagDeleted != 0 {
 		s.live++
 	}
-	sl.flags = flags
+	sl.flags &^= flagDeleted
+	sl.pop = r.Popularity
 	s.x.setSlug(i, r.Slug)
 	s.x.setTail(i, r.Tail)
+}
+
+// allVariants is the variant mask of every representation.
+const allVariants = 1<<numVariants - 1
+
+// setVariants stores the representations of r selected by mask (bit v for
+// variant v) in slot i, deleting those r lacks; variants outside mask are
+// left as they are. s.mu is held.
+func (s *Store) setVariants(i uint32, r *Rendered, mask uint8) {
+	sl := &s.x.slots[i]
+	key := make([]byte, 0, 1+len(r.ID))
+	var val []byte
+	for v := Variant(0); v < numVariants; v++ {
+		bit := uint8(1) << v
+		if mask&bit == 0 {
+			continue
+		}
+		key = AppendKey(key[:0], v, []byte(r.ID))
+		if r.Bodies[v] == nil {
+			s.delVariant(sl, key, v)
+			sl.have &^= bit
+			sl.flags &^= bit
+			continue
+		}
+		val = appendEntry(val[:0], r, v)
+		if len(val)+len(key) < maxSmall {
+			if sl.flags&bit != 0 {
+				s.delVariant(sl, key, v) // was big
+			}
+			s.cache.Set(key, val)
+			sl.flags &^= bit
+		} else {
+			if sl.flags&bit == 0 {
+				s.delVariant(sl, key, v) // was small
+			}
+			key[0] |= bigFlag
+			s.cache.SetBig(key, val)
+			sl.flags |= bit
+		}
+		sl.have |= bit
+	}
 }
 
 // delVariant deletes variant v of slot sl (key is its small key, restored
@@ -219,41 +253,57 @@ func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
 }
 
 // Fill renders every representation of id from its stored JSON (left by a
-// snapshot load, which stores JSON only) and stores them unless the
-// product changed meanwhile. ok is false when no JSON is stored: the
-// caller fetches the product from the core.
+// snapshot load, which stores JSON only) and stores those besides the JSON
+// unless the product changed or was purged meanwhile. ok is false when no
+// JSON is stored: the caller fetches the product from the core.
 func (s *Store) Fill(id string) (r *Rendered, ok bool) {
+	r, _, ok = s.fill([]byte(id), nil)
+	if ok {
+		s.renders.Inc()
+	}
+	return r, ok
+}
+
+// fill is Fill with a reusable buffer for the stored JSON; it returns the
+// buffer for reuse. stored is false when r was not written (the product
+// changed meanwhile).
+func (s *Store) fill(id, buf []byte) (r *Rendered, _ []byte, ok bool) {
 	s.mu.RLock()
-	i, known := s.x.lookup([]byte(id))
+	i, known := s.x.lookup(id)
 	var ver uint32
 	if known {
 		ver = s.x.slots[i].ver
 	}
 	s.mu.RUnlock()
 	if !known {
-		return nil, false
+		return nil, buf, false
 	}
-	e, _, ok := s.Get(nil, JSON, []byte(id))
+	e, buf, ok := s.Get(buf[:0], JSON, id)
 	if !ok {
-		return nil, false
+		return nil, buf, false
 	}
 	var p api.Product
 	if err := json.Unmarshal(e.Body, &p); err != nil {
-		s.log.Error().Err(err).Str("id", id).Msg("BUG: stored product JSON does not decode")
-		return nil, false
+		s.log.Error().Err(err).Bytes("id", id).Msg("BUG: stored product JSON does not decode")
+		return nil, buf, false
 	}
 	r, err := Render(&p, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
-		return nil, false
+		return nil, buf, false
 	}
-	s.renders.Inc()
+	if s.beforeFillWrite != nil {
+		s.beforeFillWrite()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if j, ok := s.x.lookup([]byte(id)); ok && j == i && s.x.slots[i].ver == ver && s.x.slots[i].flags&flagDeleted == 0 {
-		s.write(i, r)
+	// The slot's version moves on with every write, delete and purge of
+	// the product (and across slot reuse), so an older rendering never
+	// overwrites a newer state or brings purged bytes back.
+	if s.x.slots[i].ver == ver && s.x.slots[i].flags&(flagDeleted|flagFree) == 0 {
+		s.setVariants(i, r, allVariants&^(1<<JSON))
 	}
-	return r, true
+	return r, buf, true
 }
 
 // newSlot returns a new slot for id, marked deleted until written. s.mu
@@ -274,6 +324,7 @@ func (s *Store) dropBytes(i uint32) {
 	}
 	sl.flags &= flagDeleted
 	sl.have = 0
+	sl.ver++
 }
 
 // remove forgets slot i entirely. s.mu is held.
@@ -328,6 +379,7 @@ func (s *Store) PurgeAll() {
 	for i := range s.x.slots {
 		s.x.slots[i].flags &= flagDeleted | flagFree
 		s.x.slots[i].have = 0
+		s.x.slots[i].ver++
 	}
 	s.purged.Add(s.live)
 }

@@ -17,6 +17,7 @@ func mustNewStore(tb testing.TB) *Store {
 	cfg := DefaultConfig()
 	cfg.CacheBytes = 32 << 20
 	cfg.Workers = 2
+	cfg.Prerender = false // tests of the lazy path; prerender_test.go turns it on
 	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
 	if err != nil {
 		tb.Fatal(err)
