@@ -1,21 +1,6 @@
 package httpapi
 
-import (
-	"path/filepath"
-	"testing"
+import "shopedge/internal/teststore"
 
-	"shopedge/store"
-	"shopedge/store/embedded"
-)
-
-// newTestStore opens an embedded store in a temporary directory (no fsync:
-// the tests exercise behaviour, not durability) and closes it at cleanup.
-func newTestStore(tb testing.TB) store.Store {
-	tb.Helper()
-	db, err := embedded.Open(filepath.Join(tb.TempDir(), "test.db"), embedded.Options{NoSync: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = db.Close() })
-	return db
-}
+// newTestStore opens an empty embedded store, closed at cleanup.
+var newTestStore = teststore.OpenEmbedded
