@@ -151,7 +151,8 @@ func (m *Main) routes(r *router.Router) {
 // serve builds the router and server and starts serving in the background.
 func (m *Main) serve() error {
 	r := httpserver.NewRouter()
-	m.Server = httpserver.New(m.Config.Server, m.Log, m.Metrics, r.Handler)
+	// Product reads skip the router (edge/httpapi.API.Handler); the rest uses it.
+	m.Server = httpserver.New(m.Config.Server, m.Log, m.Metrics, m.API.Handler(r.Handler))
 	m.Server.RegisterStandard(r, m.ready)
 	m.routes(r)
 	ln, err := net.Listen("tcp", m.Config.Server.Addr)

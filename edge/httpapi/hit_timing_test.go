@@ -12,7 +12,7 @@ import (
 )
 
 // benchAPI returns an API over a store holding the real test products.
-func benchAPI(b *testing.B) *API {
+func benchAPI(b testing.TB) *API {
 	ps := newStore(b)
 	ps.BeginLoad()
 	for _, p := range realProducts(b) {

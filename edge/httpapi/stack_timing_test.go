@@ -115,3 +115,15 @@ func BenchmarkStackEdgeHitHandlerOnly(b *testing.B) {
 	a := benchAPI(b)
 	benchStack(b, a.ProductJSON, "/v1/products/5191101")
 }
+
+// BenchmarkStackEdgeHitDirect is the edge's stack as the binary serves it:
+// middleware and the direct dispatch of product reads in front of the router.
+func BenchmarkStackEdgeHitDirect(b *testing.B) {
+	a := benchAPI(b)
+	r := httpserver.NewRouter()
+	a.Register(r)
+	cfg := httpserver.DefaultConfig()
+	cfg.Name = "edge"
+	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler))
+	benchStack(b, s.Handler(), "/v1/products/5191101")
+}
