@@ -25,7 +25,17 @@ var sinkStatus atomic.Int64
 
 // benchCheckout measures whole checkouts (reserve, testpay charge without
 // delay, mark paid) of one hot SKU on the embedded store with fsync on, from
-// many goroutines at once. Carts are created before the timer starts.
+// many goroutines at once. Carts are created before the timer starts. It
+// reports checkouts/s (wall) and CPU-µs per checkout (user+system of the
+// whole process, robust against other load on the machine).
+//
+//	go test -run xxx -bench 'CheckoutGroupCommit$|CheckoutPerRequest$' -benchtime=1s -count=3 ./core/checkout/
+//
+// Measured on 2 shared cores (load 4–8), same runs interleaved:
+// JSON records at random keys (before): 1,500–2,800 checkouts/s,
+// 145–240 CPU-µs, ~4.4 pages written per checkout; time-ordered binary
+// records, no expiry index writes, prepared reservations (now):
+// 2,500–9,500 checkouts/s, 95–140 CPU-µs, ~1.4 pages per checkout.
 func benchCheckout(b *testing.B, group bool) {
 	db, err := embedded.Open(filepath.Join(b.TempDir(), "bench.db"), embedded.Options{})
 	if err != nil {
