@@ -46,7 +46,7 @@ type index struct {
 	pfxLen      []uint8
 	pfxHash     []uint32
 	pfxSlots    slots
-	pfxList     [][]uint32
+	pfxList     [][]entry
 	pfxCount    []uint32
 	pfxTerms    [][]uint32 // terms with the prefix
 	pfxKids     []uint64   // kidBit of every character that extends the prefix
@@ -285,7 +285,7 @@ func (x *index) fillPrefixes(w, workers int) {
 		if len(terms) == 1 {
 			post := x.termPost[terms[0]]
 			x.pfxCount[p] = uint32(len(post))
-			x.pfxList[p] = slices.Clone(post[:min(len(post), x.depth)])
+			x.pfxList[p] = x.entries(post[:min(len(post), x.depth)])
 			continue
 		}
 		if mark == nil {
@@ -311,7 +311,7 @@ func (x *index) fillPrefixes(w, workers int) {
 			}
 		}
 		x.pfxCount[p] = count
-		x.pfxList[p] = slices.Clone(best)
+		x.pfxList[p] = x.entries(best)
 	}
 }
 
@@ -445,6 +445,34 @@ func rankOrder(recs []record) []uint32 {
 		order[i] = k.o
 	}
 	return order
+}
+
+// entry is one product of a prefix list with a copy of its meta (in
+// 32-bit halves: 24 bytes), so that filtering a list and counting its
+// categories read the list in order and touch nothing else for the
+// products that fail.
+type entry struct {
+	o    uint32
+	cat  uint32
+	sig  [2]uint32
+	sig2 [2]uint32
+}
+
+func (x *index) entryOf(o uint32) entry {
+	m := &x.meta[o]
+	return entry{o: o, cat: m.cat, sig: [2]uint32{uint32(m.sig), uint32(m.sig >> 32)}, sig2: [2]uint32{uint32(m.sig2), uint32(m.sig2 >> 32)}}
+}
+
+func (e *entry) sigs() (sig, sig2 uint64) {
+	return uint64(e.sig[0]) | uint64(e.sig[1])<<32, uint64(e.sig2[0]) | uint64(e.sig2[1])<<32
+}
+
+func (x *index) entries(os []uint32) []entry {
+	l := make([]entry, len(os))
+	for i, o := range os {
+		l[i] = x.entryOf(o)
+	}
+	return l
 }
 
 // meta is what lookups read of every candidate product, kept dense and

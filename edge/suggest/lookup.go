@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -26,8 +27,8 @@ type state struct {
 	hl      [][2]int
 	known   []uint32
 	order   []int
-	matched []uint32
-	runs    [][]uint32 // per driver alternative: its matching products, best first
+	matched []entry
+	runs    [][]entry // per driver alternative: its matching products, best first
 	pos     []int
 	typo    bool
 }
@@ -128,8 +129,8 @@ func (x *index) lookup(st *state, limit int) {
 				}
 				more = true
 				budget--
-				if o := l[pos]; x.matchesAll(st, o, d) {
-					st.runs[base+k] = append(st.runs[base+k], o)
+				if e := &l[pos]; x.matchesAll(st, e, d) {
+					st.runs[base+k] = append(st.runs[base+k], *e)
 					found++
 				}
 			}
@@ -148,11 +149,11 @@ func (x *index) lookup(st *state, limit int) {
 		st.matched = append(st.matched, r...)
 	}
 	if len(st.runs) > 1 {
-		slices.Sort(st.matched)
-		st.matched = slices.Compact(st.matched)
+		slices.SortFunc(st.matched, func(a, b entry) int { return cmp.Compare(a.o, b.o) })
+		st.matched = slices.CompactFunc(st.matched, func(a, b entry) bool { return a.o == b.o })
 	}
-	for _, o := range st.matched {
-		if c := x.meta[o].cat; c != 0 {
+	for _, e := range st.matched {
+		if c := e.cat; c != 0 {
 			st.countCat(c - 1)
 		}
 	}
@@ -179,8 +180,9 @@ func (x *index) complete(st *state, c *constraint) bool {
 // a k-way merge that reads the records of the runs' heads only.
 func (x *index) mergeRuns(st *state, limit int) {
 	if len(st.runs) == 1 {
-		r := st.runs[0]
-		st.hits = append(st.hits, r[:min(len(r), limit)]...)
+		for _, e := range st.runs[0][:min(len(st.runs[0]), limit)] {
+			st.hits = append(st.hits, e.o)
+		}
 		return
 	}
 	st.pos = st.pos[:0]
@@ -190,14 +192,14 @@ func (x *index) mergeRuns(st *state, limit int) {
 	for len(st.hits) < limit {
 		best := -1
 		for i, r := range st.runs {
-			if st.pos[i] < len(r) && (best < 0 || x.better(r[st.pos[i]], st.runs[best][st.pos[best]])) {
+			if st.pos[i] < len(r) && (best < 0 || x.better(r[st.pos[i]].o, st.runs[best][st.pos[best]].o)) {
 				best = i
 			}
 		}
 		if best < 0 {
 			return
 		}
-		o := st.runs[best][st.pos[best]]
+		o := st.runs[best][st.pos[best]].o
 		st.pos[best]++
 		if n := len(st.hits); n == 0 || st.hits[n-1] != o {
 			st.hits = append(st.hits, o)
@@ -206,7 +208,7 @@ func (x *index) mergeRuns(st *state, limit int) {
 }
 
 // nextRun returns st.runs with one more, empty run, reusing storage.
-func (st *state) nextRun() [][]uint32 {
+func (st *state) nextRun() [][]entry {
 	if i := len(st.runs); i < cap(st.runs) {
 		return append(st.runs, st.runs[:i+1][i][:0])
 	}
@@ -251,13 +253,13 @@ func (st *state) countCat(id uint32) {
 
 // matchesAll reports whether product o satisfies every constraint; the
 // driver d needs checking only when its word was capped.
-func (x *index) matchesAll(st *state, o uint32, d int) bool {
+func (x *index) matchesAll(st *state, e *entry, d int) bool {
 	for i := range st.cons {
 		c := &st.cons[i]
 		if i == d && !c.capped {
 			continue
 		}
-		if !x.matches(st, o, c) {
+		if !x.matches(st, e, c) {
 			return false
 		}
 	}
@@ -266,10 +268,11 @@ func (x *index) matchesAll(st *state, o uint32, d int) bool {
 
 // Whether a term has a prefix takes integer compares (hasPrefix), no
 // string reads.
-func (x *index) matches(st *state, o uint32, c *constraint) bool {
-	m, maybe := &x.meta[o], false
+func (x *index) matches(st *state, e *entry, c *constraint) bool {
+	sig, sig2 := e.sigs()
+	maybe := false
 	for _, ai := range c.alts {
-		if a := &st.alts[ai]; m.sig&a.mask == a.mask && m.sig2&a.mask2 == a.mask2 {
+		if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
 			if a.exact {
 				return true
 			}
@@ -279,7 +282,7 @@ func (x *index) matches(st *state, o uint32, c *constraint) bool {
 	if !maybe {
 		return false
 	}
-	for _, t := range x.recs[o].terms {
+	for _, t := range x.recs[e.o].terms {
 		for _, ai := range c.alts {
 			a := &st.alts[ai]
 			if !x.hasPrefix(t, a.pid, a.chars) {
@@ -366,8 +369,8 @@ func (x *index) tryVariant(st *state, c *constraint, i int, e1, e2 rune, j int) 
 		if chars == x.maxPrefix {
 			return true
 		}
-		p, ok := x.edges.child(node, r)
-		if !ok || x.pfxCount[p] == 0 {
+		p, ok := x.child(node, r)
+		if !ok {
 			return false
 		}
 		node, chars = p+1, chars+1
@@ -381,8 +384,8 @@ func (x *index) tryVariant(st *state, c *constraint, i int, e1, e2 rune, j int) 
 			return
 		}
 	}
-	if node == 0 {
-		return
+	if node == 0 || x.pfxCount[node-1] == 0 {
+		return // an empty variant, or one no live product has
 	}
 	p := node - 1
 	v := st.vbuf[:0]
@@ -426,15 +429,17 @@ func (x *index) tryVariant(st *state, c *constraint, i int, e1, e2 rune, j int) 
 // characters (known[0] stands for the empty prefix).
 func (x *index) knownPrefixes(st *state, w []byte) []uint32 {
 	st.known = append(st.known[:0], 0)
-	for i := 1; i <= len(w) && len(st.known) <= x.maxPrefix; i++ {
-		if i < len(w) && w[i]&0xC0 == 0x80 {
-			continue
+	node := uint32(0)
+	for _, r := range b2s(w) {
+		if len(st.known) > x.maxPrefix {
+			break
 		}
-		p, ok := x.findPfx(w[:i])
+		p, ok := x.child(node, r)
 		if !ok || x.pfxCount[p] == 0 {
 			break
 		}
 		st.known = append(st.known, p)
+		node = p + 1
 	}
 	return st.known
 }

@@ -167,6 +167,11 @@ func testIncremental(t *testing.T, seed uint64) {
 // term's prefixes, by brute force.
 func checkInvariants(t *testing.T, x *index) {
 	t.Helper()
+	for o := range x.recs {
+		if r := &x.recs[o]; r.live && x.meta[o] != x.metaOf(r.terms, r.cat) {
+			t.Fatalf("product %s: stale meta", r.field(fID))
+		}
+	}
 	for p := range x.pfxHash {
 		pfx := x.pfxStr(uint32(p))
 		for tm := range x.termHash {
@@ -196,8 +201,15 @@ func checkInvariants(t *testing.T, x *index) {
 			}
 			return 1
 		})
-		if want := all[:min(len(all), x.depth)]; !slices.Equal(x.pfxList[p], want) {
-			t.Fatalf("prefix %q: list %v, want %v", pfx, x.pfxList[p], want)
+		var got []uint32
+		for _, e := range x.pfxList[p] {
+			got = append(got, e.o)
+			if e != x.entryOf(e.o) {
+				t.Fatalf("prefix %q: entry %+v, want %+v", pfx, e, x.entryOf(e.o))
+			}
+		}
+		if want := all[:min(len(all), x.depth)]; !slices.Equal(got, want) {
+			t.Fatalf("prefix %q: list %v, want %v", pfx, got, want)
 		}
 	}
 }

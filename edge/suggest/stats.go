@@ -44,7 +44,7 @@ func (x *index) stats() Stats {
 		b += hdr + int64(cap(x.termPost[t]))*u32
 	}
 	for p := range x.pfxList {
-		b += 2*hdr + int64(cap(x.pfxList[p])+cap(x.pfxTerms[p]))*u32
+		b += 2*hdr + int64(cap(x.pfxList[p]))*int64(unsafe.Sizeof(entry{})) + int64(cap(x.pfxTerms[p]))*u32
 	}
 	st.Bytes = b
 	return st

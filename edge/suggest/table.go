@@ -117,6 +117,10 @@ func (x *index) prefix(p []byte, t uint32, parent int) uint32 {
 	x.pfxList = append(x.pfxList, nil)
 	x.pfxCount = append(x.pfxCount, 0)
 	x.pfxKids = append(x.pfxKids, 0)
+	if x.pfxLo != nil {
+		x.pfxLo = append(x.pfxLo, 0)
+		x.pfxHi = append(x.pfxHi, 0)
+	}
 	x.pfxTerms = append(x.pfxTerms, []uint32{t})
 	x.insertSlot(&x.pfxSlots, id, h, len(x.pfxHash), x.pfxRehash)
 	r, _ := utf8.DecodeLastRune(p)
@@ -165,6 +169,22 @@ func kidBit(c byte) uint64 {
 		return 1 << (26 + c - '0')
 	}
 	return 0
+}
+
+// child returns the prefix one character r longer than node (a prefix id
+// + 1, 0 for the empty prefix). The children mask answers most misses
+// before the edge table is probed.
+func (x *index) child(node uint32, r rune) (uint32, bool) {
+	if bit := kidBit(byte(r)); r < 0x80 && bit != 0 {
+		kids := x.rootKids
+		if node > 0 {
+			kids = x.pfxKids[node-1]
+		}
+		if kids&bit == 0 {
+			return 0, false
+		}
+	}
+	return x.edges.child(node, r)
 }
 
 // edges is the prefix trie as a table from (parent prefix id + 1, next

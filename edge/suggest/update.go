@@ -41,6 +41,7 @@ func (x *index) upsert(nr record) bool {
 		x.termPost[t] = append(x.termPost[t], o)
 	}
 	x.recs[o] = nr
+	oldMeta := x.meta[o]
 	x.meta[o] = x.metaOf(nr.terms, nr.cat)
 	i, j := 0, 0
 	for i < len(oldP) || j < len(newP) {
@@ -55,6 +56,8 @@ func (x *index) upsert(nr record) bool {
 		default:
 			if nr.score != oldScore {
 				x.reposition(oldP[i], o)
+			} else if x.meta[o] != oldMeta {
+				x.restamp(oldP[i], o)
 			}
 			i++
 			j++
@@ -118,7 +121,7 @@ func (x *index) prefixSet(terms []uint32, dst []uint32) []uint32 {
 func (x *index) leave(p, o uint32) {
 	x.pfxCount[p]--
 	l := x.pfxList[p]
-	i := slices.Index(l, o)
+	i := indexOf(l, o)
 	if i < 0 {
 		return // below the list: the list stays exact
 	}
@@ -136,7 +139,7 @@ func (x *index) enter(p, o uint32) {
 		x.pfxList[p] = x.insertSorted(l, o)
 		return
 	}
-	if x.better(o, l[len(l)-1]) {
+	if x.better(o, l[len(l)-1].o) {
 		l = x.insertSorted(l, o)
 		x.pfxList[p] = l[:len(l)-1]
 	}
@@ -145,14 +148,14 @@ func (x *index) enter(p, o uint32) {
 // reposition moves product o within p's list after its score changed.
 func (x *index) reposition(p, o uint32) {
 	l := x.pfxList[p]
-	i := slices.Index(l, o)
+	i := indexOf(l, o)
 	if i < 0 {
 		x.enter(p, o)
 		return
 	}
 	l = slices.Delete(l, i, i+1)
 	outside := int(x.pfxCount[p]) - 1 - len(l)
-	if outside == 0 || len(l) > 0 && x.better(o, l[len(l)-1]) {
+	if outside == 0 || len(l) > 0 && x.better(o, l[len(l)-1].o) {
 		x.pfxList[p] = x.insertSorted(l, o)
 		return
 	}
@@ -160,14 +163,30 @@ func (x *index) reposition(p, o uint32) {
 	x.refill(p)
 }
 
-func (x *index) insertSorted(l []uint32, o uint32) []uint32 {
-	i, _ := slices.BinarySearchFunc(l, o, func(e, t uint32) int {
-		if x.better(e, t) {
+// restamp copies o's new signatures into p's list entry, if listed.
+func (x *index) restamp(p, o uint32) {
+	if i := indexOf(x.pfxList[p], o); i >= 0 {
+		x.pfxList[p][i] = x.entryOf(o)
+	}
+}
+
+func (x *index) insertSorted(l []entry, o uint32) []entry {
+	i, _ := slices.BinarySearchFunc(l, o, func(e entry, t uint32) int {
+		if x.better(e.o, t) {
 			return -1
 		}
 		return 1
 	})
-	return slices.Insert(l, i, o)
+	return slices.Insert(l, i, x.entryOf(o))
+}
+
+func indexOf(l []entry, o uint32) int {
+	for i := range l {
+		if l[i].o == o {
+			return i
+		}
+	}
+	return -1
 }
 
 // refill recomputes p's list from the postings of p's terms. It costs a
@@ -188,7 +207,7 @@ func (x *index) refill(p uint32) {
 			x.mark[o] = x.epoch
 			if len(l) < x.depth {
 				l = x.insertSorted(l, o)
-			} else if x.better(o, l[len(l)-1]) {
+			} else if x.better(o, l[len(l)-1].o) {
 				l = x.insertSorted(l, o)
 				l = l[:len(l)-1]
 			}
