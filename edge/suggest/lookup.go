@@ -74,9 +74,17 @@ func (x *index) lookup(st *state, limit int) {
 		w := st.q.Word(i)
 		c := constraint{alts: nil}
 		n := capLen(w, x.maxPrefix)
-		if p, ok := x.findPfx(w[:n]); ok && x.pfxCount[p] > 0 {
+		p, ok := x.findPfx(w[:n])
+		count := 0
+		if ok && x.pfxCount[p] > 0 {
+			count = int(x.pfxCount[p])
+			if n < len(w) {
+				count = x.cappedCount(p, w)
+			}
+		}
+		if count > 0 {
 			c.alts = append(st.nextAlts(), x.addAlt(st, p, w))
-			c.count, c.capped = int(x.pfxCount[p]), n < len(w)
+			c.count, c.capped = count, n < len(w)
 		} else if utf8.RuneCount(w) >= x.cfg.TypoMinChars {
 			c = x.typoConstraint(st, w)
 			if len(c.alts) == 0 {
@@ -348,6 +356,9 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 			}
 		}
 	}
+	if len(rs) > x.maxPrefix && len(known) == x.maxPrefix+1 {
+		x.longTypos(st, &c, known[x.maxPrefix], w)
+	}
 	for _, a := range c.alts {
 		w := st.altWord(a)
 		c.count += int(x.pfxCount[st.alts[a].pid])
@@ -401,6 +412,12 @@ func (x *index) tryVariant(st *state, c *constraint, i int, e1, e2 rune, j int) 
 		v = utf8.AppendRune(v, r)
 	}
 	st.vbuf = v
+	x.offerAlt(st, c, p, v)
+}
+
+// offerAlt adds the correction v (its capped prefix is p) to the typo
+// constraint c, unless c has it or already holds maxTypoAlts better ones.
+func (x *index) offerAlt(st *state, c *constraint, p uint32, v []byte) {
 	for _, a := range c.alts {
 		if bytes.Equal(st.altWord(a), v) {
 			return
@@ -422,6 +439,69 @@ func (x *index) tryVariant(st *state, c *constraint, i int, e1, e2 rune, j int) 
 	if x.altBefore(st, a, c.alts[worst]) {
 		c.alts[worst] = a
 	}
+}
+
+// cappedCount returns how many products have a term starting with w, a
+// word longer than its indexed prefix p (at most: a product with two such
+// terms counts twice). Only the terms under p are read.
+func (x *index) cappedCount(p uint32, w []byte) int {
+	n := 0
+	for _, t := range x.pfxTerms[p] {
+		if strings.HasPrefix(x.termStr(t), b2s(w)) {
+			n += len(x.termPost[t])
+		}
+	}
+	return n
+}
+
+// maxLongTerms bounds the terms longTypos compares.
+const maxLongTerms = 512
+
+// longTypos offers the corrections of w, a word longer than the indexed
+// prefix p it starts with, whose edit falls past that prefix: the
+// beginnings of terms under p within one byte edit of w (the walk of
+// typoConstraint covers edits inside the prefix).
+func (x *index) longTypos(st *state, c *constraint, p uint32, w []byte) {
+	for i, t := range x.pfxTerms[p] {
+		if i == maxLongTerms {
+			return
+		}
+		if len(x.termPost[t]) == 0 {
+			continue
+		}
+		s := x.termStr(t)
+		for k := len(w) - 1; k <= len(w)+1 && k <= len(s); k++ {
+			if k < len(s) && s[k]&0xC0 == 0x80 || !oneEdit(s[:k], b2s(w)) {
+				continue
+			}
+			v := s2b(s[:k])
+			if vp, ok := x.findPfx(v[:capLen(v, x.maxPrefix)]); ok && x.pfxCount[vp] > 0 {
+				x.offerAlt(st, c, vp, v)
+			}
+		}
+	}
+}
+
+// oneEdit reports whether a and b differ by exactly one deletion,
+// insertion, substitution or transposition of adjacent bytes.
+func oneEdit(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch len(a) - len(b) {
+	case 0:
+		if i == len(a) {
+			return false
+		}
+		return a[i+1:] == b[i+1:] || i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		return a[i+1:] == b[i:]
+	}
+	return false
 }
 
 // knownPrefixes returns in st.known the prefix ids of w's leading
