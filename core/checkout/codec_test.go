@@ -94,9 +94,21 @@ func TestOrderIDs(t *testing.T) {
 		}
 		prev = id
 	}
-	a, b := newOrderID(5), newOrderID(5)
-	if a == b || a[:16] != b[:16] {
-		t.Fatalf("same-time ids %s %s", a, b)
+	// A prefix without digits at its end never joins a digit run, so ids
+	// of the same time share it.
+	const t0 = 0x7abcdefabcdefabc
+	for range 1000 {
+		a, b := newOrderID(t0), newOrderID(t0)
+		if a == b || a[:16] != b[:16] || a[:16] != "7abcdefabcdefabc" {
+			t.Fatalf("same-time ids %s %s", a, b)
+		}
+	}
+	// A digit-only prefix that reads as a card number with the random
+	// part is moved on rather than kept.
+	for range 1000 {
+		if id := newOrderID(5); api.ContainsCardNumber([]byte(id)) {
+			t.Fatalf("id %s looks like a card number", id)
+		}
 	}
 	for _, bad := range []string{"", prev[:47], prev + "0", strings.ToUpper(prev), "g" + prev[1:], cart.NewID()} {
 		if _, ok := parseOrderID(bad); ok {
