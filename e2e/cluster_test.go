@@ -15,6 +15,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
+	"shopedge/internal/proctest"
 )
 
 // cluster is one core and its edges on loopback.
@@ -24,8 +25,8 @@ type cluster struct {
 	edgeBin  string
 	coreAddr string
 	dataDir  string
-	core     *proc
-	edges    []*proc
+	core     *proctest.Process
+	edges    []*proctest.Process
 	edgeAddr []string
 }
 
@@ -41,10 +42,10 @@ func coreEnv(addr, dataDir string) []string {
 func startCluster(t *testing.T, edges int) *cluster {
 	t.Helper()
 	coreBin, edgeBin := binaries(t)
-	c := &cluster{t: t, coreBin: coreBin, edgeBin: edgeBin, coreAddr: freeAddr(t), dataDir: t.TempDir()}
+	c := &cluster{t: t, coreBin: coreBin, edgeBin: edgeBin, coreAddr: proctest.FreeAddr(t), dataDir: t.TempDir()}
 	c.startCore()
 	for i := 0; i < edges; i++ {
-		addr := freeAddr(t)
+		addr := proctest.FreeAddr(t)
 		p := startProc(t, fmt.Sprintf("edge%d", i), edgeBin, []string{
 			"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
 			"SHOPEDGE_SERVER_ADDR=" + addr,
@@ -222,7 +223,7 @@ func TestClusterCoreTwoEdges(t *testing.T) {
 
 	// With the core killed, both edges keep serving every product and say
 	// the copy may be stale; writes fail fast with 503 + Retry-After.
-	c.core.kill()
+	c.core.Kill()
 	eventually(t, 10*time.Second, func() string {
 		for _, e := range c.edgeAddr {
 			if _, _, stale := productPrice(t, "http://"+e, products[1].ID); stale != "1" {
@@ -269,11 +270,11 @@ func TestClusterCoreTwoEdges(t *testing.T) {
 	}
 
 	for _, e := range c.edges {
-		if err := e.stop(5 * time.Second); err != nil {
-			t.Fatalf("edge exit after SIGTERM: %v", err)
+		if code := e.Stop(5 * time.Second); code != 0 {
+			t.Fatalf("edge exit code %d after SIGTERM", code)
 		}
 	}
-	if err := c.core.stop(5 * time.Second); err != nil {
-		t.Fatalf("core exit after SIGTERM: %v", err)
+	if code := c.core.Stop(5 * time.Second); code != 0 {
+		t.Fatalf("core exit code %d after SIGTERM", code)
 	}
 }

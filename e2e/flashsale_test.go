@@ -11,6 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
+	"shopedge/internal/proctest"
 )
 
 // ack is an order the client saw acknowledged (201 paid).
@@ -61,7 +62,7 @@ func TestSingleCoreKilledMidFlashSale(t *testing.T) {
 		t.Skip("starts real processes")
 	}
 	coreBin, _ := binaries(t)
-	addr, dir := freeAddr(t), t.TempDir()
+	addr, dir := proctest.FreeAddr(t), t.TempDir()
 	core := startProc(t, "core", coreBin, coreEnv(addr, dir))
 	base := "http://" + addr
 	waitStatus(t, base+"/readyz", 200, 30*time.Second)
@@ -104,7 +105,7 @@ func TestSingleCoreKilledMidFlashSale(t *testing.T) {
 	for n.Load() < 300 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	core.kill()
+	core.Kill()
 	stop.Store(true)
 	wg.Wait()
 	mu.Lock()
@@ -115,7 +116,7 @@ func TestSingleCoreKilledMidFlashSale(t *testing.T) {
 	}
 	t.Logf("killed the core after %d acknowledged orders", len(seen))
 
-	core.start()
+	core.Restart()
 	waitStatus(t, base+"/readyz", 200, 30*time.Second)
 	for _, a := range seen {
 		st, _, b := do(t, "GET", base+"/v1/orders/"+a.id+"?token="+a.token, nil)
@@ -142,7 +143,7 @@ func TestSingleCoreKilledMidFlashSale(t *testing.T) {
 	if _, err := buyer(base, sku, "after-restart"); err != nil {
 		t.Fatalf("checkout after restart: %v", err)
 	}
-	if err := core.stop(5 * time.Second); err != nil {
-		t.Fatalf("core exit after SIGTERM: %v", err)
+	if code := core.Stop(5 * time.Second); code != 0 {
+		t.Fatalf("core exit code %d after SIGTERM", code)
 	}
 }

@@ -6,134 +6,38 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"shopedge/internal/proctest"
 )
 
 const adminToken = "e2e-admin-token"
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
+// bins builds the core and edge binaries once per test run.
+var bins = proctest.NewBuilder("shopedge/core", "shopedge/edge")
 
-// binaries builds ./core and ./edge once per test process and returns their paths.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	bins.Remove()
+	os.Exit(code)
+}
+
+// binaries returns the paths of the core and edge binaries.
 func binaries(t *testing.T) (core, edge string) {
 	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "shopedge-e2e-bin")
-		if buildErr != nil {
-			return
-		}
-		for _, name := range []string{"core", "edge"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "shopedge/"+name)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", name, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(buildDir, "core"), filepath.Join(buildDir, "edge")
+	return bins.Path(t, "core"), bins.Path(t, "edge")
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+// startProc starts bin with a clean environment plus env; its output is
+// printed when the test fails.
+func startProc(t *testing.T, name, bin string, env []string) *proctest.Process {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// proc is one running binary. Its output goes to a file that is printed when
-// the test fails.
-type proc struct {
-	t    *testing.T
-	name string
-	bin  string
-	env  []string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error
-}
-
-func startProc(t *testing.T, name, bin string, env []string) *proc {
-	t.Helper()
-	p := &proc{t: t, name: name, bin: bin, env: env, log: filepath.Join(t.TempDir(), name+".log")}
-	p.start()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			b, _ := os.ReadFile(p.log)
-			if len(b) > 8000 {
-				b = b[len(b)-8000:]
-			}
-			t.Logf("--- %s log (tail) ---\n%s", name, b)
-		}
-	})
-	return p
-}
-
-func (p *proc) start() {
-	p.t.Helper()
-	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	cmd := exec.Command(p.bin)
-	cmd.Env = append(os.Environ(), p.env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.cmd, p.done = cmd, make(chan struct{})
-	go func() { p.err = cmd.Wait(); f.Close(); close(p.done) }()
-}
-
-// kill sends SIGKILL and waits for the process to go.
-func (p *proc) kill() {
-	if p.cmd == nil {
-		return
-	}
-	select {
-	case <-p.done:
-	default:
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-	}
-}
-
-// stop sends SIGTERM and returns the exit error, failing after timeout.
-func (p *proc) stop(timeout time.Duration) error {
-	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(timeout):
-		p.kill()
-		p.t.Fatalf("%s did not exit within %v of SIGTERM", p.name, timeout)
-		return nil
-	}
+	return proctest.Start(t, name, bin, proctest.CleanEnv(env...))
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}
