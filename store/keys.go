@@ -16,7 +16,7 @@ import "encoding/binary"
 //	  meta/seq                        last assigned sequence (u64 big-endian)
 //	  meta/logstart                   first retained sequence (u64 big-endian)
 //	carts (core/cart)
-//	  cart/{cart id}                  cart JSON
+//	  cart/{cart id}                  cart, binary (JSON records of earlier versions still read)
 //	  cartexp/{unix u64 BE}/{cart id} expiry index for the sweeper (a checkout deletes only
 //	                                  the cart; the sweeper drops entries of gone carts when due)
 //	orders and checkout (core/checkout; binary records start with a version byte)

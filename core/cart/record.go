@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"math/bits"
 
-	json "github.com/goccy/go-json"
-
 	"shopedge/core/api"
 	"shopedge/store"
 )
 
-// Record is a cart as stored at cart/{id}: SKUs and quantities only. Prices
-// are never stored; they are read from the catalog on every read and write.
+// Record is a cart as stored at cart/{id} (see codec.go): SKUs and
+// quantities only. Prices are never stored; they are read from the catalog
+// on every read and write. The JSON tags read records of earlier versions.
 type Record struct {
 	ID        string `json:"id"`
 	Lines     []Line `json:"lines"`
@@ -62,7 +61,8 @@ func LoadTxRaw(tx store.Txn, id string, now int64) (Record, []byte, error) {
 	if err != nil {
 		return r, nil, fmt.Errorf("cannot read cart %s: %w", id, err)
 	}
-	if err := json.Unmarshal(v, &r); err != nil {
+	r, err = decodeRecord(id, v)
+	if err != nil {
 		return r, nil, fmt.Errorf("cannot decode cart %s: %w", id, err)
 	}
 	if r.ExpiresAt <= now {
@@ -73,11 +73,7 @@ func LoadTxRaw(tx store.Txn, id string, now int64) (Record, []byte, error) {
 
 // saveTx writes r and moves its expiry index entry from oldExpiry.
 func saveTx(tx store.Txn, r *Record, oldExpiry int64) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("cannot encode cart %s: %w", r.ID, err)
-	}
-	if err := tx.Set(cartKey(r.ID), v); err != nil {
+	if err := tx.Set(cartKey(r.ID), encodeRecord(r)); err != nil {
 		return fmt.Errorf("cannot write cart %s: %w", r.ID, err)
 	}
 	if oldExpiry != 0 && oldExpiry != r.ExpiresAt {
