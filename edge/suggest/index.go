@@ -52,9 +52,10 @@ type index struct {
 	pfxKids     []uint64   // kidBit of every character that extends the prefix
 	pfxLo       []uint32   // terms [pfxLo, pfxHi) below sortedTerms have the prefix
 	pfxHi       []uint32
-	sortedTerms uint32 // terms interned by build, in lexicographic order
-	edges       edges  // prefix trie: (parent, character) → child
-	rootKids    uint64 // kidBit of every first character
+	sortedTerms uint32    // terms interned by build, in lexicographic order
+	edges       edges     // prefix trie: (parent, character) → child
+	typos       typoCache // corrections of recent words without a match
+	rootKids    uint64    // kidBit of every first character
 
 	// writer scratch
 	norm  *Normalizer

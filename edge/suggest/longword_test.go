@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"shopedge/core/api"
@@ -71,4 +72,37 @@ func TestLongWords(t *testing.T) {
 	s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "toaster"})
 	f("supercalifragilisticc", "[]")
 	f("supercalifragilistiq", "[oven]")
+}
+
+// TestTypoCacheFollowsChanges: corrections remembered for a word follow
+// products that lose or change their words (only four corrections are
+// kept, the ones most products have).
+func TestTypoCacheFollowsChanges(t *testing.T) {
+	mk := func(id, name string) *api.Product {
+		return &api.Product{ID: id, Slug: id, Name: name, SKUs: []api.SKU{{SKU: id}}}
+	}
+	var ps []*api.Product
+	for _, w := range []string{"qwarty", "qwbrty", "qwcrty", "qwdrty"} {
+		ps = append(ps, mk(w+"1", w), mk(w+"2", w))
+	}
+	ps = append(ps, mk("qwerty1", "qwerty"))
+	s := newLoaded(t, testConfig(), ps)
+	f := func(want string) {
+		t.Helper()
+		got := ids(mustSuggest(t, s, "qwxrty", 20))
+		slices.Sort(got)
+		if fmt.Sprint(got) != want {
+			t.Fatalf("qwxrty: %v, want %s", got, want)
+		}
+	}
+	f("[qwarty1 qwarty2 qwbrty1 qwbrty2 qwcrty1 qwcrty2 qwdrty1 qwdrty2]")
+	s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "qwarty1"})
+	s.Apply(&api.Event{Seq: 3, Type: api.EventDelete, ID: "qwarty2"})
+	f("[qwbrty1 qwbrty2 qwcrty1 qwcrty2 qwdrty1 qwdrty2 qwerty1]")
+	s.Apply(&api.Event{Seq: 4, Type: api.EventUpsert, Product: mk("qwarty1", "qwarty")})
+	s.Apply(&api.Event{Seq: 5, Type: api.EventUpsert, Product: mk("qwarty2", "qwarty")})
+	s.Apply(&api.Event{Seq: 6, Type: api.EventUpsert, Product: mk("qwarty3", "qwarty")})
+	s.Apply(&api.Event{Seq: 7, Type: api.EventUpsert, Product: mk("qwbrty1", "other")})
+	s.Apply(&api.Event{Seq: 8, Type: api.EventUpsert, Product: mk("qwbrty2", "other")})
+	f("[qwarty1 qwarty2 qwarty3 qwcrty1 qwcrty2 qwdrty1 qwdrty2 qwerty1]")
 }

@@ -86,7 +86,7 @@ func (x *index) lookup(st *state, limit int) {
 			c.alts = append(st.nextAlts(), x.addAlt(st, p, w))
 			c.count, c.capped = count, n < len(w)
 		} else if utf8.RuneCount(w) >= x.cfg.TypoMinChars {
-			c = x.typoConstraint(st, w)
+			c = x.typos.constraint(x, st, w)
 			if len(c.alts) == 0 {
 				return
 			}
@@ -359,12 +359,18 @@ func (x *index) typoConstraint(st *state, w []byte) constraint {
 	if len(rs) > x.maxPrefix && len(known) == x.maxPrefix+1 {
 		x.longTypos(st, &c, known[x.maxPrefix], w)
 	}
+	x.sumAlts(st, &c)
+	return c
+}
+
+// sumAlts sets the count and the capped flag of a typo constraint from
+// its alternatives.
+func (x *index) sumAlts(st *state, c *constraint) {
 	for _, a := range c.alts {
 		w := st.altWord(a)
 		c.count += int(x.pfxCount[st.alts[a].pid])
 		c.capped = c.capped || capLen(w, x.maxPrefix) < len(w)
 	}
-	return c
 }
 
 // tryVariant adds to c the variant rs[:i] + e1 + e2 + rs[j:] of the query

@@ -96,7 +96,14 @@ func testIncremental(t *testing.T, seed uint64) {
 		return model[keys[rng.IntN(len(keys))]]
 	}
 	var deleted []string
-	for range 600 {
+	for step := range 600 {
+		if step%40 == 0 {
+			// Answers in between fill the typo cache, which the events
+			// that follow must invalidate.
+			for _, q := range propQueries() {
+				mustSuggest(t, s, q, 4)
+			}
+		}
 		seq++
 		switch op := rng.IntN(10); {
 		case op < 2: // new product, or a deleted one back

@@ -34,6 +34,9 @@ func (x *index) upsert(nr record) bool {
 	oldP := x.prefixSet(oldTerms, x.bufA[:0])
 	newP := x.prefixSet(nr.terms, x.bufB[:0])
 	x.bufA, x.bufB = oldP, newP
+	if !slices.Equal(oldTerms, nr.terms) {
+		x.typos.clear() // prefix counts and postings change
+	}
 	for _, t := range diff(oldTerms, nr.terms) {
 		x.termPost[t] = removeValue(x.termPost[t], o)
 	}
@@ -81,6 +84,7 @@ func (x *index) remove(id string, seq uint64) bool {
 	}
 	terms := x.recs[o].terms
 	x.bufA = x.prefixSet(terms, x.bufA[:0])
+	x.typos.clear()
 	for _, t := range terms {
 		x.termPost[t] = removeValue(x.termPost[t], o)
 	}
