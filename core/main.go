@@ -7,16 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
-	"github.com/rs/zerolog"
 
 	"shopedge/core/cart"
 	"shopedge/core/catalog"
@@ -27,7 +22,6 @@ import (
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
-	"shopedge/internal/httpserver"
 	"shopedge/store"
 	"shopedge/store/embedded"
 	"shopedge/store/tikv"
@@ -40,13 +34,10 @@ func main() {
 // Main is the core process: its configuration and everything Run starts.
 // Fields are set by Run and released by Close.
 type Main struct {
-	Config  Config
-	Stderr  io.Writer // log destination; os.Stderr by default
-	Log     zerolog.Logger
-	Metrics *metrics.Set
+	app.Base // Stderr, Log, Metrics and the HTTP Server
+	Config   Config
 
-	Store  store.Store // the prefixed store services use
-	Server *httpserver.Server
+	Store store.Store // the prefixed store services use
 
 	// Domain services, constructed by startServices in this order.
 	Changelog *changelog.Log
@@ -60,21 +51,12 @@ type Main struct {
 	stopSweepers context.CancelFunc
 	sweepers     sync.WaitGroup
 
-	backend  store.Store // the unprefixed backend, closed last
-	addr     string      // bound listen address, set by Run
-	serveErr chan error
-	ready    atomic.Bool
+	backend store.Store // the unprefixed backend, closed last
 }
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{
-		Config:   DefaultConfig(),
-		Stderr:   os.Stderr,
-		Log:      zerolog.Nop(),
-		Metrics:  metrics.NewSet(),
-		serveErr: make(chan error, 1),
-	}
+	return &Main{Base: app.NewBase(os.Stderr), Config: DefaultConfig()}
 }
 
 // ParseFlags loads the configuration: defaults < -config file < SHOPEDGE_*
@@ -95,7 +77,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	return config.Step(m.Log, "start http server", m.serve)
+	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes})
 }
 
 // openStore opens the configured backend and wraps it in the key prefix.
@@ -184,50 +166,10 @@ func (m *Main) routes(r *router.Router) {
 	m.ShopAPI.Register(r)  // /v1/carts, /v1/checkout, /v1/orders
 }
 
-// serve builds the router and server and starts serving in the background.
-func (m *Main) serve() error {
-	r := httpserver.NewRouter()
-	m.Server = httpserver.New(m.Config.Server, m.Log, m.Metrics, r.Handler)
-	m.Server.RegisterStandard(r, m.ready.Load)
-	m.routes(r)
-	ln, err := net.Listen("tcp", m.Config.Server.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", m.Config.Server.Addr, err)
-	}
-	m.addr = ln.Addr().String()
-	go func() {
-		if err := m.Server.Serve(ln); err != nil {
-			m.serveErr <- err
-		}
-	}()
-	m.ready.Store(true)
-	m.Log.Info().Str("addr", m.addr).Msg("serving")
-	return nil
-}
-
-// Addr returns the address the HTTP server listens on, or "" before Run.
-func (m *Main) Addr() string { return m.addr }
-
-// ServeErr delivers a failure of the HTTP server after Run (app.App).
-func (m *Main) ServeErr() <-chan error { return m.serveErr }
-
-// Output returns m.Stderr, where a configuration error is written (app.App).
-func (m *Main) Output() io.Writer { return m.Stderr }
-
-// Logger returns m.Log, as Run set it up (app.App).
-func (m *Main) Logger() zerolog.Logger { return m.Log }
-
 // Close stops in reverse order of Run: drain HTTP, stop services, close
 // the store. It is safe after a failed or partial Run.
 func (m *Main) Close() error {
-	m.ready.Store(false)
-	var errs []error
-	if m.Server != nil {
-		errs = append(errs, config.Step(m.Log, "stop http server", func() error {
-			return m.Server.Shutdown(context.Background())
-		}))
-	}
-	errs = append(errs, config.Step(m.Log, "stop services", m.stopServices))
+	errs := []error{m.StopServer(), config.Step(m.Log, "stop services", m.stopServices)}
 	if m.backend != nil {
 		errs = append(errs, config.Step(m.Log, "close store", func() error {
 			if err := m.backend.Close(); err != nil {

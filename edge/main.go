@@ -8,14 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"sync/atomic"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
-	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
 	"shopedge/edge/follow"
@@ -25,7 +20,6 @@ import (
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
-	"shopedge/internal/httpserver"
 )
 
 func main() {
@@ -35,12 +29,8 @@ func main() {
 // Main is the edge process: its configuration and everything Run starts.
 // Fields are set by Run and released by Close.
 type Main struct {
-	Config  Config
-	Stderr  io.Writer // log destination; os.Stderr by default
-	Log     zerolog.Logger
-	Metrics *metrics.Set
-
-	Server *httpserver.Server
+	app.Base // Stderr, Log, Metrics and the HTTP Server
+	Config   Config
 
 	// Domain services, constructed by startServices in this order.
 	Core      *api.Client
@@ -52,21 +42,11 @@ type Main struct {
 
 	stopFollow context.CancelFunc
 	followDone chan struct{}
-
-	addr     string // bound listen address, set by Run
-	serveErr chan error
-	started  atomic.Bool
 }
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{
-		Config:   DefaultConfig(),
-		Stderr:   os.Stderr,
-		Log:      zerolog.Nop(),
-		Metrics:  metrics.NewSet(),
-		serveErr: make(chan error, 1),
-	}
+	return &Main{Base: app.NewBase(os.Stderr), Config: DefaultConfig()}
 }
 
 // ParseFlags loads the configuration: defaults < -config file < SHOPEDGE_*
@@ -84,7 +64,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	return config.Step(m.Log, "start http server", m.serve)
+	// Product reads skip the router (edge/httpapi.API.Handler); the rest uses it.
+	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Wrap: m.API.Handler, Ready: m.ready})
 }
 
 // startServices creates the caches and services and starts following the
@@ -124,9 +105,10 @@ func (m *Main) startServices(ctx context.Context) error {
 	return nil
 }
 
-// ready reports whether the edge can serve: /readyz answers 200 only then.
+// ready reports whether the edge can serve: once serving, /readyz answers
+// 200 only then.
 func (m *Main) ready() bool {
-	return m.started.Load() && m.Follower != nil && m.Follower.Ready()
+	return m.Follower != nil && m.Follower.Ready()
 }
 
 // stopServices stops the feed follower and releases the caches, in reverse
@@ -148,50 +130,8 @@ func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
 }
 
-// serve builds the router and server and starts serving in the background.
-func (m *Main) serve() error {
-	r := httpserver.NewRouter()
-	// Product reads skip the router (edge/httpapi.API.Handler); the rest uses it.
-	m.Server = httpserver.New(m.Config.Server, m.Log, m.Metrics, m.API.Handler(r.Handler))
-	m.Server.RegisterStandard(r, m.ready)
-	m.routes(r)
-	ln, err := net.Listen("tcp", m.Config.Server.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", m.Config.Server.Addr, err)
-	}
-	m.addr = ln.Addr().String()
-	go func() {
-		if err := m.Server.Serve(ln); err != nil {
-			m.serveErr <- err
-		}
-	}()
-	m.started.Store(true)
-	m.Log.Info().Str("addr", m.addr).Msg("serving")
-	return nil
-}
-
-// Addr returns the address the HTTP server listens on, or "" before Run.
-func (m *Main) Addr() string { return m.addr }
-
-// ServeErr delivers a failure of the HTTP server after Run (app.App).
-func (m *Main) ServeErr() <-chan error { return m.serveErr }
-
-// Output returns m.Stderr, where a configuration error is written (app.App).
-func (m *Main) Output() io.Writer { return m.Stderr }
-
-// Logger returns m.Log, as Run set it up (app.App).
-func (m *Main) Logger() zerolog.Logger { return m.Log }
-
 // Close stops in reverse order of Run: drain HTTP, then stop services.
 // It is safe after a failed or partial Run.
 func (m *Main) Close() error {
-	m.started.Store(false)
-	var errs []error
-	if m.Server != nil {
-		errs = append(errs, config.Step(m.Log, "stop http server", func() error {
-			return m.Server.Shutdown(context.Background())
-		}))
-	}
-	errs = append(errs, config.Step(m.Log, "stop services", m.stopServices))
-	return errors.Join(errs...)
+	return errors.Join(m.StopServer(), config.Step(m.Log, "stop services", m.stopServices))
 }

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
+	"github.com/rs/zerolog"
+	"github.com/valyala/fasthttp"
+
+	"shopedge/internal/httpserver"
+)
+
+func testConfig(addr string) httpserver.Config {
+	c := httpserver.DefaultConfig()
+	c.Addr, c.Name = addr, "test"
+	return c
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	status, body, err := fasthttp.GetTimeout(nil, url, 5*time.Second)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return status, string(body)
+}
+
+func TestServeRoutesWrapAndReadiness(t *testing.T) {
+	var logs strings.Builder
+	var ready atomic.Bool
+	s, err := Serve(testConfig("127.0.0.1:0"), zerolog.New(&logs), metrics.NewSet(), Handlers{
+		Routes: func(r *router.Router) {
+			r.GET("/hello", func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("routed") })
+		},
+		Wrap: func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+			return func(ctx *fasthttp.RequestCtx) {
+				if string(ctx.Path()) == "/fast" {
+					ctx.SetBodyString("wrapped")
+					return
+				}
+				next(ctx)
+			}
+		},
+		Ready: ready.Load,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	base := "http://" + s.Addr()
+	if !strings.Contains(logs.String(), `"addr":"`+s.Addr()+`","message":"serving"`) {
+		t.Fatalf("no serving line with the bound address: %s", logs.String())
+	}
+	for path, want := range map[string]string{"/hello": "routed", "/fast": "wrapped"} {
+		if st, body := get(t, base+path); st != 200 || body != want {
+			t.Fatalf("GET %s = %d %q, want 200 %q", path, st, body, want)
+		}
+	}
+	if st, _ := get(t, base+"/healthz"); st != 200 {
+		t.Fatalf("/healthz = %d", st)
+	}
+	if st, _ := get(t, base+"/readyz"); st != 503 {
+		t.Fatalf("/readyz while the tier is not ready = %d, want 503", st)
+	}
+	ready.Store(true)
+	if st, _ := get(t, base+"/readyz"); st != 200 {
+		t.Fatalf("/readyz when ready = %d, want 200", st)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.Err():
+		t.Fatalf("serve failure after a clean shutdown: %v", err)
+	default:
+	}
+	if _, _, err := fasthttp.GetTimeout(nil, base+"/healthz", time.Second); err == nil {
+		t.Fatal("still serving after Shutdown")
+	}
+}
+
+func TestServeListenFailure(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = Serve(testConfig(ln.Addr().String()), zerolog.Nop(), metrics.NewSet(), Handlers{})
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+ln.Addr().String()) {
+		t.Fatalf("Serve on a taken address: %v", err)
+	}
+}
+
+// A Base whose server never started stops cleanly and serves no address.
+func TestBaseStartStop(t *testing.T) {
+	var logs strings.Builder
+	b := NewBase(&logs)
+	if b.Addr() != "" || b.ServeErr() != nil || b.StopServer() != nil {
+		t.Fatal("a Base without a server reports an address, a failure channel or a stop error")
+	}
+	b.Log = zerolog.New(&logs)
+	if err := b.StartServer(testConfig("127.0.0.1:0"), Handlers{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := get(t, "http://"+b.Addr()+"/readyz"); st != 200 {
+		t.Fatalf("/readyz = %d", st)
+	}
+	if err := b.StopServer(); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"start http server", "stop http server"} {
+		if !strings.Contains(logs.String(), `"step":"`+step+`"`) {
+			t.Fatalf("step %q not logged: %s", step, logs.String())
+		}
+	}
+}
