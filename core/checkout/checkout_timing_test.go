@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -141,3 +142,54 @@ func BenchmarkCheckoutTiKVGroupCommit(b *testing.B) { benchCheckoutOn(b, openTiK
 // BenchmarkCheckoutTiKVPerRequest is its baseline, one transaction per
 // request (conflicts retried by the store).
 func BenchmarkCheckoutTiKVPerRequest(b *testing.B) { benchCheckoutOn(b, openTiKV(b), false, 16) }
+
+var sinkBytes []byte
+
+// BenchmarkOrderRecordEncode encodes and decodes a stored order in the
+// binary form; it reports the record's size.
+func BenchmarkOrderRecordEncode(b *testing.B) {
+	o := testOrder()
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkBytes = encodeOrderRec(nil, o)
+		if _, err := decodeOrderRec(o.ID, sinkBytes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(sinkBytes)), "bytes/record")
+}
+
+// jsonOrder is the JSON form orders were stored in before the binary one.
+type jsonOrder struct {
+	ID            string         `json:"id"`
+	TokenHash     string         `json:"token_sha256"`
+	Status        string         `json:"status"`
+	Email         string         `json:"email"`
+	CartID        string         `json:"cart_id"`
+	Lines         []api.CartLine `json:"lines"`
+	Totals        api.Money      `json:"totals"`
+	ChargeID      string         `json:"charge_id,omitempty"`
+	RefundPending bool           `json:"refund_pending,omitempty"`
+	IdemKey       string         `json:"idem_key"`
+	CreatedAt     int64          `json:"created_at"`
+	ExpiresAt     int64          `json:"expires_at"`
+}
+
+// BenchmarkOrderRecordJSON is its baseline: the same order as JSON.
+func BenchmarkOrderRecordJSON(b *testing.B) {
+	o := testOrder()
+	j := jsonOrder{
+		ID: o.ID, TokenHash: hex.EncodeToString(o.TokenHash[:]), Status: o.Status, Email: o.Email, CartID: o.CartID,
+		Lines: o.Lines, Totals: o.Totals, ChargeID: o.ChargeID, IdemKey: hex.EncodeToString(o.IdemKey[:]),
+		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt,
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkBytes, _ = json.Marshal(&j)
+		var back jsonOrder
+		if err := json.Unmarshal(sinkBytes, &back); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(sinkBytes)), "bytes/record")
+}

@@ -3,6 +3,7 @@ package checkout
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -78,8 +79,17 @@ func statusCode(s string) byte {
 
 const recVersion = 1
 
-// encodeOrderRec appends o's stored form to b.
+// encodeOrderRec appends o's stored form to b (nil: a buffer of the right
+// size is allocated once).
 func encodeOrderRec(b []byte, o *orderRec) []byte {
+	if b == nil {
+		n := 3 + 64 + len(o.CartID) + len(o.Email) + len(o.ChargeID) + len(o.Totals.Currency) + 8*binary.MaxVarintLen64
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			n += len(l.SKU) + len(l.ProductID) + len(l.Name) + len(l.UnitPrice.Currency) + len(l.LineTotal.Currency) + 8*binary.MaxVarintLen64
+		}
+		b = make([]byte, 0, n)
+	}
 	var flags byte
 	if o.RefundPending {
 		flags |= 1
@@ -248,6 +258,9 @@ func (d *dec) hexStr() string {
 }
 
 func encodeIdem(b []byte, r *idemRec) []byte {
+	if b == nil {
+		b = make([]byte, 0, 8+len(r.Fingerprint)+orderIDRaw+len(r.Token)+len(r.Body)+4*binary.MaxVarintLen64)
+	}
 	b = append(b, recVersion, r.State)
 	b = appendHex(b, r.Fingerprint)
 	b = appendVarint(b, r.ExpiresAt)
