@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -51,7 +52,9 @@ func CheckServing(tb testing.TB, base string, readyWithin time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	checkMetrics(tb, Get(tb, base+"/metrics").Body())
+	if err := metricsError(Get(tb, base+"/metrics").Body()); err != nil {
+		tb.Fatal(err)
+	}
 	resp := Get(tb, base+"/no/such/route", "X-Request-ID", "trace-42")
 	var body struct{ Error struct{ Code string } }
 	if resp.StatusCode() != 404 || json.Unmarshal(resp.Body(), &body) != nil || body.Error.Code != "not_found" {
@@ -62,20 +65,20 @@ func CheckServing(tb testing.TB, base string, readyWithin time.Duration) {
 	}
 }
 
-// checkMetrics fails the test unless body is Prometheus text of at least
-// 10 lines.
-func checkMetrics(tb testing.TB, body []byte) {
-	tb.Helper()
+// metricsError says why body is not Prometheus text of at least 10
+// lines, or returns nil.
+func metricsError(body []byte) error {
 	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
 	if len(lines) < 10 {
-		tb.Fatalf("/metrics has %d lines", len(lines))
+		return fmt.Errorf("/metrics has %d lines", len(lines))
 	}
 	for _, l := range lines {
 		if strings.HasPrefix(l, "#") {
 			continue
 		}
 		if !promLine.MatchString(l) {
-			tb.Fatalf("/metrics line is not Prometheus text: %q", l)
+			return fmt.Errorf("/metrics line is not Prometheus text: %q", l)
 		}
 	}
+	return nil
 }

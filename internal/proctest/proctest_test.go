@@ -67,12 +67,8 @@ func TestCheckMetricsRejectsNonPrometheusLines(t *testing.T) {
 	good := "# HELP x\n" + strings.Repeat("a_total 1\n", 5) + `b{le="0.5",x="y"} 2.5e-3` + "\n" + strings.Repeat("c NaN\n", 4)
 	f := func(body string, wantFail bool) {
 		t.Helper()
-		tb := &recordTB{TB: t}
-		done := make(chan struct{})
-		go func() { defer close(done); checkMetrics(tb, []byte(body)) }()
-		<-done
-		if (tb.msg != "") != wantFail {
-			t.Fatalf("body %q: failure %q, want failure %v", body, tb.msg, wantFail)
+		if err := metricsError([]byte(body)); (err != nil) != wantFail {
+			t.Fatalf("body %q: error %v, want failure %v", body, err, wantFail)
 		}
 	}
 	f(good, false)

@@ -1,10 +1,8 @@
 package configtest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -25,38 +23,17 @@ func defaults() testConfig {
 	return testConfig{Server: server{Addr: "127.0.0.1:80", Timeout: time.Second}, Addrs: []string{"a:1"}}
 }
 
-// fatalTB records the first failure and ends the checking goroutine, as
-// testing.T's Fatal does.
-type fatalTB struct {
-	testing.TB
-	msg string
-}
-
-func (f *fatalTB) Helper() {}
-func (f *fatalTB) Fatal(args ...any) {
-	f.msg = fmt.Sprint(args...)
-	runtime.Goexit()
-}
-func (f *fatalTB) Fatalf(format string, args ...any) {
-	f.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-// check runs CheckDefaultsFile on body and returns its failure, "" if none.
+// check runs checkDefaultsFile on body and returns its failure, "" if none.
 func check(t *testing.T, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tier.yaml")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tb := &fatalTB{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		CheckDefaultsFile(tb, path, defaults)
-	}()
-	<-done
-	return tb.msg
+	if err := checkDefaultsFile(path, defaults); err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 func TestCheckDefaultsFile(t *testing.T) {
