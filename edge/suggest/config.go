@@ -3,8 +3,9 @@
 // place by the change feed. Every normalised prefix of every word of a
 // product's name, brand and leaf category maps to the best products by a
 // ranking score (popularity, availability band); multi-word queries filter
-// the list of their most selective word; a word without any match is
-// retried with one edit. Answers for hot queries are cached as bytes.
+// the lists of their most selective word (at most MaxExamined candidates);
+// a word without any match is retried with one edit. Answers for hot
+// queries are cached as bytes.
 package suggest
 
 import "fmt"
@@ -50,9 +51,10 @@ type Config struct {
 }
 
 // DefaultConfig returns prefixes up to 12 characters, 64 products per
-// prefix, 10 results by default (20 at most), 5 categories, queries up to
-// 100 bytes and 10 words, typo retries from 4 characters, strict
-// availability tiers, a 32 MiB answer cache and max-age=60.
+// prefix, 256 candidates examined per query, 10 results by default (20 at
+// most), 5 categories, queries up to 100 bytes and 10 words, typo retries
+// from 4 characters, strict availability tiers, a 32 MiB answer cache and
+// max-age=60.
 func DefaultConfig() Config {
 	return Config{
 		MaxPrefixLen:    12,

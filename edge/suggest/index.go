@@ -15,8 +15,10 @@ import (
 //
 // Invariants: pfxCount[p] is the number of live products with a word that
 // has prefix p; pfxList[p] holds the best min(pfxCount[p], depth) of them,
-// best first (score descending, then id ascending); termPost[t] holds every
-// live product with term t (in no particular order).
+// best first (score descending, then id ascending), each entry carrying a
+// copy of the product's meta; termPost[t] holds every live product with
+// term t (in rank order after a build, in no particular order after
+// updates); terms below sortedTerms have ids in lexicographic order.
 type index struct {
 	mu        sync.RWMutex
 	cfg       *Config
