@@ -144,3 +144,28 @@ func TestIdempotencyScanIndexesRecordsNotDue(t *testing.T) {
 		t.Fatalf("record kept after its time: %v", err)
 	}
 }
+
+// TestReplayAfterCancelIsTheFirstAnswer replays a paid checkout's key after
+// the order was cancelled and after a sweep: the answer is rendered from
+// the order, and still the first answer byte for byte.
+func TestReplayAfterCancelIsTheFirstAnswer(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, nil, nil)
+		e.product("rep", usd(250), 3)
+		cartID := e.cartWith("rep", 2)
+		first := must(e.checkout("rep", cartID, testpay.TokenOK))
+		o := decodeOrder(t, first)
+		if _, err := e.co.Cancel(ctx, o.ID, o.Token); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(e.co.cfg.ReservationTTL + time.Second)
+		if _, err := e.co.SweepOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		again := must(e.checkout("rep", cartID, testpay.TokenOK))
+		if !again.Replayed || again.Status != first.Status || string(again.Body) != string(first.Body) {
+			t.Fatalf("replay after cancel:\n%s\n%s", first.Body, again.Body)
+		}
+	})
+}
