@@ -28,6 +28,11 @@ type Config struct {
 	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
+	// GCPercent is the Go garbage collector's target (GOGC). The core's
+	// live heap is small (the embedded store is memory-mapped, off the
+	// heap), so a higher target trades a little memory for less collection
+	// work per checkout. -1 leaves the runtime's setting (and GOGC) alone.
+	GCPercent int `yaml:"gc_percent" help:"garbage collector target percentage (GOGC); -1 keeps the runtime's"`
 
 	// Catalog tunes products, stock bands and imports.
 	Catalog catalog.Config `yaml:"catalog"`
@@ -99,6 +104,7 @@ func DefaultConfig() Config {
 			LockWaitTimeout: 3 * time.Second,
 		},
 		Log:       config.DefaultLog(),
+		GCPercent: 400,
 		Catalog:   catalog.DefaultConfig(),
 		Changelog: changelog.DefaultConfig(),
 		Cart:      cart.DefaultConfig(),
@@ -127,6 +133,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AdminToken == "" {
 		return errors.New("admin_token: required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
+	}
+	if c.GCPercent != -1 && (c.GCPercent < 50 || c.GCPercent > 10000) {
+		return fmt.Errorf("gc_percent: must be -1 or within [50, 10000], got %d", c.GCPercent)
 	}
 	if len(c.AdminToken) < 8 {
 		return errors.New("admin_token: must be at least 8 bytes")

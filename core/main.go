@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 
 	"github.com/fasthttp/router"
@@ -71,6 +72,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 func (m *Main) Run(ctx context.Context) error {
 	m.Log = m.Config.Log.New(m.Stderr, "core")
 	m.Log.Info().Str("addr", m.Config.Server.Addr).Str("store", m.Config.Store.Backend).Msg("starting")
+	if m.Config.GCPercent != -1 {
+		debug.SetGCPercent(m.Config.GCPercent)
+	}
 	if err := config.Step(m.Log, "open store", func() error { return m.openStore(ctx) }); err != nil {
 		return err
 	}
