@@ -74,7 +74,6 @@ func newIndex(cfg *Config, n int) *index {
 		maxPrefix: cfg.MaxPrefixLen,
 		depth:     cfg.Depth,
 		seed:      maphash.MakeSeed(),
-		ids:       make(map[string]uint32, n),
 		dead:      map[string]uint64{},
 		catIDs:    map[string]uint32{},
 		termOff:   []uint32{0},
@@ -123,24 +122,22 @@ func (x *index) category(r *record) uint32 {
 	return id + 1
 }
 
-// build indexes recs (live records with distinct ids) from scratch,
-// reordering recs in place so that ordinals start in rank order. ids maps
-// every record's id to its position in recs; build makes it when nil and
-// owns it afterwards.
+// build indexes recs from scratch, reordering them in place so that
+// ordinals start in rank order. Of records with the same id the last
+// wins.
 //
 // Tokenising runs on every core (each worker interns words in its own
-// vocabulary, merged into the index's afterwards), ranking and categories
-// on other goroutines meanwhile. With ordinals in rank order, postings
-// fill in one sequential pass and come out sorted, prefix counts and
-// lists follow from the postings (prefixes split among workers), and the
-// best products of every list sit together in memory.
-func build(cfg *Config, recs []record, ids map[string]uint32) *index {
+// vocabulary, merged into the index's afterwards), ranking, categories
+// and the id map on other goroutines meanwhile. With ordinals in rank
+// order, postings fill in one sequential pass and come out sorted, prefix
+// counts and lists follow from the postings (prefixes split among
+// workers), and the best products of every list sit together in memory.
+func build(cfg *Config, recs []record) *index {
 	x := newIndex(cfg, len(recs))
-	x.recs = recs
-	x.meta = make([]meta, len(recs))
-	x.live = len(recs)
 	orderc := make(chan []uint32, 1)
 	go func() { orderc <- rankOrder(recs) }()
+	idsc := make(chan map[string]uint32, 1)
+	go func() { idsc <- idsOf(recs) }()
 	catsDone := make(chan struct{})
 	go func() {
 		for o := range recs {
@@ -148,20 +145,36 @@ func build(cfg *Config, recs []record, ids map[string]uint32) *index {
 		}
 		close(catsDone)
 	}()
+	x.meta = make([]meta, len(recs))
 	workers := buildWorkers(len(recs))
 	x.tokenise(recs, workers)
 	order := <-orderc
 	<-catsDone
-	idsc := make(chan map[string]uint32, 1)
+	ids := <-idsc
+	if len(ids) < len(recs) {
+		// Repeated ids: drop the shadowed records (rare: a snapshot lists
+		// a product once).
+		kept := 0
+		for o := range recs {
+			if ids[recs[o].field(fID)] == uint32(o) {
+				recs[kept], x.meta[kept] = recs[o], x.meta[o]
+				kept++
+			}
+		}
+		clear(recs[kept:])
+		recs, x.meta = recs[:kept], x.meta[:kept]
+		order, ids = rankOrder(recs), nil
+	}
+	x.recs, x.live = recs, len(recs)
 	if ids != nil {
 		go func() { idsc <- renumber(ids, order) }()
 	}
 	permute(recs, x.meta, order)
-	for o := range recs {
-		x.meta[o].cat = recs[o].cat
-	}
 	if ids == nil {
 		go func() { idsc <- idsOf(recs) }()
+	}
+	for o := range recs {
+		x.meta[o].cat = recs[o].cat
 	}
 	x.fillPostings()
 	var wg sync.WaitGroup
@@ -191,6 +204,8 @@ func renumber(ids map[string]uint32, order []uint32) map[string]uint32 {
 	return ids
 }
 
+// idsOf maps the records' ids to their positions (the last of a repeated
+// id).
 func idsOf(recs []record) map[string]uint32 {
 	ids := make(map[string]uint32, len(recs))
 	for o := range recs {

@@ -26,7 +26,7 @@ type Service struct {
 	pool  sync.Pool // *state
 
 	loadMu  sync.Mutex
-	loading map[string]uint32 // id → position in loadRec, during a load
+	loading bool // a load is in progress
 	loadRec []record
 	loadAt  time.Time
 	seq     atomic.Uint64
@@ -44,7 +44,7 @@ type Service struct {
 // Config.Validate). Metrics are registered on ms.
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 	s := &Service{cfg: cfg, log: log}
-	s.idx.Store(build(&s.cfg, nil, nil))
+	s.idx.Store(build(&s.cfg, nil))
 	if cfg.CacheBytes > 0 {
 		s.cache = fastcache.New(cfg.CacheBytes)
 	}
@@ -67,7 +67,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 func (s *Service) BeginLoad() {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	s.loading = map[string]uint32{}
+	s.loading = true
 	s.loadRec = s.loadRec[:0]
 	s.loadAt = time.Now()
 }
@@ -76,31 +76,26 @@ func (s *Service) BeginLoad() {
 func (s *Service) Load(p *api.Product) {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	if s.loading == nil {
-		return // no load in progress
-	}
-	r := newRecord(&s.cfg, p, 0)
-	if i, ok := s.loading[p.ID]; ok {
-		s.loadRec[i] = r
+	if !s.loading {
 		return
 	}
-	s.loading[r.field(fID)] = uint32(len(s.loadRec))
-	s.loadRec = append(s.loadRec, r)
+	// A product loaded twice is kept once, as last loaded, by the build.
+	s.loadRec = append(s.loadRec, newRecord(&s.cfg, p, 0))
 }
 
 // EndLoad builds the index of the loaded products, consistent with seq,
 // and swaps it in.
 func (s *Service) EndLoad(seq uint64) {
 	s.loadMu.Lock()
-	recs, ids := s.loadRec, s.loading
-	s.loadRec, s.loading = nil, nil
+	recs := s.loadRec
+	s.loadRec, s.loading = nil, false
 	started := s.loadAt
 	s.loadMu.Unlock()
 	for i := range recs {
 		recs[i].seq = seq
 	}
 	t := time.Now()
-	x := build(&s.cfg, recs, ids)
+	x := build(&s.cfg, recs)
 	took := time.Since(t)
 	s.idx.Store(x)
 	s.seq.Store(seq)

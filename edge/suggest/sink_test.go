@@ -92,3 +92,26 @@ func TestConcurrentServeAndApply(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestLoadRepeatedProduct: a product loaded twice is indexed once, as
+// loaded last.
+func TestLoadRepeatedProduct(t *testing.T) {
+	mk := func(id, name string, pop int64) *api.Product {
+		return &api.Product{ID: id, Slug: id, Name: name, Popularity: pop, SKUs: []api.SKU{{SKU: id}}}
+	}
+	s := newLoaded(t, testConfig(), []*api.Product{
+		mk("a", "Quokka Lamp", 1), mk("b", "Quokka Desk", 2), mk("a", "Wombat Lamp", 3), mk("c", "Quokka Chair", 0),
+	})
+	if n := s.Stats().Products; n != 3 {
+		t.Fatalf("%d products, want 3", n)
+	}
+	for q, want := range map[string]string{"quokka": "[b c]", "wombat": "[a]", "lamp": "[a]"} {
+		if got := fmt.Sprint(ids(mustSuggest(t, s, q, 10))); got != want {
+			t.Fatalf("%q: %s, want %s", q, got, want)
+		}
+	}
+	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: mk("a", "Quokka Lamp", 3)})
+	if got := fmt.Sprint(ids(mustSuggest(t, s, "quokka", 10))); got != "[a b c]" {
+		t.Fatalf("after an update: %s", got)
+	}
+}
