@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
@@ -43,15 +42,12 @@ func (a *API) snapshot(ctx *fasthttp.RequestCtx) error {
 			}
 			seqCh <- seq
 			sent = true
-			return cat.ScanProducts(tx, func(p *api.Product) error {
-				b, err := json.Marshal(p)
-				if err != nil {
+			return cat.ScanProductJSON(tx, func(b []byte) error {
+				n++
+				if _, err := w.Write(b); err != nil {
 					return err
 				}
-				b = append(b, '\n')
-				n++
-				_, err = w.Write(b)
-				return err
+				return w.WriteByte('\n')
 			})
 		})
 		if err != nil {

@@ -1,0 +1,120 @@
+package catalog
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
+	"shopedge/store"
+)
+
+// TestScanProductJSONMatchesScanProducts checks the spliced JSON against
+// json.Marshal of the decoded products, over hand-made awkward products
+// and the head of the demo catalog, with every availability band.
+func TestScanProductJSONMatchesScanProducts(t *testing.T) {
+	svc, _, st := newTestService(t)
+	ctx := context.Background()
+	var lines bytes.Buffer
+	awkward := []string{
+		`{"id":"q1","slug":"q-1","name":"Quote \" and brace } in \"skus\":[ name","brand":"B","categories":["A","B"],"popularity":3,` +
+			`"attributes":{"skus":"[{\"sku\":1}]","x":"}"},"skus":[{"sku":"q1-a","price":{"amount":100,"currency":"USD"},"attributes":{"color":"{red}"}},{"sku":"q1.b~","attributes":{}}],"stock":{"q1-a":1}}`,
+		`{"id":"q2","slug":"q-2","name":"No price","popularity":0,"skus":[{"sku":"q2"}],"stock":{"q2":500}}`,
+		`{"id":"q3","slug":"q-3","name":"<b>html</b> & co","description":"line\nbreak \u2028","popularity":4,"skus":[{"sku":"q3","price":{"amount":1,"currency":"JPY"}}]}`,
+	}
+	for _, l := range awkward {
+		lines.WriteString(l + "\n")
+	}
+	if f, err := os.Open("../../scripts/demo/catalog.ndjson.gz"); err == nil {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(zr)
+		sc.Buffer(nil, 4<<20)
+		for n := 0; n < 400 && sc.Scan(); n++ {
+			lines.Write(sc.Bytes())
+			lines.WriteByte('\n')
+		}
+		f.Close()
+	}
+	res, err := svc.Import(ctx, &lines, ImportOptions{})
+	if err != nil || res.Failed != 0 {
+		t.Fatalf("import: %v %+v", err, res.Errors)
+	}
+	// Every band: set some SKUs low and some in stock (the rest stay out).
+	i := 0
+	err = st.View(ctx, func(tx store.Txn) error {
+		return svc.ScanProducts(tx, func(p *api.Product) error {
+			for _, k := range p.SKUs {
+				i++
+				switch i % 3 {
+				case 1:
+					defer svc.SetStock(ctx, k.SKU, 2) //nolint:errcheck // checked by the comparison below
+				case 2:
+					defer svc.SetStock(ctx, k.SKU, 1000) //nolint:errcheck
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	bands := map[string]int{}
+	err = st.View(ctx, func(tx store.Txn) error {
+		return svc.ScanProducts(tx, func(p *api.Product) error {
+			for _, k := range p.SKUs {
+				bands[k.Availability]++
+			}
+			b, err := json.Marshal(p)
+			want = append(want, b)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bands[api.InStock] == 0 || bands[api.LowStock] == 0 || bands[api.OutOfStock] == 0 {
+		t.Fatalf("not every band covered: %v", bands)
+	}
+	n := 0
+	err = st.View(ctx, func(tx store.Txn) error {
+		return svc.ScanProductJSON(tx, func(b []byte) error {
+			if n >= len(want) || !bytes.Equal(b, want[n]) {
+				return fmt.Errorf("product %d:\n got %s\nwant %s", n, b, want[min(n, len(want)-1)])
+			}
+			n++
+			return nil
+		})
+	})
+	if err != nil || n != len(want) {
+		t.Fatalf("%v after %d of %d", err, n, len(want))
+	}
+}
+
+func TestFindSKUsRejectsWhatItCannotSplice(t *testing.T) {
+	f := func(v string, want bool) {
+		t.Helper()
+		if _, ok := findSKUs([]byte(v), nil); ok != want {
+			t.Fatalf("findSKUs(%s) = %v, want %v", v, ok, want)
+		}
+	}
+	f(`{"id":"a","skus":[{"sku":"a"}]}`, true)
+	f(`{"id":"a","skus":[]}`, true)
+	f(`{"id":"a","skus":[{"sku":"a","availability":"in_stock"}]}`, false)
+	f(`{"id":"a","skus":[{}]}`, false)
+	f(`{"id":"a","skus":[{"price":{"amount":1}}]}`, false)
+	f(`{"id":"a","skus":[{"sku":1}]}`, false)
+	f(`{"id":"a","skus":[{"sku":"a"}]} x`, false)
+	f(`{"id":"a","skus":[{"sku":"a"}]`, false)
+	f(`{"id":"a\"}","skus":[{"sku":"a"},{"sku":"b","attributes":{"k":"v}"}}]}`, true)
+	f(`[]`, false)
+}
