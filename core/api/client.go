@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -40,6 +42,9 @@ type ClientConfig struct {
 	ChangesLimit int `yaml:"changes_limit"`
 	// MaxConnsPerAddr bounds the connections to each core node.
 	MaxConnsPerAddr int `yaml:"max_conns_per_addr"`
+	// DecodeWorkers is the number of goroutines decoding the snapshot
+	// (0: one per CPU).
+	DecodeWorkers int `yaml:"decode_workers"`
 }
 
 // DefaultClientConfig returns the defaults for a local run (core on
@@ -73,6 +78,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("changes_limit: must be > 0, got %d", c.ChangesLimit)
 	case c.MaxConnsPerAddr <= 0:
 		return fmt.Errorf("max_conns_per_addr: must be > 0, got %d", c.MaxConnsPerAddr)
+	case c.DecodeWorkers < 0:
+		return fmt.Errorf("decode_workers: must be >= 0, got %d", c.DecodeWorkers)
 	}
 	for i, a := range c.Addrs {
 		if a == "" {
@@ -213,13 +220,13 @@ func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) 
 }
 
 // Snapshot downloads the whole catalog, calling fn once per product in body
-// order, and returns the sequence the snapshot is consistent with. The body
-// is decoded line by line as it streams in; no more than MaxLineBytes of it
-// is held at once. Each p passed to fn is freshly allocated and never
-// touched by Snapshot again. An error from fn stops the download and is
-// returned. Snapshot runs on the calling goroutine; cancelling ctx stops it
-// at the next line.
-func (c *Client) Snapshot(ctx context.Context, fn func(p *Product) error) (uint64, error) {
+// order with the product and its NDJSON line, and returns the sequence the
+// snapshot is consistent with. The body is decoded as it streams in, on
+// DecodeWorkers goroutines (0: one per CPU), a few hundred lines at a
+// time; fn runs on the calling goroutine. p and line are valid only until
+// fn returns: both are reused for later lines. An error from fn stops the
+// download and is returned; cancelling ctx stops it at the next batch.
+func (c *Client) Snapshot(ctx context.Context, fn func(p *Product, line []byte) error) (uint64, error) {
 	req := c.newRequest("/internal/v1/snapshot")
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()
@@ -237,32 +244,165 @@ func (c *Client) Snapshot(ctx context.Context, fn func(p *Product) error) (uint6
 	if err != nil {
 		return 0, fmt.Errorf("cannot load snapshot: bad %s header %q", SeqHeader, resp.Header.Peek(SeqHeader))
 	}
-	sc := bufio.NewScanner(bodyReader(resp))
-	sc.Buffer(make([]byte, min(64<<10, c.cfg.MaxLineBytes)), c.cfg.MaxLineBytes)
-	n := 0
-	for sc.Scan() {
-		line := sc.Bytes()
-		n++
-		if len(line) == 0 {
-			continue
-		}
-		if n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, fmt.Errorf("cannot load snapshot: %w", err)
-			}
-		}
-		p := new(Product)
-		if err := json.Unmarshal(line, p); err != nil {
-			return 0, fmt.Errorf("cannot decode snapshot line %d: %w", n, err)
-		}
-		if err := fn(p); err != nil {
-			return 0, err
-		}
+	workers := c.cfg.DecodeWorkers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("cannot read snapshot after line %d: %w", n, err)
+	if err := decodeLines(ctx, bodyReader(resp), c.cfg.MaxLineBytes, workers, fn); err != nil {
+		return 0, err
 	}
 	return seq, nil
+}
+
+// lineBatch is a run of consecutive NDJSON lines and their decoded
+// products. Batches are recycled: their buffers are reused.
+type lineBatch struct {
+	buf   []byte
+	ends  []int // line k is buf[ends[k-1]:ends[k]]
+	first int   // line number of the first line (1-based)
+	prods []Product
+	// n lines decoded; err ends the stream after them (a malformed line,
+	// or the read error that cut the batch).
+	n    int
+	err  error
+	done chan struct{} // closed once decoded
+}
+
+func (b *lineBatch) line(k int) []byte {
+	start := 0
+	if k > 0 {
+		start = b.ends[k-1]
+	}
+	return b.buf[start:b.ends[k]:b.ends[k]]
+}
+
+// Batches are cut at batchLines lines or batchBytes bytes.
+const (
+	batchLines = 256
+	batchBytes = 256 << 10
+)
+
+// decodeLines reads NDJSON from r, decodes the lines on workers goroutines
+// and calls fn for each in order on the calling goroutine. At most
+// 2*workers+2 batches exist, so memory stays bounded however fast the body
+// arrives.
+func decodeLines(ctx context.Context, r io.Reader, maxLine, workers int, fn func(p *Product, line []byte) error) error {
+	nb := 2*workers + 2
+	free := make(chan *lineBatch, nb)
+	for i := 0; i < nb; i++ {
+		free <- &lineBatch{}
+	}
+	work := make(chan *lineBatch, nb) // never full: there are nb batches
+	order := make(chan *lineBatch, nb)
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.decode()
+			}
+		}()
+	}
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		defer close(work)
+		defer close(order)
+		readBatches(r, maxLine, free, work, order, quit)
+	}()
+	err := consumeBatches(ctx, order, free, fn)
+	close(quit)
+	for range order { // unblock the reader
+	}
+	<-readDone
+	wg.Wait()
+	return err
+}
+
+// readBatches cuts the body into batches, handing each to the decoders
+// (work) and, in body order, to the consumer (order). A read error rides
+// on the last batch. It returns at the end of the body or once quit is
+// closed.
+func readBatches(r io.Reader, maxLine int, free <-chan *lineBatch, work, order chan<- *lineBatch, quit <-chan struct{}) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, min(64<<10, maxLine)), maxLine)
+	n := 0
+	for {
+		var b *lineBatch
+		select {
+		case b = <-free:
+		case <-quit:
+			return
+		}
+		b.buf, b.ends, b.first, b.n, b.err, b.done = b.buf[:0], b.ends[:0], n+1, 0, nil, make(chan struct{})
+		more := true
+		for len(b.ends) < batchLines && len(b.buf) < batchBytes {
+			if !sc.Scan() {
+				more = false
+				if err := sc.Err(); err != nil {
+					b.err = fmt.Errorf("cannot read snapshot after line %d: %w", n, err)
+				}
+				break
+			}
+			n++
+			b.buf = append(b.buf, sc.Bytes()...)
+			b.ends = append(b.ends, len(b.buf))
+		}
+		select {
+		case order <- b:
+		case <-quit:
+			return
+		}
+		work <- b
+		if !more {
+			return
+		}
+	}
+}
+
+// decode decodes the lines of b into b.prods, stopping at the first
+// malformed one.
+func (b *lineBatch) decode() {
+	defer close(b.done)
+	if cap(b.prods) < len(b.ends) {
+		b.prods = make([]Product, len(b.ends), max(len(b.ends), batchLines))
+	}
+	b.prods = b.prods[:len(b.ends)]
+	for k := range b.ends {
+		b.prods[k] = Product{}
+		if line := b.line(k); len(line) > 0 {
+			if err := json.Unmarshal(line, &b.prods[k]); err != nil {
+				b.n, b.err = k, fmt.Errorf("cannot decode snapshot line %d: %w", b.first+k, err)
+				return
+			}
+		}
+	}
+	b.n = len(b.ends)
+}
+
+// consumeBatches calls fn for the products of each batch in order and
+// recycles the batch.
+func consumeBatches(ctx context.Context, order <-chan *lineBatch, free chan<- *lineBatch, fn func(p *Product, line []byte) error) error {
+	for b := range order {
+		<-b.done
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("cannot load snapshot: %w", err)
+		}
+		for k := 0; k < b.n; k++ {
+			if line := b.line(k); len(line) > 0 {
+				if err := fn(&b.prods[k], line); err != nil {
+					return err
+				}
+			}
+		}
+		if b.err != nil {
+			return b.err
+		}
+		free <- b
+	}
+	return nil
 }
 
 // bodyReader returns the streamed body, or the buffered one when fasthttp

@@ -119,7 +119,7 @@ func TestClientSnapshotStreams(t *testing.T) {
 		})
 	}, nil)
 	seen := 0
-	seq, err := c.Snapshot(context.Background(), func(p *Product) error {
+	seq, err := c.Snapshot(context.Background(), func(p *Product, _ []byte) error {
 		if p.ID != fmt.Sprint(seen) || p.SKUs[0].Availability != InStock {
 			return fmt.Errorf("line %d: unexpected %+v", seen, p)
 		}
@@ -143,7 +143,7 @@ func TestClientSnapshotErrors(t *testing.T) {
 			ctx.SetBodyString(`{"id":"1","slug":"a","name":"` + string(long) + `","skus":[]}` + "\n")
 		}
 	}, func(cfg *ClientConfig) { cfg.MaxLineBytes = 4 << 10 })
-	_, err := c.Snapshot(context.Background(), func(*Product) error { return nil })
+	_, err := c.Snapshot(context.Background(), func(*Product, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "too long") {
 		t.Fatalf("want a line-too-long error, got %v", err)
 	}
@@ -154,7 +154,7 @@ func TestClientSnapshotErrors(t *testing.T) {
 	}, nil)
 	stop := errors.New("stop")
 	calls := 0
-	_, err = c2.Snapshot(context.Background(), func(*Product) error { calls++; return stop })
+	_, err = c2.Snapshot(context.Background(), func(*Product, []byte) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("want the callback's error after one call, got %v after %d", err, calls)
 	}
@@ -162,7 +162,7 @@ func TestClientSnapshotErrors(t *testing.T) {
 	c3 := startFake(t, func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errorf(ECodeUnavailable, "loading"))
 	}, nil)
-	if _, err := c3.Snapshot(context.Background(), func(*Product) error { return nil }); err == nil || !strings.Contains(err.Error(), "503") {
+	if _, err := c3.Snapshot(context.Background(), func(*Product, []byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("want a 503 error, got %v", err)
 	}
 }
@@ -185,4 +185,79 @@ func TestClientConfigValidate(t *testing.T) {
 	f(func(c *ClientConfig) { c.Timeout = 0 }, "timeout")
 	f(func(c *ClientConfig) { c.MaxLineBytes = 10 }, "max_line_bytes")
 	f(func(c *ClientConfig) { c.ChangesLimit = 0 }, "changes_limit")
+}
+
+// TestClientSnapshotDecodesInOrder streams lines of very different sizes
+// (batches cut by count and by bytes) through several decoders: every
+// line arrives once, in order, with its own bytes, and a reused product
+// never carries a field of an earlier line.
+func TestClientSnapshotDecodesInOrder(t *testing.T) {
+	const n = 2000
+	lineOf := func(i int) string {
+		brand := ""
+		if i%3 == 0 {
+			brand = `"brand":"B` + fmt.Sprint(i) + `",`
+		}
+		desc := strings.Repeat("d", (i%7)*(i%11)*500) // up to 30 KB
+		return fmt.Sprintf(`{"id":"%d","slug":"p-%d","name":"P %d",%s"description":"%s","popularity":%d,"skus":[{"sku":"s%d"}]}`, i, i, i, brand, desc, i, i)
+	}
+	for _, workers := range []int{1, 3} {
+		c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+			ctx.Response.Header.Set(SeqHeader, "9")
+			ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+				for i := 0; i < n; i++ {
+					_, _ = w.WriteString(lineOf(i) + "\n")
+					if i == 10 {
+						_, _ = w.WriteString("\n") // blank lines are skipped
+					}
+				}
+			})
+		}, func(cfg *ClientConfig) { cfg.DecodeWorkers = workers })
+		seen := 0
+		_, err := c.Snapshot(context.Background(), func(p *Product, line []byte) error {
+			want := lineOf(seen)
+			if string(line) != want || p.ID != fmt.Sprint(seen) || p.Popularity != int64(seen) {
+				return fmt.Errorf("line %d: got id %s, line of %d bytes", seen, p.ID, len(line))
+			}
+			if (seen%3 == 0) != (p.Brand != "") {
+				return fmt.Errorf("line %d: brand %q leaked from a reused product", seen, p.Brand)
+			}
+			seen++
+			return nil
+		})
+		if err != nil || seen != n {
+			t.Fatalf("workers %d: %v after %d lines", workers, err, seen)
+		}
+	}
+}
+
+func TestClientSnapshotMalformedLine(t *testing.T) {
+	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set(SeqHeader, "3")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			for i := 1; i <= 1000; i++ {
+				if i == 700 {
+					_, _ = w.WriteString("{\"id\":\n")
+					continue
+				}
+				fmt.Fprintf(w, `{"id":"%d","skus":[]}`+"\n", i)
+			}
+		})
+	}, nil)
+	calls := 0
+	_, err := c.Snapshot(context.Background(), func(p *Product, _ []byte) error { calls++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "line 700") || calls != 699 {
+		t.Fatalf("want an error naming line 700 after 699 products, got %v after %d", err, calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	_, err = c.Snapshot(ctx, func(p *Product, _ []byte) error {
+		if calls++; calls == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || calls >= 1000 {
+		t.Fatalf("want context.Canceled before the end, got %v after %d", err, calls)
+	}
 }

@@ -32,10 +32,19 @@ type Sink interface {
 	Apply(ev *api.Event) // one change event, in seq order, after EndLoad
 }
 
+// LineSink is a Sink that also takes each snapshot product's NDJSON line
+// (the product's canonical JSON with availability, as the core rendered
+// it). The follower calls LoadLine instead of Load on sinks that have it;
+// line, like p, must not be retained after LoadLine returns unless copied.
+type LineSink interface {
+	Sink
+	LoadLine(p *api.Product, line []byte)
+}
+
 // Feed is the part of the core's API the follower uses; *api.Client
 // implements it.
 type Feed interface {
-	Snapshot(ctx context.Context, fn func(p *api.Product) error) (uint64, error)
+	Snapshot(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error)
 	Changes(ctx context.Context, after uint64, wait time.Duration) (*api.Changes, error)
 }
 
@@ -208,10 +217,18 @@ func (f *Follower) load(ctx context.Context) error {
 	for _, s := range f.sinks {
 		s.BeginLoad()
 	}
+	lines := make([]LineSink, len(f.sinks))
+	for i, s := range f.sinks {
+		lines[i], _ = s.(LineSink)
+	}
 	n := 0
-	seq, err := f.feed.Snapshot(ctx, func(p *api.Product) error {
-		for _, s := range f.sinks {
-			s.Load(p)
+	seq, err := f.feed.Snapshot(ctx, func(p *api.Product, line []byte) error {
+		for i, s := range f.sinks {
+			if ls := lines[i]; ls != nil {
+				ls.LoadLine(p, line)
+			} else {
+				s.Load(p)
+			}
 		}
 		n++
 		return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
@@ -203,8 +204,10 @@ type scripted struct {
 	afters  []uint64
 }
 
-func (s *scripted) Snapshot(ctx context.Context, fn func(*api.Product) error) (uint64, error) {
-	return 10, fn(prod("a", 1))
+func (s *scripted) Snapshot(ctx context.Context, fn func(*api.Product, []byte) error) (uint64, error) {
+	p := prod("a", 1)
+	line, _ := json.Marshal(p)
+	return 10, fn(p, line)
 }
 
 func (s *scripted) Changes(ctx context.Context, after uint64, wait time.Duration) (*api.Changes, error) {

@@ -107,7 +107,12 @@ func (x *index) bySlug(slug []byte) (uint32, bool) {
 }
 
 // add returns a new slot for id (callers check lookup first).
-func (x *index) add(id string) uint32 {
+func (x *index) add(id string) uint32 { return addHashed(x, id, x.hashString(id)) }
+
+// addBytes is add for an id in bytes.
+func (x *index) addBytes(id []byte) uint32 { return addHashed(x, id, x.hash(id)) }
+
+func addHashed[S string | []byte](x *index, id S, h uint64) uint32 {
 	var i uint32
 	if n := len(x.free); n > 0 {
 		i = x.free[n-1]
@@ -120,7 +125,7 @@ func (x *index) add(id string) uint32 {
 	// product is never written into it.
 	x.slots[i] = slot{name: uint32(len(x.names)), idLen: uint16(len(id)), ver: x.slots[i].ver + 1}
 	x.names = append(x.names, id...)
-	x.ids[x.hashString(id)] = i
+	x.ids[h] = i
 	return i
 }
 
@@ -130,6 +135,20 @@ func (x *index) setSlug(i uint32, slug string) {
 	if slug != "" {
 		h = x.hashString(slug)
 	}
+	x.setSlugHash(i, h)
+}
+
+// setSlugBytes is setSlug for a slug in bytes.
+func (x *index) setSlugBytes(i uint32, slug []byte) {
+	var h uint64
+	if len(slug) > 0 {
+		h = x.hash(slug)
+	}
+	x.setSlugHash(i, h)
+}
+
+// setSlugHash points the slug of hash h at slot i (0 unlinks it).
+func (x *index) setSlugHash(i uint32, h uint64) {
 	sl := &x.slots[i]
 	if old := sl.slug; old != 0 && old != h && x.slugs[old] == i {
 		delete(x.slugs, old)

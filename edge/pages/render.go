@@ -47,8 +47,38 @@ type Rendered struct {
 	ETags  [numVariants][]byte
 }
 
-// maxSurrogateKey bounds the Surrogate-Key header value.
-const maxSurrogateKey = 4096
+// maxSurrogateKey bounds the Surrogate-Key header value; maxID bounds a
+// product id.
+const (
+	maxSurrogateKey = 4096
+	maxID           = 1024
+)
+
+// surrogateTail returns p's surrogate keys other than its product key,
+// space-separated, cut so that the whole header stays within
+// maxSurrogateKey (the product key always stays).
+func surrogateTail(p *api.Product) string {
+	keys := api.SurrogateKeys(p)
+	for n, i := len(keys[0]), 1; i < len(keys); i++ {
+		if n += 1 + len(keys[i]); n > maxSurrogateKey {
+			keys = keys[:i]
+			break
+		}
+	}
+	return strings.Join(keys[1:], " ")
+}
+
+// appendSurrogateKey appends the Surrogate-Key header value of product id
+// with surrogate tail tail to dst.
+func appendSurrogateKey(dst []byte, id, tail string) []byte {
+	dst = append(dst, "product-"...)
+	dst = append(dst, id...)
+	if tail != "" {
+		dst = append(dst, ' ')
+		dst = append(dst, tail...)
+	}
+	return dst
+}
 
 // Render renders p as JSON and HTML, plain and gzip (at gzipLevel, a
 // compress/flate level), with their ETags.
@@ -75,19 +105,11 @@ func Render(p *api.Product, gzipLevel int) (*Rendered, error) {
 // surrogate keys); the other Bodies stay nil. Snapshot loads use it: the
 // rest is rendered from the JSON on the first request that needs it.
 func RenderJSON(p *api.Product) (*Rendered, error) {
-	if p.ID == "" || len(p.ID) > 1024 {
+	if p.ID == "" || len(p.ID) > maxID {
 		return nil, fmt.Errorf("cannot render a product with id of %d bytes (slug %.64q)", len(p.ID), p.Slug)
 	}
-	r := &Rendered{ID: p.ID, Slug: p.Slug, Popularity: p.Popularity}
-	keys := api.SurrogateKeys(p)
-	for n, i := len(keys[0]), 1; i < len(keys); i++ {
-		if n += 1 + len(keys[i]); n > maxSurrogateKey {
-			keys = keys[:i] // keep the header bounded; the product key always stays
-			break
-		}
-	}
-	r.Tail = strings.Join(keys[1:], " ")
-	r.SurrogateKey = []byte(strings.Join(keys, " "))
+	r := &Rendered{ID: p.ID, Slug: p.Slug, Popularity: p.Popularity, Tail: surrogateTail(p)}
+	r.SurrogateKey = appendSurrogateKey(nil, p.ID, r.Tail)
 	js, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("cannot render product %q as JSON: %w", p.ID, err)

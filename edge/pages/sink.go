@@ -5,20 +5,29 @@ import (
 	"slices"
 	"sync"
 
+	json "github.com/goccy/go-json"
+
 	"shopedge/core/api"
 )
 
-// loader renders one snapshot load on Workers goroutines.
+// loader renders one snapshot load on Workers goroutines. Its current
+// batch and tail cache belong to the follower's goroutine (Load and
+// LoadLine); the workers take full batches from batches.
 type loader struct {
-	gen  uint32
-	work chan *api.Product
-	wg   sync.WaitGroup
+	gen     uint32
+	work    chan *api.Product // RenderAllOnLoad: one product at a time
+	batches chan *loadBatch
+	free    chan *loadBatch
+	cur     *loadBatch
+	tails   tailCache
+	wg      sync.WaitGroup
 }
 
 // BeginLoad starts a snapshot load. The store keeps serving its current
-// state; products seen by the load are rendered as they arrive, products
+// state; products seen by the load are stored as they arrive, products
 // not seen are dropped at EndLoad. A BeginLoad without EndLoad of the
-// previous load (a failed download) abandons that load.
+// previous load (a failed download) abandons that load. A running
+// prerender pass is stopped.
 func (s *Store) BeginLoad() {
 	s.stopPrerender()
 	s.finishLoad()
@@ -27,26 +36,35 @@ func (s *Store) BeginLoad() {
 	if s.gen == 0 {
 		s.gen = 1
 	}
-	l := &loader{gen: s.gen, work: make(chan *api.Product, 4*s.cfg.Workers)}
+	nb := 2*s.cfg.Workers + 2
+	l := &loader{gen: s.gen, work: make(chan *api.Product, 4*s.cfg.Workers),
+		batches: make(chan *loadBatch, nb), free: make(chan *loadBatch, nb)}
+	for i := 0; i < nb; i++ {
+		l.free <- &loadBatch{}
+	}
 	s.load = l
 	s.mu.Unlock()
 	for w := 0; w < s.cfg.Workers; w++ {
-		l.wg.Add(1)
+		l.wg.Add(2)
 		go func() {
 			defer l.wg.Done()
 			for p := range l.work {
 				s.loadOne(p, l.gen)
 			}
 		}()
+		go func() {
+			defer l.wg.Done()
+			var w loadWorker
+			for b := range l.batches {
+				s.storeBatch(&w, b, l.gen)
+				l.free <- b
+			}
+		}()
 	}
 }
 
 func (s *Store) loadOne(p *api.Product, gen uint32) {
-	render := RenderJSON
-	if s.cfg.RenderAllOnLoad {
-		render = func(p *api.Product) (*Rendered, error) { return Render(p, s.cfg.GzipLevel) }
-	}
-	r, err := render(p)
+	r, err := Render(p, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		s.log.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
@@ -56,22 +74,42 @@ func (s *Store) loadOne(p *api.Product, gen uint32) {
 	s.store(r, 0, gen, true)
 }
 
-// finishLoad waits for the current load's workers; it returns the load.
+// finishLoad stores the current load's last batch and waits for its
+// workers; it returns the load.
 func (s *Store) finishLoad() *loader {
 	s.mu.Lock()
 	l := s.load
 	s.load = nil
 	s.mu.Unlock()
 	if l != nil {
+		if l.cur != nil && len(l.cur.items) > 0 {
+			l.batches <- l.cur
+		}
+		l.cur = nil
 		close(l.work)
+		close(l.batches)
 		l.wg.Wait()
 	}
 	return l
 }
 
-// Load queues one snapshot product for rendering. p is copied; the caller
-// may reuse it once Load returns.
+// Load queues one snapshot product. p is not retained: the caller may
+// reuse it once Load returns.
 func (s *Store) Load(p *api.Product) {
+	line, err := json.Marshal(p)
+	if err != nil {
+		s.renderErrors.Inc()
+		s.log.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
+		return
+	}
+	s.LoadLine(p, line)
+}
+
+// LoadLine queues one snapshot product with its NDJSON line, the
+// product's JSON as the core rendered it, which is stored as is. Neither
+// p nor line is retained: the caller may reuse both once LoadLine returns.
+// It is called from one goroutine (the follower's).
+func (s *Store) LoadLine(p *api.Product, line []byte) {
 	s.mu.RLock()
 	l := s.load
 	s.mu.RUnlock()
@@ -79,7 +117,24 @@ func (s *Store) Load(p *api.Product) {
 		s.log.Error().Str("id", p.ID).Msg("BUG: Load outside BeginLoad/EndLoad")
 		return
 	}
-	l.work <- cloneProduct(p)
+	if s.cfg.RenderAllOnLoad {
+		l.work <- cloneProduct(p)
+		return
+	}
+	if p.ID == "" || len(p.ID) > maxID {
+		s.renderErrors.Inc()
+		s.log.Error().Int("id_bytes", len(p.ID)).Str("slug", p.Slug).Msg("cannot store a snapshot product with this id")
+		return
+	}
+	if l.cur == nil {
+		l.cur = <-l.free
+		l.cur.reset()
+	}
+	l.cur.add(p, line, l.tails.tail(p))
+	if l.cur.full() {
+		l.batches <- l.cur
+		l.cur = nil
+	}
 }
 
 // EndLoad completes the load consistent with seq: it waits for the render

@@ -1,0 +1,104 @@
+package pages
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
+)
+
+// TestLoadLineMatchesRender loads the test products by their lines: what
+// is stored is what rendering the decoded product yields.
+func TestLoadLineMatchesRender(t *testing.T) {
+	s := mustNewStore(t)
+	ps := testProducts(t)
+	long := product(strings.Repeat("9", 1000), "Phone", 1) // surrogate header cut for this id
+	for i := 0; i < 200; i++ {
+		long.Categories = append(long.Categories, "A rather long category name number "+strings.Repeat("x", i%7))
+	}
+	big := product("big", "Phone", 1)
+	big.Description = strings.Repeat("A long description. ", 5000) // ~100 KB: a big entry
+	ps = append(ps, long, big)
+	s.BeginLoad()
+	for _, p := range ps {
+		line, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q api.Product // the decoded line, as the follower passes it
+		if err := json.Unmarshal(line, &q); err != nil {
+			t.Fatal(err)
+		}
+		s.LoadLine(&q, line)
+		line[0] = 'X' // not retained
+		q.Brand = "Changed"
+	}
+	s.EndLoad(7)
+	for _, p := range ps {
+		r, err := RenderJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, ok := s.Get(nil, JSON, []byte(p.ID))
+		if !ok {
+			t.Fatalf("%.20s: not stored", p.ID)
+		}
+		if !bytes.Equal(e.Body, r.Bodies[JSON]) || !bytes.Equal(e.ETag, r.ETags[JSON]) || !bytes.Equal(e.SurrogateKey, r.SurrogateKey) {
+			t.Fatalf("%.20s: stored entry differs from RenderJSON:\n%s\n%s", p.ID, e.SurrogateKey, r.SurrogateKey)
+		}
+		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
+			t.Fatalf("%.20s: slug lookup", p.ID)
+		}
+	}
+	if n := s.Purge([]string{"category-smart-phone"}); n != 2 { // long and big
+		t.Fatalf("purge by category: %d products", n)
+	}
+}
+
+// TestReloadKeepsUnchangedRenderings reloads a snapshot in which one
+// product changed: the others keep their HTML, the changed one loses it.
+func TestReloadKeepsUnchangedRenderings(t *testing.T) {
+	s := mustNewStore(t)
+	a, b := product("a", "Phone", 1), product("b", "Phone", 1)
+	loadAll(s, 1, a, b)
+	s.Fill("a")
+	s.Fill("b")
+	b2 := product("b", "Phone", 2)
+	loadAll(s, 2, a, b2)
+	if e, _, ok := s.Get(nil, HTML, []byte("a")); !ok || !strings.Contains(string(e.Body), "Phone v1") {
+		t.Fatal("an unchanged product lost its HTML in a reload")
+	}
+	if _, _, ok := s.Get(nil, HTML, []byte("b")); ok {
+		t.Fatal("a changed product kept its old HTML")
+	}
+	if !strings.Contains(body(t, s, "b"), "Phone v2") {
+		t.Fatal("the changed JSON is not stored")
+	}
+	// The unchanged product still counts as loaded: a third load without
+	// it drops it.
+	loadAll(s, 3, b2)
+	if body(t, s, "a") != "" || s.Len() != 1 {
+		t.Fatal("a product absent from the last snapshot survives")
+	}
+}
+
+func TestTailCacheMatchesSurrogateTail(t *testing.T) {
+	var c tailCache
+	ps := append(testProducts(t), product("x", "Phone", 1), &api.Product{ID: "y"}, &api.Product{ID: "z", Brand: "Only Brand"})
+	for round := 0; round < 2; round++ { // misses, then hits
+		for _, p := range ps {
+			if got, want := c.tail(p), surrogateTail(p); got != want {
+				t.Fatalf("%s: tail %q, want %q", p.ID, got, want)
+			}
+		}
+	}
+	// Brand and categories are length-prefixed: no two splits collide.
+	p1 := &api.Product{ID: "1", Brand: "ab", Categories: []string{"c"}}
+	p2 := &api.Product{ID: "2", Brand: "a", Categories: []string{"bc"}}
+	if c.tail(p1) == c.tail(p2) {
+		t.Fatal("different brand/category splits share a tail")
+	}
+}
