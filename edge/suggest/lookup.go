@@ -2,7 +2,6 @@ package suggest
 
 import (
 	"bytes"
-	"cmp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -21,13 +20,14 @@ type state struct {
 	cand    []uint32
 	hits    []uint32
 	cats    []catCount
+	catPos  []int32 // per category id: its position in cats + 1, 0 when absent
 	key     []byte
 	val     []byte
 	out     []byte
 	hl      [][2]int
 	known   []uint32
 	order   []int
-	matched []entry
+	matched []uint64 // ordinal<<32 | category id + 1 of every product matched
 	runs    [][]entry // per driver alternative: its matching products, best first
 	pos     []int
 	typo    bool
@@ -154,16 +154,24 @@ func (x *index) lookup(st *state, limit int) {
 	x.mergeRuns(st, limit)
 	st.matched = st.matched[:0]
 	for _, r := range st.runs {
-		st.matched = append(st.matched, r...)
+		for i := range r {
+			st.matched = append(st.matched, uint64(r[i].o)<<32|uint64(r[i].cat))
+		}
 	}
 	if len(st.runs) > 1 {
-		slices.SortFunc(st.matched, func(a, b entry) int { return cmp.Compare(a.o, b.o) })
-		st.matched = slices.CompactFunc(st.matched, func(a, b entry) bool { return a.o == b.o })
+		slices.Sort(st.matched) // by ordinal: a product's key is always the same
+		st.matched = slices.Compact(st.matched)
 	}
-	for _, e := range st.matched {
-		if c := e.cat; c != 0 {
+	if n := len(x.cats); len(st.catPos) < n {
+		st.catPos = make([]int32, n+n/4)
+	}
+	for _, k := range st.matched {
+		if c := uint32(k); c != 0 {
 			st.countCat(c - 1)
 		}
+	}
+	for _, c := range st.cats {
+		st.catPos[c.id] = 0
 	}
 	slices.SortFunc(st.cats, func(a, b catCount) int {
 		if a.count != b.count {
@@ -249,14 +257,14 @@ func (x *index) addAlt(st *state, p uint32, w []byte) int {
 	return len(st.alts) - 1
 }
 
+// countCat counts one product of category id; st.catPos must cover id.
 func (st *state) countCat(id uint32) {
-	for i := range st.cats {
-		if st.cats[i].id == id {
-			st.cats[i].count++
-			return
-		}
+	if i := st.catPos[id]; i > 0 {
+		st.cats[i-1].count++
+		return
 	}
 	st.cats = append(st.cats, catCount{id: id, count: 1})
+	st.catPos[id] = int32(len(st.cats))
 }
 
 // matchesAll reports whether product o satisfies every constraint; the
