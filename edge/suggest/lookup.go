@@ -27,7 +27,7 @@ type state struct {
 	hl      [][2]int
 	known   []uint32
 	order   []int
-	matched []uint64 // ordinal<<32 | category id + 1 of every product matched
+	matched []uint64  // ordinal<<32 | category id + 1 of every product matched
 	runs    [][]entry // per driver alternative: its matching products, best first
 	pos     []int
 	typo    bool
