@@ -17,7 +17,6 @@ type state struct {
 	words   []byte // bytes of the alternatives
 	runes   []rune
 	vbuf    []byte
-	cand    []uint32
 	hits    []uint32
 	cats    []catCount
 	catPos  []int32 // per category id: its position in cats + 1, 0 when absent
