@@ -21,16 +21,23 @@ const (
 // route pattern is recorded as the router would record it, so metrics keep
 // their labels. Measured in stack_timing_test.go.
 func (a *API) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	// Boxed once: converting the router's key variable (and the patterns)
+	// to interfaces on every request would allocate.
+	var (
+		key      any = router.MatchedRoutePathParam
+		jsonPath any = routeProductJSON
+		htmlPath any = routeProductHTML
+	)
 	return func(ctx *fasthttp.RequestCtx) {
 		if ctx.IsGet() || ctx.IsHead() {
 			path := ctx.Path()
 			switch {
 			case lastSegment(path, prefixJSON):
-				ctx.SetUserValue(router.MatchedRoutePathParam, routeProductJSON)
+				ctx.SetUserValue(key, jsonPath)
 				a.ProductJSON(ctx)
 				return
 			case lastSegment(path, prefixHTML):
-				ctx.SetUserValue(router.MatchedRoutePathParam, routeProductHTML)
+				ctx.SetUserValue(key, htmlPath)
 				a.ProductHTML(ctx)
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -18,7 +19,7 @@ import (
 // serve wraps every request: request id, panic recovery, metrics and the
 // access log for failed and slow requests. It allocates nothing itself.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	start := ctx.Time() // taken by fasthttp as the request arrived
 	ensureRequestID(ctx)
 	defer s.finish(ctx, start)
 	s.handler(ctx)
@@ -33,10 +34,8 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time) {
 			Str("stack", string(debug.Stack())).Msg("handler panicked")
 		ctx.Response.Reset()
 		api.WriteError(ctx, api.Errorf(api.ECodeInternal, "internal error"))
+		ctx.Response.Header.SetCanonical(canonicalRequestID, RequestID(ctx))
 		s.stats.panics.Inc()
-	}
-	if len(ctx.Response.Header.Peek(HeaderRequestID)) == 0 {
-		ctx.Response.Header.SetBytesV(HeaderRequestID, RequestID(ctx))
 	}
 	d := time.Since(start)
 	status := ctx.Response.StatusCode()
@@ -118,19 +117,21 @@ type routeStats struct {
 }
 
 // routeStatsSet creates each route's metrics once, on its first request;
-// after that a request costs one read-locked map lookup.
+// after that a request costs one lock-free map lookup: the map is replaced
+// (copied) when a route is added, never changed in place.
 type routeStatsSet struct {
 	ms        *metrics.Set
 	server    string
-	mu        sync.RWMutex
-	routes    map[string]*routeStats
+	mu        sync.Mutex // serialises adding routes
+	routes    atomic.Pointer[map[string]*routeStats]
 	unmatched *routeStats
 	rejected  *routeStats
 	panics    *metrics.Counter
 }
 
 func newRouteStatsSet(ms *metrics.Set, server string) *routeStatsSet {
-	s := &routeStatsSet{ms: ms, server: server, routes: map[string]*routeStats{}}
+	s := &routeStatsSet{ms: ms, server: server}
+	s.routes.Store(&map[string]*routeStats{})
 	s.unmatched = s.create("unmatched")
 	s.rejected = s.create("unreadable")
 	s.panics = ms.GetOrCreateCounter(fmt.Sprintf(`shopedge_http_panics_total{server=%q}`, server))
@@ -154,18 +155,22 @@ func (s *routeStatsSet) get(ctx *fasthttp.RequestCtx) *routeStats {
 	if route == "" {
 		return s.unmatched
 	}
-	s.mu.RLock()
-	rs := s.routes[route]
-	s.mu.RUnlock()
-	if rs != nil {
+	if rs := (*s.routes.Load())[route]; rs != nil {
 		return rs
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rs = s.routes[route]; rs == nil {
-		rs = s.create(route)
-		s.routes[route] = rs
+	old := *s.routes.Load()
+	if rs := old[route]; rs != nil {
+		return rs
 	}
+	rs := s.create(route)
+	next := make(map[string]*routeStats, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[route] = rs
+	s.routes.Store(&next)
 	return rs
 }
 

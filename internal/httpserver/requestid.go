@@ -26,14 +26,14 @@ func RequestID(ctx *fasthttp.RequestCtx) []byte {
 // ensureRequestID keeps a valid incoming id or replaces it with a random
 // 128-bit hex id, storing it on the request (for RequestID) and the response.
 func ensureRequestID(ctx *fasthttp.RequestCtx) {
-	id := ctx.Request.Header.Peek(HeaderRequestID)
-	if !validRequestID(id) {
-		var buf [32]byte
-		newRequestID(&buf)
-		ctx.Request.Header.SetCanonical(canonicalRequestID, buf[:])
-		id = ctx.Request.Header.Peek(HeaderRequestID)
+	if id := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(id) {
+		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
+		return
 	}
-	ctx.Response.Header.SetCanonical(canonicalRequestID, id)
+	var buf [32]byte
+	newRequestID(&buf)
+	ctx.Request.Header.SetCanonical(canonicalRequestID, buf[:])
+	ctx.Response.Header.SetCanonical(canonicalRequestID, buf[:])
 }
 
 // newRequestID fills buf with a random 128-bit id: 32 nibbles written as
