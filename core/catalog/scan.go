@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	json "github.com/goccy/go-json"
 
@@ -27,10 +30,15 @@ func (s *Service) ScanProducts(tx store.Txn, fn func(p *api.Product) error) erro
 	})
 }
 
-// ScanProductJSON calls fn for every product in tx in id order with its
-// JSON with availability filled in: the bytes json.Marshal yields for the
-// product ScanProducts passes. json is valid only until fn returns. An
-// error from fn stops the scan and is returned.
+// ScanProductJSON calls fn for every product in tx, most popular first
+// (ties in id order), with its JSON with availability filled in: the bytes
+// json.Marshal yields for the product ScanProducts passes. json is valid
+// only until fn returns. An error from fn stops the scan and is returned.
+//
+// Popularity order lets a reader whose cache cannot hold the whole catalog
+// keep the products that are asked for most. It costs a first pass over
+// the products for their popularity (a few bytes each are kept) and a
+// point read per product in the second.
 //
 // It splices each SKU's availability into the stored JSON (the product
 // as json.Marshal wrote it, without availability, which json.Marshal puts
@@ -39,15 +47,82 @@ func (s *Service) ScanProducts(tx store.Txn, fn func(p *api.Product) error) erro
 // start. A stored value it does not recognise goes the decoding way.
 func (s *Service) ScanProductJSON(tx store.Txn, fn func(json []byte) error) error {
 	start := []byte(store.NSProduct)
+	type entry struct {
+		pop      int64
+		off, end uint32 // of the key in keys
+	}
+	var keys []byte
+	var order []entry
+	err := tx.Scan(start, store.PrefixEnd(start), 0, func(k, v []byte) error {
+		pop, err := popularity(v)
+		if err != nil {
+			return fmt.Errorf("cannot read the popularity of product %s: %w", k[len(start):], err)
+		}
+		off := uint32(len(keys))
+		keys = append(keys, k...)
+		order = append(order, entry{pop, off, uint32(len(keys))})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(order, func(a, b entry) int { return cmp.Compare(b.pop, a.pop) })
 	var sp splicer
-	return tx.Scan(start, store.PrefixEnd(start), 0, func(k, v []byte) error {
+	for _, e := range order {
+		k := keys[e.off:e.end]
+		v, err := tx.Get(k)
+		if err != nil {
+			return fmt.Errorf("cannot read product %s: %w", k[len(start):], err)
+		}
 		out, err := s.withAvailability(tx, &sp, v)
 		if err != nil {
 			return fmt.Errorf("cannot render product %s: %w", k[len(start):], err)
 		}
-		return fn(out)
-	})
+		if err := fn(out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// popularity returns the top-level "popularity" of the stored product v.
+func popularity(v []byte) (int64, error) {
+	sc := jscan{b: v}
+	var pop int64
+	found := false
+	err := sc.object(func(key []byte) error {
+		if string(key) != "popularity" {
+			return sc.skip()
+		}
+		sc.ws()
+		start := sc.i
+		if err := sc.skip(); err != nil {
+			return err
+		}
+		n, err := strconv.ParseInt(string(v[start:sc.i]), 10, 64)
+		if err != nil {
+			return errSplice
+		}
+		pop, found = n, true
+		return errFound
+	})
+	if err == nil && !found {
+		return 0, nil // absent: 0, as decoding would give
+	}
+	if err == errFound {
+		return pop, nil
+	}
+	var p struct {
+		Popularity int64 `json:"popularity"`
+	}
+	if err := json.Unmarshal(v, &p); err != nil {
+		return 0, err
+	}
+	return p.Popularity, nil
+}
+
+// errFound stops a jscan walk once it found what it looked for.
+var errFound = errors.New("found")
 
 // splicer holds the reusable buffers of ScanProductJSON.
 type splicer struct {

@@ -3,10 +3,12 @@ package catalog
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 
 	json "github.com/goccy/go-json"
@@ -67,20 +69,32 @@ func TestScanProductJSONMatchesScanProducts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want [][]byte
+	var all []*api.Product
 	bands := map[string]int{}
 	err = st.View(ctx, func(tx store.Txn) error {
 		return svc.ScanProducts(tx, func(p *api.Product) error {
 			for _, k := range p.SKUs {
 				bands[k.Availability]++
 			}
-			b, err := json.Marshal(p)
-			want = append(want, b)
-			return err
+			all = append(all, p)
+			return nil
 		})
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Most popular first; ties keep id order.
+	slices.SortStableFunc(all, func(a, b *api.Product) int { return cmp.Compare(b.Popularity, a.Popularity) })
+	var want [][]byte
+	for _, p := range all {
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b)
+	}
+	if len(all) < 100 || all[0].Popularity == all[len(all)-1].Popularity {
+		t.Fatalf("%d products: want many, of differing popularity", len(all))
 	}
 	if bands[api.InStock] == 0 || bands[api.LowStock] == 0 || bands[api.OutOfStock] == 0 {
 		t.Fatalf("not every band covered: %v", bands)
@@ -98,6 +112,21 @@ func TestScanProductJSONMatchesScanProducts(t *testing.T) {
 	if err != nil || n != len(want) {
 		t.Fatalf("%v after %d of %d", err, n, len(want))
 	}
+}
+
+func TestPopularity(t *testing.T) {
+	f := func(v string, want int64, wantErr bool) {
+		t.Helper()
+		got, err := popularity([]byte(v))
+		if got != want || (err != nil) != wantErr {
+			t.Fatalf("popularity(%s) = %d, %v; want %d (error %v)", v, got, err, want, wantErr)
+		}
+	}
+	f(`{"id":"a","description":"\"popularity\":9","popularity":412,"attributes":{"popularity":"7"}}`, 412, false)
+	f(`{"id":"a","skus":[]}`, 0, false)
+	f(`{"id":"a","popularity":-3}`, -3, false)
+	f(`{"id":"a","popularity":1e3}`, 0, true)
+	f(`not json`, 0, true)
 }
 
 func TestFindSKUsRejectsWhatItCannotSplice(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"shopedge/store"
 )
 
-// snapshot streams every product (availability filled in) as NDJSON in id
-// order from one read transaction, with the sequence that transaction saw
+// snapshot streams every product (availability filled in) as NDJSON, most
+// popular first (see catalog.ScanProductJSON), from one read transaction, with the sequence that transaction saw
 // in the X-Shopedge-Seq header: applying the feed after that sequence to
 // the snapshot yields the catalog. The stream writer runs on its own
 // goroutine (fasthttp's SetBodyStreamWriter); it opens the transaction,
