@@ -21,6 +21,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/edge/pages"
+	"shopedge/edge/suggest"
 )
 
 // syntheticLines returns NDJSON templates recombined from the real Best Buy
@@ -134,8 +135,9 @@ func rssMB() float64 {
 
 // BenchmarkColdStart measures snapshot → ready for SHOPEDGE_COLDSTART_N
 // products (default 100000) into a page store with the default 512 MiB
-// cache; it reports seconds to ready, products/s and the process RSS.
-// Run with -benchtime=1x.
+// cache and, as the edge wires it, the autocomplete index (unless
+// SHOPEDGE_COLDSTART_SUGGEST=0); it reports seconds to ready, CPU seconds,
+// products/s, the process RSS and heap. Run with -benchtime=1x.
 func BenchmarkColdStart(b *testing.B) {
 	n := 100000
 	if v := os.Getenv("SHOPEDGE_COLDSTART_N"); v != "" {
@@ -156,7 +158,11 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f, _ := New(client, []Sink{ps}, DefaultConfig(), zerolog.Nop(), metrics.NewSet())
+		sinks := []Sink{ps}
+		if os.Getenv("SHOPEDGE_COLDSTART_SUGGEST") != "0" {
+			sinks = append(sinks, suggest.New(suggest.DefaultConfig(), zerolog.Nop(), metrics.NewSet()))
+		}
+		f, _ := New(client, sinks, DefaultConfig(), zerolog.Nop(), metrics.NewSet())
 		ctx, cancel := context.WithCancel(context.Background())
 		cpu0 := cpuSeconds()
 		start := time.Now()
@@ -182,6 +188,7 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		cancel()
 		<-done
+		ps.Close()
 	}
 	b.ReportMetric(took.Seconds(), "s-to-ready")
 	b.ReportMetric(float64(n)/took.Seconds(), "products/s")

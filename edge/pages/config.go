@@ -26,6 +26,13 @@ type Config struct {
 	// needs them (Fill): a full render costs ~15x the JSON one, and with
 	// a million products most of it would be evicted before use.
 	RenderAllOnLoad bool `yaml:"render_all_on_load"`
+	// LoadMaxFill is the fraction of cache_bytes a snapshot load may fill
+	// with JSON. Beyond it, loaded products are indexed (known, with their
+	// slug) but their bytes are fetched on first request: the core sends
+	// the most popular products first, so a catalog larger than the cache
+	// keeps the ones asked for most, and room is left for their HTML.
+	// 0 stores every loaded product's JSON.
+	LoadMaxFill float64 `yaml:"load_max_fill"`
 	// Prerender renders the HTML and gzip representations of the products
 	// a snapshot load stored as JSON only in the background once the load
 	// is done, most popular first, so steady-state hits need no render
@@ -41,10 +48,10 @@ type Config struct {
 }
 
 // DefaultConfig returns a 512 MiB cache, one render worker per CPU, gzip
-// level 5 and a background prerender pass on half the CPUs up to 80 % of
-// the cache.
+// level 5, snapshot JSON up to 60 % of the cache and a background
+// prerender pass on half the CPUs up to 80 % of it.
 func DefaultConfig() Config {
-	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, Prerender: true, PrerenderMaxFill: 0.8}
+	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, LoadMaxFill: 0.6, Prerender: true, PrerenderMaxFill: 0.8}
 }
 
 // Validate reports the first invalid field.
@@ -56,6 +63,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("workers: must be >= 0, got %d", c.Workers)
 	case c.GzipLevel < flate.BestSpeed || c.GzipLevel > flate.BestCompression:
 		return fmt.Errorf("gzip_level: must be in 1..9, got %d", c.GzipLevel)
+	case !(c.LoadMaxFill >= 0 && c.LoadMaxFill <= 1):
+		return fmt.Errorf("load_max_fill: must be in [0, 1], got %g", c.LoadMaxFill)
 	case c.PrerenderWorkers < 0:
 		return fmt.Errorf("prerender_workers: must be >= 0, got %d", c.PrerenderWorkers)
 	case c.Prerender && !(c.PrerenderMaxFill > 0 && c.PrerenderMaxFill <= 1):

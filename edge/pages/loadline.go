@@ -146,20 +146,30 @@ func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 		w.vals = append(w.vals, b.bytes(it.line)...)
 		w.ends = append(w.ends, len(w.vals))
 	}
+	// Past the budget the products are indexed only (see LoadMaxFill).
+	indexOnly := s.cfg.LoadMaxFill > 0 && s.cacheFill() >= s.cfg.LoadMaxFill
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := 0
 	for k := range b.items {
-		s.storeLoaded(w, b, k, w.vals[start:w.ends[k]], gen)
+		val := w.vals[start:w.ends[k]]
+		if indexOnly {
+			val = nil
+		}
+		s.storeLoaded(w, b, k, val, gen)
 		start = w.ends[k]
 	}
-	s.renders.Add(len(b.items))
+	if indexOnly {
+		s.loadIndexOnly.Add(len(b.items))
+	} else {
+		s.renders.Add(len(b.items))
+	}
 }
 
 // storeLoaded stores item k of b (its cache value val) as loaded by load
-// gen. A product whose stored JSON is byte for byte the loaded one keeps
-// its other representations: a reload re-renders only what changed.
-// s.mu is held.
+// gen; with a nil val the product is indexed without bytes. A product
+// whose stored JSON is byte for byte the loaded one keeps its other
+// representations: a reload re-renders only what changed. s.mu is held.
 func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, k int, val []byte, gen uint32) {
 	it := &b.items[k]
 	id := b.bytes(it.id)
@@ -187,7 +197,11 @@ func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, k int, val []byte, gen 
 		sl.flags &^= 1 << v
 	}
 	w.key[0] = byte(JSON)
-	if len(val)+len(w.key) < maxSmall {
+	if val == nil {
+		s.delVariant(sl, w.key, JSON)
+		sl.have &^= 1 << JSON
+		sl.flags &^= 1 << JSON
+	} else if len(val)+len(w.key) < maxSmall {
 		if sl.flags&(1<<JSON) != 0 {
 			s.delVariant(sl, w.key, JSON) // was big
 		}
@@ -201,7 +215,9 @@ func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, k int, val []byte, gen 
 		s.cache.SetBig(w.key, val)
 		sl.flags |= 1 << JSON
 	}
-	sl.have |= 1 << JSON
+	if val != nil {
+		sl.have |= 1 << JSON
+	}
 	if sl.flags&flagDeleted != 0 {
 		s.live++
 	}

@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -100,5 +101,62 @@ func TestTailCacheMatchesSurrogateTail(t *testing.T) {
 	p2 := &api.Product{ID: "2", Brand: "a", Categories: []string{"bc"}}
 	if c.tail(p1) == c.tail(p2) {
 		t.Fatal("different brand/category splits share a tail")
+	}
+}
+
+// TestLoadStopsStoringAtBudget loads more than the budget allows, most
+// popular first as the core sends them: the first products get their JSON
+// stored, the rest are known without bytes, so a request fetches them.
+func TestLoadStopsStoringAtBudget(t *testing.T) {
+	s, ms := mustNewPrerenderStore(t, 1, 0.5)
+	s.cfg.LoadMaxFill = 0.3
+	var ps []*api.Product
+	for i := 0; i < 1000; i++ {
+		p := product(fmt.Sprintf("p%04d", i), "Phone", 1)
+		p.Popularity = int64(1000 - i)
+		ps = append(ps, p)
+	}
+	loadAll(s, 1, ps...)
+	s.WaitPrerender()
+	stored, html := 0, 0
+	for i, p := range ps {
+		_, _, ok := s.Get(nil, JSON, []byte(p.ID))
+		if ok && stored != i {
+			t.Fatalf("%s stored after an unstored more popular product", p.ID)
+		}
+		if ok {
+			stored++
+		}
+		if _, _, ok := s.Get(nil, HTML, []byte(p.ID)); ok {
+			if html != i {
+				t.Fatalf("%s prerendered out of popularity order", p.ID)
+			}
+			html++
+		}
+		if !s.Known([]byte(p.ID)) {
+			t.Fatalf("%s not indexed", p.ID)
+		}
+		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
+			t.Fatalf("%s: slug not indexed", p.ID)
+		}
+	}
+	if stored == 0 || stored == len(ps) || html == 0 || html > stored {
+		t.Fatalf("stored %d, prerendered %d of %d", stored, html, len(ps))
+	}
+	if _, ok := s.Fill(ps[len(ps)-1].ID); ok {
+		t.Fatal("Fill of a product stored without bytes must leave it to the core")
+	}
+	var b bytes.Buffer
+	ms.WritePrometheus(&b)
+	if !strings.Contains(b.String(), fmt.Sprintf("shopedge_edge_pages_loaded_index_only_total %d\n", len(ps)-stored)) {
+		t.Fatalf("index-only counter wrong (stored %d):\n%s", stored, b.String())
+	}
+	// A product fetched on demand is stored (the budget bounds loads only).
+	last := ps[len(ps)-1]
+	if _, err := s.Put(last, s.Seq()); err != nil {
+		t.Fatal(err)
+	}
+	if body(t, s, last.ID) == "" {
+		t.Fatal("an on-demand fetch was not stored")
 	}
 }

@@ -35,7 +35,7 @@ type Store struct {
 	pass    *prerender // the running or last background pass
 	pending atomic.Int64
 
-	prerendered *metrics.Counter
+	prerendered, loadIndexOnly *metrics.Counter
 
 	// beforeFillWrite, when set (tests only), runs between a fill's render
 	// and its write.
@@ -65,6 +65,8 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		purged:       ms.NewCounter("shopedge_edge_page_purged_total"),
 		stale:        ms.NewCounter("shopedge_edge_page_stale_writes_skipped_total"),
 		prerendered:  ms.NewCounter("shopedge_edge_pages_prerendered_total"),
+		// products a snapshot load indexed without bytes (cache budget)
+		loadIndexOnly: ms.NewCounter("shopedge_edge_pages_loaded_index_only_total"),
 	}
 	ms.NewGauge("shopedge_edge_pages_prerender_pending", func() float64 { return float64(s.pending.Load()) })
 	ms.NewGauge("shopedge_edge_pages_products", func() float64 { return float64(s.Len()) })
