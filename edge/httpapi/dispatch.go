@@ -12,11 +12,12 @@ import (
 const (
 	routeProductJSON = "/v1/products/{id}"
 	routeProductHTML = "/products/{slug}"
+	routeSuggest     = "/v1/suggest"
 )
 
 // Handler returns the edge's request handler: GET and HEAD of a product
-// (the hot path a CDN origin spends its time on) go straight to their
-// handlers, with no radix-tree walk and no per-request allocation for route
+// and GET of a suggestion (the hot paths a CDN origin and a search box
+// spend their time on) go straight to their handlers, with no radix-tree walk and no per-request allocation for route
 // parameters; every other request goes to next, the router. The matched
 // route pattern is recorded as the router would record it, so metrics keep
 // their labels. Measured in stack_timing_test.go.
@@ -27,6 +28,7 @@ func (a *API) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		key      any = router.MatchedRoutePathParam
 		jsonPath any = routeProductJSON
 		htmlPath any = routeProductHTML
+		suggest  any = routeSuggest
 	)
 	return func(ctx *fasthttp.RequestCtx) {
 		if ctx.IsGet() || ctx.IsHead() {
@@ -39,6 +41,10 @@ func (a *API) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			case lastSegment(path, prefixHTML):
 				ctx.SetUserValue(key, htmlPath)
 				a.ProductHTML(ctx)
+				return
+			case a.deps.Suggest != nil && ctx.IsGet() && string(path) == routeSuggest:
+				ctx.SetUserValue(key, suggest)
+				a.deps.Suggest(ctx)
 				return
 			}
 		}

@@ -14,6 +14,7 @@ import (
 // records the same route pattern, and hands everything else to the router.
 func TestHandlerDispatchMatchesRouter(t *testing.T) {
 	a := benchAPI(t)
+	a.deps.Suggest = func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("suggest " + string(ctx.QueryArgs().Peek("q"))) }
 	r := httpserver.NewRouter()
 	a.Register(r)
 	direct := a.Handler(r.Handler)
@@ -42,6 +43,9 @@ func TestHandlerDispatchMatchesRouter(t *testing.T) {
 	f("HEAD", "/v1/products/5191101", routeProductJSON)
 	f("GET", "/v1/products/bad%00id", routeProductJSON)
 	f("GET", "/products/motorola-moto-g-4th-generation-4g-lte-with-16gb-memory-cell-5191101", routeProductHTML)
+	f("GET", "/v1/suggest?q=sam", routeSuggest)
+	f("HEAD", "/v1/suggest?q=sam", "")
+	f("GET", "/v1/suggest/x", "")
 	f("GET", "/v1/products/", "")
 	f("GET", "/v1/products/a/b", "")
 	f("POST", "/v1/products/5191101", "")
