@@ -70,26 +70,33 @@ func (s *Store) runPrerender(p *prerender) {
 		go func() {
 			defer wg.Done()
 			var buf []byte
+			var pace pacer
 			for k := 0; ; k++ {
 				if p.stop.Load() || full.Load() {
 					return
 				}
-				if k%prerenderCheckEvery == 0 && s.cacheFill() >= s.cfg.PrerenderMaxFill {
-					full.Store(true)
-					return
+				if k%prerenderCheckEvery == 0 {
+					var st fastcache.Stats
+					s.cache.UpdateStats(&st)
+					if fill(&st) >= s.cfg.PrerenderMaxFill {
+						full.Store(true)
+						return
+					}
+					pace.check(st.GetCalls, prerenderCheckEvery)
 				}
 				j := next.Add(1) - 1
 				if j >= int64(len(todo)) {
 					return
 				}
 				s.pending.Add(-1)
+				t := time.Now()
 				var ok bool
 				if buf, ok = s.prerenderOne(todo[j], buf); ok {
 					done.Add(1)
 				} else {
 					skipped.Add(1)
 				}
-				runtime.Gosched() // requests go first
+				pace.rest(time.Since(t), p)
 			}
 		}()
 	}
@@ -184,8 +191,57 @@ func (s *Store) Close() {
 func (s *Store) cacheFill() float64 {
 	var st fastcache.Stats
 	s.cache.UpdateStats(&st)
+	return fill(&st)
+}
+
+func fill(st *fastcache.Stats) float64 {
 	if st.MaxBytesSize == 0 {
 		return 1
 	}
 	return float64(st.BytesSize) / float64(st.MaxBytesSize)
+}
+
+// While the store serves requests, a prerender worker renders at most
+// prerenderBusyDuty of the time: requests are served from the cache (a
+// first request renders for itself), and the pass only saves later ones
+// that work. The store sees requests as cache lookups beyond the pass's
+// own; more than prerenderBusyGets per second means traffic.
+const (
+	prerenderBusyDuty = 0.1
+	prerenderBusyGets = 200
+)
+
+// pacer keeps one prerender worker's share of the CPU low under traffic.
+type pacer struct {
+	gets uint64
+	at   time.Time
+	busy bool
+}
+
+// check updates busy from the cache's lookup count; own is the number of
+// lookups the worker made since the last check.
+func (p *pacer) check(gets uint64, own int) {
+	now := time.Now()
+	if !p.at.IsZero() {
+		d := now.Sub(p.at).Seconds()
+		others := float64(gets-p.gets) - float64(own)
+		p.busy = d > 0 && others/d > prerenderBusyGets
+	}
+	p.gets, p.at = gets, now
+}
+
+// rest pauses after a render that took d: under traffic long enough to
+// keep to the duty cycle (or until the pass is stopped), else just long
+// enough to let waiting goroutines run.
+func (p *pacer) rest(d time.Duration, pass *prerender) {
+	if !p.busy {
+		runtime.Gosched()
+		return
+	}
+	pause := time.Duration(float64(d) * (1/prerenderBusyDuty - 1))
+	for pause > 0 && !pass.stop.Load() {
+		step := min(pause, 50*time.Millisecond)
+		time.Sleep(step)
+		pause -= step
+	}
 }

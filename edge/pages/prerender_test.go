@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
@@ -188,5 +189,28 @@ func TestConfigValidatePrerender(t *testing.T) {
 	c.PrerenderWorkers = -1
 	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "prerender_workers:") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPacerSeesTraffic(t *testing.T) {
+	var p pacer
+	p.check(1000, 0)
+	if p.busy {
+		t.Fatal("busy before any interval")
+	}
+	time.Sleep(5 * time.Millisecond)
+	p.check(1000+32, 32) // only the worker's own lookups
+	if p.busy {
+		t.Fatal("the worker's own lookups count as traffic")
+	}
+	time.Sleep(5 * time.Millisecond)
+	p.check(1000+32+32+500, 32) // 500 lookups in ~5 ms
+	if !p.busy {
+		t.Fatal("traffic not seen")
+	}
+	time.Sleep(5 * time.Millisecond)
+	p.check(1000+32+32+500+32, 32)
+	if p.busy {
+		t.Fatal("still busy once traffic stopped")
 	}
 }
