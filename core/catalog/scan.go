@@ -1,10 +1,13 @@
 package catalog
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 
 	json "github.com/goccy/go-json"
@@ -68,6 +71,9 @@ func (s *Service) ScanProductJSON(tx store.Txn, fn func(json []byte) error) erro
 	}
 	slices.SortStableFunc(order, func(a, b entry) int { return cmp.Compare(b.pop, a.pop) })
 	var sp splicer
+	if sp.bands, err = s.readBands(tx); err != nil {
+		return err
+	}
 	for _, e := range order {
 		k := keys[e.off:e.end]
 		v, err := tx.Get(k)
@@ -124,11 +130,62 @@ func popularity(v []byte) (int64, error) {
 // errFound stops a jscan walk once it found what it looked for.
 var errFound = errors.New("found")
 
-// splicer holds the reusable buffers of ScanProductJSON.
+// splicer holds the reusable buffers of ScanProductJSON and the bands
+// of every SKU.
 type splicer struct {
-	out  []byte
-	key  []byte
-	skus []skuAt
+	out   []byte
+	skus  []skuAt
+	bands *stockBands
+}
+
+// stockBands is the availability band of every SKU with a stock record,
+// read in one pass over the stock records: a point read per SKU cost
+// about 3 µs in a million-product store, the pass and a binary search
+// well under one. It holds ~13 bytes per SKU.
+type stockBands struct {
+	skus  []byte   // the SKU ids, in key order
+	ends  []uint32 // SKU i is skus[ends[i-1]:ends[i]]
+	bands []string
+	out   string // the band of a SKU without a stock record
+}
+
+// readBands reads the band of every SKU in tx.
+func (s *Service) readBands(tx store.Txn) (*stockBands, error) {
+	b := &stockBands{out: s.cfg.Band(0)}
+	start := []byte(store.NSStock)
+	err := tx.Scan(start, store.PrefixEnd(start), 0, func(k, v []byte) error {
+		sku := k[len(start):]
+		if len(v) != stockLen {
+			_, err := decodeStock(string(sku), v)
+			return err
+		}
+		available := int64(binary.BigEndian.Uint64(v)) - int64(binary.BigEndian.Uint64(v[8:])) - int64(binary.BigEndian.Uint64(v[16:]))
+		b.skus = append(b.skus, sku...)
+		b.ends = append(b.ends, uint32(len(b.skus)))
+		b.bands = append(b.bands, s.cfg.Band(available))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read stock: %w", err)
+	}
+	return b, nil
+}
+
+func (b *stockBands) sku(i int) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.skus[start:b.ends[i]]
+}
+
+// band returns the band of sku.
+func (b *stockBands) band(sku []byte) string {
+	i := sort.Search(len(b.ends), func(i int) bool { return bytes.Compare(b.sku(i), sku) >= 0 })
+	if i < len(b.ends) && bytes.Equal(b.sku(i), sku) {
+		return b.bands[i]
+	}
+	return b.out
 }
 
 // skuAt locates one SKU object of a stored product: its "sku" string token
@@ -157,23 +214,9 @@ func (s *Service) withAvailability(tx store.Txn, sp *splicer, v []byte) ([]byte,
 			}
 			id = []byte(owned)
 		}
-		sp.key = append(append(sp.key[:0], store.NSStock...), id...)
-		available := int64(0)
-		b, err := tx.Get(sp.key)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return nil, fmt.Errorf("cannot read stock of %s: %w", id, err)
-		default:
-			st, err := decodeStock(string(id), b)
-			if err != nil {
-				return nil, err
-			}
-			available = st.Available
-		}
 		out = append(out, v[prev:at.close]...)
 		out = append(out, `,"availability":"`...)
-		out = append(out, s.cfg.Band(available)...)
+		out = append(out, sp.bands.band(id)...)
 		out = append(out, '"')
 		prev = at.close
 	}
@@ -281,21 +324,30 @@ func (s *jscan) peek() byte {
 	return 0
 }
 
-// str moves past the string token at s.i.
+// str moves past the string token at s.i. It looks for quotes with
+// bytes.IndexByte (descriptions make strings most of a product's bytes);
+// a quote is escaped when an odd number of backslashes precede it.
 func (s *jscan) str() error {
 	if s.peek() != '"' {
 		return errSplice
 	}
-	for s.i++; s.i < len(s.b); s.i++ {
-		switch s.b[s.i] {
-		case '\\':
-			s.i++
-		case '"':
-			s.i++
+	i := s.i + 1
+	for {
+		j := bytes.IndexByte(s.b[i:], '"')
+		if j < 0 {
+			return errSplice
+		}
+		q := i + j
+		n := 0
+		for k := q - 1; k > s.i && s.b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			s.i = q + 1
 			return nil
 		}
+		i = q + 1
 	}
-	return errSplice
 }
 
 // object walks the object at s.i, calling fn with each key (its raw bytes,

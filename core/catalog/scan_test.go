@@ -146,4 +146,7 @@ func TestFindSKUsRejectsWhatItCannotSplice(t *testing.T) {
 	f(`{"id":"a","skus":[{"sku":"a"}]`, false)
 	f(`{"id":"a\"}","skus":[{"sku":"a"},{"sku":"b","attributes":{"k":"v}"}}]}`, true)
 	f(`[]`, false)
+	f(`{"id":"a\\","skus":[{"sku":"a"}]}`, true)        // ends in an escaped backslash
+	f(`{"id":"a\\\"b\\\\","skus":[{"sku":"a"}]}`, true) // escaped quote between escaped backslashes
+	f(`{"id":"a\"}`, false)                             // the only quote after a is escaped
 }
