@@ -108,7 +108,9 @@ func TestTailCacheMatchesSurrogateTail(t *testing.T) {
 // popular first as the core sends them: the first products get their JSON
 // stored, the rest are known without bytes, so a request fetches them.
 func TestLoadStopsStoringAtBudget(t *testing.T) {
-	s, ms := mustNewPrerenderStore(t, 1, 0.5)
+	// The fill is measured per 128-product batch and two workers store
+	// batches, so the load stops within a few batches past 0.3.
+	s, ms := mustNewPrerenderStore(t, 1, 0.9)
 	s.cfg.LoadMaxFill = 0.3
 	var ps []*api.Product
 	for i := 0; i < 1000; i++ {
