@@ -25,6 +25,12 @@ type Config struct {
 	// AdminToken is the Bearer token of POST /admin/v1/purge
 	// (env SHOPEDGE_ADMIN_TOKEN). Required.
 	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
+	// MemoryLimit is a soft limit on the process's memory, in bytes (0:
+	// none). The page and suggest caches live outside the Go heap, so the
+	// Go runtime's limit is this minus their budgets: the collector then
+	// works harder instead of letting the heap grow past it. It must leave
+	// room for the catalog's indexes (~0.75 KB per product).
+	MemoryLimit int64 `yaml:"memory_limit" help:"soft memory limit in bytes for the whole edge (0: none)"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
 
@@ -92,6 +98,9 @@ func (c *Config) Validate() error {
 	if err := c.Log.Validate(); err != nil {
 		return err
 	}
+	if c.MemoryLimit != 0 && c.heapLimit() < 64<<20 {
+		return fmt.Errorf("memory_limit: %d leaves under 64 MiB for the Go heap after pages.cache_bytes and suggest.cache_bytes", c.MemoryLimit)
+	}
 	cl, fw, ap := c.wired()
 	for _, s := range []struct {
 		name string
@@ -123,4 +132,10 @@ func forwardDefaults() forward.Config {
 	c := forward.DefaultConfig()
 	c.Addrs = nil
 	return c
+}
+
+// heapLimit is the Go heap's share of MemoryLimit: what the off-heap caches
+// leave of it.
+func (c *Config) heapLimit() int64 {
+	return c.MemoryLimit - int64(c.Pages.CacheBytes) - int64(c.Suggest.CacheBytes)
 }

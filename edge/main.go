@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/fasthttp/router"
 
@@ -61,6 +62,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 func (m *Main) Run(ctx context.Context) error {
 	m.Log = m.Config.Log.New(m.Stderr, "edge")
 	m.Log.Info().Str("addr", m.Config.Server.Addr).Strs("core", m.Config.Core.Addrs).Msg("starting")
+	if m.Config.MemoryLimit > 0 {
+		debug.SetMemoryLimit(m.Config.heapLimit())
+	}
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
@@ -117,6 +121,9 @@ func (m *Main) stopServices() error {
 	if m.stopFollow != nil {
 		m.stopFollow()
 		<-m.followDone
+	}
+	if m.Pages != nil {
+		m.Pages.Close() // stops a running pre-render pass
 	}
 	if m.Forwarder != nil {
 		return m.Forwarder.Close()

@@ -95,6 +95,7 @@ func TestSingleEdgeInvalidConfig(t *testing.T) {
 	f(token, "-pages.cache-bytes", "-pages.cache-bytes=lots")
 	f(append(token, "SHOPEDGE_CORE_ADDRS=nohostport"), "core.addrs")
 	f(token, "core.addrs", "-core.addrs=")
+	f(token, "memory_limit", "-memory-limit=600000000") // less than the caches need
 	f(nil, "admin_token")
 	f(token, "pages.cache", "-config", badFile)
 }
