@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"shopedge/core/api"
+	"shopedge/core/sweep"
 	"shopedge/store"
 )
 
@@ -71,18 +71,5 @@ func (s *Service) SweepOnce(ctx context.Context) (int, error) {
 
 // RunSweeper calls SweepOnce every Config.SweepInterval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := s.SweepOnce(ctx); err != nil {
-			s.log.Warn().Err(err).Msg("cart sweep failed")
-		} else if n > 0 {
-			s.log.Debug().Int("carts", n).Msg("swept expired carts")
-		}
-	}
+	sweep.Every(ctx, s.cfg.SweepInterval, s.log, "carts", s.SweepOnce)
 }

@@ -3,9 +3,9 @@ package checkout
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"shopedge/core/api"
+	"shopedge/core/sweep"
 	"shopedge/store"
 )
 
@@ -151,18 +151,5 @@ func (s *Service) sweepIdempotency(ctx context.Context) error {
 
 // RunSweeper calls SweepOnce every Config.SweepInterval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := s.SweepOnce(ctx); err != nil {
-			s.log.Warn().Err(err).Msg("checkout sweep failed")
-		} else if n > 0 {
-			s.log.Info().Int("orders", n).Msg("expired reservations")
-		}
-	}
+	sweep.Every(ctx, s.cfg.SweepInterval, s.log, "orders", s.SweepOnce)
 }
