@@ -46,7 +46,7 @@ func Products(n int, seed int64, src []*api.Product, fn func(*api.Product) error
 		name := makeName(rng, brand, pl.words)
 		p := &api.Product{
 			ID:          id,
-			Slug:        slug(name, id),
+			Slug:        api.Slug(name, id),
 			Name:        name,
 			Brand:       brand,
 			Categories:  append([]string(nil), t.Categories...),
@@ -162,30 +162,4 @@ func makeDescription(rng *rand.Rand, name string, words []string) string {
 	}
 	b.WriteByte('.')
 	return b.String()
-}
-
-// slug returns the name as [a-z0-9-] (at most 80 bytes), "-", id.
-func slug(name, id string) string {
-	b := make([]byte, 0, 96)
-	dash := false
-	for i := 0; i < len(name) && len(b) < 80; i++ {
-		c := name[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && len(b) > 0 {
-				b = append(b, '-')
-			}
-			dash = false
-			b = append(b, c)
-		default:
-			dash = true
-		}
-	}
-	if len(b) > 0 {
-		b = append(b, '-')
-	}
-	return string(append(b, id...))
 }

@@ -59,3 +59,31 @@ func KeyToken(s string) string {
 	}
 	return string(b)
 }
+
+// Slug returns a product's URL slug: name lower-cased to [a-z0-9-] (runs of
+// other bytes become one '-', at most 80 bytes), then "-" and id, so slugs
+// are unique when ids are; the id alone when the name has no such bytes.
+func Slug(name, id string) string {
+	b := make([]byte, 0, 82+len(id))
+	dash := false
+	for i := 0; i < len(name) && len(b) < 80; i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+			fallthrough
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			if dash && len(b) > 0 {
+				b = append(b, '-')
+			}
+			dash = false
+			b = append(b, c)
+		default:
+			dash = true
+		}
+	}
+	if len(b) > 0 {
+		b = append(b, '-')
+	}
+	return string(append(b, id...))
+}

@@ -29,3 +29,19 @@ func TestSurrogateKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestSlug(t *testing.T) {
+	f := func(name, id, want string) {
+		t.Helper()
+		if got := Slug(name, id); got != want {
+			t.Fatalf("Slug(%q, %q) = %q, want %q", name, id, got, want)
+		}
+	}
+	f(`TomTom - GO 500 5" GPS`, "1502983", "tomtom-go-500-5-gps-1502983")
+	f("™ ©", "ic-1", "ic-1")
+	f("", "x", "x")
+	long := Slug(string(make([]byte, 0))+"abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij", "9")
+	if len(long) > 82 || long[len(long)-2:] != "-9" {
+		t.Fatalf("long slug %q", long)
+	}
+}

@@ -182,32 +182,6 @@ func clean(s string, max int, multiline bool) string {
 	return out
 }
 
-// slug returns the name as [a-z0-9-] (≤ 80 bytes), "-", id.
-func slug(name, id string) string {
-	var b []byte
-	dash := false
-	for i := 0; i < len(name) && len(b) < 80; i++ {
-		c := name[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && len(b) > 0 {
-				b = append(b, '-')
-			}
-			dash = false
-			b = append(b, c)
-		default:
-			dash = true
-		}
-	}
-	if len(b) == 0 {
-		return id
-	}
-	return string(b) + "-" + id
-}
-
 func usd(cents int64) *api.Money {
 	if cents <= 0 {
 		return nil
@@ -218,7 +192,7 @@ func usd(cents int64) *api.Money {
 func product(id, name, brand string, cats []string, desc, image string, pop int64, cents int64, attrs map[string]string) *Line {
 	name = clean(name, catalog.MaxNameLen, false)
 	p := api.Product{
-		ID: id, Slug: slug(name, id), Name: name,
+		ID: id, Slug: api.Slug(name, id), Name: name,
 		Brand:       clean(brand, catalog.MaxBrandLen, false),
 		Categories:  cats,
 		Description: clean(desc, catalog.MaxDescriptionLen, true),
