@@ -7,7 +7,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,33 +22,16 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/payment/testpay"
+	"shopedge/internal/proctest"
 	"shopedge/store"
 	"shopedge/store/embedded"
 )
-
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type testShop struct {
 	t      *testing.T
 	cat    *catalog.Service
 	client *fasthttp.Client
-	logs   *syncBuf
+	logs   *proctest.SyncBuffer
 	skus   []string
 }
 
@@ -60,7 +42,7 @@ func newShop(t *testing.T) *testShop {
 		t.Fatal(err)
 	}
 	var st store.Store = db
-	logs := &syncBuf{}
+	logs := &proctest.SyncBuffer{}
 	log := zerolog.New(logs).Level(zerolog.DebugLevel)
 	cat := catalog.New(st, changelog.New(st, changelog.DefaultConfig()), catalog.DefaultConfig())
 	ccfg := cart.DefaultConfig()

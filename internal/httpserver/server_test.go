@@ -8,7 +8,6 @@ import (
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,31 +20,14 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"shopedge/core/api"
+	"shopedge/internal/proctest"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type testServer struct {
 	srv    *Server
 	ln     *fasthttputil.InmemoryListener
 	client *fasthttp.Client
-	logs   *syncBuffer
+	logs   *proctest.SyncBuffer
 	ms     *metrics.Set
 	served chan error
 }
@@ -67,7 +49,7 @@ func startServer(t *testing.T, cfg Config, r *router.Router, ready func() bool) 
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{ln: fasthttputil.NewInmemoryListener(), logs: &syncBuffer{}, ms: metrics.NewSet(), served: make(chan error, 1)}
+	ts := &testServer{ln: fasthttputil.NewInmemoryListener(), logs: &proctest.SyncBuffer{}, ms: metrics.NewSet(), served: make(chan error, 1)}
 	log := zerolog.New(ts.logs)
 	ts.srv = New(cfg, log, ts.ms, r.Handler)
 	ts.srv.RegisterStandard(r, ready)
