@@ -27,7 +27,7 @@ func (a *API) miss(ctx *fasthttp.RequestCtx, id string, v pages.Variant) {
 		a.fetchFailed(ctx, err, "id", id)
 		return
 	}
-	a.write(ctx, r.EntryOf(v), v)
+	a.write(ctx, r.EntryOf(v), v, false)
 }
 
 // missSlug serves an HTML page whose slug the edge does not know. Slugs end
@@ -60,7 +60,7 @@ func (a *API) missSlug(ctx *fasthttp.RequestCtx, slug string) {
 	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
 		v = pages.HTMLGzip
 	}
-	a.write(ctx, r.EntryOf(v), v)
+	a.write(ctx, r.EntryOf(v), v, false)
 }
 
 func (a *API) rememberMissing(kind byte, v string) {

@@ -108,11 +108,16 @@ func (a *API) serve(ctx *fasthttp.RequestCtx, id []byte, base pages.Variant) {
 	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
 		v++ // JSON → JSONGzip, HTML → HTMLGzip
 	}
+	if e, ok := a.deps.Pages.GetShared(v, id); ok {
+		a.hits.Inc()
+		a.write(ctx, e, v, true)
+		return
+	}
 	bp := a.bufs.Get().(*[]byte)
 	e, buf, ok := a.deps.Pages.Get((*bp)[:0], v, id)
 	if ok {
 		a.hits.Inc()
-		a.write(ctx, e, v)
+		a.write(ctx, e, v, false)
 	}
 	*bp = buf
 	a.bufs.Put(bp)
@@ -123,9 +128,11 @@ func (a *API) serve(ctx *fasthttp.RequestCtx, id []byte, base pages.Variant) {
 }
 
 // write writes entry e of representation v: headers, then 304 or the body
-// (fasthttp sends only headers and Content-Length for HEAD). It copies
-// what it writes, so e may point into a reused buffer.
-func (a *API) write(ctx *fasthttp.RequestCtx, e pages.Entry, v pages.Variant) {
+// (fasthttp sends only headers and Content-Length for HEAD). With shared,
+// e's bytes are immutable (from the store's hot tier) and the body is sent
+// without a copy; else it copies what it writes, so e may point into a
+// reused buffer.
+func (a *API) write(ctx *fasthttp.RequestCtx, e pages.Entry, v pages.Variant, shared bool) {
 	h := &ctx.Response.Header
 	if v == pages.HTML || v == pages.HTMLGzip {
 		h.SetContentTypeBytes(ctHTML)
@@ -150,5 +157,9 @@ func (a *API) write(ctx *fasthttp.RequestCtx, e pages.Entry, v pages.Variant) {
 		h.SetCanonical(hContentEncoding, vGzip)
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
+	if shared {
+		ctx.Response.SetBodyRaw(e.Body)
+		return
+	}
 	ctx.SetBody(e.Body)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,13 +72,16 @@ func benchStack(b *testing.B, h fasthttp.RequestHandler, uri string) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	var wrote atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			c := &pipeConn{req: req, left: 256}
 			_ = srv.ServeConn(c)
+			wrote.Add(c.wrote)
 		}
 	})
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/req")
+	b.ReportMetric(float64(wrote.Load())/float64(b.N*256), "B/resp")
 }
 
 // BenchmarkStackBaseline is a bare fasthttp server writing a fixed 2 KB

@@ -45,13 +45,22 @@ type Config struct {
 	// it stops there rather than evict stored pages (with a million
 	// products the JSON alone can fill the cache).
 	PrerenderMaxFill float64 `yaml:"prerender_max_fill"`
+	// HotEntries is the number of slots of the on-heap hot tier in front
+	// of the off-heap cache (rounded up to a power of two; 0 turns it
+	// off): the most requested representations are served from it with
+	// no copy. It holds at most hot_entries × hot_max_bytes of heap.
+	HotEntries int `yaml:"hot_entries"`
+	// HotMaxBytes is the largest representation the hot tier keeps.
+	HotMaxBytes int `yaml:"hot_max_bytes"`
 }
 
 // DefaultConfig returns a 512 MiB cache, one render worker per CPU, gzip
 // level 5, snapshot JSON up to 60 % of the cache and a background
-// prerender pass on half the CPUs up to 80 % of it.
+// prerender pass on half the CPUs up to 80 % of it, and a hot tier of
+// 4096 representations of up to 16 KiB (at most 64 MiB of heap).
 func DefaultConfig() Config {
-	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, LoadMaxFill: 0.6, Prerender: true, PrerenderMaxFill: 0.8}
+	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, LoadMaxFill: 0.6, Prerender: true, PrerenderMaxFill: 0.8,
+		HotEntries: 4096, HotMaxBytes: 16 << 10}
 }
 
 // Validate reports the first invalid field.
@@ -69,6 +78,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("prerender_workers: must be >= 0, got %d", c.PrerenderWorkers)
 	case c.Prerender && !(c.PrerenderMaxFill > 0 && c.PrerenderMaxFill <= 1):
 		return fmt.Errorf("prerender_max_fill: must be in (0, 1], got %g", c.PrerenderMaxFill)
+	case c.HotEntries < 0 || c.HotEntries > 1<<20:
+		return fmt.Errorf("hot_entries: must be in 0..1048576, got %d", c.HotEntries)
+	case c.HotMaxBytes < 0 || c.HotMaxBytes > 1<<20:
+		return fmt.Errorf("hot_max_bytes: must be in 0..1048576, got %d", c.HotMaxBytes)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ type Store struct {
 	cfg   Config
 	log   zerolog.Logger
 	cache *fastcache.Cache
+	hot   *hotTier // nil when off
 
 	mu   sync.RWMutex
 	x    index
@@ -59,6 +60,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		cfg:          cfg,
 		log:          log,
 		cache:        fastcache.New(cfg.CacheBytes),
+		hot:          newHotTier(cfg.HotEntries, cfg.HotMaxBytes),
 		x:            newIndex(),
 		renders:      ms.NewCounter("shopedge_edge_page_renders_total"),
 		renderErrors: ms.NewCounter("shopedge_edge_page_render_errors_total"),
@@ -98,6 +100,10 @@ func (s *Store) Seq() uint64 {
 // ok is false on a miss (never rendered, purged, deleted or evicted). It
 // allocates nothing when dst has room.
 func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
+	var hver uint64
+	if s.hot != nil {
+		hver = s.hot.version(v, id)
+	}
 	n := len(dst)
 	dst = AppendKey(dst, v, id)
 	key := dst[n:]
@@ -113,7 +119,21 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 		}
 	}
 	e, ok = parseEntry(buf[len(dst):])
+	if ok && s.hot != nil {
+		s.hot.offer(v, id, e, hver)
+	}
 	return e, buf[:n], ok
+}
+
+// GetShared returns id's representation v from the hot tier: the bytes
+// are immutable and stay valid, so a response may send them without a
+// copy. ok is false when the tier does not hold it (use Get, which offers
+// what it reads to the tier).
+func (s *Store) GetShared(v Variant, id []byte) (e Entry, ok bool) {
+	if s.hot == nil {
+		return e, false
+	}
+	return s.hot.get(v, id)
 }
 
 func (s *Store) isBig(id []byte, v Variant) bool {
@@ -226,14 +246,14 @@ func (s *Store) setVariants(i uint32, r *Rendered, mask uint8) {
 			if sl.flags&bit != 0 {
 				s.delVariant(sl, key, v) // was big
 			}
-			s.cache.Set(key, val)
+			s.cacheSet(key, val)
 			sl.flags &^= bit
 		} else {
 			if sl.flags&bit == 0 {
 				s.delVariant(sl, key, v) // was small
 			}
 			key[0] |= bigFlag
-			s.cache.SetBig(key, val)
+			s.cacheSetBig(key, val)
 			sl.flags |= bit
 		}
 		sl.have |= bit
@@ -246,10 +266,10 @@ func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
 	if sl.have&(1<<v) == 0 {
 		return
 	}
-	s.cache.Del(key)
+	s.cacheDel(key)
 	if sl.flags&(1<<v) != 0 {
 		key[0] |= bigFlag
-		s.cache.Del(key)
+		s.cacheDel(key)
 		key[0] &^= bigFlag
 	}
 }
@@ -378,10 +398,28 @@ func (s *Store) PurgeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cache.Reset()
+	s.hot.invalidateAll()
 	for i := range s.x.slots {
 		s.x.slots[i].flags &= flagDeleted | flagFree
 		s.x.slots[i].have = 0
 		s.x.slots[i].ver++
 	}
 	s.purged.Add(s.live)
+}
+
+// cacheSet, cacheSetBig and cacheDel change the cache and then invalidate
+// the key's hot-tier slot: every change of stored bytes goes through them.
+func (s *Store) cacheSet(key, val []byte) {
+	s.cache.Set(key, val)
+	s.hot.invalidate(key)
+}
+
+func (s *Store) cacheSetBig(key, val []byte) {
+	s.cache.SetBig(key, val)
+	s.hot.invalidate(key)
+}
+
+func (s *Store) cacheDel(key []byte) {
+	s.cache.Del(key)
+	s.hot.invalidate(key)
 }

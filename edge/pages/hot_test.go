@@ -1,0 +1,176 @@
+package pages
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
+)
+
+// shared returns the hot-tier JSON of id after one Get has offered it.
+func shared(tb testing.TB, s *Store, id string) (string, bool) {
+	tb.Helper()
+	if e, ok := s.GetShared(JSON, []byte(id)); ok {
+		return string(e.Body), true
+	}
+	if _, _, ok := s.Get(nil, JSON, []byte(id)); !ok {
+		return "", false
+	}
+	e, ok := s.GetShared(JSON, []byte(id))
+	if !ok {
+		tb.Fatalf("%s: Get did not fill an empty hot slot", id)
+	}
+	return string(e.Body), true
+}
+
+func TestHotTierServesLatestState(t *testing.T) {
+	s := mustNewStore(t)
+	loadAll(s, 1, product("1", "Phone", 1), product("2", "Tablet", 1))
+	if got, ok := shared(t, s, "1"); !ok || !strings.Contains(got, "Phone v1") {
+		t.Fatalf("first read: %q %v", got, ok)
+	}
+	// Every kind of change makes the hot entry go at once.
+	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("1", "Phone", 2)})
+	if e, ok := s.GetShared(JSON, []byte("1")); ok {
+		t.Fatalf("hot tier kept the old state after an upsert: %s", e.Body)
+	}
+	if got, _ := shared(t, s, "1"); !strings.Contains(got, "Phone v2") {
+		t.Fatalf("after upsert: %q", got)
+	}
+	s.Purge([]string{"brand-acme"})
+	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+		t.Fatal("hot tier kept a purged page")
+	}
+	if got, ok := shared(t, s, "1"); ok {
+		t.Fatalf("purged page still readable: %q", got)
+	}
+	s.Apply(&api.Event{Seq: 3, Type: api.EventUpsert, Product: product("2", "Tablet", 3)})
+	if got, _ := shared(t, s, "2"); !strings.Contains(got, "Tablet v3") {
+		t.Fatalf("after second upsert: %q", got)
+	}
+	s.PurgeAll()
+	if _, ok := s.GetShared(JSON, []byte("2")); ok {
+		t.Fatal("hot tier kept a page after PurgeAll")
+	}
+	s.Apply(&api.Event{Seq: 4, Type: api.EventUpsert, Product: product("2", "Tablet", 4)})
+	shared(t, s, "2")
+	s.Apply(&api.Event{Seq: 5, Type: api.EventDelete, ID: "2"})
+	if _, ok := s.GetShared(JSON, []byte("2")); ok {
+		t.Fatal("hot tier kept a deleted product")
+	}
+	// A reload that changes the product drops its hot entry too.
+	s.Apply(&api.Event{Seq: 6, Type: api.EventUpsert, Product: product("3", "Watch", 6)})
+	shared(t, s, "3")
+	loadAll(s, 7, product("3", "Watch", 7))
+	if got, _ := shared(t, s, "3"); !strings.Contains(got, "Watch v7") {
+		t.Fatalf("after reload: %q", got)
+	}
+}
+
+func TestHotTierOffAndSizeLimit(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CacheBytes = 32 << 20
+	cfg.Prerender = false
+	cfg.HotEntries = 0
+	s := mustNewStoreCfg(t, cfg)
+	loadAll(s, 1, product("1", "Phone", 1))
+	s.Get(nil, JSON, []byte("1"))
+	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+		t.Fatal("hot tier answered while off")
+	}
+	cfg.HotEntries = 16
+	cfg.HotMaxBytes = 64 // smaller than any page
+	s = mustNewStoreCfg(t, cfg)
+	loadAll(s, 1, product("1", "Phone", 1))
+	s.Get(nil, JSON, []byte("1"))
+	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+		t.Fatal("hot tier kept a page over hot_max_bytes")
+	}
+}
+
+// TestHotTierNeverGoesBack runs readers against a writer that keeps
+// upserting new states of a few products: once a write has returned, no
+// read may show an older state, and a reader never sees a product's state
+// go backwards.
+func TestHotTierNeverGoesBack(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CacheBytes = 32 << 20
+	cfg.Prerender = false
+	cfg.HotEntries = 2 // force sharing of slots between products
+	s := mustNewStoreCfg(t, cfg)
+	ids := []string{"a", "b", "c", "d"}
+	var ps []*api.Product
+	for _, id := range ids {
+		ps = append(ps, product(id, "P"+id, 1))
+	}
+	loadAll(s, 1, ps...)
+
+	var done atomic.Bool
+	var written [4]atomic.Int64 // last state fully written per product
+	version := func(body []byte) int64 {
+		i := bytes.Index(body, []byte(" v"))
+		var n int64
+		for _, c := range body[i+2:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for r := 0; r < 3; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var seen [4]int64
+			buf := make([]byte, 0, 4096)
+			for n := 0; !done.Load() && n < 2_000_000; n++ {
+				k := n % len(ids)
+				floor := written[k].Load()
+				var got int64
+				if e, ok := s.GetShared(JSON, []byte(ids[k])); ok {
+					got = version(e.Body)
+				} else if e, b, ok := s.Get(buf[:0], JSON, []byte(ids[k])); ok {
+					got = version(e.Body)
+					buf = b
+				} else {
+					continue
+				}
+				if got < floor || got < seen[k] {
+					errs <- fmt.Errorf("product %s: read state %d after state %d was written and %d seen", ids[k], got, floor, seen[k])
+					return
+				}
+				seen[k] = got
+			}
+		}()
+	}
+	for n := 2; n <= 400; n++ {
+		k := n % len(ids)
+		s.Apply(&api.Event{Seq: uint64(n), Type: api.EventUpsert, Product: product(ids[k], "P"+ids[k], n)})
+		written[k].Store(int64(n))
+	}
+	done.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func mustNewStoreCfg(tb testing.TB, cfg Config) *Store {
+	tb.Helper()
+	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
