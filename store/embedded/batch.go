@@ -112,10 +112,12 @@ func (db *DB) runBatch(batch []*request) {
 		}
 		return
 	}
-	w := &writeTxn{b: btx.Bucket(bucketName), w: make(map[string]entry)}
+	b := btx.Bucket(bucketName)
+	w := &writeTxn{b: b, c: b.Cursor(), w: db.ws}
+	defer w.w.reset()
 	merged := 0
 	for _, r := range batch {
-		clear(w.w)
+		w.w.reset()
 		if err := r.ctx.Err(); err != nil {
 			db.finish(r, err, false)
 			continue

@@ -78,6 +78,8 @@ type DB struct {
 	mu     sync.RWMutex  // guards closed against sends on reqs
 	closed bool
 	stats  statsCounters
+	// ws is the committer's write set, reset for each caller.
+	ws *writeSet
 }
 
 var _ store.Store = (*DB)(nil)
@@ -120,6 +122,7 @@ func Open(path string, opts Options) (*DB, error) {
 		opts: opts,
 		reqs: make(chan *request, opts.MaxBatchSize),
 		done: make(chan struct{}),
+		ws:   newWriteSet(),
 	}
 	go db.commitLoop()
 	return db, nil
@@ -165,7 +168,8 @@ func (db *DB) View(ctx context.Context, fn func(tx store.Txn) error) error {
 		return err
 	}
 	err := db.bolt.View(func(btx *bolt.Tx) error {
-		return fn(&readTxn{b: btx.Bucket(bucketName)})
+		b := btx.Bucket(bucketName)
+		return fn(&readTxn{b: b, c: b.Cursor()})
 	})
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return store.ErrClosed
