@@ -28,13 +28,14 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // finish runs deferred after the handler; it recovers a panic into a 500.
 func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time) {
 	if p := recover(); p != nil {
+		id := append([]byte(nil), RequestID(ctx)...)
 		s.log.Error().Str("code", api.ECodeInternal).Str("panic", fmt.Sprint(p)).
-			Bytes("request_id", RequestID(ctx)).
+			Bytes("request_id", id).
 			Bytes("method", ctx.Method()).Bytes("path", ctx.Path()).
 			Str("stack", string(debug.Stack())).Msg("handler panicked")
 		ctx.Response.Reset()
 		api.WriteError(ctx, api.Errorf(api.ECodeInternal, "internal error"))
-		ctx.Response.Header.SetCanonical(canonicalRequestID, RequestID(ctx))
+		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
 		s.stats.panics.Inc()
 	}
 	d := time.Since(start)

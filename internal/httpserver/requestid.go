@@ -17,14 +17,19 @@ var canonicalRequestID = []byte("X-Request-Id")
 const maxRequestIDLen = 128
 
 // RequestID returns the request's id: the client's X-Request-ID when it was
-// valid, else one the server generated. The slice is valid only until the
-// handler returns; copy it to keep it.
+// valid, else one the server generated. It is kept on the response (which
+// carries it back) and read from there; a handler that resets the response
+// must copy it first. The slice is valid only until the handler returns;
+// copy it to keep it.
 func RequestID(ctx *fasthttp.RequestCtx) []byte {
+	if id := ctx.Response.Header.Peek(HeaderRequestID); len(id) > 0 {
+		return id
+	}
 	return ctx.Request.Header.Peek(HeaderRequestID)
 }
 
 // ensureRequestID keeps a valid incoming id or replaces it with a random
-// 128-bit hex id, storing it on the request (for RequestID) and the response.
+// 128-bit hex id, and sets it on the response.
 func ensureRequestID(ctx *fasthttp.RequestCtx) {
 	if id := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(id) {
 		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
@@ -32,7 +37,6 @@ func ensureRequestID(ctx *fasthttp.RequestCtx) {
 	}
 	var buf [32]byte
 	newRequestID(&buf)
-	ctx.Request.Header.SetCanonical(canonicalRequestID, buf[:])
 	ctx.Response.Header.SetCanonical(canonicalRequestID, buf[:])
 }
 
