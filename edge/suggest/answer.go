@@ -35,20 +35,21 @@ func (s *Service) answer(st *state, limit int) *api.Suggest {
 	}
 	for _, o := range st.hits {
 		r := &x.recs[o]
+		b := x.tx.blob(r)
 		p := api.SuggestProduct{
-			ID:         r.field(fID),
-			Name:       r.field(fName),
-			URL:        r.field(fURL),
-			Image:      r.field(fImage),
-			Highlights: s.highlights(st, r.field(fName)),
+			ID:         b.text[fID],
+			Name:       b.text[fName],
+			URL:        x.tx.url(r, &b),
+			Image:      x.tx.image(r, &b),
+			Highlights: s.highlights(st, b.text[fName]),
 		}
-		if r.has {
-			p.Price = &api.Money{Amount: r.price, Currency: r.field(fCurrency)}
+		if r.has() {
+			p.Price = &api.Money{Amount: r.price, Currency: x.tx.text(r, &b, fCurrency)}
 		}
 		out.Products = append(out.Products, p)
 	}
 	for i := 0; i < len(st.cats) && i < s.cfg.MaxCategories; i++ {
-		out.Categories = append(out.Categories, api.SuggestCategory{Name: x.cats[st.cats[i].id], Count: st.cats[i].count})
+		out.Categories = append(out.Categories, api.SuggestCategory{Name: x.tx.cats[st.cats[i].id], Count: st.cats[i].count})
 	}
 	return out
 }

@@ -3,68 +3,67 @@ package suggest
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 )
 
-// build indexes recs from scratch, reordering them in place so that
-// ordinals start in rank order. Of records with the same id the last
-// wins.
+// build indexes recs (whose blobs are in tx, without terms) from
+// scratch. Ordinals follow rank order, and the blobs are rewritten with
+// their terms into a new arena in that order. Of records with the same id
+// the last wins.
 //
 // Tokenising runs on every core (each worker interns words in its own
-// vocabulary, merged into the index's afterwards), ranking, categories
-// and the id map on other goroutines meanwhile. With ordinals in rank
-// order, postings fill in one sequential pass and come out sorted, prefix
-// counts and lists follow from the postings (prefixes split among
-// workers), and the best products of every list sit together in memory.
-func build(cfg *Config, recs []record) *index {
+// vocabulary, merged into the index's afterwards), ranking and the id
+// table on other goroutines meanwhile. With ordinals in rank order,
+// postings fill in one sequential pass and come out sorted, prefix counts
+// and lists follow from the postings (prefixes split among workers), and
+// the best products of every list sit together in memory.
+func build(cfg *Config, recs []record, tx *texts) *index {
 	x := newIndex(cfg, len(recs))
+	if tx != nil {
+		x.tx = tx
+	}
 	orderc := make(chan []uint32, 1)
-	go func() { orderc <- rankOrder(recs) }()
-	idsc := make(chan map[string]uint32, 1)
-	go func() { idsc <- idsOf(recs) }()
-	catsDone := make(chan struct{})
-	go func() {
-		for o := range recs {
-			recs[o].cat = x.category(&recs[o])
-		}
-		close(catsDone)
-	}()
+	go func() { orderc <- rankOrder(recs, x.tx) }()
+	shadowc := make(chan []bool, 1)
+	go func() { shadowc <- x.indexIDs(recs) }()
 	x.meta = make([]meta, len(recs))
 	workers := buildWorkers(len(recs))
-	x.tokenise(recs, workers)
+	tk := x.tokenise(recs, workers)
 	order := <-orderc
-	<-catsDone
-	ids := <-idsc
-	if len(ids) < len(recs) {
-		// Repeated ids: drop the shadowed records (rare: a snapshot lists
-		// a product once).
-		kept := 0
-		for o := range recs {
-			if ids[recs[o].field(fID)] == uint32(o) {
-				recs[kept], x.meta[kept] = recs[o], x.meta[o]
-				kept++
+	if shadowed := <-shadowc; shadowed != nil {
+		// Repeated ids (rare: a snapshot lists a product once): the
+		// shadowed records get no rank.
+		kept := order[:0]
+		for _, o := range order {
+			if !shadowed[o] {
+				kept = append(kept, o)
 			}
 		}
-		clear(recs[kept:])
-		recs, x.meta = recs[:kept], x.meta[:kept]
-		order, ids = rankOrder(recs), nil
+		order = kept
 	}
-	x.recs, x.live = recs, len(recs)
-	if ids != nil {
-		go func() { idsc <- renumber(ids, order) }()
+	x.live = len(order)
+	meta := make([]meta, len(order))
+	ranked := make([]record, len(order))
+	for i, o := range order {
+		ranked[i], meta[i] = recs[o], x.meta[o]
 	}
-	permute(recs, x.meta, order)
-	if ids == nil {
-		go func() { idsc <- idsOf(recs) }()
-	}
-	for o := range recs {
-		x.meta[o].cat = recs[o].cat
-	}
-	x.fillPostings()
+	x.recs, x.meta = ranked, meta
 	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		x.renumberIDs(order, len(recs))
+	}()
+	go func() {
+		defer wg.Done()
+		x.writeBlobs(order, tk)
+	}()
+	x.fillPostings(order, tk)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -73,54 +72,63 @@ func build(cfg *Config, recs []record) *index {
 		}()
 	}
 	wg.Wait()
-	x.ids = <-idsc
-	x.mark = make([]uint32, len(recs))
+	x.meta = nil
+	x.seen = make([]uint64, (len(x.recs)+63)/64)
 	return x
 }
 
-// renumber rewrites positions in ids to ranks: order lists positions in
-// rank order.
-func renumber(ids map[string]uint32, order []uint32) map[string]uint32 {
-	rank := make([]uint32, len(order))
+// indexIDs fills the id table with the positions of recs (x.recs meanwhile)
+// and returns which records a later one with the same id shadows (nil
+// when none does).
+func (x *index) indexIDs(recs []record) []bool {
+	x.recs = recs
+	x.ids = newIDTable(len(recs))
+	var shadowed []bool
+	for o := range recs {
+		id := x.tx.id(&recs[o])
+		old, slot, ok := x.findID(id)
+		if ok {
+			if shadowed == nil {
+				shadowed = make([]bool, len(recs))
+			}
+			shadowed[old] = true
+		} else {
+			x.ids.n++
+		}
+		x.ids.s[slot] = uint32(o) + 1
+	}
+	return shadowed
+}
+
+// renumberIDs rewrites the id table from positions to ranks: order lists
+// the n positions in rank order.
+func (x *index) renumberIDs(order []uint32, n int) {
+	rank := make([]uint32, n)
 	for i, o := range order {
 		rank[o] = uint32(i)
 	}
-	for id, o := range ids {
-		ids[id] = rank[o]
-	}
-	return ids
-}
-
-// idsOf maps the records' ids to their positions (the last of a repeated
-// id).
-func idsOf(recs []record) map[string]uint32 {
-	ids := make(map[string]uint32, len(recs))
-	for o := range recs {
-		ids[recs[o].field(fID)] = uint32(o)
-	}
-	return ids
-}
-
-// permute moves recs[order[i]] (and its meta) to position i, in place,
-// one cycle of the permutation at a time.
-func permute(recs []record, sigs []meta, order []uint32) {
-	done := make([]bool, len(recs))
-	for i := range recs {
-		if done[i] {
-			continue
-		}
-		tmp, tmpSig := recs[i], sigs[i]
-		for j := i; ; {
-			done[j] = true
-			k := int(order[j])
-			if k == i {
-				recs[j], sigs[j] = tmp, tmpSig
-				break
-			}
-			recs[j], sigs[j] = recs[k], sigs[k]
-			j = k
+	for i, v := range x.ids.s {
+		if v != 0 {
+			x.ids.s[i] = rank[v-1] + 1
 		}
 	}
+}
+
+// writeBlobs rewrites the records' blobs with their terms, in rank order,
+// into a new arena.
+func (x *index) writeBlobs(order []uint32, tk *tokens) {
+	old := x.tx.blobs
+	arena := make([]byte, 0, len(old)+2*tk.total+4096)
+	for i, o := range order {
+		r := &x.recs[i]
+		b := readBlob(old, r.off)
+		r.off = uint32(len(arena))
+		arena = appendBlob(arena, &b.text, tk.of(o))
+		if len(arena) > math.MaxUint32-1<<20 {
+			panic(fmt.Sprintf("suggest: cannot index more than 4 GiB of product text (%d bytes)", len(arena)))
+		}
+	}
+	x.tx.blobs = arena
 }
 
 // termRanges records, for every prefix, the range of term ids it covers:
@@ -148,12 +156,13 @@ func buildWorkers(n int) int {
 
 // fillPostings lists every term's products in ordinal order (rank order
 // while building), carved from one arena sized by a counting pass.
-func (x *index) fillPostings() {
+func (x *index) fillPostings(order []uint32, tk *tokens) {
 	postLen := make([]uint32, len(x.termHash))
 	total := 0
-	for o := range x.recs {
-		total += len(x.recs[o].terms)
-		for _, t := range x.recs[o].terms {
+	for _, o := range order {
+		terms := tk.of(o)
+		total += len(terms)
+		for _, t := range terms {
 			postLen[t]++
 		}
 	}
@@ -161,9 +170,9 @@ func (x *index) fillPostings() {
 	for t, n := range postLen {
 		x.termPost[t], posts = posts[:0:n], posts[n:]
 	}
-	for o := range x.recs {
-		for _, t := range x.recs[o].terms {
-			x.termPost[t] = append(x.termPost[t], uint32(o))
+	for i, o := range order {
+		for _, t := range tk.of(o) {
+			x.termPost[t] = append(x.termPost[t], uint32(i))
 		}
 	}
 }
@@ -211,44 +220,67 @@ func (x *index) fillPrefixes(w, workers int) {
 	}
 }
 
-// tokenise sets the terms and signature of every record, splitting recs
+// tokens holds the term ids of every record while building: record o's
+// are flat[w][span>>32 : span>>32 + span&0xffffffff] of its worker w.
+type tokens struct {
+	flat  [][]uint32
+	span  []uint64
+	chunk int
+	total int // term ids in all
+}
+
+func (tk *tokens) of(o uint32) []uint32 {
+	s := tk.span[o]
+	a := uint32(s >> 32)
+	return tk.flat[int(o)/tk.chunk][a : a+uint32(s)]
+}
+
+// tokenise finds the terms and signature of every record, splitting recs
 // among workers that each intern words into a vocabulary of their own;
 // the vocabularies are then merged into the index (one intern per
 // distinct word and worker) and the records' local ids translated.
-func (x *index) tokenise(recs []record, workers int) {
+func (x *index) tokenise(recs []record, workers int) *tokens {
 	type vocab struct {
 		ids   map[string]uint32
 		words []string
-		flat  []uint32
 	}
 	vs := make([]vocab, workers)
-	chunk := (len(recs) + workers - 1) / workers
-	span := func(w int) []record { return recs[min(len(recs), w*chunk):min(len(recs), (w+1)*chunk)] }
+	chunk := max(1, (len(recs)+workers-1)/workers)
+	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk}
+	part := func(w int) (int, int) { return min(len(recs), w*chunk), min(len(recs), (w+1)*chunk) }
+	tx := x.tx
 	var wg sync.WaitGroup
 	for w := range vs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			v := &vs[w]
-			part := span(w)
+			lo, hi := part(w)
 			v.ids = map[string]uint32{}
-			v.flat = make([]uint32, 0, 12*len(part))
+			flat := make([]uint32, 0, 12*(hi-lo))
 			norm := NewNormalizer()
-			// Brands and categories repeat: their words are looked up
-			// once per distinct text.
-			seen := map[string][2]uint32{} // text → its ids in v.flat
-			for i := range part {
-				r := &part[i]
-				start := len(v.flat)
-				for _, f := range [...]int{fName, fBrand, fCategory} {
-					text := r.field(f)
-					if f != fName {
-						if span, ok := seen[text]; ok {
-							v.flat = append(v.flat, v.flat[span[0]:span[1]]...)
+			// Brands and categories repeat: the words of an interned
+			// one are looked up once.
+			seen := map[uint64][2]uint32{} // kind<<32 | id → its ids in flat
+			for o := lo; o < hi; o++ {
+				r := &recs[o]
+				b := tx.blob(r)
+				start := len(flat)
+				for f, text := range [...]string{b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r)} {
+					key := uint64(0)
+					switch f {
+					case 1:
+						key = 1<<32 | uint64(r.ids[0])
+					case 2:
+						key = 2<<32 | uint64(r.cat)
+					}
+					if uint32(key) != 0 {
+						if span, ok := seen[key]; ok {
+							flat = append(flat, flat[span[0]:span[1]]...)
 							continue
 						}
 					}
-					from := len(v.flat)
+					from := len(flat)
 					if norm.Normalize(text) != nil {
 						continue // strings from JSON are valid UTF-8
 					}
@@ -260,14 +292,15 @@ func (x *index) tokenise(recs []record, workers int) {
 							v.words = append(v.words, string(word))
 							v.ids[v.words[id]] = id
 						}
-						v.flat = append(v.flat, id)
+						flat = append(flat, id)
 					}
-					if f != fName && len(seen) < maxSeenTexts {
-						seen[text] = [2]uint32{uint32(from), uint32(len(v.flat))}
+					if uint32(key) != 0 && len(seen) < maxSeenTexts {
+						seen[key] = [2]uint32{uint32(from), uint32(len(flat))}
 					}
 				}
-				r.terms = v.flat[start:len(v.flat):len(v.flat)]
+				tk.span[o] = uint64(start)<<32 | uint64(len(flat)-start)
 			}
+			tk.flat[w] = flat
 		}()
 	}
 	wg.Wait()
@@ -291,29 +324,38 @@ func (x *index) tokenise(recs []record, workers int) {
 		v.ids, v.words = nil, nil
 	}
 	x.termRanges()
+	totals := make([]int, workers)
 	for w := range vs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			global, part := globals[w], span(w)
-			for i := range part {
-				r := &part[i]
-				for k, id := range r.terms {
-					r.terms[k] = global[id]
+			global, flat := globals[w], tk.flat[w]
+			lo, hi := part(w)
+			for o := lo; o < hi; o++ {
+				a := uint32(tk.span[o] >> 32)
+				terms := flat[a : a+uint32(tk.span[o])]
+				for k, id := range terms {
+					terms[k] = global[id]
 				}
-				slices.Sort(r.terms)
-				r.terms = slices.Clip(slices.Compact(r.terms))
-				x.meta[w*chunk+i] = x.metaOf(r.terms, 0)
+				slices.Sort(terms)
+				terms = slices.Compact(terms)
+				tk.span[o] = uint64(a)<<32 | uint64(len(terms))
+				totals[w] += len(terms)
+				x.meta[o] = x.metaOf(terms, recs[o].cat)
 			}
 		}()
 	}
 	wg.Wait()
+	for _, n := range totals {
+		tk.total += n
+	}
+	return tk
 }
 
 // rankOrder returns the ordinals of recs, best first. Ties in score
 // compare the first 8 bytes of the ids as an integer, and the ids
 // themselves only when those are equal too.
-func rankOrder(recs []record) []uint32 {
+func rankOrder(recs []record, tx *texts) []uint32 {
 	type key struct {
 		score int64
 		id8   uint64
@@ -322,7 +364,7 @@ func rankOrder(recs []record) []uint32 {
 	keys := make([]key, len(recs))
 	for i := range recs {
 		var b [8]byte
-		copy(b[:], recs[i].field(fID))
+		copy(b[:], tx.id(&recs[i]))
 		keys[i] = key{recs[i].score, binary.BigEndian.Uint64(b[:]), uint32(i)}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
@@ -334,7 +376,7 @@ func rankOrder(recs []record) []uint32 {
 		case a.id8 != b.id8:
 			return cmp.Compare(a.id8, b.id8)
 		}
-		return strings.Compare(recs[a.o].field(fID), recs[b.o].field(fID))
+		return strings.Compare(tx.id(&recs[a.o]), tx.id(&recs[b.o]))
 	})
 	order := make([]uint32, len(recs))
 	for i, k := range keys {

@@ -29,8 +29,10 @@ func FuzzLookupMatches(f *testing.F) {
 	words := map[uint32][]string{} // ordinal → normalised words of name, brand, category
 	n := NewNormalizer()
 	for o := range x.recs {
-		for _, fl := range []int{fName, fBrand, fCategory} {
-			if n.Normalize(x.recs[o].field(fl)) == nil {
+		r := &x.recs[o]
+		b := x.tx.blob(r)
+		for _, text := range []string{b.text[fName], x.tx.text(r, &b, fBrand), x.tx.categoryOf(r)} {
+			if n.Normalize(text) == nil {
 				words[uint32(o)] = append(words[uint32(o)], strings.Fields(string(n.Text))...)
 			}
 		}
@@ -61,7 +63,7 @@ func FuzzLookupMatches(f *testing.F) {
 			for i := range st.q.Words {
 				w := string(st.q.Word(i))
 				if !slices.ContainsFunc(words[o], func(pw string) bool { return strings.HasPrefix(pw, w) }) {
-					t.Fatalf("%q: product %s %v has no word starting with %q", q, x.recs[o].field(fID), words[o], w)
+					t.Fatalf("%q: product %s %v has no word starting with %q", q, x.tx.id(&x.recs[o]), words[o], w)
 				}
 			}
 		}

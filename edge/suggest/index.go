@@ -11,10 +11,11 @@ import (
 //
 // Invariants: pfxCount[p] is the number of live products with a word that
 // has prefix p; pfxList[p] holds the best min(pfxCount[p], depth) of them,
-// best first (score descending, then id ascending), each entry carrying a
-// copy of the product's meta; termPost[t] holds every live product with
-// term t (in rank order after a build, in no particular order after
-// updates); terms below sortedTerms have ids in lexicographic order.
+// best first (score descending, then id ascending), each entry carrying
+// the product's signatures (metaOf its terms); termPost[t] holds every
+// live product with term t (in rank order after a build, in no particular
+// order after updates); terms below sortedTerms have ids in lexicographic
+// order.
 type index struct {
 	mu        sync.RWMutex
 	cfg       *Config
@@ -23,14 +24,14 @@ type index struct {
 	seed      maphash.Seed
 
 	recs []record
-	meta []meta            // per ordinal, dense: what filtering and counting read
-	ids  map[string]uint32 // product id → ordinal
+	tx   *texts            // the records' strings
+	ids  idTable           // product id → ordinal
 	dead map[string]uint64 // deleted product id → sequence of the delete
 	free []uint32          // ordinals of deleted products, reused
 	live int
-
-	cats   []string          // category id → name
-	catIDs map[string]uint32 // category name → id
+	meta []meta // per ordinal while building, then nil (entryOf computes it)
+	// compactMin is the garbage in x.tx below which compactTexts waits.
+	compactMin int
 
 	termArena  []byte
 	termOff    []uint32 // term t is termArena[termOff[t]:termOff[t+1]]
@@ -57,25 +58,28 @@ type index struct {
 
 	// writer scratch
 	norm  *Normalizer
-	mark  []uint32
-	epoch uint32
+	seen  []uint64 // a bit per ordinal, all clear between uses
+	termA []uint32
+	termB []uint32
+	termC []uint32
 	bufA  []uint32
 	bufB  []uint32
-	cand  []uint32
 }
 
 func newIndex(cfg *Config, n int) *index {
 	return &index{
-		cfg:       cfg,
-		maxPrefix: cfg.MaxPrefixLen,
-		depth:     cfg.Depth,
-		seed:      maphash.MakeSeed(),
-		dead:      map[string]uint64{},
-		catIDs:    map[string]uint32{},
-		termOff:   []uint32{0},
-		termSlots: newSlots(n),
-		pfxSlots:  newSlots(4 * n),
-		norm:      NewNormalizer(),
+		cfg:        cfg,
+		maxPrefix:  cfg.MaxPrefixLen,
+		depth:      cfg.Depth,
+		seed:       maphash.MakeSeed(),
+		tx:         newTexts(),
+		compactMin: 1 << 20,
+		ids:        newIDTable(0),
+		dead:       map[string]uint64{},
+		termOff:    []uint32{0},
+		termSlots:  newSlots(n),
+		pfxSlots:   newSlots(4 * n),
+		norm:       NewNormalizer(),
 	}
 }
 
@@ -85,15 +89,15 @@ func (x *index) better(a, b uint32) bool {
 	if ra.score != rb.score {
 		return ra.score > rb.score
 	}
-	return ra.field(fID) < rb.field(fID)
+	return x.tx.id(ra) < x.tx.id(rb)
 }
 
-// termsOf interns the words of r's name, brand and category and returns
+// termsOf interns the words of p's name, brand and category and returns
 // their distinct ids, ascending, appended to dst.
-func (x *index) termsOf(r *record, dst []uint32) []uint32 {
+func (x *index) termsOf(p *product, dst []uint32) []uint32 {
 	start := len(dst)
-	for _, f := range [...]int{fName, fBrand, fCategory} {
-		if err := x.norm.Normalize(r.field(f)); err != nil {
+	for _, text := range [...]string{p.text[fName], p.text[fBrand], p.leaf} {
+		if err := x.norm.Normalize(text); err != nil {
 			continue // strings from JSON are valid UTF-8
 		}
 		for i := range x.norm.Words {
@@ -104,18 +108,9 @@ func (x *index) termsOf(r *record, dst []uint32) []uint32 {
 	return dst[:start+len(slices.Compact(dst[start:]))]
 }
 
-func (x *index) category(r *record) uint32 {
-	name := r.field(fCategory)
-	if name == "" {
-		return 0
-	}
-	id, ok := x.catIDs[name]
-	if !ok {
-		id = uint32(len(x.cats))
-		x.cats = append(x.cats, name)
-		x.catIDs[name] = id
-	}
-	return id + 1
+// terms appends the term ids of product o, ascending, to dst.
+func (x *index) terms(o uint32, dst []uint32) []uint32 {
+	return decodeTerms(readBlobTerms(x.tx.blobs, x.recs[o].off), dst)
 }
 
 // hasPrefix reports whether term t has prefix p of the given characters.
@@ -138,8 +133,15 @@ type entry struct {
 	sig2 [2]uint32
 }
 
+// entryOf returns product o's list entry.
 func (x *index) entryOf(o uint32) entry {
-	m := &x.meta[o]
+	var m meta
+	if x.meta != nil {
+		m = x.meta[o]
+	} else {
+		x.termA = x.terms(o, x.termA[:0])
+		m = x.metaOf(x.termA, x.recs[o].cat)
+	}
 	return entry{o: o, cat: m.cat, sig: [2]uint32{uint32(m.sig), uint32(m.sig >> 32)}, sig2: [2]uint32{uint32(m.sig2), uint32(m.sig2 >> 32)}}
 }
 

@@ -1,6 +1,7 @@
 package suggest
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -160,7 +161,7 @@ func (x *index) lookup(st *state, limit int) {
 		slices.Sort(st.matched) // by ordinal: a product's key is always the same
 		st.matched = slices.Compact(st.matched)
 	}
-	if n := len(x.cats); len(st.catPos) < n {
+	if n := len(x.tx.cats); len(st.catPos) < n {
 		st.catPos = make([]int32, n+n/4)
 	}
 	for _, k := range st.matched {
@@ -175,7 +176,7 @@ func (x *index) lookup(st *state, limit int) {
 		if a.count != b.count {
 			return b.count - a.count
 		}
-		return strings.Compare(x.cats[a.id], x.cats[b.id])
+		return strings.Compare(x.tx.cats[a.id], x.tx.cats[b.id])
 	})
 }
 
@@ -296,7 +297,11 @@ func (x *index) matches(st *state, e *entry, c *constraint) bool {
 	if !maybe {
 		return false
 	}
-	for _, t := range x.recs[e.o].terms {
+	enc := readBlobTerms(x.tx.blobs, x.recs[e.o].off)
+	for i, t := 0, uint32(0); i < len(enc); {
+		v, k := binary.Uvarint(enc[i:])
+		t += uint32(v)
+		i += k
 		for _, ai := range c.alts {
 			a := &st.alts[ai]
 			if !x.hasPrefix(t, a.pid, a.chars) {

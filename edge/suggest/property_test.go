@@ -82,6 +82,10 @@ func testIncremental(t *testing.T, seed uint64) {
 		initial = append(initial, p)
 	}
 	s := newLoaded(t, cfg, initial)
+	// Odd seeds compact the text arena whenever half of it is garbage.
+	if seed%2 == 1 {
+		s.idx.Load().compactMin = 1
+	}
 	seq := uint64(1)
 	nextID := 150
 	pick := func() *api.Product {
@@ -150,6 +154,9 @@ func testIncremental(t *testing.T, seed uint64) {
 			}
 		}
 	}
+	if n := s.idx.Load().tx.compactions; seed%2 == 1 && n == 0 {
+		t.Fatal("the text arena was never compacted")
+	}
 	var final []*api.Product
 	for _, p := range model {
 		final = append(final, p)
@@ -174,9 +181,24 @@ func testIncremental(t *testing.T, seed uint64) {
 // term's prefixes, by brute force.
 func checkInvariants(t *testing.T, x *index) {
 	t.Helper()
+	live := 0
 	for o := range x.recs {
-		if r := &x.recs[o]; r.live && x.meta[o] != x.metaOf(r.terms, r.cat) {
-			t.Fatalf("product %s: stale meta", r.field(fID))
+		r := &x.recs[o]
+		if !r.live() {
+			continue
+		}
+		live++
+		id := x.tx.id(r)
+		if got, _, ok := x.findID(id); !ok || got != uint32(o) {
+			t.Fatalf("product %s: id table gives %d %v, want %d", id, got, ok, o)
+		}
+	}
+	if live != x.live || live != x.ids.n {
+		t.Fatalf("%d live records, index counts %d, id table %d", live, x.live, x.ids.n)
+	}
+	for _, w := range x.seen {
+		if w != 0 {
+			t.Fatal("refill left marks behind")
 		}
 	}
 	for p := range x.pfxHash {
@@ -189,10 +211,10 @@ func checkInvariants(t *testing.T, x *index) {
 		}
 		var all []uint32
 		for o := range x.recs {
-			if !x.recs[o].live {
+			if !x.recs[o].live() {
 				continue
 			}
-			for _, tm := range x.recs[o].terms {
+			for _, tm := range x.terms(uint32(o), nil) {
 				if strings.HasPrefix(x.termStr(tm), pfx) {
 					all = append(all, uint32(o))
 					break

@@ -1,60 +1,67 @@
 package suggest
 
 import (
-	"strings"
+	"encoding/binary"
+	"unsafe"
 
 	"shopedge/core/api"
 )
 
-// Fields of a record's data string.
+// Text fields of a product's blob.
 const (
 	fID = iota
 	fName
 	fBrand
-	fCategory // leaf category
-	fURL
-	fImage
+	fImageDir // the image URL up to its last '/'
+	fImageFile
+	fSlug
 	fCurrency
 	nFields
 )
 
-// record is the index's copy of one product: its display strings packed
-// into one string (one allocation), its price and ranking score, and the
-// term ids of its words. A record owns nothing of the api.Product it was
-// made from.
+// record is the index's copy of one product: 48 bytes without pointers,
+// so that a million of them cost the garbage collector nothing to scan.
+// Its strings live in a blob of the index's texts (see texts); brand,
+// image directory and currency are usually interned there instead, and
+// the slug is left out when api.Slug derives it from name and id.
 type record struct {
-	data  string
-	ends  [nFields]uint32
+	off   uint32    // the blob in texts.blobs
+	ids   [3]uint32 // interned brand, image directory, currency (id + 1; 0: in the blob)
+	cat   uint32    // category id + 1; 0 when the product has none
+	flags uint8
 	price int64
 	score int64
 	seq   uint64
-	terms []uint32 // distinct term ids, ascending
-	cat   uint32   // category id + 1; 0 when the product has none
-	has   bool     // price is set
-	live  bool
 }
 
-func (r *record) field(f int) string {
-	start := uint32(0)
-	if f > 0 {
-		start = r.ends[f-1]
-	}
-	return r.data[start:r.ends[f]]
+const (
+	recHas      = 1 << iota // price is set
+	recLive                 // a product (not a free ordinal)
+	recSlugAuto             // the slug is api.Slug(name, id)
+)
+
+func (r *record) has() bool  { return r.flags&recHas != 0 }
+func (r *record) live() bool { return r.flags&recLive != 0 }
+
+// interned are the fields a record may hold as interned ids (in
+// record.ids order).
+var interned = [3]int{fBrand, fImageDir, fCurrency}
+
+// product is a product's indexed fields before they go into a blob: the
+// strings still belong to the api.Product.
+type product struct {
+	text  [nFields]string
+	leaf  string
+	price int64
+	score int64
+	has   bool
 }
 
-// sameContent reports whether r and o render the same answer and rank the
-// same.
-func (r *record) sameContent(o *record) bool {
-	return r.data == o.data && r.price == o.price && r.has == o.has && r.score == o.score
-}
-
-// newRecord copies what the index needs of p; seq is the sequence p is
-// current at.
-func newRecord(cfg *Config, p *api.Product, seq uint64) record {
-	var r record
-	leaf := ""
+// productOf takes what the index needs of p.
+func productOf(cfg *Config, p *api.Product) product {
+	var out product
 	if len(p.Categories) > 0 {
-		leaf = p.Categories[len(p.Categories)-1]
+		out.leaf = p.Categories[len(p.Categories)-1]
 	}
 	var price *api.Money
 	band := ""
@@ -65,25 +72,134 @@ func newRecord(cfg *Config, p *api.Product, seq uint64) record {
 		}
 		band = betterBand(band, s.Availability)
 	}
-	currency := ""
 	if price != nil {
-		r.price, r.has, currency = price.Amount, true, price.Currency
+		out.price, out.has, out.text[fCurrency] = price.Amount, true, price.Currency
 	}
-	fields := [nFields]string{p.ID, p.Name, p.Brand, leaf, "/products/", p.Image, currency}
-	var b strings.Builder
-	b.Grow(len(p.ID) + len(p.Name) + len(p.Brand) + len(leaf) + len("/products/") + len(p.Slug) + len(p.Image) + len(currency))
-	for f, s := range fields {
-		b.WriteString(s)
-		if f == fURL {
-			b.WriteString(p.Slug)
+	dir, file := splitImage(p.Image)
+	out.text = [nFields]string{p.ID, p.Name, p.Brand, dir, file, p.Slug, out.text[fCurrency]}
+	out.score = p.Popularity + bandBoost(cfg, band, len(p.SKUs) > 0)
+	return out
+}
+
+// splitImage splits an image URL after its last '/'.
+func splitImage(u string) (dir, file string) {
+	for i := len(u) - 1; i >= 0; i-- {
+		if u[i] == '/' {
+			return u[:i+1], u[i+1:]
 		}
-		r.ends[f] = uint32(b.Len())
 	}
-	r.data = b.String()
-	r.seq = seq
-	r.live = true
-	r.score = p.Popularity + bandBoost(cfg, band, len(p.SKUs) > 0)
-	return r
+	return "", u
+}
+
+// blob is a decoded view of a record's blob: its strings (pointing into
+// the arena) and its encoded terms.
+type blob struct {
+	text  [nFields]string // interned fields and a derived slug are ""
+	terms []byte          // uvarint deltas of the ascending term ids
+	size  int             // bytes of the blob
+}
+
+// The blob layout: a uvarint length per field, the byte length of the
+// terms, the term ids as uvarint deltas (ascending), then the fields'
+// bytes. Everything is found from the header without scanning.
+
+// appendBlob appends the blob of text and terms (ascending) to dst.
+func appendBlob(dst []byte, text *[nFields]string, terms []uint32) []byte {
+	for _, s := range text {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+	}
+	n, prev := 0, uint32(0)
+	for _, t := range terms {
+		n += uvarintLen(uint64(t - prev))
+		prev = t
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	prev = 0
+	for _, t := range terms {
+		dst = binary.AppendUvarint(dst, uint64(t-prev))
+		prev = t
+	}
+	for _, s := range text {
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// readBlob decodes the blob at arena[off:].
+func readBlob(arena []byte, off uint32) blob {
+	b := arena[off:]
+	var lens [nFields]int
+	i := 0
+	for f := range lens {
+		v, k := binary.Uvarint(b[i:])
+		lens[f], i = int(v), i+k
+	}
+	n, k := binary.Uvarint(b[i:])
+	i += k
+	out := blob{terms: b[i : i+int(n) : i+int(n)]}
+	i += int(n)
+	for f, l := range lens {
+		if l > 0 {
+			out.text[f] = unsafe.String(&b[i], l)
+		}
+		i += l
+	}
+	out.size = i
+	return out
+}
+
+// readBlobTerms returns the encoded terms of the blob at arena[off:].
+func readBlobTerms(arena []byte, off uint32) []byte {
+	b := arena[off:]
+	i := 0
+	for range nFields {
+		for b[i] >= 0x80 {
+			i++
+		}
+		i++
+	}
+	n, k := binary.Uvarint(b[i:])
+	i += k
+	return b[i : i+int(n) : i+int(n)]
+}
+
+// readBlobID returns the id of the blob at arena[off:].
+func readBlobID(arena []byte, off uint32) string {
+	b := arena[off:]
+	l, i := binary.Uvarint(b)
+	for range nFields - 1 {
+		for b[i] >= 0x80 {
+			i++
+		}
+		i++
+	}
+	n, k := binary.Uvarint(b[i:])
+	i += k + int(n)
+	if l == 0 {
+		return ""
+	}
+	return unsafe.String(&b[i], int(l))
+}
+
+// decodeTerms appends the term ids of an encoded list to dst.
+func decodeTerms(enc []byte, dst []uint32) []uint32 {
+	t := uint32(0)
+	for i := 0; i < len(enc); {
+		v, k := binary.Uvarint(enc[i:])
+		t += uint32(v)
+		dst = append(dst, t)
+		i += k
+	}
+	return dst
 }
 
 // betterBand returns the more available of two bands; a missing band

@@ -28,6 +28,7 @@ type Service struct {
 	loadMu  sync.Mutex
 	loading bool // a load is in progress
 	loadRec []record
+	loadTx  *texts
 	loadAt  time.Time
 	seq     atomic.Uint64
 
@@ -44,7 +45,7 @@ type Service struct {
 // Config.Validate). Metrics are registered on ms.
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 	s := &Service{cfg: cfg, log: log}
-	s.idx.Store(build(&s.cfg, nil))
+	s.idx.Store(build(&s.cfg, nil, nil))
 	if cfg.CacheBytes > 0 {
 		s.cache = fastcache.New(cfg.CacheBytes)
 	}
@@ -69,6 +70,7 @@ func (s *Service) BeginLoad() {
 	defer s.loadMu.Unlock()
 	s.loading = true
 	s.loadRec = s.loadRec[:0]
+	s.loadTx = newTexts()
 	s.loadAt = time.Now()
 }
 
@@ -80,22 +82,23 @@ func (s *Service) Load(p *api.Product) {
 		return
 	}
 	// A product loaded twice is kept once, as last loaded, by the build.
-	s.loadRec = append(s.loadRec, newRecord(&s.cfg, p, 0))
+	pr := productOf(&s.cfg, p)
+	s.loadRec = append(s.loadRec, s.loadTx.record(&pr, 0, nil))
 }
 
 // EndLoad builds the index of the loaded products, consistent with seq,
 // and swaps it in.
 func (s *Service) EndLoad(seq uint64) {
 	s.loadMu.Lock()
-	recs := s.loadRec
-	s.loadRec, s.loading = nil, false
+	recs, tx := s.loadRec, s.loadTx
+	s.loadRec, s.loadTx, s.loading = nil, nil, false
 	started := s.loadAt
 	s.loadMu.Unlock()
 	for i := range recs {
 		recs[i].seq = seq
 	}
 	t := time.Now()
-	x := build(&s.cfg, recs)
+	x := build(&s.cfg, recs, tx)
 	took := time.Since(t)
 	s.idx.Store(x)
 	s.seq.Store(seq)
@@ -118,9 +121,9 @@ func (s *Service) Apply(ev *api.Event) {
 		if ev.Product == nil {
 			return
 		}
-		r := newRecord(&s.cfg, ev.Product, ev.Seq)
+		p := productOf(&s.cfg, ev.Product)
 		x.mu.Lock()
-		changed = x.upsert(r)
+		changed = x.upsert(&p, ev.Seq)
 		x.mu.Unlock()
 	case api.EventDelete:
 		x.mu.Lock()

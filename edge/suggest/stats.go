@@ -33,13 +33,16 @@ func (x *index) stats() Stats {
 	const u32, hdr = 4, int64(unsafe.Sizeof([]uint32{}))
 	st := Stats{Products: x.live, Terms: len(x.termHash), Prefixes: len(x.pfxHash)}
 	b := int64(cap(x.recs)) * int64(unsafe.Sizeof(record{}))
-	for i := range x.recs {
-		b += int64(len(x.recs[i].data)) + int64(cap(x.recs[i].terms))*u32
+	b += int64(cap(x.tx.blobs)) + int64(len(x.ids.s))*u32 + int64(cap(x.seen))*8
+	for _, s := range x.tx.strs {
+		b += int64(len(s)) + 48 // string, map entry
 	}
-	b += int64(len(x.ids)) * 48 // map entry estimate: string header, value, overhead
+	for _, s := range x.tx.cats {
+		b += int64(len(s)) + 48
+	}
 	b += int64(cap(x.termArena)) + u32*int64(cap(x.termOff)+cap(x.termHash)+len(x.termSlots.s)+cap(x.termPfx)+cap(x.termPfxOff))
-	b += int64(cap(x.pfxLen)) + u32*int64(cap(x.pfxTerm)+cap(x.pfxHash)+len(x.pfxSlots.s)+cap(x.pfxCount))
-	b += int64(cap(x.mark))*u32 + int64(cap(x.meta))*int64(unsafe.Sizeof(meta{}))
+	b += int64(cap(x.pfxLen)) + u32*int64(cap(x.pfxTerm)+cap(x.pfxHash)+len(x.pfxSlots.s)+cap(x.pfxCount)+cap(x.pfxLo)+cap(x.pfxHi))
+	b += 8*int64(cap(x.pfxKids)) + 12*int64(len(x.edges.keys))
 	for t := range x.termPost {
 		b += hdr + int64(cap(x.termPost[t]))*u32
 	}

@@ -1,51 +1,79 @@
 package suggest
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
-// upsert applies a new state of a product. It reports whether anything an
-// answer shows changed. A state not newer than the one held is ignored.
-func (x *index) upsert(nr record) bool {
-	id := nr.field(fID)
-	o, exists := x.ids[id]
-	if exists && nr.seq <= x.recs[o].seq {
+// upsert applies p, a product's state at sequence seq. It reports
+// whether anything an answer shows changed. A state not newer than the
+// one held is ignored.
+func (x *index) upsert(p *product, seq uint64) bool {
+	id := p.text[fID]
+	o, _, exists := x.findID(id)
+	if exists && seq <= x.recs[o].seq {
 		return false
 	}
 	if !exists {
-		if s, ok := x.dead[id]; ok && nr.seq <= s {
+		if s, ok := x.dead[id]; ok && seq <= s {
 			return false
 		}
 	}
-	if exists && x.recs[o].sameContent(&nr) {
-		x.recs[o].seq = nr.seq
-		return false
-	}
-	nr.terms = x.termsOf(&nr, nil)
-	nr.cat = x.category(&nr)
-	var oldTerms []uint32
-	oldScore := int64(0)
+	sameText := false
+	var oldBlob blob
 	if exists {
-		oldTerms, oldScore = x.recs[o].terms, x.recs[o].score
+		r := &x.recs[o]
+		oldBlob = x.tx.blob(r)
+		sameText = x.tx.sameText(r, &oldBlob, p)
+		if sameText && r.price == p.price && r.has() == p.has && r.score == p.score {
+			r.seq = seq
+			return false
+		}
+	}
+	newTerms := x.termsOf(p, x.termB[:0])
+	x.termB = newTerms
+	var oldTerms []uint32
+	var oldMeta meta
+	oldScore := int64(0)
+	var nr record
+	if exists {
+		old := &x.recs[o]
+		oldTerms = decodeTerms(oldBlob.terms, x.termC[:0])
+		x.termC = oldTerms
+		oldScore, oldMeta = old.score, x.metaOf(oldTerms, old.cat)
+		if sameText {
+			nr = *old
+			nr.price, nr.score, nr.seq = p.price, p.score, seq
+			nr.flags &^= recHas
+			if p.has {
+				nr.flags |= recHas
+			}
+		} else {
+			x.tx.garbage += oldBlob.size
+			nr = x.tx.record(p, seq, newTerms)
+		}
+		x.recs[o] = nr
 	} else {
 		delete(x.dead, id)
+		nr = x.tx.record(p, seq, newTerms)
 		o = x.newOrdinal()
-		x.ids[id] = o
+		x.recs[o] = nr
+		x.putID(id, o)
 		x.live++
 	}
 	oldP := x.prefixSet(oldTerms, x.bufA[:0])
-	newP := x.prefixSet(nr.terms, x.bufB[:0])
+	newP := x.prefixSet(newTerms, x.bufB[:0])
 	x.bufA, x.bufB = oldP, newP
-	if !slices.Equal(oldTerms, nr.terms) {
+	if !slices.Equal(oldTerms, newTerms) {
 		x.typos.clear() // prefix counts and postings change
 	}
-	for _, t := range diff(oldTerms, nr.terms) {
+	for _, t := range diff(oldTerms, newTerms) {
 		x.termPost[t] = removeValue(x.termPost[t], o)
 	}
-	for _, t := range diff(nr.terms, oldTerms) {
+	for _, t := range diff(newTerms, oldTerms) {
 		x.termPost[t] = append(x.termPost[t], o)
 	}
-	x.recs[o] = nr
-	oldMeta := x.meta[o]
-	x.meta[o] = x.metaOf(nr.terms, nr.cat)
+	newMeta := x.metaOf(newTerms, nr.cat)
 	i, j := 0, 0
 	for i < len(oldP) || j < len(newP) {
 		switch {
@@ -59,20 +87,21 @@ func (x *index) upsert(nr record) bool {
 		default:
 			if nr.score != oldScore {
 				x.reposition(oldP[i], o)
-			} else if x.meta[o] != oldMeta {
+			} else if newMeta != oldMeta {
 				x.restamp(oldP[i], o)
 			}
 			i++
 			j++
 		}
 	}
+	x.compactTexts()
 	return true
 }
 
 // remove deletes a product as of sequence seq; it reports whether the
 // index changed.
 func (x *index) remove(id string, seq uint64) bool {
-	o, ok := x.ids[id]
+	o, slot, ok := x.findID(id)
 	if !ok {
 		if s, had := x.dead[id]; !had || seq > s {
 			x.dead[id] = seq
@@ -82,7 +111,8 @@ func (x *index) remove(id string, seq uint64) bool {
 	if seq <= x.recs[o].seq {
 		return false
 	}
-	terms := x.recs[o].terms
+	terms := x.terms(o, x.termC[:0])
+	x.termC = terms
 	x.bufA = x.prefixSet(terms, x.bufA[:0])
 	x.typos.clear()
 	for _, t := range terms {
@@ -91,13 +121,39 @@ func (x *index) remove(id string, seq uint64) bool {
 	for _, p := range x.bufA {
 		x.leave(p, o)
 	}
+	id = strings.Clone(id)
+	x.tx.garbage += x.tx.blob(&x.recs[o]).size
+	x.deleteID(slot)
 	x.recs[o] = record{}
-	x.meta[o] = meta{}
 	x.free = append(x.free, o)
-	delete(x.ids, id)
 	x.dead[id] = seq
 	x.live--
+	x.compactTexts()
 	return true
+}
+
+// compactTexts copies the live blobs into a new arena when garbage is
+// over a third of the old one (and at least compactMin): replaced and deleted
+// products cost memory only until then. Strings already taken from the
+// old arena stay valid.
+func (x *index) compactTexts() {
+	tx := x.tx
+	if tx.garbage == 0 || tx.garbage < x.compactMin || 3*tx.garbage < len(tx.blobs) {
+		return
+	}
+	arena := make([]byte, 0, len(tx.blobs)-tx.garbage+len(tx.blobs)/8)
+	for o := range x.recs {
+		r := &x.recs[o]
+		if !r.live() {
+			continue
+		}
+		b := tx.blob(r)
+		off := len(arena)
+		arena = append(arena, tx.blobs[r.off:r.off+uint32(b.size)]...)
+		r.off = uint32(off)
+	}
+	tx.blobs, tx.garbage = arena, 0
+	tx.compactions++
 }
 
 func (x *index) newOrdinal() uint32 {
@@ -107,8 +163,9 @@ func (x *index) newOrdinal() uint32 {
 		return o
 	}
 	x.recs = append(x.recs, record{})
-	x.meta = append(x.meta, meta{})
-	x.mark = append(x.mark, 0)
+	if len(x.recs) > 64*len(x.seen) {
+		x.seen = append(x.seen, 0)
+	}
 	return uint32(len(x.recs) - 1)
 }
 
@@ -197,24 +254,24 @@ func indexOf(l []entry, o uint32) int {
 // pass over every product under p; it runs only when a listed product
 // leaves or drops below a product outside the list.
 func (x *index) refill(p uint32) {
-	x.epoch++
-	if x.epoch == 0 {
-		clear(x.mark)
-		x.epoch = 1
-	}
 	l := x.pfxList[p][:0]
 	for _, t := range x.pfxTerms[p] {
 		for _, o := range x.termPost[t] {
-			if x.mark[o] == x.epoch {
+			if x.seen[o>>6]&(1<<(o&63)) != 0 {
 				continue
 			}
-			x.mark[o] = x.epoch
+			x.seen[o>>6] |= 1 << (o & 63)
 			if len(l) < x.depth {
 				l = x.insertSorted(l, o)
 			} else if x.better(o, l[len(l)-1].o) {
 				l = x.insertSorted(l, o)
 				l = l[:len(l)-1]
 			}
+		}
+	}
+	for _, t := range x.pfxTerms[p] {
+		for _, o := range x.termPost[t] {
+			x.seen[o>>6] &^= 1 << (o & 63)
 		}
 	}
 	x.pfxList[p] = l

@@ -1,0 +1,150 @@
+package suggest
+
+import (
+	"fmt"
+	"math"
+
+	"shopedge/core/api"
+)
+
+// texts holds the strings of an index's records: one append-only arena
+// of blobs (see appendBlob) and tables of interned strings (brands, image
+// directories, currencies; categories apart, as answers list them). A
+// blob is never changed once written, so strings pointing into the arena
+// stay valid after the index lets go of them: a replaced or deleted
+// product's blob becomes garbage, and compact copies the live blobs into
+// a new arena when garbage is over a third of it.
+type texts struct {
+	blobs       []byte
+	garbage     int // bytes of blobs no record references
+	compactions int
+	strs        []string          // interned strings: id+1 in record.ids
+	strIDs      map[string]uint32 // string → id+1
+	cats        []string          // category id → name
+	catIDs      map[string]uint32 // category name → id
+}
+
+// maxInterned bounds the interned strings; later new ones stay in blobs.
+const maxInterned = 1 << 16
+
+func newTexts() *texts {
+	return &texts{strIDs: map[string]uint32{}, catIDs: map[string]uint32{}}
+}
+
+// intern returns the id+1 of s, 0 when s is empty or the table is full.
+func (tx *texts) intern(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if id, ok := tx.strIDs[s]; ok {
+		return id
+	}
+	if len(tx.strs) >= maxInterned {
+		return 0
+	}
+	tx.strs = append(tx.strs, s)
+	id := uint32(len(tx.strs))
+	tx.strIDs[s] = id
+	return id
+}
+
+// category returns the id+1 of category name, 0 for none.
+func (tx *texts) category(name string) uint32 {
+	if name == "" {
+		return 0
+	}
+	id, ok := tx.catIDs[name]
+	if !ok {
+		id = uint32(len(tx.cats))
+		tx.cats = append(tx.cats, name)
+		tx.catIDs[name] = id
+	}
+	return id + 1
+}
+
+// record returns the record of p at sequence seq, its blob (with terms,
+// ascending) appended to the arena.
+func (tx *texts) record(p *product, seq uint64, terms []uint32) record {
+	r := record{cat: tx.category(p.leaf), price: p.price, score: p.score, seq: seq, flags: recLive}
+	if p.has {
+		r.flags |= recHas
+	}
+	text := p.text
+	for k, f := range interned {
+		if id := tx.intern(text[f]); id != 0 {
+			r.ids[k], text[f] = id, ""
+		}
+	}
+	if text[fSlug] != "" && text[fSlug] == api.Slug(text[fName], text[fID]) {
+		r.flags |= recSlugAuto
+		text[fSlug] = ""
+	}
+	r.off = tx.appendBlob(&text, terms)
+	return r
+}
+
+// appendBlob appends a blob and returns its offset.
+func (tx *texts) appendBlob(text *[nFields]string, terms []uint32) uint32 {
+	off := len(tx.blobs)
+	if off > math.MaxUint32-1<<20 {
+		panic(fmt.Sprintf("suggest: cannot index more than 4 GiB of product text (%d bytes)", off))
+	}
+	tx.blobs = appendBlob(tx.blobs, text, terms)
+	return uint32(off)
+}
+
+// blob decodes r's blob.
+func (tx *texts) blob(r *record) blob { return readBlob(tx.blobs, r.off) }
+
+// text returns field f of r (whose blob is b), interned or not; the slug
+// when derived is not rebuilt (see url).
+func (tx *texts) text(r *record, b *blob, f int) string {
+	for k, g := range interned {
+		if g == f && r.ids[k] != 0 {
+			return tx.strs[r.ids[k]-1]
+		}
+	}
+	return b.text[f]
+}
+
+func (tx *texts) id(r *record) string { return readBlobID(tx.blobs, r.off) }
+
+// category name of r, "" for none.
+func (tx *texts) categoryOf(r *record) string {
+	if r.cat == 0 {
+		return ""
+	}
+	return tx.cats[r.cat-1]
+}
+
+// url returns r's page path, /products/{slug}.
+func (tx *texts) url(r *record, b *blob) string {
+	if r.flags&recSlugAuto != 0 {
+		return "/products/" + api.Slug(b.text[fName], b.text[fID])
+	}
+	return "/products/" + b.text[fSlug]
+}
+
+// image returns r's image URL.
+func (tx *texts) image(r *record, b *blob) string {
+	dir, file := tx.text(r, b, fImageDir), b.text[fImageFile]
+	if dir == "" {
+		return file
+	}
+	return dir + file
+}
+
+// sameText reports whether p's strings are those of r (whose blob is b).
+func (tx *texts) sameText(r *record, b *blob, p *product) bool {
+	for f := range nFields {
+		switch {
+		case f == fSlug && r.flags&recSlugAuto != 0:
+			if p.text[f] == "" || p.text[f] != api.Slug(b.text[fName], b.text[fID]) {
+				return false
+			}
+		case tx.text(r, b, f) != p.text[f]:
+			return false
+		}
+	}
+	return tx.categoryOf(r) == p.leaf
+}
