@@ -186,6 +186,7 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	err := p.st.Update(context.Background(), func(tx store.Txn) error {
 		errs = errs[:0]
 		ov := &p.ov
+		ov.startBatch()
 		for _, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				errs = append(errs, err)

@@ -61,6 +61,7 @@ type Service struct {
 	log zerolog.Logger
 
 	pipe *pipeline
+	skus *skuCache
 
 	paid, declined, outOfStock, replayed, unknown, refunds *metrics.Counter
 }
@@ -78,7 +79,7 @@ func New(st store.Store, cat Catalog, gw payment.Gateway, cfg Config, log zerolo
 		ms = metrics.NewSet()
 	}
 	s := &Service{
-		st: st, cat: cat, gw: gw, cfg: cfg, log: log,
+		st: st, cat: cat, gw: gw, cfg: cfg, log: log, skus: newSKUCache(),
 		paid:       ms.GetOrCreateCounter(`shopedge_checkouts_total{result="paid"}`),
 		declined:   ms.GetOrCreateCounter(`shopedge_checkouts_total{result="declined"}`),
 		outOfStock: ms.GetOrCreateCounter(`shopedge_checkouts_total{result="out_of_stock"}`),

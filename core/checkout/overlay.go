@@ -16,10 +16,15 @@ import (
 // pipeline loop owns one overlay and resets it for each request: slices
 // returned by Get are valid until the next reset, which is after the
 // request's apply function returned.
+//
+// stable caches, for one batch transaction, the values batchGet read:
+// records that every request of a batch reads and none writes (a hot SKU's
+// index record), read once per batch instead of once per buyer.
 type overlay struct {
-	tx    store.Txn
-	ents  []ovEntry
-	arena []byte
+	tx     store.Txn
+	ents   []ovEntry
+	arena  []byte
+	stable map[string][]byte
 }
 
 type ovEntry struct {
@@ -31,6 +36,43 @@ type ovEntry struct {
 func (o *overlay) reset(tx store.Txn) {
 	clear(o.ents)
 	o.tx, o.ents, o.arena = tx, o.ents[:0], o.arena[:0]
+}
+
+// startBatch forgets the values cached for the previous batch transaction.
+func (o *overlay) startBatch() { clear(o.stable) }
+
+// batchGet is Get for a record that requests of a batch read but rarely
+// write: the batch transaction's value is read once and remembered until
+// the next startBatch (a flush that writes the key forgets it). The slice
+// is valid until the batch transaction ends.
+func (o *overlay) batchGet(key []byte) ([]byte, error) {
+	if i := o.find(key); i >= 0 {
+		if o.ents[i].del {
+			return nil, store.ErrNotFound
+		}
+		return o.ents[i].v, nil
+	}
+	if v, ok := o.stable[string(key)]; ok {
+		return v, nil
+	}
+	v, err := o.tx.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	if o.stable == nil {
+		o.stable = make(map[string][]byte)
+	}
+	o.stable[string(key)] = v
+	return v, nil
+}
+
+// batchGet reads key through tx's batch cache when tx is a batch overlay,
+// and plainly otherwise.
+func batchGet(tx store.Txn, key []byte) ([]byte, error) {
+	if o, ok := tx.(*overlay); ok {
+		return o.batchGet(key)
+	}
+	return tx.Get(key)
 }
 
 // copyIn copies b into the arena. The arena may move when it grows; slices
@@ -147,6 +189,9 @@ func (o *overlay) Scan(start, end []byte, limit int, fn func(key, value []byte) 
 // order they were first made.
 func (o *overlay) flush() error {
 	for _, e := range o.ents {
+		if len(o.stable) > 0 {
+			delete(o.stable, string(e.k))
+		}
 		var err error
 		if e.del {
 			err = o.tx.Delete(e.k)

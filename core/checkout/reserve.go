@@ -1,7 +1,7 @@
 package checkout
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -57,7 +57,7 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	nowNs := s.cfg.Now().UnixNano()
 	now := nowNs / int64(time.Second)
 	if q.prep != nil && q.prep.stillHolds(tx, q, now) {
-		return s.reserveLinesTx(tx, q, q.prep.priced, now, nowNs)
+		return s.reserveLinesTx(tx, q, q.prep.priced, q.prep.rec, now, nowNs)
 	}
 	rec, err := loadIdemTx(tx, q.keyHash)
 	if err != nil {
@@ -70,12 +70,12 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	if err != nil {
 		return reserveRes{}, err
 	}
-	return s.reserveLinesTx(tx, q, priced, now, nowNs)
+	return s.reserveLinesTx(tx, q, priced, nil, now, nowNs)
 }
 
 // priceCartTx loads cart id and prices it strictly from the catalog. When
-// raw is not nil it receives copies of the cart record and of each line's
-// SKU index record, as read.
+// raw is not nil it receives the cart record and each line's SKU index key
+// and record, as read (pricing through the SKU cache, see pricingCatalog).
 func (s *Service) priceCartTx(tx store.Txn, id string, now int64, raw *prepared) (api.Cart, error) {
 	cr, cartRaw, err := cart.LoadTxRaw(tx, id, now)
 	if err != nil {
@@ -84,7 +84,11 @@ func (s *Service) priceCartTx(tx store.Txn, id string, now int64, raw *prepared)
 		}
 		return api.Cart{}, err
 	}
-	priced, err := cart.PriceTx(tx, s.cat, cr, true)
+	var cat cart.Catalog = s.cat
+	if raw != nil {
+		cat = pricingCatalog{s: s, p: raw}
+	}
+	priced, err := cart.PriceTx(tx, cat, cr, true)
 	if err != nil {
 		return api.Cart{}, err
 	}
@@ -93,72 +97,143 @@ func (s *Service) priceCartTx(tx store.Txn, id string, now int64, raw *prepared)
 	}
 	if raw != nil {
 		raw.cartRaw, raw.cartExpires = cartRaw, cr.ExpiresAt
-		for _, l := range priced.Lines {
-			v, err := tx.Get(skuKey(l.SKU))
-			if err != nil {
-				return api.Cart{}, fmt.Errorf("cannot read SKU %s: %w", l.SKU, err)
-			}
-			raw.skuRaw = append(raw.skuRaw, bytes.Clone(v))
-		}
 	}
 	return priced, nil
 }
 
-// reserveLinesTx reserves every line of the priced cart (all or nothing)
-// and writes the pending order, or stores the out-of-stock answer.
-func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, now, nowNs int64) (reserveRes, error) {
-	var short []api.ShortLine
-	for _, l := range priced.Lines {
-		st, err := s.cat.StockTx(tx, l.SKU)
-		if err != nil {
-			return reserveRes{}, err
-		}
-		if st.Available < l.Quantity {
-			short = append(short, api.ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: max(st.Available, 0)})
-		}
-	}
-	idem := &idemRec{Fingerprint: q.fp, ExpiresAt: now + secs(s.cfg.IdempotencyTTL)}
-	if short != nil {
-		// The response is final: store it with the key.
-		e := &api.Error{Code: api.ECodeOutOfStock, Message: "not enough stock for every line", Details: short}
-		idem.State, idem.Status, idem.Body = idemDone, http.StatusConflict, errorBody(e)
-		if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
-			return reserveRes{}, err
-		}
-		return reserveRes{status: idem.Status, body: idem.Body}, nil
-	}
-	for _, l := range priced.Lines {
-		qty := l.Quantity
-		if err := s.cat.AdjustStock(tx, l.SKU, func(st *api.Stock) error { st.Reserved += qty; return nil }); err != nil {
-			return reserveRes{}, err
-		}
-	}
+// reservation is what a fresh reservation writes besides stock: the
+// pending order and the key's idempotency record, encoded for the second
+// now (their expiry times derive from it).
+type reservation struct {
+	now      int64 // unix s
+	raw      orderID
+	order    *orderRec
+	orderKey []byte
+	orderRec []byte
+	idemKey  []byte
+	idemRec  []byte
+	// soldOut is the 409 body of a one-line cart whose SKU has nothing
+	// left (the answer most buyers of a sold-out flash sale get).
+	soldOut []byte
+}
+
+// newReservation encodes q's reservation of the priced cart as of now.
+func (s *Service) newReservation(q reserveReq, priced api.Cart, now, nowNs int64) *reservation {
 	raw, _ := parseOrderID(q.orderID)
 	o := &orderRec{
 		ID: q.orderID, TokenHash: hashKey(q.token), Status: api.OrderPendingPayment, Email: q.email,
 		CartID: q.cartID, Lines: priced.Lines, Totals: priced.Totals, IdemKey: q.keyHash,
 		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL), LeaseUntil: now + s.leaseSecs(),
-		// The expiry scan trusts an order's key time only if the order
-		// commits well within its TTL of it (see sweep.go); an id drawn
-		// long ago (a request that waited) gets an explicit entry.
-		Indexed: raw.unixNano() < nowNs-int64(s.cfg.ReservationTTL/2),
-	}
-	ob := encodeOrderRec(nil, o)
-	if err := tx.Set(orderKeyRaw(raw), ob); err != nil {
-		return reserveRes{}, err
-	}
-	if o.Indexed {
-		if err := tx.Set(resvKeyRaw(o.ExpiresAt, raw), nil); err != nil {
-			return reserveRes{}, err
-		}
+		Indexed: s.needsIndex(raw, nowNs),
 	}
 	// The record of a key that created an order is found for expiry
 	// through the order's key time too (see sweep.go): no index entry.
-	idem.State, idem.OrderID, idem.Token = idemOrder, o.ID, q.token
-	if err := saveIdemTx(tx, q.keyHash, idem, false, 0); err != nil {
+	idem := &idemRec{Fingerprint: q.fp, ExpiresAt: now + secs(s.cfg.IdempotencyTTL), State: idemOrder, OrderID: o.ID, Token: q.token}
+	r := &reservation{
+		now: now, raw: raw, order: o, orderKey: orderKeyRaw(raw), orderRec: encodeOrderRec(nil, o),
+		idemKey: idemKey(q.keyHash), idemRec: encodeIdem(nil, idem),
+	}
+	if len(priced.Lines) == 1 {
+		l := priced.Lines[0]
+		r.soldOut = errorBody(outOfStock([]api.ShortLine{{SKU: l.SKU, Requested: l.Quantity}}))
+	}
+	return r
+}
+
+// needsIndex reports whether an order with id raw, committed at nowNs,
+// needs an explicit reservation index entry: the expiry scan trusts an
+// order's key time only if the order commits well within its TTL of it
+// (see sweep.go); an id drawn long ago (a request that waited) gets one.
+func (s *Service) needsIndex(raw orderID, nowNs int64) bool {
+	return raw.unixNano() < nowNs-int64(s.cfg.ReservationTTL/2)
+}
+
+func outOfStock(short []api.ShortLine) *api.Error {
+	return &api.Error{Code: api.ECodeOutOfStock, Message: "not enough stock for every line", Details: short}
+}
+
+// errShort is returned by the stock adjustment of a line that has less
+// available than requested; nothing is written for it.
+var errShort = errors.New("checkout: not enough stock")
+
+// reserveLinesTx reserves every line of the priced cart (all or nothing)
+// and writes the pending order, or stores the out-of-stock answer. rec,
+// when not nil, is the reservation encoded before the transaction: it is
+// used if it was encoded for the same second and index decision.
+func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, rec *reservation, now, nowNs int64) (reserveRes, error) {
+	short, err := s.reserveStockTx(tx, priced.Lines)
+	if err != nil {
 		return reserveRes{}, err
 	}
-	return reserveRes{order: o, token: q.token, fresh: &written{order: ob}}, nil
+	if short != nil {
+		// The response is final: store it with the key.
+		idem := &idemRec{Fingerprint: q.fp, ExpiresAt: now + secs(s.cfg.IdempotencyTTL), State: idemDone, Status: http.StatusConflict}
+		if rec != nil && rec.soldOut != nil && len(short) == 1 && short[0].Available == 0 {
+			idem.Body = rec.soldOut
+		} else {
+			idem.Body = errorBody(outOfStock(short))
+		}
+		if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
+			return reserveRes{}, err
+		}
+		return reserveRes{status: idem.Status, body: idem.Body}, nil
+	}
+	if rec == nil || rec.now != now || rec.order.Indexed != s.needsIndex(rec.raw, nowNs) {
+		rec = s.newReservation(q, priced, now, nowNs)
+	}
+	if err := tx.Set(rec.orderKey, rec.orderRec); err != nil {
+		return reserveRes{}, fmt.Errorf("cannot write order %s: %w", q.orderID, err)
+	}
+	if rec.order.Indexed {
+		if err := tx.Set(resvKeyRaw(rec.order.ExpiresAt, rec.raw), nil); err != nil {
+			return reserveRes{}, err
+		}
+	}
+	if err := tx.Set(rec.idemKey, rec.idemRec); err != nil {
+		return reserveRes{}, fmt.Errorf("cannot write idempotency record: %w", err)
+	}
+	return reserveRes{order: rec.order, token: q.token, fresh: &written{order: rec.orderRec}}, nil
+}
+
+// reserveStockTx reserves every line, or, if any is short, none: it then
+// returns the short lines. A one-line cart reads its stock once.
+func (s *Service) reserveStockTx(tx store.Txn, lines []api.CartLine) ([]api.ShortLine, error) {
+	if len(lines) == 1 {
+		l := lines[0]
+		var avail int64
+		err := s.cat.AdjustStock(tx, l.SKU, func(st *api.Stock) error {
+			if st.Available < l.Quantity {
+				avail = st.Available
+				return errShort
+			}
+			st.Reserved += l.Quantity
+			return nil
+		})
+		if errors.Is(err, errShort) {
+			return []api.ShortLine{{SKU: l.SKU, Requested: l.Quantity, Available: max(avail, 0)}}, nil
+		}
+		return nil, err
+	}
+	var short []api.ShortLine
+	for _, l := range lines {
+		st, err := s.cat.StockTx(tx, l.SKU)
+		if err != nil {
+			return nil, err
+		}
+		if st.Available < l.Quantity {
+			short = append(short, api.ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: max(st.Available, 0)})
+		}
+	}
+	if short != nil {
+		return short, nil
+	}
+	for _, l := range lines {
+		qty := l.Quantity
+		if err := s.cat.AdjustStock(tx, l.SKU, func(st *api.Stock) error { st.Reserved += qty; return nil }); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // existingTx handles a key that has a record: replay, reuse, in flight, our
