@@ -73,8 +73,9 @@ func (s *Service) CreateTx(tx store.Txn, lines []Line) (api.Cart, error) {
 	if len(lines) > s.cfg.MaxLines {
 		return api.Cart{}, api.Invalid("lines", "a cart holds at most %d lines", s.cfg.MaxLines)
 	}
-	now := s.Now()
-	r := Record{ID: NewID(), Lines: make([]Line, 0, len(lines)), CreatedAt: now}
+	nowNs := s.cfg.Now().UnixNano()
+	now := nowNs / 1e9
+	r := Record{ID: NewCartID(nowNs), Lines: make([]Line, 0, len(lines)), CreatedAt: now}
 	for _, l := range lines {
 		if err := ValidSKU(l.SKU); err != nil {
 			return api.Cart{}, err

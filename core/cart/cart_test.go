@@ -3,6 +3,7 @@ package cart
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,6 +202,32 @@ func TestNewIDNeverLooksLikeACard(t *testing.T) {
 		id := NewID()
 		if !ValidID(id) || api.ContainsCardNumber([]byte(id)) {
 			t.Fatalf("bad id %q", id)
+		}
+	}
+}
+
+// TestNewCartIDTimeOrdered checks that cart ids are valid, never look like
+// a card, differ when drawn at the same time, and sort by creation time.
+func TestNewCartIDTimeOrdered(t *testing.T) {
+	prev := ""
+	seen := map[string]bool{}
+	for i := range 10000 {
+		id := NewCartID(1_800_000_000_000_000_000 + int64(i/2)*1000)
+		if !ValidID(id) || len(id) != CartIDLen || api.ContainsCardNumber([]byte(id)) {
+			t.Fatalf("bad id %q", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q drawn twice", id)
+		}
+		seen[id] = true
+		if i%2 == 0 && id <= prev {
+			t.Fatalf("id %q of a later time sorts before %q", id, prev)
+		}
+		prev = id
+	}
+	for _, bad := range []string{"", NewID()[:31], NewID() + "0", strings.ToUpper(NewCartID(1)), NewCartID(1)[:47] + "g"} {
+		if ValidID(bad) {
+			t.Fatalf("%q accepted", bad)
 		}
 	}
 }

@@ -140,7 +140,7 @@ func (s *testShop) newCart() string {
 	r := s.do("POST", "/v1/carts", "")
 	s.want(r, 201, "")
 	var c api.Cart
-	if err := json.Unmarshal(r.body, &c); err != nil || len(c.ID) != 32 || c.Lines == nil {
+	if err := json.Unmarshal(r.body, &c); err != nil || !cart.ValidID(c.ID) || c.Lines == nil {
 		s.t.Fatalf("cart %s: %v", r.body, err)
 	}
 	return c.ID
