@@ -23,7 +23,7 @@ import (
 // and lists follow from the postings (prefixes split among workers), and
 // the best products of every list sit together in memory.
 func build(cfg *Config, recs []record, tx *texts) *index {
-	x := newIndex(cfg, len(recs))
+	x := newIndex(cfg)
 	if tx != nil {
 		x.tx = tx
 	}

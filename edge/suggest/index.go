@@ -66,7 +66,7 @@ type index struct {
 	bufB  []uint32
 }
 
-func newIndex(cfg *Config, n int) *index {
+func newIndex(cfg *Config) *index {
 	return &index{
 		cfg:        cfg,
 		maxPrefix:  cfg.MaxPrefixLen,
@@ -77,8 +77,8 @@ func newIndex(cfg *Config, n int) *index {
 		ids:        newIDTable(0),
 		dead:       map[string]uint64{},
 		termOff:    []uint32{0},
-		termSlots:  newSlots(n),
-		pfxSlots:   newSlots(4 * n),
+		termSlots:  newSlots(0),
+		pfxSlots:   newSlots(0),
 		norm:       NewNormalizer(),
 	}
 }

@@ -1,7 +1,6 @@
 package suggest
 
 import (
-	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -29,6 +28,12 @@ type state struct {
 	matched []uint64  // ordinal<<32 | category id + 1 of every product matched
 	runs    [][]entry // per driver alternative: its matching products, best first
 	pos     []int
+	batch   []cand
+	set     []uint32 // dedupMatched's, all zero between uses
+	need    []int    // constraints a candidate's signatures leave undecided
+	terms   []uint32 // the candidate's terms
+	offs    []uint32
+	sink    byte // what prefetch read, kept so that its loads stay
 	typo    bool
 }
 
@@ -48,6 +53,7 @@ type alt struct {
 	start, end int    // in state.words
 	chars      int    // characters of the indexed prefix pid
 	capped     bool   // the word is longer than pid: compare strings too
+	lo, hi     uint32 // the terms of the build with prefix pid
 	mask       uint64 // signature bits every matching product has
 	mask2      uint64 // the same of sig2
 	exact      bool   // the mask alone decides a match
@@ -127,22 +133,32 @@ func (x *index) lookup(st *state, limit int) {
 		for range c.alts {
 			st.runs = st.nextRun()
 		}
-		for pos := 0; budget > 0; pos++ {
-			more := false
-			for k, a := range c.alts {
-				l := x.pfxList[st.alts[a].pid]
-				if pos >= len(l) {
-					continue
+		// The lists are examined a batch of steps at a time, so that the
+		// records and blobs of the candidates the signatures let through
+		// are fetched from memory together rather than one miss after
+		// another (see prefetch).
+		pos, more := 0, true
+		for more && budget > 0 {
+			st.batch = st.batch[:0]
+			for more && budget > 0 && len(st.batch) < lookupBatch {
+				more = false
+				for k, a := range c.alts {
+					l := x.pfxList[st.alts[a].pid]
+					if pos >= len(l) {
+						continue
+					}
+					more = true
+					budget--
+					st.batch = append(st.batch, cand{e: &l[pos], k: k})
 				}
-				more = true
-				budget--
-				if e := &l[pos]; x.matchesAll(st, e, d) {
-					st.runs[base+k] = append(st.runs[base+k], *e)
+				pos++
+			}
+			x.prefetch(st, d)
+			for _, cd := range st.batch {
+				if cd.sig == sigYes || cd.sig == sigUndecided && x.matchesAll(st, cd.e, d) {
+					st.runs[base+cd.k] = append(st.runs[base+cd.k], *cd.e)
 					found++
 				}
-			}
-			if !more {
-				break
 			}
 		}
 		// At most two drivers: each costs a list of checks.
@@ -158,8 +174,7 @@ func (x *index) lookup(st *state, limit int) {
 		}
 	}
 	if len(st.runs) > 1 {
-		slices.Sort(st.matched) // by ordinal: a product's key is always the same
-		st.matched = slices.Compact(st.matched)
+		st.dedupMatched() // a product found by several runs counts once
 	}
 	if n := len(x.tx.cats); len(st.catPos) < n {
 		st.catPos = make([]int32, n+n/4)
@@ -178,6 +193,35 @@ func (x *index) lookup(st *state, limit int) {
 		}
 		return strings.Compare(x.tx.cats[a.id], x.tx.cats[b.id])
 	})
+}
+
+// dedupMatched drops repeated products from st.matched (a product's key
+// is always the same), with a small open-addressing set of ordinals.
+func (st *state) dedupMatched() {
+	size := 64
+	for size < 2*len(st.matched) {
+		size *= 2
+	}
+	if len(st.set) < size {
+		st.set = make([]uint32, size)
+	}
+	set, mask := st.set[:size], uint64(size-1)
+	kept := st.matched[:0]
+	for _, k := range st.matched {
+		v := uint32(k>>32) + 1
+		for h := (uint64(v) * 0x9E3779B97F4A7C15 >> 32) & mask; ; h = (h + 1) & mask {
+			if set[h] == v {
+				break
+			}
+			if set[h] == 0 {
+				set[h] = v
+				kept = append(kept, k)
+				break
+			}
+		}
+	}
+	st.matched = kept
+	clear(set)
 }
 
 // complete reports whether c's lists hold every product matching c.
@@ -244,6 +288,9 @@ func (x *index) addAlt(st *state, p uint32, w []byte) int {
 	st.words = append(st.words, w...)
 	n := capLen(w, x.maxPrefix)
 	a := alt{pid: p, start: start, end: len(st.words), chars: utf8.RuneCount(w[:n]), capped: n < len(w)}
+	if int(p) < len(x.pfxLo) {
+		a.lo, a.hi = x.pfxLo[p], x.pfxHi[p]
+	}
 	a.mask = kidBit(w[0])
 	a.exact = a.chars == 1 && !a.capped && a.mask != 0
 	if a.chars >= 2 {
@@ -266,45 +313,132 @@ func (st *state) countCat(id uint32) {
 	st.catPos[id] = int32(len(st.cats))
 }
 
-// matchesAll reports whether product o satisfies every constraint; the
-// driver d needs checking only when its word was capped.
-func (x *index) matchesAll(st *state, e *entry, d int) bool {
+// lookupBatch is the number of candidates prefetch fetches together.
+const lookupBatch = 32
+
+// cand is a candidate of a driver list: the entry and the alternative
+// whose list it is in.
+type cand struct {
+	e   *entry
+	k   int
+	sig uint8 // sigMatch's outcome
+}
+
+// prefetch decides by their signatures the candidates in st.batch it
+// can (cand.sig), then reads the record and the first bytes of the blob
+// of the others, each pass over the batch issuing independent loads, so
+// that the memory latencies overlap; matchesAll then finds them in cache.
+func (x *index) prefetch(st *state, d int) {
+	st.offs = st.offs[:0]
+	for i := range st.batch {
+		cd := &st.batch[i]
+		cd.sig = x.sigMatch(st, cd.e, d)
+		if cd.sig == sigUndecided {
+			st.offs = append(st.offs, cd.e.o)
+		}
+	}
+	if len(st.offs) < 2 {
+		return
+	}
+	for i, o := range st.offs {
+		st.offs[i] = x.recs[o].off
+	}
+	sum := byte(0)
+	blobs := x.tx.blobs
+	for _, off := range st.offs {
+		sum += blobs[off]
+	}
+	st.sink += sum
+}
+
+// Outcomes of sigMatch.
+const (
+	sigNo        = iota // a constraint's signatures rule the product out
+	sigYes              // the signatures decide every constraint
+	sigUndecided        // the terms must be read
+)
+
+// sigMatch checks e against the constraints by its signatures alone.
+func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
+	sig, sig2 := e.sigs()
+	out := uint8(sigYes)
 	for i := range st.cons {
 		c := &st.cons[i]
 		if i == d && !c.capped {
 			continue
 		}
-		if !x.matches(st, e, c) {
+		maybe, exact := false, false
+		for _, ai := range c.alts {
+			if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
+				maybe = true
+				exact = exact || a.exact
+			}
+		}
+		if !maybe {
+			return sigNo
+		}
+		if !exact {
+			out = sigUndecided
+		}
+	}
+	return out
+}
+
+// matchesAll reports whether product o satisfies every constraint; the
+// driver d needs checking only when its word was capped.
+func (x *index) matchesAll(st *state, e *entry, d int) bool {
+	// The signatures first, for every constraint: most candidates fail
+	// there, without reading their terms.
+	sig, sig2 := e.sigs()
+	st.need = st.need[:0]
+	for i := range st.cons {
+		c := &st.cons[i]
+		if i == d && !c.capped {
+			continue
+		}
+		maybe, exact := false, false
+		for _, ai := range c.alts {
+			if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
+				maybe = true
+				exact = exact || a.exact
+			}
+		}
+		if !maybe {
+			return false
+		}
+		if !exact {
+			st.need = append(st.need, i)
+		}
+	}
+	if len(st.need) == 0 {
+		return true
+	}
+	st.terms = x.terms(e.o, st.terms[:0])
+	for _, i := range st.need {
+		if !x.matches(st, sig, sig2, &st.cons[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// Whether a term has a prefix takes integer compares (hasPrefix), no
-// string reads.
-func (x *index) matches(st *state, e *entry, c *constraint) bool {
-	sig, sig2 := e.sigs()
-	maybe := false
+// matches reports whether one of the product's terms (st.terms) starts
+// with one of c's alternatives whose signatures it has. Whether a term
+// has a prefix takes integer compares, no string reads: a term of the
+// build is in the alternative's range of terms, a later one has it among
+// its prefixes.
+func (x *index) matches(st *state, sig, sig2 uint64, c *constraint) bool {
 	for _, ai := range c.alts {
-		if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
-			if a.exact {
-				return true
-			}
-			maybe = true
+		a := &st.alts[ai]
+		if sig&a.mask != a.mask || sig2&a.mask2 != a.mask2 {
+			continue
 		}
-	}
-	if !maybe {
-		return false
-	}
-	enc := readBlobTerms(x.tx.blobs, x.recs[e.o].off)
-	for i, t := 0, uint32(0); i < len(enc); {
-		v, k := binary.Uvarint(enc[i:])
-		t += uint32(v)
-		i += k
-		for _, ai := range c.alts {
-			a := &st.alts[ai]
-			if !x.hasPrefix(t, a.pid, a.chars) {
+		for _, t := range st.terms {
+			if t < x.sortedTerms {
+				if t < a.lo || t >= a.hi {
+					continue
+				}
+			} else if tp := x.termPrefixes(t); len(tp) < a.chars || tp[a.chars-1] != a.pid {
 				continue
 			}
 			if !a.capped || strings.HasPrefix(x.termStr(t), b2s(st.altWord(ai))) {

@@ -194,10 +194,16 @@ func readBlobID(arena []byte, off uint32) string {
 func decodeTerms(enc []byte, dst []uint32) []uint32 {
 	t := uint32(0)
 	for i := 0; i < len(enc); {
-		v, k := binary.Uvarint(enc[i:])
-		t += uint32(v)
+		b := enc[i]
+		i++
+		v := uint32(b & 0x7f)
+		for s := 7; b >= 0x80 && i < len(enc); s += 7 {
+			b = enc[i]
+			i++
+			v |= uint32(b&0x7f) << s
+		}
+		t += v
 		dst = append(dst, t)
-		i += k
 	}
 	return dst
 }
