@@ -51,12 +51,29 @@ type pipeline struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	batchSize *metrics.Histogram
-	// ov is the loop's overlay, reset for each request it applies.
-	ov overlay
+	// slots holds the state of each batch that may be in flight at once:
+	// the loop takes a free one, fills it and runs it on its own
+	// goroutine, which puts it back when its transaction ended.
+	slots chan *slot
 	// batches and items count committed batch transactions and the
 	// requests they carried (group commit only).
 	batches, items atomic.Uint64
 }
+
+// slot is one in-flight batch: its requests, their outcomes and the
+// overlay (reset for each request it applies).
+type slot struct {
+	batch []*pending
+	errs  []error
+	ov    overlay
+}
+
+// pipeliningStore is implemented by stores that run a transaction while the
+// one before is still being made durable (store/embedded): the pipeline
+// then keeps two batches in flight, so one is applied while the other's
+// fsync runs. On other stores two batches at once would conflict on the hot
+// keys they share, so one runs at a time.
+type pipeliningStore interface{ PipelinesCommits() bool }
 
 type pending struct {
 	ctx   context.Context
@@ -69,6 +86,14 @@ func newPipeline(st store.Store, cfg Config, after func(), batchSize *metrics.Hi
 	p := &pipeline{
 		st: st, group: cfg.GroupCommit, maxBatch: cfg.MaxBatch, window: cfg.BatchWindow, after: after,
 		reqs: make(chan *pending, cfg.MaxBatch), stop: make(chan struct{}), exited: make(chan struct{}), batchSize: batchSize,
+	}
+	depth := 1
+	if ps, ok := st.(pipeliningStore); ok && ps.PipelinesCommits() {
+		depth = 2
+	}
+	p.slots = make(chan *slot, depth)
+	for range depth {
+		p.slots <- &slot{batch: make([]*pending, 0, p.maxBatch), errs: make([]error, 0, p.maxBatch)}
 	}
 	if p.group {
 		p.wg.Add(1)
@@ -123,19 +148,31 @@ func (p *pipeline) close() {
 func (p *pipeline) loop() {
 	defer p.wg.Done()
 	defer close(p.exited)
-	batch := make([]*pending, 0, p.maxBatch)
-	errs := make([]error, 0, p.maxBatch)
+	var running sync.WaitGroup
+	defer running.Wait()
 	for {
+		var sl *slot
+		select {
+		case <-p.stop:
+			p.drain()
+			return
+		case sl = <-p.slots:
+		}
 		select {
 		case <-p.stop:
 			p.drain()
 			return
 		case r := <-p.reqs:
-			batch = append(batch[:0], r)
+			sl.batch = append(sl.batch[:0], r)
 		}
-		batch = p.collect(batch)
-		errs = p.run(batch, errs)
-		clear(batch)
+		sl.batch = p.collect(sl.batch)
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			p.run(sl)
+			clear(sl.batch)
+			p.slots <- sl
+		}()
 	}
 }
 
@@ -178,14 +215,15 @@ func (p *pipeline) collect(batch []*pending) []*pending {
 	return batch
 }
 
-// run applies batch on one transaction and answers every request.
-func (p *pipeline) run(batch []*pending, errs []error) []error {
+// run applies sl's batch on one transaction and answers every request.
+func (p *pipeline) run(sl *slot) {
+	batch := sl.batch
 	if p.batchSize != nil {
 		p.batchSize.Update(float64(len(batch)))
 	}
 	err := p.st.Update(context.Background(), func(tx store.Txn) error {
-		errs = errs[:0]
-		ov := &p.ov
+		errs := sl.errs[:0]
+		ov := &sl.ov
 		ov.startBatch()
 		for _, r := range batch {
 			if err := r.ctx.Err(); err != nil {
@@ -202,6 +240,7 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 			}
 			errs = append(errs, err)
 		}
+		sl.errs = errs
 		return nil
 	})
 	if err == nil {
@@ -214,9 +253,8 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	for i, r := range batch {
 		r.err = err
 		if err == nil {
-			r.err = errs[i]
+			r.err = sl.errs[i]
 		}
 		close(r.done)
 	}
-	return errs
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -62,6 +63,9 @@ type Service struct {
 
 	pipe *pipeline
 	skus *skuCache
+	// soldOut caches sold-out answers (see soldOutBody), slots indexed
+	// like skus.
+	soldOut [64]atomic.Pointer[soldOut]
 
 	paid, declined, outOfStock, replayed, unknown, refunds *metrics.Counter
 }
@@ -125,7 +129,6 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		keyHash: hashKey(key), fp: fingerprint, cartID: req.CartID, email: req.Email,
 		orderID: newOrderID(s.cfg.Now().UnixNano()), token: cart.NewID(),
 	}
-	q.prep = s.prepare(ctx, q)
 	var rr reserveRes
 	err := s.retry(ctx, func() error {
 		return s.pipe.do(ctx, func(tx store.Txn) (err error) { rr, err = s.reserveTx(tx, q); return err })

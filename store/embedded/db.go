@@ -78,8 +78,9 @@ type DB struct {
 	mu     sync.RWMutex  // guards closed against sends on reqs
 	closed bool
 	stats  statsCounters
-	// ws is the committer's write set, reset for each caller.
-	ws *writeSet
+	// commitHook, when set (tests only), runs before each bbolt commit;
+	// an error fails that commit.
+	commitHook func() error
 }
 
 var _ store.Store = (*DB)(nil)
@@ -122,7 +123,6 @@ func Open(path string, opts Options) (*DB, error) {
 		opts: opts,
 		reqs: make(chan *request, opts.MaxBatchSize),
 		done: make(chan struct{}),
-		ws:   newWriteSet(),
 	}
 	go db.commitLoop()
 	return db, nil
@@ -197,3 +197,8 @@ func (db *DB) Close() error {
 
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.bolt.Path() }
+
+// PipelinesCommits reports that the DB runs a batch's fns while the batch
+// before is still being committed (see commitLoop): a caller that combines
+// its own batches gains by keeping two in flight.
+func (db *DB) PipelinesCommits() bool { return true }

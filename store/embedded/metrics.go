@@ -9,6 +9,7 @@ func (db *DB) RegisterMetrics(set *metrics.Set) {
 	set.NewGauge(`shopedge_store_embedded_batches_total`, func() float64 { return float64(db.Stats().Batches) })
 	set.NewGauge(`shopedge_store_embedded_updates_total`, func() float64 { return float64(db.Stats().Updates) })
 	set.NewGauge(`shopedge_store_embedded_discarded_total`, func() float64 { return float64(db.Stats().Discarded) })
+	set.NewGauge(`shopedge_store_embedded_reruns_total`, func() float64 { return float64(db.Stats().Reruns) })
 	set.NewGauge(`shopedge_store_embedded_max_batch`, func() float64 { return float64(db.Stats().MaxBatch) })
 	set.NewGauge(`shopedge_store_embedded_queued`, func() float64 { return float64(len(db.reqs)) })
 }

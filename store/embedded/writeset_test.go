@@ -11,7 +11,7 @@ import (
 // that sorted returns each key once in order.
 func TestWriteSetFindsEveryKey(t *testing.T) {
 	for _, n := range []int{1, wsLinear, wsLinear + 1, 500} {
-		w := newWriteSet()
+		w := newWriteSet(new(arena))
 		want := map[string]string{}
 		for round := 0; round < 2; round++ {
 			for i := 0; i < n; i++ {
@@ -46,7 +46,7 @@ func TestWriteSetFindsEveryKey(t *testing.T) {
 		if w.find([]byte("absent")) >= 0 {
 			t.Fatalf("n=%d: absent key found", n)
 		}
-		s := w.sorted()
+		s := w.sortedOwn(nil)
 		for i := 1; i < len(s); i++ {
 			if bytes.Compare(s[i-1].k, s[i].k) >= 0 {
 				t.Fatalf("n=%d: sorted out of order at %d: %s, %s", n, i, s[i-1].k, s[i].k)
@@ -62,7 +62,7 @@ func TestWriteSetFindsEveryKey(t *testing.T) {
 // TestWriteSetCopies checks that the set owns its copies: changing the
 // caller's slices after put changes nothing stored.
 func TestWriteSetCopies(t *testing.T) {
-	w := newWriteSet()
+	w := newWriteSet(new(arena))
 	k, v := []byte("k1"), []byte("value")
 	w.put(k, v, false)
 	k[0], v[0] = 'x', 'x'

@@ -1,0 +1,59 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"shopedge/core/api"
+	"shopedge/core/payment/testpay"
+)
+
+// TestSKUCacheSeesChanges warms the SKU cache, then changes the price and
+// the product's name: the next checkout must be priced from what the
+// catalog holds then, never from the cache.
+func TestSKUCacheSeesChanges(t *testing.T) {
+	e := newEnv(t, openEmbedded(t), nil, nil)
+	e.product("cached", usd(100), 10)
+	o := decodeOrder(t, mustCheckout(t, e, "k1", e.cartWith("cached", 2)))
+	if o.Totals.Amount != 200 {
+		t.Fatalf("first checkout: %+v", o.Totals)
+	}
+	p := e.productDef("cached", usd(150))
+	p.Name = "Renamed"
+	if _, err := e.cat.Put(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	o = decodeOrder(t, mustCheckout(t, e, "k2", e.cartWith("cached", 2)))
+	if o.Totals.Amount != 300 || o.Lines[0].UnitPrice.Amount != 150 || o.Lines[0].Name != "Renamed" {
+		t.Fatalf("after a price change: %+v", o)
+	}
+}
+
+// TestSoldOutAnswers checks the cached sold-out answers: each names the
+// SKU and the quantity its own request asked for.
+func TestSoldOutAnswers(t *testing.T) {
+	e := newEnv(t, openEmbedded(t), nil, nil)
+	e.product("gone-a", usd(100), 0)
+	e.product("gone-b", usd(100), 0)
+	for i := range 6 {
+		sku, qty := []string{"gone-a", "gone-b"}[i%2], 1+i%3
+		r := mustCheckout(t, e, fmt.Sprint("k", i), e.cartWith(sku, qty))
+		if r.Status != 409 {
+			t.Fatalf("checkout %d: %d %s", i, r.Status, r.Body)
+		}
+		short := decodeError(t, r.Body).Details.([]api.ShortLine)
+		if len(short) != 1 || short[0] != (api.ShortLine{SKU: sku, Requested: int64(qty)}) {
+			t.Fatalf("checkout %d of %d × %s: %d %s", i, qty, sku, r.Status, r.Body)
+		}
+	}
+}
+
+func mustCheckout(t *testing.T, e *env, key, cartID string) Result {
+	t.Helper()
+	r, err := e.checkout(key, cartID, testpay.TokenOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
