@@ -2,13 +2,18 @@
 //
 // All keys live in one bbolt bucket. View runs on a bbolt read transaction
 // (a snapshot that runs beside writers). Update is group-committed: a
-// committer goroutine runs the fns of concurrent callers one after another on
-// one shared bbolt write transaction and commits them with one fsync. Each fn
-// writes into its own overlay, which is merged into the shared transaction
-// only when fn returns nil, so an error in one caller's fn discards only that
-// caller's writes. Writers are serialised, so a transaction never conflicts
-// and an fn is never re-run. While one batch is being fsynced, the next one
-// queues up.
+// committer goroutine runs the fns of concurrent callers one after another
+// and a writer goroutine commits their writes on one bbolt write
+// transaction with one fsync. Each fn writes into its own buffer, which
+// joins the batch's writes only when fn returns nil, so an error in one
+// caller's fn discards only that caller's writes. Writers are serialised,
+// so a transaction never conflicts.
+//
+// Commits are pipelined: while one batch is being written and fsynced, the
+// fns of the next run on a read snapshot under the writes of the batch
+// being committed (see commitLoop), and their callers are answered after
+// their own commit. Only if a commit fails does the batch that read its
+// writes run again (the store contract allows re-running fn).
 package embedded
 
 import (
