@@ -59,9 +59,10 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 		defer wg.Done()
 		x.renumberIDs(order, len(recs))
 	}()
+	var offs []uint32
 	go func() {
 		defer wg.Done()
-		x.writeBlobs(order, tk)
+		offs = x.writeBlobs(order, tk)
 	}()
 	x.fillPostings(order, tk)
 	for w := range workers {
@@ -72,7 +73,9 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 		}()
 	}
 	wg.Wait()
-	x.meta = nil
+	for i, off := range offs {
+		x.recs[i].off = off
+	}
 	x.seen = make([]uint64, (len(x.recs)+63)/64)
 	return x
 }
@@ -115,20 +118,21 @@ func (x *index) renumberIDs(order []uint32, n int) {
 }
 
 // writeBlobs rewrites the records' blobs with their terms, in rank order,
-// into a new arena.
-func (x *index) writeBlobs(order []uint32, tk *tokens) {
+// into a new arena, and returns their offsets there.
+func (x *index) writeBlobs(order []uint32, tk *tokens) []uint32 {
 	old := x.tx.blobs
 	arena := make([]byte, 0, len(old)+2*tk.total+4096)
+	offs := make([]uint32, len(order))
 	for i, o := range order {
-		r := &x.recs[i]
-		b := readBlob(old, r.off)
-		r.off = uint32(len(arena))
+		b := readBlob(old, x.recs[i].off)
+		offs[i] = uint32(len(arena))
 		arena = appendBlob(arena, &b.text, tk.of(o))
 		if len(arena) > math.MaxUint32-1<<20 {
 			panic(fmt.Sprintf("suggest: cannot index more than 4 GiB of product text (%d bytes)", len(arena)))
 		}
 	}
 	x.tx.blobs = arena
+	return offs
 }
 
 // termRanges records, for every prefix, the range of term ids it covers:
@@ -341,7 +345,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 				terms = slices.Compact(terms)
 				tk.span[o] = uint64(a)<<32 | uint64(len(terms))
 				totals[w] += len(terms)
-				x.meta[o] = x.metaOf(terms, recs[o].cat)
+				x.meta[o] = x.metaOf(terms)
 			}
 		}()
 	}

@@ -12,7 +12,7 @@ import (
 // Invariants: pfxCount[p] is the number of live products with a word that
 // has prefix p; pfxList[p] holds the best min(pfxCount[p], depth) of them,
 // best first (score descending, then id ascending), each entry carrying
-// the product's signatures (metaOf its terms); termPost[t] holds every
+// the product's category; meta[o] is metaOf product o's terms; termPost[t] holds every
 // live product with term t (in rank order after a build, in no particular
 // order after updates); terms below sortedTerms have ids in lexicographic
 // order.
@@ -29,7 +29,7 @@ type index struct {
 	dead map[string]uint64 // deleted product id → sequence of the delete
 	free []uint32          // ordinals of deleted products, reused
 	live int
-	meta []meta // per ordinal while building, then nil (entryOf computes it)
+	meta []meta // per ordinal: the signatures of its terms
 	// compactMin is the garbage in x.tx below which compactTexts waits.
 	compactMin int
 
@@ -59,7 +59,6 @@ type index struct {
 	// writer scratch
 	norm  *Normalizer
 	seen  []uint64 // a bit per ordinal, all clear between uses
-	termA []uint32
 	termB []uint32
 	termC []uint32
 	bufA  []uint32
@@ -122,32 +121,15 @@ func (x *index) hasPrefix(t, p uint32, chars int) bool {
 	return len(tp) >= chars && tp[chars-1] == p
 }
 
-// entry is one product of a prefix list with a copy of its meta (in
-// 32-bit halves: 24 bytes), so that filtering a list and counting its
-// categories read the list in order and touch nothing else for the
-// products that fail.
+// entry is one product of a prefix list with its category, so that
+// counting the categories of a list reads the list alone.
 type entry struct {
-	o    uint32
-	cat  uint32
-	sig  [2]uint32
-	sig2 [2]uint32
+	o   uint32
+	cat uint32 // category id + 1; 0 when the product has none
 }
 
 // entryOf returns product o's list entry.
-func (x *index) entryOf(o uint32) entry {
-	var m meta
-	if x.meta != nil {
-		m = x.meta[o]
-	} else {
-		x.termA = x.terms(o, x.termA[:0])
-		m = x.metaOf(x.termA, x.recs[o].cat)
-	}
-	return entry{o: o, cat: m.cat, sig: [2]uint32{uint32(m.sig), uint32(m.sig >> 32)}, sig2: [2]uint32{uint32(m.sig2), uint32(m.sig2 >> 32)}}
-}
-
-func (e *entry) sigs() (sig, sig2 uint64) {
-	return uint64(e.sig[0]) | uint64(e.sig[1])<<32, uint64(e.sig2[0]) | uint64(e.sig2[1])<<32
-}
+func (x *index) entryOf(o uint32) entry { return entry{o: o, cat: x.recs[o].cat} }
 
 func (x *index) entries(os []uint32) []entry {
 	l := make([]entry, len(os))
@@ -157,13 +139,12 @@ func (x *index) entries(os []uint32) []entry {
 	return l
 }
 
-// meta is what lookups read of every candidate product, kept dense and
-// apart from the records so that filtering a list touches one small
-// entry per product.
+// meta is what lookups read first of every candidate product, kept dense
+// (16 bytes per ordinal) and apart from the records: most candidates of a
+// multi-word query fail on it, without their terms being read.
 type meta struct {
-	sig  uint64 // sigOf the product's terms
+	sig  uint64 // see metaOf
 	sig2 uint64 // a hashed bit per 2-character prefix of its terms
-	cat  uint32 // category id + 1; 0 when the product has none
 }
 
 // metaOf returns a product's signatures: the kidBit of the first
@@ -172,8 +153,8 @@ type meta struct {
 // (sig2). A query word whose bits are not all set cannot match, which
 // spares reading the product's terms; a one-character word of
 // typoAlphabet is decided by its bit alone.
-func (x *index) metaOf(terms []uint32, cat uint32) meta {
-	m := meta{cat: cat}
+func (x *index) metaOf(terms []uint32) meta {
+	var m meta
 	for _, t := range terms {
 		tp := x.termPrefixes(t)
 		if len(tp) >= 2 {

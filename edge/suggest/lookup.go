@@ -326,9 +326,24 @@ type cand struct {
 
 // prefetch decides by their signatures the candidates in st.batch it
 // can (cand.sig), then reads the record and the first bytes of the blob
-// of the others, each pass over the batch issuing independent loads, so
-// that the memory latencies overlap; matchesAll then finds them in cache.
+// of the others. Each pass over the batch (signatures, records, blobs)
+// issues independent loads, so that their memory latencies overlap;
+// matchesAll then finds what it reads in cache.
 func (x *index) prefetch(st *state, d int) {
+	checked := false // a constraint besides the driver's decides
+	for i := range st.cons {
+		checked = checked || i != d || st.cons[i].capped
+	}
+	if !checked {
+		for i := range st.batch {
+			st.batch[i].sig = sigYes
+		}
+		return
+	}
+	sum := uint64(0)
+	for _, cd := range st.batch {
+		sum += x.meta[cd.e.o].sig
+	}
 	st.offs = st.offs[:0]
 	for i := range st.batch {
 		cd := &st.batch[i]
@@ -337,18 +352,16 @@ func (x *index) prefetch(st *state, d int) {
 			st.offs = append(st.offs, cd.e.o)
 		}
 	}
-	if len(st.offs) < 2 {
-		return
+	if len(st.offs) >= 2 {
+		for i, o := range st.offs {
+			st.offs[i] = x.recs[o].off
+		}
+		blobs := x.tx.blobs
+		for _, off := range st.offs {
+			sum += uint64(blobs[off])
+		}
 	}
-	for i, o := range st.offs {
-		st.offs[i] = x.recs[o].off
-	}
-	sum := byte(0)
-	blobs := x.tx.blobs
-	for _, off := range st.offs {
-		sum += blobs[off]
-	}
-	st.sink += sum
+	st.sink += byte(sum)
 }
 
 // Outcomes of sigMatch.
@@ -360,7 +373,8 @@ const (
 
 // sigMatch checks e against the constraints by its signatures alone.
 func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
-	sig, sig2 := e.sigs()
+	m := &x.meta[e.o]
+	sig, sig2 := m.sig, m.sig2
 	out := uint8(sigYes)
 	for i := range st.cons {
 		c := &st.cons[i]
@@ -389,7 +403,8 @@ func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
 func (x *index) matchesAll(st *state, e *entry, d int) bool {
 	// The signatures first, for every constraint: most candidates fail
 	// there, without reading their terms.
-	sig, sig2 := e.sigs()
+	m := &x.meta[e.o]
+	sig, sig2 := m.sig, m.sig2
 	st.need = st.need[:0]
 	for i := range st.cons {
 		c := &st.cons[i]

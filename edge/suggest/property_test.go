@@ -188,6 +188,9 @@ func checkInvariants(t *testing.T, x *index) {
 			continue
 		}
 		live++
+		if x.meta[o] != x.metaOf(x.terms(uint32(o), nil)) {
+			t.Fatalf("product %s: stale signatures", x.tx.id(r))
+		}
 		id := x.tx.id(r)
 		if got, _, ok := x.findID(id); !ok || got != uint32(o) {
 			t.Fatalf("product %s: id table gives %d %v, want %d", id, got, ok, o)

@@ -19,15 +19,15 @@ const (
 	nFields
 )
 
-// record is the index's copy of one product: 48 bytes without pointers,
+// record is the index's copy of one product: 40 bytes without pointers,
 // so that a million of them cost the garbage collector nothing to scan.
 // Its strings live in a blob of the index's texts (see texts); brand,
 // image directory and currency are usually interned there instead, and
 // the slug is left out when api.Slug derives it from name and id.
 type record struct {
 	off   uint32    // the blob in texts.blobs
-	ids   [3]uint32 // interned brand, image directory, currency (id + 1; 0: in the blob)
 	cat   uint32    // category id + 1; 0 when the product has none
+	ids   [3]uint16 // interned brand, image directory, currency (id + 1; 0: in the blob)
 	flags uint8
 	price int64
 	score int64

@@ -19,20 +19,20 @@ type texts struct {
 	garbage     int // bytes of blobs no record references
 	compactions int
 	strs        []string          // interned strings: id+1 in record.ids
-	strIDs      map[string]uint32 // string → id+1
+	strIDs      map[string]uint16 // string → id+1
 	cats        []string          // category id → name
 	catIDs      map[string]uint32 // category name → id
 }
 
 // maxInterned bounds the interned strings; later new ones stay in blobs.
-const maxInterned = 1 << 16
+const maxInterned = 1<<16 - 1
 
 func newTexts() *texts {
-	return &texts{strIDs: map[string]uint32{}, catIDs: map[string]uint32{}}
+	return &texts{strIDs: map[string]uint16{}, catIDs: map[string]uint32{}}
 }
 
 // intern returns the id+1 of s, 0 when s is empty or the table is full.
-func (tx *texts) intern(s string) uint32 {
+func (tx *texts) intern(s string) uint16 {
 	if s == "" {
 		return 0
 	}
@@ -43,7 +43,7 @@ func (tx *texts) intern(s string) uint32 {
 		return 0
 	}
 	tx.strs = append(tx.strs, s)
-	id := uint32(len(tx.strs))
+	id := uint16(len(tx.strs))
 	tx.strIDs[s] = id
 	return id
 }

@@ -33,14 +33,13 @@ func (x *index) upsert(p *product, seq uint64) bool {
 	newTerms := x.termsOf(p, x.termB[:0])
 	x.termB = newTerms
 	var oldTerms []uint32
-	var oldMeta meta
-	oldScore := int64(0)
+	oldScore, oldCat := int64(0), uint32(0)
 	var nr record
 	if exists {
 		old := &x.recs[o]
 		oldTerms = decodeTerms(oldBlob.terms, x.termC[:0])
 		x.termC = oldTerms
-		oldScore, oldMeta = old.score, x.metaOf(oldTerms, old.cat)
+		oldScore, oldCat = old.score, old.cat
 		if sameText {
 			nr = *old
 			nr.price, nr.score, nr.seq = p.price, p.score, seq
@@ -73,7 +72,7 @@ func (x *index) upsert(p *product, seq uint64) bool {
 	for _, t := range diff(newTerms, oldTerms) {
 		x.termPost[t] = append(x.termPost[t], o)
 	}
-	newMeta := x.metaOf(newTerms, nr.cat)
+	x.meta[o] = x.metaOf(newTerms)
 	i, j := 0, 0
 	for i < len(oldP) || j < len(newP) {
 		switch {
@@ -87,7 +86,7 @@ func (x *index) upsert(p *product, seq uint64) bool {
 		default:
 			if nr.score != oldScore {
 				x.reposition(oldP[i], o)
-			} else if newMeta != oldMeta {
+			} else if nr.cat != oldCat {
 				x.restamp(oldP[i], o)
 			}
 			i++
@@ -125,6 +124,7 @@ func (x *index) remove(id string, seq uint64) bool {
 	x.tx.garbage += x.tx.blob(&x.recs[o]).size
 	x.deleteID(slot)
 	x.recs[o] = record{}
+	x.meta[o] = meta{}
 	x.free = append(x.free, o)
 	x.dead[id] = seq
 	x.live--
@@ -163,6 +163,7 @@ func (x *index) newOrdinal() uint32 {
 		return o
 	}
 	x.recs = append(x.recs, record{})
+	x.meta = append(x.meta, meta{})
 	if len(x.recs) > 64*len(x.seen) {
 		x.seen = append(x.seen, 0)
 	}
@@ -224,7 +225,7 @@ func (x *index) reposition(p, o uint32) {
 	x.refill(p)
 }
 
-// restamp copies o's new signatures into p's list entry, if listed.
+// restamp copies o's new category into p's list entry, if listed.
 func (x *index) restamp(p, o uint32) {
 	if i := indexOf(x.pfxList[p], o); i >= 0 {
 		x.pfxList[p][i] = x.entryOf(o)
