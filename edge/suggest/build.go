@@ -121,7 +121,16 @@ func (x *index) renumberIDs(order []uint32, n int) {
 // into a new arena, and returns their offsets there.
 func (x *index) writeBlobs(order []uint32, tk *tokens) []uint32 {
 	old := x.tx.blobs
-	arena := make([]byte, 0, len(old)+2*tk.total+4096)
+	size := len(old) // the blobs without terms, and the terms' lengths below
+	for _, o := range order {
+		n, prev := 0, uint32(0)
+		for _, t := range tk.of(o) {
+			n += uvarintLen(uint64(t - prev))
+			prev = t
+		}
+		size += n + uvarintLen(uint64(n)) - 1
+	}
+	arena := make([]byte, 0, size)
 	offs := make([]uint32, len(order))
 	for i, o := range order {
 		b := readBlob(old, x.recs[i].off)
@@ -230,7 +239,6 @@ type tokens struct {
 	flat  [][]uint32
 	span  []uint64
 	chunk int
-	total int // term ids in all
 }
 
 func (tk *tokens) of(o uint32) []uint32 {
@@ -328,7 +336,6 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 		v.ids, v.words = nil, nil
 	}
 	x.termRanges()
-	totals := make([]int, workers)
 	for w := range vs {
 		wg.Add(1)
 		go func() {
@@ -344,15 +351,11 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 				slices.Sort(terms)
 				terms = slices.Compact(terms)
 				tk.span[o] = uint64(a)<<32 | uint64(len(terms))
-				totals[w] += len(terms)
 				x.meta[o] = x.metaOf(terms)
 			}
 		}()
 	}
 	wg.Wait()
-	for _, n := range totals {
-		tk.total += n
-	}
 	return tk
 }
 

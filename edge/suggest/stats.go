@@ -34,6 +34,7 @@ func (x *index) stats() Stats {
 	st := Stats{Products: x.live, Terms: len(x.termHash), Prefixes: len(x.pfxHash)}
 	b := int64(cap(x.recs)) * int64(unsafe.Sizeof(record{}))
 	b += int64(cap(x.tx.blobs)) + int64(len(x.ids.s))*u32 + int64(cap(x.seen))*8
+	b += int64(cap(x.meta)) * int64(unsafe.Sizeof(meta{}))
 	for _, s := range x.tx.strs {
 		b += int64(len(s)) + 48 // string, map entry
 	}
