@@ -227,6 +227,19 @@ func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) 
 // fn returns: both are reused for later lines. An error from fn stops the
 // download and is returned; cancelling ctx stops it at the next batch.
 func (c *Client) Snapshot(ctx context.Context, fn func(p *Product, line []byte) error) (uint64, error) {
+	return c.snapshot(ctx, false, fn)
+}
+
+// SnapshotSummaries is Snapshot with each product decoded without its
+// description and attributes (the product's and its SKUs'): what a
+// consumer that keeps the NDJSON line as the product's bytes needs. The
+// line is unchanged. It decodes a million products in a fraction of the
+// time: the attribute maps were most of the decoding.
+func (c *Client) SnapshotSummaries(ctx context.Context, fn func(p *Product, line []byte) error) (uint64, error) {
+	return c.snapshot(ctx, true, fn)
+}
+
+func (c *Client) snapshot(ctx context.Context, summaries bool, fn func(p *Product, line []byte) error) (uint64, error) {
 	req := c.newRequest("/internal/v1/snapshot")
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()
@@ -248,7 +261,7 @@ func (c *Client) Snapshot(ctx context.Context, fn func(p *Product, line []byte) 
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if err := decodeLines(ctx, bodyReader(resp), c.cfg.MaxLineBytes, workers, fn); err != nil {
+	if err := decodeLines(ctx, bodyReader(resp), c.cfg.MaxLineBytes, workers, summaries, fn); err != nil {
 		return 0, err
 	}
 	return seq, nil
@@ -261,6 +274,12 @@ type lineBatch struct {
 	ends  []int // line k is buf[ends[k-1]:ends[k]]
 	first int   // line number of the first line (1-based)
 	prods []Product
+	// summaries decodes without descriptions and attributes, into sums
+	// and skus (the products' SKUs point into skus).
+	summaries bool
+	sums      []productSummary
+	skus      []SKU
+	skuEnds   []int // product k's SKUs end at skus[skuEnds[k]]
 	// n lines decoded; err ends the stream after them (a malformed line,
 	// or the read error that cut the batch).
 	n    int
@@ -286,11 +305,11 @@ const (
 // and calls fn for each in order on the calling goroutine. At most
 // 2*workers+2 batches exist, so memory stays bounded however fast the body
 // arrives.
-func decodeLines(ctx context.Context, r io.Reader, maxLine, workers int, fn func(p *Product, line []byte) error) error {
+func decodeLines(ctx context.Context, r io.Reader, maxLine, workers int, summaries bool, fn func(p *Product, line []byte) error) error {
 	nb := 2*workers + 2
 	free := make(chan *lineBatch, nb)
 	for i := 0; i < nb; i++ {
-		free <- &lineBatch{}
+		free <- &lineBatch{summaries: summaries}
 	}
 	work := make(chan *lineBatch, nb) // never full: there are nb batches
 	order := make(chan *lineBatch, nb)
@@ -370,6 +389,10 @@ func (b *lineBatch) decode() {
 		b.prods = make([]Product, len(b.ends), max(len(b.ends), batchLines))
 	}
 	b.prods = b.prods[:len(b.ends)]
+	if b.summaries {
+		b.decodeSummaries()
+		return
+	}
 	for k := range b.ends {
 		b.prods[k] = Product{}
 		if line := b.line(k); len(line) > 0 {

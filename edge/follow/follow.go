@@ -41,6 +41,22 @@ type LineSink interface {
 	LoadLine(p *api.Product, line []byte)
 }
 
+// SummarySink is a Sink that needs only product summaries during a
+// snapshot load: a product decoded without its description and attributes
+// (the product's and its SKUs'; a LineSink still gets the whole NDJSON
+// line). LoadsSummaries reports whether that is enough now; the follower
+// decodes summaries only when it is for every sink.
+type SummarySink interface {
+	Sink
+	LoadsSummaries() bool
+}
+
+// SummaryFeed is a Feed that can stream a snapshot as summaries (see
+// SummarySink); *api.Client implements it.
+type SummaryFeed interface {
+	SnapshotSummaries(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error)
+}
+
 // Feed is the part of the core's API the follower uses; *api.Client
 // implements it.
 type Feed interface {
@@ -222,7 +238,11 @@ func (f *Follower) load(ctx context.Context) error {
 		lines[i], _ = s.(LineSink)
 	}
 	n := 0
-	seq, err := f.feed.Snapshot(ctx, func(p *api.Product, line []byte) error {
+	snapshot := f.feed.Snapshot
+	if sf, ok := f.feed.(SummaryFeed); ok && f.summariesEnough() {
+		snapshot = sf.SnapshotSummaries
+	}
+	seq, err := snapshot(ctx, func(p *api.Product, line []byte) error {
 		for i, s := range f.sinks {
 			if ls := lines[i]; ls != nil {
 				ls.LoadLine(p, line)
@@ -254,6 +274,17 @@ func (f *Follower) load(ctx context.Context) error {
 	f.log.Info().Uint64("seq", seq).Int("products", n).Dur("took", d).Dur("streamed", streamed).Dict("end_load", ends).
 		Msg("loaded catalog snapshot")
 	return nil
+}
+
+// summariesEnough reports whether every sink loads from summaries.
+func (f *Follower) summariesEnough() bool {
+	for _, s := range f.sinks {
+		ss, ok := s.(SummarySink)
+		if !ok || !ss.LoadsSummaries() {
+			return false
+		}
+	}
+	return true
 }
 
 // poll runs one changes poll; reload is true when the snapshot must be

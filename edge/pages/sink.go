@@ -235,3 +235,9 @@ func cloneProduct(p *api.Product) *api.Product {
 	}
 	return &c
 }
+
+// LoadsSummaries reports that a load needs product summaries only (see
+// follow.SummarySink): the stored JSON is the snapshot line itself. Not so
+// with render_all_on_load, which renders every representation from the
+// decoded product.
+func (s *Store) LoadsSummaries() bool { return !s.cfg.RenderAllOnLoad }
