@@ -36,7 +36,9 @@ func (s *Service) ScanProducts(tx store.Txn, fn func(p *api.Product) error) erro
 // ScanProductJSON calls fn for every product in tx, most popular first
 // (ties in id order), with its JSON with availability filled in: the bytes
 // json.Marshal yields for the product ScanProducts passes. json is valid
-// only until fn returns. An error from fn stops the scan and is returned.
+// only until fn returns. fn runs on a goroutine of its own, one call at a
+// time, while tx reads ahead; it must not use tx. An error from fn stops
+// the scan and is returned.
 //
 // Popularity order lets a reader whose cache cannot hold the whole catalog
 // keep the products that are asked for most. It costs a first pass over
@@ -74,22 +76,68 @@ func (s *Service) ScanProductJSON(tx store.Txn, fn func(json []byte) error) erro
 	if sp.bands, err = s.readBands(tx); err != nil {
 		return err
 	}
+	// Two stages: this goroutine reads the products (tx is not shared:
+	// values read by Get stay valid until the transaction ends), a second
+	// one splices availability in and calls fn, a batch at a time.
+	batches := make(chan [][]byte, 4)
+	free := make(chan [][]byte, 5)
+	for range 5 {
+		free <- make([][]byte, 0, scanBatch)
+	}
+	done := make(chan error, 1)
+	quit := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range batches {
+			for _, v := range b {
+				out, err := s.withAvailability(&sp, v)
+				if err == nil {
+					err = fn(out)
+				}
+				if err != nil {
+					done <- err
+					close(quit)
+					for range batches { // let the reader finish
+					}
+					return
+				}
+			}
+			free <- b[:0]
+		}
+	}()
+	var readErr error
+	b := <-free
+read:
 	for _, e := range order {
 		k := keys[e.off:e.end]
 		v, err := tx.Get(k)
 		if err != nil {
-			return fmt.Errorf("cannot read product %s: %w", k[len(start):], err)
+			readErr = fmt.Errorf("cannot read product %s: %w", k[len(start):], err)
+			break
 		}
-		out, err := s.withAvailability(tx, &sp, v)
-		if err != nil {
-			return fmt.Errorf("cannot render product %s: %w", k[len(start):], err)
-		}
-		if err := fn(out); err != nil {
-			return err
+		if b = append(b, v); len(b) == scanBatch {
+			batches <- b
+			select {
+			case b = <-free:
+			case <-quit:
+				b = nil
+				break read
+			}
 		}
 	}
-	return nil
+	if readErr == nil && len(b) > 0 {
+		batches <- b
+	}
+	close(batches)
+	if err := <-done; err != nil {
+		return err
+	}
+	return readErr
 }
+
+// scanBatch is the number of products ScanProductJSON hands from its
+// reading to its splicing stage at a time.
+const scanBatch = 256
 
 // popularity returns the top-level "popularity" of the stored product v.
 func popularity(v []byte) (int64, error) {
@@ -197,11 +245,11 @@ type skuAt struct {
 
 // withAvailability returns v with each SKU's availability band spliced in
 // (in sp.out, valid until the next call).
-func (s *Service) withAvailability(tx store.Txn, sp *splicer, v []byte) ([]byte, error) {
+func (s *Service) withAvailability(sp *splicer, v []byte) ([]byte, error) {
 	skus, ok := findSKUs(v, sp.skus[:0])
 	sp.skus = skus
 	if !ok {
-		return s.reencode(tx, sp, v)
+		return s.reencode(sp, v)
 	}
 	out := sp.out[:0]
 	prev := 0
@@ -226,13 +274,13 @@ func (s *Service) withAvailability(tx store.Txn, sp *splicer, v []byte) ([]byte,
 }
 
 // reencode is withAvailability by decoding and re-encoding v.
-func (s *Service) reencode(tx store.Txn, sp *splicer, v []byte) ([]byte, error) {
+func (s *Service) reencode(sp *splicer, v []byte) ([]byte, error) {
 	var p api.Product
 	if err := json.Unmarshal(v, &p); err != nil {
 		return nil, fmt.Errorf("cannot decode product: %w", err)
 	}
-	if err := s.fillAvailability(tx, &p); err != nil {
-		return nil, err
+	for i := range p.SKUs {
+		p.SKUs[i].Availability = sp.bands.band([]byte(p.SKUs[i].SKU))
 	}
 	b, err := json.Marshal(&p)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -111,6 +112,22 @@ func TestScanProductJSONMatchesScanProducts(t *testing.T) {
 	})
 	if err != nil || n != len(want) {
 		t.Fatalf("%v after %d of %d", err, n, len(want))
+	}
+	// An error from fn, in any batch, stops the scan and is returned.
+	stop := errors.New("stop")
+	for _, at := range []int{0, 1, scanBatch - 1, scanBatch, len(want) - 1} {
+		calls := 0
+		err = st.View(ctx, func(tx store.Txn) error {
+			return svc.ScanProductJSON(tx, func([]byte) error {
+				if calls++; calls > at {
+					return stop
+				}
+				return nil
+			})
+		})
+		if err != stop || calls != at+1 {
+			t.Fatalf("stop at %d: %v after %d calls", at, err, calls)
+		}
 	}
 }
 

@@ -32,7 +32,10 @@ func (a *API) snapshot(ctx *fasthttp.RequestCtx) error {
 	st := a.cat.Store()
 	logger := a.logger
 	cat := a.cat
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	ctx.SetBodyStreamWriter(func(cw *bufio.Writer) {
+		// fasthttp's stream buffer is 4 KiB: a million products would
+		// take a chunk and a write system call per 4 KiB.
+		w := bufio.NewWriterSize(cw, snapshotBuffer)
 		sent := false
 		n := 0
 		err := st.View(context.Background(), func(tx store.Txn) error {
@@ -50,6 +53,9 @@ func (a *API) snapshot(ctx *fasthttp.RequestCtx) error {
 				return w.WriteByte('\n')
 			})
 		})
+		if err == nil {
+			err = w.Flush()
+		}
 		if err != nil {
 			if !sent {
 				errCh <- err
@@ -71,6 +77,9 @@ func (a *API) snapshot(ctx *fasthttp.RequestCtx) error {
 		return err
 	}
 }
+
+// snapshotBuffer is the write buffer of a snapshot stream.
+const snapshotBuffer = 256 << 10
 
 // changes answers GET /internal/v1/changes?after=N&limit=L&wait=D: events
 // after N at once when there are some, else it long-polls up to D (default
