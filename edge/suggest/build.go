@@ -167,25 +167,36 @@ func buildWorkers(n int) int {
 	return max(1, min(runtime.GOMAXPROCS(0), n/20_000, 8))
 }
 
-// fillPostings lists every term's products in ordinal order (rank order
-// while building), carved from one arena sized by a counting pass.
+// fillPostings lists every term's products in ordinal (rank) order,
+// carved from one arena sized by a first pass.
 func (x *index) fillPostings(order []uint32, tk *tokens) {
-	postLen := make([]uint32, len(x.termHash))
+	size := make([]uint32, len(x.termHash))
+	last := make([]uint32, len(x.termHash))
 	total := 0
-	for _, o := range order {
-		terms := tk.of(o)
-		total += len(terms)
-		for _, t := range terms {
-			postLen[t]++
-		}
-	}
-	posts := make([]uint32, total)
-	for t, n := range postLen {
-		x.termPost[t], posts = posts[:0:n], posts[n:]
-	}
 	for i, o := range order {
 		for _, t := range tk.of(o) {
-			x.termPost[t] = append(x.termPost[t], uint32(i))
+			n := uvarintLen(uint64(uint32(i) - last[t]))
+			size[t] += uint32(n)
+			total += n
+			last[t] = uint32(i)
+			x.termCount[t]++
+		}
+	}
+	arena := make([]byte, total)
+	for t, n := range size {
+		x.termPost[t], arena = arena[:0:n], arena[n:]
+	}
+	clear(last)
+	for i, o := range order {
+		for _, t := range tk.of(o) {
+			d := uint32(i) - last[t]
+			last[t] = uint32(i)
+			p := x.termPost[t]
+			for d >= 0x80 {
+				p = append(p, byte(d)|0x80)
+				d >>= 7
+			}
+			x.termPost[t] = append(p, byte(d))
 		}
 	}
 }
@@ -201,9 +212,12 @@ func (x *index) fillPrefixes(w, workers int) {
 	for p := w; p < len(x.pfxHash); p += workers {
 		terms := x.pfxTerms[p]
 		if len(terms) == 1 {
-			post := x.termPost[terms[0]]
-			x.pfxCount[p] = uint32(len(post))
-			x.pfxList[p] = x.entries(post[:min(len(post), x.depth)])
+			best = best[:0]
+			for it := x.postings(terms[0]); len(best) < x.depth && it.next(); {
+				best = append(best, it.o)
+			}
+			x.pfxCount[p] = x.termCount[terms[0]]
+			x.pfxList[p] = x.entries(best)
 			continue
 		}
 		if mark == nil {
@@ -212,7 +226,8 @@ func (x *index) fillPrefixes(w, workers int) {
 		count := uint32(0)
 		best = best[:0]
 		for _, t := range terms {
-			for i, o := range x.termPost[t] {
+			for it, i := x.postings(t), 0; it.next(); i++ {
+				o := it.o
 				if mark[o] == uint32(p)+1 {
 					continue
 				}

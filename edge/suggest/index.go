@@ -12,10 +12,9 @@ import (
 // Invariants: pfxCount[p] is the number of live products with a word that
 // has prefix p; pfxList[p] holds the best min(pfxCount[p], depth) of them,
 // best first (score descending, then id ascending), each entry carrying
-// the product's category; meta[o] is metaOf product o's terms; termPost[t] holds every
-// live product with term t (in rank order after a build, in no particular
-// order after updates); terms below sortedTerms have ids in lexicographic
-// order.
+// the product's category; meta[o] is metaOf product o's terms; termPost[t]
+// holds every live product with term t, by ordinal (rank order after a
+// build); terms below sortedTerms have ids in lexicographic order.
 type index struct {
 	mu        sync.RWMutex
 	cfg       *Config
@@ -37,7 +36,8 @@ type index struct {
 	termOff    []uint32 // term t is termArena[termOff[t]:termOff[t+1]]
 	termHash   []uint32
 	termSlots  slots
-	termPost   [][]uint32
+	termPost   [][]byte // see postings.go
+	termCount  []uint32
 	termPfx    []uint32 // prefix ids of every term, shortest first
 	termPfxOff []uint32 // end of term t's prefixes in termPfx
 
@@ -57,12 +57,13 @@ type index struct {
 	rootKids    uint64    // kidBit of every first character
 
 	// writer scratch
-	norm  *Normalizer
-	seen  []uint64 // a bit per ordinal, all clear between uses
-	termB []uint32
-	termC []uint32
-	bufA  []uint32
-	bufB  []uint32
+	norm    *Normalizer
+	seen    []uint64 // a bit per ordinal, all clear between uses
+	termB   []uint32
+	termC   []uint32
+	bufPost []uint32
+	bufA    []uint32
+	bufB    []uint32
 }
 
 func newIndex(cfg *Config) *index {

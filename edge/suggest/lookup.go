@@ -471,7 +471,7 @@ func (x *index) cappedCount(p uint32, w []byte) int {
 	n := 0
 	for _, t := range x.pfxTerms[p] {
 		if strings.HasPrefix(x.termStr(t), b2s(w)) {
-			n += len(x.termPost[t])
+			n += int(x.termCount[t])
 		}
 	}
 	return n

@@ -199,6 +199,19 @@ func checkInvariants(t *testing.T, x *index) {
 	if live != x.live || live != x.ids.n {
 		t.Fatalf("%d live records, index counts %d, id table %d", live, x.live, x.ids.n)
 	}
+	posts := make([][]uint32, len(x.termHash))
+	for o := range x.recs {
+		if x.recs[o].live() {
+			for _, tm := range x.terms(uint32(o), nil) {
+				posts[tm] = append(posts[tm], uint32(o))
+			}
+		}
+	}
+	for tm := range posts {
+		if got := x.decodePostings(uint32(tm), nil); !slices.Equal(got, posts[tm]) || int(x.termCount[tm]) != len(got) {
+			t.Fatalf("term %q: postings %v (count %d), want %v", x.termStr(uint32(tm)), got, x.termCount[tm], posts[tm])
+		}
+	}
 	for _, w := range x.seen {
 		if w != 0 {
 			t.Fatal("refill left marks behind")

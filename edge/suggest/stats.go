@@ -45,7 +45,7 @@ func (x *index) stats() Stats {
 	b += int64(cap(x.pfxLen)) + u32*int64(cap(x.pfxTerm)+cap(x.pfxHash)+len(x.pfxSlots.s)+cap(x.pfxCount)+cap(x.pfxLo)+cap(x.pfxHi))
 	b += 8*int64(cap(x.pfxKids)) + 12*int64(len(x.edges.keys))
 	for t := range x.termPost {
-		b += hdr + int64(cap(x.termPost[t]))*u32
+		b += hdr + u32 + int64(cap(x.termPost[t]))
 	}
 	for p := range x.pfxList {
 		b += 2*hdr + int64(cap(x.pfxList[p]))*int64(unsafe.Sizeof(entry{})) + int64(cap(x.pfxTerms[p]))*u32

@@ -76,6 +76,7 @@ func (x *index) term(w []byte) uint32 {
 	x.termOff = append(x.termOff, uint32(len(x.termArena)))
 	x.termHash = append(x.termHash, uint32(h>>32))
 	x.termPost = append(x.termPost, nil)
+	x.termCount = append(x.termCount, 0)
 	x.insertSlot(&x.termSlots, t, h, len(x.termHash), x.termRehash)
 	chars, prev := 0, -1
 	for i := 1; i <= len(w) && chars < x.maxPrefix; i++ {

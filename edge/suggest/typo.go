@@ -160,7 +160,7 @@ func (x *index) longTypos(st *state, c *constraint, p uint32, w []byte) {
 		if i == maxLongTerms {
 			return
 		}
-		if len(x.termPost[t]) == 0 {
+		if x.termCount[t] == 0 {
 			continue
 		}
 		s := x.termStr(t)

@@ -67,10 +67,10 @@ func (x *index) upsert(p *product, seq uint64) bool {
 		x.typos.clear() // prefix counts and postings change
 	}
 	for _, t := range diff(oldTerms, newTerms) {
-		x.termPost[t] = removeValue(x.termPost[t], o)
+		x.removePosting(t, o)
 	}
 	for _, t := range diff(newTerms, oldTerms) {
-		x.termPost[t] = append(x.termPost[t], o)
+		x.addPosting(t, o)
 	}
 	x.meta[o] = x.metaOf(newTerms)
 	i, j := 0, 0
@@ -115,7 +115,7 @@ func (x *index) remove(id string, seq uint64) bool {
 	x.bufA = x.prefixSet(terms, x.bufA[:0])
 	x.typos.clear()
 	for _, t := range terms {
-		x.termPost[t] = removeValue(x.termPost[t], o)
+		x.removePosting(t, o)
 	}
 	for _, p := range x.bufA {
 		x.leave(p, o)
@@ -257,7 +257,8 @@ func indexOf(l []entry, o uint32) int {
 func (x *index) refill(p uint32) {
 	l := x.pfxList[p][:0]
 	for _, t := range x.pfxTerms[p] {
-		for _, o := range x.termPost[t] {
+		for it := x.postings(t); it.next(); {
+			o := it.o
 			if x.seen[o>>6]&(1<<(o&63)) != 0 {
 				continue
 			}
@@ -271,8 +272,8 @@ func (x *index) refill(p uint32) {
 		}
 	}
 	for _, t := range x.pfxTerms[p] {
-		for _, o := range x.termPost[t] {
-			x.seen[o>>6] &^= 1 << (o & 63)
+		for it := x.postings(t); it.next(); {
+			x.seen[it.o>>6] &^= 1 << (it.o & 63)
 		}
 	}
 	x.pfxList[p] = l
@@ -291,14 +292,4 @@ func diff(a, b []uint32) []uint32 {
 		}
 	}
 	return out
-}
-
-func removeValue(l []uint32, v uint32) []uint32 {
-	for i, e := range l {
-		if e == v {
-			l[i] = l[len(l)-1]
-			return l[:len(l)-1]
-		}
-	}
-	return l
 }
