@@ -69,11 +69,16 @@ type slot struct {
 }
 
 // pipeliningStore is implemented by stores that run a transaction while the
-// one before is still being made durable (store/embedded): the pipeline
-// then keeps two batches in flight, so one is applied while the other's
-// fsync runs. On other stores two batches at once would conflict on the hot
-// keys they share, so one runs at a time.
+// one before is still being made durable, and fold the transactions that
+// arrive meanwhile into their next commit (store/embedded): the pipeline
+// then keeps up to pipelineDepth batches in flight, so requests reach the
+// store while it commits instead of waiting for the commit to end. On other
+// stores batches at once would conflict on the hot keys they share, so one
+// runs at a time.
 type pipeliningStore interface{ PipelinesCommits() bool }
+
+// pipelineDepth is the most batches in flight on a pipelining store.
+const pipelineDepth = 16
 
 type pending struct {
 	ctx   context.Context
@@ -89,7 +94,7 @@ func newPipeline(st store.Store, cfg Config, after func(), batchSize *metrics.Hi
 	}
 	depth := 1
 	if ps, ok := st.(pipeliningStore); ok && ps.PipelinesCommits() {
-		depth = 2
+		depth = pipelineDepth
 	}
 	p.slots = make(chan *slot, depth)
 	for range depth {

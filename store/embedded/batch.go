@@ -51,19 +51,21 @@ func (db *DB) Stats() Stats {
 	}
 }
 
-// commitLoop is the committer: it takes the callers queued so far (at most
-// MaxBatchSize) and runs their fns on a read snapshot under the writes of
-// the batch being committed, if any (execute), then hands the batch's
-// writes to writeLoop, which applies them to a bbolt write transaction and
-// commits it, and goes on with the next batch while that commit's fsync
-// runs. So the fns of one batch run while the previous one is made
-// durable, instead of after it. Callers are answered only once their batch
-// (and, for a failed fn, the batch before) is known committed. If a commit
-// fails, the batch executed on top of it runs again from a fresh snapshot
+// commitLoop is the committer. It runs the fns of callers as they arrive
+// and gathers their writes into the open batch; writeLoop applies a batch's
+// writes to a bbolt write transaction and commits it. The open batch is
+// handed to writeLoop as soon as writeLoop is idle (after MaxBatchDelay, if
+// set, or once it holds MaxBatchSize callers); while writeLoop commits and
+// fsyncs one batch, the next keeps taking callers. Their fns read a
+// snapshot under the writes of the batch being committed, so a caller that
+// arrives during a commit waits for that commit and its own, not for a
+// commit to start after it. Callers are answered only once their batch is
+// committed (a failed fn: once the batch before is). If a commit fails,
+// the open batch, which read its writes, runs again from a fresh snapshot
 // (the only case where an fn runs twice).
 func (db *DB) commitLoop() {
 	defer close(db.done)
-	jobs := make(chan *job)
+	jobs := make(chan *job, 1)
 	results := make(chan error, 1)
 	writerDone := make(chan struct{})
 	go db.writeLoop(jobs, results, writerDone)
@@ -72,56 +74,200 @@ func (db *DB) commitLoop() {
 		<-writerDone
 	}()
 	a := new(arena)
-	sets := [2]*writeSet{newWriteSet(a), newWriteSet(a)}
-	caller := newWriteSet(a)
-	var prev *writeSet // writes handed to writeLoop whose result is pending
-	batch := make([]*request, 0, db.opts.MaxBatchSize)
+	c := &committer{db: db, sets: [2]*writeSet{newWriteSet(a), newWriteSet(a)}, caller: newWriteSet(a)}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	closed := false
 	for {
-		req, ok := <-db.reqs
-		if !ok {
-			if prev != nil {
+		if c.cur != nil && c.prev == nil && (closed || c.ready()) {
+			timer.Stop()
+			if j := c.handOff(); j != nil {
+				jobs <- j
+			}
+		}
+		if closed && c.cur == nil {
+			if c.prev != nil {
 				<-results
 			}
 			return
 		}
-		batch = append(batch[:0], req)
-		batch = db.collect(batch)
-		bw := sets[0]
-		if bw == prev {
-			bw = sets[1]
+		var reqs <-chan *request
+		if !closed && (c.cur == nil || len(c.cur.reqs) < db.opts.MaxBatchSize) {
+			reqs = db.reqs
 		}
-		var merged []*request
-		for {
-			bw.reset()
-			if prev != nil {
-				bw.inherit(prev)
+		var res <-chan error
+		if c.prev != nil {
+			res = results
+		}
+		select {
+		case r, ok := <-reqs:
+			if !ok {
+				closed = true
+				continue
 			}
-			merged = db.execute(batch, bw, caller)
-			if prev == nil {
-				break
+			fresh := c.cur == nil
+			c.execute(r)
+			if fresh && db.opts.MaxBatchDelay > 0 {
+				timer.Reset(db.opts.MaxBatchDelay)
 			}
-			err := <-results
-			prev = nil
-			if err == nil {
-				break
+		case err := <-res:
+			c.prev = nil
+			if err != nil && c.cur != nil {
+				// The open batch read writes that never landed.
+				db.stats.reruns.Add(1)
+				c.rerun()
 			}
-			// The batch read writes that never landed: run it again.
-			db.stats.reruns.Add(1)
-			for _, r := range batch {
-				r.err, r.panicVal = nil, nil
+		case <-timer.C:
+			if c.cur != nil {
+				c.cur.due = true
 			}
 		}
-		for _, r := range batch {
-			if r.err != nil {
-				db.finish(r, r.err, false)
-			}
-		}
-		if len(merged) > 0 {
-			jobs <- &job{reqs: merged, ws: bw}
-			prev = bw
-		}
-		clear(batch)
 	}
+}
+
+// committer is commitLoop's state.
+type committer struct {
+	db   *DB
+	sets [2]*writeSet
+	// caller buffers the writes of the fn being run.
+	caller *writeSet
+	// prev is the batch handed to writeLoop whose result is pending (nil:
+	// writeLoop is idle).
+	prev *writeSet
+	// cur is the open batch (nil: none).
+	cur *openBatch
+}
+
+// openBatch is the batch taking callers: those whose fn succeeded (reqs),
+// those whose fn failed (failed, answered at hand-off), and their writes
+// (ws, with those of prev inherited when it opened).
+type openBatch struct {
+	reqs, failed []*request
+	ws           *writeSet
+	inherited    bool // ws holds prev's writes
+	due          bool // MaxBatchDelay has passed
+}
+
+// ready reports whether the open batch may be handed off now.
+func (c *committer) ready() bool {
+	o := c.db.opts
+	return o.MaxBatchDelay <= 0 || c.cur.due || len(c.cur.reqs) >= o.MaxBatchSize
+}
+
+// open starts a batch on the write set writeLoop is not using.
+func (c *committer) open() {
+	ws := c.sets[0]
+	if ws == c.prev {
+		ws = c.sets[1]
+	}
+	ws.reset()
+	b := &openBatch{ws: ws}
+	if c.prev != nil {
+		ws.inherit(c.prev)
+		b.inherited = true
+	}
+	c.cur = b
+}
+
+// execute runs r's fn, and those of the callers queued behind it (up to
+// MaxBatchSize in the batch), in the open batch (opening one if needed).
+// Each run reads a snapshot that is closed before execute returns, so a
+// commit that must remap the file never waits for it (any snapshot taken
+// while the batch is open shows the store before or after prev, and prev's
+// writes are inherited either way).
+func (c *committer) execute(r *request) {
+	if c.cur == nil {
+		c.open()
+	}
+	rtx, err := c.db.bolt.Begin(false)
+	if err != nil {
+		r.err = fmt.Errorf("cannot begin bbolt read transaction: %w", err)
+		c.cur.failed = append(c.cur.failed, r)
+		return
+	}
+	defer func() { _ = rtx.Rollback() }()
+	b := rtx.Bucket(bucketName)
+	w := &writeTxn{b: b, c: b.Cursor(), w: c.caller, batch: c.cur.ws}
+	for {
+		c.runOne(w, r)
+		if len(c.cur.reqs) >= c.db.opts.MaxBatchSize {
+			return
+		}
+		select {
+		case next, ok := <-c.db.reqs:
+			if !ok {
+				// Closed: commitLoop sees it on its next receive.
+				return
+			}
+			r = next
+		default:
+			return
+		}
+	}
+}
+
+// runOne runs r's fn on w and files r in the open batch.
+func (c *committer) runOne(w *writeTxn, r *request) {
+	c.caller.reset()
+	defer c.caller.reset()
+	b := c.cur
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
+		b.failed = append(b.failed, r)
+		return
+	}
+	if !w.run(r) {
+		b.failed = append(b.failed, r)
+		return
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
+		b.failed = append(b.failed, r)
+		return
+	}
+	b.ws.merge(c.caller)
+	b.reqs = append(b.reqs, r)
+}
+
+// rerun runs every caller of the open batch again on a fresh batch
+// (prev failed, so nothing is inherited).
+func (c *committer) rerun() {
+	old := c.cur
+	c.cur = nil
+	c.open()
+	all := append(old.reqs, old.failed...)
+	rtx, err := c.db.bolt.Begin(false)
+	if err != nil {
+		err = fmt.Errorf("cannot begin bbolt read transaction: %w", err)
+		for _, r := range all {
+			r.err = err
+		}
+		c.cur.failed = all
+		return
+	}
+	defer func() { _ = rtx.Rollback() }()
+	b := rtx.Bucket(bucketName)
+	w := &writeTxn{b: b, c: b.Cursor(), w: c.caller, batch: c.cur.ws}
+	for _, r := range all {
+		r.err, r.panicVal = nil, nil
+		c.runOne(w, r)
+	}
+}
+
+// handOff answers the open batch's failed callers (the batch before is
+// committed, so what they read holds) and returns its job for writeLoop,
+// or nil when no fn succeeded (nothing to commit).
+func (c *committer) handOff() *job {
+	b := c.cur
+	c.cur = nil
+	for _, r := range b.failed {
+		c.db.finish(r, r.err, false)
+	}
+	if len(b.reqs) == 0 {
+		return nil
+	}
+	c.prev = b.ws
+	return &job{reqs: b.reqs, ws: b.ws}
 }
 
 // job is one batch's writes for writeLoop; reqs are the callers whose fn
@@ -129,44 +275,6 @@ func (db *DB) commitLoop() {
 type job struct {
 	reqs []*request
 	ws   *writeSet
-}
-
-// execute runs every request's fn in order on a read snapshot under bw
-// (the batch's writes so far, and those inherited from the batch being
-// committed) and merges the writes of each fn that succeeded into bw. A
-// request whose fn fails gets r.err (answered by the caller of execute).
-// It returns the requests that succeeded.
-func (db *DB) execute(batch []*request, bw, caller *writeSet) []*request {
-	rtx, err := db.bolt.Begin(false)
-	if err != nil {
-		err = fmt.Errorf("cannot begin bbolt read transaction: %w", err)
-		for _, r := range batch {
-			r.err = err
-		}
-		return nil
-	}
-	defer func() { _ = rtx.Rollback() }()
-	b := rtx.Bucket(bucketName)
-	w := &writeTxn{b: b, c: b.Cursor(), w: caller, batch: bw}
-	merged := make([]*request, 0, len(batch))
-	for _, r := range batch {
-		caller.reset()
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
-			continue
-		}
-		if !w.run(r) {
-			continue
-		}
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
-			continue
-		}
-		bw.merge(caller)
-		merged = append(merged, r)
-	}
-	caller.reset()
-	return merged
 }
 
 // writeLoop commits each job's writes on one bbolt write transaction (with
@@ -231,41 +339,6 @@ func (db *DB) commit(ws *writeSet, buf []wsEntry) ([]wsEntry, error) {
 		return buf, fmt.Errorf("%w: cannot commit bbolt transaction: %v", store.ErrUndetermined, err)
 	}
 	return buf, nil
-}
-
-// collect appends queued requests to batch without blocking, then, if
-// MaxBatchDelay is set and the batch is not full, waits up to that long for more.
-func (db *DB) collect(batch []*request) []*request {
-	max := db.opts.MaxBatchSize
-	for len(batch) < max {
-		select {
-		case r, ok := <-db.reqs:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-			continue
-		default:
-		}
-		break
-	}
-	if db.opts.MaxBatchDelay <= 0 || len(batch) >= max {
-		return batch
-	}
-	timer := time.NewTimer(db.opts.MaxBatchDelay)
-	defer timer.Stop()
-	for len(batch) < max {
-		select {
-		case r, ok := <-db.reqs:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, r)
-		case <-timer.C:
-			return batch
-		}
-	}
-	return batch
 }
 
 // finish answers r; the committer must not touch r afterwards.
