@@ -53,8 +53,14 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 		ranked[i], meta[i] = recs[o], x.meta[o]
 	}
 	x.recs, x.meta = ranked, meta
+	rt := tk.ranked(order)
+	slugs := make([]bool, len(order))
+	for i, o := range order {
+		slugs[i] = tk.slug[o]
+	}
+	tk = nil
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		x.renumberIDs(order, len(recs))
@@ -62,9 +68,13 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 	var offs []uint32
 	go func() {
 		defer wg.Done()
-		offs = x.writeBlobs(order, tk)
+		offs = x.writeBlobs(rt, slugs)
 	}()
-	x.fillPostings(order, tk)
+	go func() {
+		defer wg.Done()
+		x.countPrefixes(rt, workers)
+	}()
+	x.fillPostings(rt)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -75,6 +85,9 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 	wg.Wait()
 	for i, off := range offs {
 		x.recs[i].off = off
+		if slugs[i] {
+			x.recs[i].flags |= recSlugAuto
+		}
 	}
 	x.seen = make([]uint64, (len(x.recs)+63)/64)
 	return x
@@ -118,24 +131,32 @@ func (x *index) renumberIDs(order []uint32, n int) {
 }
 
 // writeBlobs rewrites the records' blobs with their terms, in rank order,
-// into a new arena, and returns their offsets there.
-func (x *index) writeBlobs(order []uint32, tk *tokens) []uint32 {
+// into a new arena, without the slugs derived from name and id (slugs[i]),
+// and returns their offsets there.
+func (x *index) writeBlobs(rt *rankedTerms, slugs []bool) []uint32 {
 	old := x.tx.blobs
 	size := len(old) // the blobs without terms, and the terms' lengths below
-	for _, o := range order {
+	for i := range x.recs {
 		n, prev := 0, uint32(0)
-		for _, t := range tk.of(o) {
+		for _, t := range rt.of(i) {
 			n += uvarintLen(uint64(t - prev))
 			prev = t
 		}
 		size += n + uvarintLen(uint64(n)) - 1
+		if slugs[i] {
+			n := len(readBlob(old, x.recs[i].off).text[fSlug])
+			size -= n + uvarintLen(uint64(n)) - 1
+		}
 	}
 	arena := make([]byte, 0, size)
-	offs := make([]uint32, len(order))
-	for i, o := range order {
+	offs := make([]uint32, len(x.recs))
+	for i := range x.recs {
 		b := readBlob(old, x.recs[i].off)
+		if slugs[i] {
+			b.text[fSlug] = ""
+		}
 		offs[i] = uint32(len(arena))
-		arena = appendBlob(arena, &b.text, tk.of(o))
+		arena = appendBlob(arena, &b.text, rt.of(i))
 		if len(arena) > math.MaxUint32-1<<20 {
 			panic(fmt.Sprintf("suggest: cannot index more than 4 GiB of product text (%d bytes)", len(arena)))
 		}
@@ -169,12 +190,12 @@ func buildWorkers(n int) int {
 
 // fillPostings lists every term's products in ordinal (rank) order,
 // carved from one arena sized by a first pass.
-func (x *index) fillPostings(order []uint32, tk *tokens) {
+func (x *index) fillPostings(rt *rankedTerms) {
 	size := make([]uint32, len(x.termHash))
 	last := make([]uint32, len(x.termHash))
 	total := 0
-	for i, o := range order {
-		for _, t := range tk.of(o) {
+	for i := range x.recs {
+		for _, t := range rt.of(i) {
 			n := uvarintLen(uint64(uint32(i) - last[t]))
 			size[t] += uint32(n)
 			total += n
@@ -187,8 +208,8 @@ func (x *index) fillPostings(order []uint32, tk *tokens) {
 		x.termPost[t], arena = arena[:0:n], arena[n:]
 	}
 	clear(last)
-	for i, o := range order {
-		for _, t := range tk.of(o) {
+	for i := range x.recs {
+		for _, t := range rt.of(i) {
 			d := uint32(i) - last[t]
 			last[t] = uint32(i)
 			p := x.termPost[t]
@@ -201,49 +222,65 @@ func (x *index) fillPostings(order []uint32, tk *tokens) {
 	}
 }
 
-// fillPrefixes sets the count and the list of every prefix p with
-// p%workers == w from the postings of its terms, which are in rank order
-// while building: a prefix of one term takes its postings' head; a prefix
-// of several counts their union with a mark per product and keeps the
-// best depth of it, of which each term can only offer its first depth.
+// countPrefixes sets the count of every prefix: the products with a term
+// under it, each counted once (a stamp per prefix remembers the last
+// product counted). Workers count a range of products each.
+func (x *index) countPrefixes(rt *rankedTerms, workers int) {
+	counts := make([][]uint32, workers)
+	chunk := (len(x.recs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			count := make([]uint32, len(x.pfxHash))
+			stamp := make([]uint32, len(x.pfxHash)) // product + 1
+			for i := w * chunk; i < min(len(x.recs), (w+1)*chunk); i++ {
+				for _, t := range rt.of(i) {
+					for _, p := range x.termPrefixes(t) {
+						if stamp[p] != uint32(i)+1 {
+							stamp[p] = uint32(i) + 1
+							count[p]++
+						}
+					}
+				}
+			}
+			counts[w] = count
+		}()
+	}
+	wg.Wait()
+	for _, c := range counts {
+		for p, n := range c {
+			x.pfxCount[p] += n
+		}
+	}
+}
+
+// fillPrefixes sets the list of every prefix p with p%workers == w from
+// the postings of its terms, which are in rank order while building: the
+// best depth products of a prefix are among the first depth of each of
+// its terms, and a term's postings are read only while they can still
+// enter the list.
 func (x *index) fillPrefixes(w, workers int) {
-	var mark []uint32 // prefix id + 1 that last counted the product
 	var best []uint32 // ordinals, ascending: best first
 	for p := w; p < len(x.pfxHash); p += workers {
-		terms := x.pfxTerms[p]
-		if len(terms) == 1 {
-			best = best[:0]
-			for it := x.postings(terms[0]); len(best) < x.depth && it.next(); {
-				best = append(best, it.o)
-			}
-			x.pfxCount[p] = x.termCount[terms[0]]
-			x.pfxList[p] = x.entries(best)
-			continue
-		}
-		if mark == nil {
-			mark = make([]uint32, len(x.recs))
-		}
-		count := uint32(0)
 		best = best[:0]
-		for _, t := range terms {
-			for it, i := x.postings(t), 0; it.next(); i++ {
+		for _, t := range x.pfxTerms[p] {
+			for it, i := x.postings(t), 0; i < x.depth && it.next(); i++ {
 				o := it.o
-				if mark[o] == uint32(p)+1 {
+				if len(best) == x.depth && o > best[len(best)-1] {
+					break
+				}
+				j, found := slices.BinarySearch(best, o)
+				if found {
 					continue
 				}
-				mark[o] = uint32(p) + 1
-				count++
-				if i >= x.depth || len(best) == x.depth && o > best[len(best)-1] {
-					continue
-				}
-				j, _ := slices.BinarySearch(best, o)
 				if len(best) == x.depth {
 					best = best[:len(best)-1]
 				}
 				best = slices.Insert(best, j, o)
 			}
 		}
-		x.pfxCount[p] = count
 		x.pfxList[p] = x.entries(best)
 	}
 }
@@ -254,6 +291,37 @@ type tokens struct {
 	flat  [][]uint32
 	span  []uint64
 	chunk int
+	slug  []bool // the record's slug is api.Slug(name, id)
+}
+
+// rankedTerms holds the term ids of every product in rank order while
+// building: product i's are flat[end[i-1]:end[i]].
+type rankedTerms struct {
+	flat []uint32
+	end  []uint32
+}
+
+func (rt *rankedTerms) of(i int) []uint32 {
+	a := uint32(0)
+	if i > 0 {
+		a = rt.end[i-1]
+	}
+	return rt.flat[a:rt.end[i]]
+}
+
+// ranked copies the terms of the records in order into rank order.
+func (tk *tokens) ranked(order []uint32) *rankedTerms {
+	rt := &rankedTerms{end: make([]uint32, len(order))}
+	total := 0
+	for _, o := range order {
+		total += int(uint32(tk.span[o]))
+	}
+	rt.flat = make([]uint32, 0, total)
+	for i, o := range order {
+		rt.flat = append(rt.flat, tk.of(o)...)
+		rt.end[i] = uint32(len(rt.flat))
+	}
+	return rt
 }
 
 func (tk *tokens) of(o uint32) []uint32 {
@@ -273,7 +341,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 	}
 	vs := make([]vocab, workers)
 	chunk := max(1, (len(recs)+workers-1)/workers)
-	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk}
+	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk, slug: make([]bool, len(recs))}
 	part := func(w int) (int, int) { return min(len(recs), w*chunk), min(len(recs), (w+1)*chunk) }
 	tx := x.tx
 	var wg sync.WaitGroup
@@ -292,6 +360,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 			for o := lo; o < hi; o++ {
 				r := &recs[o]
 				b := tx.blob(r)
+				tk.slug[o] = derivedSlug(b.text[fSlug], b.text[fName], b.text[fID])
 				start := len(flat)
 				for f, text := range [...]string{b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r)} {
 					key := uint64(0)

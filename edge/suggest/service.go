@@ -83,7 +83,7 @@ func (s *Service) Load(p *api.Product) {
 	}
 	// A product loaded twice is kept once, as last loaded, by the build.
 	pr := productOf(&s.cfg, p)
-	s.loadRec = append(s.loadRec, s.loadTx.record(&pr, 0, nil))
+	s.loadRec = append(s.loadRec, s.loadTx.record(&pr, 0, nil, false))
 }
 
 // EndLoad builds the index of the loaded products, consistent with seq,

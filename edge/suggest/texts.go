@@ -63,8 +63,9 @@ func (tx *texts) category(name string) uint32 {
 }
 
 // record returns the record of p at sequence seq, its blob (with terms,
-// ascending) appended to the arena.
-func (tx *texts) record(p *product, seq uint64, terms []uint32) record {
+// ascending) appended to the arena. The slug is left out when derived
+// if slugs is set (the build checks the loaded records' on every core).
+func (tx *texts) record(p *product, seq uint64, terms []uint32, slugs bool) record {
 	r := record{cat: tx.category(p.leaf), price: p.price, score: p.score, seq: seq, flags: recLive}
 	if p.has {
 		r.flags |= recHas
@@ -75,12 +76,17 @@ func (tx *texts) record(p *product, seq uint64, terms []uint32) record {
 			r.ids[k], text[f] = id, ""
 		}
 	}
-	if text[fSlug] != "" && text[fSlug] == api.Slug(text[fName], text[fID]) {
+	if slugs && derivedSlug(text[fSlug], text[fName], text[fID]) {
 		r.flags |= recSlugAuto
 		text[fSlug] = ""
 	}
 	r.off = tx.appendBlob(&text, terms)
 	return r
+}
+
+// derivedSlug reports whether slug is api.Slug(name, id).
+func derivedSlug(slug, name, id string) bool {
+	return slug != "" && slug == api.Slug(name, id)
 }
 
 // appendBlob appends a blob and returns its offset.

@@ -49,12 +49,12 @@ func (x *index) upsert(p *product, seq uint64) bool {
 			}
 		} else {
 			x.tx.garbage += oldBlob.size
-			nr = x.tx.record(p, seq, newTerms)
+			nr = x.tx.record(p, seq, newTerms, true)
 		}
 		x.recs[o] = nr
 	} else {
 		delete(x.dead, id)
-		nr = x.tx.record(p, seq, newTerms)
+		nr = x.tx.record(p, seq, newTerms, true)
 		o = x.newOrdinal()
 		x.recs[o] = nr
 		x.putID(id, o)
