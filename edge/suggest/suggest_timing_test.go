@@ -195,7 +195,8 @@ func BenchmarkHandleHitBaseline(b *testing.B) {
 // BenchmarkBuild loads generated products into a Service: Load copies
 // each into a record, one at a time while the snapshot streams in
 // (copy-s), and EndLoad builds the index over them (index-s). It reports
-// bytes per product (estimated by Stats and measured as heap growth):
+// bytes per product (estimated by Stats, and measured as the growth of
+// runtime.MemStats.HeapAlloc and HeapInuse after a GC):
 //
 //	go test ./edge/suggest -run - -bench 'Build/1000000$' -benchtime 1x
 func BenchmarkBuild(b *testing.B) {
@@ -208,7 +209,7 @@ func BenchmarkBuild(b *testing.B) {
 			cfg := DefaultConfig()
 			b.ResetTimer()
 			var st Stats
-			var heap uint64
+			var heap, inuse uint64
 			var copySec, indexSec, copyCPU, indexCPU float64
 			for range b.N {
 				b.StopTimer()
@@ -234,11 +235,13 @@ func BenchmarkBuild(b *testing.B) {
 				runtime.ReadMemStats(&m1)
 				st = s.Stats()
 				heap = m1.HeapAlloc - m0.HeapAlloc
+				inuse = m1.HeapInuse - m0.HeapInuse
 				runtime.KeepAlive(s)
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(st.BytesPerProduct()), "est-bytes/product")
 			b.ReportMetric(float64(heap)/float64(n), "heap-bytes/product")
+			b.ReportMetric(float64(inuse)/float64(n), "inuse-bytes/product")
 			b.ReportMetric(float64(st.Prefixes), "prefixes")
 			b.ReportMetric(copySec/float64(b.N), "copy-s")
 			b.ReportMetric(indexSec/float64(b.N), "index-s")
@@ -311,4 +314,182 @@ func benchPercentiles(b *testing.B, s *Service) {
 	b.ReportMetric(float64(walk.ValueAtQuantile(99))/1e3, "walk-p99-µs")
 	b.ReportMetric(float64(answer.ValueAtQuantile(50))/1e3, "answer-p50-µs")
 	b.ReportMetric(float64(answer.ValueAtQuantile(99))/1e3, "answer-p99-µs")
+}
+
+// BenchmarkBuildBaseline is the twin of BenchmarkBuild: the same products
+// indexed as Go values, the way the index is not built — a struct of
+// strings per product and a map from every prefix string to its count
+// and best Depth products (filled in rank order, one pass) — with the
+// same metrics:
+//
+//	go test ./edge/suggest -run - -bench 'BuildBaseline/1000000$' -benchtime 1x
+func BenchmarkBuildBaseline(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var ps []*api.Product
+			if err := demodata.Generate(n, 1, demoProducts(b), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+				b.Fatal(err)
+			}
+			cfg := DefaultConfig()
+			b.ResetTimer()
+			var heap, inuse uint64
+			var prefixes int
+			var sec, cpu float64
+			for range b.N {
+				b.StopTimer()
+				runtime.GC()
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				b.StartTimer()
+				t0, c0 := time.Now(), cpuTime()
+				x := buildBaseline(&cfg, ps)
+				sec += time.Since(t0).Seconds()
+				cpu += (cpuTime() - c0).Seconds()
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&m1)
+				heap = m1.HeapAlloc - m0.HeapAlloc
+				inuse = m1.HeapInuse - m0.HeapInuse
+				prefixes = len(x.prefixes)
+				runtime.KeepAlive(x)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(heap)/float64(n), "heap-bytes/product")
+			b.ReportMetric(float64(inuse)/float64(n), "inuse-bytes/product")
+			b.ReportMetric(float64(prefixes), "prefixes")
+			b.ReportMetric(sec/float64(b.N), "index-s")
+			b.ReportMetric(cpu/float64(b.N), "index-cpu-s")
+		})
+	}
+}
+
+type baseProduct struct {
+	id, name, url, image, currency string
+	price, score                   int64
+}
+
+type basePrefix struct {
+	count int
+	stamp int // product + 1 that last counted here
+	best  []int32
+}
+
+type baseIndex struct {
+	products []baseProduct
+	prefixes map[string]*basePrefix
+}
+
+func buildBaseline(cfg *Config, ps []*api.Product) *baseIndex {
+	x := &baseIndex{prefixes: map[string]*basePrefix{}}
+	leaf := make([]string, len(ps))
+	for i, p := range ps {
+		pr := productOf(cfg, p)
+		leaf[i] = pr.leaf
+		x.products = append(x.products, baseProduct{
+			id: strings.Clone(p.ID), name: strings.Clone(p.Name), url: "/products/" + p.Slug,
+			image: strings.Clone(p.Image), currency: strings.Clone(pr.text[fCurrency]), price: pr.price, score: pr.score,
+		})
+	}
+	order := make([]int, len(ps))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		pa, pb := &x.products[a], &x.products[b]
+		if pa.score != pb.score {
+			if pa.score > pb.score {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(pa.id, pb.id)
+	})
+	n := NewNormalizer()
+	for _, o := range order {
+		for _, text := range [...]string{ps[o].Name, ps[o].Brand, leaf[o]} {
+			if n.Normalize(text) != nil {
+				continue
+			}
+			for k := range n.Words {
+				w := n.Word(k)
+				chars := 0
+				for i := 1; i <= len(w) && chars < cfg.MaxPrefixLen; i++ {
+					if i < len(w) && w[i]&0xC0 == 0x80 {
+						continue
+					}
+					chars++
+					p := x.prefixes[b2s(w[:i])]
+					if p == nil {
+						p = &basePrefix{}
+						x.prefixes[string(w[:i])] = p
+					}
+					if p.stamp == o+1 {
+						continue
+					}
+					p.stamp = o + 1
+					p.count++
+					if len(p.best) < cfg.Depth {
+						p.best = append(p.best, int32(o))
+					}
+				}
+			}
+		}
+	}
+	return x
+}
+
+// BenchmarkLookupPercentilesBaseline is the twin of
+// BenchmarkLookupPercentiles: the same replay and percentiles of a binary
+// search over the sorted normalised names (as BenchmarkLookupBaseline), at
+// demo size and over the 1M generated names. On a shared machine its tail
+// shows what the machine adds to any lookup.
+func BenchmarkLookupPercentilesBaseline(b *testing.B) {
+	names := func(ps []*api.Product) []string {
+		n := NewNormalizer()
+		out := make([]string, 0, len(ps))
+		for _, p := range ps {
+			_ = n.Normalize(p.Name)
+			out = append(out, string(n.Text))
+		}
+		slices.Sort(out)
+		return out
+	}
+	b.Run("demo", func(b *testing.B) { benchPercentilesBaseline(b, names(demoProducts(b))) })
+	b.Run("1M", func(b *testing.B) {
+		var ps []*api.Product
+		if err := demodata.Generate(1_000_000, 1, demoProducts(b), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		benchPercentilesBaseline(b, names(ps))
+	})
+}
+
+func benchPercentilesBaseline(b *testing.B, names []string) {
+	keys := keystrokes(b)
+	walkMin := make([]time.Duration, len(keys))
+	n := NewNormalizer()
+	found := 0
+	b.ResetTimer()
+	for r := range b.N {
+		for i, k := range keys {
+			t0 := time.Now()
+			if n.ParseQuery(k, 100, 10) == nil {
+				q := b2s(n.Text)
+				j := sort.SearchStrings(names, q)
+				for k := j; k < len(names) && k < j+10 && strings.HasPrefix(names[k], q); k++ {
+					found++
+				}
+			}
+			if d := time.Since(t0); r == 0 || d < walkMin[i] {
+				walkMin[i] = d
+			}
+		}
+	}
+	walk := hdrhistogram.New(1, int64(time.Second), 3)
+	for i := range keys {
+		_ = walk.RecordValue(walkMin[i].Nanoseconds())
+	}
+	b.ReportMetric(float64(walk.ValueAtQuantile(50))/1e3, "walk-p50-µs")
+	b.ReportMetric(float64(walk.ValueAtQuantile(99))/1e3, "walk-p99-µs")
+	_ = found
 }
