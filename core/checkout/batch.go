@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -99,8 +100,17 @@ func (p *pipeline) do(ctx context.Context, fn applyFunc) error {
 			return errClosed
 		default:
 		}
-		err := p.st.Update(ctx, fn)
-		if err == nil && p.after != nil {
+		if p.after == nil {
+			return p.st.Update(ctx, fn)
+		}
+		var appended bool
+		err := p.st.Update(ctx, func(tx store.Txn) error {
+			spy := logSpy{Txn: tx}
+			err := fn(&spy)
+			appended = spy.appended
+			return err
+		})
+		if err == nil && appended {
 			p.after()
 		}
 		return err
@@ -196,8 +206,12 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	if p.batchSize != nil {
 		p.batchSize.Update(float64(len(batch)))
 	}
+	var appended bool
 	err := p.st.Update(context.Background(), func(tx store.Txn) error {
 		errs = errs[:0]
+		spy := logSpy{Txn: tx}
+		tx = &spy
+		defer func() { appended = spy.appended }()
 		ov := &p.ov
 		ov.startBatch()
 		for _, r := range batch {
@@ -220,7 +234,7 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	if err == nil {
 		p.batches.Add(1)
 		p.items.Add(uint64(len(batch)))
-		if p.after != nil {
+		if p.after != nil && appended {
 			p.after()
 		}
 	}
@@ -233,3 +247,21 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	}
 	return errs
 }
+
+// logSpy is a Txn that notes whether a change-feed event was written (a key
+// under store.NSLog), so feed waiters are woken only after commits that
+// appended one: with a wake-up per checkout, every edge following the feed
+// would re-read it after every sale.
+type logSpy struct {
+	store.Txn
+	appended bool
+}
+
+func (t *logSpy) Set(key, value []byte) error {
+	if !t.appended && bytes.HasPrefix(key, nsLog) {
+		t.appended = true
+	}
+	return t.Txn.Set(key, value)
+}
+
+var nsLog = []byte(store.NSLog)

@@ -9,6 +9,9 @@ import (
 type Config struct {
 	// GroupCommit combines concurrent checkout (and mark-paid) requests into
 	// one store transaction per batch; off runs one transaction per request.
+	// A store that group-commits concurrent transactions itself (the
+	// embedded one) gets one transaction per request either way: batching
+	// them here too only adds latency (see pipeline).
 	GroupCommit bool `yaml:"group_commit"`
 	// BatchWindow is how long a batch that is not full waits for more
 	// requests. 0 takes only what queued while the previous batch committed.

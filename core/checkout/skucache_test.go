@@ -3,7 +3,10 @@ package checkout
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+
+	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
 	"shopedge/core/payment/testpay"
@@ -56,4 +59,49 @@ func mustCheckout(t *testing.T, e *env, key, cartID string) Result {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// notifyCounter counts the feed wake-ups the checkout service asks for.
+type notifyCounter struct {
+	Catalog
+	n atomic.Int64
+}
+
+func (c *notifyCounter) Notify() { c.n.Add(1) }
+
+// TestFeedWokenOnlyForEvents checks that checkouts wake the change feed's
+// waiters only when they appended an event (a SKU changed availability
+// band), in both pipeline modes.
+func TestFeedWokenOnlyForEvents(t *testing.T) {
+	for _, k := range storeKinds[:2] {
+		t.Run(k.name, func(t *testing.T) {
+			e := newEnv(t, k.open(t), nil, nil)
+			// 13 units: the first two checkouts stay in stock (above the
+			// low-stock threshold of 10), the third crosses into low stock.
+			e.product("feed", usd(100), 13)
+			nc := &notifyCounter{Catalog: e.cat}
+			co, err := New(e.st, nc, e.gw, e.co.Config(), zerolog.Nop(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer co.Close()
+			checkout := func(i int) {
+				t.Helper()
+				req := api.CheckoutRequest{CartID: e.cartWith("feed", 1), PaymentToken: testpay.TokenOK, Email: "a@example.com"}
+				r, err := co.Checkout(context.Background(), fmt.Sprint(e.keyNS, "feed-", i), fmt.Sprint("fp-", i), req)
+				if err != nil || r.Status != 201 {
+					t.Fatalf("checkout %d: %d %v", i, r.Status, err)
+				}
+			}
+			checkout(0)
+			checkout(1)
+			if n := nc.n.Load(); n != 0 {
+				t.Fatalf("%d wake-ups for checkouts within a band", n)
+			}
+			checkout(2)
+			if n := nc.n.Load(); n == 0 {
+				t.Fatal("no wake-up for the checkout that crossed into low stock")
+			}
+		})
+	}
 }
