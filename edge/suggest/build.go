@@ -1,9 +1,11 @@
 package suggest
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"runtime"
 	"slices"
@@ -68,7 +70,7 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 	var offs []uint32
 	go func() {
 		defer wg.Done()
-		offs = x.writeBlobs(rt, slugs)
+		offs = x.writeBlobs(rt, slugs, workers)
 	}()
 	go func() {
 		defer wg.Done()
@@ -132,35 +134,65 @@ func (x *index) renumberIDs(order []uint32, n int) {
 
 // writeBlobs rewrites the records' blobs with their terms, in rank order,
 // into a new arena, without the slugs derived from name and id (slugs[i]),
-// and returns their offsets there.
-func (x *index) writeBlobs(rt *rankedTerms, slugs []bool) []uint32 {
+// and returns their offsets there. Workers write a range of products
+// each, into its place in the arena, sized by a first pass.
+func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, workers int) []uint32 {
 	old := x.tx.blobs
-	size := len(old) // the blobs without terms, and the terms' lengths below
-	for i := range x.recs {
-		n, prev := 0, uint32(0)
-		for _, t := range rt.of(i) {
-			n += uvarintLen(uint64(t - prev))
-			prev = t
-		}
-		size += n + uvarintLen(uint64(n)) - 1
-		if slugs[i] {
-			n := len(readBlob(old, x.recs[i].off).text[fSlug])
-			size -= n + uvarintLen(uint64(n)) - 1
-		}
-	}
-	arena := make([]byte, 0, size)
+	chunk := (len(x.recs) + workers - 1) / workers
+	span := func(w int) (int, int) { return min(len(x.recs), w*chunk), min(len(x.recs), (w+1)*chunk) }
 	offs := make([]uint32, len(x.recs))
-	for i := range x.recs {
-		b := readBlob(old, x.recs[i].off)
-		if slugs[i] {
-			b.text[fSlug] = ""
-		}
-		offs[i] = uint32(len(arena))
-		arena = appendBlob(arena, &b.text, rt.of(i))
-		if len(arena) > math.MaxUint32-1<<20 {
-			panic(fmt.Sprintf("suggest: cannot index more than 4 GiB of product text (%d bytes)", len(arena)))
-		}
+	sizes := make([]int, workers+1) // sizes[w+1]: bytes of worker w's blobs
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := span(w)
+			size := 0
+			for i := lo; i < hi; i++ {
+				b := readBlob(old, x.recs[i].off)
+				n, prev := 0, uint32(0)
+				for _, t := range rt.of(i) {
+					n += uvarintLen(uint64(t - prev))
+					prev = t
+				}
+				size += b.size + n + uvarintLen(uint64(n)) - 1
+				if slugs[i] {
+					n := len(b.text[fSlug])
+					size -= n + uvarintLen(uint64(n)) - 1
+				}
+			}
+			sizes[w+1] = size
+		}()
 	}
+	wg.Wait()
+	for w := range workers {
+		sizes[w+1] += sizes[w]
+	}
+	if sizes[workers] > math.MaxUint32-1<<20 {
+		panic(fmt.Sprintf("suggest: cannot index more than 4 GiB of product text (%d bytes)", sizes[workers]))
+	}
+	arena := make([]byte, sizes[workers])
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := span(w)
+			dst := arena[sizes[w]:sizes[w]:sizes[w+1]]
+			for i := lo; i < hi; i++ {
+				b := readBlob(old, x.recs[i].off)
+				if slugs[i] {
+					b.text[fSlug] = ""
+				}
+				offs[i] = uint32(sizes[w] + len(dst))
+				dst = appendBlob(dst, &b.text, rt.of(i))
+			}
+			if len(dst) != sizes[w+1]-sizes[w] {
+				panic("suggest: blob sizes miscounted")
+			}
+		}()
+	}
+	wg.Wait()
 	x.tx.blobs = arena
 	return offs
 }
@@ -335,10 +367,6 @@ func (tk *tokens) of(o uint32) []uint32 {
 // the vocabularies are then merged into the index (one intern per
 // distinct word and worker) and the records' local ids translated.
 func (x *index) tokenise(recs []record, workers int) *tokens {
-	type vocab struct {
-		ids   map[string]uint32
-		words []string
-	}
 	vs := make([]vocab, workers)
 	chunk := max(1, (len(recs)+workers-1)/workers)
 	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk, slug: make([]bool, len(recs))}
@@ -351,7 +379,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 			defer wg.Done()
 			v := &vs[w]
 			lo, hi := part(w)
-			v.ids = map[string]uint32{}
+			v.init(x.seed)
 			flat := make([]uint32, 0, 12*(hi-lo))
 			norm := NewNormalizer()
 			// Brands and categories repeat: the words of an interned
@@ -382,13 +410,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 					}
 					for k := range norm.Words {
 						word := norm.Word(k)
-						id, ok := v.ids[b2s(word)]
-						if !ok {
-							id = uint32(len(v.words))
-							v.words = append(v.words, string(word))
-							v.ids[v.words[id]] = id
-						}
-						flat = append(flat, id)
+						flat = append(flat, v.id(word))
 					}
 					if uint32(key) != 0 && len(seen) < maxSeenTexts {
 						seen[key] = [2]uint32{uint32(from), uint32(len(flat))}
@@ -404,7 +426,9 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 	// any prefix have consecutive ids (see termRanges).
 	var all []string
 	for w := range vs {
-		all = append(all, vs[w].words...)
+		for i := range vs[w].n() {
+			all = append(all, string(vs[w].word(uint32(i))))
+		}
 	}
 	slices.Sort(all)
 	for _, word := range slices.Compact(all) {
@@ -413,11 +437,12 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 	globals := make([][]uint32, workers)
 	for w := range vs {
 		v := &vs[w]
-		globals[w] = make([]uint32, len(v.words))
-		for i, word := range v.words {
-			globals[w][i], _ = x.findTerm(s2b(word), x.hash(s2b(word)))
+		globals[w] = make([]uint32, v.n())
+		for i := range globals[w] {
+			word := v.word(uint32(i))
+			globals[w][i], _ = x.findTerm(word, x.hash(word))
 		}
-		v.ids, v.words = nil, nil
+		*v = vocab{}
 	}
 	x.termRanges()
 	for w := range vs {
@@ -441,6 +466,63 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 	}
 	wg.Wait()
 	return tk
+}
+
+// vocab is a tokenising worker's own table of the words it has seen:
+// open addressing over (hash, word id), the words' bytes in one arena.
+type vocab struct {
+	seed  maphash.Seed
+	slots []uint64 // hash>>32 << 32 | id+1; 0 = empty
+	arena []byte
+	offs  []uint32 // word i is arena[offs[i]:offs[i+1]]
+}
+
+func (v *vocab) init(seed maphash.Seed) {
+	*v = vocab{seed: seed, slots: make([]uint64, 1<<14), offs: []uint32{0}}
+}
+
+func (v *vocab) n() int { return len(v.offs) - 1 }
+
+func (v *vocab) word(id uint32) []byte { return v.arena[v.offs[id]:v.offs[id+1]] }
+
+// id returns the id of w, adding it when new.
+func (v *vocab) id(w []byte) uint32 {
+	h := maphash.Bytes(v.seed, w)
+	tag := h >> 32 << 32
+	mask := uint64(len(v.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := v.slots[i]
+		if s == 0 {
+			id := uint32(v.n())
+			v.arena = append(v.arena, w...)
+			v.offs = append(v.offs, uint32(len(v.arena)))
+			v.slots[i] = tag | uint64(id+1)
+			if 2*v.n() > len(v.slots) {
+				v.grow()
+			}
+			return id
+		}
+		if s&^0xffffffff == tag && bytes.Equal(v.word(uint32(s)-1), w) {
+			return uint32(s) - 1
+		}
+	}
+}
+
+func (v *vocab) grow() {
+	slots := make([]uint64, 2*len(v.slots))
+	mask := uint64(len(slots) - 1)
+	for _, s := range v.slots {
+		if s == 0 {
+			continue
+		}
+		h := maphash.Bytes(v.seed, v.word(uint32(s)-1))
+		i := h & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = s
+	}
+	v.slots = slots
 }
 
 // rankOrder returns the ordinals of recs, best first. Ties in score
