@@ -99,6 +99,11 @@ func RunSuggest(ctx context.Context, cfg SuggestConfig, log io.Writer) (*Report,
 	if rss, err := cl.Edge.RSSBytes(); err == nil {
 		r.Fact("edge_rss_mb", mb(rss))
 	}
+	const products, bytes, build = "shopedge_suggest_products", "shopedge_suggest_index_bytes", "shopedge_suggest_build_seconds"
+	if m, err := Metrics(ctx, cl.Edge, products, bytes, build); err == nil && m[products] > 0 {
+		r.Fact("suggest_index_bytes_per_product", m[bytes]/m[products])
+		r.Fact("suggest_index_build_s", m[build])
+	}
 	r.Note("queries %s, every prefix of each query in file order, cycled", cfg.Queries)
 	return r, cl.Stop()
 }
