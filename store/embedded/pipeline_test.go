@@ -208,3 +208,62 @@ func TestScanSeesCommittingBatch(t *testing.T) {
 		t.Fatalf("scan = %q, want %q", got.String(), want)
 	}
 }
+
+// TestMaxBatchSizeBounds queues more callers than a batch holds: they are
+// committed in several batches, none larger than MaxBatchSize.
+func TestMaxBatchSizeBounds(t *testing.T) {
+	db := mustOpen(t, Options{MaxBatchSize: 5})
+	release, waitHolder := holdCommitter(t, db)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Update(context.Background(), func(tx store.Txn) error {
+				return tx.Set(fmt.Appendf(nil, "k%02d", i), []byte("v"))
+			})
+		}()
+	}
+	waitQueued(t, db, 4) // the channel holds MaxBatchSize; the rest wait to send
+	release()
+	wg.Wait()
+	waitHolder()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Update %d: %v", i, err)
+		}
+	}
+	if st := db.Stats(); st.MaxBatch > 5 || st.Batches < (n+1+4)/5 || st.Updates != n+1 {
+		t.Fatalf("stats %+v: want batches of at most 5 carrying %d updates", st, n+1)
+	}
+}
+
+// TestMaxBatchDelayGathers starts callers a little apart with a long
+// MaxBatchDelay: the first waits for the others and all commit together.
+func TestMaxBatchDelayGathers(t *testing.T) {
+	db := mustOpen(t, Options{MaxBatchDelay: time.Second})
+	const n = 5
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+			if err := db.Update(context.Background(), func(tx store.Txn) error {
+				return tx.Set(fmt.Appendf(nil, "k%d", i), []byte("v"))
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if st := db.Stats(); st.Batches != 1 || st.Updates != n {
+		t.Fatalf("stats %+v: want one batch of %d", st, n)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("answered after %s, before MaxBatchDelay", d)
+	}
+}
