@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -296,10 +298,12 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 		}
 		return kind
 	}
+	cpu0 := clusterCPU(cl)
 	s, err := Run(ctx, o, op)
 	if err != nil {
 		return err
 	}
+	cpu1 := clusterCPU(cl)
 	if s.OK == 0 {
 		first := s.ErrorKinds()
 		return fmt.Errorf("every checkout failed (%v): is POST /v1/checkout wired through the edge?", first)
@@ -327,6 +331,13 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 		}
 	}
 	r.Fact(fact+"_oversell", float64(oversell))
+	// CPU per checkout of each process, robust against other load on the
+	// machine (wall-clock rates are not).
+	for i, name := range []string{"core", "edge"} {
+		if cpu0[i] >= 0 && cpu1[i] >= 0 && s.Requests > 0 {
+			r.Fact(fact+"_"+name+"_cpu_us_per_checkout", float64((cpu1[i]-cpu0[i]).Microseconds())/float64(s.Requests))
+		}
+	}
 	// The core's batch sizes show whether group commit took effect; the
 	// counters run over the core's life, so the mixed sale includes the hot.
 	if m, err := Metrics(ctx, cl.Core, "shopedge_checkout_batch_size_sum", "shopedge_checkout_batch_size_count"); err == nil {
@@ -336,6 +347,55 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	}
 	r.Fact(fact+"_skus_sold_ne_paid", float64(mismatch))
 	return nil
+}
+
+// clusterCPU returns the CPU time (user + system) the core and the edge
+// have used so far; -1 for one that is not running or cannot be read.
+func clusterCPU(cl *Cluster) [2]time.Duration {
+	out := [2]time.Duration{-1, -1}
+	for i, p := range []*Proc{cl.Core, cl.Edge} {
+		if p == nil {
+			continue
+		}
+		if d, err := ReadCPU(p.Pid()); err == nil {
+			out[i] = d
+		}
+	}
+	return out
+}
+
+// ReadCPU returns the user + system CPU time process pid has used, from
+// /proc/{pid}/stat (Linux; clock ticks of 1/100 s, the kernel's USER_HZ).
+func ReadCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cannot read CPU time of %d: %w", pid, err)
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15) of a
+// /proc/{pid}/stat line. The command name (field 2) is in parentheses and
+// may hold spaces, so fields are counted after its closing parenthesis.
+func parseStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cannot parse /proc stat %q", b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state): utime is field 14, stime field 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cannot parse /proc stat %q", b)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cannot parse /proc stat %q: %w", b, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100), nil
 }
 
 // decodeError returns the *api.Error in an error body, or nil.
