@@ -49,10 +49,11 @@ type written struct {
 // order (at a time-ordered key) and the idempotency record (the one write
 // at a random place). The expiry of both is found through the order's key.
 //
-// With group commit this runs on the batch transaction, one request after
-// another, so it is kept short: the SKU index records are read once per
-// batch and decoded once per change (cachedCatalog), the cart is a compact
-// binary record, and nothing is rendered as JSON unless it must be.
+// It runs on the store's committer (embedded) or in the pipeline's batch
+// transaction, one request after another, so it is kept short: the SKU
+// index records are decoded once per change (cachedCatalog) and, in a
+// batch, read once per batch; the cart is a compact binary record; and
+// nothing is rendered as JSON unless it must be.
 // Reading the cart and SKUs on a snapshot beforehand, to check them here
 // by comparing bytes, measured more CPU per checkout in all (two reads of
 // each record) for a little less work here.
