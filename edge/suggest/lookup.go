@@ -428,6 +428,9 @@ func (x *index) matchesAll(st *state, e *entry, d int) bool {
 	if len(st.need) == 0 {
 		return true
 	}
+	if len(st.need) == 1 && len(st.cons[st.need[0]].alts) <= maxTypoAlts+1 {
+		return x.matchesEnc(st, readBlobTerms(x.tx.blobs, x.recs[e.o].off), sig, sig2, &st.cons[st.need[0]])
+	}
 	st.terms = x.terms(e.o, st.terms[:0])
 	for _, i := range st.need {
 		if !x.matches(st, sig, sig2, &st.cons[i]) {
@@ -457,6 +460,45 @@ func (x *index) matches(st *state, sig, sig2 uint64, c *constraint) bool {
 				continue
 			}
 			if !a.capped || strings.HasPrefix(x.termStr(t), b2s(st.altWord(ai))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matchesEnc is matches over the encoded terms of a product, decoded one
+// at a time until one matches; c has at most maxTypoAlts+1 alternatives.
+func (x *index) matchesEnc(st *state, enc []byte, sig, sig2 uint64, c *constraint) bool {
+	var admit [maxTypoAlts + 1]*alt
+	var words [maxTypoAlts + 1]int
+	n := 0
+	for _, ai := range c.alts {
+		if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
+			admit[n], words[n] = a, ai
+			n++
+		}
+	}
+	t := uint32(0)
+	for i := 0; i < len(enc); {
+		b := enc[i]
+		i++
+		v := uint32(b & 0x7f)
+		for s := 7; b >= 0x80 && i < len(enc); s += 7 {
+			b = enc[i]
+			i++
+			v |= uint32(b&0x7f) << s
+		}
+		t += v
+		for k, a := range admit[:n] {
+			if t < x.sortedTerms {
+				if t < a.lo || t >= a.hi {
+					continue
+				}
+			} else if tp := x.termPrefixes(t); len(tp) < a.chars || tp[a.chars-1] != a.pid {
+				continue
+			}
+			if !a.capped || strings.HasPrefix(x.termStr(t), b2s(st.altWord(words[k]))) {
 				return true
 			}
 		}
