@@ -141,17 +141,19 @@ func (x *index) entries(os []uint32) []entry {
 }
 
 // meta is what lookups read first of every candidate product, kept dense
-// (16 bytes per ordinal) and apart from the records: most candidates of a
+// (24 bytes per ordinal) and apart from the records: most candidates of a
 // multi-word query fail on it, without their terms being read.
 type meta struct {
 	sig  uint64 // see metaOf
 	sig2 uint64 // a hashed bit per 2-character prefix of its terms
+	sig4 uint64 // a hashed bit per 4-character prefix of its terms
 }
 
 // metaOf returns a product's signatures: the kidBit of the first
 // character of each of its terms (sig bits 0-35), a hashed bit per
-// 3-character prefix (sig bits 36-63) and one per 2-character prefix
-// (sig2). A query word whose bits are not all set cannot match, which
+// 3-character prefix (sig bits 36-63), one per 2-character prefix (sig2)
+// and one per 4-character prefix (sig4). A query word whose bits are not
+// all set cannot match, which
 // spares reading the product's terms; a one-character word of
 // typoAlphabet is decided by its bit alone.
 func (x *index) metaOf(terms []uint32) meta {
@@ -164,12 +166,18 @@ func (x *index) metaOf(terms []uint32) meta {
 		if len(tp) >= 3 {
 			m.sig |= sigBit(tp[2])
 		}
+		if len(tp) >= 4 {
+			m.sig4 |= sig4Bit(tp[3])
+		}
 		if s := x.termStr(t); s != "" {
 			m.sig |= kidBit(s[0])
 		}
 	}
 	return m
 }
+
+// sig4Bit returns the signature bit of a 4-character prefix.
+func sig4Bit(p uint32) uint64 { return 1 << ((p * 0x85EBCA77) >> 26) }
 
 // sig2Bit returns the signature bit of a 2-character prefix.
 func sig2Bit(p uint32) uint64 { return 1 << ((p * 0x9E3779B1) >> 26) }

@@ -56,6 +56,7 @@ type alt struct {
 	lo, hi     uint32 // the terms of the build with prefix pid
 	mask       uint64 // signature bits every matching product has
 	mask2      uint64 // the same of sig2
+	mask4      uint64 // the same of sig4
 	exact      bool   // the mask alone decides a match
 }
 
@@ -299,8 +300,17 @@ func (x *index) addAlt(st *state, p uint32, w []byte) int {
 	if a.chars >= 3 {
 		a.mask |= sigBit(x.termPrefixes(x.pfxTerm[p])[2])
 	}
+	if a.chars >= 4 {
+		a.mask4 = sig4Bit(x.termPrefixes(x.pfxTerm[p])[3])
+	}
 	st.alts = append(st.alts, a)
 	return len(st.alts) - 1
+}
+
+// admits reports whether a product with signatures m may have a term
+// starting with a.
+func (a *alt) admits(m *meta) bool {
+	return m.sig&a.mask == a.mask && m.sig2&a.mask2 == a.mask2 && m.sig4&a.mask4 == a.mask4
 }
 
 // countCat counts one product of category id; st.catPos must cover id.
@@ -374,7 +384,6 @@ const (
 // sigMatch checks e against the constraints by its signatures alone.
 func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
 	m := &x.meta[e.o]
-	sig, sig2 := m.sig, m.sig2
 	out := uint8(sigYes)
 	for i := range st.cons {
 		c := &st.cons[i]
@@ -383,7 +392,7 @@ func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
 		}
 		maybe, exact := false, false
 		for _, ai := range c.alts {
-			if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
+			if a := &st.alts[ai]; a.admits(m) {
 				maybe = true
 				exact = exact || a.exact
 			}
@@ -404,7 +413,6 @@ func (x *index) matchesAll(st *state, e *entry, d int) bool {
 	// The signatures first, for every constraint: most candidates fail
 	// there, without reading their terms.
 	m := &x.meta[e.o]
-	sig, sig2 := m.sig, m.sig2
 	st.need = st.need[:0]
 	for i := range st.cons {
 		c := &st.cons[i]
@@ -413,7 +421,7 @@ func (x *index) matchesAll(st *state, e *entry, d int) bool {
 		}
 		maybe, exact := false, false
 		for _, ai := range c.alts {
-			if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
+			if a := &st.alts[ai]; a.admits(m) {
 				maybe = true
 				exact = exact || a.exact
 			}
@@ -429,11 +437,11 @@ func (x *index) matchesAll(st *state, e *entry, d int) bool {
 		return true
 	}
 	if len(st.need) == 1 && len(st.cons[st.need[0]].alts) <= maxTypoAlts+1 {
-		return x.matchesEnc(st, readBlobTerms(x.tx.blobs, x.recs[e.o].off), sig, sig2, &st.cons[st.need[0]])
+		return x.matchesEnc(st, readBlobTerms(x.tx.blobs, x.recs[e.o].off), m, &st.cons[st.need[0]])
 	}
 	st.terms = x.terms(e.o, st.terms[:0])
 	for _, i := range st.need {
-		if !x.matches(st, sig, sig2, &st.cons[i]) {
+		if !x.matches(st, m, &st.cons[i]) {
 			return false
 		}
 	}
@@ -445,10 +453,10 @@ func (x *index) matchesAll(st *state, e *entry, d int) bool {
 // has a prefix takes integer compares, no string reads: a term of the
 // build is in the alternative's range of terms, a later one has it among
 // its prefixes.
-func (x *index) matches(st *state, sig, sig2 uint64, c *constraint) bool {
+func (x *index) matches(st *state, m *meta, c *constraint) bool {
 	for _, ai := range c.alts {
 		a := &st.alts[ai]
-		if sig&a.mask != a.mask || sig2&a.mask2 != a.mask2 {
+		if !a.admits(m) {
 			continue
 		}
 		for _, t := range st.terms {
@@ -469,12 +477,12 @@ func (x *index) matches(st *state, sig, sig2 uint64, c *constraint) bool {
 
 // matchesEnc is matches over the encoded terms of a product, decoded one
 // at a time until one matches; c has at most maxTypoAlts+1 alternatives.
-func (x *index) matchesEnc(st *state, enc []byte, sig, sig2 uint64, c *constraint) bool {
+func (x *index) matchesEnc(st *state, enc []byte, m *meta, c *constraint) bool {
 	var admit [maxTypoAlts + 1]*alt
 	var words [maxTypoAlts + 1]int
 	n := 0
 	for _, ai := range c.alts {
-		if a := &st.alts[ai]; sig&a.mask == a.mask && sig2&a.mask2 == a.mask2 {
+		if a := &st.alts[ai]; a.admits(m) {
 			admit[n], words[n] = a, ai
 			n++
 		}
