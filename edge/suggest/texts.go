@@ -84,9 +84,44 @@ func (tx *texts) record(p *product, seq uint64, terms []uint32, slugs bool) reco
 	return r
 }
 
-// derivedSlug reports whether slug is api.Slug(name, id).
+// derivedSlug reports whether slug is api.Slug(name, id), comparing as
+// api.Slug would write it, without building it (TestDerivedSlug holds the
+// two together).
 func derivedSlug(slug, name, id string) bool {
-	return slug != "" && slug == api.Slug(name, id)
+	if slug == "" {
+		return false
+	}
+	j := 0 // bytes of the slug matched: len of what api.Slug has built
+	dash := false
+	for i := 0; i < len(name) && j < 80; i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+			fallthrough
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			if dash && j > 0 {
+				if j >= len(slug) || slug[j] != '-' {
+					return false
+				}
+				j++
+			}
+			dash = false
+			if j >= len(slug) || slug[j] != c {
+				return false
+			}
+			j++
+		default:
+			dash = true
+		}
+	}
+	if j > 0 {
+		if j >= len(slug) || slug[j] != '-' {
+			return false
+		}
+		j++
+	}
+	return slug[j:] == id
 }
 
 // appendBlob appends a blob and returns its offset.
