@@ -469,55 +469,74 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 }
 
 // vocab is a tokenising worker's own table of the words it has seen:
-// open addressing over (hash, word id), the words' bytes in one arena.
+// open addressing over (hash and length, word id) with the word's first 8
+// bytes beside, so that a word of up to 8 bytes is found without reading
+// the arena that holds every word's bytes.
 type vocab struct {
 	seed  maphash.Seed
-	slots []uint64 // hash>>32 << 32 | id+1; 0 = empty
+	slots []vocabSlot
 	arena []byte
 	offs  []uint32 // word i is arena[offs[i]:offs[i+1]]
 }
 
+type vocabSlot struct {
+	tag  uint64 // hash>>40 << 40 | min(len, 255) << 32 | id+1; 0 = empty
+	head uint64 // the first 8 bytes, little-endian, zero-padded
+}
+
 func (v *vocab) init(seed maphash.Seed) {
-	*v = vocab{seed: seed, slots: make([]uint64, 1<<14), offs: []uint32{0}}
+	*v = vocab{seed: seed, slots: make([]vocabSlot, 1<<14), offs: []uint32{0}}
 }
 
 func (v *vocab) n() int { return len(v.offs) - 1 }
 
 func (v *vocab) word(id uint32) []byte { return v.arena[v.offs[id]:v.offs[id+1]] }
 
+func wordHead(w []byte) uint64 {
+	if len(w) >= 8 {
+		return binary.LittleEndian.Uint64(w)
+	}
+	h := uint64(0)
+	for i, c := range w {
+		h |= uint64(c) << (8 * i)
+	}
+	return h
+}
+
 // id returns the id of w, adding it when new.
 func (v *vocab) id(w []byte) uint32 {
 	h := maphash.Bytes(v.seed, w)
-	tag := h >> 32 << 32
+	tag := h>>40<<40 | uint64(min(len(w), 255))<<32
+	head := wordHead(w)
 	mask := uint64(len(v.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := v.slots[i]
-		if s == 0 {
+		s := &v.slots[i]
+		if s.tag == 0 {
 			id := uint32(v.n())
 			v.arena = append(v.arena, w...)
 			v.offs = append(v.offs, uint32(len(v.arena)))
-			v.slots[i] = tag | uint64(id+1)
+			*s = vocabSlot{tag: tag | uint64(id+1), head: head}
 			if 2*v.n() > len(v.slots) {
 				v.grow()
 			}
 			return id
 		}
-		if s&^0xffffffff == tag && bytes.Equal(v.word(uint32(s)-1), w) {
-			return uint32(s) - 1
+		if s.tag&^0xffffffff == tag && s.head == head && (len(w) <= 8 || bytes.Equal(v.word(uint32(s.tag)-1), w)) {
+			return uint32(s.tag) - 1
 		}
 	}
 }
 
 func (v *vocab) grow() {
-	slots := make([]uint64, 2*len(v.slots))
+	slots := make([]vocabSlot, 2*len(v.slots))
 	mask := uint64(len(slots) - 1)
 	for _, s := range v.slots {
-		if s == 0 {
+		if s.tag == 0 {
 			continue
 		}
-		h := maphash.Bytes(v.seed, v.word(uint32(s)-1))
+		h := maphash.Bytes(v.seed, v.word(uint32(s.tag)-1))
 		i := h & mask
-		for slots[i] != 0 {
+		for slots[i].tag != 0 {
 			i = (i + 1) & mask
 		}
 		slots[i] = s
