@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -13,10 +14,11 @@ import (
 )
 
 // newHitAPI returns an API over a store loaded with the real test
-// products, without a core (every request must be a hit).
-func newHitAPI(tb testing.TB, connected bool) (*API, *pages.Store) {
+// products, without a core (every request must be a hit), with a hot tier
+// of hot entries (0: off).
+func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Store) {
 	tb.Helper()
-	ps := newStore(tb)
+	ps := newStoreHot(tb, hot)
 	ps.BeginLoad()
 	for _, p := range realProducts(tb) {
 		ps.Load(p)
@@ -31,9 +33,17 @@ func newHitAPI(tb testing.TB, connected bool) (*API, *pages.Store) {
 	return New(Deps{Pages: ps, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig()), ps
 }
 
+// TestHitPathAllocatesNothing covers hits from the hot tier and, with the
+// tier off, from the off-heap cache.
 func TestHitPathAllocatesNothing(t *testing.T) {
-	a, _ := newHitAPI(t, true)
-	stale, _ := newHitAPI(t, false)
+	for _, hot := range []int{pages.DefaultConfig().HotEntries, 0} {
+		t.Run(fmt.Sprintf("hot=%d", hot), func(t *testing.T) { testHitPathAllocatesNothing(t, hot) })
+	}
+}
+
+func testHitPathAllocatesNothing(t *testing.T, hot int) {
+	a, _ := newHitAPI(t, true, hot)
+	stale, _ := newHitAPI(t, false, hot)
 	ps := realProducts(t)
 	r, err := pages.Render(ps[0], 5)
 	if err != nil {

@@ -51,9 +51,13 @@ type staticFeed struct{ ready, connected atomic.Bool }
 func (s *staticFeed) Ready() bool     { return s.ready.Load() }
 func (s *staticFeed) Connected() bool { return s.connected.Load() }
 
-func newStore(tb testing.TB) *pages.Store {
+func newStore(tb testing.TB) *pages.Store { return newStoreHot(tb, pages.DefaultConfig().HotEntries) }
+
+// newStoreHot is newStore with a hot tier of hot entries (0: off).
+func newStoreHot(tb testing.TB, hot int) *pages.Store {
 	tb.Helper()
-	ps, err := pages.New(pages.Config{CacheBytes: 32 << 20, Workers: 2, GzipLevel: 5}, zerolog.Nop(), metrics.NewSet())
+	ps, err := pages.New(pages.Config{CacheBytes: 32 << 20, Workers: 2, GzipLevel: 5, HotEntries: hot, HotMaxBytes: pages.DefaultConfig().HotMaxBytes},
+		zerolog.Nop(), metrics.NewSet())
 	if err != nil {
 		tb.Fatal(err)
 	}

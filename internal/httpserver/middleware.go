@@ -16,11 +16,12 @@ import (
 	"shopedge/core/api"
 )
 
-// serve wraps every request: request id, panic recovery, metrics and the
-// access log for failed and slow requests. It allocates nothing itself.
+// serve wraps every request: request id (echoed; generated for errors and
+// whoever asks, see RequestID), panic recovery, metrics and the access log
+// for failed and slow requests. It allocates nothing itself.
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	start := ctx.Time() // taken by fasthttp as the request arrived
-	ensureRequestID(ctx)
+	echoRequestID(ctx)
 	defer s.finish(ctx, start)
 	s.handler(ctx)
 }
@@ -40,6 +41,9 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time) {
 	}
 	d := time.Since(start)
 	status := ctx.Response.StatusCode()
+	if status >= 400 {
+		RequestID(ctx) // an error answer always carries an id
+	}
 	rs := s.stats.get(ctx)
 	rs.byClass[statusClass(status)].Inc()
 	rs.duration.Update(d.Seconds())
@@ -73,8 +77,9 @@ func (s *Server) serveError(ctx *fasthttp.RequestCtx, err error) {
 		}
 		e = api.Errorf(api.ECodeInvalid, "malformed HTTP request")
 	}
-	ensureRequestID(ctx)
+	echoRequestID(ctx)
 	api.WriteError(ctx, e)
+	RequestID(ctx)
 	s.stats.rejected.byClass[statusClass(ctx.Response.StatusCode())].Inc()
 }
 

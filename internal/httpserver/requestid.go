@@ -17,27 +17,27 @@ var canonicalRequestID = []byte("X-Request-Id")
 const maxRequestIDLen = 128
 
 // RequestID returns the request's id: the client's X-Request-ID when it was
-// valid, else one the server generated. It is kept on the response (which
-// carries it back) and read from there; a handler that resets the response
-// must copy it first. The slice is valid only until the handler returns;
-// copy it to keep it.
+// valid, else a random one generated on first use. The id is kept on the
+// response, which carries it back: a request whose id nobody asked for (a
+// cache hit without a client id) costs no id. Error responses always carry
+// one (the middleware asks). The slice is valid only until the handler
+// returns or resets the response; copy it to keep it.
 func RequestID(ctx *fasthttp.RequestCtx) []byte {
 	if id := ctx.Response.Header.Peek(HeaderRequestID); len(id) > 0 {
 		return id
 	}
-	return ctx.Request.Header.Peek(HeaderRequestID)
-}
-
-// ensureRequestID keeps a valid incoming id or replaces it with a random
-// 128-bit hex id, and sets it on the response.
-func ensureRequestID(ctx *fasthttp.RequestCtx) {
-	if id := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(id) {
-		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
-		return
-	}
 	var buf [32]byte
 	newRequestID(&buf)
 	ctx.Response.Header.SetCanonical(canonicalRequestID, buf[:])
+	return ctx.Response.Header.Peek(HeaderRequestID)
+}
+
+// echoRequestID sets a valid incoming id on the response, where RequestID
+// finds it; an invalid one is ignored (RequestID replaces it when asked).
+func echoRequestID(ctx *fasthttp.RequestCtx) {
+	if id := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(id) {
+		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
+	}
 }
 
 // newRequestID fills buf with a random 128-bit id: 32 nibbles written as

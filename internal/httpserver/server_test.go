@@ -197,6 +197,14 @@ func TestRequestID(t *testing.T) {
 	if id := ts.do(t, "GET", "/nowhere", nil).Header.Peek(HeaderRequestID); !hexID.Match(id) {
 		t.Fatalf("404 id = %q", id)
 	}
+	// A success nobody asked an id for (a cache hit) costs none; a
+	// client's id is echoed all the same.
+	if id := ts.do(t, "POST", "/echo", []byte("x")).Header.Peek(HeaderRequestID); len(id) != 0 {
+		t.Fatalf("unasked id %q generated", id)
+	}
+	if id := string(ts.do(t, "POST", "/echo", []byte("x"), HeaderRequestID, "abc").Header.Peek(HeaderRequestID)); id != "abc" {
+		t.Fatalf("echoed id = %q", id)
+	}
 }
 
 func TestPanicIs500AndLogged(t *testing.T) {
