@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/cespare/xxhash/v2"
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
@@ -195,6 +196,9 @@ type stockBands struct {
 	ends  []uint32 // SKU i is skus[ends[i-1]:ends[i]]
 	bands []string
 	out   string // the band of a SKU without a stock record
+	// byHash maps the xxhash of a SKU id to its index, or to -1 for ids
+	// sharing a hash (found by binary search then).
+	byHash map[uint64]int32
 }
 
 // readBands reads the band of every SKU in tx.
@@ -216,7 +220,21 @@ func (s *Service) readBands(tx store.Txn) (*stockBands, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read stock: %w", err)
 	}
+	b.index()
 	return b, nil
+}
+
+// index builds byHash.
+func (b *stockBands) index() {
+	b.byHash = make(map[uint64]int32, len(b.ends))
+	for i := range b.ends {
+		h := xxhash.Sum64(b.sku(i))
+		if _, dup := b.byHash[h]; dup {
+			b.byHash[h] = -1 // two SKUs share the hash: look them up by search
+			continue
+		}
+		b.byHash[h] = int32(i)
+	}
 }
 
 func (b *stockBands) sku(i int) []byte {
@@ -227,8 +245,24 @@ func (b *stockBands) sku(i int) []byte {
 	return b.skus[start:b.ends[i]]
 }
 
-// band returns the band of sku.
+// band returns the band of sku: one hash lookup (a binary search through
+// millions of SKU ids cost a cache miss per step).
 func (b *stockBands) band(sku []byte) string {
+	i, ok := b.byHash[xxhash.Sum64(sku)]
+	switch {
+	case !ok:
+		return b.out
+	case i >= 0:
+		if bytes.Equal(b.sku(int(i)), sku) {
+			return b.bands[i]
+		}
+		return b.out
+	}
+	return b.search(sku)
+}
+
+// search returns the band of sku by binary search.
+func (b *stockBands) search(sku []byte) string {
 	i := sort.Search(len(b.ends), func(i int) bool { return bytes.Compare(b.sku(i), sku) >= 0 })
 	if i < len(b.ends) && bytes.Equal(b.sku(i), sku) {
 		return b.bands[i]
@@ -304,46 +338,99 @@ func hasEscape(b []byte) bool {
 // whose every SKU is a non-empty object with a string "sku" and no
 // "availability" key, and nothing follows v but white space.
 func findSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
+	n := len(dst)
+	if dst, ok = findLastSKUs(v, dst); ok {
+		return dst, true
+	}
+	return walkSKUs(v, dst[:n])
+}
+
+// walkSKUs is findSKUs walking the whole object.
+func walkSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
 	sc := jscan{b: v}
 	err := sc.object(func(key []byte) error {
 		if string(key) != "skus" {
 			return sc.skip()
 		}
-		return sc.array(func() error {
-			at := skuAt{idStart: -1}
-			n := 0
-			err := sc.object(func(key []byte) error {
-				n++
-				switch string(key) {
-				case "sku":
-					sc.ws()
-					if sc.peek() != '"' {
-						return errSplice
-					}
-					at.idStart = sc.i
-					if err := sc.str(); err != nil {
-						return err
-					}
-					at.idEnd = sc.i
-					return nil
-				case "availability":
-					return errSplice
-				}
-				return sc.skip()
-			})
-			if err != nil || n == 0 || at.idStart < 0 {
-				return errSplice
-			}
-			at.close = sc.i - 1 // object leaves sc after its '}'
-			dst = append(dst, at)
-			return nil
-		})
+		var err error
+		dst, err = sc.skus(dst)
+		return err
 	})
 	if err != nil {
 		return dst, false
 	}
 	sc.ws()
 	return dst, sc.i == len(v)
+}
+
+// skusKey is how json.Marshal writes the key of a product's SKU array.
+var skusKey = []byte(`"skus":[`)
+
+// findLastSKUs is findSKUs for a product whose last key is "skus", as
+// json.Marshal writes an api.Product, without walking the description and
+// attributes before it (most of a product's bytes). Outside of strings
+// skusKey can only be that key: the schema has no other array-valued
+// "skus", and inside a string every quote is escaped. ok is false unless
+// the array found is followed by the object's end: the caller then walks
+// the whole object.
+func findLastSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
+	i := bytes.LastIndex(v, skusKey)
+	if i < 1 || v[i-1] == '\\' {
+		return dst, false
+	}
+	j := i - 1
+	for j > 0 && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r') {
+		j--
+	}
+	if v[j] != ',' && v[j] != '{' {
+		return dst, false
+	}
+	sc := jscan{b: v, i: i + len(skusKey) - 1}
+	dst, err := sc.skus(dst)
+	if err != nil {
+		return dst, false
+	}
+	sc.ws()
+	if sc.peek() != '}' {
+		return dst, false
+	}
+	sc.i++
+	sc.ws()
+	return dst, sc.i == len(v)
+}
+
+// skus walks the SKU array at s.i, appending each SKU's location to dst.
+func (s *jscan) skus(dst []skuAt) ([]skuAt, error) {
+	err := s.array(func() error {
+		at := skuAt{idStart: -1}
+		n := 0
+		err := s.object(func(key []byte) error {
+			n++
+			switch string(key) {
+			case "sku":
+				s.ws()
+				if s.peek() != '"' {
+					return errSplice
+				}
+				at.idStart = s.i
+				if err := s.str(); err != nil {
+					return err
+				}
+				at.idEnd = s.i
+				return nil
+			case "availability":
+				return errSplice
+			}
+			return s.skip()
+		})
+		if err != nil || n == 0 || at.idStart < 0 {
+			return errSplice
+		}
+		at.close = s.i - 1 // object leaves s after its '}'
+		dst = append(dst, at)
+		return nil
+	})
+	return dst, err
 }
 
 var errSplice = errors.New("not a stored product")

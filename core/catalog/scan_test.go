@@ -167,3 +167,63 @@ func TestFindSKUsRejectsWhatItCannotSplice(t *testing.T) {
 	f(`{"id":"a\\\"b\\\\","skus":[{"sku":"a"}]}`, true) // escaped quote between escaped backslashes
 	f(`{"id":"a\"}`, false)                             // the only quote after a is escaped
 }
+
+// TestFindLastSKUsAgreesWithTheWalk: the shortcut from the last "skus" key
+// either finds exactly what walking the whole object finds, or declines.
+func TestFindLastSKUsAgreesWithTheWalk(t *testing.T) {
+	f := func(v string, wantShortcut bool) {
+		t.Helper()
+		walked, walkOK := walkSKUs([]byte(v), nil)
+		got, ok := findLastSKUs([]byte(v), nil)
+		if ok != wantShortcut {
+			t.Fatalf("findLastSKUs(%s) ok = %v, want %v", v, ok, wantShortcut)
+		}
+		if ok && (!walkOK || !slices.Equal(got, walked)) {
+			t.Fatalf("findLastSKUs(%s) = %v; the walk found %v (%v)", v, got, walked, walkOK)
+		}
+		all, allOK := findSKUs([]byte(v), nil)
+		if allOK != walkOK || (allOK && !slices.Equal(all, walked)) {
+			t.Fatalf("findSKUs(%s) = %v %v; the walk found %v %v", v, all, allOK, walked, walkOK)
+		}
+	}
+	f(`{"id":"a","skus":[{"sku":"a"},{"sku":"b","price":{"amount":1,"currency":"EUR"}}]}`, true)
+	f(`{"id":"a","skus":[]}`, true)
+	f(`{"id":"a", "skus" :[{"sku":"a"}]}`, false) // not as json.Marshal writes it: the walk decides
+	f(`{"id":"a","description":"\"skus\":[{\"sku\":\"x\"}]","skus":[{"sku":"a"}]}`, true)
+	f(`{"id":"a","skus":[{"sku":"a"}],"description":"\"skus\":[{\"sku\":\"x\"}]"}`, false)
+	f(`{"id":"a","skus":[{"sku":"a"}],"name":"b"}`, false)
+	f(`{"id":"a","skus":[{"sku":"a","attributes":{"skus":"[1]"}}]}`, true)
+	f(`{"id":"a","x":{"skus":[{"sku":"n"}]},"skus":[{"sku":"a"}]}`, true)
+	f(`{"id":"a","skus":[{"sku":"a"}],"x":{"skus":[{"sku":"n"}]}}`, false)
+	f(`{"id":"a","skus":[{"sku":"a","availability":"in_stock"}]}`, false)
+	f(`{"id":"a","skus":[{"sku":"a"}]} x`, false)
+	f(`{"id":"a\\","skus":[{"sku":"a"}]}`, true)
+	f(`"skus":[{"sku":"a"}]}`, false)
+}
+
+// TestStockBandsLookup: hash lookups, misses and ids whose hash is shared
+// (forced here) all give the band a binary search gives.
+func TestStockBandsLookup(t *testing.T) {
+	b := &stockBands{out: "out"}
+	for i := range 1000 {
+		b.skus = append(b.skus, fmt.Sprintf("sku-%04d", i)...)
+		b.ends = append(b.ends, uint32(len(b.skus)))
+		b.bands = append(b.bands, []string{"in", "low"}[i%2])
+	}
+	b.index()
+	for h := range b.byHash {
+		if h%7 == 0 {
+			b.byHash[h] = -1
+		}
+	}
+	for i := range 1100 {
+		sku := []byte(fmt.Sprintf("sku-%04d", i))
+		want := "out"
+		if i < 1000 {
+			want = []string{"in", "low"}[i%2]
+		}
+		if got := b.band(sku); got != want || b.search(sku) != want {
+			t.Fatalf("band(%s) = %s, search %s; want %s", sku, got, b.search(sku), want)
+		}
+	}
+}
