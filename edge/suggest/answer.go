@@ -33,14 +33,24 @@ func (s *Service) answer(st *state, limit int) *api.Suggest {
 		Products:   make([]api.SuggestProduct, 0, len(st.hits)),
 		Categories: make([]api.SuggestCategory, 0, min(len(st.cats), s.cfg.MaxCategories)),
 	}
+	// The URLs and images of the answer are written into one buffer
+	// (never changed after: the strings point into it).
+	var buf []byte
 	for _, o := range st.hits {
 		r := &x.recs[o]
 		b := x.tx.blob(r)
+		if cap(buf)-len(buf) < 512 {
+			buf = make([]byte, 0, 192*len(st.hits)+512)
+		}
+		start := len(buf)
+		buf = x.tx.appendURL(buf, r, &b)
+		mid := len(buf)
+		buf = x.tx.appendImage(buf, r, &b)
 		p := api.SuggestProduct{
 			ID:         b.text[fID],
 			Name:       b.text[fName],
-			URL:        x.tx.url(r, &b),
-			Image:      x.tx.image(r, &b),
+			URL:        b2s(buf[start:mid]),
+			Image:      b2s(buf[mid:]),
 			Highlights: s.highlights(st, b.text[fName]),
 		}
 		if r.has() {

@@ -20,9 +20,11 @@ import (
 //
 // Tokenising runs on every core (each worker interns words in its own
 // vocabulary, merged into the index's afterwards), ranking and the id
-// table on other goroutines meanwhile. With ordinals in rank order,
-// postings fill in one sequential pass and come out sorted, prefix counts
-// and lists follow from the postings (prefixes split among workers), and
+// table on other goroutines meanwhile. The terms are then copied into
+// rank order once, and everything after reads them sequentially: the
+// blobs are rewritten, postings fill in one pass and come out sorted,
+// prefix counts come from one pass over the products, prefix lists from
+// the heads of their terms' postings (the last three on every core), and
 // the best products of every list sit together in memory.
 func build(cfg *Config, recs []record, tx *texts) *index {
 	x := newIndex(cfg)

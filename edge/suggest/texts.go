@@ -3,8 +3,6 @@ package suggest
 import (
 	"fmt"
 	"math"
-
-	"shopedge/core/api"
 )
 
 // texts holds the strings of an index's records: one append-only arena
@@ -84,44 +82,39 @@ func (tx *texts) record(p *product, seq uint64, terms []uint32, slugs bool) reco
 	return r
 }
 
-// derivedSlug reports whether slug is api.Slug(name, id), comparing as
-// api.Slug would write it, without building it (TestDerivedSlug holds the
-// two together).
+// derivedSlug reports whether slug is api.Slug(name, id).
 func derivedSlug(slug, name, id string) bool {
 	if slug == "" {
 		return false
 	}
-	j := 0 // bytes of the slug matched: len of what api.Slug has built
-	dash := false
-	for i := 0; i < len(name) && j < 80; i++ {
+	var buf [128]byte
+	return string(appendSlug(buf[:0], name, id)) == slug
+}
+
+// appendSlug appends api.Slug(name, id) to dst without allocating a
+// string of its own (TestDerivedSlug holds the two equal).
+func appendSlug(dst []byte, name, id string) []byte {
+	start, dash := len(dst), false
+	for i := 0; i < len(name) && len(dst)-start < 80; i++ {
 		c := name[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
 			fallthrough
 		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && j > 0 {
-				if j >= len(slug) || slug[j] != '-' {
-					return false
-				}
-				j++
+			if dash && len(dst) > start {
+				dst = append(dst, '-')
 			}
 			dash = false
-			if j >= len(slug) || slug[j] != c {
-				return false
-			}
-			j++
+			dst = append(dst, c)
 		default:
 			dash = true
 		}
 	}
-	if j > 0 {
-		if j >= len(slug) || slug[j] != '-' {
-			return false
-		}
-		j++
+	if len(dst) > start {
+		dst = append(dst, '-')
 	}
-	return slug[j:] == id
+	return append(dst, id...)
 }
 
 // appendBlob appends a blob and returns its offset.
@@ -158,21 +151,18 @@ func (tx *texts) categoryOf(r *record) string {
 	return tx.cats[r.cat-1]
 }
 
-// url returns r's page path, /products/{slug}.
-func (tx *texts) url(r *record, b *blob) string {
+// appendURL appends r's page path, /products/{slug}, to dst.
+func (tx *texts) appendURL(dst []byte, r *record, b *blob) []byte {
+	dst = append(dst, "/products/"...)
 	if r.flags&recSlugAuto != 0 {
-		return "/products/" + api.Slug(b.text[fName], b.text[fID])
+		return appendSlug(dst, b.text[fName], b.text[fID])
 	}
-	return "/products/" + b.text[fSlug]
+	return append(dst, b.text[fSlug]...)
 }
 
-// image returns r's image URL.
-func (tx *texts) image(r *record, b *blob) string {
-	dir, file := tx.text(r, b, fImageDir), b.text[fImageFile]
-	if dir == "" {
-		return file
-	}
-	return dir + file
+// appendImage appends r's image URL to dst.
+func (tx *texts) appendImage(dst []byte, r *record, b *blob) []byte {
+	return append(append(dst, tx.text(r, b, fImageDir)...), b.text[fImageFile]...)
 }
 
 // sameText reports whether p's strings are those of r (whose blob is b).
@@ -180,7 +170,7 @@ func (tx *texts) sameText(r *record, b *blob, p *product) bool {
 	for f := range nFields {
 		switch {
 		case f == fSlug && r.flags&recSlugAuto != 0:
-			if p.text[f] == "" || p.text[f] != api.Slug(b.text[fName], b.text[fID]) {
+			if !derivedSlug(p.text[f], b.text[fName], b.text[fID]) {
 				return false
 			}
 		case tx.text(r, b, f) != p.text[f]:
