@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/cespare/xxhash/v2"
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
@@ -196,9 +195,6 @@ type stockBands struct {
 	ends  []uint32 // SKU i is skus[ends[i-1]:ends[i]]
 	bands []string
 	out   string // the band of a SKU without a stock record
-	// byHash maps the xxhash of a SKU id to its index, or to -1 for ids
-	// sharing a hash (found by binary search then).
-	byHash map[uint64]int32
 }
 
 // readBands reads the band of every SKU in tx.
@@ -220,21 +216,7 @@ func (s *Service) readBands(tx store.Txn) (*stockBands, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read stock: %w", err)
 	}
-	b.index()
 	return b, nil
-}
-
-// index builds byHash.
-func (b *stockBands) index() {
-	b.byHash = make(map[uint64]int32, len(b.ends))
-	for i := range b.ends {
-		h := xxhash.Sum64(b.sku(i))
-		if _, dup := b.byHash[h]; dup {
-			b.byHash[h] = -1 // two SKUs share the hash: look them up by search
-			continue
-		}
-		b.byHash[h] = int32(i)
-	}
 }
 
 func (b *stockBands) sku(i int) []byte {
@@ -245,24 +227,10 @@ func (b *stockBands) sku(i int) []byte {
 	return b.skus[start:b.ends[i]]
 }
 
-// band returns the band of sku: one hash lookup (a binary search through
-// millions of SKU ids cost a cache miss per step).
+// band returns the band of sku. (A map from SKU hashes measured slower at
+// a million products: building it, and its misses, cost more than the
+// binary search's.)
 func (b *stockBands) band(sku []byte) string {
-	i, ok := b.byHash[xxhash.Sum64(sku)]
-	switch {
-	case !ok:
-		return b.out
-	case i >= 0:
-		if bytes.Equal(b.sku(int(i)), sku) {
-			return b.bands[i]
-		}
-		return b.out
-	}
-	return b.search(sku)
-}
-
-// search returns the band of sku by binary search.
-func (b *stockBands) search(sku []byte) string {
 	i := sort.Search(len(b.ends), func(i int) bool { return bytes.Compare(b.sku(i), sku) >= 0 })
 	if i < len(b.ends) && bytes.Equal(b.sku(i), sku) {
 		return b.bands[i]
@@ -374,7 +342,17 @@ var skusKey = []byte(`"skus":[`)
 // the array found is followed by the object's end: the caller then walks
 // the whole object.
 func findLastSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
-	i := bytes.LastIndex(v, skusKey)
+	// bytes.LastIndex goes byte by byte: look in the tail first, where
+	// the key of a product of a few SKUs is.
+	i := -1
+	if tail := len(v) - 2048; tail > 0 {
+		if j := bytes.LastIndex(v[tail:], skusKey); j >= 0 {
+			i = tail + j
+		}
+	}
+	if i < 0 {
+		i = bytes.LastIndex(v, skusKey)
+	}
 	if i < 1 || v[i-1] == '\\' {
 		return dst, false
 	}
