@@ -59,8 +59,9 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 	x.recs, x.meta = ranked, meta
 	rt := tk.ranked(order)
 	slugs := make([]bool, len(order))
+	bases := make([]uint32, len(order))
 	for i, o := range order {
-		slugs[i] = tk.slug[o]
+		slugs[i], bases[i] = tk.slug[o], tk.base[o]
 	}
 	tk = nil
 	var wg sync.WaitGroup
@@ -72,13 +73,13 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 	var offs []uint32
 	go func() {
 		defer wg.Done()
-		offs = x.writeBlobs(rt, slugs, workers)
+		offs = x.writeBlobs(rt, slugs, bases, workers)
 	}()
 	go func() {
 		defer wg.Done()
 		x.countPrefixes(rt, workers)
 	}()
-	x.fillPostings(rt)
+	x.fillPostings(rt, workers)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -137,8 +138,9 @@ func (x *index) renumberIDs(order []uint32, n int) {
 // writeBlobs rewrites the records' blobs with their terms, in rank order,
 // into a new arena, without the slugs derived from name and id (slugs[i]),
 // and returns their offsets there. Workers write a range of products
-// each, into its place in the arena, sized by a first pass.
-func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, workers int) []uint32 {
+// each, into its place in the arena, sized by a first pass (bases[i] is
+// the size of product i's blob without terms and derived slug).
+func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, bases []uint32, workers int) []uint32 {
 	old := x.tx.blobs
 	chunk := (len(x.recs) + workers - 1) / workers
 	span := func(w int) (int, int) { return min(len(x.recs), w*chunk), min(len(x.recs), (w+1)*chunk) }
@@ -152,17 +154,12 @@ func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, workers int) []uint32 
 			lo, hi := span(w)
 			size := 0
 			for i := lo; i < hi; i++ {
-				b := readBlob(old, x.recs[i].off)
 				n, prev := 0, uint32(0)
 				for _, t := range rt.of(i) {
 					n += uvarintLen(uint64(t - prev))
 					prev = t
 				}
-				size += b.size + n + uvarintLen(uint64(n)) - 1
-				if slugs[i] {
-					n := len(b.text[fSlug])
-					size -= n + uvarintLen(uint64(n)) - 1
-				}
+				size += int(bases[i]) + n + uvarintLen(uint64(n)) - 1
 			}
 			sizes[w+1] = size
 		}()
@@ -223,37 +220,60 @@ func buildWorkers(n int) int {
 }
 
 // fillPostings lists every term's products in ordinal (rank) order,
-// carved from one arena sized by a first pass.
-func (x *index) fillPostings(rt *rankedTerms) {
+// carved from one arena sized by a first pass. Workers take the terms
+// t%workers == w each, reading every product's terms.
+func (x *index) fillPostings(rt *rankedTerms, workers int) {
 	size := make([]uint32, len(x.termHash))
 	last := make([]uint32, len(x.termHash))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range x.recs {
+				for _, t := range rt.of(i) {
+					if int(t)%workers != w {
+						continue
+					}
+					size[t] += uint32(uvarintLen(uint64(uint32(i) - last[t])))
+					last[t] = uint32(i)
+					x.termCount[t]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	total := 0
-	for i := range x.recs {
-		for _, t := range rt.of(i) {
-			n := uvarintLen(uint64(uint32(i) - last[t]))
-			size[t] += uint32(n)
-			total += n
-			last[t] = uint32(i)
-			x.termCount[t]++
-		}
+	for _, n := range size {
+		total += int(n)
 	}
 	arena := make([]byte, total)
 	for t, n := range size {
 		x.termPost[t], arena = arena[:0:n], arena[n:]
 	}
 	clear(last)
-	for i := range x.recs {
-		for _, t := range rt.of(i) {
-			d := uint32(i) - last[t]
-			last[t] = uint32(i)
-			p := x.termPost[t]
-			for d >= 0x80 {
-				p = append(p, byte(d)|0x80)
-				d >>= 7
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range x.recs {
+				for _, t := range rt.of(i) {
+					if int(t)%workers != w {
+						continue
+					}
+					d := uint32(i) - last[t]
+					last[t] = uint32(i)
+					p := x.termPost[t]
+					for d >= 0x80 {
+						p = append(p, byte(d)|0x80)
+						d >>= 7
+					}
+					x.termPost[t] = append(p, byte(d))
+				}
 			}
-			x.termPost[t] = append(p, byte(d))
-		}
+		}()
 	}
+	wg.Wait()
 }
 
 // countPrefixes sets the count of every prefix: the products with a term
@@ -325,7 +345,8 @@ type tokens struct {
 	flat  [][]uint32
 	span  []uint64
 	chunk int
-	slug  []bool // the record's slug is api.Slug(name, id)
+	slug  []bool   // the record's slug is api.Slug(name, id)
+	base  []uint32 // its blob's size without terms and such a slug
 }
 
 // rankedTerms holds the term ids of every product in rank order while
@@ -371,7 +392,7 @@ func (tk *tokens) of(o uint32) []uint32 {
 func (x *index) tokenise(recs []record, workers int) *tokens {
 	vs := make([]vocab, workers)
 	chunk := max(1, (len(recs)+workers-1)/workers)
-	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk, slug: make([]bool, len(recs))}
+	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk, slug: make([]bool, len(recs)), base: make([]uint32, len(recs))}
 	part := func(w int) (int, int) { return min(len(recs), w*chunk), min(len(recs), (w+1)*chunk) }
 	tx := x.tx
 	var wg sync.WaitGroup
@@ -390,7 +411,12 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 			for o := lo; o < hi; o++ {
 				r := &recs[o]
 				b := tx.blob(r)
-				tk.slug[o] = derivedSlug(b.text[fSlug], b.text[fName], b.text[fID])
+				base := b.size
+				if tk.slug[o] = derivedSlug(b.text[fSlug], b.text[fName], b.text[fID]); tk.slug[o] {
+					n := len(b.text[fSlug])
+					base -= n + uvarintLen(uint64(n)) - 1
+				}
+				tk.base[o] = uint32(base)
 				start := len(flat)
 				for f, text := range [...]string{b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r)} {
 					key := uint64(0)
