@@ -37,7 +37,7 @@ func (a *API) ProductJSON(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	a.serve(ctx, id, pages.JSON)
+	a.serve(ctx, id, variant(ctx, pages.JSON), nil, nil)
 }
 
 // ProductHTML serves GET|HEAD /products/{slug}.
@@ -46,12 +46,27 @@ func (a *API) ProductHTML(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
+	v := variant(ctx, pages.HTML)
+	e, ref, ok := a.deps.Pages.GetSharedBySlug(v, slug)
+	if ok {
+		a.hits.Inc()
+		a.write(ctx, e, v, true)
+		return
+	}
 	id, known := a.deps.Pages.IDBySlug(slug)
 	if !known {
 		a.missSlug(ctx, string(slug))
 		return
 	}
-	a.serve(ctx, id, pages.HTML)
+	a.serve(ctx, id, v, &ref, slug)
+}
+
+// variant returns base, or its gzip twin when the client accepts gzip.
+func variant(ctx *fasthttp.RequestCtx, base pages.Variant) pages.Variant {
+	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
+		return base + 1 // JSON → JSONGzip, HTML → HTMLGzip
+	}
+	return base
 }
 
 // param returns the last path segment after prefix, or writes 400 and
@@ -101,14 +116,15 @@ func checkID(v []byte) string {
 	return ""
 }
 
-// serve writes id's representation base (or its gzip twin when the client
-// accepts gzip) from the page store, fetching it from the core on a miss.
-func (a *API) serve(ctx *fasthttp.RequestCtx, id []byte, base pages.Variant) {
-	v := base
-	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
-		v++ // JSON → JSONGzip, HTML → HTMLGzip
-	}
+// serve writes id's representation v from the page store, fetching it
+// from the core on a miss. A request by slug passes the slug and the ref
+// its hot-tier lookup returned, so that what is read is offered to the
+// tier by slug too.
+func (a *API) serve(ctx *fasthttp.RequestCtx, id []byte, v pages.Variant, ref *pages.SlugRef, slug []byte) {
 	if e, ok := a.deps.Pages.GetShared(v, id); ok {
+		if ref != nil {
+			a.deps.Pages.OfferBySlug(*ref, slug, e)
+		}
 		a.hits.Inc()
 		a.write(ctx, e, v, true)
 		return
@@ -116,6 +132,9 @@ func (a *API) serve(ctx *fasthttp.RequestCtx, id []byte, base pages.Variant) {
 	bp := a.bufs.Get().(*[]byte)
 	e, buf, ok := a.deps.Pages.Get((*bp)[:0], v, id)
 	if ok {
+		if ref != nil {
+			a.deps.Pages.OfferBySlug(*ref, slug, e)
+		}
 		a.hits.Inc()
 		a.write(ctx, e, v, false)
 	}

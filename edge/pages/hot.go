@@ -45,6 +45,11 @@ type hotEntry struct {
 
 const replaceOdds = 8
 
+// slugFlag marks the key of an entry found by slug ({variant|slugFlag}{slug}):
+// its slot is chosen by the index's hash of the slug, which the writers of
+// a product know (they hold its slot), so they can invalidate it.
+const slugFlag = 0x40
+
 // newHotTier returns a tier of entries slots (rounded up to a power of
 // two) holding representations of at most maxBytes each; nil when entries
 // is 0 (the tier is off).
@@ -63,6 +68,25 @@ func newHotTier(entries, maxBytes int) *hotTier {
 func (t *hotTier) slot(v Variant, id []byte) *hotSlot {
 	h := maphash.Bytes(t.seed, id) ^ (uint64(v)+1)*0x9e3779b97f4a7c15
 	return &t.slots[(h^h>>29)&t.mask]
+}
+
+// slugSlot returns the slot of representation v of the product at the slug
+// whose index hash is h.
+func (t *hotTier) slugSlot(v Variant, h uint64) *hotSlot {
+	h ^= (uint64(v)+1)*0x9e3779b97f4a7c15 + slugFlag
+	return &t.slots[(h^h>>29)&t.mask]
+}
+
+// getSlug is get for representation v of the product at slug (hash h). On
+// a miss it returns the slot's version, for offerSlug.
+func (t *hotTier) getSlug(v Variant, slug []byte, h uint64) (Entry, uint64, bool) {
+	sl := t.slugSlot(v, h)
+	he := sl.e.Load()
+	ver := sl.ver.Load()
+	if he == nil || he.ver != ver || !keyIs(he.key, v|slugFlag, slug) {
+		return Entry{}, ver, false
+	}
+	return he.e, ver, true
 }
 
 // get returns the live entry of representation v of id, if the tier has it.
@@ -84,11 +108,20 @@ func (t *hotTier) version(v Variant, id []byte) uint64 {
 // offer proposes e, read from the cache when the slot had version ver, for
 // the tier. It copies e when admitted; e itself is not kept.
 func (t *hotTier) offer(v Variant, id []byte, e Entry, ver uint64) {
+	t.put(t.slot(v, id), v, id, e, ver)
+}
+
+// offerSlug is offer for representation v of the product at slug (hash h);
+// ver is the slot's version read before the slug was looked up.
+func (t *hotTier) offerSlug(v Variant, slug []byte, h uint64, e Entry, ver uint64) {
+	t.put(t.slugSlot(v, h), v|slugFlag, slug, e, ver)
+}
+
+func (t *hotTier) put(sl *hotSlot, v Variant, id []byte, e Entry, ver uint64) {
 	size := len(e.ETag) + len(e.SurrogateKey) + len(e.Body)
 	if size > t.maxBytes {
 		return
 	}
-	sl := t.slot(v, id)
 	if cur := sl.e.Load(); cur != nil && cur.ver == sl.ver.Load() {
 		if keyIs(cur.key, v, id) || rand.Uint32N(replaceOdds) != 0 {
 			return
@@ -113,6 +146,17 @@ func (t *hotTier) invalidate(key []byte) {
 		return
 	}
 	t.slot(Variant(key[0]&^bigFlag), key[1:]).ver.Add(1)
+}
+
+// invalidateSlug drops the entries found by the slug of index hash h (every
+// variant). Call it after the slug's product or its bytes changed.
+func (t *hotTier) invalidateSlug(h uint64) {
+	if t == nil || h == 0 {
+		return
+	}
+	for v := Variant(0); v < numVariants; v++ {
+		t.slugSlot(v, h).ver.Add(1)
+	}
 }
 
 // invalidateAll drops every entry. Call it after the cache was reset.

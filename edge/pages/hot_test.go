@@ -174,3 +174,84 @@ func mustNewStoreCfg(tb testing.TB, cfg Config) *Store {
 	}
 	return s
 }
+
+// sharedHTML reads the HTML of the product at slug the way the edge does:
+// the hot tier by slug, else IDBySlug and Get, offering what it read.
+func sharedHTML(tb testing.TB, s *Store, slug string) (string, bool) {
+	tb.Helper()
+	e, ref, ok := s.GetSharedBySlug(HTML, []byte(slug))
+	if ok {
+		return string(e.Body), true
+	}
+	id, known := s.IDBySlug([]byte(slug))
+	if !known {
+		return "", false
+	}
+	e, _, ok = s.Get(nil, HTML, id)
+	if !ok { // rendered from the stored JSON, as a miss is: not offered
+		r, ok := s.Fill(string(id))
+		if !ok {
+			return "", false
+		}
+		return string(r.Bodies[HTML]), true
+	}
+	s.OfferBySlug(ref, []byte(slug), e)
+	return string(e.Body), true
+}
+
+func TestHotTierBySlugServesLatestState(t *testing.T) {
+	s := mustNewStore(t)
+	loadAll(s, 1, product("1", "Phone", 1), product("2", "Tablet", 1))
+	check := func(slug, want string, wantHot bool) {
+		t.Helper()
+		if _, _, hot := s.GetSharedBySlug(HTML, []byte(slug)); hot != wantHot {
+			t.Fatalf("%s: in the hot tier %v, want %v", slug, hot, wantHot)
+		}
+		got, ok := sharedHTML(t, s, slug)
+		if want == "" {
+			if ok {
+				t.Fatalf("%s: still served: %.80q", slug, got)
+			}
+			return
+		}
+		if !ok || !strings.Contains(got, want) {
+			t.Fatalf("%s: want %q in %.200q (%v)", slug, want, got, ok)
+		}
+		if got2, _ := sharedHTML(t, s, slug); got2 != got {
+			t.Fatalf("%s: second read differs", slug)
+		}
+		if _, _, hot := s.GetSharedBySlug(HTML, []byte(slug)); !hot {
+			t.Fatalf("%s: not in the hot tier after a read", slug)
+		}
+	}
+	check("slug-1", "Phone v1", false)
+	check("slug-1", "Phone v1", true)
+	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("1", "Phone", 2)})
+	check("slug-1", "Phone v2", false)
+	// The product moves to a new slug: the old one is gone at once.
+	p := product("1", "Phone", 3)
+	p.Slug = "moved-1"
+	s.Apply(&api.Event{Seq: 3, Type: api.EventUpsert, Product: p})
+	check("slug-1", "", false)
+	check("moved-1", "Phone v3", false)
+	// Another product takes the old slug.
+	q := product("2", "Tablet", 4)
+	q.Slug = "slug-1"
+	check("slug-2", "Tablet v1", false)
+	s.Apply(&api.Event{Seq: 4, Type: api.EventUpsert, Product: q})
+	check("slug-2", "", false)
+	check("slug-1", "Tablet v4", false)
+	check("slug-1", "Tablet v4", true)
+	s.Purge([]string{"2"})
+	if _, _, hot := s.GetSharedBySlug(HTML, []byte("slug-1")); hot {
+		t.Fatal("purged page still in the hot tier by slug")
+	}
+	check("slug-1", "", false) // no bytes left: the edge fetches it from the core
+	s.Apply(&api.Event{Seq: 5, Type: api.EventDelete, ID: "2"})
+	check("slug-1", "", false)
+	check("moved-1", "Phone v3", true)
+	s.PurgeAll()
+	if _, _, hot := s.GetSharedBySlug(HTML, []byte("moved-1")); hot {
+		t.Fatal("page in the hot tier by slug after PurgeAll")
+	}
+}

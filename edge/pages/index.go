@@ -65,6 +65,9 @@ type index struct {
 	// most) and checks each member still has that tail, so stale members
 	// are harmless.
 	members [][]uint32
+	// onSlug, when set, is called with the hash of each slug whose slot
+	// changed, after the change.
+	onSlug func(h uint64)
 }
 
 func newIndex() index {
@@ -153,9 +156,18 @@ func (x *index) setSlugHash(i uint32, h uint64) {
 	if old := sl.slug; old != 0 && old != h && x.slugs[old] == i {
 		delete(x.slugs, old)
 	}
+	old := sl.slug
 	sl.slug = h
 	if h != 0 {
 		x.slugs[h] = i
+	}
+	if x.onSlug != nil && old != h {
+		if old != 0 {
+			x.onSlug(old)
+		}
+		if h != 0 {
+			x.onSlug(h)
+		}
 	}
 }
 

@@ -205,14 +205,14 @@ func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, k int, val []byte, gen 
 		if sl.flags&(1<<JSON) != 0 {
 			s.delVariant(sl, w.key, JSON) // was big
 		}
-		s.cacheSet(w.key, val)
+		s.cacheSet(sl, w.key, val)
 		sl.flags &^= 1 << JSON
 	} else {
 		if sl.flags&(1<<JSON) == 0 {
 			s.delVariant(sl, w.key, JSON) // was small
 		}
 		w.key[0] |= bigFlag
-		s.cacheSetBig(w.key, val)
+		s.cacheSetBig(sl, w.key, val)
 		sl.flags |= 1 << JSON
 	}
 	if val != nil {

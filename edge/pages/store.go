@@ -70,6 +70,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		// products a snapshot load indexed without bytes (cache budget)
 		loadIndexOnly: ms.NewCounter("shopedge_edge_pages_loaded_index_only_total"),
 	}
+	s.x.onSlug = s.hot.invalidateSlug
 	ms.NewGauge("shopedge_edge_pages_prerender_pending", func() float64 { return float64(s.pending.Load()) })
 	ms.NewGauge("shopedge_edge_pages_products", func() float64 { return float64(s.Len()) })
 	ms.NewGauge("shopedge_edge_pages_seq", func() float64 { return float64(s.Seq()) })
@@ -123,6 +124,34 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 		s.hot.offer(v, id, e, hver)
 	}
 	return e, buf[:n], ok
+}
+
+// SlugRef carries what GetSharedBySlug saw on a miss to OfferBySlug: the
+// hot-tier slot version read before the slug was looked up.
+type SlugRef struct {
+	h, ver uint64
+	v      Variant
+	ok     bool
+}
+
+// GetSharedBySlug is GetShared for representation v of the product at
+// slug, with no lock taken. On a miss, pass ref to OfferBySlug with what
+// IDBySlug and Get then find.
+func (s *Store) GetSharedBySlug(v Variant, slug []byte) (e Entry, ref SlugRef, ok bool) {
+	if s.hot == nil {
+		return e, ref, false
+	}
+	h := s.x.hash(slug) // the seed never changes: no lock needed
+	e, ver, ok := s.hot.getSlug(v, slug, h)
+	return e, SlugRef{h: h, ver: ver, v: v, ok: true}, ok
+}
+
+// OfferBySlug offers e, read (by IDBySlug, then Get) after ref was taken,
+// to the hot tier as representation ref.v of the product at slug.
+func (s *Store) OfferBySlug(ref SlugRef, slug []byte, e Entry) {
+	if ref.ok {
+		s.hot.offerSlug(ref.v, slug, ref.h, e, ref.ver)
+	}
 }
 
 // GetShared returns id's representation v from the hot tier: the bytes
@@ -246,14 +275,14 @@ func (s *Store) setVariants(i uint32, r *Rendered, mask uint8) {
 			if sl.flags&bit != 0 {
 				s.delVariant(sl, key, v) // was big
 			}
-			s.cacheSet(key, val)
+			s.cacheSet(sl, key, val)
 			sl.flags &^= bit
 		} else {
 			if sl.flags&bit == 0 {
 				s.delVariant(sl, key, v) // was small
 			}
 			key[0] |= bigFlag
-			s.cacheSetBig(key, val)
+			s.cacheSetBig(sl, key, val)
 			sl.flags |= bit
 		}
 		sl.have |= bit
@@ -266,10 +295,10 @@ func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
 	if sl.have&(1<<v) == 0 {
 		return
 	}
-	s.cacheDel(key)
+	s.cacheDel(sl, key)
 	if sl.flags&(1<<v) != 0 {
 		key[0] |= bigFlag
-		s.cacheDel(key)
+		s.cacheDel(sl, key)
 		key[0] &^= bigFlag
 	}
 }
@@ -407,19 +436,25 @@ func (s *Store) PurgeAll() {
 	s.purged.Add(s.live)
 }
 
-// cacheSet, cacheSetBig and cacheDel change the cache and then invalidate
-// the key's hot-tier slot: every change of stored bytes goes through them.
-func (s *Store) cacheSet(key, val []byte) {
+// cacheSet, cacheSetBig and cacheDel change the cache for the product of
+// slot sl and then invalidate the key's hot-tier slots (by id, and by the
+// product's slug): every change of stored bytes goes through them.
+func (s *Store) cacheSet(sl *slot, key, val []byte) {
 	s.cache.Set(key, val)
-	s.hot.invalidate(key)
+	s.invalidateHot(sl, key)
 }
 
-func (s *Store) cacheSetBig(key, val []byte) {
+func (s *Store) cacheSetBig(sl *slot, key, val []byte) {
 	s.cache.SetBig(key, val)
-	s.hot.invalidate(key)
+	s.invalidateHot(sl, key)
 }
 
-func (s *Store) cacheDel(key []byte) {
+func (s *Store) cacheDel(sl *slot, key []byte) {
 	s.cache.Del(key)
+	s.invalidateHot(sl, key)
+}
+
+func (s *Store) invalidateHot(sl *slot, key []byte) {
 	s.hot.invalidate(key)
+	s.hot.invalidateSlug(sl.slug)
 }
