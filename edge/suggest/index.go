@@ -38,6 +38,8 @@ type index struct {
 	termSlots  slots
 	termPost   [][]byte // see postings.go
 	termCount  []uint32
+	termDelta  map[uint32]*postDelta
+	deltaMin   int      // see mergePostings
 	termPfx    []uint32 // prefix ids of every term, shortest first
 	termPfxOff []uint32 // end of term t's prefixes in termPfx
 
@@ -76,6 +78,8 @@ func newIndex(cfg *Config) *index {
 		compactMin: 1 << 20,
 		ids:        newIDTable(0),
 		dead:       map[string]uint64{},
+		termDelta:  map[uint32]*postDelta{},
+		deltaMin:   16,
 		termOff:    []uint32{0},
 		termSlots:  newSlots(0),
 		pfxSlots:   newSlots(0),

@@ -82,9 +82,11 @@ func testIncremental(t *testing.T, seed uint64) {
 		initial = append(initial, p)
 	}
 	s := newLoaded(t, cfg, initial)
-	// Odd seeds compact the text arena whenever half of it is garbage.
+	// Odd seeds compact the text arena whenever a third of it is
+	// garbage, and merge postings at every change.
 	if seed%2 == 1 {
 		s.idx.Load().compactMin = 1
+		s.idx.Load().deltaMin = -1 << 20
 	}
 	seq := uint64(1)
 	nextID := 150

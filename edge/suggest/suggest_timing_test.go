@@ -493,3 +493,71 @@ func benchPercentilesBaseline(b *testing.B, names []string) {
 	b.ReportMetric(float64(walk.ValueAtQuantile(99))/1e3, "walk-p99-µs")
 	_ = found
 }
+
+// applyEvents returns n generated products and, cycling over them, change
+// events of three kinds: a popularity change (the lists reorder), a
+// rename (words, postings and lists change) and a delete followed by the
+// product's return.
+func applyEvents(b *testing.B, n int) ([]*api.Product, []api.Event) {
+	var ps []*api.Product
+	if err := demodata.Generate(n, 1, demoProducts(b), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	var evs []api.Event
+	seq := uint64(1)
+	for i := 0; i < 3000; i++ {
+		p := *ps[(i*7919)%len(ps)]
+		seq++
+		switch i % 4 {
+		case 0:
+			p.Popularity = p.Popularity*3 + 1
+			evs = append(evs, api.Event{Seq: seq, Type: api.EventUpsert, Product: &p})
+		case 1:
+			p.Name = ps[(i*104729)%len(ps)].Name
+			evs = append(evs, api.Event{Seq: seq, Type: api.EventUpsert, Product: &p})
+		case 2:
+			evs = append(evs, api.Event{Seq: seq, Type: api.EventDelete, ID: p.ID})
+		case 3:
+			prev := *ps[((i-1)*7919)%len(ps)]
+			evs = append(evs, api.Event{Seq: seq, Type: api.EventUpsert, Product: &prev})
+		}
+	}
+	return ps, evs
+}
+
+// BenchmarkApply applies change events to an index of 200,000 generated
+// products (one event per op):
+//
+//	go test ./edge/suggest -run - -bench 'Apply' -benchtime 3000x
+func BenchmarkApply(b *testing.B) {
+	ps, evs := applyEvents(b, 200_000)
+	s := newLoaded(b, DefaultConfig(), ps)
+	base := evs[len(evs)-1].Seq
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ev := evs[i%len(evs)]
+		ev.Seq += base * uint64(i/len(evs)) // replays stay newer
+		s.Apply(&ev)
+	}
+}
+
+// BenchmarkApplyBaseline is the twin of BenchmarkApply: the same events
+// kept in a Go map of products by id, nothing indexed.
+func BenchmarkApplyBaseline(b *testing.B) {
+	ps, evs := applyEvents(b, 200_000)
+	m := make(map[string]*api.Product, len(ps))
+	for _, p := range ps {
+		m[p.ID] = p
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ev := &evs[i%len(evs)]
+		if ev.Type == api.EventDelete {
+			delete(m, ev.ID)
+		} else {
+			m[ev.Product.ID] = ev.Product
+		}
+	}
+}
