@@ -47,6 +47,9 @@ func (x *index) stats() Stats {
 	for t := range x.termPost {
 		b += hdr + u32 + int64(cap(x.termPost[t]))
 	}
+	for _, d := range x.termDelta {
+		b += 64 + u32*int64(cap(d.add)+cap(d.del))
+	}
 	for p := range x.pfxList {
 		b += 2*hdr + int64(cap(x.pfxList[p]))*int64(unsafe.Sizeof(entry{})) + int64(cap(x.pfxTerms[p]))*u32
 	}
