@@ -30,6 +30,9 @@ type loadItem struct {
 type loadBatch struct {
 	arena []byte
 	items []loadItem
+	// indexOnly: the products are indexed without their bytes (the
+	// cache was past LoadMaxFill when the batch was handed out).
+	indexOnly bool
 }
 
 // Batches are cut at loadBatchItems products or loadBatchBytes bytes.
@@ -147,7 +150,7 @@ func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 		w.ends = append(w.ends, len(w.vals))
 	}
 	// Past the budget the products are indexed only (see LoadMaxFill).
-	indexOnly := s.cfg.LoadMaxFill > 0 && s.cacheFill() >= s.cfg.LoadMaxFill
+	indexOnly := b.indexOnly
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := 0

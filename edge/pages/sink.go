@@ -21,6 +21,21 @@ type loader struct {
 	cur     *loadBatch
 	tails   tailCache
 	wg      sync.WaitGroup
+	// over is set once the cache was past LoadMaxFill when a batch was
+	// handed out: that batch and every later one are indexed only, so a
+	// stored product is never less popular than an unstored one.
+	over bool
+}
+
+// send hands the current batch to the workers, deciding whether its
+// products are stored (see over). It runs on the loading goroutine.
+func (l *loader) send(s *Store) {
+	if !l.over && s.cfg.LoadMaxFill > 0 && s.cacheFill() >= s.cfg.LoadMaxFill {
+		l.over = true
+	}
+	l.cur.indexOnly = l.over
+	l.batches <- l.cur
+	l.cur = nil
 }
 
 // BeginLoad starts a snapshot load. The store keeps serving its current
@@ -83,7 +98,7 @@ func (s *Store) finishLoad() *loader {
 	s.mu.Unlock()
 	if l != nil {
 		if l.cur != nil && len(l.cur.items) > 0 {
-			l.batches <- l.cur
+			l.send(s)
 		}
 		l.cur = nil
 		close(l.work)
@@ -132,8 +147,7 @@ func (s *Store) LoadLine(p *api.Product, line []byte) {
 	}
 	l.cur.add(p, line, l.tails.tail(p))
 	if l.cur.full() {
-		l.batches <- l.cur
-		l.cur = nil
+		l.send(s)
 	}
 }
 
