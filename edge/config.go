@@ -29,8 +29,8 @@ type Config struct {
 	// none). The page and suggest caches live outside the Go heap, so the
 	// Go runtime's limit is this minus their budgets: the collector then
 	// works harder instead of letting the heap grow past it. It must leave
-	// room for the catalog's indexes (~0.75 KB per product).
-	MemoryLimit int64 `yaml:"memory_limit" help:"soft memory limit in bytes for the whole edge (0: none)"`
+	// room for the catalog's indexes (~0.45 KB per product).
+	MemoryLimit config.ByteSize `yaml:"memory_limit" help:"soft memory limit in bytes for the whole edge (0: none)"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
 
@@ -137,5 +137,5 @@ func forwardDefaults() forward.Config {
 // heapLimit is the Go heap's share of MemoryLimit: what the off-heap caches
 // leave of it.
 func (c *Config) heapLimit() int64 {
-	return c.MemoryLimit - int64(c.Pages.CacheBytes) - int64(c.Suggest.CacheBytes)
+	return int64(c.MemoryLimit) - int64(c.Pages.CacheBytes) - int64(c.Suggest.CacheBytes)
 }

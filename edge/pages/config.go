@@ -8,13 +8,15 @@ package pages
 import (
 	"compress/flate"
 	"fmt"
+
+	"shopedge/internal/config"
 )
 
 // Config configures a Store.
 type Config struct {
 	// CacheBytes is the off-heap budget for rendered bytes. Entries beyond
 	// it are evicted and fetched from the core again on demand.
-	CacheBytes int `yaml:"cache_bytes"`
+	CacheBytes config.ByteSize `yaml:"cache_bytes"`
 	// Workers is the number of render goroutines during a snapshot load
 	// (0 means GOMAXPROCS).
 	Workers int `yaml:"workers"`

@@ -59,7 +59,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 	s := &Store{
 		cfg:          cfg,
 		log:          log,
-		cache:        fastcache.New(cfg.CacheBytes),
+		cache:        fastcache.New(int(cfg.CacheBytes)),
 		hot:          newHotTier(cfg.HotEntries, cfg.HotMaxBytes),
 		x:            newIndex(),
 		renders:      ms.NewCounter("shopedge_edge_page_renders_total"),
