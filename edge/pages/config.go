@@ -48,9 +48,10 @@ type Config struct {
 	// products the JSON alone can fill the cache).
 	PrerenderMaxFill float64 `yaml:"prerender_max_fill"`
 	// HotEntries is the number of slots of the on-heap hot tier in front
-	// of the off-heap cache (rounded up to a power of two; 0 turns it
-	// off): the most requested representations are served from it with
-	// no copy. It holds at most hot_entries × hot_max_bytes of heap.
+	// of the off-heap cache (rounded up to a power of two, two-way set
+	// associative; 0 turns it off): the most requested representations
+	// are served from it with no lock and no copy. It holds at most
+	// hot_entries × hot_max_bytes of heap.
 	HotEntries int `yaml:"hot_entries"`
 	// HotMaxBytes is the largest representation the hot tier keeps.
 	HotMaxBytes int `yaml:"hot_max_bytes"`
@@ -59,10 +60,11 @@ type Config struct {
 // DefaultConfig returns a 512 MiB cache, one render worker per CPU, gzip
 // level 5, snapshot JSON up to 60 % of the cache and a background
 // prerender pass on half the CPUs up to 80 % of it, and a hot tier of
-// 4096 representations of up to 16 KiB (at most 64 MiB of heap).
+// 16384 representations of up to 8 KiB (at most 128 MiB of heap; ~2 KiB
+// each in practice).
 func DefaultConfig() Config {
 	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, LoadMaxFill: 0.6, Prerender: true, PrerenderMaxFill: 0.8,
-		HotEntries: 4096, HotMaxBytes: 16 << 10}
+		HotEntries: 16384, HotMaxBytes: 8 << 10}
 }
 
 // Validate reports the first invalid field.

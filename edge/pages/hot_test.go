@@ -255,3 +255,39 @@ func TestHotTierBySlugServesLatestState(t *testing.T) {
 		t.Fatal("page in the hot tier by slug after PurgeAll")
 	}
 }
+
+// TestHotTierSetHoldsTwo: with one set, two representations are held side
+// by side; a third takes a slot over only now and then, never both.
+func TestHotTierSetHoldsTwo(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CacheBytes = 32 << 20
+	cfg.Prerender = false
+	cfg.HotEntries = 2
+	s := mustNewStoreCfg(t, cfg)
+	loadAll(s, 1, product("1", "Phone", 1), product("2", "Tablet", 1), product("3", "Watch", 1))
+	shared(t, s, "1")
+	shared(t, s, "2")
+	for _, id := range []string{"1", "2"} {
+		if _, ok := s.GetShared(JSON, []byte(id)); !ok {
+			t.Fatalf("%s not held beside the other", id)
+		}
+	}
+	took := 0
+	for range 400 {
+		if _, _, ok := s.Get(nil, JSON, []byte("3")); !ok {
+			t.Fatal("3 not stored")
+		}
+		if _, ok := s.GetShared(JSON, []byte("3")); ok {
+			took++
+			break
+		}
+	}
+	if took == 0 {
+		t.Fatal("a third representation never took a slot over")
+	}
+	_, ok1 := s.GetShared(JSON, []byte("1"))
+	_, ok2 := s.GetShared(JSON, []byte("2"))
+	if ok1 == ok2 {
+		t.Fatalf("after the takeover: 1 held %v, 2 held %v; want exactly one", ok1, ok2)
+	}
+}

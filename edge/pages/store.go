@@ -37,6 +37,8 @@ type Store struct {
 	pending atomic.Int64
 
 	prerendered, loadIndexOnly *metrics.Counter
+	// offHeapReads counts reads of the off-heap cache (hot-tier misses).
+	offHeapReads *metrics.Counter
 
 	// beforeFillWrite, when set (tests only), runs between a fill's render
 	// and its write.
@@ -69,6 +71,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		prerendered:  ms.NewCounter("shopedge_edge_pages_prerendered_total"),
 		// products a snapshot load indexed without bytes (cache budget)
 		loadIndexOnly: ms.NewCounter("shopedge_edge_pages_loaded_index_only_total"),
+		offHeapReads:  ms.NewCounter("shopedge_edge_pages_offheap_reads_total"),
 	}
 	s.x.onSlug = s.hot.invalidateSlug
 	ms.NewGauge("shopedge_edge_pages_prerender_pending", func() float64 { return float64(s.pending.Load()) })
@@ -101,10 +104,11 @@ func (s *Store) Seq() uint64 {
 // ok is false on a miss (never rendered, purged, deleted or evicted). It
 // allocates nothing when dst has room.
 func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
-	var hver uint64
+	var hver hotVersions
 	if s.hot != nil {
-		hver = s.hot.version(v, id)
+		hver = s.hot.versions(v, id)
 	}
+	s.offHeapReads.Inc()
 	n := len(dst)
 	dst = AppendKey(dst, v, id)
 	key := dst[n:]
@@ -129,9 +133,10 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 // SlugRef carries what GetSharedBySlug saw on a miss to OfferBySlug: the
 // hot-tier slot version read before the slug was looked up.
 type SlugRef struct {
-	h, ver uint64
-	v      Variant
-	ok     bool
+	h   uint64
+	ver hotVersions
+	v   Variant
+	ok  bool
 }
 
 // GetSharedBySlug is GetShared for representation v of the product at
