@@ -66,7 +66,8 @@ type index struct {
 	// are harmless.
 	members [][]uint32
 	// onSlug, when set, is called with the hash of each slug whose slot
-	// changed, after the change.
+	// changed (a slug left a slot, or moved from one slot to another),
+	// after the change; not for a slug new to the index.
 	onSlug func(h uint64)
 }
 
@@ -158,14 +159,18 @@ func (x *index) setSlugHash(i uint32, h uint64) {
 	}
 	old := sl.slug
 	sl.slug = h
+	took := false // h pointed at another slot
 	if h != 0 {
+		if j, ok := x.slugs[h]; ok && j != i {
+			took = true
+		}
 		x.slugs[h] = i
 	}
 	if x.onSlug != nil && old != h {
 		if old != 0 {
 			x.onSlug(old)
 		}
-		if h != 0 {
+		if took {
 			x.onSlug(h)
 		}
 	}
