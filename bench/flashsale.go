@@ -48,7 +48,10 @@ func DefaultFlashsaleConfig() FlashsaleConfig {
 		Cluster: DefaultClusterConfig(), Concurrency: 64, Timeout: 10 * time.Second,
 		MaxDuration: 2 * time.Minute, Buyers: 2000, Units: 100, MixedSKUs: 20, MixedUnits: 50,
 		GroupCommitOn:  []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=true"},
-		GroupCommitOff: []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=false"},
+		// Off means one store transaction (and fsync) per request: the
+		// embedded store group-commits concurrent transactions itself
+		// unless its batches are capped at one.
+		GroupCommitOff: []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=false", "SHOPEDGE_STORE_MAX_BATCH_SIZE=1"},
 		PaymentToken:   "tok_ok",
 		Via:            "edge",
 	}
