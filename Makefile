@@ -25,11 +25,14 @@ cluster: build
 	./scripts/cluster.sh
 
 ## test: go vet, then every test with the race detector in random order,
-## then the TiKV conformance suite at full size (the race detector slows the
-## in-process cluster so much that it runs a smaller hot-key test there)
+## then what the race detector hides: the zero-allocation tests (its
+## instrumentation allocates) and the TiKV conformance suite at full size
+## (it slows the in-process cluster so much that it runs a smaller hot-key
+## test there)
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
+	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/
 	$(GO) test -count=1 -run 'TestConformance' -timeout 5m ./store/tikv/
 
 ## lint: gofmt (fails on unformatted files), go vet, staticcheck if installed

@@ -18,11 +18,15 @@ var (
 	hVary            = []byte("Vary")
 	hContentEncoding = []byte("Content-Encoding")
 	hStale           = []byte("X-Shopedge-Stale")
-	vAcceptEncoding  = []byte("Accept-Encoding")
-	vGzip            = []byte("gzip")
-	vOne             = []byte("1")
-	ctJSON           = []byte("application/json")
-	ctHTML           = []byte("text/html; charset=utf-8")
+	// Request header names as fasthttp stores them: PeekCanonical skips
+	// normalising the name on every request.
+	hAcceptEncoding = []byte(fasthttp.HeaderAcceptEncoding)
+	hIfNoneMatch    = []byte(fasthttp.HeaderIfNoneMatch)
+	vAcceptEncoding = []byte("Accept-Encoding")
+	vGzip           = []byte("gzip")
+	vOne            = []byte("1")
+	ctJSON          = []byte("application/json")
+	ctHTML          = []byte("text/html; charset=utf-8")
 )
 
 const (
@@ -63,7 +67,7 @@ func (a *API) ProductHTML(ctx *fasthttp.RequestCtx) {
 
 // variant returns base, or its gzip twin when the client accepts gzip.
 func variant(ctx *fasthttp.RequestCtx, base pages.Variant) pages.Variant {
-	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
+	if acceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding)) {
 		return base + 1 // JSON → JSONGzip, HTML → HTMLGzip
 	}
 	return base
@@ -166,7 +170,7 @@ func (a *API) write(ctx *fasthttp.RequestCtx, e pages.Entry, v pages.Variant, sh
 		a.stale.Inc()
 		h.SetCanonical(hStale, vOne)
 	}
-	if etagMatches(ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch), e.ETag) {
+	if etagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), e.ETag) {
 		a.notModified.Inc()
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.ResetBody()

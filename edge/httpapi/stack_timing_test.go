@@ -131,3 +131,15 @@ func BenchmarkStackEdgeHitDirect(b *testing.B) {
 	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler))
 	benchStack(b, s.Handler(), "/v1/products/5191101")
 }
+
+// BenchmarkStackEdgeHTMLHitDirect is BenchmarkStackEdgeHitDirect for a
+// product page by slug.
+func BenchmarkStackEdgeHTMLHitDirect(b *testing.B) {
+	a := benchAPI(b)
+	r := httpserver.NewRouter()
+	a.Register(r)
+	cfg := httpserver.DefaultConfig()
+	cfg.Name = "edge"
+	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler))
+	benchStack(b, s.Handler(), "/products/"+realProducts(b)[0].Slug)
+}

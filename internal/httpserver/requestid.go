@@ -35,7 +35,7 @@ func RequestID(ctx *fasthttp.RequestCtx) []byte {
 // echoRequestID sets a valid incoming id on the response, where RequestID
 // finds it; an invalid one is ignored (RequestID replaces it when asked).
 func echoRequestID(ctx *fasthttp.RequestCtx) {
-	if id := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(id) {
+	if id := ctx.Request.Header.PeekCanonical(canonicalRequestID); validRequestID(id) {
 		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
 	}
 }
