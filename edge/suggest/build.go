@@ -88,6 +88,11 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 		}()
 	}
 	wg.Wait()
+	for p, terms := range x.pfxTerms {
+		if len(terms) == 1 {
+			x.pfxCount[p] = x.termCount[terms[0]]
+		}
+	}
 	for i, off := range offs {
 		x.recs[i].off = off
 		if slugs[i] {
@@ -276,10 +281,22 @@ func (x *index) fillPostings(rt *rankedTerms, workers int) {
 	wg.Wait()
 }
 
-// countPrefixes sets the count of every prefix: the products with a term
-// under it, each counted once (a stamp per prefix remembers the last
-// product counted). Workers count a range of products each.
+// countPrefixes counts the products under every prefix several terms
+// share, each product once (a stamp per prefix remembers the last product
+// counted); workers count a range of products each. A prefix of one term
+// counts that term's products (build sets it from termCount). A term's
+// shared prefixes are its shortest ones: a prefix's terms include those
+// of every longer prefix of the same term.
 func (x *index) countPrefixes(rt *rankedTerms, workers int) {
+	shared := make([]uint8, len(x.termHash))
+	for t := range shared {
+		tp := x.termPrefixes(uint32(t))
+		k := 0
+		for k < len(tp) && len(x.pfxTerms[tp[k]]) > 1 {
+			k++
+		}
+		shared[t] = uint8(k)
+	}
 	counts := make([][]uint32, workers)
 	chunk := (len(x.recs) + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -291,7 +308,7 @@ func (x *index) countPrefixes(rt *rankedTerms, workers int) {
 			stamp := make([]uint32, len(x.pfxHash)) // product + 1
 			for i := w * chunk; i < min(len(x.recs), (w+1)*chunk); i++ {
 				for _, t := range rt.of(i) {
-					for _, p := range x.termPrefixes(t) {
+					for _, p := range x.termPrefixes(t)[:shared[t]] {
 						if stamp[p] != uint32(i)+1 {
 							stamp[p] = uint32(i) + 1
 							count[p]++
