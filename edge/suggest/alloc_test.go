@@ -8,10 +8,19 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// TestHandleHitAllocatesNothing: a cached answer is a normalise, a
-// fastcache lookup and a copy into the response.
+// TestHandleHitAllocatesNothing: a hot answer is a lookup by raw query;
+// with hot answers off, a cached answer is a normalise, a fastcache lookup
+// and a copy into the response.
 func TestHandleHitAllocatesNothing(t *testing.T) {
-	s := newLoaded(t, testConfig(), demoProducts(t))
+	for _, hot := range []int{testConfig().HotAnswers, 0} {
+		cfg := testConfig()
+		cfg.HotAnswers = hot
+		testHandleHitAllocatesNothing(t, cfg)
+	}
+}
+
+func testHandleHitAllocatesNothing(t *testing.T, cfg Config) {
+	s := newLoaded(t, cfg, demoProducts(t))
 	for _, q := range []string{"sam", "galaxy%20s7", "%EF%BD%89%EF%BC%B0hone", "caf%C3%A9"} {
 		ctx := new(fasthttp.RequestCtx)
 		ctx.Request.SetRequestURI("/v1/suggest?limit=5&q=" + q)
@@ -22,7 +31,7 @@ func TestHandleHitAllocatesNothing(t *testing.T) {
 			s.Handle(ctx)
 		})
 		if allocs != 0 {
-			t.Fatalf("q=%s: %.1f allocations per cached hit", q, allocs)
+			t.Fatalf("hot answers %d, q=%s: %.1f allocations per cached hit", cfg.HotAnswers, q, allocs)
 		}
 		if s.hits.Get()-hits < 200 {
 			t.Fatalf("q=%s: only %d hits", q, s.hits.Get()-hits)

@@ -48,13 +48,20 @@ type Config struct {
 	CacheBytes int `yaml:"cache_bytes"`
 	// MaxAge is the Cache-Control max-age of answers in seconds.
 	MaxAge int `yaml:"max_age"`
+	// HotAnswers is the number of answers kept on-heap by raw query
+	// string in front of the answer cache (rounded up to a power of two; 0
+	// turns it off): the most typed keystrokes are answered without
+	// decoding or normalising the query and without a copy.
+	HotAnswers int `yaml:"hot_answers"`
+	// HotAnswerBytes is the largest answer kept there.
+	HotAnswerBytes int `yaml:"hot_answer_bytes"`
 }
 
 // DefaultConfig returns prefixes up to 12 characters, 64 products per
 // prefix, 256 candidates examined per query, 10 results by default (20 at
 // most), 5 categories, queries up to 100 bytes and 10 words, typo retries
-// from 4 characters, strict availability tiers, a 32 MiB answer cache and
-// max-age=60.
+// from 4 characters, strict availability tiers, a 32 MiB answer cache,
+// max-age=60, and 8192 hot answers of up to 8 KiB (at most 64 MiB of heap).
 func DefaultConfig() Config {
 	return Config{
 		MaxPrefixLen:    12,
@@ -71,6 +78,8 @@ func DefaultConfig() Config {
 		OutOfStockBoost: 0,
 		CacheBytes:      32 << 20,
 		MaxAge:          60,
+		HotAnswers:      8192,
+		HotAnswerBytes:  8 << 10,
 	}
 }
 
@@ -97,6 +106,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("typo_min_chars: must be >= 1, got %d", c.TypoMinChars)
 	case c.InStockBoost < 0 || c.LowStockBoost < 0 || c.OutOfStockBoost < 0:
 		return fmt.Errorf("in_stock_boost: boosts must be >= 0")
+	case c.HotAnswers < 0 || c.HotAnswers > 1<<20:
+		return fmt.Errorf("hot_answers: must be in 0..1048576, got %d", c.HotAnswers)
+	case c.HotAnswerBytes < 0 || c.HotAnswerBytes > 1<<20:
+		return fmt.Errorf("hot_answer_bytes: must be in 0..1048576, got %d", c.HotAnswerBytes)
 	case c.CacheBytes != 0 && c.CacheBytes < 32<<20:
 		return fmt.Errorf("cache_bytes: must be 0 or >= 32 MiB, got %d", c.CacheBytes)
 	case c.MaxAge < 0:

@@ -18,6 +18,15 @@ const maxCachedValue = 64 << 10
 // and cached under (generation, limit, normalised query), so equivalent
 // spellings of a query share one entry.
 func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
+	gen := s.gen.Load()
+	raw := ctx.URI().QueryString()
+	if s.hot != nil {
+		if v, ok := s.hot.get(gen, raw); ok {
+			s.hits.Inc()
+			s.write(ctx, v, true)
+			return
+		}
+	}
 	args := ctx.QueryArgs()
 	limit := s.cfg.DefaultLimit
 	if lb := args.Peek("limit"); lb != nil {
@@ -36,14 +45,15 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 		api.WriteError(ctx, api.Invalid("q", "%v (at most %d bytes and %d words of UTF-8)", err, s.cfg.MaxQueryBytes, s.cfg.MaxQueryWords))
 		return
 	}
-	st.key = binary.LittleEndian.AppendUint64(st.key[:0], s.gen.Load())
+	st.key = binary.LittleEndian.AppendUint64(st.key[:0], gen)
 	st.key = append(st.key, byte(limit))
 	st.key = append(st.key, st.q.Text...)
 	if s.cache != nil {
 		st.val = s.cache.Get(st.val[:0], st.key)
 		if len(st.val) > 0 {
 			s.hits.Inc()
-			s.write(ctx, st.val)
+			s.keepHot(gen, raw, st.val)
+			s.write(ctx, st.val, false)
 			return
 		}
 	}
@@ -52,8 +62,27 @@ func (s *Service) Handle(ctx *fasthttp.RequestCtx) {
 	if s.cache != nil && len(st.val) <= maxCachedValue {
 		s.cache.Set(st.key, st.val)
 	}
-	s.write(ctx, st.val)
+	s.keepHot(gen, raw, st.val)
+	s.write(ctx, st.val, false)
 }
+
+// keepHot offers the answer val to raw, read or computed at generation
+// gen, to the hot answers.
+func (s *Service) keepHot(gen uint64, raw, val []byte) {
+	if s.hot != nil {
+		s.hot.put(gen, raw, val)
+	}
+}
+
+// Header names and values of every answer, as bytes fasthttp takes
+// without normalising them.
+var (
+	hCacheControl = []byte("Cache-Control")
+	hVary         = []byte("Vary")
+	hSurrogateKey = []byte("Surrogate-Key")
+	vVary         = []byte("Accept-Encoding")
+	ctJSON        = []byte("application/json")
+)
 
 // encode renders the answer as a cache value: a uvarint length, the
 // Surrogate-Key header value, then the JSON body.
@@ -76,16 +105,23 @@ func (s *Service) encode(st *state, limit int, dst []byte) []byte {
 	return append(dst, body...)
 }
 
-func (s *Service) write(ctx *fasthttp.RequestCtx, v []byte) {
+// write writes the cache value v. With shared, v is immutable (a hot
+// answer) and its body is sent without a copy; else it is copied (v goes
+// back to the pool).
+func (s *Service) write(ctx *fasthttp.RequestCtx, v []byte, shared bool) {
 	n, k := binary.Uvarint(v)
 	keys, body := v[k:k+int(n)], v[k+int(n):]
 	h := &ctx.Response.Header
-	h.SetContentType("application/json")
-	h.Set("Cache-Control", s.cacheControl)
-	h.Set("Vary", "Accept-Encoding")
-	h.SetBytesV("Surrogate-Key", keys)
+	h.SetContentTypeBytes(ctJSON)
+	h.SetCanonical(hCacheControl, s.cacheControl)
+	h.SetCanonical(hVary, vVary)
+	h.SetCanonical(hSurrogateKey, keys)
 	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetBody(body) // copied: v goes back to the pool
+	if shared {
+		ctx.Response.SetBodyRaw(body)
+	} else {
+		ctx.SetBody(body)
+	}
 
 	if ctx.IsHead() {
 		ctx.Response.SkipBody = true

@@ -175,3 +175,35 @@ func TestHandleHostileInput(t *testing.T) {
 		}
 	}
 }
+
+// TestHandleHotAnswers: a repeated raw query is answered from the hot
+// answers (with the answer cache off, so nothing else could), byte for
+// byte as computed, and never across an index change.
+func TestHandleHotAnswers(t *testing.T) {
+	cfg := testConfig()
+	cfg.CacheBytes = 0
+	ps := demoProducts(t)[:300]
+	s := newLoaded(t, cfg, ps)
+	uri := suggestURI("gal", "3")
+	first := string(serve(s, uri).Response.Body())
+	hits, misses := s.hits.Get(), s.misses.Get()
+	for range 3 {
+		ctx := serve(s, uri)
+		if got := string(ctx.Response.Body()); got != first {
+			t.Fatalf("hot answer %s, want %s", got, first)
+		}
+		if cc := string(ctx.Response.Header.Peek("Cache-Control")); !strings.HasPrefix(cc, "public, max-age=") {
+			t.Fatalf("Cache-Control %q", cc)
+		}
+	}
+	if s.hits.Get()-hits != 3 || s.misses.Get() != misses {
+		t.Fatalf("hits +%d, misses +%d: want 3 hot hits", s.hits.Get()-hits, s.misses.Get()-misses)
+	}
+	p := *ps[0]
+	p.Name = "Galaxy Hot Answer Test"
+	p.Popularity = 1 << 40
+	s.Apply(&api.Event{Seq: 9, Type: api.EventUpsert, Product: &p})
+	if got := string(serve(s, uri).Response.Body()); !strings.Contains(got, "Galaxy Hot Answer Test") {
+		t.Fatalf("after an upsert the old hot answer came back: %s", got)
+	}
+}

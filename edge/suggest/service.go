@@ -23,7 +23,8 @@ type Service struct {
 	idx   atomic.Pointer[index]
 	gen   atomic.Uint64 // bumped by every change an answer can show
 	cache *fastcache.Cache
-	pool  sync.Pool // *state
+	hot   *hotAnswers // nil when off
+	pool  sync.Pool   // *state
 
 	loadMu  sync.Mutex
 	loading bool // a load is in progress
@@ -32,7 +33,7 @@ type Service struct {
 	loadAt  time.Time
 	seq     atomic.Uint64
 
-	cacheControl string
+	cacheControl []byte
 	hits         *metrics.Counter
 	misses       *metrics.Counter
 	bad          *metrics.Counter
@@ -50,7 +51,8 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 		s.cache = fastcache.New(cfg.CacheBytes)
 	}
 	s.pool.New = func() any { return newState() }
-	s.cacheControl = fmt.Sprintf("public, max-age=%d", cfg.MaxAge)
+	s.hot = newHotAnswers(cfg.HotAnswers, cfg.HotAnswerBytes)
+	s.cacheControl = fmt.Appendf(nil, "public, max-age=%d", cfg.MaxAge)
 	s.hits = ms.NewCounter(`shopedge_suggest_requests_total{result="hit"}`)
 	s.misses = ms.NewCounter(`shopedge_suggest_requests_total{result="miss"}`)
 	s.bad = ms.NewCounter(`shopedge_suggest_requests_total{result="invalid"}`)
