@@ -61,7 +61,8 @@ type Config struct {
 // prefix, 256 candidates examined per query, 10 results by default (20 at
 // most), 5 categories, queries up to 100 bytes and 10 words, typo retries
 // from 4 characters, strict availability tiers, a 32 MiB answer cache,
-// max-age=60, and 8192 hot answers of up to 8 KiB (at most 64 MiB of heap).
+// max-age=60, and 16384 hot answers of up to 8 KiB (at most 128 MiB of
+// heap; ~2.5 KiB each in practice).
 func DefaultConfig() Config {
 	return Config{
 		MaxPrefixLen:    12,
@@ -78,7 +79,7 @@ func DefaultConfig() Config {
 		OutOfStockBoost: 0,
 		CacheBytes:      32 << 20,
 		MaxAge:          60,
-		HotAnswers:      8192,
+		HotAnswers:      16384,
 		HotAnswerBytes:  8 << 10,
 	}
 }

@@ -2,6 +2,7 @@ package suggest
 
 import (
 	"hash/maphash"
+	"math/rand/v2"
 	"sync/atomic"
 )
 
@@ -33,6 +34,8 @@ type hotAnswer struct {
 // maxHotQuery bounds the raw query strings kept.
 const maxHotQuery = 512
 
+const replaceOdds = 8
+
 func newHotAnswers(entries, maxBytes int) *hotAnswers {
 	if entries <= 0 {
 		return nil
@@ -58,9 +61,15 @@ func (h *hotAnswers) get(gen uint64, raw []byte) ([]byte, bool) {
 }
 
 // put keeps val as the answer to raw at generation gen (read before val
-// was). It copies both.
+// was). It copies both. A slot holding another answer of the current
+// generation is taken over with probability 1/replaceOdds only, so
+// queries sharing a slot do not allocate on every request and the more
+// asked one ends up holding it.
 func (h *hotAnswers) put(gen uint64, raw, val []byte) {
 	if len(raw) > maxHotQuery || len(val) > h.maxBytes {
+		return
+	}
+	if cur := h.slot(raw).Load(); cur != nil && cur.gen == gen && rand.Uint32N(replaceOdds) != 0 {
 		return
 	}
 	buf := make([]byte, 0, len(raw)+len(val))
