@@ -123,23 +123,21 @@ func BenchmarkStackEdgeHitHandlerOnly(b *testing.B) {
 // BenchmarkStackEdgeHitDirect is the edge's stack as the binary serves it:
 // middleware and the direct dispatch of product reads in front of the router.
 func BenchmarkStackEdgeHitDirect(b *testing.B) {
-	a := benchAPI(b)
-	r := httpserver.NewRouter()
-	a.Register(r)
-	cfg := httpserver.DefaultConfig()
-	cfg.Name = "edge"
-	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler))
-	benchStack(b, s.Handler(), "/v1/products/5191101")
+	benchStack(b, edgeStack(b), "/v1/products/5191101")
 }
 
 // BenchmarkStackEdgeHTMLHitDirect is BenchmarkStackEdgeHitDirect for a
 // product page by slug.
 func BenchmarkStackEdgeHTMLHitDirect(b *testing.B) {
+	benchStack(b, edgeStack(b), "/products/"+realProducts(b)[0].Slug)
+}
+
+// edgeStack returns the edge's handler as the binary serves it.
+func edgeStack(b *testing.B) fasthttp.RequestHandler {
 	a := benchAPI(b)
 	r := httpserver.NewRouter()
 	a.Register(r)
 	cfg := httpserver.DefaultConfig()
 	cfg.Name = "edge"
-	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler))
-	benchStack(b, s.Handler(), "/products/"+realProducts(b)[0].Slug)
+	return httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler)).Handler()
 }

@@ -75,10 +75,7 @@ func TestHotTierServesLatestState(t *testing.T) {
 }
 
 func TestHotTierOffAndSizeLimit(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.CacheBytes = 32 << 20
-	cfg.Prerender = false
-	cfg.HotEntries = 0
+	cfg := hotConfig(0)
 	s := mustNewStoreCfg(t, cfg)
 	loadAll(s, 1, product("1", "Phone", 1))
 	s.Get(nil, JSON, []byte("1"))
@@ -100,11 +97,7 @@ func TestHotTierOffAndSizeLimit(t *testing.T) {
 // read may show an older state, and a reader never sees a product's state
 // go backwards.
 func TestHotTierNeverGoesBack(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.CacheBytes = 32 << 20
-	cfg.Prerender = false
-	cfg.HotEntries = 2 // force sharing of slots between products
-	s := mustNewStoreCfg(t, cfg)
+	s := mustNewStoreCfg(t, hotConfig(2)) // force sharing of slots between products
 	ids := []string{"a", "b", "c", "d"}
 	var ps []*api.Product
 	for _, id := range ids {
@@ -259,11 +252,7 @@ func TestHotTierBySlugServesLatestState(t *testing.T) {
 // TestHotTierSetHoldsTwo: with one set, two representations are held side
 // by side; a third takes a slot over only now and then, never both.
 func TestHotTierSetHoldsTwo(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.CacheBytes = 32 << 20
-	cfg.Prerender = false
-	cfg.HotEntries = 2
-	s := mustNewStoreCfg(t, cfg)
+	s := mustNewStoreCfg(t, hotConfig(2))
 	loadAll(s, 1, product("1", "Phone", 1), product("2", "Tablet", 1), product("3", "Watch", 1))
 	shared(t, s, "1")
 	shared(t, s, "2")
@@ -290,4 +279,13 @@ func TestHotTierSetHoldsTwo(t *testing.T) {
 	if ok1 == ok2 {
 		t.Fatalf("after the takeover: 1 held %v, 2 held %v; want exactly one", ok1, ok2)
 	}
+}
+
+// hotConfig is a small store's configuration with a hot tier of entries.
+func hotConfig(entries int) Config {
+	cfg := DefaultConfig()
+	cfg.CacheBytes = 32 << 20
+	cfg.Prerender = false
+	cfg.HotEntries = entries
+	return cfg
 }
