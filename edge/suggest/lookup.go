@@ -381,6 +381,18 @@ const (
 	sigUndecided        // the terms must be read
 )
 
+// sigAdmits reports whether the signatures m may satisfy constraint c
+// (maybe), and whether that is then certain (exact).
+func (st *state) sigAdmits(c *constraint, m *meta) (maybe, exact bool) {
+	for _, ai := range c.alts {
+		if a := &st.alts[ai]; a.admits(m) {
+			maybe = true
+			exact = exact || a.exact
+		}
+	}
+	return maybe, exact
+}
+
 // sigMatch checks e against the constraints by its signatures alone.
 func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
 	m := &x.meta[e.o]
@@ -390,13 +402,7 @@ func (x *index) sigMatch(st *state, e *entry, d int) uint8 {
 		if i == d && !c.capped {
 			continue
 		}
-		maybe, exact := false, false
-		for _, ai := range c.alts {
-			if a := &st.alts[ai]; a.admits(m) {
-				maybe = true
-				exact = exact || a.exact
-			}
-		}
+		maybe, exact := st.sigAdmits(c, m)
 		if !maybe {
 			return sigNo
 		}
@@ -419,13 +425,7 @@ func (x *index) matchesAll(st *state, e *entry, d int) bool {
 		if i == d && !c.capped {
 			continue
 		}
-		maybe, exact := false, false
-		for _, ai := range c.alts {
-			if a := &st.alts[ai]; a.admits(m) {
-				maybe = true
-				exact = exact || a.exact
-			}
-		}
+		maybe, exact := st.sigAdmits(c, m)
 		if !maybe {
 			return false
 		}
