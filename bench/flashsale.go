@@ -47,7 +47,7 @@ func DefaultFlashsaleConfig() FlashsaleConfig {
 	return FlashsaleConfig{
 		Cluster: DefaultClusterConfig(), Concurrency: 64, Timeout: 10 * time.Second,
 		MaxDuration: 2 * time.Minute, Buyers: 2000, Units: 100, MixedSKUs: 20, MixedUnits: 50,
-		GroupCommitOn:  []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=true"},
+		GroupCommitOn: []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=true"},
 		// Off means one store transaction (and fsync) per request: the
 		// embedded store group-commits concurrent transactions itself
 		// unless its batches are capped at one.
