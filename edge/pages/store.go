@@ -131,7 +131,7 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 }
 
 // SlugRef carries what GetSharedBySlug saw on a miss to OfferBySlug: the
-// hot-tier slot version read before the slug was looked up.
+// versions of the slug's hot-tier set, read before the slug was looked up.
 type SlugRef struct {
 	h   uint64
 	ver hotVersions
