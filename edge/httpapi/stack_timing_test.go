@@ -1,17 +1,23 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"io"
+	"math/rand"
 	"net"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"shopedge/core/api"
 	"shopedge/internal/httpserver"
 )
 
@@ -140,4 +146,100 @@ func edgeStack(b *testing.B) fasthttp.RequestHandler {
 	cfg := httpserver.DefaultConfig()
 	cfg.Name = "edge"
 	return httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler)).Handler()
+}
+
+// demoCatalog returns the products of the committed demo catalog.
+func demoCatalog(b *testing.B) []*api.Product {
+	f, err := os.Open("../../scripts/demo/catalog.ndjson.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ps []*api.Product
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 4<<20)
+	for sc.Scan() {
+		p := new(api.Product)
+		if err := json.Unmarshal(sc.Bytes(), p); err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// zipfRequests returns n GET requests for paths of Zipf-ranked ids
+// (s = 1.1, as bench/wrk/products.lua), back to back.
+func zipfRequests(ids []string, n int) []byte {
+	z := rand.NewZipf(rand.New(rand.NewSource(1)), 1.1, 1, uint64(len(ids)-1))
+	var req []byte
+	for range n {
+		req = append(req, "GET /v1/products/"+ids[z.Uint64()]+" HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n"...)
+	}
+	return req
+}
+
+// benchStackMany is benchStack over a stream of different requests.
+func benchStackMany(b *testing.B, h fasthttp.RequestHandler, reqs []byte, perConn int) {
+	srv := &fasthttp.Server{Handler: h, NoDefaultServerHeader: true}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_ = srv.ServeConn(&pipeConn{req: reqs, left: 1})
+		}
+	})
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perConn), "ns/req")
+}
+
+// BenchmarkStackManyEdge is the edge's stack serving Zipf-ranked product
+// ids over the demo catalog (22,697 products), as wrk does, rather than
+// one product: each hit reads a different product's bytes.
+func BenchmarkStackManyEdge(b *testing.B) {
+	ps := demoCatalog(b)
+	store := newStore(b)
+	store.BeginLoad()
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		store.Load(p)
+		ids[i] = p.ID
+	}
+	store.EndLoad(1)
+	feed := &staticFeed{}
+	feed.ready.Store(true)
+	feed.connected.Store(true)
+	a := New(Deps{Pages: store, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig())
+	r := httpserver.NewRouter()
+	a.Register(r)
+	cfg := httpserver.DefaultConfig()
+	cfg.Name = "edge"
+	h := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler)).Handler()
+	// One long pass first fills the hot tier as steady traffic would.
+	_ = (&fasthttp.Server{Handler: h}).ServeConn(&pipeConn{req: zipfRequests(ids, 20000), left: 1})
+	benchStackMany(b, h, zipfRequests(ids, 256), 256)
+}
+
+// BenchmarkStackManyBaseline is its baseline twin: a bare fasthttp server
+// answering each id with that product's JSON (a map lookup and a copy),
+// so it touches as many different bodies as the edge does.
+func BenchmarkStackManyBaseline(b *testing.B) {
+	ps := demoCatalog(b)
+	bodies := make(map[string][]byte, len(ps))
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		body, err := json.Marshal(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies["/v1/products/"+p.ID] = body
+		ids[i] = p.ID
+	}
+	benchStackMany(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetContentTypeBytes(ctJSON)
+		ctx.SetBody(bodies[string(ctx.Path())])
+	}, zipfRequests(ids, 256), 256)
 }
