@@ -489,15 +489,9 @@ func (x *index) matchesEnc(st *state, enc []byte, m *meta, c *constraint) bool {
 	}
 	t := uint32(0)
 	for i := 0; i < len(enc); {
-		b := enc[i]
-		i++
-		v := uint32(b & 0x7f)
-		for s := 7; b >= 0x80 && i < len(enc); s += 7 {
-			b = enc[i]
-			i++
-			v |= uint32(b&0x7f) << s
-		}
-		t += v
+		var d uint32
+		d, i = nextDelta(enc, i)
+		t += d
 		for k, a := range admit[:n] {
 			if t < x.sortedTerms {
 				if t < a.lo || t >= a.hi {

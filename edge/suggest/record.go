@@ -194,15 +194,9 @@ func readBlobID(arena []byte, off uint32) string {
 func decodeTerms(enc []byte, dst []uint32) []uint32 {
 	t := uint32(0)
 	for i := 0; i < len(enc); {
-		b := enc[i]
-		i++
-		v := uint32(b & 0x7f)
-		for s := 7; b >= 0x80 && i < len(enc); s += 7 {
-			b = enc[i]
-			i++
-			v |= uint32(b&0x7f) << s
-		}
-		t += v
+		var d uint32
+		d, i = nextDelta(enc, i)
+		t += d
 		dst = append(dst, t)
 	}
 	return dst
@@ -240,4 +234,18 @@ func bandBoost(cfg *Config, band string, hasSKUs bool) int64 {
 		return cfg.LowStockBoost
 	}
 	return cfg.InStockBoost
+}
+
+// nextDelta decodes the uvarint at enc[i] (a term-id delta of an encoded
+// list) and returns it with the index after it.
+func nextDelta(enc []byte, i int) (uint32, int) {
+	b := enc[i]
+	i++
+	v := uint32(b & 0x7f)
+	for s := 7; b >= 0x80 && i < len(enc); s += 7 {
+		b = enc[i]
+		i++
+		v |= uint32(b&0x7f) << s
+	}
+	return v, i
 }
