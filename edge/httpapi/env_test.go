@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
+	"io"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,21 +29,38 @@ const testToken = "test-admin-token"
 
 // realProducts returns the real test products of edge/pages.
 func realProducts(tb testing.TB) []*api.Product {
+	return readProducts(tb, "../pages/testdata/products.ndjson")
+}
+
+// readProducts reads the products of an NDJSON file (gzip-compressed when
+// its name ends in .gz).
+func readProducts(tb testing.TB, path string) []*api.Product {
 	tb.Helper()
-	f, err := os.Open("../pages/testdata/products.ndjson")
+	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r = zr
+	}
 	var out []*api.Product
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
 		p := new(api.Product)
 		if err := json.Unmarshal(sc.Bytes(), p); err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, p)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
 	}
 	return out
 }

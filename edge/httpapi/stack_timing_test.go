@@ -1,13 +1,10 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"io"
 	"math/rand"
 	"net"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,26 +147,7 @@ func edgeStack(b *testing.B) fasthttp.RequestHandler {
 
 // demoCatalog returns the products of the committed demo catalog.
 func demoCatalog(b *testing.B) []*api.Product {
-	f, err := os.Open("../../scripts/demo/catalog.ndjson.gz")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ps []*api.Product
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		p := new(api.Product)
-		if err := json.Unmarshal(sc.Bytes(), p); err != nil {
-			b.Fatal(err)
-		}
-		ps = append(ps, p)
-	}
-	return ps
+	return readProducts(b, "../../scripts/demo/catalog.ndjson.gz")
 }
 
 // zipfRequests returns n GET requests for paths of Zipf-ranked ids
