@@ -6,32 +6,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/VictoriaMetrics/metrics"
-	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"shopedge/edge/pages"
 )
-
-// newHitAPI returns an API over a store loaded with the real test
-// products, without a core (every request must be a hit), with a hot tier
-// of hot entries (0: off).
-func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Store) {
-	tb.Helper()
-	ps := newStoreHot(tb, hot)
-	ps.BeginLoad()
-	for _, p := range realProducts(tb) {
-		ps.Load(p)
-	}
-	ps.EndLoad(1)
-	for _, p := range realProducts(tb) {
-		ps.Fill(p.ID)
-	}
-	feed := &staticFeed{}
-	feed.ready.Store(true)
-	feed.connected.Store(connected)
-	return New(Deps{Pages: ps, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig()), ps
-}
 
 // TestHitPathAllocatesNothing covers hits from the hot tier and, with the
 // tier off, from the off-heap cache.

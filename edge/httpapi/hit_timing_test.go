@@ -13,18 +13,33 @@ import (
 
 // benchAPI returns an API over a store holding the real test products.
 func benchAPI(b testing.TB) *API {
-	ps := newStore(b)
+	a, _ := newHitAPI(b, true, pages.DefaultConfig().HotEntries)
+	return a
+}
+
+// newHitAPI returns an API over a store loaded with the real test
+// products, without a core (every request must be a hit), with a hot tier
+// of hot entries (0: off).
+func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Store) {
+	tb.Helper()
+	ps := newStoreHot(tb, hot)
 	ps.BeginLoad()
-	for _, p := range realProducts(b) {
+	for _, p := range realProducts(tb) {
 		ps.Load(p)
 	}
 	ps.EndLoad(1)
-	for _, p := range realProducts(b) {
+	for _, p := range realProducts(tb) {
 		ps.Fill(p.ID)
 	}
+	return apiOver(ps, connected), ps
+}
+
+// apiOver returns an API over ps without a core: its feed is ready, and
+// connected or not.
+func apiOver(ps *pages.Store, connected bool) *API {
 	feed := &staticFeed{}
 	feed.ready.Store(true)
-	feed.connected.Store(true)
+	feed.connected.Store(connected)
 	return New(Deps{Pages: ps, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig())
 }
 

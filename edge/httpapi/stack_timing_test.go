@@ -187,10 +187,7 @@ func BenchmarkStackManyEdge(b *testing.B) {
 		ids[i] = p.ID
 	}
 	store.EndLoad(1)
-	feed := &staticFeed{}
-	feed.ready.Store(true)
-	feed.connected.Store(true)
-	a := New(Deps{Pages: store, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig())
+	a := apiOver(store, true)
 	r := httpserver.NewRouter()
 	a.Register(r)
 	cfg := httpserver.DefaultConfig()
