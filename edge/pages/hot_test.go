@@ -289,3 +289,23 @@ func hotConfig(entries int) Config {
 	cfg.HotEntries = entries
 	return cfg
 }
+
+// TestHotTierFilledByRequestsOnly: the store's own reads (Fill renders
+// from the stored JSON, as the prerender pass does) offer nothing to the
+// hot tier; a request's Get does.
+func TestHotTierFilledByRequestsOnly(t *testing.T) {
+	s := mustNewStore(t)
+	loadAll(s, 1, product("1", "Phone", 1))
+	if _, ok := s.Fill("1"); !ok {
+		t.Fatal("Fill found no stored JSON")
+	}
+	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+		t.Fatal("a render from the stored JSON filled the hot tier")
+	}
+	if _, _, ok := s.Get(nil, JSON, []byte("1")); !ok {
+		t.Fatal("JSON not stored")
+	}
+	if _, ok := s.GetShared(JSON, []byte("1")); !ok {
+		t.Fatal("a request's Get did not fill an empty hot slot")
+	}
+}

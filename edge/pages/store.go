@@ -37,7 +37,8 @@ type Store struct {
 	pending atomic.Int64
 
 	prerendered, loadIndexOnly *metrics.Counter
-	// offHeapReads counts reads of the off-heap cache (hot-tier misses).
+	// offHeapReads counts reads of the off-heap cache (hot-tier misses,
+	// and renders from the stored JSON).
 	offHeapReads *metrics.Counter
 
 	// beforeFillWrite, when set (tests only), runs between a fill's render
@@ -99,15 +100,27 @@ func (s *Store) Seq() uint64 {
 	return s.seq
 }
 
-// Get looks up id's representation v. It appends the stored bytes to dst
-// and returns them split into an Entry pointing into the returned buffer.
-// ok is false on a miss (never rendered, purged, deleted or evicted). It
-// allocates nothing when dst has room.
+// Get looks up id's representation v for a request. It appends the
+// stored bytes to dst and returns them split into an Entry pointing into
+// the returned buffer, and offers them to the hot tier. ok is false on a
+// miss (never rendered, purged, deleted or evicted). It allocates nothing
+// when dst has room (and the hot tier does not take the entry).
 func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
 	var hver hotVersions
 	if s.hot != nil {
 		hver = s.hot.versions(v, id)
 	}
+	e, buf, ok = s.read(dst, v, id)
+	if ok && s.hot != nil {
+		s.hot.offer(v, id, e, hver)
+	}
+	return e, buf, ok
+}
+
+// read is Get for the store's own reads (rendering from the stored JSON):
+// they say nothing of what requests ask for, so nothing is offered to the
+// hot tier.
+func (s *Store) read(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
 	s.offHeapReads.Inc()
 	n := len(dst)
 	dst = AppendKey(dst, v, id)
@@ -124,9 +137,6 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 		}
 	}
 	e, ok = parseEntry(buf[len(dst):])
-	if ok && s.hot != nil {
-		s.hot.offer(v, id, e, hver)
-	}
 	return e, buf[:n], ok
 }
 
@@ -334,7 +344,7 @@ func (s *Store) fill(id, buf []byte) (r *Rendered, _ []byte, ok bool) {
 	if !known {
 		return nil, buf, false
 	}
-	e, buf, ok := s.Get(buf[:0], JSON, id)
+	e, buf, ok := s.read(buf[:0], JSON, id)
 	if !ok {
 		return nil, buf, false
 	}
