@@ -280,6 +280,9 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.CacheBytes = 1 }, "cache_bytes")
 	f(func(c *Config) { c.Workers = -1 }, "workers")
 	f(func(c *Config) { c.GzipLevel = 0 }, "gzip_level")
+	f(func(c *Config) { c.HotEntries = -1 }, "hot_entries")
+	f(func(c *Config) { c.HotEntries = 1<<20 + 1 }, "hot_entries")
+	f(func(c *Config) { c.HotMaxBytes = -1 }, "hot_max_bytes")
 }
 
 func TestIndexSlugChangesAndReuse(t *testing.T) {
