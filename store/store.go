@@ -37,7 +37,9 @@ type Txn interface {
 	Delete(key []byte) error
 	// Scan calls fn for each key in [start, end) in ascending byte order,
 	// at most limit times (limit <= 0 means no limit). A nil end means no
-	// upper bound. The slices passed to fn are valid only during the call.
-	// An error returned by fn stops the scan and is returned by Scan.
+	// upper bound. In a View transaction the values passed to fn stay
+	// valid until the transaction ends, as Get's do; keys, and values in
+	// an Update transaction, are valid only during the call. An error
+	// returned by fn stops the scan and is returned by Scan.
 	Scan(start, end []byte, limit int, fn func(key, value []byte) error) error
 }

@@ -51,6 +51,7 @@ func RunConfig(t *testing.T, open func(t *testing.T) store.Store, cfg Config) {
 		{"ScanBounds", testScanBounds},
 		{"ScanBinaryKeys", testScanBinaryKeys},
 		{"ScanStopsOnError", testScanStopsOnError},
+		{"ViewScanValuesStayValid", testViewScanValuesStayValid},
 		{"ReadYourWrites", testReadYourWrites},
 		{"SnapshotRead", testSnapshotRead},
 		{"NoLostUpdate", func(t *testing.T, s store.Store) { testNoLostUpdate(t, s, cfg) }},
@@ -245,6 +246,48 @@ func testScanBounds(t *testing.T, s store.Store) {
 	f("d", "b", 0, "")
 	f("f", "", 0, "")
 	f("", "", -1, "a=1 b=2 c=3 ca=31 d=4 e=5")
+}
+
+// testViewScanValuesStayValid keeps every value a View's Scan passed (no
+// copy) and checks them once the scan is over: more keys than one batch of
+// a batching backend, of differing sizes, so a reused buffer would show.
+func testViewScanValuesStayValid(t *testing.T, s store.Store) {
+	const n = 1500
+	val := func(i int) []byte {
+		return bytes.Repeat([]byte{byte('a' + i%26)}, 1+i%300)
+	}
+	err := s.Update(context.Background(), func(tx store.Txn) error {
+		for i := range n {
+			if err := tx.Set(fmt.Appendf(nil, "v%05d", i), val(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	err = s.View(context.Background(), func(tx store.Txn) error {
+		var kept [][]byte
+		if err := tx.Scan([]byte("v"), []byte("w"), 0, func(k, v []byte) error {
+			kept = append(kept, v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(kept) != n {
+			return fmt.Errorf("scanned %d values, want %d", len(kept), n)
+		}
+		for i, v := range kept {
+			if !bytes.Equal(v, val(i)) {
+				return fmt.Errorf("value %d changed after the scan: %q", i, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func testScanBinaryKeys(t *testing.T, s store.Store) {
