@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -114,9 +115,9 @@ func TestScanProductJSONMatchesScanProducts(t *testing.T) {
 	if err != nil || n != len(want) {
 		t.Fatalf("%v after %d of %d", err, n, len(want))
 	}
-	// An error from fn, in any batch, stops the scan and is returned.
+	// An error from fn, at any product, stops the scan and is returned.
 	stop := errors.New("stop")
-	for _, at := range []int{0, 1, scanBatch - 1, scanBatch, len(want) - 1} {
+	for _, at := range []int{0, 1, 255, 256, len(want) - 1} {
 		calls := 0
 		err = st.View(ctx, func(tx store.Txn) error {
 			return svc.ScanProductJSON(tx, func([]byte) error {
@@ -207,4 +208,32 @@ func TestFindLastSKUsAgreesWithTheWalk(t *testing.T) {
 	}
 	f(strings.TrimSuffix(long, ",")+"]}", true)
 	f(`{"id":"a","description":"`+strings.Repeat("d", 3000)+`","skus":[{"sku":"a"}]}`, true)
+}
+
+// TestLastArrayKeyMatchesLastIndex compares lastArrayKey with
+// bytes.LastIndex on hand-picked and random inputs.
+func TestLastArrayKeyMatchesLastIndex(t *testing.T) {
+	key := []byte(`"skus":[`)
+	cases := []string{
+		``, `[`, `"skus":[`, `x"skus":[`, `"skus":[[`, `"skus":["skus":[`, `{"a":[1],"skus":[{"sku":"a"}]}`,
+		`{"skus":[{"sku":"[x"}],"b":[2]}`, `"skus":`, `skus":[`, `[[[[`, `{"skus":[],"skus":[]}`,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte(`"skus:[]{},x`)
+	for range 5000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if rng.IntN(3) == 0 {
+			at := rng.IntN(len(b) + 1)
+			b = append(b[:at], append(append([]byte(nil), key...), b[at:]...)...)
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if got, want := lastArrayKey([]byte(c), key), bytes.LastIndex([]byte(c), key); got != want {
+			t.Fatalf("lastArrayKey(%q) = %d, want %d", c, got, want)
+		}
+	}
 }
