@@ -26,7 +26,10 @@ import (
 // prefix counts come from one pass over the products, prefix lists from
 // the heads of their terms' postings (the last three on every core), and
 // the best products of every list sit together in memory.
-func build(cfg *Config, recs []record, tx *texts) *index {
+//
+// tk, when not nil, holds the records' words already (found while the
+// snapshot streamed, see loader); otherwise build finds them.
+func build(cfg *Config, recs []record, tx *texts, tk *tokens) *index {
 	x := newIndex(cfg)
 	if tx != nil {
 		x.tx = tx
@@ -37,7 +40,10 @@ func build(cfg *Config, recs []record, tx *texts) *index {
 	go func() { shadowc <- x.indexIDs(recs) }()
 	x.meta = make([]meta, len(recs))
 	workers := buildWorkers(len(recs))
-	tk := x.tokenise(recs, workers)
+	if tk == nil {
+		tk = x.tokenise(recs, workers)
+	}
+	x.internTerms(tk, workers)
 	order := <-orderc
 	if shadowed := <-shadowc; shadowed != nil {
 		// Repeated ids (rare: a snapshot lists a product once): the
@@ -146,7 +152,7 @@ func (x *index) renumberIDs(order []uint32, n int) {
 // each, into its place in the arena, sized by a first pass (bases[i] is
 // the size of product i's blob without terms and derived slug).
 func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, bases []uint32, workers int) []uint32 {
-	old := x.tx.blobs
+	tx := x.tx
 	chunk := (len(x.recs) + workers - 1) / workers
 	span := func(w int) (int, int) { return min(len(x.recs), w*chunk), min(len(x.recs), (w+1)*chunk) }
 	offs := make([]uint32, len(x.recs))
@@ -184,7 +190,7 @@ func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, bases []uint32, worker
 			lo, hi := span(w)
 			dst := arena[sizes[w]:sizes[w]:sizes[w+1]]
 			for i := lo; i < hi; i++ {
-				b := readBlob(old, x.recs[i].off)
+				b := tx.blob(&x.recs[i])
 				if slugs[i] {
 					b.text[fSlug] = ""
 				}
@@ -197,7 +203,7 @@ func (x *index) writeBlobs(rt *rankedTerms, slugs []bool, bases []uint32, worker
 		}()
 	}
 	wg.Wait()
-	x.tx.blobs = arena
+	tx.blobs, tx.chunks = arena, nil
 	return offs
 }
 
@@ -357,9 +363,13 @@ func (x *index) fillPrefixes(w, workers int) {
 }
 
 // tokens holds the term ids of every record while building: record o's
-// are flat[w][span>>32 : span>>32 + span&0xffffffff] of its worker w.
+// are flat[o/chunk][span>>32 : span>>32 + span&0xffffffff], local ids of
+// the vocabulary vs[voc[o/chunk]] until internTerms makes them the
+// index's term ids.
 type tokens struct {
 	flat  [][]uint32
+	voc   []int
+	vs    []vocab
 	span  []uint64
 	chunk int
 	slug  []bool   // the record's slug is api.Slug(name, id)
@@ -402,86 +412,113 @@ func (tk *tokens) of(o uint32) []uint32 {
 	return tk.flat[int(o)/tk.chunk][a : a+uint32(s)]
 }
 
-// tokenise finds the terms and signature of every record, splitting recs
-// among workers that each intern words into a vocabulary of their own;
-// the vocabularies are then merged into the index (one intern per
-// distinct word and worker) and the records' local ids translated.
+// tokeniser finds the words of records into one vocabulary. Brands and
+// categories repeat: the words of an interned one are looked up once.
+type tokeniser struct {
+	v    *vocab
+	norm *Normalizer
+	seen map[uint64][2]uint32 // kind<<32 | id → its ids in the chunk's flat
+	c    int                  // the flat chunk seen refers to
+}
+
+func newTokeniser(v *vocab) *tokeniser {
+	return &tokeniser{v: v, norm: NewNormalizer(), seen: map[uint64][2]uint32{}, c: -1}
+}
+
+// add sets record o's words (of name, brand and category; local ids),
+// slug flag and base size (size: its blob's size), appending the words
+// to flat chunk o/tk.chunk.
+func (tz *tokeniser) add(tk *tokens, o int, r *record, size int, name, brand, category, slug, id string) {
+	if tk.slug[o] = derivedSlug(slug, name, id); tk.slug[o] {
+		n := len(slug)
+		size -= n + uvarintLen(uint64(n)) - 1
+	}
+	tk.base[o] = uint32(size)
+	c := o / tk.chunk
+	if c != tz.c {
+		clear(tz.seen) // spans are within a chunk
+		tz.c = c
+	}
+	flat := tk.flat[c]
+	start := len(flat)
+	for f, text := range [...]string{name, brand, category} {
+		key := uint64(0)
+		switch f {
+		case 1:
+			key = 1<<32 | uint64(r.ids[0])
+		case 2:
+			key = 2<<32 | uint64(r.cat)
+		}
+		if uint32(key) != 0 {
+			if span, ok := tz.seen[key]; ok {
+				flat = append(flat, flat[span[0]:span[1]]...)
+				continue
+			}
+		}
+		from := len(flat)
+		if tz.norm.Normalize(text) != nil {
+			continue // strings from JSON are valid UTF-8
+		}
+		for k := range tz.norm.Words {
+			flat = append(flat, tz.v.id(tz.norm.Word(k)))
+		}
+		if uint32(key) != 0 && len(tz.seen) < maxSeenTexts {
+			tz.seen[key] = [2]uint32{uint32(from), uint32(len(flat))}
+		}
+	}
+	tk.flat[c] = flat
+	tk.span[o] = uint64(start)<<32 | uint64(len(flat)-start)
+}
+
+// tokenise finds the words of every record, splitting recs among workers
+// that each intern words into a vocabulary of their own (see
+// internTerms).
 func (x *index) tokenise(recs []record, workers int) *tokens {
-	vs := make([]vocab, workers)
 	chunk := max(1, (len(recs)+workers-1)/workers)
-	tk := &tokens{flat: make([][]uint32, workers), span: make([]uint64, len(recs)), chunk: chunk, slug: make([]bool, len(recs)), base: make([]uint32, len(recs))}
-	part := func(w int) (int, int) { return min(len(recs), w*chunk), min(len(recs), (w+1)*chunk) }
+	tk := &tokens{flat: make([][]uint32, workers), voc: make([]int, workers), vs: make([]vocab, workers),
+		span: make([]uint64, len(recs)), chunk: chunk, slug: make([]bool, len(recs)), base: make([]uint32, len(recs))}
 	tx := x.tx
 	var wg sync.WaitGroup
-	for w := range vs {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v := &vs[w]
-			lo, hi := part(w)
-			v.init(x.seed)
-			flat := make([]uint32, 0, 12*(hi-lo))
-			norm := NewNormalizer()
-			// Brands and categories repeat: the words of an interned
-			// one are looked up once.
-			seen := map[uint64][2]uint32{} // kind<<32 | id → its ids in flat
+			lo, hi := min(len(recs), w*chunk), min(len(recs), (w+1)*chunk)
+			tk.voc[w] = w
+			tk.vs[w].init(x.seed)
+			tk.flat[w] = make([]uint32, 0, 12*(hi-lo))
+			tz := newTokeniser(&tk.vs[w])
 			for o := lo; o < hi; o++ {
 				r := &recs[o]
 				b := tx.blob(r)
-				base := b.size
-				if tk.slug[o] = derivedSlug(b.text[fSlug], b.text[fName], b.text[fID]); tk.slug[o] {
-					n := len(b.text[fSlug])
-					base -= n + uvarintLen(uint64(n)) - 1
-				}
-				tk.base[o] = uint32(base)
-				start := len(flat)
-				for f, text := range [...]string{b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r)} {
-					key := uint64(0)
-					switch f {
-					case 1:
-						key = 1<<32 | uint64(r.ids[0])
-					case 2:
-						key = 2<<32 | uint64(r.cat)
-					}
-					if uint32(key) != 0 {
-						if span, ok := seen[key]; ok {
-							flat = append(flat, flat[span[0]:span[1]]...)
-							continue
-						}
-					}
-					from := len(flat)
-					if norm.Normalize(text) != nil {
-						continue // strings from JSON are valid UTF-8
-					}
-					for k := range norm.Words {
-						word := norm.Word(k)
-						flat = append(flat, v.id(word))
-					}
-					if uint32(key) != 0 && len(seen) < maxSeenTexts {
-						seen[key] = [2]uint32{uint32(from), uint32(len(flat))}
-					}
-				}
-				tk.span[o] = uint64(start)<<32 | uint64(len(flat)-start)
+				tz.add(tk, o, r, b.size, b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r), b.text[fSlug], b.text[fID])
 			}
-			tk.flat[w] = flat
 		}()
 	}
 	wg.Wait()
+	return tk
+}
+
+// internTerms interns the words of tk's vocabularies into the index, one
+// intern per distinct word and vocabulary, and translates the records'
+// local ids (workers take a share of the flat chunks each), sorting each
+// record's terms and setting its signatures.
+func (x *index) internTerms(tk *tokens, workers int) {
 	// Terms are interned in lexicographic order, so that the terms with
 	// any prefix have consecutive ids (see termRanges).
 	var all []string
-	for w := range vs {
-		for i := range vs[w].n() {
-			all = append(all, string(vs[w].word(uint32(i))))
+	for w := range tk.vs {
+		for i := range tk.vs[w].n() {
+			all = append(all, string(tk.vs[w].word(uint32(i))))
 		}
 	}
 	slices.Sort(all)
 	for _, word := range slices.Compact(all) {
 		x.term(s2b(word))
 	}
-	globals := make([][]uint32, workers)
-	for w := range vs {
-		v := &vs[w]
+	globals := make([][]uint32, len(tk.vs))
+	for w := range tk.vs {
+		v := &tk.vs[w]
 		globals[w] = make([]uint32, v.n())
 		for i := range globals[w] {
 			word := v.word(uint32(i))
@@ -490,27 +527,29 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 		*v = vocab{}
 	}
 	x.termRanges()
-	for w := range vs {
+	n := len(tk.span)
+	var wg sync.WaitGroup
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			global, flat := globals[w], tk.flat[w]
-			lo, hi := part(w)
-			for o := lo; o < hi; o++ {
-				a := uint32(tk.span[o] >> 32)
-				terms := flat[a : a+uint32(tk.span[o])]
-				for k, id := range terms {
-					terms[k] = global[id]
+			for c := w; c < len(tk.flat); c += workers {
+				global, flat := globals[tk.voc[c]], tk.flat[c]
+				for o := c * tk.chunk; o < min(n, (c+1)*tk.chunk); o++ {
+					a := uint32(tk.span[o] >> 32)
+					terms := flat[a : a+uint32(tk.span[o])]
+					for k, id := range terms {
+						terms[k] = global[id]
+					}
+					slices.Sort(terms)
+					terms = slices.Compact(terms)
+					tk.span[o] = uint64(a)<<32 | uint64(len(terms))
+					x.meta[o] = x.metaOf(terms)
 				}
-				slices.Sort(terms)
-				terms = slices.Compact(terms)
-				tk.span[o] = uint64(a)<<32 | uint64(len(terms))
-				x.meta[o] = x.metaOf(terms)
 			}
 		}()
 	}
 	wg.Wait()
-	return tk
 }
 
 // vocab is a tokenising worker's own table of the words it has seen:

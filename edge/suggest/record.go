@@ -134,9 +134,24 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
+// blobSize returns the size of the blob appendBlob writes.
+func blobSize(text *[nFields]string, terms []uint32) int {
+	size, n, prev := 0, 0, uint32(0)
+	for _, s := range text {
+		size += uvarintLen(uint64(len(s))) + len(s)
+	}
+	for _, t := range terms {
+		n += uvarintLen(uint64(t - prev))
+		prev = t
+	}
+	return size + uvarintLen(uint64(n)) + n
+}
+
 // readBlob decodes the blob at arena[off:].
-func readBlob(arena []byte, off uint32) blob {
-	b := arena[off:]
+func readBlob(arena []byte, off uint32) blob { return readBlobAt(arena[off:]) }
+
+// readBlobAt decodes the blob at the start of b.
+func readBlobAt(b []byte) blob {
 	var lens [nFields]int
 	i := 0
 	for f := range lens {
@@ -172,9 +187,8 @@ func readBlobTerms(arena []byte, off uint32) []byte {
 	return b[i : i+int(n) : i+int(n)]
 }
 
-// readBlobID returns the id of the blob at arena[off:].
-func readBlobID(arena []byte, off uint32) string {
-	b := arena[off:]
+// readBlobIDAt returns the id of the blob at the start of b.
+func readBlobIDAt(b []byte) string {
 	l, i := binary.Uvarint(b)
 	for range nFields - 1 {
 		for b[i] >= 0x80 {

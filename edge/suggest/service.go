@@ -26,12 +26,10 @@ type Service struct {
 	hot   *hotAnswers // nil when off
 	pool  sync.Pool   // *state
 
-	loadMu  sync.Mutex
-	loading bool // a load is in progress
-	loadRec []record
-	loadTx  *texts
-	loadAt  time.Time
-	seq     atomic.Uint64
+	loadMu   sync.Mutex
+	load     *loader // the load in progress, nil when none
+	loadHint loadHint
+	seq      atomic.Uint64
 
 	cacheControl []byte
 	hits         *metrics.Counter
@@ -46,7 +44,7 @@ type Service struct {
 // Config.Validate). Metrics are registered on ms.
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 	s := &Service{cfg: cfg, log: log}
-	s.idx.Store(build(&s.cfg, nil, nil))
+	s.idx.Store(build(&s.cfg, nil, nil, nil))
 	if cfg.CacheBytes > 0 {
 		s.cache = fastcache.New(cfg.CacheBytes)
 	}
@@ -70,37 +68,47 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 func (s *Service) BeginLoad() {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	s.loading = true
-	s.loadRec = s.loadRec[:0]
-	s.loadTx = newTexts()
-	s.loadAt = time.Now()
+	if s.load != nil {
+		s.load.abandon()
+	}
+	s.load = newLoader(s.loadHint)
 }
 
-// Load adds one snapshot product; p is copied, not retained.
+// Load adds one snapshot product; p is copied, not retained. The copy is
+// indexed by the load's own goroutine (see loader) while the caller goes
+// on.
 func (s *Service) Load(p *api.Product) {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	if !s.loading {
+	if s.load == nil {
 		return
 	}
 	// A product loaded twice is kept once, as last loaded, by the build.
 	pr := productOf(&s.cfg, p)
-	s.loadRec = append(s.loadRec, s.loadTx.record(&pr, 0, nil, false))
+	s.load.add(&pr)
 }
 
-// EndLoad builds the index of the loaded products, consistent with seq,
-// and swaps it in.
+// EndLoad waits for the load's goroutine, builds the index of the loaded
+// products, consistent with seq, and swaps it in.
 func (s *Service) EndLoad(seq uint64) {
 	s.loadMu.Lock()
-	recs, tx := s.loadRec, s.loadTx
-	s.loadRec, s.loadTx, s.loading = nil, nil, false
-	started := s.loadAt
+	l := s.load
+	s.load = nil
 	s.loadMu.Unlock()
+	var ld loaded
+	started := time.Now()
+	if l != nil {
+		ld, started = l.finish(), l.started
+		s.loadMu.Lock()
+		s.loadHint = loadHint{recs: len(ld.recs) + len(ld.recs)/16}
+		s.loadMu.Unlock()
+	}
+	recs := ld.recs
 	for i := range recs {
 		recs[i].seq = seq
 	}
 	t := time.Now()
-	x := build(&s.cfg, recs, tx)
+	x := build(&s.cfg, recs, ld.tx, ld.tk)
 	took := time.Since(t)
 	s.idx.Store(x)
 	s.seq.Store(seq)

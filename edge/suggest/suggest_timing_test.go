@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"sort"
 	"strings"
@@ -551,6 +552,113 @@ func BenchmarkApplyBaseline(b *testing.B) {
 			delete(m, ev.ID)
 		} else {
 			m[ev.Product.ID] = ev.Product
+		}
+	}
+}
+
+// BenchmarkLoad measures what a snapshot load of 1M generated products
+// costs the cold start: BeginLoad, Load × N on one goroutine (as the
+// follower calls it), then EndLoad. The follower does other work between
+// Loads (decoding, page rendering): "paced" spends pace-us of CPU
+// between Loads, "tight" none (Load back to back: what the index's own
+// pipeline sustains). It reports load-s, the caller's time inside Load
+// calls; endload-s, EndLoad's wall time; their sum share-s (suggest's
+// part of the cold start's critical path); the stream's wall (stream-s);
+// the CPU of the stream and of EndLoad (load-cpu-s, endload-cpu-s, the
+// whole process); and the peak live heap over the one before BeginLoad
+// (peak-live-MB, sampled every 2 ms):
+//
+//	go test ./edge/suggest -run - -bench '^BenchmarkLoad$' -benchtime 1x -count 3
+func BenchmarkLoad(b *testing.B) {
+	n := 1_000_000
+	var ps []*api.Product
+	if err := demodata.Generate(n, 1, demoProducts(b), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	for _, pace := range []time.Duration{0, 4 * time.Microsecond} {
+		name := "tight"
+		if pace > 0 {
+			name = "paced"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportMetric(float64(pace.Microseconds()), "pace-us")
+			var loadSec, streamSec, endSec, loadCPU, endCPU, peak float64
+			for range b.N {
+				b.StopTimer()
+				s := New(DefaultConfig(), zerolog.Nop(), metrics.NewSet())
+				runtime.GC()
+				live0 := liveHeap()
+				stop, peakc := make(chan struct{}), make(chan uint64)
+				go samplePeak(stop, peakc)
+				b.StartTimer()
+				t0, c0 := time.Now(), cpuTime()
+				s.BeginLoad()
+				var inLoad time.Duration
+				for _, p := range ps {
+					if pace == 0 {
+						s.Load(p)
+						continue
+					}
+					t := time.Now()
+					s.Load(p)
+					now := time.Now()
+					inLoad += now.Sub(t)
+					for time.Since(now) < pace {
+					}
+				}
+				t1, c1 := time.Now(), cpuTime()
+				s.EndLoad(1)
+				t2, c2 := time.Now(), cpuTime()
+				b.StopTimer()
+				close(stop)
+				pk := <-peakc
+				peak += float64(pk-min(live0, pk)) / (1 << 20)
+				if pace == 0 {
+					inLoad = t1.Sub(t0)
+				}
+				if got := s.Stats().Products; got != n {
+					b.Fatalf("%d products indexed, want %d", got, n)
+				}
+				loadSec += inLoad.Seconds()
+				streamSec += t1.Sub(t0).Seconds()
+				endSec += t2.Sub(t1).Seconds()
+				loadCPU += (c1 - c0).Seconds()
+				endCPU += (c2 - c1).Seconds()
+				b.StartTimer()
+			}
+			nb := float64(b.N)
+			b.ReportMetric(loadSec/nb, "load-s")
+			b.ReportMetric(endSec/nb, "endload-s")
+			b.ReportMetric((loadSec+endSec)/nb, "share-s")
+			b.ReportMetric(streamSec/nb, "stream-s")
+			b.ReportMetric(loadCPU/nb, "load-cpu-s")
+			b.ReportMetric(endCPU/nb, "endload-cpu-s")
+			b.ReportMetric(peak/nb, "peak-live-MB")
+		})
+	}
+}
+
+// liveHeap returns the heap marked live by the last garbage collection.
+func liveHeap() uint64 {
+	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	rtmetrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// samplePeak sends the largest liveHeap seen until stop is closed.
+func samplePeak(stop <-chan struct{}, peak chan<- uint64) {
+	var max uint64
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if v := liveHeap(); v > max {
+			max = v
+		}
+		select {
+		case <-stop:
+			peak <- max
+			return
+		case <-t.C:
 		}
 	}
 }
