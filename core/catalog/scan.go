@@ -84,8 +84,33 @@ func (s *Service) ScanProductJSON(tx store.Txn, fn func(json []byte) error) erro
 	return nil
 }
 
+// popularityKey is how json.Marshal writes an api.Product's popularity
+// key: never the first, and after the id, slug, name, brand, categories,
+// description and image, whose strings cannot hold it (a quote inside a
+// string is escaped). Nested keys (attributes, SKUs) come after it.
+var popularityKey = []byte(`,"popularity":`)
+
 // popularity returns the top-level "popularity" of the stored product v.
+// It is read at the first popularityKey followed by an integer, which in
+// a product as json.Marshal wrote it (every stored product) is the
+// top-level key; anything else is walked. (Only the snapshot's order
+// depends on it.)
 func popularity(v []byte) (int64, error) {
+	if i := bytes.Index(v, popularityKey); i > 0 {
+		j := i + len(popularityKey)
+		k := j
+		if k < len(v) && v[k] == '-' {
+			k++
+		}
+		for k < len(v) && v[k] >= '0' && v[k] <= '9' {
+			k++
+		}
+		if k < len(v) && (v[k] == ',' || v[k] == '}') {
+			if n, err := strconv.ParseInt(string(v[j:k]), 10, 64); err == nil {
+				return n, nil
+			}
+		}
+	}
 	sc := jscan{b: v}
 	var pop int64
 	found := false

@@ -146,6 +146,10 @@ func TestPopularity(t *testing.T) {
 	f(`{"id":"a","popularity":-3}`, -3, false)
 	f(`{"id":"a","popularity":1e3}`, 0, true)
 	f(`not json`, 0, true)
+	f(`{"id":"a","name":"x,\"popularity\":5","popularity":6,"skus":[]}`, 6, false)
+	f(`{"id":"a","popularity":12345678901234567890}`, 0, true) // overflows int64
+	f(`{"id":"a","popularity": 8}`, 8, false)                  // white space: walked
+	f(`{"popularity":8,"id":"a"}`, 8, false)                   // first key: walked
 }
 
 func TestFindSKUsRejectsWhatItCannotSplice(t *testing.T) {
