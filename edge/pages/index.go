@@ -55,10 +55,10 @@ type index struct {
 	names   []byte
 	slots   []slot
 	free    []uint32
-	ids     map[uint64]uint32 // hash(id) → slot
-	slugs   map[uint64]uint32 // hash(slug) → slot
-	tails   []string          // tails[0] is ""
-	tailKey [][]string        // the keys of tails[i]
+	ids     hashTable  // hash(id) → slot
+	slugs   hashTable  // hash(slug) → slot
+	tails   []string   // tails[0] is ""
+	tailKey [][]string // the keys of tails[i]
 	tailIdx map[string]uint32
 	// members lists per tail the slots that took it; a purge by key
 	// visits the tails holding the key (a few thousand distinct tails at
@@ -72,8 +72,22 @@ type index struct {
 }
 
 func newIndex() index {
-	return index{seed: maphash.MakeSeed(), ids: make(map[uint64]uint32), slugs: make(map[uint64]uint32), tails: []string{""}, tailKey: [][]string{nil},
+	return index{seed: maphash.MakeSeed(), tails: []string{""}, tailKey: [][]string{nil},
 		tailIdx: map[string]uint32{"": 0}, members: [][]uint32{nil}}
+}
+
+// reserve makes room for n more slots holding idBytes more bytes of ids,
+// growing in big steps (at least doubling) rather than an append at a
+// time: a snapshot load calls it per batch.
+func (x *index) reserve(n, idBytes int) {
+	if len(x.slots)+n > cap(x.slots) && len(x.free) < n {
+		x.slots = slices.Grow(x.slots, max(n, len(x.slots)))
+	}
+	if len(x.names)+idBytes > cap(x.names) {
+		x.names = slices.Grow(x.names, max(idBytes, len(x.names)))
+	}
+	x.ids.reserve(x.ids.len() + n)
+	x.slugs.reserve(x.slugs.len() + n)
 }
 
 func (x *index) id(i uint32) []byte {
@@ -98,15 +112,18 @@ func (x *index) hashString(s string) uint64 {
 }
 
 // lookup returns the slot of id (live or tombstone).
-func (x *index) lookup(id []byte) (uint32, bool) {
-	i, ok := x.ids[x.hash(id)]
+func (x *index) lookup(id []byte) (uint32, bool) { return x.lookupHashed(id, x.hash(id)) }
+
+// lookupHashed is lookup for an id whose hash is h.
+func (x *index) lookupHashed(id []byte, h uint64) (uint32, bool) {
+	i, ok := x.ids.get(h)
 	return i, ok && bytes.Equal(x.id(i), id)
 }
 
 // bySlug returns the live slot at slug.
 func (x *index) bySlug(slug []byte) (uint32, bool) {
 	h := x.hash(slug)
-	i, ok := x.slugs[h]
+	i, ok := x.slugs.get(h)
 	return i, ok && x.slots[i].flags&(flagDeleted|flagFree) == 0 && x.slots[i].slug == h
 }
 
@@ -115,6 +132,9 @@ func (x *index) add(id string) uint32 { return addHashed(x, id, x.hashString(id)
 
 // addBytes is add for an id in bytes.
 func (x *index) addBytes(id []byte) uint32 { return addHashed(x, id, x.hash(id)) }
+
+// addBytesHashed is addBytes for an id whose hash is h.
+func (x *index) addBytesHashed(id []byte, h uint64) uint32 { return addHashed(x, id, h) }
 
 func addHashed[S string | []byte](x *index, id S, h uint64) uint32 {
 	var i uint32
@@ -129,7 +149,7 @@ func addHashed[S string | []byte](x *index, id S, h uint64) uint32 {
 	// product is never written into it.
 	x.slots[i] = slot{name: uint32(len(x.names)), idLen: uint16(len(id)), ver: x.slots[i].ver + 1}
 	x.names = append(x.names, id...)
-	x.ids[h] = i
+	x.ids.put(h, i)
 	return i
 }
 
@@ -154,17 +174,17 @@ func (x *index) setSlugBytes(i uint32, slug []byte) {
 // setSlugHash points the slug of hash h at slot i (0 unlinks it).
 func (x *index) setSlugHash(i uint32, h uint64) {
 	sl := &x.slots[i]
-	if old := sl.slug; old != 0 && old != h && x.slugs[old] == i {
-		delete(x.slugs, old)
-	}
 	old := sl.slug
+	if old != 0 && old != h {
+		if j, ok := x.slugs.get(old); ok && j == i {
+			x.slugs.del(old)
+		}
+	}
 	sl.slug = h
 	took := false // h pointed at another slot
 	if h != 0 {
-		if j, ok := x.slugs[h]; ok && j != i {
-			took = true
-		}
-		x.slugs[h] = i
+		j, had := x.slugs.put(h, i)
+		took = had && j != i
 	}
 	if x.onSlug != nil && old != h {
 		if old != 0 {
@@ -177,7 +197,11 @@ func (x *index) setSlugHash(i uint32, h uint64) {
 }
 
 // setTail records slot i's surrogate keys besides its product key.
-func (x *index) setTail(i uint32, tail string) {
+func (x *index) setTail(i uint32, tail string) { x.setTailNum(i, x.tailNum(tail)) }
+
+// tailNum returns the number of tail in tails, adding it if new. Numbers
+// stay valid for the index's lifetime: tails are never removed.
+func (x *index) tailNum(tail string) uint32 {
 	t, ok := x.tailIdx[tail]
 	if !ok {
 		t = uint32(len(x.tails))
@@ -187,6 +211,11 @@ func (x *index) setTail(i uint32, tail string) {
 		x.members = append(x.members, nil)
 		x.tailIdx[tail] = t
 	}
+	return t
+}
+
+// setTailNum is setTail for the tail numbered t.
+func (x *index) setTailNum(i, t uint32) {
 	sl := &x.slots[i]
 	if sl.tail == t {
 		return
@@ -221,8 +250,9 @@ func (x *index) withKey(k string, fn func(i uint32)) {
 
 // remove frees slot i.
 func (x *index) remove(i uint32) {
-	if h := x.hash(x.id(i)); x.ids[h] == i {
-		delete(x.ids, h)
+	h := x.hash(x.id(i))
+	if j, ok := x.ids.get(h); ok && j == i {
+		x.ids.del(h)
 	}
 	x.setSlug(i, "")
 	x.slots[i] = slot{flags: flagFree, ver: x.slots[i].ver + 1}
@@ -231,7 +261,13 @@ func (x *index) remove(i uint32) {
 
 // compact rebuilds the names arena with the live slots' names only.
 func (x *index) compact() {
-	names := make([]byte, 0, len(x.names)/2+64)
+	n := 0
+	for i := range x.slots {
+		if x.slots[i].flags&flagFree == 0 {
+			n += int(x.slots[i].idLen)
+		}
+	}
+	names := make([]byte, 0, n)
 	for i := range x.slots {
 		sl := &x.slots[i]
 		if sl.flags&flagFree != 0 {

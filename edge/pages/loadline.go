@@ -13,16 +13,26 @@ import (
 // A snapshot load stores each product's NDJSON line as its JSON body: the
 // core renders the same canonical JSON the edge would (api.Product through
 // goccy/go-json), so decoding it again to re-encode it would only cost
-// time. The follower's goroutine copies the lines into batches; the load
-// workers hash them and store a batch per lock acquisition.
+// time. The follower's goroutine (LoadLine) hashes each product's id and
+// slug, finds its surrogate tail and writes its cache key and cache value
+// (the line with its surrogate key, ETag left blank) into a batch; the
+// load workers fill in the ETags in parallel and then store a batch per
+// lock acquisition, where only the index changes and the cache writes are
+// left: the line is copied once into the batch and once into the cache.
 
 // span is a [start, end) range of a loadBatch's arena.
 type span struct{ start, end uint32 }
 
 type loadItem struct {
-	line, id, slug span
-	tail           string // interned by the loader's tailCache
-	pop            int64
+	// key is the JSON cache key {JSON}{id}; val the cache value, whose
+	// body (the line) starts at body.
+	key, val span
+	body     uint32
+	// idHash and slugHash are the index's hashes of the id and the slug
+	// (0: no slug).
+	idHash, slugHash uint64
+	tail             *tailRef
+	pop              int64
 }
 
 // loadBatch is a run of snapshot products copied into one arena.
@@ -42,6 +52,9 @@ const (
 )
 
 func (b *loadBatch) reset() {
+	if cap(b.arena) < loadBatchBytes+loadBatchBytes/4 {
+		b.arena = make([]byte, 0, loadBatchBytes+loadBatchBytes/4)
+	}
 	b.arena = b.arena[:0]
 	b.items = b.items[:0]
 }
@@ -50,29 +63,57 @@ func (b *loadBatch) full() bool {
 	return len(b.items) >= loadBatchItems || len(b.arena) >= loadBatchBytes
 }
 
-func (b *loadBatch) put(s []byte) span {
-	start := uint32(len(b.arena))
-	b.arena = append(b.arena, s...)
-	return span{start, uint32(len(b.arena))}
-}
-
-func (b *loadBatch) putString(s string) span {
-	start := uint32(len(b.arena))
-	b.arena = append(b.arena, s...)
-	return span{start, uint32(len(b.arena))}
-}
-
 func (b *loadBatch) bytes(sp span) []byte { return b.arena[sp.start:sp.end:sp.end] }
 
-func (b *loadBatch) add(p *api.Product, line []byte, tail string) {
-	b.items = append(b.items, loadItem{line: b.put(line), id: b.putString(p.ID), slug: b.putString(p.Slug), tail: tail, pop: p.Popularity})
+// etagLen is the length of the quoted ETags putETag writes.
+const etagLen = 18
+
+// add appends product p with its line, its tail and the index's hashes
+// of its id and slug: the key, then the value in the cache's layout (see
+// appendEntry) with a blank ETag for the load worker to fill in.
+func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef, idHash, slugHash uint64) {
+	a := b.arena
+	ks := len(a)
+	a = append(a, byte(JSON))
+	a = append(a, p.ID...)
+	vs := len(a)
+	skLen := len("product-") + len(p.ID)
+	if t.tail != "" {
+		skLen += 1 + len(t.tail)
+	}
+	a = append(a, etagLen)
+	a = append(a, make([]byte, etagLen)...)
+	a = binary.BigEndian.AppendUint16(a, uint16(skLen))
+	a = appendSurrogateKey(a, p.ID, t.tail)
+	bs := len(a)
+	a = append(a, line...)
+	b.arena = a
+	b.items = append(b.items, loadItem{key: span{uint32(ks), uint32(vs)}, val: span{uint32(vs), uint32(len(a))}, body: uint32(bs),
+		idHash: idHash, slugHash: slugHash, tail: t, pop: p.Popularity})
+}
+
+// tailRef is a surrogate tail as the loader found it, with its number in
+// the index once a load worker resolved it (under Store.mu), so products
+// sharing the tail skip the index's string lookup.
+type tailRef struct {
+	tail string
+	num  uint32 // 0: not resolved yet (or the empty tail)
+}
+
+// num returns the index number of r's tail. s.mu is held.
+func (r *tailRef) numIn(x *index) uint32 {
+	if r.num == 0 && r.tail != "" {
+		r.num = x.tailNum(r.tail)
+	}
+	return r.num
 }
 
 // tailCache maps a product's brand and categories to its surrogate tail:
 // a catalog has a few thousand distinct combinations, and turning every
 // name into a key token for each of a million products dominated a load.
+// It belongs to one load.
 type tailCache struct {
-	m   map[string]string
+	m   map[string]*tailRef
 	key []byte
 }
 
@@ -80,7 +121,10 @@ type tailCache struct {
 const maxTailCache = 1 << 16
 
 // tail returns the surrogate tail of p (see surrogateTail).
-func (c *tailCache) tail(p *api.Product) string {
+func (c *tailCache) tail(p *api.Product) string { return c.ref(p).tail }
+
+// ref returns the surrogate tail of p (see surrogateTail) as a tailRef.
+func (c *tailCache) ref(p *api.Product) *tailRef {
 	k := c.key[:0]
 	k = binary.AppendUvarint(k, uint64(len(p.Brand)))
 	k = append(k, p.Brand...)
@@ -91,14 +135,14 @@ func (c *tailCache) tail(p *api.Product) string {
 	c.key = k
 	t, ok := c.m[string(k)]
 	if !ok {
-		t = fullTail(p)
+		t = &tailRef{tail: fullTail(p)}
 		if c.m == nil || len(c.m) >= maxTailCache {
-			c.m = make(map[string]string)
+			c.m = make(map[string]*tailRef)
 		}
 		c.m[string(k)] = t
 	}
-	if len("product-")+len(p.ID)+1+len(t) > maxSurrogateKey {
-		return surrogateTail(p) // cut to the header bound for this id
+	if len("product-")+len(p.ID)+1+len(t.tail) > maxSurrogateKey {
+		return &tailRef{tail: surrogateTail(p)} // cut to the header bound for this id
 	}
 	return t
 }
@@ -117,50 +161,26 @@ func fullTail(p *api.Product) string {
 
 // loadWorker holds one load worker's reusable buffers.
 type loadWorker struct {
-	vals  []byte
-	ends  []int
-	etags [][18]byte
-	key   []byte
-	old   []byte
+	old []byte
 }
 
-// storeBatch stores the products of b as loaded by load gen: the entries
-// are built first, then stored under one acquisition of s.mu.
+// storeBatch stores the products of b as loaded by load gen: the ETags
+// are filled in first, then the products are stored under one
+// acquisition of s.mu.
 func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
-	w.vals, w.ends, w.etags = w.vals[:0], w.ends[:0], w.etags[:0]
+	ids := 0
 	for k := range b.items {
 		it := &b.items[k]
-		var e [18]byte
-		putETag(&e, b.bytes(it.line))
-		w.etags = append(w.etags, e)
-		w.vals = append(w.vals, byte(len(e)))
-		w.vals = append(w.vals, e[:]...)
-		skLen := len("product-") + int(it.id.end-it.id.start)
-		if it.tail != "" {
-			skLen += 1 + len(it.tail)
-		}
-		w.vals = binary.BigEndian.AppendUint16(w.vals, uint16(skLen))
-		w.vals = append(w.vals, "product-"...)
-		w.vals = append(w.vals, b.bytes(it.id)...)
-		if it.tail != "" {
-			w.vals = append(w.vals, ' ')
-			w.vals = append(w.vals, it.tail...)
-		}
-		w.vals = append(w.vals, b.bytes(it.line)...)
-		w.ends = append(w.ends, len(w.vals))
+		putETag((*[etagLen]byte)(b.arena[it.val.start+1:]), b.arena[it.body:it.val.end])
+		ids += int(it.key.end-it.key.start) - 1
 	}
 	// Past the budget the products are indexed only (see LoadMaxFill).
 	indexOnly := b.indexOnly
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	start := 0
+	s.x.reserve(len(b.items), ids)
 	for k := range b.items {
-		val := w.vals[start:w.ends[k]]
-		if indexOnly {
-			val = nil
-		}
-		s.storeLoaded(w, b, k, val, gen)
-		start = w.ends[k]
+		s.storeLoaded(w, b, &b.items[k], indexOnly, gen)
 	}
 	if indexOnly {
 		s.loadIndexOnly.Add(len(b.items))
@@ -169,53 +189,66 @@ func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 	}
 }
 
-// storeLoaded stores item k of b (its cache value val) as loaded by load
-// gen; with a nil val the product is indexed without bytes. A product
-// whose stored JSON is byte for byte the loaded one keeps its other
-// representations: a reload re-renders only what changed. s.mu is held.
-func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, k int, val []byte, gen uint32) {
-	it := &b.items[k]
-	id := b.bytes(it.id)
-	w.key = AppendKey(w.key[:0], JSON, id)
-	i, ok := s.x.lookup(id)
+// storeLoaded stores item it of b as loaded by load gen; with indexOnly
+// the product is indexed without bytes. A product whose stored JSON is
+// byte for byte the loaded one keeps its other representations: a reload
+// re-renders only what changed. s.mu is held.
+func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, it *loadItem, indexOnly bool, gen uint32) {
+	key := b.bytes(it.key) // its variant byte is changed below: the batch is this worker's
+	id := key[1:]
+	var val []byte
+	if !indexOnly {
+		val = b.bytes(it.val)
+	}
+	i, ok := s.x.lookupHashed(id, it.idHash)
 	if ok {
 		sl := &s.x.slots[i]
 		if sl.flags&(flagDeleted|flagFree|1<<JSON) == 0 && sl.have&(1<<JSON) != 0 {
-			w.old = s.cache.Get(w.old[:0], w.key)
-			if e, ok := parseEntry(w.old); ok && bytes.Equal(e.ETag, w.etags[k][:]) && bytes.Equal(e.Body, b.bytes(it.line)) {
+			w.old = s.cache.Get(w.old[:0], key)
+			v := b.bytes(it.val)
+			if e, ok := parseEntry(w.old); ok && bytes.Equal(e.ETag, v[1:1+etagLen]) && bytes.Equal(e.Body, b.arena[it.body:it.val.end]) {
 				sl.gen = gen
 				return
 			}
 		}
+		for v := JSON + 1; v < numVariants; v++ { // only the JSON is loaded
+			key[0] = byte(v)
+			s.delVariant(sl, key, v)
+			sl.have &^= 1 << v
+			sl.flags &^= 1 << v
+		}
+		key[0] = byte(JSON)
 	} else {
-		i = s.x.addBytes(id)
+		// A new slot has nothing stored, and its slug is set below.
+		i = s.x.addBytesHashed(id, it.idHash)
 		s.x.slots[i].flags = flagDeleted
 	}
 	sl := &s.x.slots[i]
 	sl.ver++
-	for v := JSON + 1; v < numVariants; v++ { // only the JSON is loaded
-		w.key[0] = byte(v)
-		s.delVariant(sl, w.key, v)
-		sl.have &^= 1 << v
-		sl.flags &^= 1 << v
-	}
-	w.key[0] = byte(JSON)
-	if val == nil {
-		s.delVariant(sl, w.key, JSON)
+	switch {
+	case val == nil:
+		s.delVariant(sl, key, JSON)
 		sl.have &^= 1 << JSON
 		sl.flags &^= 1 << JSON
-	} else if len(val)+len(w.key) < maxSmall {
+	case len(val)+len(key) < maxSmall:
 		if sl.flags&(1<<JSON) != 0 {
-			s.delVariant(sl, w.key, JSON) // was big
+			s.delVariant(sl, key, JSON) // was big
 		}
-		s.cacheSet(sl, w.key, val)
+		if sl.have&(1<<JSON) == 0 && sl.slug == 0 {
+			// Nothing of the key is in the cache, so no request can
+			// hold bytes of it to invalidate (see hotTier).
+			s.cache.Set(key, val)
+		} else {
+			s.cacheSet(sl, key, val)
+		}
 		sl.flags &^= 1 << JSON
-	} else {
+	default:
 		if sl.flags&(1<<JSON) == 0 {
-			s.delVariant(sl, w.key, JSON) // was small
+			s.delVariant(sl, key, JSON) // was small
 		}
-		w.key[0] |= bigFlag
-		s.cacheSetBig(sl, w.key, val)
+		key[0] |= bigFlag
+		s.cacheSetBig(sl, key, val)
+		key[0] &^= bigFlag
 		sl.flags |= 1 << JSON
 	}
 	if val != nil {
@@ -227,12 +260,12 @@ func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, k int, val []byte, gen 
 	sl.flags &^= flagDeleted
 	sl.pop = it.pop
 	sl.gen = gen
-	s.x.setSlugBytes(i, b.bytes(it.slug))
-	s.x.setTail(i, it.tail)
+	s.x.setSlugHash(i, it.slugHash)
+	s.x.setTailNum(i, it.tail.numIn(&s.x))
 }
 
 // putETag writes the strong, quoted ETag of body (see etag) to e.
-func putETag(e *[18]byte, body []byte) {
+func putETag(e *[etagLen]byte, body []byte) {
 	e[0], e[17] = '"', '"'
 	h := xxhash.Sum64(body)
 	for i := 0; i < 16; i++ {

@@ -57,7 +57,7 @@ func (s *Store) BeginLoad() {
 	for i := 0; i < nb; i++ {
 		l.free <- &loadBatch{}
 	}
-	s.load = l
+	s.load.Store(l)
 	s.mu.Unlock()
 	for w := 0; w < s.cfg.Workers; w++ {
 		l.wg.Add(2)
@@ -92,10 +92,7 @@ func (s *Store) loadOne(p *api.Product, gen uint32) {
 // finishLoad stores the current load's last batch and waits for its
 // workers; it returns the load.
 func (s *Store) finishLoad() *loader {
-	s.mu.Lock()
-	l := s.load
-	s.load = nil
-	s.mu.Unlock()
+	l := s.load.Swap(nil)
 	if l != nil {
 		if l.cur != nil && len(l.cur.items) > 0 {
 			l.send(s)
@@ -125,9 +122,7 @@ func (s *Store) Load(p *api.Product) {
 // p nor line is retained: the caller may reuse both once LoadLine returns.
 // It is called from one goroutine (the follower's).
 func (s *Store) LoadLine(p *api.Product, line []byte) {
-	s.mu.RLock()
-	l := s.load
-	s.mu.RUnlock()
+	l := s.load.Load()
 	if l == nil {
 		s.log.Error().Str("id", p.ID).Msg("BUG: Load outside BeginLoad/EndLoad")
 		return
@@ -145,7 +140,11 @@ func (s *Store) LoadLine(p *api.Product, line []byte) {
 		l.cur = <-l.free
 		l.cur.reset()
 	}
-	l.cur.add(p, line, l.tails.tail(p))
+	var slug uint64
+	if p.Slug != "" {
+		slug = s.x.hashString(p.Slug) // the seed never changes: no lock needed
+	}
+	l.cur.add(p, line, l.tails.ref(p), s.x.hashString(p.ID), slug)
 	if l.cur.full() {
 		l.send(s)
 	}

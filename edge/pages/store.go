@@ -30,7 +30,9 @@ type Store struct {
 	seq  uint64
 	gen  uint32
 
-	load *loader // non-nil between BeginLoad and EndLoad
+	// load is non-nil between BeginLoad and EndLoad; LoadLine reads it
+	// without s.mu, which load workers hold while they store a batch.
+	load atomic.Pointer[loader]
 
 	pmu     sync.Mutex
 	pass    *prerender // the running or last background pass
