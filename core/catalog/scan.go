@@ -45,18 +45,20 @@ func (s *Service) ScanProducts(tx store.Txn, fn func(p *api.Product) error) erro
 // second pass reads no index: tx must be a View transaction.
 func (s *Service) ScanProductJSON(tx store.Txn, fn func(json []byte) error) error {
 	start := []byte(store.NSProduct)
+	// The sort moves 16-byte entries; the values stay in id order.
 	type entry struct {
 		pop int64
-		v   []byte
-		i   int // in id order: breaks ties
+		i   int // of the value in vals: breaks ties in id order
 	}
 	var order []entry
+	var vals [][]byte
 	err := tx.Scan(start, store.PrefixEnd(start), 0, func(k, v []byte) error {
 		pop, err := popularity(v)
 		if err != nil {
 			return fmt.Errorf("cannot read the popularity of product %s: %w", k[len(start):], err)
 		}
-		order = append(order, entry{pop, v, len(order)})
+		order = append(order, entry{pop, len(vals)})
+		vals = append(vals, v)
 		return nil
 	})
 	if err != nil {
@@ -73,7 +75,7 @@ func (s *Service) ScanProductJSON(tx store.Txn, fn func(json []byte) error) erro
 		return err
 	}
 	for _, e := range order {
-		out, err := s.withAvailability(&sp, e.v)
+		out, err := s.withAvailability(&sp, vals[e.i])
 		if err != nil {
 			return err
 		}
