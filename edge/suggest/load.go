@@ -23,7 +23,7 @@ const (
 	maxBatches = 8
 	// loadTokenChunk is how many records' words share a flat chunk of a
 	// load's tokens (no chunk is copied as the load grows).
-	loadTokenChunk = 1 << 16
+	loadTokenChunk = 1 << 14
 )
 
 // loadBatch holds products copied by Load: the strings of item i end at

@@ -1,0 +1,120 @@
+package suggest
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"shopedge/core/api"
+	"shopedge/edge/suggest/demodata"
+)
+
+// TestLoadEqualsBuild: an index loaded through the load pipeline (batches,
+// chunked blobs, words found while loading, over several token chunks) is
+// the index build makes of the same records stored one by one, field for
+// field, repeated ids included.
+func TestLoadEqualsBuild(t *testing.T) {
+	n := loadTokenChunk + 4000
+	if testing.Short() {
+		n = 3000
+	}
+	var ps []*api.Product
+	if err := demodata.Generate(n, 7, demoProducts(t), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// A product loaded again, renamed, after many batches; and one with a
+	// blob longer than a chunk.
+	again := *ps[5]
+	again.Name = "Quokka " + again.Name
+	big := *ps[6]
+	big.ID, big.Slug = "big", "big"
+	big.Image = "https://img.example/" + strings.Repeat("d", 3<<chunkBits/2) + "/big.jpg"
+	ps = append(ps, &again, &big, ps[7])
+	cfg := testConfig()
+	s := newLoaded(t, cfg, ps)
+
+	tx := newTexts()
+	recs := make([]record, len(ps))
+	for i, p := range ps {
+		pr := productOf(&cfg, p)
+		recs[i] = tx.record(&pr, 1, nil, false)
+	}
+	want, got := build(&cfg, recs, tx, nil), s.idx.Load()
+	for _, f := range []struct {
+		name      string
+		got, want any
+	}{
+		{"recs", got.recs, want.recs}, {"blobs", got.tx.blobs, want.tx.blobs}, {"strs", got.tx.strs, want.tx.strs},
+		{"cats", got.tx.cats, want.tx.cats}, {"meta", got.meta, want.meta}, {"termArena", got.termArena, want.termArena},
+		{"termOff", got.termOff, want.termOff}, {"termPost", got.termPost, want.termPost}, {"termCount", got.termCount, want.termCount},
+		{"termPfx", got.termPfx, want.termPfx}, {"pfxTerm", got.pfxTerm, want.pfxTerm}, {"pfxLen", got.pfxLen, want.pfxLen},
+		{"pfxList", got.pfxList, want.pfxList}, {"pfxCount", got.pfxCount, want.pfxCount}, {"pfxTerms", got.pfxTerms, want.pfxTerms},
+		{"pfxKids", got.pfxKids, want.pfxKids}, {"live", got.live, want.live},
+	} {
+		if !reflect.DeepEqual(f.got, f.want) {
+			t.Fatalf("loaded index differs from the built one in %s", f.name)
+		}
+	}
+	if got.tx.chunks != nil {
+		t.Fatal("the loaded index still holds its load chunks")
+	}
+	if got.live != n+1 {
+		t.Fatalf("%d products, want %d", got.live, n+1)
+	}
+	for id, wantName := range map[string]string{ps[5].ID: again.Name, "big": big.Name} {
+		o, _, ok := got.findID(id)
+		if !ok {
+			t.Fatalf("product %s not indexed", id)
+		}
+		r := &got.recs[o]
+		b := got.tx.blob(r)
+		if b.text[fName] != wantName {
+			t.Fatalf("product %s named %q, want %q", id, b.text[fName], wantName)
+		}
+		if id == "big" && string(got.tx.appendImage(nil, r, &b)) != big.Image {
+			t.Fatal("the long image URL did not survive the load")
+		}
+	}
+}
+
+// TestBeginLoadAbandons: a BeginLoad during a load drops what was loaded
+// so far, and the abandoned load's goroutine ends.
+func TestBeginLoadAbandons(t *testing.T) {
+	mk := func(id, name string) *api.Product {
+		return &api.Product{ID: id, Slug: id, Name: name, SKUs: []api.SKU{{SKU: id}}}
+	}
+	s := newLoaded(t, testConfig(), []*api.Product{mk("old", "Wombat Chair")})
+	before := runtime.NumGoroutine()
+	s.BeginLoad()
+	for i := range 5 * batchProducts {
+		s.Load(mk(fmt.Sprint("a", i), "Quokka Lamp"))
+	}
+	s.BeginLoad()
+	for i := range 3 {
+		s.Load(mk(fmt.Sprint("b", i), "Quokka Desk"))
+	}
+	if got := fmt.Sprint(ids(mustSuggest(t, s, "wombat", 10))); got != "[old]" {
+		t.Fatalf("during the load: %s, want the old index's [old]", got)
+	}
+	s.EndLoad(2)
+	if got := fmt.Sprint(ids(mustSuggest(t, s, "quokka", 10))); got != "[b0 b1 b2]" {
+		t.Fatalf("after the second load: %s, want [b0 b1 b2]", got)
+	}
+	if n := s.Stats().Products; n != 3 {
+		t.Fatalf("%d products, want 3", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after the loads, %d before", n, before)
+	}
+	s.Load(mk("late", "Quokka Late")) // outside a load: ignored
+	if got := fmt.Sprint(ids(mustSuggest(t, s, "quokka", 10))); got != "[b0 b1 b2]" {
+		t.Fatalf("after a Load outside a load: %s", got)
+	}
+}
