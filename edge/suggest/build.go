@@ -27,22 +27,36 @@ import (
 // the heads of their terms' postings (the last three on every core), and
 // the best products of every list sit together in memory.
 //
-// tk, when not nil, holds the records' words already (found while the
-// snapshot streamed, see loader); otherwise build finds them.
-func build(cfg *Config, recs []record, tx *texts, tk *tokens) *index {
+// pre, when not nil, holds what the load found while the snapshot
+// streamed (see loader): the records' words, the id table and the rank
+// keys; otherwise build finds them.
+func build(cfg *Config, recs []record, tx *texts, pre *prepared) *index {
 	x := newIndex(cfg)
 	if tx != nil {
 		x.tx = tx
 	}
+	if pre == nil {
+		pre = &prepared{}
+	} else {
+		x.seed = pre.seed
+	}
 	orderc := make(chan []uint32, 1)
-	go func() { orderc <- rankOrder(recs, x.tx) }()
+	keys := pre.keys
+	go func() { orderc <- rankOrder(recs, x.tx, keys) }()
 	shadowc := make(chan []bool, 1)
-	go func() { shadowc <- x.indexIDs(recs) }()
+	if pre.tk != nil {
+		x.recs, x.ids = recs, pre.ids
+		shadowc <- pre.shadowed
+	} else {
+		go func() { shadowc <- x.indexIDs(recs) }()
+	}
 	x.meta = make([]meta, len(recs))
 	workers := buildWorkers(len(recs))
+	tk := pre.tk
 	if tk == nil {
 		tk = x.tokenise(recs, workers)
 	}
+	pre = nil
 	x.internTerms(tk, workers)
 	order := <-orderc
 	if shadowed := <-shadowc; shadowed != nil {
@@ -527,6 +541,11 @@ func (x *index) internTerms(tk *tokens, workers int) {
 		*v = vocab{}
 	}
 	x.termRanges()
+	// A product's signatures are the union of its terms'.
+	tm := make([]meta, len(x.termHash))
+	for t := range tm {
+		tm[t] = x.termMeta(uint32(t))
+	}
 	n := len(tk.span)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -544,7 +563,11 @@ func (x *index) internTerms(tk *tokens, workers int) {
 					slices.Sort(terms)
 					terms = slices.Compact(terms)
 					tk.span[o] = uint64(a)<<32 | uint64(len(terms))
-					x.meta[o] = x.metaOf(terms)
+					var m meta
+					for _, t := range terms {
+						m.sig, m.sig2, m.sig4 = m.sig|tm[t].sig, m.sig2|tm[t].sig2, m.sig4|tm[t].sig4
+					}
+					x.meta[o] = m
 				}
 			}
 		}()
@@ -628,22 +651,31 @@ func (v *vocab) grow() {
 	v.slots = slots
 }
 
+// rankKey is what ranking compares of a record first.
+type rankKey struct {
+	score int64
+	id8   uint64 // the first 8 bytes of the id, big-endian, zero-padded
+	o     uint32
+}
+
+func rankKeyOf(r *record, id string, o int) rankKey {
+	var b [8]byte
+	copy(b[:], id)
+	return rankKey{r.score, binary.BigEndian.Uint64(b[:]), uint32(o)}
+}
+
 // rankOrder returns the ordinals of recs, best first. Ties in score
 // compare the first 8 bytes of the ids as an integer, and the ids
-// themselves only when those are equal too.
-func rankOrder(recs []record, tx *texts) []uint32 {
-	type key struct {
-		score int64
-		id8   uint64
-		o     uint32
+// themselves only when those are equal too. keys, when not nil, are the
+// records' keys (sorted in place).
+func rankOrder(recs []record, tx *texts, keys []rankKey) []uint32 {
+	if keys == nil {
+		keys = make([]rankKey, len(recs))
+		for i := range recs {
+			keys[i] = rankKeyOf(&recs[i], tx.id(&recs[i]), i)
+		}
 	}
-	keys := make([]key, len(recs))
-	for i := range recs {
-		var b [8]byte
-		copy(b[:], tx.id(&recs[i]))
-		keys[i] = key{recs[i].score, binary.BigEndian.Uint64(b[:]), uint32(i)}
-	}
-	slices.SortFunc(keys, func(a, b key) int {
+	slices.SortFunc(keys, func(a, b rankKey) int {
 		switch {
 		case a.score > b.score:
 			return -1

@@ -163,19 +163,27 @@ type meta struct {
 func (x *index) metaOf(terms []uint32) meta {
 	var m meta
 	for _, t := range terms {
-		tp := x.termPrefixes(t)
-		if len(tp) >= 2 {
-			m.sig2 |= sig2Bit(tp[1])
-		}
-		if len(tp) >= 3 {
-			m.sig |= sigBit(tp[2])
-		}
-		if len(tp) >= 4 {
-			m.sig4 |= sig4Bit(tp[3])
-		}
-		if s := x.termStr(t); s != "" {
-			m.sig |= kidBit(s[0])
-		}
+		tm := x.termMeta(t)
+		m.sig, m.sig2, m.sig4 = m.sig|tm.sig, m.sig2|tm.sig2, m.sig4|tm.sig4
+	}
+	return m
+}
+
+// termMeta returns the signatures of a product with term t alone.
+func (x *index) termMeta(t uint32) meta {
+	var m meta
+	tp := x.termPrefixes(t)
+	if len(tp) >= 2 {
+		m.sig2 = sig2Bit(tp[1])
+	}
+	if len(tp) >= 3 {
+		m.sig = sigBit(tp[2])
+	}
+	if len(tp) >= 4 {
+		m.sig4 = sig4Bit(tp[3])
+	}
+	if s := x.termStr(t); s != "" {
+		m.sig |= kidBit(s[0])
 	}
 	return m
 }

@@ -75,7 +75,58 @@ func (b *loadBatch) product(i int) product {
 type loaded struct {
 	recs []record
 	tx   *texts
-	tk   *tokens
+	pre  *prepared
+}
+
+// prepared is what a load finds of its records while the snapshot
+// streams, so that build need not.
+type prepared struct {
+	tk       *tokens
+	seed     maphash.Seed // the index's
+	ids      idTable      // product id → position + 1 in recs
+	shadowed []bool       // records a later one with the same id shadows; nil when none
+	keys     []rankKey    // see rankOrder
+}
+
+// loadIDs is the id table of a load, with every slot's hash beside it so
+// that growing it reads no id.
+type loadIDs struct {
+	idTable
+	h []uint32
+}
+
+// add puts record o, of product id, in the table; it returns the
+// position of the record it shadows, or -1.
+func (t *loadIDs) add(recs []record, tx *texts, h uint32, id string, o int) int {
+	if 2*(t.n+1) > len(t.s) {
+		old, oldH := t.s, t.h
+		n := t.n
+		t.idTable = newIDTable(2 * (n + 1))
+		t.n, t.h = n, make([]uint32, len(t.s))
+		mask := len(t.s) - 1
+		for i, v := range old {
+			if v != 0 {
+				j := int(oldH[i]) & mask
+				for t.s[j] != 0 {
+					j = (j + 1) & mask
+				}
+				t.s[j], t.h[j] = v, oldH[i]
+			}
+		}
+	}
+	mask := len(t.s) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		v := t.s[i]
+		if v == 0 {
+			t.s[i], t.h[i] = uint32(o)+1, h
+			t.n++
+			return -1
+		}
+		if t.h[i] == h && tx.id(&recs[v-1]) == id {
+			t.s[i] = uint32(o) + 1
+			return int(v - 1)
+		}
+	}
 }
 
 // loadHint sizes a load's arrays from the previous load's.
@@ -156,7 +207,10 @@ func (l *loader) run(hint loadHint) {
 	res := loaded{recs: make([]record, 0, hint.recs), tx: newLoadTexts()}
 	tk := &tokens{chunk: loadTokenChunk, vs: make([]vocab, 1),
 		span: make([]uint64, 0, hint.recs), slug: make([]bool, 0, hint.recs), base: make([]uint32, 0, hint.recs)}
-	tk.vs[0].init(maphash.MakeSeed())
+	pre := &prepared{tk: tk, seed: maphash.MakeSeed(), keys: make([]rankKey, 0, hint.recs)}
+	ids := loadIDs{idTable: newIDTable(hint.recs)}
+	ids.h = make([]uint32, len(ids.s))
+	tk.vs[0].init(pre.seed)
 	tz := newTokeniser(&tk.vs[0])
 	for b := range l.work {
 		if l.abandoned.Load() {
@@ -174,7 +228,18 @@ func (l *loader) run(hint loadHint) {
 			tk.span = append(tk.span, 0)
 			tk.slug = append(tk.slug, false)
 			tk.base = append(tk.base, 0)
-			tz.add(tk, o, &res.recs[o], size, p.text[fName], p.text[fBrand], p.leaf, p.text[fSlug], p.text[fID])
+			id := p.text[fID]
+			tz.add(tk, o, &res.recs[o], size, p.text[fName], p.text[fBrand], p.leaf, p.text[fSlug], id)
+			pre.keys = append(pre.keys, rankKeyOf(&r, id, o))
+			if pre.shadowed != nil {
+				pre.shadowed = append(pre.shadowed, false) // record o's
+			}
+			if old := ids.add(res.recs, res.tx, uint32(maphash.String(pre.seed, id)), id, o); old >= 0 {
+				if pre.shadowed == nil {
+					pre.shadowed = make([]bool, o+1)
+				}
+				pre.shadowed[old] = true
+			}
 		}
 		b.buf, b.items = b.buf[:0], b.items[:0]
 		l.free <- b
@@ -183,6 +248,7 @@ func (l *loader) run(hint loadHint) {
 		l.done <- loaded{}
 		return
 	}
-	res.tk = tk
+	pre.ids = ids.idTable
+	res.pre = pre
 	l.done <- res
 }

@@ -61,8 +61,14 @@ func TestLoadEqualsBuild(t *testing.T) {
 	if got.tx.chunks != nil {
 		t.Fatal("the loaded index still holds its load chunks")
 	}
-	if got.live != n+1 {
-		t.Fatalf("%d products, want %d", got.live, n+1)
+	if got.live != n+1 || got.ids.n != n+1 {
+		t.Fatalf("%d products, %d in the id table, want %d", got.live, got.ids.n, n+1)
+	}
+	for o := range got.recs {
+		id := got.tx.id(&got.recs[o])
+		if f, _, ok := got.findID(id); !ok || f != uint32(o) {
+			t.Fatalf("product %s: id table gives %d %v, want %d", id, f, ok, o)
+		}
 	}
 	for id, wantName := range map[string]string{ps[5].ID: again.Name, "big": big.Name} {
 		o, _, ok := got.findID(id)

@@ -108,7 +108,7 @@ func (s *Service) EndLoad(seq uint64) {
 		recs[i].seq = seq
 	}
 	t := time.Now()
-	x := build(&s.cfg, recs, ld.tx, ld.tk)
+	x := build(&s.cfg, recs, ld.tx, ld.pre)
 	took := time.Since(t)
 	s.idx.Store(x)
 	s.seq.Store(seq)
