@@ -274,10 +274,10 @@ type lineBatch struct {
 	ends  []int // line k is buf[ends[k-1]:ends[k]]
 	first int   // line number of the first line (1-based)
 	prods []Product
-	// summaries decodes without descriptions and attributes, into sums
-	// and skus (the products' SKUs point into skus).
+	// summaries decodes without descriptions and attributes, with sum
+	// and into skus (the products' SKUs point into skus).
 	summaries bool
-	sums      []productSummary
+	sum       summaryDecoder
 	skus      []SKU
 	skuEnds   []int // product k's SKUs end at skus[skuEnds[k]]
 	// n lines decoded; err ends the stream after them (a malformed line,

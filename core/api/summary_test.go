@@ -2,8 +2,10 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -79,4 +81,199 @@ func TestClientSnapshotSummaries(t *testing.T) {
 	if err != nil || seq != 4 || i != n {
 		t.Fatalf("seq %d, %d products: %v", seq, i, err)
 	}
+}
+
+// TestSummaryScanDemoCatalog decodes every line of the demo catalog as
+// stored, as the core's snapshot sends it (availability spliced in), with
+// white space and with another key order: summaryScan takes every line
+// and decodes it as goccy does.
+func TestSummaryScanDemoCatalog(t *testing.T) {
+	lines := ReadDemoLines(t)
+	if len(lines) < 20000 {
+		t.Fatalf("demo catalog has %d lines", len(lines))
+	}
+	var d SummaryDecoder
+	for i, line := range lines {
+		if i%SampleStride() != 0 {
+			continue
+		}
+		var p Product
+		if err := json.Unmarshal(line, &p); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		snap := SnapshotLine(t, &p, i)
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, snap, " ", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		var members map[string]json.RawMessage // re-encoded in sorted key order
+		if err := json.Unmarshal(snap, &members); err != nil {
+			t.Fatal(err)
+		}
+		sorted, err := json.Marshal(members)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range [][]byte{line, snap, indented.Bytes(), sorted} {
+			if diff := DiffSummary(&d, v, true); diff != "" {
+				t.Fatalf("line %d: %s", i+1, diff)
+			}
+		}
+	}
+}
+
+// TestSummaryScanCases decodes odd but valid lines and malformed ones
+// as goccy does, and checks which of them summaryScan takes itself.
+func TestSummaryScanCases(t *testing.T) {
+	var d SummaryDecoder
+	f := func(line string, scans bool) {
+		t.Helper()
+		if diff := DiffSummary(&d, []byte(line), false); diff != "" {
+			t.Fatal(diff)
+		}
+		if got := d.Scans([]byte(line)); got != scans {
+			t.Fatalf("%q: scanner takes it: %v, want %v", line, got, scans)
+		}
+	}
+	// Escapes, surrogates (paired, lone, followed by another escape).
+	f(`{"id":"a\"b\\c\/d\b\f\n\r\t","skus":[]}`, true)
+	f(`{"name":"\u00e9\u20AC\ud83d\ude00 caf\u00E9","brand":"\u0000"}`, true)
+	f(`{"name":"\ud800"}`, true)
+	f(`{"name":"\udc00x"}`, true)
+	f(`{"name":"\ud800\ud800\udc00"}`, true)
+	f(`{"name":"\ud800\u0041"}`, true)
+	f(`{"name":"\ud800\\u0041"}`, true)
+	f(`{"name":"\ud800\n"}`, true)
+	f(`{"name":"\uDBFF\uDFFF\ud83d"}`, true)
+	// Invalid UTF-8: goccy replaces it in what it decodes, ignores it in
+	// what it skips.
+	f("{\"name\":\"a\xffb\xc3\"}", false)
+	f("{\"description\":\"a\xffb\xc3\",\"id\":\"x\"}", true)
+	f(`{"name":"ok été 😀"}`, true)
+	// Nulls, empty arrays and objects.
+	f(`{"id":null,"slug":null,"name":null,"brand":null,"image":null,"categories":null,"skus":null,"popularity":null}`, true)
+	f(`{"categories":[null,"a",""],"skus":[null,{"price":null},{"price":{}},{"price":{"amount":null,"currency":null}},{}]}`, true)
+	f(`{"categories":[],"skus":[]}`, true)
+	f(`{}`, true)
+	// Interned values and others.
+	f(`{"skus":[{"sku":"s","price":{"amount":1,"currency":"USD"},"availability":"in_stock"},{"price":{"currency":"XTS","amount":-5},"availability":"soon"}]}`, true)
+	// Keys that fold to a field, escaped or non-ASCII keys, duplicates.
+	f(`{"ID":"x"}`, false)
+	f(`{"Skus":[]}`, false)
+	f(`{"skus":[{"SKU":"a"}]}`, false)
+	f(`{"skus":[{"price":{"Currency":"USD"}}]}`, false)
+	f(`{"\u0069d":"x"}`, false)
+	f(`{"ſlug":"x"}`, false)
+	f(`{"id":"a","id":"b"}`, false)
+	f(`{"skus":[{"sku":"a","sku":"b"}]}`, false)
+	f(`{"identifier":"x","Description":"d","ATTRIBUTES":{}}`, true)
+	// Skipped values of every kind, nested.
+	f(`{"attributes":{"a":[1,-2.5e+3,0.5,1E-2,true,false,null,{"b":{}},[]],"c":"\u0041\"","":""},"id":"x"}`, true)
+	f(`{"x":`+strings.Repeat("[", maxSkipDepth)+strings.Repeat("]", maxSkipDepth)+`,"id":"x"}`, true)
+	f(`{"x":`+strings.Repeat("[", maxSkipDepth+1)+strings.Repeat("]", maxSkipDepth+1)+`,"id":"x"}`, false)
+	// White space.
+	f(" \t{ \"id\" : \"x\" ,\r\n\"skus\" : [ { \"sku\" : \"s\" , \"price\" : { \"amount\" : 5 } } , null ] , \"categories\" : [ \"a\" , \"b\" ] } \n", true)
+	// Numbers.
+	f(`{"popularity":-0}`, true)
+	f(`{"popularity":123456789012345678,"skus":[{"price":{"amount":-123456789012345678}}]}`, true)
+	f(`{"popularity":9223372036854775807}`, false)
+	f(`{"popularity":9223372036854775808}`, false)
+	f(`{"popularity":1.5}`, false)
+	f(`{"popularity":1e3}`, false)
+	f(`{"popularity":"1"}`, false)
+	// Malformed lines and wrong types: goccy's error.
+	for _, bad := range []string{`{"id":"a"`, `{"id":"a"}x`, `{"id":"a",}`, `{,"id":"a"}`, `{"x":01}`, `{"x":1.}`,
+		`{"x":-}`, `{"x":tru}`, `{"x":"\q"}`, `{"x":"\u12"}`, "{\"x\":\"a\x01\"}", "{\"id\":\"a\x01\"}", `[]`, `null`,
+		`{"skus":{}}`, `{"skus":[1]}`, `{"id":1}`, `{"categories":"a"}`, `{"categories":[1]}`, ` `, `{"id":"a"}}`,
+		"{\"id\":\"a\"}\v", `{"id"}`, `{"id":}`, `{"skus":[{"price":[]}]}`} {
+		f(bad, false)
+	}
+}
+
+// TestSummaryStringsOwnTheirBytes checks that a decoded product does not
+// change when the line's buffer (reused for later lines) is overwritten,
+// nor when the decoder decodes the next line.
+func TestSummaryStringsOwnTheirBytes(t *testing.T) {
+	const in = `{"id":"p1","slug":"s-p1","name":"N\u00e9","brand":"B","categories":["c1","c2"],"image":"i",` +
+		`"skus":[{"sku":"k","price":{"amount":7,"currency":"EUR"},"availability":"low_stock"}]}`
+	want, err := GoccySummary([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte(in)
+	var d SummaryDecoder
+	p, err := d.Decode(line)
+	if err != nil || !d.Scans(line) {
+		t.Fatalf("not scanned: %v", err)
+	}
+	kept := *p
+	kept.SKUs = append([]SKU(nil), p.SKUs...)
+	for i := range line {
+		line[i] = 'x'
+	}
+	if _, err := d.Decode([]byte(strings.ReplaceAll(in, "p1", "p2"))); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&kept, want) {
+		t.Fatalf("kept %#v\nwant %#v", kept, *want)
+	}
+}
+
+// TestDecodeSummariesMalformedLine checks that a malformed line stops the
+// batch with its number and goccy's error, and that the lines before it
+// are delivered whole.
+func TestDecodeSummariesMalformedLine(t *testing.T) {
+	lines := []string{`{"id":"a","skus":[{"sku":"a1"},{"sku":"a2"}]}`, ``, `{"id":"b","skus":[{"sku":"b1"}]}`,
+		`{"id":"c","skus":[{"sku":"c1"}],}`, `{"id":"d"}`}
+	b := &lineBatch{summaries: true, first: 10, done: make(chan struct{})}
+	for _, l := range lines {
+		b.buf = append(b.buf, l...)
+		b.ends = append(b.ends, len(b.buf))
+	}
+	b.decode()
+	_, gerr := GoccySummary([]byte(lines[3]))
+	if b.n != 3 || b.err == nil || b.err.Error() != "cannot decode snapshot line 13: "+gerr.Error() {
+		t.Fatalf("n %d, err %v", b.n, b.err)
+	}
+	if got := b.prods[0].SKUs; len(got) != 2 || got[1].SKU != "a2" {
+		t.Fatalf("first product's SKUs %+v", got)
+	}
+	if got := b.prods[2]; got.ID != "b" || len(got.SKUs) != 1 || got.SKUs[0].SKU != "b1" {
+		t.Fatalf("third product %+v", got)
+	}
+}
+
+// FuzzSummary checks that decoding a line as a summary agrees with goccy:
+// the same product when goccy decodes it, goccy's error when it does not.
+// The decoder has decoded another line first, so state left over from a
+// previous line would show.
+//
+//	go test -run - -fuzz FuzzSummary -fuzztime 60s ./core/api/
+func FuzzSummary(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"1502983","slug":"tomtom-go-500","name":"TomTom - GO 500 5\" GPS","brand":"TomTom","categories":["Car Electronics & GPS","GPS"],"description":"…","image":"https://x/y.jpg","popularity":412,"attributes":{"color":"Black"},"skus":[{"sku":"1502983","price":{"amount":24999,"currency":"USD"},"attributes":{},"availability":"in_stock"}]}`,
+		`{"name":"\u00e9\ud83d\ude00\ud800\udc00x\\\/\b\f\n\r\t","brand":"\uD834\uDD1E"}`,
+		`{"name":"\ud800","slug":"\udc00\ud800\u0041"}`,
+		`{"id":null,"categories":[null,"a"],"skus":[null,{"price":null},{"price":{"amount":null}}],"popularity":null}`,
+		`{"attributes":{"a":{"b":[1,2.5e-3,{"c":[true,false,null,"\u0041"]}]}},"skus":[{"attributes":{"x":{"y":[]}},"sku":"s"}]}`,
+		" {\t\"id\" :\r\n\"x\" , \"skus\" : [ { } ] }  ",
+		`{"id":"a","skus":[{"sku":"s","price":{"amount":12,"cur`,
+		`{"ID":"x","Slug":"y","skus":[{"Sku":"z","PRICE":{"Amount":1}}]}`,
+		`{"popularity":-0,"skus":[{"price":{"amount":123456789012345678}}]}`,
+		"{\"name\":\"\xff\xfe\",\"description\":\"\xc3\"}",
+		`{"id":"a","id":"b"}`,
+		`null`,
+		`{"x":01}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var d SummaryDecoder
+		if _, err := d.Decode([]byte(`{"id":"prev","categories":["c"],"skus":[{"sku":"s","price":{"amount":1,"currency":"USD"}}]}`)); err != nil {
+			t.Fatal(err)
+		}
+		if diff := DiffSummary(&d, line, false); diff != "" {
+			t.Fatal(diff)
+		}
+	})
 }

@@ -1,0 +1,778 @@
+package api
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// summaryScan is a hand-written decoder of a product line's summary
+// fields (see productSummary). It accepts only what it can decode exactly
+// as goccy/go-json (encoding/json semantics) does: strictly valid JSON, an
+// object at the top, known fields of the expected types or null, unknown
+// keys that are plain ASCII and match no field case-insensitively, no
+// duplicate field, valid UTF-8 in the decoded strings, integers of at
+// most 18 digits, skipped values nested at most maxSkipDepth deep. For
+// anything else scan reports false and the caller decodes the line with
+// goccy: the scanner never guesses (issue 3: it decodes a line in a
+// fraction of goccy's CPU and allocations).
+//
+// The decoded strings' bytes go to arena; the fields are spans of it (or
+// interned literals), turned into strings by the caller once per line.
+// A summaryScan is reused line after line by one goroutine.
+type summaryScan struct {
+	arena                        []byte
+	id, slug, name, brand, image span
+	pop                          int64
+	cats                         []span
+	hasCats                      bool // categories given as an array (even empty)
+	skus                         []skuScan
+	// bs is scanCore's index of the next backslash (or len(s)).
+	bs int
+}
+
+// span is a decoded string: lit when interned, else arena[start:end].
+type span struct {
+	start, end int32
+	lit        string
+}
+
+// in returns the span's string given the line's arena as a string.
+func (sp span) in(arena string) string {
+	if sp.lit != "" {
+		return sp.lit
+	}
+	return arena[sp.start:sp.end]
+}
+
+// skuScan is one decoded SKU.
+type skuScan struct {
+	sku, avail, currency span
+	amount               int64
+	price                bool // a price object was given (possibly empty)
+}
+
+// maxSkipDepth bounds the nesting of skipped values; deeper lines go to
+// goccy.
+const maxSkipDepth = 64
+
+// Product field bits, for duplicate detection.
+const (
+	fID = 1 << iota
+	fSlug
+	fName
+	fBrand
+	fCategories
+	fImage
+	fPopularity
+	fSKUs
+)
+
+// scan decodes line into z and reports whether it could.
+func (z *summaryScan) scan(s []byte) bool {
+	if z.scanCore(s) {
+		return true
+	}
+	z.reset()
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return false
+	}
+	i, ok := z.product(s, i)
+	return ok && skipWS(s, i) == len(s)
+}
+
+func (z *summaryScan) reset() {
+	z.arena, z.cats, z.skus = z.arena[:0], z.cats[:0], z.skus[:0]
+	z.id, z.slug, z.name, z.brand, z.image = span{}, span{}, span{}, span{}, span{}
+	z.pop, z.hasCats = 0, false
+}
+
+// product decodes the object at s[i] == '{'.
+func (z *summaryScan) product(s []byte, i int) (int, bool) {
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	seen := 0
+	for {
+		key, j, ok := scanKey(s, i)
+		if !ok {
+			return 0, false
+		}
+		f := 0
+		switch string(key) {
+		case "id":
+			f = fID
+			z.id, j, ok = z.str(s, j)
+		case "slug":
+			f = fSlug
+			z.slug, j, ok = z.str(s, j)
+		case "name":
+			f = fName
+			z.name, j, ok = z.str(s, j)
+		case "brand":
+			f = fBrand
+			z.brand, j, ok = z.str(s, j)
+		case "image":
+			f = fImage
+			z.image, j, ok = z.str(s, j)
+		case "categories":
+			f = fCategories
+			j, ok = z.categories(s, j)
+		case "popularity":
+			f = fPopularity
+			z.pop, j, ok = intOrNull(s, j)
+		case "skus":
+			f = fSKUs
+			j, ok = z.skuList(s, j)
+		default:
+			if foldsTo(key, "id", "slug", "name", "brand", "categories", "image", "popularity", "skus") {
+				return 0, false
+			}
+			j, ok = skipValue(s, j, 0)
+		}
+		if !ok || seen&f != 0 {
+			return 0, false
+		}
+		seen |= f
+		if i, ok = nextMember(s, j); !ok {
+			return 0, false
+		}
+		if s[i] == '}' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// categories decodes an array of strings (null elements are "") or null.
+func (z *summaryScan) categories(s []byte, i int) (int, bool) {
+	if isNull(s, i) {
+		return i + 4, true
+	}
+	if s[i] != '[' {
+		return 0, false
+	}
+	z.hasCats = true
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		sp, j, ok := z.str(s, i)
+		if !ok {
+			return 0, false
+		}
+		z.cats = append(z.cats, sp)
+		if i, ok = nextElem(s, j); !ok {
+			return 0, false
+		}
+		if s[i] == ']' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// skuList decodes an array of SKU objects (null elements are zero SKUs)
+// or null.
+func (z *summaryScan) skuList(s []byte, i int) (int, bool) {
+	if isNull(s, i) {
+		return i + 4, true
+	}
+	if s[i] != '[' {
+		return 0, false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		z.skus = append(z.skus, skuScan{})
+		var ok bool
+		j := i + 4
+		if !isNull(s, i) {
+			if i >= len(s) || s[i] != '{' {
+				return 0, false
+			}
+			if j, ok = z.sku(s, i, &z.skus[len(z.skus)-1]); !ok {
+				return 0, false
+			}
+		}
+		if i, ok = nextElem(s, j); !ok {
+			return 0, false
+		}
+		if s[i] == ']' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// sku decodes the object at s[i] == '{' into k.
+func (z *summaryScan) sku(s []byte, i int, k *skuScan) (int, bool) {
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	seen := 0
+	for {
+		key, j, ok := scanKey(s, i)
+		if !ok {
+			return 0, false
+		}
+		f := 0
+		switch string(key) {
+		case "sku":
+			f = 1
+			k.sku, j, ok = z.str(s, j)
+		case "price":
+			f = 2
+			j, ok = z.price(s, j, k)
+		case "availability":
+			f = 4
+			k.avail, j, ok = z.str(s, j)
+			if ok && k.avail.lit == "" {
+				k.avail = z.intern(k.avail, InStock, LowStock, OutOfStock)
+			}
+		default:
+			if foldsTo(key, "sku", "price", "availability") {
+				return 0, false
+			}
+			j, ok = skipValue(s, j, 0)
+		}
+		if !ok || seen&f != 0 {
+			return 0, false
+		}
+		seen |= f
+		if i, ok = nextMember(s, j); !ok {
+			return 0, false
+		}
+		if s[i] == '}' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// price decodes a Money object or null into k.
+func (z *summaryScan) price(s []byte, i int, k *skuScan) (int, bool) {
+	if isNull(s, i) {
+		return i + 4, true
+	}
+	if s[i] != '{' {
+		return 0, false
+	}
+	k.price = true
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	seen := 0
+	for {
+		key, j, ok := scanKey(s, i)
+		if !ok {
+			return 0, false
+		}
+		f := 0
+		switch string(key) {
+		case "amount":
+			f = 1
+			k.amount, j, ok = intOrNull(s, j)
+		case "currency":
+			f = 2
+			k.currency, j, ok = z.str(s, j)
+			if ok && k.currency.lit == "" {
+				k.currency = z.intern(k.currency, "USD", "EUR", "GBP", "CAD", "JPY", "CHF", "AUD", "SEK", "PLN", "CNY")
+			}
+		default:
+			if foldsTo(key, "amount", "currency") {
+				return 0, false
+			}
+			j, ok = skipValue(s, j, 0)
+		}
+		if !ok || seen&f != 0 {
+			return 0, false
+		}
+		seen |= f
+		if i, ok = nextMember(s, j); !ok {
+			return 0, false
+		}
+		if s[i] == '}' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// intern returns the literal among lits equal to sp's bytes, its bytes
+// dropped from the arena (sp is the arena's last string); else sp.
+func (z *summaryScan) intern(sp span, lits ...string) span {
+	b := z.arena[sp.start:sp.end]
+	for _, l := range lits {
+		if string(b) == l {
+			z.arena = z.arena[:sp.start]
+			return span{lit: l}
+		}
+	}
+	return sp
+}
+
+// str decodes the string (or null: "") at s[i] into the arena.
+func (z *summaryScan) str(s []byte, i int) (span, int, bool) {
+	if i >= len(s) {
+		return span{}, 0, false
+	}
+	if s[i] != '"' {
+		return span{}, i + 4, isNull(s, i)
+	}
+	end, esc, high, ok := scanString(s, i+1)
+	if !ok {
+		return span{}, 0, false
+	}
+	raw := s[i+1 : end]
+	if high && !utf8.Valid(raw) {
+		return span{}, 0, false // goccy replaces invalid bytes: let it
+	}
+	start := int32(len(z.arena))
+	if esc {
+		z.arena = appendUnescaped(z.arena, raw)
+	} else {
+		z.arena = append(z.arena, raw...)
+	}
+	return span{start: start, end: int32(len(z.arena))}, end + 1, true
+}
+
+// foldsTo reports whether key equals one of names (lower-case ASCII)
+// ignoring ASCII case.
+// Keys reaching it are ASCII, so this is exactly the field matching of
+// encoding/json and goccy.
+func foldsTo(key []byte, names ...string) bool {
+	for _, n := range names {
+		if len(key) != len(n) {
+			continue
+		}
+		i := 0
+		for ; i < len(n); i++ {
+			c := key[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != n[i] {
+				break
+			}
+		}
+		if i == len(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNull(s []byte, i int) bool {
+	return len(s)-i >= 4 && string(s[i:i+4]) == "null"
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipWS(s []byte, i int) int {
+	for i < len(s) && isWS(s[i]) {
+		i++
+	}
+	return i
+}
+
+// scanKey reads `"key" :` at s[i] and returns the key and the index of the
+// value. Only plain printable ASCII keys are accepted: an escaped or
+// non-ASCII key might fold to a field name (Unicode case folding).
+func scanKey(s []byte, i int) ([]byte, int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return nil, 0, false
+	}
+	j := i + 1
+	for j < len(s) && s[j] != '"' {
+		if c := s[j]; c < 0x20 || c >= 0x80 || c == '\\' {
+			return nil, 0, false
+		}
+		j++
+	}
+	if j >= len(s) {
+		return nil, 0, false
+	}
+	key := s[i+1 : j]
+	j = skipWS(s, j+1)
+	if j >= len(s) || s[j] != ':' {
+		return nil, 0, false
+	}
+	j = skipWS(s, j+1)
+	return key, j, j < len(s)
+}
+
+// nextMember skips white space after a member's value and returns the
+// index of the ',' or '}' that follows.
+func nextMember(s []byte, i int) (int, bool) {
+	i = skipWS(s, i)
+	return i, i < len(s) && (s[i] == ',' || s[i] == '}')
+}
+
+// nextElem is nextMember for arrays.
+func nextElem(s []byte, i int) (int, bool) {
+	i = skipWS(s, i)
+	return i, i < len(s) && (s[i] == ',' || s[i] == ']')
+}
+
+// intOrNull decodes an integer of at most 18 digits (or null: 0) at
+// s[i]. A fraction or exponent, which goccy rejects for an int64, and
+// longer numbers are not accepted.
+func intOrNull(s []byte, i int) (int64, int, bool) {
+	if isNull(s, i) {
+		return 0, i + 4, true
+	}
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	if i >= len(s) || s[i] < '0' || s[i] > '9' {
+		return 0, 0, false
+	}
+	var v int64
+	j := i
+	if s[i] == '0' {
+		j++
+	} else {
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			v = v*10 + int64(s[j]-'0')
+			j++
+			if j-i > 18 {
+				return 0, 0, false
+			}
+		}
+	}
+	if j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E' || s[j] >= '0' && s[j] <= '9') {
+		return 0, 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, j, true
+}
+
+// skipValue skips the JSON value at s[i], validating it, and returns the
+// index after it.
+func skipValue(s []byte, i, depth int) (int, bool) {
+	if i >= len(s) {
+		return 0, false
+	}
+	switch c := s[i]; {
+	case c == '"':
+		end, _, _, ok := scanString(s, i+1)
+		return end + 1, ok
+	case c == '{':
+		return skipObject(s, i, depth+1)
+	case c == '[':
+		return skipArray(s, i, depth+1)
+	case c == 't':
+		return i + 4, len(s)-i >= 4 && string(s[i:i+4]) == "true"
+	case c == 'f':
+		return i + 5, len(s)-i >= 5 && string(s[i:i+5]) == "false"
+	case c == 'n':
+		return i + 4, isNull(s, i)
+	case c == '-' || c >= '0' && c <= '9':
+		return skipNumber(s, i)
+	}
+	return 0, false
+}
+
+func skipObject(s []byte, i, depth int) (int, bool) {
+	if depth > maxSkipDepth {
+		return 0, false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return 0, false
+		}
+		end, _, _, ok := scanString(s, i+1)
+		if !ok {
+			return 0, false
+		}
+		i = skipWS(s, end+1)
+		if i >= len(s) || s[i] != ':' {
+			return 0, false
+		}
+		if i, ok = skipValue(s, skipWS(s, i+1), depth); !ok {
+			return 0, false
+		}
+		if i, ok = nextMember(s, i); !ok {
+			return 0, false
+		}
+		if s[i] == '}' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+func skipArray(s []byte, i, depth int) (int, bool) {
+	if depth > maxSkipDepth {
+		return 0, false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = skipValue(s, i, depth); !ok {
+			return 0, false
+		}
+		if i, ok = nextElem(s, i); !ok {
+			return 0, false
+		}
+		if s[i] == ']' {
+			return i + 1, true
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+// skipNumber skips -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at s[i].
+func skipNumber(s []byte, i int) (int, bool) {
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		return 0, false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := skipDigits(s, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := skipDigits(s, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func skipDigits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// SWAR constants: a byte repeated in each of 8 lanes.
+const (
+	lanes1  = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// scanString finds the closing quote of the string whose contents start
+// at s[i], validating escapes and rejecting control characters. esc
+// reports a backslash, high a byte >= 0x80 (UTF-8 to check).
+func scanString(s []byte, i int) (end int, esc, high, ok bool) {
+	q := bytes.IndexByte(s[i:], '"')
+	if q < 0 {
+		return 0, false, false, false
+	}
+	end = i + q
+	var bad, hi uint64
+	if n := q; n >= 8 {
+		j := i
+		for ; j+8 <= end; j += 8 {
+			x := binary.LittleEndian.Uint64(s[j:])
+			b := x ^ (lanes1 * '\\')
+			bad |= ((b - lanes1) &^ b) | ((x - lanes1*0x20) &^ x)
+			hi |= x
+		}
+		if j < end {
+			x := binary.LittleEndian.Uint64(s[end-8:])
+			b := x ^ (lanes1 * '\\')
+			bad |= ((b - lanes1) &^ b) | ((x - lanes1*0x20) &^ x)
+			hi |= x
+		}
+	} else if i+8 <= len(s) {
+		keep := uint64(1)<<(8*n) - 1
+		x := binary.LittleEndian.Uint64(s[i:])&keep | (lanes1*'A')&^keep
+		b := x ^ (lanes1 * '\\')
+		bad |= ((b - lanes1) &^ b) | ((x - lanes1*0x20) &^ x)
+		hi |= x
+	} else {
+		for _, c := range s[i:end] {
+			if c == '\\' || c < 0x20 {
+				bad = lanes80
+			}
+			hi |= uint64(c)
+		}
+	}
+	if bad&lanes80 == 0 {
+		return end, false, hi&lanes80 != 0, true
+	}
+	return scanStringSlow(s, i)
+}
+
+// scanStringSlow is scanString for a string with escapes (or control
+// characters).
+func scanStringSlow(s []byte, i int) (end int, esc, high, ok bool) {
+	var hi uint64
+	for {
+		var h uint64
+		i, h = nextSpecial(s, i)
+		hi |= h
+		if i >= len(s) {
+			return 0, false, false, false
+		}
+		switch c := s[i]; {
+		case c == '"':
+			return i, esc, hi&lanes80 != 0, true
+		case c == '\\':
+			n := escapeLen(s, i)
+			if n == 0 {
+				return 0, false, false, false
+			}
+			esc = true
+			i += n
+		default: // a control character
+			return 0, false, false, false
+		}
+	}
+}
+
+// nextSpecial returns the index of the first '"', '\\' or control
+// character at or after s[i] (len(s) if none) and the OR of the bytes
+// before it (their high bits tell whether any is not ASCII). It looks at
+// eight bytes at a time.
+func nextSpecial(s []byte, i int) (int, uint64) {
+	var hi uint64
+	for i+8 <= len(s) {
+		x := binary.LittleEndian.Uint64(s[i:])
+		q := x ^ (lanes1 * '"')
+		b := x ^ (lanes1 * '\\')
+		// A lane is flagged when it is zero in q or b, or below 0x20 in
+		// x; only the lowest flag is exact (borrows), and that is all
+		// this needs.
+		m := ((q - lanes1) &^ q) | ((b - lanes1) &^ b) | ((x - lanes1*0x20) &^ x)
+		if m &= lanes80; m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			return i + k, hi | x&(1<<(8*k)-1)
+		}
+		hi |= x
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		hi |= uint64(c)
+	}
+	return i, hi
+}
+
+// escapeLen returns the length of the valid escape at s[i] == '\\', or 0.
+func escapeLen(s []byte, i int) int {
+	if i+1 >= len(s) {
+		return 0
+	}
+	switch s[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if _, ok := hex4(s, i+2); ok {
+			return 6
+		}
+	}
+	return 0
+}
+
+// hex4 decodes the four hex digits at s[i].
+func hex4(s []byte, i int) (rune, bool) {
+	if len(s)-i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendUnescaped appends the unescaped contents of a string that
+// scanString validated. A \u surrogate that does not pair with a
+// following \u low surrogate becomes U+FFFD, as in encoding/json.
+func appendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		j := i
+		for j < len(raw) && raw[j] != '\\' {
+			j++
+		}
+		dst = append(dst, raw[i:j]...)
+		if j >= len(raw) {
+			break
+		}
+		i = j + 2
+		switch raw[j+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, _ := hex4(raw, j+2)
+			i = j + 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(raw)-i >= 6 && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2, _ = hex4(raw, i+2)
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					r = d
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default: // '"', '\\', '/'
+			dst = append(dst, raw[j+1])
+		}
+	}
+	return dst
+}

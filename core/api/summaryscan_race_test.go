@@ -1,0 +1,7 @@
+//go:build race
+
+package api
+
+// raceEnabled makes the summary tests decode a sample of the catalogs:
+// the race detector slows the decoding about tenfold.
+const raceEnabled = true
