@@ -19,7 +19,9 @@ import (
 // (invalidate). An entry carries the version its slot had before the
 // entry's bytes were read from the cache, and is served only while the
 // slot still has that version, so an entry read before a write can never
-// be served after it.
+// be served after it. A snapshot load skips the bump for a key whose slot
+// has its have bit clear and no slug (a product new to the store): the
+// cache holds no bytes of the key, so no entry can have been read from it.
 //
 // Admission: an empty slot, or one whose entry is stale, takes a new entry
 // at once; when both slots hold other live entries, one of them is taken

@@ -77,14 +77,14 @@ func newIndex() index {
 }
 
 // reserve makes room for n more slots holding idBytes more bytes of ids,
-// growing in big steps (at least doubling) rather than an append at a
-// time: a snapshot load calls it per batch.
+// growing in big steps (by half, the hash tables doubling) rather than an
+// append at a time: a snapshot load calls it per batch.
 func (x *index) reserve(n, idBytes int) {
 	if len(x.slots)+n > cap(x.slots) && len(x.free) < n {
-		x.slots = slices.Grow(x.slots, max(n, len(x.slots)))
+		x.slots = slices.Grow(x.slots, max(n, len(x.slots)/2))
 	}
 	if len(x.names)+idBytes > cap(x.names) {
-		x.names = slices.Grow(x.names, max(idBytes, len(x.names)))
+		x.names = slices.Grow(x.names, max(idBytes, len(x.names)/2))
 	}
 	x.ids.reserve(x.ids.len() + n)
 	x.slugs.reserve(x.slugs.len() + n)

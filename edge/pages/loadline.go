@@ -3,6 +3,8 @@ package pages
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
+	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -13,10 +15,10 @@ import (
 // A snapshot load stores each product's NDJSON line as its JSON body: the
 // core renders the same canonical JSON the edge would (api.Product through
 // goccy/go-json), so decoding it again to re-encode it would only cost
-// time. The follower's goroutine (LoadLine) hashes each product's id and
-// slug, finds its surrogate tail and writes its cache key and cache value
-// (the line with its surrogate key, ETag left blank) into a batch; the
-// load workers fill in the ETags in parallel and then store a batch per
+// time. The follower's goroutine (LoadLine) finds each product's surrogate
+// tail and writes its cache key, slug and cache value (the line with its
+// surrogate key, ETag left blank) into a batch; the load workers hash the
+// ids and slugs and fill in the ETags in parallel, then store a batch per
 // lock acquisition, where only the index changes and the cache writes are
 // left: the line is copied once into the batch and once into the cache.
 
@@ -26,10 +28,10 @@ type span struct{ start, end uint32 }
 type loadItem struct {
 	// key is the JSON cache key {JSON}{id}; val the cache value, whose
 	// body (the line) starts at body.
-	key, val span
-	body     uint32
+	key, val, slug span
+	body           uint32
 	// idHash and slugHash are the index's hashes of the id and the slug
-	// (0: no slug).
+	// (0: no slug), set by the load worker.
 	idHash, slugHash uint64
 	tail             *tailRef
 	pop              int64
@@ -68,11 +70,13 @@ func (b *loadBatch) bytes(sp span) []byte { return b.arena[sp.start:sp.end:sp.en
 // etagLen is the length of the quoted ETags putETag writes.
 const etagLen = 18
 
-// add appends product p with its line, its tail and the index's hashes
-// of its id and slug: the key, then the value in the cache's layout (see
-// appendEntry) with a blank ETag for the load worker to fill in.
-func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef, idHash, slugHash uint64) {
+// add appends product p with its line and its tail: the key, the slug,
+// then the value in the cache's layout (see appendEntry) with a blank
+// ETag for the load worker to fill in.
+func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef) {
 	a := b.arena
+	ss := len(a)
+	a = append(a, p.Slug...)
 	ks := len(a)
 	a = append(a, byte(JSON))
 	a = append(a, p.ID...)
@@ -88,8 +92,8 @@ func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef, idHash, slugHas
 	bs := len(a)
 	a = append(a, line...)
 	b.arena = a
-	b.items = append(b.items, loadItem{key: span{uint32(ks), uint32(vs)}, val: span{uint32(vs), uint32(len(a))}, body: uint32(bs),
-		idHash: idHash, slugHash: slugHash, tail: t, pop: p.Popularity})
+	b.items = append(b.items, loadItem{key: span{uint32(ks), uint32(vs)}, val: span{uint32(vs), uint32(len(a))},
+		slug: span{uint32(ss), uint32(ks)}, body: uint32(bs), tail: t, pop: p.Popularity})
 }
 
 // tailRef is a surrogate tail as the loader found it, with its number in
@@ -98,6 +102,10 @@ func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef, idHash, slugHas
 type tailRef struct {
 	tail string
 	num  uint32 // 0: not resolved yet (or the empty tail)
+	// brand and categories are the names the tail was made of (in a
+	// tailCache).
+	brand      string
+	categories []string
 }
 
 // num returns the index number of r's tail. s.mu is held.
@@ -111,10 +119,11 @@ func (r *tailRef) numIn(x *index) uint32 {
 // tailCache maps a product's brand and categories to its surrogate tail:
 // a catalog has a few thousand distinct combinations, and turning every
 // name into a key token for each of a million products dominated a load.
-// It belongs to one load.
+// It is keyed by a seeded hash of the names (each entry keeps them, so a
+// hash collision is told apart) and belongs to one load.
 type tailCache struct {
-	m   map[string]*tailRef
-	key []byte
+	seed maphash.Seed
+	m    map[uint64]*tailRef
 }
 
 // maxTailCache bounds the cache; it starts over when full.
@@ -125,26 +134,39 @@ func (c *tailCache) tail(p *api.Product) string { return c.ref(p).tail }
 
 // ref returns the surrogate tail of p (see surrogateTail) as a tailRef.
 func (c *tailCache) ref(p *api.Product) *tailRef {
-	k := c.key[:0]
-	k = binary.AppendUvarint(k, uint64(len(p.Brand)))
-	k = append(k, p.Brand...)
-	for _, cat := range p.Categories {
-		k = binary.AppendUvarint(k, uint64(len(cat)))
-		k = append(k, cat...)
-	}
-	c.key = k
-	t, ok := c.m[string(k)]
-	if !ok {
-		t = &tailRef{tail: fullTail(p)}
-		if c.m == nil || len(c.m) >= maxTailCache {
-			c.m = make(map[string]*tailRef)
+	if c.m == nil || len(c.m) >= maxTailCache {
+		if c.m == nil {
+			c.seed = maphash.MakeSeed()
 		}
-		c.m[string(k)] = t
+		c.m = make(map[uint64]*tailRef)
+	}
+	h := c.hash(p)
+	t, ok := c.m[h]
+	if !ok {
+		t = &tailRef{tail: fullTail(p), brand: strings.Clone(p.Brand), categories: make([]string, len(p.Categories))}
+		for i, cat := range p.Categories {
+			t.categories[i] = strings.Clone(cat)
+		}
+		c.m[h] = t
+	} else if t.brand != p.Brand || !slices.Equal(t.categories, p.Categories) {
+		t = &tailRef{tail: fullTail(p)} // another product's names (a 2^-64 event)
 	}
 	if len("product-")+len(p.ID)+1+len(t.tail) > maxSurrogateKey {
 		return &tailRef{tail: surrogateTail(p)} // cut to the header bound for this id
 	}
 	return t
+}
+
+// hash returns the cache's hash of p's brand and categories: each name's
+// hash is mixed in at its position, so neither the order nor the split
+// between the names can be confused (short of a 2^-64 collision, which
+// ref tells apart).
+func (c *tailCache) hash(p *api.Product) uint64 {
+	h := maphash.String(c.seed, p.Brand)
+	for _, cat := range p.Categories {
+		h = (h ^ maphash.String(c.seed, cat)) * 0x9e3779b97f4a7c15
+	}
+	return h ^ uint64(len(p.Categories))
 }
 
 // fullTail is surrogateTail without the header bound.
@@ -164,15 +186,22 @@ type loadWorker struct {
 	old []byte
 }
 
-// storeBatch stores the products of b as loaded by load gen: the ETags
-// are filled in first, then the products are stored under one
+// storeBatch stores the products of b as loaded by load gen: the hashes
+// and ETags are computed first, then the products are stored under one
 // acquisition of s.mu.
 func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 	ids := 0
 	for k := range b.items {
 		it := &b.items[k]
 		putETag((*[etagLen]byte)(b.arena[it.val.start+1:]), b.arena[it.body:it.val.end])
-		ids += int(it.key.end-it.key.start) - 1
+		id := b.arena[it.key.start+1 : it.key.end]
+		ids += len(id)
+		// The index's seed never changes: no lock needed.
+		it.idHash = s.x.hash(id)
+		it.slugHash = 0
+		if it.slug.end > it.slug.start {
+			it.slugHash = s.x.hash(b.bytes(it.slug))
+		}
 	}
 	// Past the budget the products are indexed only (see LoadMaxFill).
 	indexOnly := b.indexOnly

@@ -102,6 +102,13 @@ func TestTailCacheMatchesSurrogateTail(t *testing.T) {
 	if c.tail(p1) == c.tail(p2) {
 		t.Fatal("different brand/category splits share a tail")
 	}
+	// Were two products' names to share a hash, the second still gets
+	// its own tail.
+	p3 := &api.Product{ID: "3", Brand: "Other", Categories: []string{"Watches"}}
+	c.m[c.hash(p3)] = c.ref(p1)
+	if got, want := c.tail(p3), surrogateTail(p3); got != want {
+		t.Fatalf("colliding names: tail %q, want %q", got, want)
+	}
 }
 
 // TestLoadStopsStoringAtBudget loads more than the budget allows, most

@@ -140,11 +140,7 @@ func (s *Store) LoadLine(p *api.Product, line []byte) {
 		l.cur = <-l.free
 		l.cur.reset()
 	}
-	var slug uint64
-	if p.Slug != "" {
-		slug = s.x.hashString(p.Slug) // the seed never changes: no lock needed
-	}
-	l.cur.add(p, line, l.tails.ref(p), s.x.hashString(p.ID), slug)
+	l.cur.add(p, line, l.tails.ref(p))
 	if l.cur.full() {
 		l.send(s)
 	}
