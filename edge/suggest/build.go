@@ -85,7 +85,7 @@ func build(cfg *Config, recs []record, tx *texts, pre *prepared) *index {
 	}
 	tk = nil
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		x.renumberIDs(order, len(recs))
@@ -94,10 +94,6 @@ func build(cfg *Config, recs []record, tx *texts, pre *prepared) *index {
 	go func() {
 		defer wg.Done()
 		offs = x.writeBlobs(rt, slugs, bases, workers)
-	}()
-	go func() {
-		defer wg.Done()
-		x.countPrefixes(rt, workers)
 	}()
 	x.fillPostings(rt, workers)
 	for w := range workers {
@@ -245,55 +241,109 @@ func buildWorkers(n int) int {
 }
 
 // fillPostings lists every term's products in ordinal (rank) order,
-// carved from one arena sized by a first pass. Workers take the terms
-// t%workers == w each, reading every product's terms.
+// carved from one arena, and counts the products under every prefix
+// several terms share. Workers take a range of products each, in two
+// passes over it: the first counts (products per term and per shared
+// prefix, the bytes of each term's postings within the range, its first
+// and last product there), the second, once every range's place in
+// each term's postings is known, encodes the range's share of them.
 func (x *index) fillPostings(rt *rankedTerms, workers int) {
-	size := make([]uint32, len(x.termHash))
-	last := make([]uint32, len(x.termHash))
+	nt := len(x.termHash)
+	shared := x.sharedPrefixes()
+	chunk := (len(x.recs) + workers - 1) / workers
+	span := func(w int) (int, int) { return min(len(x.recs), w*chunk), min(len(x.recs), (w+1)*chunk) }
+	type part struct {
+		count, size, first, last []uint32 // per term; last is ordinal+1, 0 when none
+		pfx                      []uint32 // products per shared prefix
+	}
+	parts := make([]part, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range x.recs {
+			pt := part{count: make([]uint32, nt), size: make([]uint32, nt), first: make([]uint32, nt), last: make([]uint32, nt),
+				pfx: make([]uint32, len(x.pfxHash))}
+			stamp := make([]uint32, len(x.pfxHash)) // product + 1
+			lo, hi := span(w)
+			for i := lo; i < hi; i++ {
+				o := uint32(i) + 1
 				for _, t := range rt.of(i) {
-					if int(t)%workers != w {
-						continue
+					pt.count[t]++
+					if l := pt.last[t]; l != 0 {
+						pt.size[t] += uint32(uvarintLen(uint64(o - l)))
+					} else {
+						pt.first[t] = o
 					}
-					size[t] += uint32(uvarintLen(uint64(uint32(i) - last[t])))
-					last[t] = uint32(i)
-					x.termCount[t]++
+					pt.last[t] = o
+					for _, p := range x.termPrefixes(t)[:shared[t]] {
+						if stamp[p] != o {
+							stamp[p] = o
+							pt.pfx[p]++
+						}
+					}
 				}
 			}
+			parts[w] = pt
 		}()
 	}
 	wg.Wait()
-	total := 0
+	// Each range's share of term t starts at start[w][t] in t's postings,
+	// its first delta counted from prev[w][t] (the ordinal before it).
+	start, prev := make([][]uint32, workers), make([][]uint32, workers)
+	size := make([]uint32, nt)
+	for w := range workers {
+		start[w], prev[w] = parts[w].size, parts[w].first // reused: size and first are read below first
+	}
+	for t := range nt {
+		total, last := uint32(0), uint32(0)
+		for w := range workers {
+			pt := &parts[w]
+			x.termCount[t] += pt.count[t]
+			if pt.count[t] == 0 {
+				start[w][t], prev[w][t] = total, last
+				continue
+			}
+			n := uint32(uvarintLen(uint64(pt.first[t]-1-last))) + pt.size[t]
+			start[w][t], prev[w][t] = total, last
+			total += n
+			last = pt.last[t] - 1
+		}
+		size[t] = total
+	}
+	for w := range workers {
+		for p, n := range parts[w].pfx {
+			x.pfxCount[p] += n
+		}
+		parts[w] = part{}
+	}
+	totalBytes := 0
 	for _, n := range size {
-		total += int(n)
+		totalBytes += int(n)
 	}
-	arena := make([]byte, total)
+	arena := make([]byte, totalBytes)
 	for t, n := range size {
-		x.termPost[t], arena = arena[:0:n], arena[n:]
+		x.termPost[t] = arena[:n:n]
+		arena = arena[n:]
 	}
-	clear(last)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range x.recs {
+			cur, last := start[w], prev[w]
+			lo, hi := span(w)
+			for i := lo; i < hi; i++ {
 				for _, t := range rt.of(i) {
-					if int(t)%workers != w {
-						continue
-					}
 					d := uint32(i) - last[t]
 					last[t] = uint32(i)
-					p := x.termPost[t]
+					p, c := x.termPost[t], cur[t]
 					for d >= 0x80 {
-						p = append(p, byte(d)|0x80)
+						p[c] = byte(d) | 0x80
 						d >>= 7
+						c++
 					}
-					x.termPost[t] = append(p, byte(d))
+					p[c] = byte(d)
+					cur[t] = c + 1
 				}
 			}
 		}()
@@ -301,13 +351,12 @@ func (x *index) fillPostings(rt *rankedTerms, workers int) {
 	wg.Wait()
 }
 
-// countPrefixes counts the products under every prefix several terms
-// share, each product once (a stamp per prefix remembers the last product
-// counted); workers count a range of products each. A prefix of one term
-// counts that term's products (build sets it from termCount). A term's
-// shared prefixes are its shortest ones: a prefix's terms include those
-// of every longer prefix of the same term.
-func (x *index) countPrefixes(rt *rankedTerms, workers int) {
+// sharedPrefixes returns, per term, how many of its prefixes (its
+// shortest ones) several terms share: the prefixes fillPostings counts
+// products under. A prefix of one term counts that term's products (build
+// sets it from termCount); a prefix's terms include those of every longer
+// prefix of the same term.
+func (x *index) sharedPrefixes() []uint8 {
 	shared := make([]uint8, len(x.termHash))
 	for t := range shared {
 		tp := x.termPrefixes(uint32(t))
@@ -317,34 +366,7 @@ func (x *index) countPrefixes(rt *rankedTerms, workers int) {
 		}
 		shared[t] = uint8(k)
 	}
-	counts := make([][]uint32, workers)
-	chunk := (len(x.recs) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			count := make([]uint32, len(x.pfxHash))
-			stamp := make([]uint32, len(x.pfxHash)) // product + 1
-			for i := w * chunk; i < min(len(x.recs), (w+1)*chunk); i++ {
-				for _, t := range rt.of(i) {
-					for _, p := range x.termPrefixes(t)[:shared[t]] {
-						if stamp[p] != uint32(i)+1 {
-							stamp[p] = uint32(i) + 1
-							count[p]++
-						}
-					}
-				}
-			}
-			counts[w] = count
-		}()
-	}
-	wg.Wait()
-	for _, c := range counts {
-		for p, n := range c {
-			x.pfxCount[p] += n
-		}
-	}
+	return shared
 }
 
 // fillPrefixes sets the list of every prefix p with p%workers == w from
@@ -439,15 +461,14 @@ func newTokeniser(v *vocab) *tokeniser {
 	return &tokeniser{v: v, norm: NewNormalizer(), seen: map[uint64][2]uint32{}, c: -1}
 }
 
-// add sets record o's words (of name, brand and category; local ids),
-// slug flag and base size (size: its blob's size), appending the words
-// to flat chunk o/tk.chunk.
-func (tz *tokeniser) add(tk *tokens, o int, r *record, size int, name, brand, category, slug, id string) {
-	if tk.slug[o] = derivedSlug(slug, name, id); tk.slug[o] {
+// add appends record o's words (of name, brand and category; local ids)
+// to flat chunk o/tk.chunk, and returns their span there, whether its
+// slug is derived and its base size (size: its blob's size).
+func (tz *tokeniser) add(tk *tokens, o int, r *record, size int, name, brand, category, slug, id string) (span uint64, derived bool, base uint32) {
+	if derived = derivedSlug(slug, name, id); derived {
 		n := len(slug)
 		size -= n + uvarintLen(uint64(n)) - 1
 	}
-	tk.base[o] = uint32(size)
 	c := o / tk.chunk
 	if c != tz.c {
 		clear(tz.seen) // spans are within a chunk
@@ -481,7 +502,7 @@ func (tz *tokeniser) add(tk *tokens, o int, r *record, size int, name, brand, ca
 		}
 	}
 	tk.flat[c] = flat
-	tk.span[o] = uint64(start)<<32 | uint64(len(flat)-start)
+	return uint64(start)<<32 | uint64(len(flat)-start), derived, uint32(size)
 }
 
 // tokenise finds the words of every record, splitting recs among workers
@@ -505,7 +526,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 			for o := lo; o < hi; o++ {
 				r := &recs[o]
 				b := tx.blob(r)
-				tz.add(tk, o, r, b.size, b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r), b.text[fSlug], b.text[fID])
+				tk.span[o], tk.slug[o], tk.base[o] = tz.add(tk, o, r, b.size, b.text[fName], tx.text(r, &b, fBrand), tx.categoryOf(r), b.text[fSlug], b.text[fID])
 			}
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,31 @@ func TestBeginLoadAbandons(t *testing.T) {
 	s.Load(mk("late", "Quokka Late")) // outside a load: ignored
 	if got := fmt.Sprint(ids(mustSuggest(t, s, "quokka", 10))); got != "[b0 b1 b2]" {
 		t.Fatalf("after a Load outside a load: %s", got)
+	}
+}
+
+// TestFillPostingsWorkers: postings and counts come out the same however
+// many workers split the products between them.
+func TestFillPostingsWorkers(t *testing.T) {
+	s := newLoaded(t, testConfig(), demoProducts(t))
+	x := s.idx.Load()
+	rt := &rankedTerms{end: make([]uint32, len(x.recs))}
+	for i := range x.recs {
+		rt.flat = x.terms(uint32(i), rt.flat)
+		rt.end[i] = uint32(len(rt.flat))
+	}
+	wantPost, wantTerm, wantPfx := slices.Clone(x.termPost), slices.Clone(x.termCount), slices.Clone(x.pfxCount)
+	for _, workers := range []int{1, 2, 3, 7} {
+		clear(x.termCount)
+		clear(x.pfxCount)
+		x.fillPostings(rt, workers)
+		for p, terms := range x.pfxTerms {
+			if len(terms) == 1 {
+				x.pfxCount[p] = x.termCount[terms[0]]
+			}
+		}
+		if !reflect.DeepEqual(x.termPost, wantPost) || !slices.Equal(x.termCount, wantTerm) || !slices.Equal(x.pfxCount, wantPfx) {
+			t.Fatalf("%d workers: postings or counts differ from the build's", workers)
+		}
 	}
 }

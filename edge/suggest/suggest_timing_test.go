@@ -2,10 +2,12 @@ package suggest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
 	rtmetrics "runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -558,23 +560,21 @@ func BenchmarkApplyBaseline(b *testing.B) {
 
 // BenchmarkLoad measures what a snapshot load of 1M generated products
 // costs the cold start: BeginLoad, Load × N on one goroutine (as the
-// follower calls it), then EndLoad. The follower does other work between
-// Loads (decoding, page rendering): "paced" spends pace-us of CPU
-// between Loads, "tight" none (Load back to back: what the index's own
-// pipeline sustains). It reports load-s, the caller's time inside Load
-// calls; endload-s, EndLoad's wall time; their sum share-s (suggest's
-// part of the cold start's critical path); the stream's wall (stream-s);
-// the CPU of the stream and of EndLoad (load-cpu-s, endload-cpu-s, the
-// whole process); and the peak live heap over the one before BeginLoad
+// follower calls it), then EndLoad. Products are generated as the load
+// goes, as the follower decodes them, and dropped after Load. The
+// follower does other work between Loads (decoding, page rendering):
+// "paced" adds pace-us of CPU between Loads, "tight" none. It reports
+// load-s, the caller's time inside Load calls; endload-s, EndLoad's wall
+// time; their sum share-s (suggest's part of the cold start's critical
+// path); the stream's wall (stream-s); the CPU of the stream and of
+// EndLoad (load-cpu-s, endload-cpu-s: the whole process, generation
+// included); and the peak live heap over the one before BeginLoad
 // (peak-live-MB, sampled every 2 ms):
 //
 //	go test ./edge/suggest -run - -bench '^BenchmarkLoad$' -benchtime 1x -count 3
 func BenchmarkLoad(b *testing.B) {
-	n := 1_000_000
-	var ps []*api.Product
-	if err := demodata.Generate(n, 1, demoProducts(b), func(p *api.Product) error { ps = append(ps, p); return nil }); err != nil {
-		b.Fatal(err)
-	}
+	const n = 1_000_000
+	src := demoProducts(b)
 	for _, pace := range []time.Duration{0, 4 * time.Microsecond} {
 		name := "tight"
 		if pace > 0 {
@@ -594,28 +594,25 @@ func BenchmarkLoad(b *testing.B) {
 				t0, c0 := time.Now(), cpuTime()
 				s.BeginLoad()
 				var inLoad time.Duration
-				for _, p := range ps {
-					if pace == 0 {
-						s.Load(p)
-						continue
-					}
+				err := demodata.Generate(n, 1, src, func(p *api.Product) error {
 					t := time.Now()
 					s.Load(p)
 					now := time.Now()
 					inLoad += now.Sub(t)
-					for time.Since(now) < pace {
+					for pace > 0 && time.Since(now) < pace {
 					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
 				}
 				t1, c1 := time.Now(), cpuTime()
-				s.EndLoad(1)
+				pprof.Do(context.Background(), pprof.Labels("phase", "endload"), func(context.Context) { s.EndLoad(1) })
 				t2, c2 := time.Now(), cpuTime()
 				b.StopTimer()
 				close(stop)
 				pk := <-peakc
 				peak += float64(pk-min(live0, pk)) / (1 << 20)
-				if pace == 0 {
-					inLoad = t1.Sub(t0)
-				}
 				if got := s.Stats().Products; got != n {
 					b.Fatalf("%d products indexed, want %d", got, n)
 				}
