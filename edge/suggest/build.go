@@ -252,9 +252,10 @@ func (x *index) fillPostings(rt *rankedTerms, workers int) {
 	shared := x.sharedPrefixes()
 	chunk := (len(x.recs) + workers - 1) / workers
 	span := func(w int) (int, int) { return min(len(x.recs), w*chunk), min(len(x.recs), (w+1)*chunk) }
+	type termPart struct{ count, size, first, last uint32 } // last is ordinal+1, 0 when none
 	type part struct {
-		count, size, first, last []uint32 // per term; last is ordinal+1, 0 when none
-		pfx                      []uint32 // products per shared prefix
+		terms []termPart // per term, together: one cache line per posting
+		pfx   []uint32   // products per shared prefix
 	}
 	parts := make([]part, workers)
 	var wg sync.WaitGroup
@@ -262,20 +263,20 @@ func (x *index) fillPostings(rt *rankedTerms, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pt := part{count: make([]uint32, nt), size: make([]uint32, nt), first: make([]uint32, nt), last: make([]uint32, nt),
-				pfx: make([]uint32, len(x.pfxHash))}
+			pt := part{terms: make([]termPart, nt), pfx: make([]uint32, len(x.pfxHash))}
 			stamp := make([]uint32, len(x.pfxHash)) // product + 1
 			lo, hi := span(w)
 			for i := lo; i < hi; i++ {
 				o := uint32(i) + 1
 				for _, t := range rt.of(i) {
-					pt.count[t]++
-					if l := pt.last[t]; l != 0 {
-						pt.size[t] += uint32(uvarintLen(uint64(o - l)))
+					tp := &pt.terms[t]
+					tp.count++
+					if tp.last != 0 {
+						tp.size += uint32(uvarintLen(uint64(o - tp.last)))
 					} else {
-						pt.first[t] = o
+						tp.first = o
 					}
-					pt.last[t] = o
+					tp.last = o
 					for _, p := range x.termPrefixes(t)[:shared[t]] {
 						if stamp[p] != o {
 							stamp[p] = o
@@ -293,21 +294,18 @@ func (x *index) fillPostings(rt *rankedTerms, workers int) {
 	start, prev := make([][]uint32, workers), make([][]uint32, workers)
 	size := make([]uint32, nt)
 	for w := range workers {
-		start[w], prev[w] = parts[w].size, parts[w].first // reused: size and first are read below first
+		start[w], prev[w] = make([]uint32, nt), make([]uint32, nt)
 	}
 	for t := range nt {
 		total, last := uint32(0), uint32(0)
 		for w := range workers {
-			pt := &parts[w]
-			x.termCount[t] += pt.count[t]
-			if pt.count[t] == 0 {
-				start[w][t], prev[w][t] = total, last
-				continue
-			}
-			n := uint32(uvarintLen(uint64(pt.first[t]-1-last))) + pt.size[t]
+			tp := &parts[w].terms[t]
+			x.termCount[t] += tp.count
 			start[w][t], prev[w][t] = total, last
-			total += n
-			last = pt.last[t] - 1
+			if tp.count > 0 {
+				total += uint32(uvarintLen(uint64(tp.first-1-last))) + tp.size
+				last = tp.last - 1
+			}
 		}
 		size[t] = total
 	}
