@@ -29,22 +29,68 @@ type summaryScan struct {
 	cats                         []span
 	hasCats                      bool // categories given as an array (even empty)
 	skus                         []skuScan
-	// bs is scanCore's index of the next backslash (or len(s)).
-	bs int
+	// scanCore's state: the index of the next backslash (or len(s)), and
+	// whether the line has bytes >= 0x80.
+	bs   int
+	high bool
 }
 
-// span is a decoded string: lit when interned, else arena[start:end].
+// span is a decoded string: arena[start:end], or when start < 0 the
+// interned literal -start-1 (see literal). It holds no pointer, so
+// storing one costs no write barrier.
 type span struct {
 	start, end int32
-	lit        string
 }
 
 // in returns the span's string given the line's arena as a string.
 func (sp span) in(arena string) string {
-	if sp.lit != "" {
-		return sp.lit
+	if sp.start < 0 {
+		return literal(-sp.start - 1)
 	}
 	return arena[sp.start:sp.end]
+}
+
+// Interned literals: the availability bands and common currencies, which
+// most SKUs share, cost no bytes of the line's string.
+const (
+	litBands      = 0 // InStock, LowStock, OutOfStock
+	litCurrencies = 3 // USD, EUR, GBP, CAD
+)
+
+func literal(k int32) string {
+	switch k {
+	case 0:
+		return InStock
+	case 1:
+		return LowStock
+	case 2:
+		return OutOfStock
+	case 3:
+		return "USD"
+	case 4:
+		return "EUR"
+	case 5:
+		return "GBP"
+	case 6:
+		return "CAD"
+	}
+	return ""
+}
+
+// intern returns sp as an interned literal of [first, last] when its
+// bytes (the arena's last) are one, dropping them from the arena.
+func (z *summaryScan) intern(sp span, first, last int32) span {
+	if sp.start < 0 || sp.end != int32(len(z.arena)) {
+		return sp
+	}
+	b := z.arena[sp.start:sp.end]
+	for k := first; k <= last; k++ {
+		if string(b) == literal(k) {
+			z.arena = z.arena[:sp.start]
+			return span{start: -k - 1}
+		}
+	}
+	return sp
 }
 
 // skuScan is one decoded SKU.
@@ -235,9 +281,7 @@ func (z *summaryScan) sku(s []byte, i int, k *skuScan) (int, bool) {
 		case "availability":
 			f = 4
 			k.avail, j, ok = z.str(s, j)
-			if ok && k.avail.lit == "" {
-				k.avail = z.intern(k.avail, InStock, LowStock, OutOfStock)
-			}
+			k.avail = z.intern(k.avail, litBands, litBands+2)
 		default:
 			if foldsTo(key, "sku", "price", "availability") {
 				return 0, false
@@ -285,9 +329,7 @@ func (z *summaryScan) price(s []byte, i int, k *skuScan) (int, bool) {
 		case "currency":
 			f = 2
 			k.currency, j, ok = z.str(s, j)
-			if ok && k.currency.lit == "" {
-				k.currency = z.intern(k.currency, "USD", "EUR", "GBP", "CAD", "JPY", "CHF", "AUD", "SEK", "PLN", "CNY")
-			}
+			k.currency = z.intern(k.currency, litCurrencies, litCurrencies+3)
 		default:
 			if foldsTo(key, "amount", "currency") {
 				return 0, false
@@ -306,19 +348,6 @@ func (z *summaryScan) price(s []byte, i int, k *skuScan) (int, bool) {
 		}
 		i = skipWS(s, i+1)
 	}
-}
-
-// intern returns the literal among lits equal to sp's bytes, its bytes
-// dropped from the arena (sp is the arena's last string); else sp.
-func (z *summaryScan) intern(sp span, lits ...string) span {
-	b := z.arena[sp.start:sp.end]
-	for _, l := range lits {
-		if string(b) == l {
-			z.arena = z.arena[:sp.start]
-			return span{lit: l}
-		}
-	}
-	return sp
 }
 
 // str decodes the string (or null: "") at s[i] into the arena.

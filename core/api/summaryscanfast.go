@@ -3,7 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -43,6 +43,15 @@ func (z *summaryScan) scanCore(s []byte) bool {
 	if !has(s, 0, kID) {
 		return false
 	}
+	// One pass rules out control characters, so that a string ends at
+	// its first quote not escaped, which bytes.IndexByte finds many bytes
+	// at a time; it also tells whether a string may need its UTF-8
+	// checked.
+	ctl, hi := ctlAndHigh(s)
+	if ctl {
+		return false
+	}
+	z.high = hi
 	z.bs = -1
 	z.nextBackslash(s, 0)
 	var ok bool
@@ -150,7 +159,7 @@ func (z *summaryScan) coreSKUs(s []byte, i int) (int, bool) {
 			if k.currency, i, ok = z.cstr(s, i+len(kCurrency)); !ok || i >= len(s) || s[i] != '}' {
 				return 0, false
 			}
-			k.currency = z.intern(k.currency, "USD", "EUR", "GBP", "CAD", "JPY", "CHF", "AUD", "SEK", "PLN", "CNY")
+			k.currency = z.intern(k.currency, litCurrencies, litCurrencies+3)
 			i++
 		}
 		if has(s, i, kAttributes) {
@@ -162,7 +171,7 @@ func (z *summaryScan) coreSKUs(s []byte, i int) (int, bool) {
 			if k.avail, i, ok = z.cstr(s, i+len(kAvail)); !ok {
 				return 0, false
 			}
-			k.avail = z.intern(k.avail, InStock, LowStock, OutOfStock)
+			k.avail = z.intern(k.avail, litBands, litBands+2)
 		}
 		if len(s)-i < 2 || s[i] != '}' {
 			return 0, false
@@ -191,47 +200,59 @@ func (z *summaryScan) nextBackslash(s []byte, i int) {
 	}
 }
 
-// cstr is str for scanCore: a string that ends before z.bs has no
-// escapes, so it ends at its first quote, unless a control character
-// (invalid) comes first.
+// cstr is str for scanCore. The line has no control characters, so a
+// string ends at its first quote not escaped; its escapes are found from
+// z.bs.
 func (z *summaryScan) cstr(s []byte, i int) (span, int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return span{}, i + 4, isNull(s, i)
 	}
-	end, hi := quoteOrCtl(s, i+1)
-	if z.bs < end {
-		sp, j, ok := z.str(s, i)
-		if ok {
-			z.nextBackslash(s, j)
-		}
-		return sp, j, ok
-	}
-	if end >= len(s) || s[end] != '"' {
-		return span{}, 0, false
-	}
-	raw := s[i+1 : end]
-	if hi&lanes80 != 0 && !utf8.Valid(raw) {
-		return span{}, 0, false
-	}
 	start := int32(len(z.arena))
-	z.arena = append(z.arena, raw...)
-	return span{start: start, end: int32(len(z.arena))}, end + 1, true
+	j := i + 1
+	for {
+		q := quoteAt(s, j)
+		if q < 0 {
+			return span{}, 0, false
+		}
+		if q < z.bs {
+			z.arena = append(z.arena, s[j:q]...)
+			if z.high && !utf8.Valid(s[i+1:q]) {
+				return span{}, 0, false // goccy replaces invalid bytes: let it
+			}
+			return span{start: start, end: int32(len(z.arena))}, q + 1, true
+		}
+		b := z.bs
+		z.arena = append(z.arena, s[j:b]...)
+		var ok bool
+		if z.arena, j, ok = appendEscape(z.arena, s, b); !ok {
+			return span{}, 0, false
+		}
+		z.nextBackslash(s, j)
+	}
 }
 
-// cskipString skips the string at s[i] as cstr would read it.
+// cskipString skips the string at s[i] as cstr reads it and returns the
+// index after it.
 func (z *summaryScan) cskipString(s []byte, i int) (int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return 0, false
 	}
-	end, _ := quoteOrCtl(s, i+1)
-	if z.bs < end {
-		end, _, _, ok := scanString(s, i+1)
-		if ok {
-			z.nextBackslash(s, end+1)
+	j := i + 1
+	for {
+		q := quoteAt(s, j)
+		if q < 0 {
+			return 0, false
 		}
-		return end + 1, ok
+		if q < z.bs {
+			return q + 1, true
+		}
+		n := escapeLen(s, z.bs)
+		if n == 0 {
+			return 0, false
+		}
+		j = z.bs + n
+		z.nextBackslash(s, j)
 	}
-	return end + 1, end < len(s) && s[end] == '"'
 }
 
 // cskipAttributes skips the value at s[i]: an object of strings as
@@ -248,16 +269,16 @@ func (z *summaryScan) cskipAttributes(s []byte, i int) (int, bool) {
 }
 
 func (z *summaryScan) cskipStringMap(s []byte, i int) (int, bool) {
-	if i >= len(s) || s[i] != '{' {
+	if len(s)-i < 2 || s[i] != '{' {
 		return 0, false
 	}
-	i++
-	if i < len(s) && s[i] == '}' {
-		return i + 1, true
+	if s[i+1] == '}' {
+		return i + 2, true
 	}
+	i++
 	for {
 		var ok bool
-		if i, ok = z.cskipString(s, i); !ok || i >= len(s) || s[i] != ':' {
+		if i, ok = z.cskipString(s, i); !ok || len(s)-i < 2 || s[i] != ':' {
 			return 0, false
 		}
 		if i, ok = z.cskipString(s, i+1); !ok || i >= len(s) {
@@ -274,27 +295,66 @@ func (z *summaryScan) cskipStringMap(s []byte, i int) (int, bool) {
 	}
 }
 
-// quoteOrCtl returns the index of the first '"' or control character at
-// or after s[i] (len(s) if none) and the OR of the bytes before it (their
-// high bits tell whether any is not ASCII), eight bytes at a time.
-func quoteOrCtl(s []byte, i int) (int, uint64) {
-	var hi uint64
-	for i+8 <= len(s) {
-		x := binary.LittleEndian.Uint64(s[i:])
-		q := x ^ (lanes1 * '"')
-		// Only the lowest flagged lane is exact (borrows): enough here.
-		if m := ((q - lanes1) &^ q) | ((x - lanes1*0x20) &^ x); m&lanes80 != 0 {
-			k := bits.TrailingZeros64(m&lanes80) >> 3
-			return i + k, hi | x&(1<<(8*k)-1)
+// appendEscape appends the character of the escape at s[b] == '\\' (a
+// \u surrogate pair is one character; a \u surrogate not followed by its
+// pair is U+FFFD, as in encoding/json) and returns the index after it.
+func appendEscape(dst, s []byte, b int) ([]byte, int, bool) {
+	n := escapeLen(s, b)
+	switch {
+	case n == 0:
+		return dst, 0, false
+	case n == 6:
+		if r, _ := hex4(s, b+2); utf16.IsSurrogate(r) {
+			if escapeLen(s, b+6) == 6 && s[b+7] == 'u' {
+				r2, _ := hex4(s, b+8)
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					return utf8.AppendRune(dst, d), b + 12, true
+				}
+			}
+			return utf8.AppendRune(dst, utf8.RuneError), b + 6, true
 		}
-		hi |= x
-		i += 8
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c == '"' || c < 0x20 {
-			break
+	return appendUnescaped(dst, s[b:b+n]), b + n, true
+}
+
+// ctlAndHigh reports whether s has a control character (a byte < 0x20)
+// and whether it has a byte >= 0x80, looking at 32 bytes at a time.
+func ctlAndHigh(s []byte) (ctl, high bool) {
+	var c, h uint64
+	b := s
+	for len(b) >= 32 {
+		x0 := binary.LittleEndian.Uint64(b)
+		x1 := binary.LittleEndian.Uint64(b[8:])
+		x2 := binary.LittleEndian.Uint64(b[16:])
+		x3 := binary.LittleEndian.Uint64(b[24:])
+		// (x - 0x20) &^ x has a lane's top bit set for a lane < 0x20,
+		// and (borrows) possibly above it: only when there is one.
+		c |= (x0 - lanes1*0x20) &^ x0
+		c |= (x1 - lanes1*0x20) &^ x1
+		c |= (x2 - lanes1*0x20) &^ x2
+		c |= (x3 - lanes1*0x20) &^ x3
+		h |= x0 | x1 | x2 | x3
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		c |= (x - lanes1*0x20) &^ x
+		h |= x
+		b = b[8:]
+	}
+	for _, x := range b {
+		if x < 0x20 {
+			c = lanes80
 		}
-		hi |= uint64(s[i])
+		h |= uint64(x)
 	}
-	return i, hi
+	return c&lanes80 != 0, h&lanes80 != 0
+}
+
+// quoteAt returns the index of the first quote at or after s[i], or -1.
+func quoteAt(s []byte, i int) int {
+	if k := bytes.IndexByte(s[i:], '"'); k >= 0 {
+		return i + k
+	}
+	return -1
 }
