@@ -73,18 +73,26 @@ func build(cfg *Config, recs []record, tx *texts, pre *prepared) *index {
 	x.live = len(order)
 	meta := make([]meta, len(order))
 	ranked := make([]record, len(order))
-	for i, o := range order {
-		ranked[i], meta[i] = recs[o], x.meta[o]
-	}
-	x.recs, x.meta = ranked, meta
-	rt := tk.ranked(order)
 	slugs := make([]bool, len(order))
 	bases := make([]uint32, len(order))
-	for i, o := range order {
-		slugs[i], bases[i] = tk.slug[o], tk.base[o]
-	}
-	tk = nil
+	rt := tk.rankedEnds(order)
 	var wg sync.WaitGroup
+	chunk := (len(order) + workers - 1) / workers
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := min(len(order), w*chunk), min(len(order), (w+1)*chunk)
+			for i := lo; i < hi; i++ {
+				o := order[i]
+				ranked[i], meta[i], slugs[i], bases[i] = recs[o], x.meta[o], tk.slug[o], tk.base[o]
+				copy(rt.of(i), tk.of(o))
+			}
+		}()
+	}
+	wg.Wait()
+	x.recs, x.meta = ranked, meta
+	tk = nil
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -425,18 +433,16 @@ func (rt *rankedTerms) of(i int) []uint32 {
 	return rt.flat[a:rt.end[i]]
 }
 
-// ranked copies the terms of the records in order into rank order.
-func (tk *tokens) ranked(order []uint32) *rankedTerms {
+// rankedEnds returns the rankedTerms of the records in order, sized but
+// not filled: the caller copies each record's terms into rt.of(i).
+func (tk *tokens) rankedEnds(order []uint32) *rankedTerms {
 	rt := &rankedTerms{end: make([]uint32, len(order))}
-	total := 0
-	for _, o := range order {
-		total += int(uint32(tk.span[o]))
-	}
-	rt.flat = make([]uint32, 0, total)
+	total := uint32(0)
 	for i, o := range order {
-		rt.flat = append(rt.flat, tk.of(o)...)
-		rt.end[i] = uint32(len(rt.flat))
+		total += uint32(tk.span[o])
+		rt.end[i] = total
 	}
+	rt.flat = make([]uint32, total)
 	return rt
 }
 

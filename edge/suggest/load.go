@@ -88,45 +88,58 @@ type prepared struct {
 	keys     []rankKey    // see rankOrder
 }
 
-// loadIDs is the id table of a load, with every slot's hash beside it so
-// that growing it reads no id.
+// loadIDs is the id table of a load, as an idTable's slots with each
+// one's hash beside it (one cache line per probe, and growing reads no
+// id).
 type loadIDs struct {
-	idTable
-	h []uint32
+	slots []loadSlot
+	n     int
 }
+
+type loadSlot struct{ v, h uint32 } // v: position+1, 0 = empty
+
+func newLoadIDs(n int) loadIDs { return loadIDs{slots: make([]loadSlot, len(newIDTable(n).s))} }
 
 // add puts record o, of product id, in the table; it returns the
 // position of the record it shadows, or -1.
 func (t *loadIDs) add(recs *chunked[record], tx *texts, h uint32, id string, o int) int {
-	if 2*(t.n+1) > len(t.s) {
-		old, oldH := t.s, t.h
-		n := t.n
-		t.idTable = newIDTable(2 * (n + 1))
-		t.n, t.h = n, make([]uint32, len(t.s))
-		mask := len(t.s) - 1
-		for i, v := range old {
-			if v != 0 {
-				j := int(oldH[i]) & mask
-				for t.s[j] != 0 {
+	if 2*(t.n+1) > len(t.slots) {
+		old := t.slots
+		t.slots = make([]loadSlot, len(newIDTable(2*(t.n+1)).s))
+		mask := len(t.slots) - 1
+		for _, sl := range old {
+			if sl.v != 0 {
+				j := int(sl.h) & mask
+				for t.slots[j].v != 0 {
 					j = (j + 1) & mask
 				}
-				t.s[j], t.h[j] = v, oldH[i]
+				t.slots[j] = sl
 			}
 		}
 	}
-	mask := len(t.s) - 1
+	mask := len(t.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
-		v := t.s[i]
-		if v == 0 {
-			t.s[i], t.h[i] = uint32(o)+1, h
+		sl := &t.slots[i]
+		if sl.v == 0 {
+			*sl = loadSlot{uint32(o) + 1, h}
 			t.n++
 			return -1
 		}
-		if t.h[i] == h && tx.id(recs.at(int(v-1))) == id {
-			t.s[i] = uint32(o) + 1
-			return int(v - 1)
+		if sl.h == h && tx.id(recs.at(int(sl.v-1))) == id {
+			old := sl.v - 1
+			sl.v = uint32(o) + 1
+			return int(old)
 		}
 	}
+}
+
+// table returns the id table (positions + 1).
+func (t *loadIDs) table() idTable {
+	tb := idTable{s: make([]uint32, len(t.slots)), n: t.n}
+	for i, sl := range t.slots {
+		tb.s[i] = sl.v
+	}
+	return tb
 }
 
 // loadHint sizes a load's arrays from the previous load's.
@@ -214,8 +227,7 @@ func (l *loader) run(hint loadHint) {
 	)
 	tk := &tokens{chunk: loadTokenChunk, vs: make([]vocab, 1)}
 	pre := &prepared{tk: tk, seed: maphash.MakeSeed()}
-	ids := loadIDs{idTable: newIDTable(hint.recs)}
-	ids.h = make([]uint32, len(ids.s))
+	ids := newLoadIDs(hint.recs)
 	tk.vs[0].init(pre.seed)
 	tz := newTokeniser(&tk.vs[0])
 	for b := range l.work {
@@ -254,7 +266,7 @@ func (l *loader) run(hint loadHint) {
 		l.done <- loaded{}
 		return
 	}
-	pre.ids = ids.idTable
+	pre.ids = ids.table()
 	tk.span, tk.slug, tk.base = spans.flat(), slugs.flat(), bases.flat()
 	pre.keys = keys.flat()
 	l.done <- loaded{recs: recs.flat(), tx: tx, pre: pre}

@@ -116,13 +116,42 @@ func (tx *texts) recordSize(p *product, seq uint64, terms []uint32, slugs bool) 
 	return r, size
 }
 
-// derivedSlug reports whether slug is api.Slug(name, id).
+// derivedSlug reports whether slug is api.Slug(name, id), comparing as
+// appendSlug would write it, without writing it.
 func derivedSlug(slug, name, id string) bool {
 	if slug == "" {
 		return false
 	}
-	var buf [128]byte
-	return string(appendSlug(buf[:0], name, id)) == slug
+	j, dash := 0, false // j: bytes of slug matched (and of the name part written)
+	for i := 0; i < len(name) && j < 80; i++ {
+		c := name[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+			fallthrough
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			if dash && j > 0 {
+				if j >= len(slug) || slug[j] != '-' {
+					return false
+				}
+				j++
+			}
+			dash = false
+			if j >= len(slug) || slug[j] != c {
+				return false
+			}
+			j++
+		default:
+			dash = true
+		}
+	}
+	if j > 0 {
+		if j >= len(slug) || slug[j] != '-' {
+			return false
+		}
+		j++
+	}
+	return slug[j:] == id
 }
 
 // appendSlug appends api.Slug(name, id) to dst without allocating a
