@@ -144,6 +144,7 @@ func TestSummaryScanCases(t *testing.T) {
 	f(`{"name":"\ud800\u0041"}`, true)
 	f(`{"name":"\ud800\\u0041"}`, true)
 	f(`{"name":"\ud800\n"}`, true)
+	f(`{"name":"\ud83dxude00\ud83d\\ude00"}`, true)
 	f(`{"name":"\uDBFF\uDFFF\ud83d"}`, true)
 	// Invalid UTF-8: goccy replaces it in what it decodes, ignores it in
 	// what it skips.
@@ -181,6 +182,27 @@ func TestSummaryScanCases(t *testing.T) {
 	f(`{"popularity":1.5}`, false)
 	f(`{"popularity":1e3}`, false)
 	f(`{"popularity":"1"}`, false)
+	// The same strings in the core's layout, where the scanner's own path
+	// for that layout decodes them.
+	core := func(str string, scans, coreScans bool) {
+		t.Helper()
+		line := `{"id":"i","slug":` + str + `,"name":"n","brand":` + str + `,"categories":[` + str + `,"c"],` +
+			`"description":` + str + `,"image":"m","popularity":3,"attributes":{"a":` + str + `,` + str + `:"b"},` +
+			`"skus":[{"sku":` + str + `,"price":{"amount":5,"currency":` + str + `},"attributes":{"v":` + str + `},"availability":` + str + `}]}`
+		f(line, scans)
+		if got := d.ScansCore([]byte(line)); got != coreScans {
+			t.Fatalf("%q: core layout path takes it: %v, want %v", line, got, coreScans)
+		}
+	}
+	for _, str := range []string{`"plain"`, `""`, `"a\"b\\c\/d\b\f\n\r\t"`, `"\u00e9\u20AC\ud83d\ude00 caf\u00E9 \u0026"`,
+		`"\ud800"`, `"\udc00x"`, `"\ud800\ud800\udc00"`, `"\ud800\u0041"`, `"\ud800\\u0041"`, `"\ud800xu0041"`, `"\ud83dxude00"`, `"\ud83d\\ude00"`,
+		`"\ud800\n"`, `"\uDBFF\uDFFF\ud83d"`, `"ok été 😀 ™"`, `"in_stock"`, `"USD"`, `"x\\"`} {
+		core(str, true, true)
+	}
+	for _, str := range []string{"\"a\xffb\"", `"\q"`, `"\u12"`, "\"a\x01\"", `"a`} {
+		core(str, false, false)
+	}
+	core(`"USD"`+"\t", true, false) // white space: the general scan takes it
 	// Malformed lines and wrong types: goccy's error.
 	for _, bad := range []string{`{"id":"a"`, `{"id":"a"}x`, `{"id":"a",}`, `{,"id":"a"}`, `{"x":01}`, `{"x":1.}`,
 		`{"x":-}`, `{"x":tru}`, `{"x":"\q"}`, `{"x":"\u12"}`, "{\"x\":\"a\x01\"}", "{\"id\":\"a\x01\"}", `[]`, `null`,
@@ -264,6 +286,7 @@ func FuzzSummary(f *testing.F) {
 		`{"id":"a","id":"b"}`,
 		`null`,
 		`{"x":01}`,
+		`{"id":"g1-7","slug":"e-g1-7","name":"E \u0026 \"F\"","brand":"Epson","categories":["Cables \u0026 Adapters","\ud83d\ude00"],"description":"d \u0026 \ud800x","image":"http://i/1.jpg","popularity":17,"attributes":{"ean":"088","model":"C \"n\""},"skus":[{"sku":"g1-7-0","price":{"amount":11099,"currency":"USD"},"attributes":{"variant":"White"},"availability":"low_stock"},{"sku":"g1-7-1","availability":"in_stock"}]}`,
 	} {
 		f.Add([]byte(s))
 	}

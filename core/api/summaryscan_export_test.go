@@ -33,6 +33,10 @@ func (s *SummaryDecoder) Decode(line []byte) (*Product, error) {
 // Scans reports whether summaryScan, not goccy, decodes line.
 func (s *SummaryDecoder) Scans(line []byte) bool { return s.d.scan.scan(line) }
 
+// ScansCore reports whether summaryScan's path for the core's layout
+// decodes line.
+func (s *SummaryDecoder) ScansCore(line []byte) bool { return s.d.scan.scanCore(line) }
+
 // GoccySummary decodes line with goccy into a fresh productSummary: the
 // reference decoding.
 func GoccySummary(line []byte) (*Product, error) {

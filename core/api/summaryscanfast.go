@@ -211,7 +211,7 @@ func (z *summaryScan) cstr(s []byte, i int) (span, int, bool) {
 	j := i + 1
 	for {
 		q := quoteAt(s, j)
-		if q < 0 {
+		if q < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
 			return span{}, 0, false
 		}
 		if q < z.bs {
@@ -240,7 +240,7 @@ func (z *summaryScan) cskipString(s []byte, i int) (int, bool) {
 	j := i + 1
 	for {
 		q := quoteAt(s, j)
-		if q < 0 {
+		if q < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
 			return 0, false
 		}
 		if q < z.bs {
@@ -305,7 +305,7 @@ func appendEscape(dst, s []byte, b int) ([]byte, int, bool) {
 		return dst, 0, false
 	case n == 6:
 		if r, _ := hex4(s, b+2); utf16.IsSurrogate(r) {
-			if escapeLen(s, b+6) == 6 && s[b+7] == 'u' {
+			if len(s)-b >= 12 && s[b+6] == '\\' && s[b+7] == 'u' && escapeLen(s, b+6) == 6 {
 				r2, _ := hex4(s, b+8)
 				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 					return utf8.AppendRune(dst, d), b + 12, true
