@@ -31,16 +31,21 @@ const (
 	kAvail       = `,"availability":`
 )
 
-// has reports whether s[i:] starts with l.
-func has(s []byte, i int, l string) bool {
-	return len(s)-i >= len(l) && string(s[i:i+len(l)]) == l
+// at returns s[i:i+n], or nil when s is shorter. Compared with a key
+// constant in place (string(at(s, i, len(k))) == k), the comparison
+// compiles to a few loads and compares.
+func at(s []byte, i, n int) []byte {
+	if len(s)-i < n {
+		return nil
+	}
+	return s[i : i+n]
 }
 
 // scanCore is scan for the core's layout only: false when s has another
 // one (or is malformed), leaving z to be reset by the next scan.
 func (z *summaryScan) scanCore(s []byte) bool {
 	z.reset()
-	if !has(s, 0, kID) {
+	if string(at(s, 0, len(kID))) != kID {
 		return false
 	}
 	// One pass rules out control characters, so that a string ends at
@@ -56,47 +61,47 @@ func (z *summaryScan) scanCore(s []byte) bool {
 	z.nextBackslash(s, 0)
 	var ok bool
 	i := len(kID)
-	if z.id, i, ok = z.cstr(s, i); !ok || !has(s, i, kSlug) {
+	if z.id, i, ok = z.cstr(s, i); !ok || string(at(s, i, len(kSlug))) != kSlug {
 		return false
 	}
-	if z.slug, i, ok = z.cstr(s, i+len(kSlug)); !ok || !has(s, i, kName) {
+	if z.slug, i, ok = z.cstr(s, i+len(kSlug)); !ok || string(at(s, i, len(kName))) != kName {
 		return false
 	}
 	if z.name, i, ok = z.cstr(s, i+len(kName)); !ok {
 		return false
 	}
-	if has(s, i, kBrand) {
+	if string(at(s, i, len(kBrand))) == kBrand {
 		if z.brand, i, ok = z.cstr(s, i+len(kBrand)); !ok {
 			return false
 		}
 	}
-	if has(s, i, kCategories) {
+	if string(at(s, i, len(kCategories))) == kCategories {
 		if i, ok = z.coreCategories(s, i+len(kCategories)); !ok {
 			return false
 		}
 	}
-	if has(s, i, kDescription) {
+	if string(at(s, i, len(kDescription))) == kDescription {
 		if i, ok = z.cskipString(s, i+len(kDescription)); !ok {
 			return false
 		}
 	}
-	if has(s, i, kImage) {
+	if string(at(s, i, len(kImage))) == kImage {
 		if z.image, i, ok = z.cstr(s, i+len(kImage)); !ok {
 			return false
 		}
 	}
-	if !has(s, i, kPopularity) {
+	if string(at(s, i, len(kPopularity))) != kPopularity {
 		return false
 	}
 	if z.pop, i, ok = intOrNull(s, i+len(kPopularity)); !ok {
 		return false
 	}
-	if has(s, i, kAttributes) {
+	if string(at(s, i, len(kAttributes))) == kAttributes {
 		if i, ok = z.cskipAttributes(s, i+len(kAttributes)); !ok {
 			return false
 		}
 	}
-	if !has(s, i, kSKUs) {
+	if string(at(s, i, len(kSKUs))) != kSKUs {
 		return false
 	}
 	if i += len(kSKUs); isNull(s, i) {
@@ -142,7 +147,7 @@ func (z *summaryScan) coreSKUs(s []byte, i int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		if !has(s, i, kSKU) {
+		if string(at(s, i, len(kSKU))) != kSKU {
 			return 0, false
 		}
 		z.skus = append(z.skus, skuScan{})
@@ -151,9 +156,9 @@ func (z *summaryScan) coreSKUs(s []byte, i int) (int, bool) {
 		if k.sku, i, ok = z.cstr(s, i+len(kSKU)); !ok {
 			return 0, false
 		}
-		if has(s, i, kPrice) {
+		if string(at(s, i, len(kPrice))) == kPrice {
 			k.price = true
-			if k.amount, i, ok = intOrNull(s, i+len(kPrice)); !ok || !has(s, i, kCurrency) {
+			if k.amount, i, ok = intOrNull(s, i+len(kPrice)); !ok || string(at(s, i, len(kCurrency))) != kCurrency {
 				return 0, false
 			}
 			if k.currency, i, ok = z.cstr(s, i+len(kCurrency)); !ok || i >= len(s) || s[i] != '}' {
@@ -162,12 +167,12 @@ func (z *summaryScan) coreSKUs(s []byte, i int) (int, bool) {
 			k.currency = z.intern(k.currency, litCurrencies, litCurrencies+3)
 			i++
 		}
-		if has(s, i, kAttributes) {
+		if string(at(s, i, len(kAttributes))) == kAttributes {
 			if i, ok = z.cskipAttributes(s, i+len(kAttributes)); !ok {
 				return 0, false
 			}
 		}
-		if has(s, i, kAvail) {
+		if string(at(s, i, len(kAvail))) == kAvail {
 			if k.avail, i, ok = z.cstr(s, i+len(kAvail)); !ok {
 				return 0, false
 			}
@@ -210,8 +215,9 @@ func (z *summaryScan) cstr(s []byte, i int) (span, int, bool) {
 	start := int32(len(z.arena))
 	j := i + 1
 	for {
-		q := quoteAt(s, j)
-		if q < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
+		k := bytes.IndexByte(s[j:], '"')
+		q := j + k
+		if k < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
 			return span{}, 0, false
 		}
 		if q < z.bs {
@@ -239,8 +245,9 @@ func (z *summaryScan) cskipString(s []byte, i int) (int, bool) {
 	}
 	j := i + 1
 	for {
-		q := quoteAt(s, j)
-		if q < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
+		k := bytes.IndexByte(s[j:], '"')
+		q := j + k
+		if k < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
 			return 0, false
 		}
 		if q < z.bs {
@@ -276,22 +283,31 @@ func (z *summaryScan) cskipStringMap(s []byte, i int) (int, bool) {
 		return i + 2, true
 	}
 	i++
-	for {
-		var ok bool
-		if i, ok = z.cskipString(s, i); !ok || len(s)-i < 2 || s[i] != ':' {
+	for key := true; ; key = !key {
+		if i >= len(s) || s[i] != '"' {
 			return 0, false
 		}
-		if i, ok = z.cskipString(s, i+1); !ok || i >= len(s) {
+		k := bytes.IndexByte(s[i+1:], '"')
+		q := i + 1 + k
+		if k < 0 || z.bs < q { // an escape, or no end: the careful way
+			var ok bool
+			if q, ok = z.cskipString(s, i); !ok {
+				return 0, false
+			}
+			q-- // the closing quote
+		}
+		if len(s)-q < 3 {
 			return 0, false
 		}
-		switch s[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
+		switch c := s[q+1]; {
+		case key && c == ':':
+		case !key && c == ',':
+		case !key && c == '}':
+			return q + 2, true
 		default:
 			return 0, false
 		}
+		i = q + 2
 	}
 }
 
@@ -349,12 +365,4 @@ func ctlAndHigh(s []byte) (ctl, high bool) {
 		h |= uint64(x)
 	}
 	return c&lanes80 != 0, h&lanes80 != 0
-}
-
-// quoteAt returns the index of the first quote at or after s[i], or -1.
-func quoteAt(s []byte, i int) int {
-	if k := bytes.IndexByte(s[i:], '"'); k >= 0 {
-		return i + k
-	}
-	return -1
 }
