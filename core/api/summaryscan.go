@@ -83,14 +83,28 @@ func (z *summaryScan) intern(sp span, first, last int32) span {
 	if sp.start < 0 || sp.end != int32(len(z.arena)) {
 		return sp
 	}
-	b := z.arena[sp.start:sp.end]
-	for k := first; k <= last; k++ {
-		if string(b) == literal(k) {
-			z.arena = z.arena[:sp.start]
-			return span{start: -k - 1}
-		}
+	k := int32(-1)
+	switch b := z.arena[sp.start:sp.end]; string(b) {
+	case InStock:
+		k = 0
+	case LowStock:
+		k = 1
+	case OutOfStock:
+		k = 2
+	case "USD":
+		k = 3
+	case "EUR":
+		k = 4
+	case "GBP":
+		k = 5
+	case "CAD":
+		k = 6
 	}
-	return sp
+	if k < first || k > last {
+		return sp
+	}
+	z.arena = z.arena[:sp.start]
+	return span{start: -k - 1}
 }
 
 // skuScan is one decoded SKU.
