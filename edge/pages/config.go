@@ -17,8 +17,9 @@ type Config struct {
 	// CacheBytes is the off-heap budget for rendered bytes. Entries beyond
 	// it are evicted and fetched from the core again on demand.
 	CacheBytes config.ByteSize `yaml:"cache_bytes"`
-	// Workers is the number of render goroutines during a snapshot load
-	// (0 means GOMAXPROCS).
+	// Workers is the number of goroutines preparing a snapshot load: they
+	// render each product with render_all_on_load, else they hash the
+	// loaded lines for the one goroutine storing them (0 means GOMAXPROCS).
 	Workers int `yaml:"workers"`
 	// GzipLevel is the compress/flate level of the gzip representations.
 	GzipLevel int `yaml:"gzip_level"`

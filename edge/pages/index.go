@@ -17,18 +17,18 @@ type slot struct {
 	seq uint64
 	// slug is the seeded hash of the slug (0: none).
 	slug uint64
+	// pop is the product's popularity: background rendering goes by it.
+	pop int64
 	// name is the offset in names of the id.
-	name  uint32
-	idLen uint16
+	name uint32
 	// tail indexes index.tails: the surrogate keys besides the product key.
 	tail uint32
 	// gen is the snapshot load that last saw the product.
 	gen uint32
 	// ver counts the writes of the slot, so a lazy render of an older
 	// state (see Fill) never overwrites a newer one.
-	ver uint32
-	// pop is the product's popularity: background rendering goes by it.
-	pop   int64
+	ver   uint32
+	idLen uint16
 	flags uint8
 	// have has bit v set when variant v may be in the cache (it may have
 	// been evicted since), so writes skip deleting what was never stored.

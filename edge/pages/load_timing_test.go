@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,8 +23,9 @@ import (
 
 // benchCatalog is a generated snapshot as the follower hands it to a
 // LoadLine sink: each product's public JSON line, as the core sends it,
-// and its summary (the product decoded without description and
-// attributes, as api.Client.SnapshotSummaries decodes it).
+// and its summary (the fields a page store reads of the decoded product).
+// Like a decoder's output, the summaries' strings lie in one run of
+// memory in load order rather than scattered over the generator's heap.
 type benchCatalog struct {
 	lines []byte
 	ends  []int
@@ -54,7 +57,9 @@ func loadCatalog(b *testing.B, n int) *benchCatalog {
 		return c
 	}
 	src := readNDJSON(b, "../../scripts/demo/catalog.ndjson.gz")
-	c := &benchCatalog{ends: make([]int, 0, n), sums: make([]api.Product, 0, n)}
+	c := &benchCatalog{ends: make([]int, 0, n), sums: make([]api.Product, n)}
+	var text strings.Builder    // each product's id, slug, brand and categories
+	lens := make([]int, 0, 4*n) // their lengths, with the number of categories
 	err := gen.Products(n, 1, src, func(p *api.Product) error {
 		line, err := json.Marshal(p)
 		if err != nil {
@@ -62,12 +67,46 @@ func loadCatalog(b *testing.B, n int) *benchCatalog {
 		}
 		c.lines = append(c.lines, line...)
 		c.ends = append(c.ends, len(c.lines))
-		c.sums = append(c.sums, api.Product{ID: p.ID, Slug: p.Slug, Name: p.Name, Brand: p.Brand, Categories: p.Categories,
-			Image: p.Image, Popularity: p.Popularity, SKUs: p.SKUs})
+		lens = append(lens, len(p.ID), len(p.Slug), len(p.Brand), len(p.Categories))
+		text.WriteString(p.ID + p.Slug + p.Brand)
+		for _, cat := range p.Categories {
+			text.WriteString(cat)
+			lens = append(lens, len(cat))
+		}
+		c.sums[len(c.ends)-1].Popularity = p.Popularity
 		return nil
 	})
 	if err != nil {
 		b.Fatal(err)
+	}
+	all := text.String()
+	cats := make([]string, 0, len(lens)-3*n)
+	next := func(k int) string {
+		s := all[:k]
+		all = all[k:]
+		return s
+	}
+	for i, k := 0, 0; i < n; i++ {
+		p := &c.sums[i]
+		p.ID, p.Slug, p.Brand = next(lens[k]), next(lens[k+1]), next(lens[k+2])
+		nc := lens[k+3]
+		k += 4
+		start := len(cats)
+		for range nc {
+			cats = append(cats, next(lens[k]))
+			k++
+		}
+		p.Categories = cats[start:len(cats):len(cats)]
+	}
+	for _, i := range []int{0, n / 2, n - 1} { // the summaries are the lines'
+		var p api.Product
+		if err := json.Unmarshal(c.line(i), &p); err != nil {
+			b.Fatal(err)
+		}
+		q := &c.sums[i]
+		if p.ID != q.ID || p.Slug != q.Slug || p.Brand != q.Brand || !slices.Equal(p.Categories, q.Categories) || p.Popularity != q.Popularity {
+			b.Fatalf("summary %d differs from its line: %+v", i, q)
+		}
 	}
 	if benchCatalogs.m == nil {
 		benchCatalogs.m = make(map[int]*benchCatalog)

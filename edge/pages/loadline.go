@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
-	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -17,10 +16,11 @@ import (
 // goccy/go-json), so decoding it again to re-encode it would only cost
 // time. The follower's goroutine (LoadLine) finds each product's surrogate
 // tail and writes its cache key, slug and cache value (the line with its
-// surrogate key, ETag left blank) into a batch; the load workers hash the
-// ids and slugs and fill in the ETags in parallel, then store a batch per
-// lock acquisition, where only the index changes and the cache writes are
-// left: the line is copied once into the batch and once into the cache.
+// surrogate key, ETag left blank) into a batch; prep workers hash the ids
+// and slugs and fill in the ETags in parallel, then one store goroutine
+// stores the batches in load order, a batch per lock acquisition, where
+// only the index changes and the cache writes are left: the line is
+// copied once into the batch and once into the cache.
 
 // span is a [start, end) range of a loadBatch's arena.
 type span struct{ start, end uint32 }
@@ -45,6 +45,8 @@ type loadBatch struct {
 	// indexOnly: the products are indexed without their bytes (the
 	// cache was past LoadMaxFill when the batch was handed out).
 	indexOnly bool
+	// prepared receives a value once prepBatch is done with the batch.
+	prepared chan struct{}
 }
 
 // Batches are cut at loadBatchItems products or loadBatchBytes bytes.
@@ -102,10 +104,9 @@ func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef) {
 type tailRef struct {
 	tail string
 	num  uint32 // 0: not resolved yet (or the empty tail)
-	// brand and categories are the names the tail was made of (in a
-	// tailCache).
-	brand      string
-	categories []string
+	// names are the brand and categories the tail was made of (in a
+	// tailCache), each preceded by its length as a uvarint.
+	names string
 }
 
 // num returns the index number of r's tail. s.mu is held.
@@ -143,12 +144,15 @@ func (c *tailCache) ref(p *api.Product) *tailRef {
 	h := c.hash(p)
 	t, ok := c.m[h]
 	if !ok {
-		t = &tailRef{tail: fullTail(p), brand: strings.Clone(p.Brand), categories: make([]string, len(p.Categories))}
-		for i, cat := range p.Categories {
-			t.categories[i] = strings.Clone(cat)
+		k := binary.AppendUvarint(nil, uint64(len(p.Brand)))
+		k = append(k, p.Brand...)
+		for _, cat := range p.Categories {
+			k = binary.AppendUvarint(k, uint64(len(cat)))
+			k = append(k, cat...)
 		}
+		t = &tailRef{tail: fullTail(p), names: string(k)}
 		c.m[h] = t
-	} else if t.brand != p.Brand || !slices.Equal(t.categories, p.Categories) {
+	} else if !t.madeOf(p) {
 		t = &tailRef{tail: fullTail(p)} // another product's names (a 2^-64 event)
 	}
 	if len("product-")+len(p.ID)+1+len(t.tail) > maxSurrogateKey {
@@ -169,6 +173,28 @@ func (c *tailCache) hash(p *api.Product) uint64 {
 	return h ^ uint64(len(p.Categories))
 }
 
+// madeOf reports whether t was made of p's brand and categories.
+func (t *tailRef) madeOf(p *api.Product) bool {
+	k := t.names
+	next := func(s string) bool {
+		n, w := binary.Uvarint([]byte(k[:min(len(k), binary.MaxVarintLen64)]))
+		if w <= 0 || n != uint64(len(s)) || len(k)-w < len(s) || k[w:w+len(s)] != s {
+			return false
+		}
+		k = k[w+len(s):]
+		return true
+	}
+	if !next(p.Brand) {
+		return false
+	}
+	for _, cat := range p.Categories {
+		if !next(cat) {
+			return false
+		}
+	}
+	return k == ""
+}
+
 // fullTail is surrogateTail without the header bound.
 func fullTail(p *api.Product) string {
 	keys := make([]string, 0, 1+len(p.Categories))
@@ -186,22 +212,26 @@ type loadWorker struct {
 	old []byte
 }
 
-// storeBatch stores the products of b as loaded by load gen: the hashes
-// and ETags are computed first, then the products are stored under one
-// acquisition of s.mu.
-func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
-	ids := 0
+// prepBatch fills in the ETags of b's values and the index's hashes of
+// its ids and slugs. It takes no lock: the index's seed never changes.
+func (s *Store) prepBatch(b *loadBatch) {
 	for k := range b.items {
 		it := &b.items[k]
 		putETag((*[etagLen]byte)(b.arena[it.val.start+1:]), b.arena[it.body:it.val.end])
-		id := b.arena[it.key.start+1 : it.key.end]
-		ids += len(id)
-		// The index's seed never changes: no lock needed.
-		it.idHash = s.x.hash(id)
+		it.idHash = s.x.hash(b.arena[it.key.start+1 : it.key.end])
 		it.slugHash = 0
 		if it.slug.end > it.slug.start {
 			it.slugHash = s.x.hash(b.bytes(it.slug))
 		}
+	}
+}
+
+// storeBatch stores the products of b, prepared, as loaded by load gen
+// under one acquisition of s.mu.
+func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
+	ids := 0
+	for k := range b.items {
+		ids += int(b.items[k].key.end-b.items[k].key.start) - 1
 	}
 	// Past the budget the products are indexed only (see LoadMaxFill).
 	indexOnly := b.indexOnly
@@ -223,7 +253,7 @@ func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 // byte for byte the loaded one keeps its other representations: a reload
 // re-renders only what changed. s.mu is held.
 func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, it *loadItem, indexOnly bool, gen uint32) {
-	key := b.bytes(it.key) // its variant byte is changed below: the batch is this worker's
+	key := b.bytes(it.key) // its variant byte is changed below: the batch is the store goroutine's
 	id := key[1:]
 	var val []byte
 	if !indexOnly {

@@ -105,9 +105,12 @@ func TestTailCacheMatchesSurrogateTail(t *testing.T) {
 	// Were two products' names to share a hash, the second still gets
 	// its own tail.
 	p3 := &api.Product{ID: "3", Brand: "Other", Categories: []string{"Watches"}}
-	c.m[c.hash(p3)] = c.ref(p1)
-	if got, want := c.tail(p3), surrogateTail(p3); got != want {
-		t.Fatalf("colliding names: tail %q, want %q", got, want)
+	p4 := &api.Product{ID: "4", Brand: "ab", Categories: []string{"c", ""}}
+	for _, p := range []*api.Product{p2, p3, p4} {
+		c.m[c.hash(p)] = c.ref(p1)
+		if got, want := c.tail(p), surrogateTail(p); got != want {
+			t.Fatalf("%s: names colliding with another product's: tail %q, want %q", p.ID, got, want)
+		}
 	}
 }
 
@@ -115,8 +118,9 @@ func TestTailCacheMatchesSurrogateTail(t *testing.T) {
 // popular first as the core sends them: the first products get their JSON
 // stored, the rest are known without bytes, so a request fetches them.
 func TestLoadStopsStoringAtBudget(t *testing.T) {
-	// The fill is measured per 128-product batch and two workers store
-	// batches, so the load stops within a few batches past 0.3.
+	// The fill is measured per 128-product batch as it is handed out,
+	// while a few batches are still being stored, so the load stops
+	// within a few batches past 0.3.
 	s, ms := mustNewPrerenderStore(t, 1, 0.9)
 	s.cfg.LoadMaxFill = 0.3
 	var ps []*api.Product
@@ -167,5 +171,50 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 	}
 	if body(t, s, last.ID) == "" {
 		t.Fatal("an on-demand fetch was not stored")
+	}
+}
+
+// TestLoadDuplicateLastWins loads a snapshot naming products more than
+// once, across many batches: each is stored as its last line says, with
+// its slug and surrogate keys, and counted once.
+func TestLoadDuplicateLastWins(t *testing.T) {
+	s := mustNewStore(t)
+	s.BeginLoad()
+	const n = 300 // a few batches
+	for round := 1; round <= 3; round++ {
+		for i := 0; i < n; i++ {
+			p := product(fmt.Sprintf("p%03d", i), "Phone", round)
+			p.Slug = fmt.Sprintf("slug-%d-p%03d", round, i)
+			if round == 3 {
+				p.Brand = "Last"
+			}
+			line, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.LoadLine(p, line)
+		}
+	}
+	s.EndLoad(1)
+	if s.Len() != n {
+		t.Fatalf("%d products, want %d", s.Len(), n)
+	}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("p%03d", i)
+		if b := body(t, s, id); !strings.Contains(b, "Phone v3") {
+			t.Fatalf("%s: stored %.80s, want its last line", id, b)
+		}
+		if got, ok := s.IDBySlug([]byte(fmt.Sprintf("slug-3-p%03d", i))); !ok || string(got) != id {
+			t.Fatalf("%s: last slug → %q %v", id, got, ok)
+		}
+		if _, ok := s.IDBySlug([]byte(fmt.Sprintf("slug-2-p%03d", i))); ok {
+			t.Fatalf("%s: an earlier slug still resolves", id)
+		}
+	}
+	if got := s.Purge([]string{"brand-acme"}); got != 0 {
+		t.Fatalf("purge by an earlier line's brand: %d products", got)
+	}
+	if got := s.Purge([]string{"brand-last"}); got != n {
+		t.Fatalf("purge by the last lines' brand: %d products, want %d", got, n)
 	}
 }

@@ -10,17 +10,22 @@ import (
 	"shopedge/core/api"
 )
 
-// loader renders one snapshot load on Workers goroutines. Its current
-// batch and tail cache belong to the follower's goroutine (Load and
-// LoadLine); the workers take full batches from batches.
+// loader runs one snapshot load. Its current batch and tail cache belong
+// to the follower's goroutine (Load and LoadLine). A full batch goes to
+// both prep and order: Workers goroutines take it from prep to hash it
+// (prepBatch), and one store goroutine takes the batches from order, in
+// the order they were loaded, and stores each once it is prepared: the
+// store stage, serial under s.mu, keeps only the index changes and the
+// cache writes, and never waits for the lock on another load worker.
 type loader struct {
-	gen     uint32
-	work    chan *api.Product // RenderAllOnLoad: one product at a time
-	batches chan *loadBatch
-	free    chan *loadBatch
-	cur     *loadBatch
-	tails   tailCache
-	wg      sync.WaitGroup
+	gen   uint32
+	work  chan *api.Product // RenderAllOnLoad: one product at a time
+	prep  chan *loadBatch
+	order chan *loadBatch
+	free  chan *loadBatch
+	cur   *loadBatch
+	tails tailCache
+	wg    sync.WaitGroup
 	// over is set once the cache was past LoadMaxFill when a batch was
 	// handed out: that batch and every later one are indexed only, so a
 	// stored product is never less popular than an unstored one.
@@ -34,7 +39,8 @@ func (l *loader) send(s *Store) {
 		l.over = true
 	}
 	l.cur.indexOnly = l.over
-	l.batches <- l.cur
+	l.order <- l.cur // neither blocks: at most cap(free) batches are out
+	l.prep <- l.cur
 	l.cur = nil
 }
 
@@ -53,9 +59,9 @@ func (s *Store) BeginLoad() {
 	}
 	nb := 2*s.cfg.Workers + 2
 	l := &loader{gen: s.gen, work: make(chan *api.Product, 4*s.cfg.Workers),
-		batches: make(chan *loadBatch, nb), free: make(chan *loadBatch, nb)}
+		prep: make(chan *loadBatch, nb), order: make(chan *loadBatch, nb), free: make(chan *loadBatch, nb)}
 	for i := 0; i < nb; i++ {
-		l.free <- &loadBatch{}
+		l.free <- &loadBatch{prepared: make(chan struct{}, 1)}
 	}
 	s.load.Store(l)
 	s.mu.Unlock()
@@ -69,13 +75,22 @@ func (s *Store) BeginLoad() {
 		}()
 		go func() {
 			defer l.wg.Done()
-			var w loadWorker
-			for b := range l.batches {
-				s.storeBatch(&w, b, l.gen)
-				l.free <- b
+			for b := range l.prep {
+				s.prepBatch(b)
+				b.prepared <- struct{}{}
 			}
 		}()
 	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		var w loadWorker
+		for b := range l.order {
+			<-b.prepared
+			s.storeBatch(&w, b, l.gen)
+			l.free <- b
+		}
+	}()
 }
 
 func (s *Store) loadOne(p *api.Product, gen uint32) {
@@ -99,7 +114,8 @@ func (s *Store) finishLoad() *loader {
 		}
 		l.cur = nil
 		close(l.work)
-		close(l.batches)
+		close(l.prep)
+		close(l.order)
 		l.wg.Wait()
 	}
 	return l
