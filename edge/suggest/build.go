@@ -21,11 +21,12 @@ import (
 // Tokenising runs on every core (each worker interns words in its own
 // vocabulary, merged into the index's afterwards), ranking and the id
 // table on other goroutines meanwhile. The terms are then copied into
-// rank order once, and everything after reads them sequentially: the
-// blobs are rewritten, postings fill in one pass and come out sorted,
-// prefix counts come from one pass over the products, prefix lists from
-// the heads of their terms' postings (the last three on every core), and
-// the best products of every list sit together in memory.
+// rank order once (on every core), and everything after reads them
+// sequentially: the blobs are rewritten, postings and prefix counts come
+// from two passes over each core's range of products and come out
+// sorted, prefix lists from the heads of their terms' postings (the last
+// three on every core), and the best products of every list sit together
+// in memory.
 //
 // pre, when not nil, holds what the load found while the snapshot
 // streamed (see loader): the records' words, the id table and the rank

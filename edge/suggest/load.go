@@ -150,6 +150,7 @@ type loadHint struct{ recs int }
 type loader struct {
 	cur       *loadBatch
 	batches   int // allocated
+	waits     int // times Load waited for the worker to free a batch
 	work      chan *loadBatch
 	free      chan *loadBatch
 	done      chan loaded
@@ -194,6 +195,7 @@ func (l *loader) batch() *loadBatch {
 		l.batches++
 		return &loadBatch{buf: make([]byte, 0, batchBytes+4<<10), items: make([]loadItem, 0, batchProducts)}
 	}
+	l.waits++
 	return <-l.free
 }
 

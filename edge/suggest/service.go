@@ -37,6 +37,7 @@ type Service struct {
 	bad          *metrics.Counter
 	events       *metrics.Counter
 	builds       *metrics.Counter
+	loadWaits    *metrics.Counter
 	buildSeconds atomic.Uint64 // float64 bits
 }
 
@@ -56,6 +57,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) *Service {
 	s.bad = ms.NewCounter(`shopedge_suggest_requests_total{result="invalid"}`)
 	s.events = ms.NewCounter(`shopedge_suggest_events_total`)
 	s.builds = ms.NewCounter(`shopedge_suggest_builds_total`)
+	s.loadWaits = ms.NewCounter(`shopedge_suggest_load_waits_total`)
 	ms.NewGauge(`shopedge_suggest_products`, func() float64 { return float64(s.Stats().Products) })
 	ms.NewGauge(`shopedge_suggest_prefixes`, func() float64 { return float64(s.Stats().Prefixes) })
 	ms.NewGauge(`shopedge_suggest_index_bytes`, func() float64 { return float64(s.Stats().Bytes) })
@@ -96,9 +98,14 @@ func (s *Service) EndLoad(seq uint64) {
 	s.load = nil
 	s.loadMu.Unlock()
 	var ld loaded
-	started := time.Now()
+	waits := 0
+	drainStart := time.Now()
+	started := drainStart
 	if l != nil {
+		// The load's goroutine has at most maxBatches batches to go.
 		ld, started = l.finish(), l.started
+		waits = l.waits
+		s.loadWaits.Add(waits)
 		s.loadMu.Lock()
 		s.loadHint = loadHint{recs: len(ld.recs) + len(ld.recs)/16}
 		s.loadMu.Unlock()
@@ -108,6 +115,7 @@ func (s *Service) EndLoad(seq uint64) {
 		recs[i].seq = seq
 	}
 	t := time.Now()
+	drained := t.Sub(drainStart)
 	x := build(&s.cfg, recs, ld.tx, ld.pre)
 	took := time.Since(t)
 	s.idx.Store(x)
@@ -117,7 +125,7 @@ func (s *Service) EndLoad(seq uint64) {
 	s.buildSeconds.Store(float64bits(took.Seconds()))
 	st := s.Stats()
 	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("prefixes", st.Prefixes).
-		Int("bytes_per_product", st.BytesPerProduct()).Dur("build", took).Dur("load", time.Since(started)).
+		Int("bytes_per_product", st.BytesPerProduct()).Int("load_waits", waits).Dur("drain", drained).Dur("build", took).Dur("load", time.Since(started)).
 		Msg("suggest index built")
 }
 
