@@ -471,31 +471,29 @@ func nextElem(s []byte, i int) (int, bool) {
 // s[i]. A fraction or exponent, which goccy rejects for an int64, and
 // longer numbers are not accepted.
 func intOrNull(s []byte, i int) (int64, int, bool) {
-	if isNull(s, i) {
-		return 0, i + 4, true
+	if i >= len(s) {
+		return 0, 0, false
 	}
-	neg := i < len(s) && s[i] == '-'
+	neg := s[i] == '-'
 	if neg {
 		i++
-	}
-	if i >= len(s) || s[i] < '0' || s[i] > '9' {
-		return 0, 0, false
+	} else if s[i] == 'n' {
+		return 0, i + 4, isNull(s, i)
 	}
 	var v int64
 	j := i
-	if s[i] == '0' {
-		j++
-	} else {
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			v = v*10 + int64(s[j]-'0')
-			j++
-			if j-i > 18 {
-				return 0, 0, false
-			}
+	for ; j < len(s); j++ {
+		d := s[j] - '0'
+		if d > 9 {
+			break
 		}
+		v = v*10 + int64(d)
 	}
-	if j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E' || s[j] >= '0' && s[j] <= '9') {
-		return 0, 0, false
+	switch n := j - i; {
+	case n == 0 || n > 18 || n > 1 && s[i] == '0':
+		return 0, 0, false // not a number, too long, or a leading zero
+	case j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E'):
+		return 0, 0, false // a fraction or exponent
 	}
 	if neg {
 		v = -v

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -287,9 +288,8 @@ func (z *summaryScan) cskipStringMap(s []byte, i int) (int, bool) {
 		if i >= len(s) || s[i] != '"' {
 			return 0, false
 		}
-		k := bytes.IndexByte(s[i+1:], '"')
-		q := i + 1 + k
-		if k < 0 || z.bs < q { // an escape, or no end: the careful way
+		q := quoteAfter(s, i+1)
+		if q < 0 || z.bs < q { // an escape, or no end: the careful way
 			var ok bool
 			if q, ok = z.cskipString(s, i); !ok {
 				return 0, false
@@ -365,4 +365,24 @@ func ctlAndHigh(s []byte) (ctl, high bool) {
 		h |= uint64(x)
 	}
 	return c&lanes80 != 0, h&lanes80 != 0
+}
+
+// quoteAfter returns the index of the first quote at or after s[i], or
+// -1, eight bytes at a time: attribute strings are a word or two, too
+// short for bytes.IndexByte to pay for its call.
+func quoteAfter(s []byte, i int) int {
+	for len(s)-i >= 8 {
+		x := binary.LittleEndian.Uint64(s[i:]) ^ (lanes1 * '"')
+		// The lowest lane flagged is the first zero lane of x.
+		if m := (x - lanes1) &^ x & lanes80; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		if s[i] == '"' {
+			return i
+		}
+	}
+	return -1
 }
