@@ -25,27 +25,21 @@ func summaryLines(b *testing.B) map[string][][]byte {
 }
 
 // BenchmarkSummaryDecode decodes snapshot lines as summaries with
-// summaryScan (issue 3: cold start). One op is one line: ns/op, B/op and
-// allocs/op are per line.
+// summaryScan ("scanner"), and, as its baseline twin, with goccy into a
+// reused productSummary ("goccy"), as decodeSummaries did before the
+// scanner (issue 3: cold start). One op is one line: ns/op, B/op and
+// allocs/op are per line. Both run in one benchmark so that they share
+// the (slow) preparation of the lines and can be compared run by run:
 //
-//	go test -run - -bench 'SummaryDecode' -benchtime 1s ./core/api/
+//	go test -run - -bench SummaryDecode -benchtime 300ms -count 10 ./core/api/
 func BenchmarkSummaryDecode(b *testing.B) {
 	sets := summaryLines(b)
 	for _, name := range []string{"demo", "generated"} {
-		b.Run(name, func(b *testing.B) {
+		b.Run(name+"/scanner", func(b *testing.B) {
 			var d api.SummaryDecoder
 			benchmarkLines(b, sets[name], d.Decode)
 		})
-	}
-}
-
-// BenchmarkSummaryDecodeGoccy is BenchmarkSummaryDecode's baseline: goccy
-// decoding the same lines into a reused productSummary, as
-// decodeSummaries did before summaryScan.
-func BenchmarkSummaryDecodeGoccy(b *testing.B) {
-	sets := summaryLines(b)
-	for _, name := range []string{"demo", "generated"} {
-		b.Run(name, func(b *testing.B) {
+		b.Run(name+"/goccy", func(b *testing.B) {
 			var d api.GoccySummaryDecoder
 			benchmarkLines(b, sets[name], d.Decode)
 		})
