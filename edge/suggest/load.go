@@ -232,6 +232,7 @@ func (l *loader) run(hint loadHint) {
 	ids := newLoadIDs(hint.recs)
 	tk.vs[0].init(pre.seed)
 	tz := newTokeniser(&tk.vs[0])
+	used := 0 // words in the flat chunks before the last
 	for b := range l.work {
 		if l.abandoned.Load() {
 			continue
@@ -242,7 +243,13 @@ func (l *loader) run(hint loadHint) {
 			r, size := tx.recordSize(&p, 0, nil, false)
 			recs.add(r)
 			if o%tk.chunk == 0 {
-				tk.flat = append(tk.flat, make([]uint32, 0, 12*tk.chunk))
+				// Sized for the words per record so far, and one more.
+				words := 12 * tk.chunk
+				if c := len(tk.flat); c > 0 {
+					used += len(tk.flat[c-1])
+					words = used*tk.chunk/o + tk.chunk
+				}
+				tk.flat = append(tk.flat, make([]uint32, 0, words))
 				tk.voc = append(tk.voc, 0)
 			}
 			id := p.text[fID]
