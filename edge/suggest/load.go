@@ -105,7 +105,7 @@ func newLoadIDs(n int) loadIDs { return loadIDs{slots: make([]loadSlot, len(newI
 func (t *loadIDs) add(recs *chunked[record], tx *texts, h uint32, id string, o int) int {
 	if 2*(t.n+1) > len(t.slots) {
 		old := t.slots
-		t.slots = make([]loadSlot, len(newIDTable(2*(t.n+1)).s))
+		t.slots = make([]loadSlot, len(newIDTable(t.n+1).s)) // twice the size
 		mask := len(t.slots) - 1
 		for _, sl := range old {
 			if sl.v != 0 {
@@ -133,11 +133,26 @@ func (t *loadIDs) add(recs *chunked[record], tx *texts, h uint32, id string, o i
 	}
 }
 
-// table returns the id table (positions + 1).
+// table returns the id table (positions + 1), sized as newIDTable
+// sizes one for its ids.
 func (t *loadIDs) table() idTable {
-	tb := idTable{s: make([]uint32, len(t.slots)), n: t.n}
-	for i, sl := range t.slots {
-		tb.s[i] = sl.v
+	tb := newIDTable(t.n)
+	tb.n = t.n
+	if len(tb.s) == len(t.slots) {
+		for i, sl := range t.slots {
+			tb.s[i] = sl.v
+		}
+		return tb
+	}
+	mask := len(tb.s) - 1
+	for _, sl := range t.slots {
+		if sl.v != 0 {
+			j := int(sl.h) & mask
+			for tb.s[j] != 0 {
+				j = (j + 1) & mask
+			}
+			tb.s[j] = sl.v
+		}
 	}
 	return tb
 }

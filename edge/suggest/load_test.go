@@ -71,6 +71,22 @@ func TestLoadEqualsBuild(t *testing.T) {
 			t.Fatalf("product %s: id table gives %d %v, want %d", id, f, ok, o)
 		}
 	}
+	// A smaller catalog next: the load's id table, sized from the last
+	// load, is sized down.
+	s.BeginLoad()
+	for _, p := range ps[:500] {
+		s.Load(p)
+	}
+	s.EndLoad(2)
+	small := s.idx.Load()
+	if len(small.ids.s) != len(newIDTable(500).s) || small.ids.n != 500 {
+		t.Fatalf("id table of %d slots for %d ids, want %d", len(small.ids.s), small.ids.n, len(newIDTable(500).s))
+	}
+	for _, p := range ps[:500] {
+		if _, _, ok := small.findID(p.ID); !ok {
+			t.Fatalf("product %s not found after the second load", p.ID)
+		}
+	}
 	for id, wantName := range map[string]string{ps[5].ID: again.Name, "big": big.Name} {
 		o, _, ok := got.findID(id)
 		if !ok {

@@ -107,7 +107,7 @@ func (s *Service) EndLoad(seq uint64) {
 		waits = l.waits
 		s.loadWaits.Add(waits)
 		s.loadMu.Lock()
-		s.loadHint = loadHint{recs: len(ld.recs) + len(ld.recs)/16}
+		s.loadHint = loadHint{recs: len(ld.recs)}
 		s.loadMu.Unlock()
 	}
 	recs := ld.recs
