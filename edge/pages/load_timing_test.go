@@ -169,14 +169,16 @@ func benchLoadStore(b *testing.B) *Store {
 // product, EndLoad) with the default config, so past 60 % of the 512 MiB
 // cache products are indexed without bytes. It reports wall and CPU
 // nanoseconds per product. reload loads the same snapshot twice and
-// measures the second load.
+// measures the second load. heap-MiB is the store's heap once loaded.
 func benchLoad(b *testing.B, n int, reload bool) {
 	c := loadCatalog(b, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var wall, cpu time.Duration
+	var heap uint64
 	for range b.N {
 		b.StopTimer()
+		h0 := heapInUse()
 		s := benchLoadStore(b)
 		if reload {
 			loadLines(s, c)
@@ -191,11 +193,21 @@ func benchLoad(b *testing.B, n int, reload bool) {
 		if s.Len() != n {
 			b.Fatalf("%d products loaded, want %d", s.Len(), n)
 		}
+		heap += heapInUse() - h0
 		s.cache.Reset() // hand its chunks back for the next store
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(wall.Nanoseconds())/float64(b.N*n), "ns/product")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/product")
+	b.ReportMetric(float64(heap)/float64(b.N)/(1<<20), "heap-MiB")
+}
+
+// heapInUse returns the bytes of live heap objects after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 func loadLines(s *Store, c *benchCatalog) {

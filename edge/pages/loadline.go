@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -104,9 +105,10 @@ func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef) {
 type tailRef struct {
 	tail string
 	num  uint32 // 0: not resolved yet (or the empty tail)
-	// names are the brand and categories the tail was made of (in a
-	// tailCache), each preceded by its length as a uvarint.
-	names string
+	// brand and categories are the names the tail was made of (in a
+	// tailCache); they share one string.
+	brand      string
+	categories []string
 }
 
 // num returns the index number of r's tail. s.mu is held.
@@ -144,15 +146,10 @@ func (c *tailCache) ref(p *api.Product) *tailRef {
 	h := c.hash(p)
 	t, ok := c.m[h]
 	if !ok {
-		k := binary.AppendUvarint(nil, uint64(len(p.Brand)))
-		k = append(k, p.Brand...)
-		for _, cat := range p.Categories {
-			k = binary.AppendUvarint(k, uint64(len(cat)))
-			k = append(k, cat...)
-		}
-		t = &tailRef{tail: fullTail(p), names: string(k)}
+		t = &tailRef{tail: fullTail(p)}
+		t.setNames(p)
 		c.m[h] = t
-	} else if !t.madeOf(p) {
+	} else if t.brand != p.Brand || !slices.Equal(t.categories, p.Categories) {
 		t = &tailRef{tail: fullTail(p)} // another product's names (a 2^-64 event)
 	}
 	if len("product-")+len(p.ID)+1+len(t.tail) > maxSurrogateKey {
@@ -173,26 +170,24 @@ func (c *tailCache) hash(p *api.Product) uint64 {
 	return h ^ uint64(len(p.Categories))
 }
 
-// madeOf reports whether t was made of p's brand and categories.
-func (t *tailRef) madeOf(p *api.Product) bool {
-	k := t.names
-	next := func(s string) bool {
-		n, w := binary.Uvarint([]byte(k[:min(len(k), binary.MaxVarintLen64)]))
-		if w <= 0 || n != uint64(len(s)) || len(k)-w < len(s) || k[w:w+len(s)] != s {
-			return false
-		}
-		k = k[w+len(s):]
-		return true
-	}
-	if !next(p.Brand) {
-		return false
-	}
+// setNames copies p's brand and categories to t, in one string.
+func (t *tailRef) setNames(p *api.Product) {
+	n := len(p.Brand)
 	for _, cat := range p.Categories {
-		if !next(cat) {
-			return false
-		}
+		n += len(cat)
 	}
-	return k == ""
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(p.Brand)
+	for _, cat := range p.Categories {
+		b.WriteString(cat)
+	}
+	all := b.String()
+	t.brand, all = all[:len(p.Brand)], all[len(p.Brand):]
+	t.categories = make([]string, len(p.Categories))
+	for i, cat := range p.Categories {
+		t.categories[i], all = all[:len(cat)], all[len(cat):]
+	}
 }
 
 // fullTail is surrogateTail without the header bound.
