@@ -147,9 +147,6 @@ func blobSize(text *[nFields]string, terms []uint32) int {
 	return size + uvarintLen(uint64(n)) + n
 }
 
-// readBlob decodes the blob at arena[off:].
-func readBlob(arena []byte, off uint32) blob { return readBlobAt(arena[off:]) }
-
 // readBlobAt decodes the blob at the start of b.
 func readBlobAt(b []byte) blob {
 	var lens [nFields]int
