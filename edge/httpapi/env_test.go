@@ -1,24 +1,19 @@
 package httpapi
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"io"
 	"net"
-	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
-	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"shopedge/bench"
 	"shopedge/core/api"
 	"shopedge/edge/follow"
 	"shopedge/edge/follow/fakecore"
@@ -36,33 +31,11 @@ func realProducts(tb testing.TB) []*api.Product {
 // its name ends in .gz).
 func readProducts(tb testing.TB, path string) []*api.Product {
 	tb.Helper()
-	f, err := os.Open(path)
+	ps, err := bench.ReadCatalog(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		r = zr
-	}
-	var out []*api.Product
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		p := new(api.Product)
-		if err := json.Unmarshal(sc.Bytes(), p); err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	return ps
 }
 
 // staticFeed is a FeedState with fixed answers.

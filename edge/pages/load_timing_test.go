@@ -1,9 +1,6 @@
 package pages
 
 import (
-	"bufio"
-	"compress/gzip"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
+	"shopedge/bench"
 	"shopedge/bench/gen"
 	"shopedge/core/api"
 )
@@ -118,29 +116,11 @@ func loadCatalog(b *testing.B, n int) *benchCatalog {
 
 func readNDJSON(tb testing.TB, path string) []*api.Product {
 	tb.Helper()
-	f, err := os.Open(path)
+	ps, err := bench.ReadCatalog(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []*api.Product
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		p := new(api.Product)
-		if err := json.Unmarshal(sc.Bytes(), p); err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	return ps
 }
 
 // cpuTime returns the CPU time (user and system) the process used so far.
