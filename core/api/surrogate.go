@@ -64,26 +64,30 @@ func KeyToken(s string) string {
 // other bytes become one '-', at most 80 bytes), then "-" and id, so slugs
 // are unique when ids are; the id alone when the name has no such bytes.
 func Slug(name, id string) string {
-	b := make([]byte, 0, 82+len(id))
-	dash := false
-	for i := 0; i < len(name) && len(b) < 80; i++ {
+	return string(AppendSlug(make([]byte, 0, 82+len(id)), name, id))
+}
+
+// AppendSlug appends Slug(name, id) to dst.
+func AppendSlug(dst []byte, name, id string) []byte {
+	start, dash := len(dst), false
+	for i := 0; i < len(name) && len(dst)-start < 80; i++ {
 		c := name[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
 			fallthrough
 		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && len(b) > 0 {
-				b = append(b, '-')
+			if dash && len(dst) > start {
+				dst = append(dst, '-')
 			}
 			dash = false
-			b = append(b, c)
+			dst = append(dst, c)
 		default:
 			dash = true
 		}
 	}
-	if len(b) > 0 {
-		b = append(b, '-')
+	if len(dst) > start {
+		dst = append(dst, '-')
 	}
-	return string(append(b, id...))
+	return append(dst, id...)
 }

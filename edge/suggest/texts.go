@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"shopedge/core/api"
 )
 
 // texts holds the strings of an index's records: one append-only arena
@@ -116,68 +118,15 @@ func (tx *texts) recordSize(p *product, seq uint64, terms []uint32, slugs bool) 
 	return r, size
 }
 
-// derivedSlug reports whether slug is api.Slug(name, id), comparing as
-// appendSlug would write it, without writing it.
+// derivedSlug reports whether slug is api.Slug(name, id), building it in
+// a stack buffer (ids are at most 128 bytes, the name part and its dash
+// at most 82).
 func derivedSlug(slug, name, id string) bool {
-	if slug == "" {
+	if slug == "" || len(slug) > 82+len(id) {
 		return false
 	}
-	j, dash := 0, false // j: bytes of slug matched (and of the name part written)
-	for i := 0; i < len(name) && j < 80; i++ {
-		c := name[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && j > 0 {
-				if j >= len(slug) || slug[j] != '-' {
-					return false
-				}
-				j++
-			}
-			dash = false
-			if j >= len(slug) || slug[j] != c {
-				return false
-			}
-			j++
-		default:
-			dash = true
-		}
-	}
-	if j > 0 {
-		if j >= len(slug) || slug[j] != '-' {
-			return false
-		}
-		j++
-	}
-	return slug[j:] == id
-}
-
-// appendSlug appends api.Slug(name, id) to dst without allocating a
-// string of its own (TestDerivedSlug holds the two equal).
-func appendSlug(dst []byte, name, id string) []byte {
-	start, dash := len(dst), false
-	for i := 0; i < len(name) && len(dst)-start < 80; i++ {
-		c := name[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && len(dst) > start {
-				dst = append(dst, '-')
-			}
-			dash = false
-			dst = append(dst, c)
-		default:
-			dash = true
-		}
-	}
-	if len(dst) > start {
-		dst = append(dst, '-')
-	}
-	return append(dst, id...)
+	var buf [256]byte
+	return string(api.AppendSlug(buf[:0], name, id)) == slug
 }
 
 // appendBlob appends a blob and returns its offset and size.
@@ -241,7 +190,7 @@ func (tx *texts) categoryOf(r *record) string {
 func (tx *texts) appendURL(dst []byte, r *record, b *blob) []byte {
 	dst = append(dst, "/products/"...)
 	if r.flags&recSlugAuto != 0 {
-		return appendSlug(dst, b.text[fName], b.text[fID])
+		return api.AppendSlug(dst, b.text[fName], b.text[fID])
 	}
 	return append(dst, b.text[fSlug]...)
 }

@@ -9,7 +9,7 @@ import (
 	"shopedge/core/api"
 )
 
-// TestDerivedSlug: derivedSlug and appendSlug agree with api.Slug, on the demo catalog
+// TestDerivedSlug: derivedSlug and api.AppendSlug agree with api.Slug, on the demo catalog
 // and on random names (long ones, punctuation, non-ASCII), for the real
 // slug and for slugs one edit away.
 func TestDerivedSlug(t *testing.T) {
@@ -23,8 +23,8 @@ func TestDerivedSlug(t *testing.T) {
 	variants := func(name, id string) {
 		t.Helper()
 		s := api.Slug(name, id)
-		if got := string(appendSlug([]byte("x"), name, id)); got != "x"+s {
-			t.Fatalf("appendSlug(%q, %q) = %q, want %q", name, id, got[1:], s)
+		if got := string(api.AppendSlug([]byte("x"), name, id)); got != "x"+s {
+			t.Fatalf("AppendSlug(%q, %q) = %q, want %q", name, id, got[1:], s)
 		}
 		check(s, name, id)
 		check("", name, id)
