@@ -1,9 +1,11 @@
 package pages
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/rand/v2"
 	"sync/atomic"
+	"unsafe"
 )
 
 // hotTier is a small on-heap tier in front of the off-heap cache for the
@@ -14,6 +16,16 @@ import (
 // representation may sit in either slot of the set chosen by a seeded hash
 // of its key.
 //
+// Memory layout: a set is one 64-byte cache line (two 32-byte slots), and
+// each slot carries a tag (the key's hash) next to its entry pointer, so a
+// lookup reads the entry of the slot whose tag matches and no other. An
+// entry is one buffer: a header with its version and lengths, then its key,
+// ETag, surrogate key and body. A hit therefore touches two cache lines
+// before the body (the set and the entry's first line, which holds the key
+// to compare), where a struct pointing at a separate buffer took a third,
+// dependent, miss; on a VM, where each miss may also walk the page tables,
+// that is most of a hit's cost beyond the syscalls.
+//
 // Consistency: every write or delete of a representation in the cache
 // bumps the versions of its set's slots after the cache changed
 // (invalidate). An entry carries the version its slot had before the
@@ -22,6 +34,8 @@ import (
 // be served after it. A snapshot load skips the bump for a key whose slot
 // has its have bit clear and no slug (a product new to the store): the
 // cache holds no bytes of the key, so no entry can have been read from it.
+// Tags are hints: a stale or torn tag costs a miss or a key compare, never
+// a wrong answer.
 //
 // Admission: an empty slot, or one whose entry is stale, takes a new entry
 // at once; when both slots hold other live entries, one of them is taken
@@ -35,17 +49,17 @@ type hotTier struct {
 }
 
 type hotSlot struct {
-	e   atomic.Pointer[hotEntry]
+	e   atomic.Pointer[byte] // first byte of the entry's buffer (hotHeader), or nil
 	ver atomic.Uint64
+	tag atomic.Uint64 // tag of the key of e; 0 for none
+	_   uint64        // two slots fill one cache line
 }
 
-// hotEntry is one representation held on-heap. Its key and entry bytes
-// share one buffer; nothing in it is modified after it is published.
-type hotEntry struct {
-	ver uint64
-	key []byte // {variant}{id} or {variant|slugFlag}{slug}
-	e   Entry
-}
+// Entry buffer layout (little-endian), immutable once published:
+//
+//	[8] version  [4] len(body)  [2] len(surrogate key)  [2] len(key)  [1] len(etag)
+//	key ({variant}{id} or {variant|slugFlag}{slug}), etag, surrogate key, body
+const hotHeader = 17
 
 // hotVersions are the versions of a set's slots, read before reading the
 // bytes to offer.
@@ -72,15 +86,15 @@ func newHotTier(entries, maxBytes int) *hotTier {
 	return &hotTier{seed: maphash.MakeSeed(), mask: uint64(n/2 - 1), maxBytes: maxBytes, slots: make([]hotSlot, n)}
 }
 
-// set returns the set of representation v of id.
-func (t *hotTier) set(v Variant, id []byte) []hotSlot {
-	return t.setOf(maphash.Bytes(t.seed, id) ^ (uint64(v)+1)*0x9e3779b97f4a7c15)
+// hashOf returns the hash choosing the set of representation v of id.
+func (t *hotTier) hashOf(v Variant, id []byte) uint64 {
+	return maphash.Bytes(t.seed, id) ^ (uint64(v)+1)*0x9e3779b97f4a7c15
 }
 
-// slugSet returns the set of representation v of the product at the slug
-// whose index hash is h.
-func (t *hotTier) slugSet(v Variant, h uint64) []hotSlot {
-	return t.setOf(h ^ ((uint64(v)+1)*0x9e3779b97f4a7c15 + slugFlag))
+// slugHash returns the hash choosing the set of representation v of the
+// product at the slug whose index hash is h.
+func slugHash(v Variant, h uint64) uint64 {
+	return h ^ ((uint64(v)+1)*0x9e3779b97f4a7c15 + slugFlag)
 }
 
 func (t *hotTier) setOf(h uint64) []hotSlot {
@@ -88,66 +102,114 @@ func (t *hotTier) setOf(h uint64) []hotSlot {
 	return t.slots[2*k : 2*k+2 : 2*k+2]
 }
 
-// lookup returns the live entry of key {v}{id} in set, and the set's
+// tagOf is the slot tag of a key whose set hash is h: never 0.
+func tagOf(h uint64) uint64 { return h | 1 }
+
+// lookup returns the live entry of key {v}{id} (set hash h), and the set's
 // versions for an offer on a miss.
-func lookup(set []hotSlot, v Variant, id []byte) (Entry, hotVersions, bool) {
+func (t *hotTier) lookup(h uint64, v Variant, id []byte) (Entry, hotVersions, bool) {
+	set := t.setOf(h)
+	tag := tagOf(h)
 	var vers hotVersions
 	for j := range set {
 		sl := &set[j]
-		he := sl.e.Load()
 		vers[j] = sl.ver.Load()
-		if he != nil && he.ver == vers[j] && keyIs(he.key, v, id) {
-			return he.e, vers, true
+		if sl.tag.Load() != tag {
+			continue
+		}
+		if e, ok := hotRead(sl.e.Load(), vers[j], v, id); ok {
+			return e, vers, true
 		}
 	}
 	return Entry{}, vers, false
 }
 
+// hotRead returns the entry in the buffer at p when it has version ver and
+// key {v}{id}.
+func hotRead(p *byte, ver uint64, v Variant, id []byte) (e Entry, ok bool) {
+	if p == nil {
+		return e, false
+	}
+	hd := unsafe.Slice(p, hotHeader)
+	if binary.LittleEndian.Uint64(hd) != ver {
+		return e, false
+	}
+	bl := int(binary.LittleEndian.Uint32(hd[8:]))
+	sl := int(binary.LittleEndian.Uint16(hd[12:]))
+	kl := int(binary.LittleEndian.Uint16(hd[14:]))
+	el := int(hd[16])
+	b := unsafe.Slice(p, hotHeader+kl+el+sl+bl)[hotHeader:]
+	if !keyIs(b[:kl], v, id) {
+		return e, false
+	}
+	b = b[kl:]
+	e.ETag = b[:el:el]
+	b = b[el:]
+	e.SurrogateKey = b[:sl:sl]
+	e.Body = b[sl:]
+	return e, true
+}
+
+// hotKeyIs reports whether the buffer at p has key {v}{id}, whatever its
+// version.
+func hotKeyIs(p *byte, v Variant, id []byte) bool {
+	hd := unsafe.Slice(p, hotHeader)
+	kl := int(binary.LittleEndian.Uint16(hd[14:]))
+	return keyIs(unsafe.Slice(p, hotHeader+kl)[hotHeader:], v, id)
+}
+
+// hotVersion returns the version of the buffer at p.
+func hotVersion(p *byte) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(p, 8))
+}
+
 // get returns the live entry of representation v of id, if the tier has it.
 func (t *hotTier) get(v Variant, id []byte) (Entry, bool) {
-	e, _, ok := lookup(t.set(v, id), v, id)
+	e, _, ok := t.lookup(t.hashOf(v, id), v, id)
 	return e, ok
 }
 
 // getSlug is get for representation v of the product at slug (hash h). On
 // a miss it returns the set's versions, for offerSlug.
 func (t *hotTier) getSlug(v Variant, slug []byte, h uint64) (Entry, hotVersions, bool) {
-	return lookup(t.slugSet(v, h), v|slugFlag, slug)
+	return t.lookup(slugHash(v, h), v|slugFlag, slug)
 }
 
 // versions returns the versions of the set of v and id, to be read before
 // reading the representation from the cache and passed to offer.
 func (t *hotTier) versions(v Variant, id []byte) hotVersions {
-	set := t.set(v, id)
+	set := t.setOf(t.hashOf(v, id))
 	return hotVersions{set[0].ver.Load(), set[1].ver.Load()}
 }
 
 // offer proposes e, read from the cache after vers were read, for the
 // tier. It copies e when admitted; e itself is not kept.
 func (t *hotTier) offer(v Variant, id []byte, e Entry, vers hotVersions) {
-	t.put(t.set(v, id), v, id, e, vers)
+	t.put(t.hashOf(v, id), v, id, e, vers)
 }
 
 // offerSlug is offer for representation v of the product at slug (hash h).
 func (t *hotTier) offerSlug(v Variant, slug []byte, h uint64, e Entry, vers hotVersions) {
-	t.put(t.slugSet(v, h), v|slugFlag, slug, e, vers)
+	t.put(slugHash(v, h), v|slugFlag, slug, e, vers)
 }
 
-func (t *hotTier) put(set []hotSlot, v Variant, id []byte, e Entry, vers hotVersions) {
+func (t *hotTier) put(h uint64, v Variant, id []byte, e Entry, vers hotVersions) {
 	size := len(e.ETag) + len(e.SurrogateKey) + len(e.Body)
-	if size > t.maxBytes {
+	if size > t.maxBytes || len(e.ETag) > 0xff || len(e.SurrogateKey) > 0xffff ||
+		1+len(id) > 0xffff || uint64(len(e.Body)) > 0xffffffff {
 		return
 	}
+	set := t.setOf(h)
 	j := -1
 	for k := range set {
 		cur := set[k].e.Load()
-		if cur == nil || cur.ver != set[k].ver.Load() {
+		if cur == nil || hotVersion(cur) != set[k].ver.Load() {
 			if j < 0 {
 				j = k // free or stale
 			}
 			continue
 		}
-		if keyIs(cur.key, v, id) {
+		if hotKeyIs(cur, v, id) {
 			return // held already
 		}
 	}
@@ -157,16 +219,18 @@ func (t *hotTier) put(set []hotSlot, v Variant, id []byte, e Entry, vers hotVers
 		}
 		j = int(rand.Uint32N(2))
 	}
-	buf := make([]byte, 0, 1+len(id)+size)
+	buf := make([]byte, hotHeader, hotHeader+1+len(id)+size)
+	binary.LittleEndian.PutUint64(buf, vers[j])
+	binary.LittleEndian.PutUint32(buf[8:], uint32(len(e.Body)))
+	binary.LittleEndian.PutUint16(buf[12:], uint16(len(e.SurrogateKey)))
+	binary.LittleEndian.PutUint16(buf[14:], uint16(1+len(id)))
+	buf[16] = byte(len(e.ETag))
 	buf = append(append(buf, byte(v)), id...)
-	he := &hotEntry{ver: vers[j], key: buf[:1+len(id)]}
 	buf = append(buf, e.ETag...)
-	he.e.ETag = buf[len(buf)-len(e.ETag):]
 	buf = append(buf, e.SurrogateKey...)
-	he.e.SurrogateKey = buf[len(buf)-len(e.SurrogateKey):]
 	buf = append(buf, e.Body...)
-	he.e.Body = buf[len(buf)-len(e.Body):]
-	set[j].e.Store(he)
+	set[j].e.Store(&buf[0])
+	set[j].tag.Store(tagOf(h))
 }
 
 // invalidate makes the set of cache key {variant[|bigFlag]}{id} drop
@@ -175,7 +239,7 @@ func (t *hotTier) invalidate(key []byte) {
 	if t == nil || len(key) == 0 {
 		return
 	}
-	bump(t.set(Variant(key[0]&^bigFlag), key[1:]))
+	bump(t.setOf(t.hashOf(Variant(key[0]&^bigFlag), key[1:])))
 }
 
 // invalidateSlug drops the entries found by the slug of index hash h (every
@@ -185,7 +249,7 @@ func (t *hotTier) invalidateSlug(h uint64) {
 		return
 	}
 	for v := Variant(0); v < numVariants; v++ {
-		bump(t.slugSet(v, h))
+		bump(t.setOf(slugHash(v, h)))
 	}
 }
 

@@ -309,3 +309,44 @@ func TestHotTierFilledByRequestsOnly(t *testing.T) {
 		t.Fatal("a request's Get did not fill an empty hot slot")
 	}
 }
+
+// TestHotTierTagsAreHints: a slot's tag only picks which entry to read. A
+// tag that names another key (as a reader may see while a put races with
+// it) costs a key compare, never a wrong answer, and a tag that no longer
+// matches costs a miss.
+func TestHotTierTagsAreHints(t *testing.T) {
+	ht := newHotTier(2, 1<<10) // one set: every key shares it
+	a := Entry{ETag: []byte(`"a"`), SurrogateKey: []byte("product-a"), Body: []byte(`{"id":"a"}`)}
+	b := Entry{ETag: []byte(`"bb"`), SurrogateKey: []byte("product-b brand-x"), Body: []byte(`{"id":"b"}`)}
+	ht.offer(JSON, []byte("a"), a, ht.versions(JSON, []byte("a")))
+	ht.offer(JSON, []byte("b"), b, ht.versions(JSON, []byte("b")))
+	for id, want := range map[string]Entry{"a": a, "b": b} {
+		got, ok := ht.get(JSON, []byte(id))
+		if !ok || string(got.ETag) != string(want.ETag) || string(got.SurrogateKey) != string(want.SurrogateKey) ||
+			string(got.Body) != string(want.Body) {
+			t.Fatalf("get(%s) = %q %q %q, %v", id, got.ETag, got.SurrogateKey, got.Body, ok)
+		}
+	}
+	if _, ok := ht.get(HTML, []byte("a")); ok {
+		t.Fatal("another variant of a key was served")
+	}
+	// Give both slots the tag of "b": the slot holding "a" must not serve
+	// it as "b", and "a", whose tag no slot has now, is a miss.
+	tagB := tagOf(ht.hashOf(JSON, []byte("b")))
+	for j := range ht.slots {
+		ht.slots[j].tag.Store(tagB)
+	}
+	if got, ok := ht.get(JSON, []byte("b")); !ok || string(got.Body) != `{"id":"b"}` {
+		t.Fatalf("get(b) with both tags naming b = %q, %v", got.Body, ok)
+	}
+	if got, ok := ht.get(JSON, []byte("a")); ok {
+		t.Fatalf("a served under b's tag: %q", got.Body)
+	}
+	ht.slots[0].tag.Store(tagOf(ht.hashOf(JSON, []byte("a"))))
+	ht.slots[1].tag.Store(tagOf(ht.hashOf(JSON, []byte("b"))))
+	// A bump still drops what the slots hold, whatever their tags.
+	ht.invalidate(AppendKey(nil, JSON, []byte("a")))
+	if _, ok := ht.get(JSON, []byte("a")); ok {
+		t.Fatal("served after invalidate")
+	}
+}
