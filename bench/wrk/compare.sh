@@ -38,12 +38,16 @@ run() { # url pid script-args... -> "req/s cpu-µs/req"
 bpid=$(pid_of "$base") epid=$(pid_of "$edge")
 [ -n "$bpid" ] && [ -n "$epid" ] || { echo "cannot find the servers' PIDs (ss)" >&2; exit 1; }
 printf '%-5s %12s %12s %7s %16s %16s\n' pair base_req/s edge_req/s ratio base_cpu_us/req edge_cpu_us/req
-sum=0
+sum=0 logsum=0 bsum=0 esum=0
 for i in $(seq 1 "$pairs"); do
 	read -r br bc <<<"$(run "$base" "$bpid" "$@")"
 	read -r er ec <<<"$(run "$edge" "$epid" "$@")"
 	ratio=$(awk -v e="$er" -v b="$br" 'BEGIN {printf "%.3f", e / b}')
 	sum=$(awk -v s="$sum" -v r="$ratio" 'BEGIN {print s + r}')
+	logsum=$(awk -v s="$logsum" -v r="$ratio" 'BEGIN {print s + log(r)}')
+	bsum=$((bsum + br)) esum=$((esum + er))
 	printf '%-5s %12s %12s %7s %16s %16s\n' "$i" "$br" "$er" "$ratio" "$bc" "$ec"
 done
-awk -v s="$sum" -v n="$pairs" 'BEGIN {printf "mean ratio %.3f over %d pairs\n", s / n, n}'
+awk -v s="$sum" -v l="$logsum" -v b="$bsum" -v e="$esum" -v n="$pairs" 'BEGIN {
+	printf "mean ratio %.3f over %d pairs (geometric mean %.3f, total edge/base req/s %.3f)\n", s / n, n, exp(l / n), e / b
+}'
