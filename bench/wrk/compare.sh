@@ -2,7 +2,8 @@
 # compare.sh alternates wrk runs against a baseline server and an edge and
 # prints each pair's req/s, the ratio, and each server's CPU per request
 # (from /proc, so run it on the servers' machine). Alternating pairs is what
-# makes a ratio mean something on a machine whose speed drifts.
+# makes a ratio mean something on a machine whose speed drifts; the order
+# within a pair alternates too (base first in odd pairs, edge first in even).
 #
 #   bench/wrk/compare.sh BASE_URL EDGE_URL PAIRS SECONDS SCRIPT [script args...]
 #   e.g. bin/bench baseline &   # 127.0.0.1:8099
@@ -40,8 +41,13 @@ bpid=$(pid_of "$base") epid=$(pid_of "$edge")
 printf '%-5s %12s %12s %7s %16s %16s\n' pair base_req/s edge_req/s ratio base_cpu_us/req edge_cpu_us/req
 sum=0 logsum=0 bsum=0 esum=0
 for i in $(seq 1 "$pairs"); do
-	read -r br bc <<<"$(run "$base" "$bpid" "$@")"
-	read -r er ec <<<"$(run "$edge" "$epid" "$@")"
+	if ((i % 2)); then # ABBA order: neither server always runs second
+		read -r br bc <<<"$(run "$base" "$bpid" "$@")"
+		read -r er ec <<<"$(run "$edge" "$epid" "$@")"
+	else
+		read -r er ec <<<"$(run "$edge" "$epid" "$@")"
+		read -r br bc <<<"$(run "$base" "$bpid" "$@")"
+	fi
 	ratio=$(awk -v e="$er" -v b="$br" 'BEGIN {printf "%.3f", e / b}')
 	sum=$(awk -v s="$sum" -v r="$ratio" 'BEGIN {print s + r}')
 	logsum=$(awk -v s="$logsum" -v r="$ratio" 'BEGIN {print s + log(r)}')
