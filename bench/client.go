@@ -57,6 +57,15 @@ func ReplayPaths(c *fasthttp.HostClient, timeout time.Duration, paths []string) 
 	})
 }
 
+// SeqPaths returns an Op that GETs paths in order, each once per pass (the
+// workers share one position), to read a set of pages once.
+func SeqPaths(c *fasthttp.HostClient, timeout time.Duration, paths []string) Op {
+	var next atomic.Uint64
+	return HTTPOp(c, timeout, func(w *Worker, req *fasthttp.Request) {
+		req.SetRequestURI(paths[(next.Add(1)-1)%uint64(len(paths))])
+	})
+}
+
 // ZipfPaths returns an Op that GETs paths[k] with k drawn from z (so
 // paths[0] is the most requested); len(paths) must be z.N().
 func ZipfPaths(c *fasthttp.HostClient, timeout time.Duration, paths []string, z *Zipf) Op {

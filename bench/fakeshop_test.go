@@ -78,6 +78,9 @@ type fakeShop struct {
 	stock    map[string]*api.Stock
 	carts    map[string][]api.CartLine
 	n        int
+	// hits and misses count product pages answered and not, exposed as
+	// the edge's counters on /metrics (the fake edge forwards it here).
+	hits, misses int
 }
 
 func newFakeShop(oversell bool) *fakeShop {
@@ -135,18 +138,24 @@ func (s *fakeShop) handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		writeJSON(ctx, 200, st)
+	case path == "/metrics":
+		fmt.Fprintf(ctx, "shopedge_edge_product_hits_total %d\nshopedge_edge_product_misses_total %d\n", s.hits, s.misses)
 	case strings.HasPrefix(path, "/v1/products/"):
 		if p, ok := s.products[strings.TrimPrefix(path, "/v1/products/")]; ok {
+			s.hits++
 			writeJSON(ctx, 200, p)
 			return
 		}
+		s.misses++
 		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no product"))
 	case strings.HasPrefix(path, "/products/"):
 		if _, ok := s.slugs[strings.TrimPrefix(path, "/products/")]; ok {
+			s.hits++
 			ctx.SetContentType("text/html")
 			ctx.SetBodyString("<html></html>")
 			return
 		}
+		s.misses++
 		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no product"))
 	case path == "/v1/suggest":
 		writeJSON(ctx, 200, api.Suggest{Query: string(ctx.QueryArgs().Peek("q"))})

@@ -27,6 +27,12 @@ type ProductsConfig struct {
 	ZipfS float64 `yaml:"zipf_s"`
 	// HTML also measures GET /products/{slug}.
 	HTML bool `yaml:"html"`
+	// HitsTop, when > 0, also measures JSON over the HitsTop most popular
+	// products only, after reading each of them once: with a catalog
+	// larger than the edge's page cache, that run is (almost) all hits,
+	// which the Zipf run over the whole catalog is not. The share of hits
+	// of every run is reported as a fact.
+	HitsTop int `yaml:"hits_top"`
 	// ImportBatchBytes bounds one import request body: the core's server
 	// caps request bodies (64 MB by default), so large catalogs go in
 	// batches.
@@ -61,6 +67,8 @@ func (c *ProductsConfig) Validate() error {
 		return errors.New("gen: no product generator available")
 	case c.ZipfS <= 0:
 		return fmt.Errorf("zipf_s: must be > 0, got %g", c.ZipfS)
+	case c.HitsTop < 0:
+		return fmt.Errorf("hits_top: must be >= 0, got %d", c.HitsTop)
 	case c.ImportBatchBytes < 1:
 		return fmt.Errorf("import_batch_bytes: must be >= 1, got %d", c.ImportBatchBytes)
 	}
@@ -129,19 +137,38 @@ func RunProducts(ctx context.Context, cfg ProductsConfig, log io.Writer) (*Repor
 	if err := measureBaseline(ctx, r, o, log); err != nil {
 		return nil, err
 	}
+	hits := hitCounter{ctx: ctx, edge: cl.Edge}
 	fmt.Fprintf(log, "edge GET /v1/products/{id}, Zipf s=%g over %d products\n", cfg.ZipfS, len(refs))
-	s, err := Run(ctx, o, ZipfPaths(ec, o.Timeout, jsonPaths, z))
+	s, err := hits.run(r, "json_hit_share", o, ZipfPaths(ec, o.Timeout, jsonPaths, z))
 	if err != nil {
 		return nil, err
 	}
 	r.Add(fmt.Sprintf("edge product JSON (Zipf %g, %d products)", cfg.ZipfS, len(refs)), "GET /v1/products/{id}", s)
 	if cfg.HTML {
 		fmt.Fprintf(log, "edge GET /products/{slug}\n")
-		s, err := Run(ctx, o, ZipfPaths(ec, o.Timeout, htmlPaths, z))
+		s, err := hits.run(r, "html_hit_share", o, ZipfPaths(ec, o.Timeout, htmlPaths, z))
 		if err != nil {
 			return nil, err
 		}
 		r.Add("edge product HTML", "GET /products/{slug}", s)
+	}
+	if n := cfg.HitsTop; n > 0 && n < len(refs) {
+		top := jsonPaths[:n]
+		fmt.Fprintf(log, "edge GET /v1/products/{id}: reading the %d most popular once, then Zipf s=%g over them\n", n, cfg.ZipfS)
+		warm := o
+		warm.Rate, warm.Warmup, warm.Duration, warm.MaxRequests = 0, 0, time.Hour, int64(n)
+		if _, err := Run(ctx, warm, SeqPaths(ec, o.Timeout, top)); err != nil {
+			return nil, err
+		}
+		zt, err := NewZipf(n, cfg.ZipfS)
+		if err != nil {
+			return nil, err
+		}
+		s, err := hits.run(r, "top_json_hit_share", o, ZipfPaths(ec, o.Timeout, top, zt))
+		if err != nil {
+			return nil, err
+		}
+		r.Add(fmt.Sprintf("edge product JSON, %d most popular (Zipf %g)", n, cfg.ZipfS), "GET /v1/products/{id}", s)
 	}
 	if rss, err := cl.Edge.RSSBytes(); err == nil {
 		r.Fact("edge_rss_mb", mb(rss))
@@ -194,4 +221,40 @@ func importProducts(ctx context.Context, cl *Cluster, src []*api.Product, cfg Pr
 		return nil, batches, err
 	}
 	return refs, batches, nil
+}
+
+// hitCounter reports the share of an edge's product requests answered from
+// its page store (shopedge_edge_product_hits_total against
+// shopedge_edge_product_misses_total) during a run.
+type hitCounter struct {
+	ctx  context.Context
+	edge *Proc
+}
+
+const (
+	metricHits   = "shopedge_edge_product_hits_total"
+	metricMisses = "shopedge_edge_product_misses_total"
+)
+
+// run runs op as o says and adds the share of hits during it (warm-up
+// included) to r as fact.
+func (h hitCounter) run(r *Report, fact string, o Options, op Op) (*Summary, error) {
+	before, err := Metrics(h.ctx, h.edge, metricHits, metricMisses)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Run(h.ctx, o, op)
+	if err != nil {
+		return nil, err
+	}
+	after, err := Metrics(h.ctx, h.edge, metricHits, metricMisses)
+	if err != nil {
+		return nil, err
+	}
+	hit := after[metricHits] - before[metricHits]
+	miss := after[metricMisses] - before[metricMisses]
+	if hit+miss > 0 {
+		r.Fact(fact, hit/(hit+miss))
+	}
+	return s, nil
 }

@@ -118,6 +118,46 @@ func TestProductsScenarioOnFakes(t *testing.T) {
 			t.Fatalf("run %s: %+v ratio %+v", run.Name, run.Summary, run.Ratio)
 		}
 	}
+	if r.Facts["json_hit_share"] != 1 || r.Facts["html_hit_share"] != 1 {
+		t.Fatalf("hit shares: %v", r.Facts)
+	}
+}
+
+// TestProductsScenarioHitsTop: with hits_top the scenario reads the most
+// popular products once, then measures a third run over them only, and
+// reports each run's share of hits from the edge's counters.
+func TestProductsScenarioHitsTop(t *testing.T) {
+	cfg := DefaultProductsConfig()
+	cfg.Cluster = fakeClusterConfig(t)
+	cfg.Options = smallOptions()
+	cfg.HTML = false
+	// The least popular product is dropped by the fake core: the Zipf run
+	// over the whole catalog meets some misses, the run over the top
+	// products none.
+	cfg.Catalog = writeCatalog(t, append(FlashCatalog(30), &api.Product{ID: "zz", Slug: "zz", Popularity: -1}))
+	cfg.Cluster.CoreEnv = append(cfg.Cluster.CoreEnv, "BENCH_FAKE_DROP=zz")
+	cfg.ZipfS = 0.1 // nearly uniform: the last product is drawn
+	cfg.HitsTop = 10
+	r, err := RunProducts(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Runs) != 2 || !strings.Contains(r.Runs[1].Name, "10 most popular") {
+		t.Fatalf("runs %+v", r.Runs)
+	}
+	if sh := r.Facts["json_hit_share"]; sh <= 0 || sh >= 1 {
+		t.Fatalf("json_hit_share %v: want some misses", sh)
+	}
+	if sh := r.Facts["top_json_hit_share"]; sh != 1 {
+		t.Fatalf("top_json_hit_share %v", sh)
+	}
+	if s := r.Runs[1].Summary; s.OK != s.Requests {
+		t.Fatalf("top run %+v", s)
+	}
+	cfg.HitsTop = -1
+	if _, err := RunProducts(context.Background(), cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "hits_top") {
+		t.Fatalf("negative hits_top: %v", err)
+	}
 }
 
 func TestProductsScenarioImportsGeneratedInBatches(t *testing.T) {

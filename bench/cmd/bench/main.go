@@ -245,6 +245,7 @@ func cmdProducts(ctx context.Context, args []string) error {
 	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "generator seed")
 	fs.Float64Var(&cfg.ZipfS, "zipf", cfg.ZipfS, "Zipf exponent of product popularity")
 	fs.BoolVar(&cfg.HTML, "html", cfg.HTML, "also measure GET /products/{slug}")
+	fs.IntVar(&cfg.HitsTop, "hits-top", cfg.HitsTop, "also measure JSON over this many most popular products only, read once first (hits at a catalog larger than the page cache)")
 	var out output
 	out.register(fs)
 	_ = fs.Parse(args)
