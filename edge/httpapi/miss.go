@@ -22,7 +22,7 @@ func negKey(kind byte, v string) []byte {
 
 // miss serves id after fetching it from the core.
 func (a *API) miss(ctx *fasthttp.RequestCtx, id string, v pages.Variant) {
-	r, err := a.fetch(id)
+	r, err := a.fetch(id, v)
 	if err != nil {
 		a.fetchFailed(ctx, err, "id", id)
 		return
@@ -47,7 +47,8 @@ func (a *API) missSlug(ctx *fasthttp.RequestCtx, slug string) {
 		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no product at this address"))
 		return
 	}
-	r, err := a.fetch(id)
+	v := variant(ctx, pages.HTML)
+	r, err := a.fetch(id, v)
 	if err == nil && r.Slug != slug {
 		a.rememberMissing('s', slug)
 		err = errUnknown
@@ -55,10 +56,6 @@ func (a *API) missSlug(ctx *fasthttp.RequestCtx, slug string) {
 	if err != nil {
 		a.fetchFailed(ctx, err, "slug", slug)
 		return
-	}
-	v := pages.HTML
-	if acceptsGzip(ctx.Request.Header.Peek(fasthttp.HeaderAcceptEncoding)) {
-		v = pages.HTMLGzip
 	}
 	a.write(ctx, r.EntryOf(v), v, false)
 }
@@ -77,19 +74,20 @@ func (a *API) fetchFailed(ctx *fasthttp.RequestCtx, err error, field, v string) 
 	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, a.retryAfter)
 }
 
-// fetch returns id rendered: from the JSON the page store holds when it
-// has it, else from the core, asked at most once at a time per id however
-// many requests miss together. An id the core does not know is remembered
-// briefly.
-func (a *API) fetch(id string) (*pages.Rendered, error) {
+// fetch returns id rendered for a request for v (its JSON and v; the
+// other representations are rendered when asked for): from the JSON the
+// page store holds when it has it, else from the core, asked at most once
+// at a time per id and representation however many requests miss
+// together. An id the core does not know is remembered briefly.
+func (a *API) fetch(id string, v pages.Variant) (*pages.Rendered, error) {
 	// A product the feed created since it was remembered as unknown is
 	// known to the page store: the negative entry no longer applies.
 	if _, err := a.neg.Get(negKey('i', id)); err == nil && !a.deps.Pages.Known([]byte(id)) {
 		a.negHits.Inc()
 		return nil, errUnknown
 	}
-	res, err, _ := a.flights.Do(id, func() (any, error) {
-		if r, ok := a.deps.Pages.Fill(id); ok {
+	res, err, _ := a.flights.Do(string(rune('0'+v))+id, func() (any, error) {
+		if r, ok := a.deps.Pages.FillFor(id, v); ok {
 			return r, nil // rendered from the JSON a snapshot load stored
 		}
 		a.fetches.Inc()
@@ -105,7 +103,7 @@ func (a *API) fetch(id string) (*pages.Rendered, error) {
 			a.fetchErrors.Inc()
 			return nil, err
 		}
-		return a.deps.Pages.Put(p, seq)
+		return a.deps.Pages.PutFor(p, seq, v)
 	})
 	if err != nil {
 		return nil, err

@@ -330,3 +330,34 @@ func TestMountedHandlers(t *testing.T) {
 		}
 	}
 }
+
+// TestMissRendersWhatWasAsked: a JSON miss fetches the product once and
+// stores its JSON; a later HTML request, gzip or not, renders its page
+// from that JSON without asking the core again, and every body is the
+// one Render makes.
+func TestMissRendersWhatWasAsked(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.products[len(e.products)-1]
+	e.pages.Purge([]string{p.ID})
+	before := e.core.Calls("product")
+	want, _ := pages.Render(p, pages.DefaultConfig().GzipLevel)
+	r := e.do(t, "GET", "/v1/products/"+p.ID, "")
+	if r.StatusCode() != 200 || !bytes.Equal(r.Body(), want.Bodies[pages.JSON]) {
+		t.Fatalf("JSON miss: %d %s", r.StatusCode(), r.Body())
+	}
+	if _, _, ok := e.pages.Get(nil, pages.HTML, []byte(p.ID)); ok {
+		t.Fatal("a JSON miss stored the HTML page too")
+	}
+	r = e.do(t, "GET", "/products/"+p.Slug, "", "Accept-Encoding", "gzip")
+	if r.StatusCode() != 200 || !bytes.Equal(r.Body(), want.Bodies[pages.HTMLGzip]) ||
+		string(r.Header.Peek("ETag")) != string(want.ETags[pages.HTMLGzip]) {
+		t.Fatalf("HTML gzip after a JSON miss: %d %q", r.StatusCode(), r.Header.Peek("ETag"))
+	}
+	r = e.do(t, "GET", "/products/"+p.Slug, "")
+	if r.StatusCode() != 200 || !bytes.Equal(r.Body(), want.Bodies[pages.HTML]) {
+		t.Fatalf("HTML after a JSON miss: %d", r.StatusCode())
+	}
+	if got := e.core.Calls("product") - before; got != 1 {
+		t.Fatalf("core asked %d times", got)
+	}
+}

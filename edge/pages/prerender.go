@@ -150,7 +150,7 @@ func (s *Store) prerenderOne(i uint32, buf []byte) ([]byte, bool) {
 	if skip {
 		return buf, false
 	}
-	r, buf, ok := s.fill(id, buf)
+	r, buf, ok := s.fill(id, buf, allVariants)
 	if !ok || r == nil {
 		return buf, false
 	}

@@ -164,3 +164,35 @@ func TestRenderRejectsMissingID(t *testing.T) {
 		t.Fatal("want an error for a product without id")
 	}
 }
+
+// TestRenderForMatchesRender: a representation rendered alone (on a miss)
+// is byte for byte the one Render makes (prerendered, or on another edge),
+// so its ETag is the same wherever and however it was rendered.
+func TestRenderForMatchesRender(t *testing.T) {
+	for _, p := range testProducts(t) {
+		all, err := Render(p, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for v := Variant(0); v < numVariants; v++ {
+			r, err := RenderFor(p, MaskFor(v), 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for w := Variant(0); w < numVariants; w++ {
+				if MaskFor(v)&(1<<w) == 0 {
+					if r.Bodies[w] != nil || r.ETags[w] != nil {
+						t.Fatalf("%s: asked for %d, also rendered %d", p.ID, v, w)
+					}
+					continue
+				}
+				if !bytes.Equal(r.Bodies[w], all.Bodies[w]) || !bytes.Equal(r.ETags[w], all.ETags[w]) {
+					t.Fatalf("%s: variant %d rendered for %d differs from Render's", p.ID, w, v)
+				}
+			}
+			if !bytes.Equal(r.SurrogateKey, all.SurrogateKey) || r.Slug != all.Slug {
+				t.Fatalf("%s: names differ", p.ID)
+			}
+		}
+	}
+}

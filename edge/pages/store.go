@@ -215,7 +215,18 @@ func (s *Store) IDBySlug(slug []byte) ([]byte, bool) {
 // of p. It returns the rendering either way, to serve the request that
 // fetched it.
 func (s *Store) Put(p *api.Product, seq uint64) (*Rendered, error) {
-	r, err := Render(p, s.cfg.GzipLevel)
+	return s.put(p, seq, allVariants)
+}
+
+// PutFor is Put rendering and storing only what a request for v needs
+// (MaskFor): a new state of p, so its other representations are dropped
+// and rendered again when asked for.
+func (s *Store) PutFor(p *api.Product, seq uint64, v Variant) (*Rendered, error) {
+	return s.put(p, seq, MaskFor(v))
+}
+
+func (s *Store) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
+	r, err := RenderFor(p, mask, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		return nil, err
@@ -325,17 +336,26 @@ func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
 // unless the product changed or was purged meanwhile. ok is false when no
 // JSON is stored: the caller fetches the product from the core.
 func (s *Store) Fill(id string) (r *Rendered, ok bool) {
-	r, _, ok = s.fill([]byte(id), nil)
+	return s.fillMask(id, allVariants)
+}
+
+// FillFor is Fill rendering and storing only what a request for v needs
+// (MaskFor); the product's other representations are left as they are.
+func (s *Store) FillFor(id string, v Variant) (r *Rendered, ok bool) {
+	return s.fillMask(id, MaskFor(v))
+}
+
+func (s *Store) fillMask(id string, mask uint8) (r *Rendered, ok bool) {
+	r, _, ok = s.fill([]byte(id), nil, mask)
 	if ok {
 		s.renders.Inc()
 	}
 	return r, ok
 }
 
-// fill is Fill with a reusable buffer for the stored JSON; it returns the
-// buffer for reuse. stored is false when r was not written (the product
-// changed meanwhile).
-func (s *Store) fill(id, buf []byte) (r *Rendered, _ []byte, ok bool) {
+// fill is Fill of the representations in mask with a reusable buffer for
+// the stored JSON; it returns the buffer for reuse.
+func (s *Store) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool) {
 	s.mu.RLock()
 	i, known := s.x.lookup(id)
 	var ver uint32
@@ -355,7 +375,7 @@ func (s *Store) fill(id, buf []byte) (r *Rendered, _ []byte, ok bool) {
 		s.log.Error().Err(err).Bytes("id", id).Msg("BUG: stored product JSON does not decode")
 		return nil, buf, false
 	}
-	r, err := Render(&p, s.cfg.GzipLevel)
+	r, err := RenderFor(&p, mask, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		return nil, buf, false
@@ -369,7 +389,7 @@ func (s *Store) fill(id, buf []byte) (r *Rendered, _ []byte, ok bool) {
 	// the product (and across slot reuse), so an older rendering never
 	// overwrites a newer state or brings purged bytes back.
 	if s.x.slots[i].ver == ver && s.x.slots[i].flags&(flagDeleted|flagFree) == 0 {
-		s.setVariants(i, r, allVariants&^(1<<JSON))
+		s.setVariants(i, r, mask&^(1<<JSON))
 	}
 	return r, buf, true
 }

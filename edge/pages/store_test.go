@@ -318,3 +318,64 @@ func TestIndexSlugChangesAndReuse(t *testing.T) {
 		t.Fatalf("purge after a round trip between categories: %d, want a and c once each", n)
 	}
 }
+
+// TestFillForAndPutForStoreWhatWasAsked: a miss renders and stores the
+// JSON and the representation asked for; the others are rendered when a
+// request asks for them, and a new state drops the old ones.
+func TestFillForAndPutForStoreWhatWasAsked(t *testing.T) {
+	s := mustNewStore(t)
+	loadAll(s, 1, product("a", "Phone", 1)) // a snapshot load stores the JSON only
+	has := func(v Variant) bool {
+		t.Helper()
+		_, _, ok := s.Get(nil, v, []byte("a"))
+		return ok
+	}
+	want := func(vs ...Variant) {
+		t.Helper()
+		var m uint8
+		for _, v := range vs {
+			m |= 1 << v
+		}
+		for v := Variant(0); v < numVariants; v++ {
+			if got := has(v); got != (m&(1<<v) != 0) {
+				t.Fatalf("variant %d stored: %v, want %v", v, got, !got)
+			}
+		}
+	}
+	want(JSON)
+	r, ok := s.FillFor("a", HTMLGzip)
+	if !ok {
+		t.Fatal("FillFor(HTMLGzip) found no stored JSON")
+	}
+	if r.Bodies[HTMLGzip] == nil || r.Bodies[JSONGzip] != nil {
+		t.Fatalf("FillFor(HTMLGzip) rendered HTMLGzip %v, JSONGzip %v", r.Bodies[HTMLGzip] != nil, r.Bodies[JSONGzip] != nil)
+	}
+	want(JSON, HTML, HTMLGzip)
+	if _, ok := s.FillFor("a", JSONGzip); !ok {
+		t.Fatal("FillFor(JSONGzip)")
+	}
+	want(JSON, JSONGzip, HTML, HTMLGzip)
+	// What was stored is what Render makes.
+	all, _ := Render(product("a", "Phone", 1), s.cfg.GzipLevel)
+	for v := Variant(0); v < numVariants; v++ {
+		e, _, _ := s.Get(nil, v, []byte("a"))
+		if !bytes.Equal(e.Body, all.Bodies[v]) || !bytes.Equal(e.ETag, all.ETags[v]) {
+			t.Fatalf("variant %d differs from Render's", v)
+		}
+	}
+	// A fetched new state, for a JSON request, replaces every old one.
+	if _, err := s.PutFor(product("a", "Phone", 2), s.Seq(), JSON); err != nil {
+		t.Fatal(err)
+	}
+	want(JSON)
+	if !strings.Contains(body(t, s, "a"), "Phone v2") {
+		t.Fatalf("new state not stored: %s", body(t, s, "a"))
+	}
+	if _, err := s.PutFor(product("a", "Phone", 3), s.Seq(), HTML); err != nil {
+		t.Fatal(err)
+	}
+	want(JSON, HTML)
+	if e, _, _ := s.Get(nil, HTML, []byte("a")); !strings.Contains(string(e.Body), "Phone v3") {
+		t.Fatalf("HTML of the new state: %s", e.Body)
+	}
+}
