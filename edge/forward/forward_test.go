@@ -108,6 +108,7 @@ func TestForwardFidelity(t *testing.T) {
 		ctx.Response.Header.Set("Location", "/v1/orders/abc")
 		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
 		ctx.Response.Header.Set("X-Idempotent-Replayed", "true")
+		ctx.Response.Header.Set("X-Request-ID", s.RID) // the core echoes it
 		ctx.SetBody(b)
 	})
 	f := mustNew(t, testConfig(addr))
@@ -134,6 +135,16 @@ func TestForwardFidelity(t *testing.T) {
 		if g := string(resp.Header.Peek(k)); g != v {
 			t.Errorf("response %s = %q, want %q", k, g, v)
 		}
+	}
+	// The core's echo of the request id is not added to the edge's own.
+	n := 0
+	for k := range resp.Header.All() {
+		if strings.EqualFold(string(k), "X-Request-ID") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("response carries %d X-Request-ID headers, want 1", n)
 	}
 }
 

@@ -3,6 +3,7 @@ package forward
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -51,7 +52,7 @@ func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		ctx.Response.Header.SetContentTypeBytes(ct)
 	}
 	for k, v := range resp.Header.All() {
-		if droppedResponseHeaders[string(k)] || string(k) == HeaderRequestID {
+		if droppedResponseHeaders[string(k)] || strings.EqualFold(string(k), HeaderRequestID) {
 			continue
 		}
 		ctx.Response.Header.AddBytesKV(k, v)
