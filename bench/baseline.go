@@ -51,6 +51,36 @@ func StartBaseline(addr string) (*Baseline, error) {
 	return b, nil
 }
 
+// StartProxyBaseline listens on addr and forwards every request to the
+// server at to with a bare fasthttp HostClient, and nothing else: no
+// timeouts beyond the client's, no header filtering, no breaker, no
+// metrics. It is the floor of any route an edge forwards to the core.
+func StartProxyBaseline(addr, to string) (*Baseline, error) {
+	if to == "" {
+		return nil, fmt.Errorf("cannot start the proxy baseline: no address to forward to")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the proxy baseline on %s: %w", addr, err)
+	}
+	c := &fasthttp.HostClient{Addr: to, MaxConns: 4096, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	b := &Baseline{ln: ln, err: make(chan error, 1)}
+	b.srv = &fasthttp.Server{
+		Name:         "shopedge-proxy-baseline",
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		IdleTimeout:  30 * time.Second,
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			ctx.Request.Header.Del("Connection")
+			if err := c.Do(&ctx.Request, &ctx.Response); err != nil {
+				ctx.Error("bad gateway: "+err.Error(), fasthttp.StatusBadGateway)
+			}
+		},
+	}
+	go func() { b.err <- b.srv.Serve(ln) }()
+	return b, nil
+}
+
 // Addr returns the address the baseline listens on.
 func (b *Baseline) Addr() string { return b.ln.Addr().String() }
 

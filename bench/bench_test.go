@@ -238,6 +238,46 @@ func TestRunClosedLoopAgainstBaseline(t *testing.T) {
 	}
 }
 
+// TestProxyBaselineForwards: the proxy baseline passes requests and
+// answers through unchanged, and says 502 when the server behind is gone.
+func TestProxyBaselineForwards(t *testing.T) {
+	addr := fakeServer(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(201)
+		ctx.Response.Header.Set("X-Seen", string(ctx.Method())+" "+string(ctx.RequestURI())+" "+string(ctx.PostBody()))
+		ctx.SetBodyString("created")
+	})
+	p, err := StartProxyBaseline("127.0.0.1:0", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + p.Addr() + "/v1/carts/c1?x=1")
+	req.Header.SetMethod("POST")
+	req.SetBodyString(`{"q":1}`)
+	if err := fasthttp.Do(req, resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != 201 || string(resp.Body()) != "created" ||
+		string(resp.Header.Peek("X-Seen")) != `POST /v1/carts/c1?x=1 {"q":1}` {
+		t.Fatalf("%d %q %q", resp.StatusCode(), resp.Body(), resp.Header.Peek("X-Seen"))
+	}
+	dead, err := StartProxyBaseline("127.0.0.1:0", "127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	req.SetRequestURI("http://" + dead.Addr() + "/")
+	if err := fasthttp.Do(req, resp); err != nil || resp.StatusCode() != 502 {
+		t.Fatalf("dead target: %v %d", err, resp.StatusCode())
+	}
+	if _, err := StartProxyBaseline("127.0.0.1:0", ""); err == nil {
+		t.Fatal("a proxy to nowhere started")
+	}
+}
+
 // TestOpenLoopShowsQueueing drives a server that takes 10ms per request
 // with one worker at 400 req/s: the closed loop sees ~10ms, the open loop
 // counts from each scheduled time and sees the queue grow.

@@ -1,6 +1,7 @@
 // Command bench is shopedge's load generator.
 //
 //	bench baseline -addr 127.0.0.1:8099             bare fasthttp server, fixed 2 KB JSON
+//	bench baseline -addr :8098 -proxy 127.0.0.1:9090 bare fasthttp reverse proxy (floor of forwarded routes)
 //	bench run -url http://127.0.0.1:8080/v1/products/1 -c 64 -d 10s
 //	bench run -urls urls.txt -rate 20000 -d 10s     open loop (no coordinated omission)
 //	bench products [-gen 1000000]                    Zipf product reads through a real edge
@@ -128,12 +129,23 @@ func cmdBaseline(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("baseline", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8099", "listen address (port 0 picks one)")
 	d := fs.Duration("d", 0, "stop after this long (0: until interrupted)")
+	proxy := fs.String("proxy", "", "forward every request to this address instead (a bare reverse proxy)")
 	_ = fs.Parse(args)
-	b, err := bench.StartBaseline(*addr)
+	var b *bench.Baseline
+	var err error
+	if *proxy != "" {
+		b, err = bench.StartProxyBaseline(*addr, *proxy)
+	} else {
+		b, err = bench.StartBaseline(*addr)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Printf("baseline: bare fasthttp serving %d bytes of JSON on http://%s/\n", bench.BaselineBodySize, b.Addr())
+	if *proxy != "" {
+		fmt.Printf("baseline: bare fasthttp reverse proxy on http://%s/ to %s\n", b.Addr(), *proxy)
+	} else {
+		fmt.Printf("baseline: bare fasthttp serving %d bytes of JSON on http://%s/\n", bench.BaselineBodySize, b.Addr())
+	}
 	if *d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *d)
