@@ -16,7 +16,9 @@ import (
 // representation may sit in either slot of the set chosen by a seeded hash
 // of its key.
 //
-// Memory layout: a set is one 64-byte cache line (two 32-byte slots), and
+// Memory layout: a set is one 64-byte cache line (two 32-byte slots; the
+// slots array is a power-of-two multiple of 64 bytes, which Go's size
+// classes and large-object pages keep 64-byte aligned), and
 // each slot carries a tag (the key's hash) next to its entry pointer, so a
 // lookup reads the entry of the slot whose tag matches and no other. An
 // entry is one buffer: a header with its version and lengths, then its key,
