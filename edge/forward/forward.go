@@ -19,12 +19,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/internal/httpserver"
 )
 
 // Header names the forwarder reads or writes.
 const (
 	HeaderIdempotencyKey = "Idempotency-Key"
-	HeaderRequestID      = "X-Request-ID"
+	HeaderRequestID      = httpserver.HeaderRequestID
 )
 
 // Forwarder forwards requests to the cores. It is safe for concurrent use;
@@ -131,8 +132,10 @@ func (f *Forwarder) InFlight() int { return int(f.inFlight.Load()) }
 // a JSON error) to ctx. It keeps nothing of ctx after returning.
 func (f *Forwarder) Handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	rid := requestID(ctx)
-	ctx.Response.Header.Set(HeaderRequestID, rid)
+	// The request id (the client's when valid, else a new one) goes on the
+	// response now, so that early errors carry it too; buildRequest sends
+	// the same id to the core.
+	httpserver.RequestID(ctx)
 	defer func() {
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		f.m.duration.UpdateDuration(start)
@@ -161,7 +164,7 @@ func (f *Forwarder) Handle(ctx *fasthttp.RequestCtx) {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	buildRequest(req, ctx, rid)
+	buildRequest(req, ctx)
 
 	if f.do(ctx, req, resp, start.Add(f.cfg.Timeout)) {
 		copyResponse(ctx, resp)

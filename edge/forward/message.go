@@ -1,13 +1,11 @@
 package forward
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
-	"shopedge/core/api"
+	"shopedge/internal/httpserver"
 )
 
 // forwardedRequestHeaders are the request headers a core sees. Everything
@@ -26,7 +24,7 @@ var droppedResponseHeaders = map[string]bool{
 
 // buildRequest fills req from ctx's request: method, path, query, body and
 // the forwarded headers, plus the request id and X-Forwarded-For.
-func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx, rid string) {
+func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx) {
 	req.Header.SetMethodBytes(ctx.Method())
 	req.SetRequestURIBytes(ctx.URI().RequestURI())
 	for _, h := range forwardedRequestHeaders {
@@ -34,7 +32,9 @@ func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx, rid string) {
 			req.Header.SetBytesV(h, v)
 		}
 	}
-	req.Header.Set(HeaderRequestID, rid)
+	// The id never looks like a card number unless the client sent one,
+	// which the core then refuses like any other card data.
+	req.Header.SetBytesV(HeaderRequestID, httpserver.RequestID(ctx))
 	xff := string(ctx.Request.Header.Peek("X-Forwarded-For"))
 	if ip := ctx.RemoteIP().String(); xff == "" {
 		xff = ip
@@ -58,39 +58,4 @@ func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		ctx.Response.Header.AddBytesKV(k, v)
 	}
 	ctx.SetBody(resp.Body())
-}
-
-// requestID returns ctx's X-Request-ID when it is a sane token, or a new
-// random one. A new id never looks like a card number (about 0.4% of random
-// 32-hex strings hold a Luhn-valid run of 13+ digits), so the core's card
-// screen, which reads every header, never rejects a request for its id.
-func requestID(ctx *fasthttp.RequestCtx) string {
-	if v := ctx.Request.Header.Peek(HeaderRequestID); validRequestID(v) {
-		return string(v)
-	}
-	var b [16]byte
-	var h [32]byte
-	for {
-		_, _ = rand.Read(b[:])
-		hex.Encode(h[:], b[:])
-		if !api.ContainsCardNumber(h[:]) {
-			return string(h[:])
-		}
-	}
-}
-
-// validRequestID accepts 1–128 bytes of [A-Za-z0-9._:-].
-func validRequestID(v []byte) bool {
-	if len(v) == 0 || len(v) > 128 {
-		return false
-	}
-	for _, c := range v {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '-', c == '_', c == '.', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -26,6 +26,12 @@ func RequestID(ctx *fasthttp.RequestCtx) []byte {
 	if id := ctx.Response.Header.Peek(HeaderRequestID); len(id) > 0 {
 		return id
 	}
+	if id := ctx.Request.Header.PeekCanonical(canonicalRequestID); validRequestID(id) {
+		// Not echoed yet: a handler run without the middleware, or a
+		// response reset since.
+		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
+		return ctx.Response.Header.Peek(HeaderRequestID)
+	}
 	var buf [32]byte
 	newRequestID(&buf)
 	ctx.Response.Header.SetCanonical(canonicalRequestID, buf[:])
