@@ -36,19 +36,24 @@ func StartBaseline(addr string) (*Baseline, error) {
 		return nil, fmt.Errorf("cannot listen for the baseline on %s: %w", addr, err)
 	}
 	body := BaselineBody()
+	return serveBaseline(ln, "shopedge-baseline", func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(body)
+	}), nil
+}
+
+// serveBaseline serves h on ln with the baselines' server settings.
+func serveBaseline(ln net.Listener, name string, h fasthttp.RequestHandler) *Baseline {
 	b := &Baseline{ln: ln, err: make(chan error, 1)}
 	b.srv = &fasthttp.Server{
-		Name:         "shopedge-baseline",
+		Name:         name,
 		ReadTimeout:  10 * time.Second,
 		WriteTimeout: 10 * time.Second,
 		IdleTimeout:  30 * time.Second,
-		Handler: func(ctx *fasthttp.RequestCtx) {
-			ctx.SetContentType("application/json")
-			ctx.SetBody(body)
-		},
+		Handler:      h,
 	}
 	go func() { b.err <- b.srv.Serve(ln) }()
-	return b, nil
+	return b
 }
 
 // StartProxyBaseline listens on addr and forwards every request to the
@@ -64,21 +69,12 @@ func StartProxyBaseline(addr, to string) (*Baseline, error) {
 		return nil, fmt.Errorf("cannot listen for the proxy baseline on %s: %w", addr, err)
 	}
 	c := &fasthttp.HostClient{Addr: to, MaxConns: 4096, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
-	b := &Baseline{ln: ln, err: make(chan error, 1)}
-	b.srv = &fasthttp.Server{
-		Name:         "shopedge-proxy-baseline",
-		ReadTimeout:  10 * time.Second,
-		WriteTimeout: 10 * time.Second,
-		IdleTimeout:  30 * time.Second,
-		Handler: func(ctx *fasthttp.RequestCtx) {
-			ctx.Request.Header.Del("Connection")
-			if err := c.Do(&ctx.Request, &ctx.Response); err != nil {
-				ctx.Error("bad gateway: "+err.Error(), fasthttp.StatusBadGateway)
-			}
-		},
-	}
-	go func() { b.err <- b.srv.Serve(ln) }()
-	return b, nil
+	return serveBaseline(ln, "shopedge-proxy-baseline", func(ctx *fasthttp.RequestCtx) {
+		ctx.Request.Header.Del("Connection")
+		if err := c.Do(&ctx.Request, &ctx.Response); err != nil {
+			ctx.Error("bad gateway: "+err.Error(), fasthttp.StatusBadGateway)
+		}
+	}), nil
 }
 
 // Addr returns the address the baseline listens on.
