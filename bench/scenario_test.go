@@ -28,8 +28,11 @@ func fakeClusterConfig(t *testing.T, extraCore ...string) ClusterConfig {
 	return cfg
 }
 
+// smallOptions runs 300 requests: the duration only bounds a stuck run, so
+// a loaded machine (make test runs packages in parallel under -race) still
+// completes all of them.
 func smallOptions() Options {
-	return Options{Concurrency: 4, Duration: 300 * time.Millisecond, MaxRequests: 300, Timeout: 2 * time.Second}
+	return Options{Concurrency: 4, Duration: 20 * time.Second, MaxRequests: 300, Timeout: 2 * time.Second}
 }
 
 func TestClusterStartsStopsAndMeasures(t *testing.T) {
