@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/internal/httpserver"
 )
 
 // startCore serves h on 127.0.0.1:0 until the test ends and returns its
@@ -427,3 +428,14 @@ func TestCardDataRejected(t *testing.T) {
 func nopLogger() zerolog.Logger { return zerolog.Nop() }
 
 func newSet() *metrics.Set { return metrics.NewSet() }
+
+// TestCreatedRequestIDsNeverLookLikeCards: the ids the forwarder sends to
+// the core when the client sent none never trip the core's card screen.
+func TestCreatedRequestIDsNeverLookLikeCards(t *testing.T) {
+	for i := 0; i < 5000; i++ {
+		var ctx fasthttp.RequestCtx
+		if id := httpserver.RequestID(&ctx); len(id) != 32 || api.ContainsCardNumber(id) {
+			t.Fatalf("request id %q", id)
+		}
+	}
+}
