@@ -169,6 +169,8 @@ func RunProducts(ctx context.Context, cfg ProductsConfig, log io.Writer) (*Repor
 			return nil, err
 		}
 		r.Add(fmt.Sprintf("edge product JSON, %d most popular (Zipf %g)", n, cfg.ZipfS), "GET /v1/products/{id}", s)
+	} else if n > 0 {
+		fmt.Fprintf(log, "hits_top %d: the catalog has only %d products, so the Zipf run over it is the hits-only run\n", n, len(refs))
 	}
 	if rss, err := cl.Edge.RSSBytes(); err == nil {
 		r.Fact("edge_rss_mb", mb(rss))
