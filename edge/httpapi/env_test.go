@@ -49,7 +49,7 @@ func newStore(tb testing.TB) *pages.Store { return newStoreHot(tb, pages.Default
 // newStoreHot is newStore with a hot tier of hot entries (0: off).
 func newStoreHot(tb testing.TB, hot int) *pages.Store {
 	tb.Helper()
-	ps, err := pages.New(pages.Config{CacheBytes: 32 << 20, Workers: 2, GzipLevel: 5, HotEntries: hot, HotMaxBytes: pages.DefaultConfig().HotMaxBytes},
+	ps, err := pages.New(pages.Config{CacheBytes: 32 << 20, Workers: 2, GzipLevel: 5, HotEntries: hot, HotMaxBytes: pages.DefaultConfig().HotMaxBytes, HotBytes: pages.DefaultConfig().HotBytes},
 		zerolog.Nop(), metrics.NewSet())
 	if err != nil {
 		tb.Fatal(err)

@@ -51,21 +51,22 @@ type Config struct {
 	// HotEntries is the number of slots of the on-heap hot tier in front
 	// of the off-heap cache (rounded up to a power of two, two-way set
 	// associative; 0 turns it off): the most requested representations
-	// are served from it with no lock and no copy. It holds at most
-	// hot_entries × hot_max_bytes of heap.
+	// are served from it with no lock and no copy.
 	HotEntries int `yaml:"hot_entries"`
 	// HotMaxBytes is the largest representation the hot tier keeps.
 	HotMaxBytes int `yaml:"hot_max_bytes"`
+	// HotBytes bounds the heap the hot tier's entries take (0 turns the
+	// tier off).
+	HotBytes config.ByteSize `yaml:"hot_bytes"`
 }
 
 // DefaultConfig returns a 512 MiB cache, one render worker per CPU, gzip
 // level 5, snapshot JSON up to 60 % of the cache and a background
 // prerender pass on half the CPUs up to 80 % of it, and a hot tier of
-// 16384 representations of up to 8 KiB (at most 128 MiB of heap; ~2 KiB
-// each in practice).
+// 65536 representations of up to 8 KiB and 64 MiB in all.
 func DefaultConfig() Config {
 	return Config{CacheBytes: 512 << 20, Workers: 0, GzipLevel: 5, LoadMaxFill: 0.6, Prerender: true, PrerenderMaxFill: 0.8,
-		HotEntries: 16384, HotMaxBytes: 8 << 10}
+		HotEntries: 65536, HotMaxBytes: 8 << 10, HotBytes: 64 << 20}
 }
 
 // Validate reports the first invalid field.
@@ -87,6 +88,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hot_entries: must be in 0..1048576, got %d", c.HotEntries)
 	case c.HotMaxBytes < 0 || c.HotMaxBytes > 1<<20:
 		return fmt.Errorf("hot_max_bytes: must be in 0..1048576, got %d", c.HotMaxBytes)
+	case c.HotBytes < 0 || c.HotBytes > 64<<30:
+		return fmt.Errorf("hot_bytes: must be in 0..64 GiB, got %d", c.HotBytes)
 	}
 	return nil
 }

@@ -43,10 +43,17 @@ import (
 // at once; when both slots hold other live entries, one of them is taken
 // over with probability 1/replaceOdds, so keys sharing a set do not
 // allocate on every request, and the more requested keys end up holding it.
+// An entry is admitted only while the entries the slots point to (live or
+// stale: a slot keeps its last entry reachable until it is replaced) stay
+// within the byte budget; used counts their buffers' bytes, changed only by
+// the puts: each reserves its bytes before it builds its entry and gives
+// them back if its compare-and-swap of the slot loses.
 type hotTier struct {
 	seed     maphash.Seed
 	mask     uint64 // of set indexes
 	maxBytes int
+	budget   int64
+	used     atomic.Int64
 	slots    []hotSlot // set k is slots[2k], slots[2k+1]
 }
 
@@ -75,17 +82,27 @@ const replaceOdds = 8
 const slugFlag = 0x40
 
 // newHotTier returns a tier of at least entries slots (a power of two)
-// holding representations of at most maxBytes each; nil when entries is 0
-// (the tier is off).
-func newHotTier(entries, maxBytes int) *hotTier {
-	if entries <= 0 {
+// holding representations of at most maxBytes each and at most budget
+// bytes of entries in all; nil when entries or budget is 0 (the tier is
+// off).
+func newHotTier(entries, maxBytes int, budget int64) *hotTier {
+	if entries <= 0 || budget <= 0 {
 		return nil
 	}
 	n := 2
 	for n < entries {
 		n <<= 1
 	}
-	return &hotTier{seed: maphash.MakeSeed(), mask: uint64(n/2 - 1), maxBytes: maxBytes, slots: make([]hotSlot, n)}
+	return &hotTier{seed: maphash.MakeSeed(), mask: uint64(n/2 - 1), maxBytes: maxBytes, budget: budget,
+		slots: make([]hotSlot, n)}
+}
+
+// bytes returns the bytes of the entries the slots point to.
+func (t *hotTier) bytes() int64 {
+	if t == nil {
+		return 0
+	}
+	return t.used.Load()
 }
 
 // hashOf returns the hash choosing the set of representation v of id.
@@ -160,6 +177,13 @@ func hotKeyIs(p *byte, v Variant, id []byte) bool {
 	return keyIs(unsafe.Slice(p, hotHeader+kl)[hotHeader:], v, id)
 }
 
+// hotSize returns the length of the buffer at p.
+func hotSize(p *byte) int {
+	hd := unsafe.Slice(p, hotHeader)
+	return hotHeader + int(binary.LittleEndian.Uint32(hd[8:])) + int(binary.LittleEndian.Uint16(hd[12:])) +
+		int(binary.LittleEndian.Uint16(hd[14:])) + int(hd[16])
+}
+
 // hotVersion returns the version of the buffer at p.
 func hotVersion(p *byte) uint64 {
 	return binary.LittleEndian.Uint64(unsafe.Slice(p, 8))
@@ -202,16 +226,17 @@ func (t *hotTier) put(h uint64, v Variant, id []byte, e Entry, vers hotVersions)
 		return
 	}
 	set := t.setOf(h)
+	var cur [2]*byte
 	j := -1
 	for k := range set {
-		cur := set[k].e.Load()
-		if cur == nil || hotVersion(cur) != set[k].ver.Load() {
+		cur[k] = set[k].e.Load()
+		if cur[k] == nil || hotVersion(cur[k]) != set[k].ver.Load() {
 			if j < 0 {
 				j = k // free or stale
 			}
 			continue
 		}
-		if hotKeyIs(cur, v, id) {
+		if hotKeyIs(cur[k], v, id) {
 			return // held already
 		}
 	}
@@ -220,6 +245,19 @@ func (t *hotTier) put(h uint64, v Variant, id []byte, e Entry, vers hotVersions)
 			return
 		}
 		j = int(rand.Uint32N(2))
+	}
+	need := int64(hotHeader + 1 + len(id) + size)
+	if cur[j] != nil {
+		need -= int64(hotSize(cur[j]))
+	}
+	for { // reserve need bytes, so concurrent puts cannot overrun the budget together
+		u := t.used.Load()
+		if u+need > t.budget {
+			return
+		}
+		if t.used.CompareAndSwap(u, u+need) {
+			break
+		}
 	}
 	buf := make([]byte, hotHeader, hotHeader+1+len(id)+size)
 	binary.LittleEndian.PutUint64(buf, vers[j])
@@ -231,7 +269,10 @@ func (t *hotTier) put(h uint64, v Variant, id []byte, e Entry, vers hotVersions)
 	buf = append(buf, e.ETag...)
 	buf = append(buf, e.SurrogateKey...)
 	buf = append(buf, e.Body...)
-	set[j].e.Store(&buf[0])
+	if !set[j].e.CompareAndSwap(cur[j], &buf[0]) {
+		t.used.Add(-need) // another put replaced it first
+		return
+	}
 	set[j].tag.Store(tagOf(h))
 }
 

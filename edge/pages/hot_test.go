@@ -315,7 +315,7 @@ func TestHotTierFilledByRequestsOnly(t *testing.T) {
 // it) costs a key compare, never a wrong answer, and a tag that no longer
 // matches costs a miss.
 func TestHotTierTagsAreHints(t *testing.T) {
-	ht := newHotTier(2, 1<<10) // one set: every key shares it
+	ht := newHotTier(2, 1<<10, 1<<20) // one set: every key shares it
 	a := Entry{ETag: []byte(`"a"`), SurrogateKey: []byte("product-a"), Body: []byte(`{"id":"a"}`)}
 	b := Entry{ETag: []byte(`"bb"`), SurrogateKey: []byte("product-b brand-x"), Body: []byte(`{"id":"b"}`)}
 	ht.offer(JSON, []byte("a"), a, ht.versions(JSON, []byte("a")))
@@ -348,5 +348,86 @@ func TestHotTierTagsAreHints(t *testing.T) {
 	ht.invalidate(AppendKey(nil, JSON, []byte("a")))
 	if _, ok := ht.get(JSON, []byte("a")); ok {
 		t.Fatal("served after invalidate")
+	}
+}
+
+// slotBytes is the bytes of the entries t's slots point to.
+func slotBytes(t *hotTier) int64 {
+	var n int64
+	for i := range t.slots {
+		if p := t.slots[i].e.Load(); p != nil {
+			n += int64(hotSize(p))
+		}
+	}
+	return n
+}
+
+// TestHotTierByteBudget: the tier admits an entry only while the entries
+// its slots point to stay within its byte budget, counts exactly those
+// bytes (a replaced entry's bytes are freed, a stale one's are not until it
+// is replaced), and keeps the count exact under concurrent offers.
+func TestHotTierByteBudget(t *testing.T) {
+	body := bytes.Repeat([]byte("x"), 1000)
+	entry := func(id string) Entry {
+		return Entry{ETag: []byte(`"` + id + `"`), SurrogateKey: []byte("product-" + id), Body: body}
+	}
+	offer := func(ht *hotTier, id string) bool {
+		ht.offer(JSON, []byte(id), entry(id), ht.versions(JSON, []byte(id)))
+		_, ok := ht.get(JSON, []byte(id))
+		return ok
+	}
+
+	ht := newHotTier(1024, 8<<10, 10_000) // room for 9 of these entries
+	held := 0
+	for i := range 100 {
+		if offer(ht, fmt.Sprint("p", i)) {
+			held++
+		}
+	}
+	if held != 9 {
+		t.Fatalf("a 10,000-byte tier took %d entries of ~1,030 bytes; want 9", held)
+	}
+	if got, want := ht.bytes(), slotBytes(ht); got != want || got > 10_000 {
+		t.Fatalf("tier counts %d bytes, its slots hold %d; budget 10,000", got, want)
+	}
+
+	// Stale entries still hold their bytes; replacing them frees them.
+	ht.invalidateAll()
+	if got := ht.bytes(); got != slotBytes(ht) || got == 0 {
+		t.Fatalf("after invalidateAll the tier counts %d bytes, its slots hold %d", got, slotBytes(ht))
+	}
+	held = 0
+	for i := range 100 {
+		if offer(ht, fmt.Sprint("p", i)) {
+			held++
+		}
+	}
+	if held == 0 || ht.bytes() != slotBytes(ht) || ht.bytes() > 10_000 {
+		t.Fatalf("re-offered after invalidateAll: %d held, %d bytes counted, %d in slots", held, ht.bytes(), slotBytes(ht))
+	}
+
+	if newHotTier(1024, 8<<10, 0) != nil {
+		t.Fatal("a zero byte budget did not turn the tier off")
+	}
+
+	// Concurrent offers of keys sharing few sets: the count stays exact.
+	ht = newHotTier(16, 8<<10, 12_000)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				id := fmt.Sprint("k", (i*7+g)%64)
+				ht.offer(JSON, []byte(id), entry(id), ht.versions(JSON, []byte(id)))
+				if i%100 == 0 {
+					ht.invalidate(AppendKey(nil, JSON, []byte(id)))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got, want := ht.bytes(), slotBytes(ht); got != want || got > 12_000 {
+		t.Fatalf("after concurrent offers the tier counts %d bytes, its slots hold %d; budget 12,000", got, want)
 	}
 }

@@ -65,7 +65,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 		cfg:          cfg,
 		log:          log,
 		cache:        fastcache.New(int(cfg.CacheBytes)),
-		hot:          newHotTier(cfg.HotEntries, cfg.HotMaxBytes),
+		hot:          newHotTier(cfg.HotEntries, cfg.HotMaxBytes, int64(cfg.HotBytes)),
 		x:            newIndex(),
 		renders:      ms.NewCounter("shopedge_edge_page_renders_total"),
 		renderErrors: ms.NewCounter("shopedge_edge_page_render_errors_total"),
@@ -80,6 +80,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 	ms.NewGauge("shopedge_edge_pages_prerender_pending", func() float64 { return float64(s.pending.Load()) })
 	ms.NewGauge("shopedge_edge_pages_products", func() float64 { return float64(s.Len()) })
 	ms.NewGauge("shopedge_edge_pages_seq", func() float64 { return float64(s.Seq()) })
+	ms.NewGauge("shopedge_edge_pages_hot_bytes", func() float64 { return float64(s.hot.bytes()) })
 	ms.NewGauge("shopedge_edge_pages_cache_bytes", func() float64 {
 		var st fastcache.Stats
 		s.cache.UpdateStats(&st)
