@@ -69,7 +69,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Product reads skip the router (edge/httpapi.API.Handler); the rest uses it.
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Wrap: m.API.Handler, Ready: m.ready})
+	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready})
 }
 
 // startServices creates the caches and services and starts following the

@@ -12,8 +12,9 @@
 #
 # Both URLs get the same script and arguments (the baseline answers any
 # path with its fixed body), so the load generator does the same work.
+# Each server first gets an unmeasured warm-up run of WARMUP seconds (3).
 set -euo pipefail
-[ $# -ge 5 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 5 ] || { sed -n '2,15p' "$0"; exit 2; }
 base=$1 edge=$2 pairs=$3 secs=$4 script=$5
 shift 5
 
@@ -38,6 +39,11 @@ run() { # url pid script-args... -> "req/s cpu-µs/req"
 
 bpid=$(pid_of "$base") epid=$(pid_of "$edge")
 [ -n "$bpid" ] && [ -n "$epid" ] || { echo "cannot find the servers' PIDs (ss)" >&2; exit 1; }
+# Warm both first: a server's first run after a pause pays for new
+# connections, worker goroutines and cold caches, and would tilt pair 1.
+for u in "$base" "$edge"; do
+	wrk -t2 -c64 -d"${WARMUP:-3}s" -s "$script" "$u" -- "$@" >/dev/null 2>&1 || { echo "cannot warm up $u" >&2; exit 1; }
+done
 printf '%-5s %12s %12s %7s %16s %16s\n' pair base_req/s edge_req/s ratio base_cpu_us/req edge_cpu_us/req
 sum=0 logsum=0 bsum=0 esum=0
 for i in $(seq 1 "$pairs"); do

@@ -53,6 +53,8 @@ type API struct {
 	neg          *freecache.Cache
 	flights      singleflight.Group
 	bufs         sync.Pool
+	// The product handlers as values, made once for Dispatch.
+	productJSON, productHTML fasthttp.RequestHandler
 
 	hits, misses, notModified, fetches, fetchErrors, negHits, badRequests, stale *metrics.Counter
 }
@@ -77,6 +79,7 @@ func New(deps Deps, cfg Config) *API {
 		stale:        ms.NewCounter("shopedge_edge_product_stale_total"),
 	}
 	a.bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
+	a.productJSON, a.productHTML = a.ProductJSON, a.ProductHTML
 	return a
 }
 

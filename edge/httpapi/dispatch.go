@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 
-	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 )
 
@@ -15,41 +14,25 @@ const (
 	routeSuggest     = "/v1/suggest"
 )
 
-// Handler returns the edge's request handler: GET and HEAD of a product
-// and GET of a suggestion (the hot paths a CDN origin and a search box
-// spend their time on) go straight to their handlers, with no radix-tree walk and no per-request allocation for route
-// parameters; every other request goes to next, the router. The matched
-// route pattern is recorded as the router would record it, so metrics keep
-// their labels. Measured in stack_timing_test.go.
-func (a *API) Handler(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	// Boxed once: converting the router's key variable (and the patterns)
-	// to interfaces on every request would allocate.
-	var (
-		key      any = router.MatchedRoutePathParam
-		jsonPath any = routeProductJSON
-		htmlPath any = routeProductHTML
-		suggest  any = routeSuggest
-	)
-	return func(ctx *fasthttp.RequestCtx) {
-		if ctx.IsGet() || ctx.IsHead() {
-			path := ctx.Path()
-			switch {
-			case lastSegment(path, prefixJSON):
-				ctx.SetUserValue(key, jsonPath)
-				a.ProductJSON(ctx)
-				return
-			case lastSegment(path, prefixHTML):
-				ctx.SetUserValue(key, htmlPath)
-				a.ProductHTML(ctx)
-				return
-			case a.deps.Suggest != nil && ctx.IsGet() && string(path) == routeSuggest:
-				ctx.SetUserValue(key, suggest)
-				a.deps.Suggest(ctx)
-				return
-			}
+// Dispatch picks the handler of GET and HEAD of a product and GET of a
+// suggestion (the hot paths a CDN origin and a search box spend their time
+// on) with no radix-tree walk and no per-request route parameters, and
+// names the route pattern the router would have matched, so metrics keep
+// their labels; it returns nil for every other request, which the router
+// then serves (see httpserver.Dispatch). Measured in stack_timing_test.go.
+func (a *API) Dispatch(ctx *fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+	if ctx.IsGet() || ctx.IsHead() {
+		path := ctx.Path()
+		switch {
+		case lastSegment(path, prefixJSON):
+			return a.productJSON, routeProductJSON
+		case lastSegment(path, prefixHTML):
+			return a.productHTML, routeProductHTML
+		case a.deps.Suggest != nil && ctx.IsGet() && string(path) == routeSuggest:
+			return a.deps.Suggest, routeSuggest
 		}
-		next(ctx)
 	}
+	return nil, ""
 }
 
 // lastSegment reports whether path is prefix followed by one non-empty

@@ -4,11 +4,23 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
 	"shopedge/internal/httpserver"
 )
+
+// dispatched returns the edge's handler as the binary serves it: the
+// server's middleware, with a's dispatch in front of r.
+func dispatched(a *API, r *router.Router) fasthttp.RequestHandler {
+	cfg := httpserver.DefaultConfig()
+	cfg.Name = "edge"
+	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), r.Handler)
+	s.SetDispatch(a.Dispatch)
+	return s.Handler()
+}
 
 // The direct dispatch of product reads answers exactly as the router does,
 // records the same route pattern, and hands everything else to the router.
@@ -17,26 +29,34 @@ func TestHandlerDispatchMatchesRouter(t *testing.T) {
 	a.deps.Suggest = func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("suggest " + string(ctx.QueryArgs().Peek("q"))) }
 	r := httpserver.NewRouter()
 	a.Register(r)
-	direct := a.Handler(r.Handler)
 	f := func(method, uri, wantRoute string) {
 		t.Helper()
-		run := func(h fasthttp.RequestHandler) *fasthttp.RequestCtx {
+		req := func() *fasthttp.RequestCtx {
 			var ctx fasthttp.RequestCtx
 			ctx.Request.Header.SetMethod(method)
 			ctx.Request.SetRequestURI(uri)
-			h(&ctx)
 			return &ctx
 		}
-		viaRouter, viaDirect := run(r.Handler), run(direct)
+		viaRouter := req()
+		r.Handler(viaRouter)
+		routerRoute, _ := viaRouter.UserValue(router.MatchedRoutePathParam).(string)
+		viaDirect := req()
+		h, route := a.Dispatch(viaDirect)
+		if route != wantRoute || (h == nil) != (wantRoute == "") {
+			t.Fatalf("%s %s: dispatched to route %q (handler %v), want %q", method, uri, route, h != nil, wantRoute)
+		}
+		if h == nil {
+			return // the router serves it
+		}
+		if route != routerRoute {
+			t.Fatalf("%s %s: dispatch names route %q, the router %q", method, uri, route, routerRoute)
+		}
+		h(viaDirect)
 		if viaRouter.Response.StatusCode() != viaDirect.Response.StatusCode() ||
 			!bytes.Equal(viaRouter.Response.Body(), viaDirect.Response.Body()) {
 			t.Fatalf("%s %s: router %d %q, direct %d %q", method, uri,
 				viaRouter.Response.StatusCode(), viaRouter.Response.Body(),
 				viaDirect.Response.StatusCode(), viaDirect.Response.Body())
-		}
-		got, _ := viaDirect.UserValue(router.MatchedRoutePathParam).(string)
-		if got != wantRoute {
-			t.Fatalf("%s %s: route %q, want %q", method, uri, got, wantRoute)
 		}
 	}
 	f("GET", "/v1/products/5191101", routeProductJSON)

@@ -140,9 +140,7 @@ func edgeStack(b *testing.B) fasthttp.RequestHandler {
 	a := benchAPI(b)
 	r := httpserver.NewRouter()
 	a.Register(r)
-	cfg := httpserver.DefaultConfig()
-	cfg.Name = "edge"
-	return httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler)).Handler()
+	return dispatched(a, r)
 }
 
 // demoCatalog returns the products of the committed demo catalog.
@@ -196,9 +194,7 @@ func BenchmarkStackManyEdge(b *testing.B) {
 	a := apiOver(store, true)
 	r := httpserver.NewRouter()
 	a.Register(r)
-	cfg := httpserver.DefaultConfig()
-	cfg.Name = "edge"
-	h := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), a.Handler(r.Handler)).Handler()
+	h := dispatched(a, r)
 	// One long pass first fills the hot tier as steady traffic would.
 	_ = (&fasthttp.Server{Handler: h}).ServeConn(&pipeConn{req: zipfRequests(ids, 20000), left: 1})
 	benchStackMany(b, h, zipfRequests(ids, manyRequests), manyRequests)

@@ -9,7 +9,6 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
 	"github.com/rs/zerolog"
-	"github.com/valyala/fasthttp"
 
 	"shopedge/internal/httpserver"
 )
@@ -18,9 +17,9 @@ import (
 type Handlers struct {
 	// Routes registers the tier's handlers on r, after the standard ones.
 	Routes func(r *router.Router)
-	// Wrap, if set, returns the handler served in front of the router's
-	// (a fast path that falls back to next).
-	Wrap func(next fasthttp.RequestHandler) fasthttp.RequestHandler
+	// Dispatch, if set, picks the handlers of fast-path requests before
+	// the router (see httpserver.Dispatch).
+	Dispatch httpserver.Dispatch
 	// Ready reports whether the tier can serve; /readyz answers 200 only
 	// while it does and the server is serving. Nil means always.
 	Ready func() bool
@@ -42,11 +41,10 @@ type Server struct {
 func Serve(cfg httpserver.Config, log zerolog.Logger, ms *metrics.Set, h Handlers) (*Server, error) {
 	s := &Server{errs: make(chan error, 1)}
 	r := httpserver.NewRouter()
-	handler := r.Handler
-	if h.Wrap != nil {
-		handler = h.Wrap(handler)
+	s.HTTP = httpserver.New(cfg, log, ms, r.Handler)
+	if h.Dispatch != nil {
+		s.HTTP.SetDispatch(h.Dispatch)
 	}
-	s.HTTP = httpserver.New(cfg, log, ms, handler)
 	s.HTTP.RegisterStandard(r, func() bool {
 		return s.serving.Load() && (h.Ready == nil || h.Ready())
 	})

@@ -31,21 +31,18 @@ func get(t *testing.T, url string) (int, string) {
 	return status, string(body)
 }
 
-func TestServeRoutesWrapAndReadiness(t *testing.T) {
+func TestServeRoutesDispatchAndReadiness(t *testing.T) {
 	var logs strings.Builder
 	var ready atomic.Bool
 	s, err := Serve(testConfig("127.0.0.1:0"), zerolog.New(&logs), metrics.NewSet(), Handlers{
 		Routes: func(r *router.Router) {
 			r.GET("/hello", func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("routed") })
 		},
-		Wrap: func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-			return func(ctx *fasthttp.RequestCtx) {
-				if string(ctx.Path()) == "/fast" {
-					ctx.SetBodyString("wrapped")
-					return
-				}
-				next(ctx)
+		Dispatch: func(ctx *fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+			if string(ctx.Path()) == "/fast" {
+				return func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("dispatched") }, "/fast"
 			}
+			return nil, ""
 		},
 		Ready: ready.Load,
 	})
@@ -57,9 +54,18 @@ func TestServeRoutesWrapAndReadiness(t *testing.T) {
 	if !strings.Contains(logs.String(), `"addr":"`+s.Addr()+`","message":"serving"`) {
 		t.Fatalf("no serving line with the bound address: %s", logs.String())
 	}
-	for path, want := range map[string]string{"/hello": "routed", "/fast": "wrapped"} {
+	for path, want := range map[string]string{"/hello": "routed", "/fast": "dispatched"} {
 		if st, body := get(t, base+path); st != 200 || body != want {
 			t.Fatalf("GET %s = %d %q, want 200 %q", path, st, body, want)
+		}
+	}
+	_, m := get(t, base+"/metrics")
+	for _, want := range []string{
+		`shopedge_http_requests_total{server="test",route="/fast",code="2xx"} 1`,
+		`shopedge_http_requests_total{server="test",route="/hello",code="2xx"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Fatalf("metrics lack %s:\n%s", want, m)
 		}
 	}
 	if st, _ := get(t, base+"/healthz"); st != 200 {

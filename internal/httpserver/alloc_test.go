@@ -11,7 +11,8 @@ import (
 )
 
 // The middleware adds no allocation to a request, whether the client sent
-// a request id or the server generates one.
+// a request id or the server generates one, and whether the router or a
+// dispatch picked the handler.
 func TestMiddlewareAllocs(t *testing.T) {
 	s := New(testConfig(), zerolog.Nop(), metrics.NewSet(), func(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString("ok")
@@ -33,6 +34,11 @@ func TestMiddlewareAllocs(t *testing.T) {
 			t.Fatalf("id %q: %.1f allocations per request", id, n)
 		}
 	}
+	f("client-id-1")
+	f("")
+	s.SetDispatch(func(ctx *fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+		return s.handler, "/p/{id}"
+	})
 	f("client-id-1")
 	f("")
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
@@ -22,12 +23,21 @@ import (
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	start := ctx.Time() // taken by fasthttp as the request arrived
 	echoRequestID(ctx)
-	defer s.finish(ctx, start)
+	var route string
+	defer s.finish(ctx, start, &route)
+	if s.dispatch != nil {
+		if h, r := s.dispatch(ctx); h != nil {
+			route = r
+			h(ctx)
+			return
+		}
+	}
 	s.handler(ctx)
 }
 
 // finish runs deferred after the handler; it recovers a panic into a 500.
-func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time) {
+// route is the pattern the dispatch named, or "" for the router's.
+func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time, route *string) {
 	if p := recover(); p != nil {
 		id := append([]byte(nil), RequestID(ctx)...)
 		s.log.Error().Str("code", api.ECodeInternal).Str("panic", fmt.Sprint(p)).
@@ -44,7 +54,7 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time) {
 	if status >= 400 {
 		RequestID(ctx) // an error answer always carries an id
 	}
-	rs := s.stats.get(ctx)
+	rs := s.stats.get(ctx, *route)
 	rs.byClass[statusClass(status)].Inc()
 	rs.duration.Update(d.Seconds())
 	slow := s.cfg.SlowRequestThreshold > 0 && d >= s.cfg.SlowRequestThreshold
@@ -123,17 +133,34 @@ type routeStats struct {
 }
 
 // routeStatsSet creates each route's metrics once, on its first request;
-// after that a request costs one lock-free map lookup: the map is replaced
-// (copied) when a route is added, never changed in place.
+// after that a request costs a scan of a few pointers, or one lock-free
+// map lookup: both are replaced (copied) when a route is added, never
+// changed in place.
 type routeStatsSet struct {
 	ms        *metrics.Set
 	server    string
 	mu        sync.Mutex // serialises adding routes
 	routes    atomic.Pointer[map[string]*routeStats]
+	recent    atomic.Pointer[[]patternStats]
 	unmatched *routeStats
 	rejected  *routeStats
 	panics    *metrics.Counter
 }
+
+// patternStats are a route's stats keyed by the address and length of its
+// pattern's bytes. A router, and a dispatch returning constants, pass the
+// same string for a route on every request, so comparing two words finds
+// its stats where the map would hash the pattern and compare its bytes.
+// (p keeps the bytes alive, and Go strings do not change, so an address
+// found here still holds the pattern it was remembered with.)
+type patternStats struct {
+	p  *byte
+	n  int
+	rs *routeStats
+}
+
+// maxRecent bounds the patterns found by address.
+const maxRecent = 16
 
 func newRouteStatsSet(ms *metrics.Set, server string) *routeStatsSet {
 	s := &routeStatsSet{ms: ms, server: server}
@@ -155,13 +182,28 @@ func (s *routeStatsSet) create(route string) *routeStats {
 	return rs
 }
 
-// get returns the stats of the route the router matched for ctx.
-func (s *routeStatsSet) get(ctx *fasthttp.RequestCtx) *routeStats {
-	route, _ := ctx.UserValue(router.MatchedRoutePathParam).(string)
+// get returns the stats of route, or when it is "" of the route the router
+// matched for ctx.
+func (s *routeStatsSet) get(ctx *fasthttp.RequestCtx, route string) *routeStats {
 	if route == "" {
-		return s.unmatched
+		route, _ = ctx.UserValue(router.MatchedRoutePathParam).(string)
+		if route == "" {
+			return s.unmatched
+		}
+	}
+	p := unsafe.StringData(route)
+	recent := s.recent.Load()
+	if recent != nil {
+		for _, ps := range *recent {
+			if ps.p == p && ps.n == len(route) {
+				return ps.rs
+			}
+		}
 	}
 	if rs := (*s.routes.Load())[route]; rs != nil {
+		if recent == nil || len(*recent) < maxRecent {
+			s.remember(p, len(route), rs)
+		}
 		return rs
 	}
 	s.mu.Lock()
@@ -178,6 +220,27 @@ func (s *routeStatsSet) get(ctx *fasthttp.RequestCtx) *routeStats {
 	next[route] = rs
 	s.routes.Store(&next)
 	return rs
+}
+
+// remember adds the pattern at p (n bytes) to the ones found by address,
+// while there are fewer than maxRecent.
+func (s *routeStatsSet) remember(p *byte, n int, rs *routeStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var old []patternStats
+	if r := s.recent.Load(); r != nil {
+		old = *r
+	}
+	if len(old) >= maxRecent {
+		return
+	}
+	for _, ps := range old {
+		if ps.p == p && ps.n == n {
+			return
+		}
+	}
+	next := append(append(make([]patternStats, 0, len(old)+1), old...), patternStats{p: p, n: n, rs: rs})
+	s.recent.Store(&next)
 }
 
 // quote renders a Prometheus label value: backslash, quote and newline escaped.

@@ -28,8 +28,10 @@ type Server struct {
 	log     zerolog.Logger
 	ms      *metrics.Set
 	handler fasthttp.RequestHandler
-	srv     *fasthttp.Server
-	stats   *routeStatsSet
+	// dispatch, when set, picks fast-path handlers before handler.
+	dispatch Dispatch
+	srv      *fasthttp.Server
+	stats    *routeStatsSet
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -74,6 +76,19 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set, h fasthttp.RequestHand
 	})
 	return s
 }
+
+// A Dispatch picks the handler of a request a tier serves on a fast path,
+// before the server's handler (a router) would, and names the route pattern
+// its metrics are labelled with; it returns a nil handler to leave the
+// request to the server's handler, which names its route through the
+// router's matched-path user value. Returning a constant pattern string
+// makes finding the route's metrics a pointer compare; the dispatch itself
+// must be cheap and must not allocate, as it runs on every request.
+type Dispatch func(ctx *fasthttp.RequestCtx) (h fasthttp.RequestHandler, route string)
+
+// SetDispatch installs d in front of the server's handler. Call it before
+// Serve and before using Handler.
+func (s *Server) SetDispatch(d Dispatch) { s.dispatch = d }
 
 // Config returns the server's configuration.
 func (s *Server) Config() Config { return s.cfg }
