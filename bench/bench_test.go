@@ -15,6 +15,9 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+	edgepages "shopedge/edge/pages"
 )
 
 // fakeServer serves h on 127.0.0.1:0 for the test.
@@ -361,5 +364,54 @@ func TestReportMarkdownAndJSON(t *testing.T) {
 	}
 	if _, err := os.Stat(mp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCatalogBaselineServesEachProduct: the catalog baseline answers each
+// product's path with the edge's JSON rendering, with the edge's headers
+// when asked, and 404 for anything else.
+func TestCatalogBaselineServesEachProduct(t *testing.T) {
+	ps := []*api.Product{
+		{ID: "p1", Slug: "phone-p1", Name: "Phone", Brand: "Acme", Categories: []string{"Phones"},
+			SKUs: []api.SKU{{SKU: "p1", Price: &api.Money{Amount: 100, Currency: "USD"}}}},
+		{ID: "p2", Slug: "case-p2", Name: "Case", Brand: "Acme",
+			SKUs: []api.SKU{{SKU: "p2", Price: &api.Money{Amount: 5, Currency: "USD"}}}},
+	}
+	for _, headers := range []bool{false, true} {
+		b, err := StartCatalogBaseline("127.0.0.1:0", ps, headers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			want, err := edgepages.RenderJSON(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, body, err := fasthttp.Get(nil, "http://"+b.Addr()+"/v1/products/"+p.ID)
+			if err != nil || status != 200 || string(body) != string(want.Bodies[edgepages.JSON]) {
+				t.Fatalf("headers %v, %s: %v %d %q", headers, p.ID, err, status, body)
+			}
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.SetRequestURI("http://" + b.Addr() + "/v1/products/" + p.ID)
+			if err := fasthttp.Do(req, resp); err != nil {
+				t.Fatal(err)
+			}
+			etag, sk := string(resp.Header.Peek("ETag")), string(resp.Header.Peek("Surrogate-Key"))
+			if headers && (etag != string(want.ETags[edgepages.JSON]) || sk != string(want.SurrogateKey) ||
+				string(resp.Header.Peek("Cache-Control")) != CatalogCacheControl) {
+				t.Fatalf("%s: ETag %q Surrogate-Key %q Cache-Control %q", p.ID, etag, sk, resp.Header.Peek("Cache-Control"))
+			}
+			if !headers && (etag != "" || sk != "") {
+				t.Fatalf("%s without headers: ETag %q Surrogate-Key %q", p.ID, etag, sk)
+			}
+			fasthttp.ReleaseRequest(req)
+			fasthttp.ReleaseResponse(resp)
+		}
+		if status, _, err := fasthttp.Get(nil, "http://"+b.Addr()+"/v1/products/p3"); err != nil || status != 404 {
+			t.Fatalf("unknown product: %v %d", err, status)
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

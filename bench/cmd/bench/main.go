@@ -2,6 +2,8 @@
 //
 //	bench baseline -addr 127.0.0.1:8099             bare fasthttp server, fixed 2 KB JSON
 //	bench baseline -addr :8098 -proxy 127.0.0.1:9090 bare fasthttp reverse proxy (floor of forwarded routes)
+//	bench baseline -addr :8097 -catalog scripts/demo/catalog.ndjson.gz [-headers]
+//	                                                 bare fasthttp serving each product's JSON from a map
 //	bench run -url http://127.0.0.1:8080/v1/products/1 -c 64 -d 10s
 //	bench run -urls urls.txt -rate 20000 -d 10s     open loop (no coordinated omission)
 //	bench products [-gen 1000000]                    Zipf product reads through a real edge
@@ -130,20 +132,34 @@ func cmdBaseline(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8099", "listen address (port 0 picks one)")
 	d := fs.Duration("d", 0, "stop after this long (0: until interrupted)")
 	proxy := fs.String("proxy", "", "forward every request to this address instead (a bare reverse proxy)")
+	catalog := fs.String("catalog", "", "answer GET /v1/products/{id} with this NDJSON(.gz) catalog's product JSON instead")
+	headers := fs.Bool("headers", false, "with -catalog, also set the edge's ETag, Cache-Control, Surrogate-Key and Vary")
 	_ = fs.Parse(args)
 	var b *bench.Baseline
 	var err error
-	if *proxy != "" {
+	var n int
+	switch {
+	case *proxy != "":
 		b, err = bench.StartProxyBaseline(*addr, *proxy)
-	} else {
+	case *catalog != "":
+		ps, rerr := bench.ReadCatalog(*catalog)
+		if rerr != nil {
+			return rerr
+		}
+		n = len(ps)
+		b, err = bench.StartCatalogBaseline(*addr, ps, *headers)
+	default:
 		b, err = bench.StartBaseline(*addr)
 	}
 	if err != nil {
 		return err
 	}
-	if *proxy != "" {
+	switch {
+	case *proxy != "":
 		fmt.Printf("baseline: bare fasthttp reverse proxy on http://%s/ to %s\n", b.Addr(), *proxy)
-	} else {
+	case *catalog != "":
+		fmt.Printf("baseline: bare fasthttp serving the JSON of %d products (edge headers: %v) from a map on http://%s/\n", n, *headers, b.Addr())
+	default:
 		fmt.Printf("baseline: bare fasthttp serving %d bytes of JSON on http://%s/\n", bench.BaselineBodySize, b.Addr())
 	}
 	if *d > 0 {
