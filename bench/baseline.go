@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"shopedge/core/api"
-	edgepages "shopedge/edge/pages"
 )
 
 // BaselineBodySize is the size of the baseline server's answer, close to a
@@ -95,25 +92,26 @@ func (b *Baseline) Close() error {
 // with headers: the edge's default.
 const CatalogCacheControl = "public, max-age=60, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400"
 
-// StartCatalogBaseline listens on addr and answers GET /v1/products/{id}
-// with product id's JSON, rendered as the edge renders it, from a Go map
-// (unknown paths get a bare 404). With headers it also sets the edge's
-// ETag, Cache-Control, Surrogate-Key and Vary headers. It is the floor of
-// any server answering a real catalog's pages: each request reads another
-// product's bytes (as the edge does) where the fixed baseline reads one
-// body that stays in the CPU's caches, and with headers it writes what a
-// CDN origin must. Comparing it with the fixed baseline and with the edge
-// splits the edge's gap into what serving a catalog costs anyway and what
-// the edge adds.
-func StartCatalogBaseline(addr string, ps []*api.Product, headers bool) (*Baseline, error) {
-	type page struct{ body, etag, sk []byte }
-	pages := make(map[string]page, len(ps))
-	for _, p := range ps {
-		r, err := edgepages.RenderJSON(p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot start the catalog baseline: %w", err)
-		}
-		pages["/v1/products/"+p.ID] = page{body: r.Bodies[edgepages.JSON], etag: r.ETags[edgepages.JSON], sk: r.SurrogateKey}
+// CatalogPage is one page the catalog baseline answers: the body of the
+// request path Path, with the ETag and Surrogate-Key the edge sends.
+type CatalogPage struct {
+	Path, Body, ETag, SurrogateKey []byte
+}
+
+// StartCatalogBaseline listens on addr and answers each page's path with
+// its body from a Go map (unknown paths get a bare 404); with headers it
+// also sets the page's ETag and Surrogate-Key and the edge's Cache-Control
+// and Vary. Given the edge's rendering of each product's JSON (the bench
+// command renders them), it is the floor of any server answering a real
+// catalog's pages: each request reads another product's bytes (as the edge
+// does) where the fixed baseline reads one body that stays in the CPU's
+// caches, and with headers it writes what a CDN origin must. Comparing it
+// with the fixed baseline and with the edge splits the edge's gap into
+// what serving a catalog costs anyway and what the edge adds.
+func StartCatalogBaseline(addr string, pages []CatalogPage, headers bool) (*Baseline, error) {
+	byPath := make(map[string]CatalogPage, len(pages))
+	for _, pg := range pages {
+		byPath[string(pg.Path)] = pg
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -123,7 +121,7 @@ func StartCatalogBaseline(addr string, ps []*api.Product, headers bool) (*Baseli
 	hETag, hCC, hSK, hVary := []byte("ETag"), []byte("Cache-Control"), []byte("Surrogate-Key"), []byte("Vary")
 	cc, vary := []byte(CatalogCacheControl), []byte("Accept-Encoding")
 	return serveBaseline(ln, "shopedge-catalog-baseline", func(ctx *fasthttp.RequestCtx) {
-		pg, ok := pages[string(ctx.Path())]
+		pg, ok := byPath[string(ctx.Path())]
 		if !ok {
 			ctx.SetStatusCode(fasthttp.StatusNotFound)
 			return
@@ -131,11 +129,11 @@ func StartCatalogBaseline(addr string, ps []*api.Product, headers bool) (*Baseli
 		h := &ctx.Response.Header
 		h.SetContentTypeBytes(ct)
 		if headers {
-			h.SetCanonical(hETag, pg.etag)
+			h.SetCanonical(hETag, pg.ETag)
 			h.SetCanonical(hCC, cc)
-			h.SetCanonical(hSK, pg.sk)
+			h.SetCanonical(hSK, pg.SurrogateKey)
 			h.SetCanonical(hVary, vary)
 		}
-		ctx.Response.SetBodyRaw(pg.body)
+		ctx.Response.SetBodyRaw(pg.Body)
 	}), nil
 }

@@ -368,8 +368,8 @@ func TestReportMarkdownAndJSON(t *testing.T) {
 }
 
 // TestCatalogBaselineServesEachProduct: the catalog baseline answers each
-// product's path with the edge's JSON rendering, with the edge's headers
-// when asked, and 404 for anything else.
+// product's path with its page (here the edge's JSON rendering), with the
+// edge's headers when asked, and 404 for anything else.
 func TestCatalogBaselineServesEachProduct(t *testing.T) {
 	ps := []*api.Product{
 		{ID: "p1", Slug: "phone-p1", Name: "Phone", Brand: "Acme", Categories: []string{"Phones"},
@@ -377,8 +377,17 @@ func TestCatalogBaselineServesEachProduct(t *testing.T) {
 		{ID: "p2", Slug: "case-p2", Name: "Case", Brand: "Acme",
 			SKUs: []api.SKU{{SKU: "p2", Price: &api.Money{Amount: 5, Currency: "USD"}}}},
 	}
+	var pages []CatalogPage
+	for _, p := range ps {
+		r, err := edgepages.RenderJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, CatalogPage{Path: []byte("/v1/products/" + p.ID),
+			Body: r.Bodies[edgepages.JSON], ETag: r.ETags[edgepages.JSON], SurrogateKey: r.SurrogateKey})
+	}
 	for _, headers := range []bool{false, true} {
-		b, err := StartCatalogBaseline("127.0.0.1:0", ps, headers)
+		b, err := StartCatalogBaseline("127.0.0.1:0", pages, headers)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,6 +31,7 @@ import (
 
 	"shopedge/bench"
 	"shopedge/bench/gen"
+	edgepages "shopedge/edge/pages"
 )
 
 func main() {
@@ -142,12 +143,12 @@ func cmdBaseline(ctx context.Context, args []string) error {
 	case *proxy != "":
 		b, err = bench.StartProxyBaseline(*addr, *proxy)
 	case *catalog != "":
-		ps, rerr := bench.ReadCatalog(*catalog)
+		pages, rerr := catalogPages(*catalog)
 		if rerr != nil {
 			return rerr
 		}
-		n = len(ps)
-		b, err = bench.StartCatalogBaseline(*addr, ps, *headers)
+		n = len(pages)
+		b, err = bench.StartCatalogBaseline(*addr, pages, *headers)
 	default:
 		b, err = bench.StartBaseline(*addr)
 	}
@@ -169,6 +170,25 @@ func cmdBaseline(ctx context.Context, args []string) error {
 	}
 	<-ctx.Done()
 	return b.Close()
+}
+
+// catalogPages renders each product of the catalog file as the edge
+// renders its JSON, for the catalog baseline.
+func catalogPages(path string) ([]bench.CatalogPage, error) {
+	ps, err := bench.ReadCatalog(path)
+	if err != nil {
+		return nil, err
+	}
+	pages := make([]bench.CatalogPage, 0, len(ps))
+	for _, p := range ps {
+		r, err := edgepages.RenderJSON(p)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, bench.CatalogPage{Path: []byte("/v1/products/" + p.ID),
+			Body: r.Bodies[edgepages.JSON], ETag: r.ETags[edgepages.JSON], SurrogateKey: r.SurrogateKey})
+	}
+	return pages, nil
 }
 
 func cmdRun(ctx context.Context, args []string) error {
