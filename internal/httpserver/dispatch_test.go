@@ -2,8 +2,13 @@ package httpserver
 
 import (
 	"fmt"
+	"math"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
@@ -90,5 +95,79 @@ func TestRouteStatsByAddressAndName(t *testing.T) {
 	ctx.ResetUserValues()
 	if got := set.get(&ctx, ""); got != set.unmatched {
 		t.Fatal("no route named and none matched: not counted as unmatched")
+	}
+}
+
+// The route stats write what metrics.Counter and PrometheusHistogram wrote
+// for the same requests, line for line, and count requests from many
+// goroutines exactly.
+func TestRouteStatsExposition(t *testing.T) {
+	if len(durationBounds)+1 != numBuckets {
+		t.Fatalf("%d bounds for %d buckets", len(durationBounds), numBuckets)
+	}
+	ref, ms := metrics.NewSet(), metrics.NewSet()
+	var ctx fasthttp.RequestCtx
+	rs := newRouteStatsSet(ms, "t").get(&ctx, "/items/{id}")
+	labels := `server="t",route="/items/{id}"`
+	h := ref.NewPrometheusHistogram(`shopedge_http_request_duration_seconds{` + labels + `}`)
+	byClass := map[int]*metrics.Counter{}
+	for i, c := range classNames {
+		byClass[i] = ref.NewCounter(fmt.Sprintf(`shopedge_http_requests_total{%s,code=%q}`, labels, c))
+	}
+	durations := []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 5*time.Millisecond + 1,
+		70 * time.Millisecond, 900 * time.Millisecond, 3 * time.Second, 11 * time.Second}
+	statuses := []int{200, 304, 404, 503, 101, 0, 200, 200}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 250 {
+				for i, d := range durations {
+					rs.observe(statuses[i], d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for range 1000 {
+		for i, d := range durations {
+			h.Update(d.Seconds())
+			byClass[statusClass(statuses[i])].Inc()
+		}
+	}
+	lines := func(s *metrics.Set, family string) []string {
+		var b strings.Builder
+		s.WritePrometheus(&b)
+		var out []string
+		for _, l := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(l, family) && strings.Contains(l, `route="/items/{id}"`) {
+				out = append(out, l)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, family := range []string{"shopedge_http_requests_total", "shopedge_http_request_duration_seconds_bucket",
+		"shopedge_http_request_duration_seconds_count"} {
+		got, want := lines(ms, family), lines(ref, family)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) == 0 {
+			t.Fatalf("%s:\ngot\n%s\nwant\n%s", family, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	// The sums agree to float rounding: the reference adds seconds as floats.
+	sum := func(s *metrics.Set) float64 {
+		l := lines(s, "shopedge_http_request_duration_seconds_sum")
+		if len(l) != 1 {
+			t.Fatalf("sum lines: %q", l)
+		}
+		f, err := strconv.ParseFloat(l[0][strings.LastIndexByte(l[0], ' ')+1:], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if got, want := sum(ms), sum(ref); math.Abs(got-want) > 1e-9*want {
+		t.Fatalf("duration sum %v, want %v", got, want)
 	}
 }

@@ -4,13 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
 	"github.com/valyala/fasthttp"
 
@@ -55,8 +50,7 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, start time.Time, route *string
 		RequestID(ctx) // an error answer always carries an id
 	}
 	rs := s.stats.get(ctx, *route)
-	rs.byClass[statusClass(status)].Inc()
-	rs.duration.Update(d.Seconds())
+	rs.observe(status, d)
 	slow := s.cfg.SlowRequestThreshold > 0 && d >= s.cfg.SlowRequestThreshold
 	if status >= 500 || slow {
 		ev := s.log.Warn()
@@ -90,7 +84,7 @@ func (s *Server) serveError(ctx *fasthttp.RequestCtx, err error) {
 	echoRequestID(ctx)
 	api.WriteError(ctx, e)
 	RequestID(ctx)
-	s.stats.rejected.byClass[statusClass(ctx.Response.StatusCode())].Inc()
+	s.stats.rejected.count(ctx.Response.StatusCode())
 }
 
 func statusClass(status int) int {
@@ -123,128 +117,4 @@ func truncate(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-// routeStats are the pre-created metrics of one route label.
-type routeStats struct {
-	route    string
-	byClass  [6]*metrics.Counter // index: status/100; 0 = anything else
-	duration *metrics.PrometheusHistogram
-}
-
-// routeStatsSet creates each route's metrics once, on its first request;
-// after that a request costs a scan of a few pointers, or one lock-free
-// map lookup: both are replaced (copied) when a route is added, never
-// changed in place.
-type routeStatsSet struct {
-	ms        *metrics.Set
-	server    string
-	mu        sync.Mutex // serialises adding routes
-	routes    atomic.Pointer[map[string]*routeStats]
-	recent    atomic.Pointer[[]patternStats]
-	unmatched *routeStats
-	rejected  *routeStats
-	panics    *metrics.Counter
-}
-
-// patternStats are a route's stats keyed by the address and length of its
-// pattern's bytes. A router, and a dispatch returning constants, pass the
-// same string for a route on every request, so comparing two words finds
-// its stats where the map would hash the pattern and compare its bytes.
-// (p keeps the bytes alive, and Go strings do not change, so an address
-// found here still holds the pattern it was remembered with.)
-type patternStats struct {
-	p  *byte
-	n  int
-	rs *routeStats
-}
-
-// maxRecent bounds the patterns found by address.
-const maxRecent = 16
-
-func newRouteStatsSet(ms *metrics.Set, server string) *routeStatsSet {
-	s := &routeStatsSet{ms: ms, server: server}
-	s.routes.Store(&map[string]*routeStats{})
-	s.unmatched = s.create("unmatched")
-	s.rejected = s.create("unreadable")
-	s.panics = ms.GetOrCreateCounter(fmt.Sprintf(`shopedge_http_panics_total{server=%q}`, server))
-	return s
-}
-
-func (s *routeStatsSet) create(route string) *routeStats {
-	rs := &routeStats{route: route}
-	labels := fmt.Sprintf(`server=%s,route=%s`, quote(s.server), quote(route))
-	classes := [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
-	for i, c := range classes {
-		rs.byClass[i] = s.ms.GetOrCreateCounter(fmt.Sprintf(`shopedge_http_requests_total{%s,code=%q}`, labels, c))
-	}
-	rs.duration = s.ms.GetOrCreatePrometheusHistogram(fmt.Sprintf(`shopedge_http_request_duration_seconds{%s}`, labels))
-	return rs
-}
-
-// get returns the stats of route, or when it is "" of the route the router
-// matched for ctx.
-func (s *routeStatsSet) get(ctx *fasthttp.RequestCtx, route string) *routeStats {
-	if route == "" {
-		route, _ = ctx.UserValue(router.MatchedRoutePathParam).(string)
-		if route == "" {
-			return s.unmatched
-		}
-	}
-	p := unsafe.StringData(route)
-	recent := s.recent.Load()
-	if recent != nil {
-		for _, ps := range *recent {
-			if ps.p == p && ps.n == len(route) {
-				return ps.rs
-			}
-		}
-	}
-	if rs := (*s.routes.Load())[route]; rs != nil {
-		if recent == nil || len(*recent) < maxRecent {
-			s.remember(p, len(route), rs)
-		}
-		return rs
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := *s.routes.Load()
-	if rs := old[route]; rs != nil {
-		return rs
-	}
-	rs := s.create(route)
-	next := make(map[string]*routeStats, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[route] = rs
-	s.routes.Store(&next)
-	return rs
-}
-
-// remember adds the pattern at p (n bytes) to the ones found by address,
-// while there are fewer than maxRecent.
-func (s *routeStatsSet) remember(p *byte, n int, rs *routeStats) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var old []patternStats
-	if r := s.recent.Load(); r != nil {
-		old = *r
-	}
-	if len(old) >= maxRecent {
-		return
-	}
-	for _, ps := range old {
-		if ps.p == p && ps.n == n {
-			return
-		}
-	}
-	next := append(append(make([]patternStats, 0, len(old)+1), old...), patternStats{p: p, n: n, rs: rs})
-	s.recent.Store(&next)
-}
-
-// quote renders a Prometheus label value: backslash, quote and newline escaped.
-func quote(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return `"` + r.Replace(v) + `"`
 }

@@ -43,7 +43,8 @@ type Server struct {
 // New returns a server running h behind the middleware, with cfg's limits.
 // cfg must be valid (see Config.Validate). Metrics are registered on ms,
 // which the caller owns and exposes (RegisterStandard serves it on
-// /metrics); ms must not be shared by two servers with the same cfg.Name.
+// /metrics); ms must not be shared by two servers (each writes its own
+// per-route families).
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set, h fasthttp.RequestHandler) *Server {
 	s := &Server{
 		cfg:     cfg,
