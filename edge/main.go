@@ -68,7 +68,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	// Product reads skip the router (edge/httpapi.API.Handler); the rest uses it.
+	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
 	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready})
 }
 

@@ -283,6 +283,8 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.HotEntries = -1 }, "hot_entries")
 	f(func(c *Config) { c.HotEntries = 1<<20 + 1 }, "hot_entries")
 	f(func(c *Config) { c.HotMaxBytes = -1 }, "hot_max_bytes")
+	f(func(c *Config) { c.HotBytes = -1 }, "hot_bytes")
+	f(func(c *Config) { c.HotBytes = 64<<30 + 1 }, "hot_bytes")
 }
 
 func TestIndexSlugChangesAndReuse(t *testing.T) {
