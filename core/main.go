@@ -19,6 +19,7 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/httpapi"
+	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
@@ -128,7 +129,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	if m.Carts, err = cart.New(m.Store, m.Catalog, c.Cart, m.Log.With().Str("svc", "cart").Logger()); err != nil {
 		return fmt.Errorf("cannot start carts: %w", err)
 	}
-	m.Checkout, err = checkout.New(m.Store, m.Catalog, gw, c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
+	m.Checkout, err = checkout.New(m.Store, m.Catalog, payment.Single("testpay", gw), c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
 	if err != nil {
 		return fmt.Errorf("cannot start checkout: %w", err)
 	}

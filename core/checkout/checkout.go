@@ -57,7 +57,7 @@ type notifier interface{ Notify() }
 type Service struct {
 	st  store.Store
 	cat Catalog
-	gw  payment.Gateway
+	pay payment.Router
 	cfg Config
 	log zerolog.Logger
 
@@ -70,9 +70,10 @@ type Service struct {
 	paid, declined, outOfStock, replayed, unknown, refunds *metrics.Counter
 }
 
-// New returns a checkout service. ms receives its metrics (nil: none are
-// exported). Close it to stop its goroutines.
-func New(st store.Store, cat Catalog, gw payment.Gateway, cfg Config, log zerolog.Logger, ms *metrics.Set) (*Service, error) {
+// New returns a checkout service that charges through the gateways of pay.
+// ms receives its metrics (nil: none are exported). Close it to stop its
+// goroutines.
+func New(st store.Store, cat Catalog, pay payment.Router, cfg Config, log zerolog.Logger, ms *metrics.Set) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func New(st store.Store, cat Catalog, gw payment.Gateway, cfg Config, log zerolo
 		ms = metrics.NewSet()
 	}
 	s := &Service{
-		st: st, cat: cat, gw: gw, cfg: cfg, log: log, skus: newSKUCache(),
+		st: st, cat: cat, pay: pay, cfg: cfg, log: log, skus: newSKUCache(),
 		paid:       ms.GetOrCreateCounter(`shopedge_checkouts_total{result="paid"}`),
 		declined:   ms.GetOrCreateCounter(`shopedge_checkouts_total{result="declined"}`),
 		outOfStock: ms.GetOrCreateCounter(`shopedge_checkouts_total{result="out_of_stock"}`),
@@ -147,7 +148,10 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 	o := rr.order
 	fq := finalizeReq{keyHash: q.keyHash, orderID: o.ID, token: rr.token}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
-	fq.chargeID, err = s.gw.Charge(cctx, req.PaymentToken, o.Totals, o.ID)
+	gw := s.pay.Gateway(s.pay.Route(req.PaymentToken, o.Totals)[0])
+	var ch payment.Charge
+	ch, err = gw.Charge(cctx, payment.ChargeRequest{Key: o.ID, Token: req.PaymentToken, Amount: o.Totals, OrderID: o.ID})
+	fq.chargeID = ch.ID
 	cancel()
 	if err != nil {
 		if !payment.IsDecline(err) {
@@ -170,7 +174,7 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		return Result{}, api.Errorf(api.ECodeUnavailable, "the order could not be completed yet; retry with the same Idempotency-Key")
 	}
 	if fr.refund {
-		s.refund(ctx, o.ID, fq.chargeID, fr.totals)
+		s.refund(ctx, gw, o.ID, fq.chargeID, fr.totals)
 	}
 	switch {
 	case fq.declined != nil:
@@ -183,10 +187,10 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 
 // refund returns a charge whose order ended before it was paid. A failed
 // refund is logged for an operator (the gateway's charge id names it).
-func (s *Service) refund(ctx context.Context, orderID, chargeID string, amount api.Money) {
+func (s *Service) refund(ctx context.Context, gw payment.Gateway, orderID, chargeID string, amount api.Money) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
 	defer cancel()
-	if err := s.gw.Refund(cctx, chargeID, amount); err != nil {
+	if _, err := gw.Refund(cctx, payment.RefundRequest{Key: "refund-" + orderID, ChargeID: chargeID, Amount: amount, OrderID: orderID}); err != nil {
 		s.log.Error().Err(err).Str("order", orderID).Str("charge", chargeID).Msg("cannot refund charge of an ended order")
 		return
 	}

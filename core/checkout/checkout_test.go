@@ -224,15 +224,15 @@ type flakyGateway struct {
 	held chan struct{} // signalled when a charge starts waiting
 }
 
-func (g *flakyGateway) Charge(ctx context.Context, token string, amount api.Money, key string) (string, error) {
+func (g *flakyGateway) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
 	if g.fail.Add(-1) >= 0 {
-		return "", fmt.Errorf("network: %w", payment.ErrGateway)
+		return payment.Charge{}, fmt.Errorf("network: %w", payment.ErrGateway)
 	}
 	if g.hold != nil {
 		g.held <- struct{}{}
 		<-g.hold
 	}
-	return g.Gateway.Charge(ctx, token, amount, key)
+	return g.Gateway.Charge(ctx, req)
 }
 
 func TestExpiryReleases(t *testing.T) {

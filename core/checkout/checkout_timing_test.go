@@ -19,6 +19,7 @@ import (
 	"shopedge/core/cart"
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
+	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 	"shopedge/store"
 	"shopedge/store/embedded"
@@ -87,7 +88,7 @@ func benchCheckoutOn(b *testing.B, db store.Store, group bool, parallelism int) 
 	gw, _ := testpay.New(testpay.Config{})
 	cfg := DefaultConfig()
 	cfg.GroupCommit = group
-	co, err := New(db, cat, gw, cfg, zerolog.Nop(), nil)
+	co, err := New(db, cat, payment.Single("testpay", gw), cfg, zerolog.Nop(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func newEnv(t testing.TB, st store.Store, mod func(*Config), gw payment.Gateway)
 	if mod != nil {
 		mod(&cfg)
 	}
-	co, err := New(st, cat, gw, cfg, zerolog.Nop(), nil)
+	co, err := New(st, cat, payment.Single("testpay", gw), cfg, zerolog.Nop(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

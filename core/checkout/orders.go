@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"shopedge/core/api"
+	"shopedge/core/payment"
 	"shopedge/store"
 )
 
@@ -51,7 +52,9 @@ func (s *Service) Cancel(ctx context.Context, id, token string) (api.Order, erro
 		return o.public(), nil
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
-	err = s.gw.Refund(cctx, o.ChargeID, o.Totals)
+	// TODO(payments): the order records which gateway charged it.
+	gw := s.pay.Gateway(s.pay.Route("", o.Totals)[0])
+	_, err = gw.Refund(cctx, payment.RefundRequest{Key: "refund-" + o.ID, ChargeID: o.ChargeID, Amount: o.Totals, OrderID: o.ID})
 	cancel()
 	if err != nil {
 		s.log.Error().Err(err).Str("order", o.ID).Msg("cannot refund cancelled order; cancel again to retry")

@@ -8,6 +8,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/core/cart"
+	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 	"shopedge/store"
 )
@@ -105,7 +106,7 @@ func (e *env) pendingAtMark(t *testing.T) {
 	t.Helper()
 	tp, _ := testpay.New(testpay.DefaultConfig())
 	g := &flakyGateway{Gateway: tp}
-	co, err := New(e.st, e.cat, g, e.co.cfg, e.co.log, nil)
+	co, err := New(e.st, e.cat, payment.Single("testpay", g), e.co.cfg, e.co.log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

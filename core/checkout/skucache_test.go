@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 )
 
@@ -80,7 +81,7 @@ func TestFeedWokenOnlyForEvents(t *testing.T) {
 			// low-stock threshold of 10), the third crosses into low stock.
 			e.product("feed", usd(100), 13)
 			nc := &notifyCounter{Catalog: e.cat}
-			co, err := New(e.st, nc, e.gw, e.co.Config(), zerolog.Nop(), nil)
+			co, err := New(e.st, nc, payment.Single("testpay", e.gw), e.co.Config(), zerolog.Nop(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,6 +21,7 @@ import (
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
+	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 	"shopedge/internal/proctest"
 	"shopedge/store"
@@ -52,7 +53,7 @@ func newShop(t *testing.T) *testShop {
 		t.Fatal(err)
 	}
 	gw, _ := testpay.New(testpay.Config{})
-	co, err := checkout.New(st, cat, gw, checkout.DefaultConfig(), log, nil)
+	co, err := checkout.New(st, cat, payment.Single("testpay", gw), checkout.DefaultConfig(), log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
+	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 	"shopedge/store"
 	"shopedge/store/embedded"
@@ -107,7 +108,7 @@ func benchShop(b *testing.B) (fasthttp.RequestHandler, func(i int64) string) {
 		b.Fatal(err)
 	}
 	gw, _ := testpay.New(testpay.Config{})
-	co, err := checkout.New(db, cat, gw, checkout.DefaultConfig(), zerolog.Nop(), nil)
+	co, err := checkout.New(db, cat, payment.Single("testpay", gw), checkout.DefaultConfig(), zerolog.Nop(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package testpay is shopedge's built-in payment gateway for tests, demos and
+// Package testpay is shopedge's in-process payment gateway for unit tests and
 // benchmarks. It takes the tokens tok_ok, tok_decline,
 // tok_insufficient_funds, tok_slow (succeeds after Config.SlowDelay) and
 // tok_error (fails without charging); any other token is invalid.
@@ -77,8 +77,37 @@ func New(cfg Config) (*Gateway, error) {
 	return &Gateway{cfg: cfg, byKey: map[string]result{}, charges: map[string]*Charge{}}, nil
 }
 
+// errFenced is the answer under a key Lookup found unused and fenced.
+var errFenced = fmt.Errorf("cannot charge: the idempotency key was fenced by a lookup: %w", payment.ErrGateway)
+
 // Charge implements payment.Gateway.
-func (g *Gateway) Charge(ctx context.Context, token string, amount api.Money, idempotencyKey string) (string, error) {
+func (g *Gateway) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
+	id, err := g.charge(ctx, req.Token, req.Amount, req.Key)
+	return payment.Charge{ID: id}, err
+}
+
+// Lookup implements payment.Gateway: a key never used is fenced, so a
+// charge under it fails from then on.
+func (g *Gateway) Lookup(ctx context.Context, req payment.ChargeRequest) (payment.LookupResult, error) {
+	if err := ctx.Err(); err != nil {
+		return payment.LookupResult{}, fmt.Errorf("cannot look up: %w: %w", payment.ErrGateway, err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.byKey[req.Key]
+	switch {
+	case !ok:
+		g.byKey[req.Key] = result{err: errFenced}
+		return payment.LookupResult{Outcome: payment.OutcomeNotCharged}, nil
+	case r.err == errFenced:
+		return payment.LookupResult{Outcome: payment.OutcomeNotCharged}, nil
+	case r.err != nil:
+		return payment.LookupResult{Outcome: payment.OutcomeDeclined, Decline: r.err}, nil
+	}
+	return payment.LookupResult{Outcome: payment.OutcomeCharged, ChargeID: r.id}, nil
+}
+
+func (g *Gateway) charge(ctx context.Context, token string, amount api.Money, idempotencyKey string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("cannot charge: %w: %w", payment.ErrGateway, err)
 	}
@@ -115,25 +144,26 @@ func (g *Gateway) Charge(ctx context.Context, token string, amount api.Money, id
 	return r.id, r.err
 }
 
-// Refund implements payment.Gateway.
-func (g *Gateway) Refund(ctx context.Context, chargeID string, amount api.Money) error {
+// Refund implements payment.Gateway. It refunds a charge in full, once,
+// whatever the key.
+func (g *Gateway) Refund(ctx context.Context, req payment.RefundRequest) (payment.Refund, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("cannot refund: %w: %w", payment.ErrGateway, err)
+		return payment.Refund{}, fmt.Errorf("cannot refund: %w: %w", payment.ErrGateway, err)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	c, ok := g.charges[chargeID]
+	c, ok := g.charges[req.ChargeID]
 	if !ok {
-		return payment.ErrUnknownCharge
+		return payment.Refund{}, fmt.Errorf("cannot refund unknown charge %s: %w", req.ChargeID, payment.ErrRefundRefused)
 	}
-	if amount != c.Amount {
-		return fmt.Errorf("cannot refund %d %s of charge %s of %d %s: %w", amount.Amount, amount.Currency, chargeID, c.Amount.Amount, c.Amount.Currency, payment.ErrGateway)
+	if req.Amount != c.Amount {
+		return payment.Refund{}, fmt.Errorf("cannot refund %d %s of charge %s of %d %s: %w", req.Amount.Amount, req.Amount.Currency, req.ChargeID, c.Amount.Amount, c.Amount.Currency, payment.ErrRefundRefused)
 	}
 	if !c.Refunded {
 		c.Refunded = true
 		g.refunds++
 	}
-	return nil
+	return payment.Refund{ID: "re_" + req.ChargeID[len("ch_"):], Status: payment.RefundSucceeded}, nil
 }
 
 // Stats returns how many charges succeeded and how many were refunded.

@@ -25,7 +25,8 @@ func TestTokens(t *testing.T) {
 	usd := api.Money{Amount: 100, Currency: "USD"}
 	f := func(token string, want error) {
 		t.Helper()
-		id, err := g.Charge(context.Background(), token, usd, "k-"+token)
+		c, err := g.Charge(context.Background(), payment.ChargeRequest{Key: "k-" + token, Token: token, Amount: usd})
+		id := c.ID
 		if want == nil {
 			if err != nil || id == "" {
 				t.Fatalf("%s: id %q err %v", token, id, err)
@@ -59,7 +60,8 @@ func TestSameKeyChargesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i], _ = g.Charge(context.Background(), TokenOK, usd, "same")
+			c, _ := g.Charge(context.Background(), payment.ChargeRequest{Key: "same", Token: TokenOK, Amount: usd})
+			ids[i] = c.ID
 		}()
 	}
 	wg.Wait()
@@ -71,16 +73,15 @@ func TestSameKeyChargesOnce(t *testing.T) {
 	if n, _ := g.Stats(); n != 1 {
 		t.Fatalf("charged %d times", n)
 	}
-	if err := g.Refund(context.Background(), ids[0], usd); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Refund(context.Background(), ids[0], usd); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if _, err := g.Refund(context.Background(), payment.RefundRequest{Key: "r", ChargeID: ids[0], Amount: usd}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, r := g.Stats(); r != 1 {
 		t.Fatalf("refunded %d times", r)
 	}
-	if err := g.Refund(context.Background(), "ch_x", usd); !errors.Is(err, payment.ErrUnknownCharge) {
+	if _, err := g.Refund(context.Background(), payment.RefundRequest{Key: "x", ChargeID: "ch_x", Amount: usd}); !errors.Is(err, payment.ErrRefundRefused) {
 		t.Fatal(err)
 	}
 }
@@ -89,7 +90,7 @@ func TestSlowHonoursTimeout(t *testing.T) {
 	g := newGW(t, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	_, err := g.Charge(ctx, TokenSlow, api.Money{Amount: 1, Currency: "USD"}, "k")
+	_, err := g.Charge(ctx, payment.ChargeRequest{Key: "k", Token: TokenSlow, Amount: api.Money{Amount: 1, Currency: "USD"}})
 	if !errors.Is(err, payment.ErrGateway) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v", err)
 	}
@@ -104,5 +105,33 @@ func TestValidate(t *testing.T) {
 	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestLookupFencesUnusedKeys(t *testing.T) {
+	g := newGW(t, 0)
+	ctx := context.Background()
+	req := payment.ChargeRequest{Key: "k", Token: TokenOK, Amount: api.Money{Amount: 5, Currency: "USD"}}
+	if r, err := g.Lookup(ctx, req); err != nil || r.Outcome != payment.OutcomeNotCharged {
+		t.Fatalf("lookup of an unused key: %+v %v", r, err)
+	}
+	if _, err := g.Charge(ctx, req); err == nil || payment.NothingCharged(err) {
+		t.Fatalf("a charge under a fenced key: %v, want an error of unknown outcome", err)
+	}
+	if n, _ := g.Stats(); n != 0 {
+		t.Fatal("a fenced key charged")
+	}
+	req.Key = "k2"
+	c, err := g.Charge(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := g.Lookup(ctx, req); err != nil || r.Outcome != payment.OutcomeCharged || r.ChargeID != c.ID {
+		t.Fatalf("lookup of a charge: %+v %v", r, err)
+	}
+	req.Key, req.Token = "k3", TokenDecline
+	_, _ = g.Charge(ctx, req)
+	if r, err := g.Lookup(ctx, req); err != nil || r.Outcome != payment.OutcomeDeclined || !payment.IsDecline(r.Decline) {
+		t.Fatalf("lookup of a decline: %+v %v", r, err)
 	}
 }
