@@ -10,6 +10,12 @@ import (
 )
 
 // Error codes. Each maps to one HTTP status in Status.
+//
+// ECodeUnavailable is the answer of a process that cannot serve (starting,
+// draining, store unreachable, overloaded): the one 503 an edge's breaker
+// counts against a core. Application answers that share its status carry
+// their own code (ECodePaymentUnknown: the core is healthy, the payment
+// gateway's answer is not known yet).
 const (
 	ECodeInvalid         = "invalid"                // 400
 	ECodeCardData        = "card_data_rejected"     // 400
@@ -27,6 +33,7 @@ const (
 	ECodeHeaderTooLarge  = "header_too_large"       // 431
 	ECodeInternal        = "internal"               // 500
 	ECodeUnavailable     = "unavailable"            // 503
+	ECodePaymentUnknown  = "payment_unknown"        // 503
 	ECodeTimeout         = "timeout"                // 504
 )
 
@@ -47,6 +54,7 @@ var statusByCode = map[string]int{
 	ECodeHeaderTooLarge:  http.StatusRequestHeaderFieldsTooLarge,
 	ECodeInternal:        http.StatusInternalServerError,
 	ECodeUnavailable:     http.StatusServiceUnavailable,
+	ECodePaymentUnknown:  http.StatusServiceUnavailable,
 	ECodeTimeout:         http.StatusGatewayTimeout,
 }
 

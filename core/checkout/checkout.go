@@ -157,7 +157,7 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		if !payment.IsDecline(err) {
 			s.unknown.Inc()
 			s.log.Warn().Err(err).Str("order", o.ID).Msg("payment outcome unknown; order stays pending")
-			return Result{}, api.Errorf(api.ECodeUnavailable, "the payment outcome is unknown; retry with the same Idempotency-Key")
+			return Result{}, api.Errorf(api.ECodePaymentUnknown, "the payment outcome is unknown; retry with the same Idempotency-Key")
 		}
 		fq.declined = declineError(err)
 	} else if rr.fresh != nil {
@@ -171,7 +171,7 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 	})
 	if err != nil {
 		s.log.Error().Err(err).Str("order", o.ID).Msg("cannot finalize order; it stays pending")
-		return Result{}, api.Errorf(api.ECodeUnavailable, "the order could not be completed yet; retry with the same Idempotency-Key")
+		return Result{}, api.Errorf(api.ECodePaymentUnknown, "the order could not be completed yet; retry with the same Idempotency-Key")
 	}
 	if fr.refund {
 		s.refund(ctx, gw, o.ID, fq.chargeID, fr.totals)

@@ -244,7 +244,7 @@ func TestExpiryReleases(t *testing.T) {
 		e.product("exp", usd(100), 2)
 		cartID := e.cartWith("exp", 2)
 		_, err := e.checkout("exp-key", cartID, testpay.TokenOK)
-		if api.ErrorCode(err) != api.ECodeUnavailable {
+		if api.ErrorCode(err) != api.ECodePaymentUnknown {
 			t.Fatalf("unknown payment outcome: %v", err)
 		}
 		if s := e.stock("exp"); s.Reserved != 2 {
@@ -308,7 +308,7 @@ func TestResumeAfterUnknownPayment(t *testing.T) {
 		e := newEnv(t, st, nil, g)
 		e.product("res", usd(100), 1)
 		cartID := e.cartWith("res", 1)
-		if _, err := e.checkout("res-key", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodeUnavailable {
+		if _, err := e.checkout("res-key", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
 			t.Fatalf("first: %v", err)
 		}
 		// Within the lease the key is in flight.
@@ -409,7 +409,7 @@ func TestCancel(t *testing.T) {
 		// Pending → release.
 		g.fail.Store(1)
 		cartID := e.cartWith("can", 3)
-		if _, err := e.checkout("c2", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodeUnavailable {
+		if _, err := e.checkout("c2", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
 			t.Fatal(err)
 		}
 		var pending *orderRec

@@ -74,7 +74,7 @@ func TestConcurrentSweepers(t *testing.T) {
 		e := newEnv(t, st, func(c *Config) { c.SweepBatch = 5 }, g)
 		e.product("sweep", usd(100), orders)
 		for i := range orders {
-			if _, err := e.checkout(fmt.Sprint("s", i), e.cartWith("sweep", 1), testpay.TokenOK); api.ErrorCode(err) != api.ECodeUnavailable {
+			if _, err := e.checkout(fmt.Sprint("s", i), e.cartWith("sweep", 1), testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
 				t.Fatal(err)
 			}
 		}

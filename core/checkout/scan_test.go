@@ -18,7 +18,7 @@ import (
 func pendingOrder(t *testing.T, e *env, g *flakyGateway, key, sku string) *orderRec {
 	t.Helper()
 	g.fail.Store(1)
-	if _, err := e.checkout(key, e.cartWith(sku, 1), testpay.TokenOK); api.ErrorCode(err) != api.ECodeUnavailable {
+	if _, err := e.checkout(key, e.cartWith(sku, 1), testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
 		t.Fatalf("checkout: %v", err)
 	}
 	var o *orderRec
