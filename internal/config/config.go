@@ -203,6 +203,14 @@ func (f Field) String() string {
 
 // Set parses s and stores it in the field.
 func (f Field) Set(s string) error {
+	if isStructSlice(f.v.Type()) {
+		nv, err := parseStructSlice(f.v.Type(), s, f.Path)
+		if err != nil {
+			return err
+		}
+		f.v.Set(nv)
+		return nil
+	}
 	nv, err := parse(f.v.Type(), s)
 	if err != nil {
 		return err
@@ -267,7 +275,7 @@ func parse(t reflect.Type, s string) (reflect.Value, error) {
 		v.SetFloat(n)
 	case reflect.Slice:
 		if isStructSlice(t) {
-			return parseStructSlice(t, s)
+			return parseStructSlice(t, s, "")
 		}
 		if t.Elem().Kind() != reflect.String {
 			return reflect.Value{}, fmt.Errorf("BUG: unsupported slice type %s", t)

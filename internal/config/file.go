@@ -181,8 +181,8 @@ func decodeStructSlice(t reflect.Type, n *yaml.Node, path string) (reflect.Value
 }
 
 // parseStructSlice reads a list of structs from one string: a YAML flow
-// or JSON sequence of mappings.
-func parseStructSlice(t reflect.Type, s string) (reflect.Value, error) {
+// or JSON sequence of mappings; errors name items under path.
+func parseStructSlice(t reflect.Type, s, path string) (reflect.Value, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
 		return reflect.Value{}, fmt.Errorf("cannot parse the list %q: %w", s, err)
@@ -190,7 +190,7 @@ func parseStructSlice(t reflect.Type, s string) (reflect.Value, error) {
 	if len(doc.Content) == 0 {
 		return reflect.MakeSlice(t, 0, 0), nil
 	}
-	return decodeStructSlice(t, doc.Content[0], "")
+	return decodeStructSlice(t, doc.Content[0], path)
 }
 
 // flowYAML formats v as one line of YAML flow style.
