@@ -26,6 +26,7 @@ package stripegw
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -35,7 +36,9 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
+	"github.com/stripe/stripe-go/v82/form"
 
+	"shopedge/core/api"
 	"shopedge/core/payment"
 )
 
@@ -134,8 +137,38 @@ func New(cfg Config) (*Gateway, error) {
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 		EnableTelemetry:   stripe.Bool(false),
 	})
+	warmUp(backends.API, cfg.SecretKey)
 	return &Gateway{sc: stripe.NewClient(cfg.SecretKey, stripe.WithBackends(backends)), hc: hc}, nil
 }
+
+// warmUp does at start what stripe-go does lazily on the first request,
+// which would otherwise land on the first checkouts of a sale (measured
+// against testpay in one process: the first charge took 44-47 ms, the next
+// ones 1-4 ms; 12 ms with this warm-up and testpay's): build the client
+// user-agent header (it runs `uname -a` in a subprocess while every
+// concurrent first request waits), and the form encoder and JSON decoder
+// of the PaymentIntent types (reflection over hundreds of fields).
+func warmUp(api stripe.Backend, key string) {
+	if b, ok := api.(*stripe.BackendImplementation); ok {
+		_, _ = b.NewRequest(http.MethodGet, "/v1/payment_intents", key, "application/x-www-form-urlencoded", nil)
+	}
+	req := payment.ChargeRequest{Key: "warm-up", Token: "tok_warm", Amount: api2money, OrderID: "warm-up"}
+	form.AppendTo(&form.Values{}, chargeParams(context.Background(), req))
+	var pi stripe.PaymentIntent
+	_ = json.Unmarshal([]byte(samplePaymentIntent), &pi)
+	var se stripe.Error
+	_ = json.Unmarshal([]byte(`{"type":"card_error","code":"card_declined","decline_code":"generic_decline","payment_intent":`+samplePaymentIntent+`}`), &se)
+}
+
+var api2money = api.Money{Amount: 100, Currency: "USD"}
+
+// samplePaymentIntent is a PaymentIntent as Stripe answers a charge.
+const samplePaymentIntent = `{"id":"pi_warm","object":"payment_intent","amount":100,"amount_received":100,
+"currency":"usd","status":"succeeded","payment_method":"pm_warm","payment_method_types":["card"],
+"capture_method":"automatic","confirmation_method":"automatic","created":1,"canceled_at":null,
+"cancellation_reason":null,"description":null,"last_payment_error":{"type":"card_error","code":"card_declined",
+"decline_code":"generic_decline","message":"declined"},"latest_charge":"ch_warm","livemode":false,
+"metadata":{"shopedge_attempt":"warm"}}`
 
 // Close releases idle connections.
 func (g *Gateway) Close() { g.hc.CloseIdleConnections() }

@@ -52,7 +52,21 @@ func NewServer(cfg ServerConfig, log zerolog.Logger) (*Server, error) {
 		Int("refunds", len(s.st.refunds)).Int("idempotency_keys", len(s.st.idem)).Msg("ledger replayed")
 	s.sweeper.Add(1)
 	go s.sweepKeys()
+	warmUp()
 	return s, nil
+}
+
+// warmUp builds the JSON encoders of the answers and records now (the
+// encoder compiles one per type on first use), not in the first charge.
+func warmUp() {
+	pi := &PaymentIntent{ID: "pi_warm", Metadata: map[string]string{"k": "v"}, Refunds: RefundList{Data: []*Refund{{ID: "re_warm"}}},
+		LastPaymentError: &APIError{Type: "card_error"}}
+	e := *pi.LastPaymentError
+	e.PaymentIntent = pi
+	rec := &record{Seq: 1, PI: pi, Refund: &Refund{ID: "re_warm"}, Idem: &idemEntry{Key: "k", Body: mustJSON(pi)}}
+	_, _ = json.Marshal(rec)
+	_ = errorBody(&e)
+	_ = mustJSON(&list{Data: []*PaymentIntent{pi}})
 }
 
 // Close stops the key sweeper and closes the ledger; requests must be over.
