@@ -25,7 +25,7 @@ import (
 // Any other case (a request under the key still in progress, the gateway
 // unreachable, a PaymentIntent still processing) is an error: ask later.
 func (g *Gateway) Lookup(ctx context.Context, req payment.ChargeRequest) (payment.LookupResult, error) {
-	if err := checkCharge(req); err != nil {
+	if err := checkLookup(req); err != nil {
 		return payment.LookupResult{}, fmt.Errorf("cannot look up: %v: %w", err, payment.ErrGateway)
 	}
 	pi, err := g.search(ctx, req.Key)
@@ -51,6 +51,9 @@ func (g *Gateway) Lookup(ctx context.Context, req payment.ChargeRequest) (paymen
 		return payment.LookupResult{}, fmt.Errorf("cannot fence attempt %s: %w", req.Key, lookupError(err))
 	}
 	// The original request ran: read its stored answer.
+	if req.Token == "" {
+		return payment.LookupResult{}, fmt.Errorf("attempt %s ran but is not searchable yet, and without its token its stored answer cannot be read: %w", req.Key, payment.ErrGateway)
+	}
 	pi, err = g.sc.V1PaymentIntents.Create(ctx, chargeParams(ctx, req))
 	if err != nil {
 		if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard {
@@ -65,6 +68,18 @@ func (g *Gateway) Lookup(ctx context.Context, req payment.ChargeRequest) (paymen
 		return payment.LookupResult{}, fmt.Errorf("cannot read the stored answer of attempt %s: %w", req.Key, lookupError(err))
 	}
 	return g.settle(ctx, pi)
+}
+
+// checkLookup checks what Lookup needs: the key, and the amount the fence
+// is created with (the token only to replay the original).
+func checkLookup(req payment.ChargeRequest) error {
+	if err := checkKey(req.Key); err != nil {
+		return err
+	}
+	if req.Amount.Amount <= 0 || len(req.Amount.Currency) != 3 {
+		return fmt.Errorf("amount: want the attempt's positive amount and currency, got %d %q", req.Amount.Amount, req.Amount.Currency)
+	}
+	return nil
 }
 
 // search returns the PaymentIntent whose metadata names the attempt key, or

@@ -451,3 +451,21 @@ func (s *sim) callAuth(method, path, auth string) (int, []byte) {
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// Lookup without the attempt's token (an order that kept only gateway,
+// key and amount) still finds a charge and still fences an unused key.
+func TestLookupWithoutToken(t *testing.T) {
+	s := startSim(t, simConfig(t))
+	g := s.gateway(5 * time.Second)
+	ctx := context.Background()
+	if _, err := g.Charge(ctx, chargeReq("nt-lost", testpay.TokenLostReply)); err == nil {
+		t.Fatal("lost reply answered")
+	}
+	noToken := func(key string) payment.ChargeRequest { r := chargeReq(key, ""); r.Token = ""; return r }
+	if res, err := g.Lookup(ctx, noToken("nt-lost")); err != nil || res.Outcome != payment.OutcomeCharged {
+		t.Fatalf("lookup of a lost reply without token = %+v, %v", res, err)
+	}
+	if res, err := g.Lookup(ctx, noToken("nt-unused")); err != nil || res.Outcome != payment.OutcomeNotCharged {
+		t.Fatalf("lookup of an unused key without token = %+v, %v", res, err)
+	}
+}
