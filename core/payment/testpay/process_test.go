@@ -3,6 +3,7 @@ package testpay_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -225,6 +226,15 @@ func TestBadRequests(t *testing.T) {
 	f("GET", "/v1/payment_methods/pm_nope", nil, 404, "id")
 	f("GET", "/v1/customers", nil, 404, "")
 	f("DELETE", pis, nil, 405, "")
+	// A JSON body is not Stripe's encoding.
+	req, _ := http.NewRequest("POST", s.base+pis, strings.NewReader(`{"amount":100}`))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 400 {
+		t.Fatalf("JSON body: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// Authentication.
 	for _, auth := range []string{"", "Bearer wrong-key-123", "Basic !!!"} {
 		st, b := s.callAuth("GET", pis, auth)
