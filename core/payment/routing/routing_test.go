@@ -13,8 +13,8 @@ import (
 )
 
 // threeGateways is a configuration of stripe gateways a, b and c (keys in
-// KEY_A…), and rules: EUR cards from DE/AT go to a or b 3:1 with c as a
-// fallback; amex goes to c; amounts of 1,000,000 and more go to b.
+// KEY_A…), and rules: EUR cards from DE/AT up to 500,000 go to a or b 3:1
+// with c as a fallback; amex goes to c; amounts of 1,000,000 and more go to b.
 func threeGateways() Config {
 	gw := func(name string) GatewayConfig {
 		g := GatewayConfig{Name: name, URL: "http://127.0.0.1:1", KeyEnv: "KEY_" + strings.ToUpper(name)}
@@ -22,9 +22,10 @@ func threeGateways() Config {
 		return g
 	}
 	return Config{
-		Gateways: []GatewayConfig{gw("a"), gw("b"), gw("c")},
+		// c first: a payment no rule matches gets c, a, b.
+		Gateways: []GatewayConfig{gw("c"), gw("a"), gw("b")},
 		Rules: []RuleConfig{
-			{Name: "eu", Currencies: []string{"EUR"}, Countries: []string{"DE", "AT"},
+			{Name: "eu", Currencies: []string{"EUR"}, Countries: []string{"DE", "AT"}, MaxAmount: 500000,
 				Targets: []TargetConfig{{"a", 3}, {"b", 1}, {"c", 0}}},
 			{Name: "amex", Brands: []string{"amex"}, Targets: []TargetConfig{{"c", 1}}},
 			{Name: "big", MinAmount: 1000000, Targets: []TargetConfig{{"b", 1}}},
@@ -43,6 +44,9 @@ func newRouter(t *testing.T, cfg Config) *Router {
 	return r
 }
 
+// TestRouteRules: each condition of a rule, first match wins, no match
+// gives every gateway in configured order. Seen failing: with the country
+// condition, or the max_amount bound, taken out of rule matching.
 func TestRouteRules(t *testing.T) {
 	r := newRouter(t, threeGateways())
 	f := func(token string, amount int64, currency, want string) {
@@ -60,13 +64,15 @@ func TestRouteRules(t *testing.T) {
 	}
 	f("tok_ok_visa_de", 100, "EUR", "a|b")
 	f("tok_ok_mastercard_at", 100, "EUR", "a|b")
-	f("tok_ok_visa_fr", 100, "EUR", "a,b,c")  // no rule: every gateway in order
-	f("tok_ok_visa_de", 100, "USD", "a,b,c")  // currency differs
-	f("tok_ok_amex_de", 100, "USD", "c")      // brand rule
-	f("tok_ok_amex_de", 100, "EUR", "a|b")    // first match wins
-	f("tok_ok", 999999, "USD", "a,b,c")       // below the range
-	f("tok_ok", 1000000, "USD", "b")          // bounds inclusive
-	f("pm_unknown_card", 100, "EUR", "a,b,c") // card unknown: no brand or country rule matches
+	f("tok_ok_visa_de", 500000, "EUR", "a|b")   // bounds inclusive
+	f("tok_ok_visa_de", 500001, "EUR", "c,a,b") // above the range
+	f("tok_ok_visa_fr", 100, "EUR", "c,a,b")    // no rule: every gateway in order
+	f("tok_ok_visa_de", 100, "USD", "c,a,b")    // currency differs
+	f("tok_ok_amex_de", 100, "USD", "c")        // brand rule
+	f("tok_ok_amex_de", 100, "EUR", "a|b")      // first match wins
+	f("tok_ok", 999999, "USD", "c,a,b")         // below the range
+	f("tok_ok", 1000000, "USD", "b")            // bounds inclusive
+	f("pm_unknown_card", 100, "EUR", "c,a,b")   // card unknown: no brand or country rule matches
 	if r.Gateway("b") == nil || r.Gateway("z") != nil {
 		t.Fatal("Gateway by name")
 	}
@@ -74,7 +80,10 @@ func TestRouteRules(t *testing.T) {
 
 // TestRouteWeights: over 20,000 payments, a (weight 3) comes first in
 // 75 % of them and b (weight 1) in 25 %, within 2 points; every route
-// names each target once.
+// names each target once. Seen failing: with the draw always taking the
+// first target. A statistical test: it could fail by chance, with a
+// probability far below one in a million (2 points is 6.5 standard
+// deviations).
 func TestRouteWeights(t *testing.T) {
 	r := newRouter(t, threeGateways())
 	first := map[string]int{}
@@ -129,7 +138,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 
 	env := map[string]string{"KEY_A": "sk_a", "KEY_B": "", "KEY_C": "sk_c"}
 	_, err := threeGateways().Keys(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err == nil || !strings.Contains(err.Error(), "payment.gateways[1].key_env: KEY_B is not set") {
+	if err == nil || !strings.Contains(err.Error(), "payment.gateways[2].key_env: KEY_B is not set") {
 		t.Fatalf("missing key: %v", err)
 	}
 	if err := DefaultConfig().Validate(); err != nil {
@@ -139,7 +148,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 
 // TestMetrics: the wrapper counts attempts and outcomes per gateway and
 // computes the authorisation rate from them; checked on the Prometheus
-// text the core serves.
+// text the core serves. Seen failing: with declines not counted as such.
 func TestMetrics(t *testing.T) {
 	ms := metrics.NewSet()
 	cfg := Config{Gateways: []GatewayConfig{{Name: "mem", Kind: KindInProcess}}}

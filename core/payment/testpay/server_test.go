@@ -278,6 +278,7 @@ func TestLookupFenceIsFinal(t *testing.T) {
 // TestRefunds: a refund under one key refunds once however often it is
 // sent; more than is left, another key after a full refund and an unknown
 // payment are refused; the ledger's amount_refunded is the truth checked.
+// Seen failing: with the check of what is left to refund removed.
 func TestRefunds(t *testing.T) {
 	s := startSim(t, simConfig(t))
 	g := s.gateway(5 * time.Second)
@@ -322,7 +323,8 @@ func TestRefunds(t *testing.T) {
 // TestIdempotencyKeys checks Stripe's rules on the wire: the same key with
 // the same parameters replays the stored answer (Idempotent-Replayed);
 // other parameters get 400 idempotency_error; a request while another
-// with the key runs gets 409; a key older than key_ttl is forgotten.
+// with the key runs gets 409; a key older than key_ttl is forgotten. Seen
+// failing: with the parameters' fingerprint not compared.
 func TestIdempotencyKeys(t *testing.T) {
 	cfg := simConfig(t)
 	cfg.KeyTTL = time.Second
