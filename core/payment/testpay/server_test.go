@@ -398,7 +398,9 @@ func TestRestartKeepsLedger(t *testing.T) {
 }
 
 // TestLedgerTornTail: a last line cut short by a crash is dropped at
-// start; a damaged line before it stops the start, naming the line.
+// start (and later records follow a clean line); a damaged line before it
+// stops the start, naming the line. Seen failing: without the cut, the
+// next record glued to the torn line and the restart refused the ledger.
 func TestLedgerTornTail(t *testing.T) {
 	cfg := simConfig(t)
 	s := startSim(t, cfg)
@@ -418,6 +420,10 @@ func TestLedgerTornTail(t *testing.T) {
 	}
 	if _, err := s.gateway(5*time.Second).Charge(context.Background(), chargeReq("t2", testpay.TokenOK)); err != nil {
 		t.Fatalf("charge after the torn tail was cut: %v", err)
+	}
+	s.restart() // the record after the cut is readable
+	if n := len(s.audit()); n != 2 {
+		t.Fatalf("%d payment intents after the restart, want 2", n)
 	}
 	s.stop()
 	b, _ := os.ReadFile(cfg.Ledger)
