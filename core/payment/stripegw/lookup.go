@@ -64,7 +64,9 @@ func (g *Gateway) Lookup(ctx context.Context, req payment.ChargeRequest) (paymen
 			return payment.LookupResult{Outcome: payment.OutcomeDeclined, Decline: fmt.Errorf("charge refused: %s: %w", se.Msg, payment.ErrInvalidToken)}, nil
 		}
 		// A stored 5xx, or the original still running: the search will
-		// find its PaymentIntent, if any, once it is indexed.
+		// find its PaymentIntent, if any, once it is indexed. (A stored
+		// 5xx that created none leaves the attempt unsettled until Stripe
+		// forgets the key, after 24 h, when a fence is accepted.)
 		return payment.LookupResult{}, fmt.Errorf("cannot read the stored answer of attempt %s: %w", req.Key, lookupError(err))
 	}
 	return g.settle(ctx, pi)
