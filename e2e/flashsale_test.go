@@ -63,7 +63,8 @@ func TestSingleCoreKilledMidFlashSale(t *testing.T) {
 	}
 	coreBin, _ := binaries(t)
 	addr, dir := proctest.FreeAddr(t), t.TempDir()
-	core := startProc(t, "core", coreBin, coreEnv(addr, dir))
+	_, payAddr := startTestpay(t, dir)
+	core := startProc(t, "core", coreBin, coreEnv(addr, dir, payAddr))
 	base := "http://" + addr
 	waitStatus(t, base+"/readyz", 200, 30*time.Second)
 
