@@ -24,33 +24,19 @@ import (
 	"shopedge/core/changelog"
 )
 
-// API holds the admin and feed handlers. Create it with New, mount it with
-// Register and stop its CDN purger with Close after the server stopped.
+// API holds the admin and feed handlers. Create it with New and mount it
+// with Register. CDN purges are a Purger's work (see NewPurger): it follows
+// the change log these handlers write to.
 type API struct {
 	cat    *catalog.Service
 	log    *changelog.Log
 	cfg    Config
 	logger zerolog.Logger
-	cdn    *purger // nil when no CDN is configured
 }
 
-// New returns the API. cfg must be valid (see Config.Validate). When CDN
-// purge URLs are configured it starts one background purger goroutine,
-// stopped by Close.
+// New returns the API. cfg must be valid (see Config.Validate).
 func New(cat *catalog.Service, log *changelog.Log, cfg Config, logger zerolog.Logger) *API {
-	a := &API{cat: cat, log: log, cfg: cfg, logger: logger}
-	if len(cfg.CDN.PurgeURLs) > 0 {
-		a.cdn = newPurger(cfg.CDN, logger)
-	}
-	return a
-}
-
-// Close stops the CDN purger, dropping purges still queued. Call it after
-// the HTTP server has stopped.
-func (a *API) Close() {
-	if a.cdn != nil {
-		a.cdn.close()
-	}
+	return &API{cat: cat, log: log, cfg: cfg, logger: logger}
 }
 
 // Register mounts the routes on r.
