@@ -141,6 +141,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot start the CDN purger: %w", err)
 	}
+	m.CDN.WaitForEdges(m.AdminAPI.Followers())
 	m.CDN.Start()
 
 	// Sweepers are safe to run on every core process at once.

@@ -28,16 +28,21 @@ import (
 // with Register. CDN purges are a Purger's work (see NewPurger): it follows
 // the change log these handlers write to.
 type API struct {
-	cat    *catalog.Service
-	log    *changelog.Log
-	cfg    Config
-	logger zerolog.Logger
+	cat       *catalog.Service
+	log       *changelog.Log
+	cfg       Config
+	logger    zerolog.Logger
+	followers *Followers
 }
 
 // New returns the API. cfg must be valid (see Config.Validate).
 func New(cat *catalog.Service, log *changelog.Log, cfg Config, logger zerolog.Logger) *API {
-	return &API{cat: cat, log: log, cfg: cfg, logger: logger}
+	return &API{cat: cat, log: log, cfg: cfg, logger: logger, followers: NewFollowers()}
 }
+
+// Followers returns the tracker of the edges polling this API's change
+// feed (for Purger.WaitForEdges).
+func (a *API) Followers() *Followers { return a.followers }
 
 // Register mounts the routes on r.
 func (a *API) Register(r *router.Router) {

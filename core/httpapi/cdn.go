@@ -31,7 +31,10 @@ import (
 // cache answers 2xx or it has waited cdn.max_age. A purge-all supersedes
 // the keyed purges pending before it. Each acknowledged purge is sent once
 // more cdn.settle later, for the page a request may have fetched from an
-// edge that had not yet applied the change (see CDNConfig.Settle).
+// edge that had not yet applied the change (see CDNConfig.Settle); and
+// before its first sending, a purge waits briefly for the edges following
+// this core to apply the change (see WaitForEdges), so that the cache's
+// next fetch finds the new page.
 //
 // Several cores may run a Purger on one store: each cache is claimed with
 // a lease in the store, so one core at a time purges it, and another takes
@@ -44,6 +47,7 @@ type Purger struct {
 	logger zerolog.Logger
 	owner  string // this process's lease identity
 	send   *sender
+	edges  *Followers // nil: do not wait for edges
 
 	workers []*cacheWorker
 	cancel  context.CancelFunc
@@ -72,6 +76,11 @@ func NewPurger(st store.Store, log *changelog.Log, cfg CDNConfig, logger zerolog
 	}
 	return p, nil
 }
+
+// WaitForEdges makes each purge wait, up to cdn.edge_wait, for the edges
+// f tracks (those following this core) to apply the change first. Call it
+// before Start.
+func (p *Purger) WaitForEdges(f *Followers) { p.edges = f }
 
 // Start starts one goroutine per cache. Call it once.
 func (p *Purger) Start() {

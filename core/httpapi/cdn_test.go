@@ -452,3 +452,99 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// WaitApplied returns once every active follower asks for what follows
+// seq; a follower that stopped polling a while ago does not hold it, and
+// one that stays behind holds it only for maxWait.
+func TestFollowersWaitApplied(t *testing.T) {
+	ctx := context.Background()
+	f := NewFollowers()
+	if n := f.WaitApplied(ctx, 10, time.Minute); n != 0 {
+		t.Fatalf("no followers: %d behind", n)
+	}
+	now := time.Now()
+	f.begin(1, 9, now) // edge 1 long-polls after 9
+	f.begin(2, 9, now) // edge 2 too
+	done := make(chan int, 1)
+	go func() { done <- f.WaitApplied(ctx, 10, time.Minute) }()
+	// Both get event 10 and come back for what follows it.
+	f.end(1, time.Now())
+	f.begin(1, 10, time.Now())
+	select {
+	case n := <-done:
+		t.Fatalf("returned %d with edge 2 still behind", n)
+	case <-time.After(20 * time.Millisecond):
+	}
+	f.end(2, time.Now())
+	f.begin(2, 10, time.Now())
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Fatalf("%d behind, want 0", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still waiting with both edges past 10")
+	}
+	// Edge 2 stops polling (its connection went away) while behind.
+	f.end(2, time.Now().Add(-2*followerIdle))
+	if n := f.WaitApplied(ctx, 10, time.Minute); n != 0 {
+		t.Fatalf("an idle connection holds the wait: %d behind", n)
+	}
+	// Edge 1 stays behind 11: the wait ends at maxWait.
+	start := time.Now()
+	if n := f.WaitApplied(ctx, 11, 30*time.Millisecond); n != 1 || time.Since(start) < 30*time.Millisecond {
+		t.Fatalf("%d behind after %v, want 1 after 30ms", n, time.Since(start))
+	}
+}
+
+// A purge is held until the edges following the core have applied the
+// change (at most cdn.edge_wait): sent earlier, the cache could fetch the
+// old page from an edge still behind and keep it.
+func TestCDNPurgeWaitsForEdges(t *testing.T) {
+	cache := newFakeCache(t)
+	e := newPurgerEnv(t, changelog.DefaultConfig())
+	cfg := testCDNConfig(cache.url)
+	cfg.EdgeWait = 10 * time.Second
+	ms := metrics.NewSet()
+	f := NewFollowers()
+	p, err := NewPurger(e.st, e.log, cfg, zerolog.Nop(), ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.WaitForEdges(f)
+	p.Start()
+	t.Cleanup(p.Close)
+	cache.expect("ALL")
+	cache.expect("ALL")
+
+	var last uint64
+	if err := e.st.View(context.Background(), func(tx store.Txn) (err error) { last, err = changelog.LastSeq(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	f.begin(7, last, time.Now()) // an edge long-polls after the last event
+	e.put("a", 100)
+	cache.quiet(100 * time.Millisecond)
+	f.end(7, time.Now()) // it gets event last+1, applies it, polls again
+	f.begin(7, last+1, time.Now())
+	cache.expect("product-a")
+	cache.expect("product-a")
+
+	// An edge that stays behind delays the purge by edge_wait only.
+	l := `{cache="` + cache.url + `"}`
+	waitFor(t, func() bool { return metricValue(t, ms, "shopedge_cdn_purge_pending_events"+l) == 0 })
+	cfg.EdgeWait = 50 * time.Millisecond
+	p.Close()
+	p2, err := NewPurger(e.st, e.log, cfg, zerolog.Nop(), ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.WaitForEdges(f)
+	p2.Start()
+	t.Cleanup(p2.Close)
+	e.put("b", 100)
+	cache.expect("product-b")
+	cache.expect("product-b")
+	if v := metricValue(t, ms, "shopedge_cdn_purge_edges_late_total"+l); v != 1 {
+		t.Fatalf("edges late = %v, want 1", v)
+	}
+}

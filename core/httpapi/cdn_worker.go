@@ -30,10 +30,11 @@ type cacheWorker struct {
 	seen           []checkpoint // when events were first seen, by increasing upto
 	failures       int          // consecutive failed attempts
 	resetAll       bool         // the log went back: purge everything first
+	edgesWaited    uint64       // the first purge up to here waited for the edges
 
-	queued, sent, errs, dropped *metrics.Counter
-	pending, oldest, leader     *metrics.Gauge
-	lag                         *metrics.Histogram
+	queued, sent, errs, dropped, edgesLate *metrics.Counter
+	pending, oldest, leader                *metrics.Gauge
+	lag                                    *metrics.Histogram
 }
 
 // repurge is the settle purge of the events up to upto, due at due.
@@ -57,10 +58,13 @@ func newCacheWorker(p *Purger, url string, ms *metrics.Set) *cacheWorker {
 		sent:    ms.GetOrCreateCounter(`shopedge_cdn_purges_sent_total` + l),
 		errs:    ms.GetOrCreateCounter(`shopedge_cdn_purge_errors_total` + l),
 		dropped: ms.GetOrCreateCounter(`shopedge_cdn_purge_events_dropped_total` + l),
-		pending: ms.GetOrCreateGauge(`shopedge_cdn_purge_pending_events`+l, nil),
-		oldest:  ms.GetOrCreateGauge(`shopedge_cdn_purge_oldest_pending_seconds`+l, nil),
-		leader:  ms.GetOrCreateGauge(`shopedge_cdn_purge_leader`+l, nil),
-		lag:     ms.GetOrCreateHistogram(`shopedge_cdn_purge_lag_seconds` + l),
+		// Edges still behind when a purge stopped waiting for them
+		// (cdn.edge_wait): the settle purge is then what refreshes.
+		edgesLate: ms.GetOrCreateCounter(`shopedge_cdn_purge_edges_late_total` + l),
+		pending:   ms.GetOrCreateGauge(`shopedge_cdn_purge_pending_events`+l, nil),
+		oldest:    ms.GetOrCreateGauge(`shopedge_cdn_purge_oldest_pending_seconds`+l, nil),
+		leader:    ms.GetOrCreateGauge(`shopedge_cdn_purge_leader`+l, nil),
+		lag:       ms.GetOrCreateHistogram(`shopedge_cdn_purge_lag_seconds` + l),
 	}
 }
 
@@ -92,7 +96,7 @@ func (w *cacheWorker) run(ctx context.Context) {
 }
 
 func (w *cacheWorker) reset(cursor uint64, all bool) {
-	w.acked, w.settled, w.resetAll = cursor, cursor, all
+	w.acked, w.settled, w.resetAll, w.edgesWaited = cursor, cursor, all, cursor
 	w.repurges, w.failures = nil, 0
 	w.seen = []checkpoint{{upto: cursor, at: time.Now()}}
 }
@@ -132,6 +136,14 @@ func (w *cacheWorker) serve(ctx context.Context) error {
 		if job == nil {
 			w.wait(ctx, renewAt)
 			continue
+		}
+		if first && w.p.edges != nil && w.p.cfg.EdgeWait > 0 && upto > w.edgesWaited {
+			// Once per change, not on retries: the edges following this
+			// core apply it first, or the cache may fetch the old page.
+			if n := w.p.edges.WaitApplied(ctx, upto, w.p.cfg.EdgeWait); n > 0 {
+				w.edgesLate.Add(n)
+			}
+			w.edgesWaited = upto
 		}
 		n, err := w.p.send.do(ctx, w.url, job)
 		w.sent.Add(n)

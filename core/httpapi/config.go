@@ -47,6 +47,11 @@ type CDNConfig struct {
 	// SourceAddr, when set, is the local IP address purges are sent from,
 	// the one the cache's purge ACL allows. Empty lets the OS choose.
 	SourceAddr string `yaml:"source_addr"`
+	// EdgeWait bounds how long a purge waits, before it is sent, for the
+	// edges following this core to apply the change (they say so by
+	// asking the feed for what follows it), so that the cache does not
+	// fetch the old page again from an edge still behind. 0 sends at once.
+	EdgeWait time.Duration `yaml:"edge_wait"`
 	// Settle is when each purge is sent a second time after its first was
 	// acknowledged: a request that reached the cache before an edge had
 	// applied the change may have cached the old page again, and the
@@ -82,6 +87,7 @@ func DefaultConfig() Config {
 		SnapshotWriteTimeout: 10 * time.Minute,
 		CDN: CDNConfig{
 			Timeout:    2 * time.Second,
+			EdgeWait:   100 * time.Millisecond,
 			Settle:     250 * time.Millisecond,
 			MaxAge:     6 * time.Minute,
 			BackoffMin: 100 * time.Millisecond,
@@ -116,6 +122,8 @@ func (c CDNConfig) Validate() error {
 	switch {
 	case c.Timeout <= 0:
 		return fmt.Errorf("httpapi: cdn.timeout must be > 0, got %s", c.Timeout)
+	case c.EdgeWait < 0:
+		return fmt.Errorf("httpapi: cdn.edge_wait must be >= 0, got %s", c.EdgeWait)
 	case c.Settle < 0:
 		return fmt.Errorf("httpapi: cdn.settle must be >= 0, got %s", c.Settle)
 	case c.MaxAge <= c.Settle:
