@@ -61,7 +61,7 @@ func WriteVCL(dir string, o Options) (string, error) {
 	cmd.Env = append(os.Environ(),
 		"EDGES="+strings.Join(o.Edges, " "),
 		"PURGERS="+strings.Join(o.Purgers, " "),
-		"PROBE_INTERVAL="+strconv.FormatInt(iv.Milliseconds(), 10)+"ms",
+		"PROBE_INTERVAL="+vclDuration(iv),
 		"VCL_TEMPLATE="+filepath.Join(o.Root, "configs", "varnish.vcl"))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -73,6 +73,14 @@ func WriteVCL(dir string, o Options) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// vclDuration writes d as VCL does: whole seconds as "2s", else "250ms".
+func vclDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
 // Check compiles the VCL at vclPath with varnishd -C. A missing xkey vmod
