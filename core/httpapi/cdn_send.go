@@ -20,8 +20,8 @@ const maxXkeyBytes = 4000
 // tagged with any of keys.
 type purge struct {
 	all  bool
-	keys []string          // unique, in the order first seen
-	seen map[string]string // dedupe set over keys
+	keys []string            // unique, in the order first seen
+	seen map[string]struct{} // dedupe set over keys
 }
 
 // addKey adds one surrogate key.
@@ -30,12 +30,12 @@ func (p *purge) addKey(k string) {
 		return
 	}
 	if p.seen == nil {
-		p.seen = make(map[string]string)
+		p.seen = make(map[string]struct{})
 	}
 	if _, ok := p.seen[k]; ok {
 		return
 	}
-	p.seen[k] = k
+	p.seen[k] = struct{}{}
 	p.keys = append(p.keys, k)
 }
 
