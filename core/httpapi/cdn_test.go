@@ -192,7 +192,9 @@ func metricValue(t *testing.T, ms *metrics.Set, name string) float64 {
 // product write (price, name) or delete purges its product key, a stock
 // change that crosses a band too, a purge its keys, a purge-all
 // everything. A stock change within its band changes no page and purges
-// nothing. Through the admin API, as an operator changes things.
+// nothing. Through the admin API, as an operator changes things. Seen
+// failing with the settle purge off. It does not prove a change reaches a
+// real Varnish (e2e's TestClusterVarnishPurges does).
 func TestCDNPurgeFollowsCatalogChanges(t *testing.T) {
 	cache := newFakeCache(t)
 	e := newEnv(t, nil)
@@ -252,7 +254,8 @@ func TestCDNPurgeFollowsCatalogChanges(t *testing.T) {
 // A purge the cache refuses, or that cannot reach it, is retried with
 // backoff until the cache acknowledges it, also across a restart of the
 // core: the cursor lives in the store. Each purge is acknowledged twice
-// (first and settle) and no event is skipped.
+// (first and settle) and no event is skipped or repeated. Seen failing
+// with a failed attempt taken as done, and with the cursor not stored.
 func TestCDNPurgeRetriesUntilAcknowledged(t *testing.T) {
 	cache := newFakeCache(t)
 	e := newPurgerEnv(t, changelog.DefaultConfig())
@@ -304,8 +307,7 @@ func TestCDNPurgeAllSupersedesQueuedKeys(t *testing.T) {
 	e.purge(false, "brand-acme")
 	e.put("b", 200)
 	e.purge(true)
-	l := `{cache="` + cache.url + `"}`
-	waitFor(t, func() bool { return metricValue(t, ms, "shopedge_cdn_purge_errors_total"+l) >= 2 })
+	failAfterWrites(t, ms, cache)
 	cache.down.Store(false)
 	cache.expect("ALL")
 	cache.expect("ALL")
@@ -331,8 +333,7 @@ func TestCDNPurgeBacklogBecomesPurgeAll(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		e.put(fmt.Sprintf("b%d", i), 100)
 	}
-	l := `{cache="` + cache.url + `"}`
-	waitFor(t, func() bool { return metricValue(t, ms, "shopedge_cdn_purge_errors_total"+l) >= 2 })
+	failAfterWrites(t, ms, cache)
 	cache.down.Store(false)
 	cache.expect("ALL")
 	cache.expect("ALL")
@@ -377,7 +378,8 @@ func TestCDNPurgeGivesUpAfterMaxAge(t *testing.T) {
 // Several cores on one store: one purges each cache at a time (the
 // lease), and when it stops another takes over from the stored cursor.
 // Each core sends from its own loopback address so the cache can tell
-// them apart.
+// them apart. Seen failing with the lease ignored. Both cores run in this
+// process on one store; separate processes on TiKV are not tested.
 func TestCDNPurgeOneCoreAtATime(t *testing.T) {
 	cache := newFakeCache(t)
 	e := newPurgerEnv(t, changelog.DefaultConfig())
@@ -440,6 +442,17 @@ func TestPurgeChunks(t *testing.T) {
 	}
 	f(many, 3999, 3999, 3999, 3999)
 	f([]string{strings.Repeat("k", 5000), "x"}, 5000, 1)
+}
+
+// failAfterWrites waits for two more failed attempts: the second started
+// after the first failed, so after the test's writes, and saw them all.
+// (An attempt that read the log before the last write and reached the
+// cache once it was back would rightly purge less.)
+func failAfterWrites(t *testing.T, ms *metrics.Set, cache *fakeCache) {
+	t.Helper()
+	name := `shopedge_cdn_purge_errors_total{cache="` + cache.url + `"}`
+	base := metricValue(t, ms, name)
+	waitFor(t, func() bool { return metricValue(t, ms, name) >= base+2 })
 }
 
 func waitFor(t *testing.T, cond func() bool) {
