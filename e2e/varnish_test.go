@@ -53,7 +53,7 @@ func startVarnishCluster(t *testing.T, n int, edgeEnv ...string) *varnishCluster
 	c := &varnishCluster{t: t, coreAddr: proctest.FreeAddr(t)}
 	vAddr := proctest.FreeAddr(t)
 	c.front = "http://" + vAddr
-	c.core = startProc(t, "core", coreBin, append(coreEnv(c.coreAddr, dir),
+	c.core = startProc(t, "core", coreBin, append(varnishCoreEnv(c.coreAddr, dir),
 		"SHOPEDGE_API_CDN_PURGE_URLS="+c.front+"/",
 		"SHOPEDGE_API_CDN_SOURCE_ADDR="+purgeSource,
 		"SHOPEDGE_API_CDN_BACKOFF_MAX=200ms"))
@@ -107,6 +107,19 @@ func startVarnishCluster(t *testing.T, n int, edgeEnv ...string) *varnishCluster
 		return ""
 	})
 	return c
+}
+
+// varnishCoreEnv configures a core on addr with its store under dataDir.
+// These tests make no checkout: the key is there only for configurations
+// whose payment gateway reads one from TESTPAY_SECRET_KEY.
+func varnishCoreEnv(addr, dataDir string) []string {
+	return []string{
+		"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
+		"SHOPEDGE_SERVER_ADDR=" + addr,
+		"SHOPEDGE_STORE_PATH=" + filepath.Join(dataDir, "core.db"),
+		"SHOPEDGE_LOG_LEVEL=warn",
+		"TESTPAY_SECRET_KEY=sk_test_e2e_varnish",
+	}
 }
 
 func importAt(t *testing.T, coreAddr string, lines [][]byte) {
