@@ -29,8 +29,11 @@ cluster: build
 ## then what the race detector hides: the zero-allocation tests (its
 ## instrumentation allocates) and the TiKV conformance suite at full size
 ## (it slows the in-process cluster so much that it runs a smaller hot-key
-## test there)
+## test there). First it installs Debian's varnish and varnish-modules for
+## the end-to-end Varnish tests when they are missing and it can (root or
+## sudo); where it cannot, those tests fail naming the packages.
 test:
+	./scripts/ensure-varnish.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
 	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/

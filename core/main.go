@@ -48,6 +48,7 @@ type Main struct {
 	Checkout  *checkout.Service
 	AdminAPI  *httpapi.API
 	ShopAPI   *shopapi.API
+	CDN       *httpapi.Purger // purges api.cdn.purge_urls from the change log
 
 	// LookupEnv reads the environment variables holding the gateways'
 	// secret keys; os.LookupEnv by default.
@@ -150,6 +151,11 @@ func (m *Main) startServices(ctx context.Context) error {
 	apiCfg.AdminToken = c.AdminToken
 	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, apiCfg, m.Log.With().Str("svc", "admin").Logger())
 	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot start the CDN purger: %w", err)
+	}
+	m.CDN.WaitForEdges(m.AdminAPI.Followers())
+	m.CDN.Start()
 
 	// Sweepers are safe to run on every core process at once.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -171,8 +177,8 @@ func (m *Main) stopServices() error {
 	if m.Checkout != nil {
 		m.Checkout.Close() // drains the group-commit pipeline
 	}
-	if m.AdminAPI != nil {
-		m.AdminAPI.Close() // stops the CDN purger
+	if m.CDN != nil {
+		m.CDN.Close() // pending purges stay in the store for the next start
 	}
 	if m.Payments != nil {
 		m.Payments.Close()

@@ -15,6 +15,9 @@ import "encoding/binary"
 //	  log/{seq u64 big-endian}        event JSON (api.Event)
 //	  meta/seq                        last assigned sequence (u64 big-endian)
 //	  meta/logstart                   first retained sequence (u64 big-endian)
+//	CDN purger (core/httpapi), per purge URL, id = hex of sha256(url)[:8]
+//	  meta/cdn/{id}/cursor            last sequence the cache acknowledged (u64 big-endian)
+//	  meta/cdn/{id}/lease             JSON {owner, until_ms, url}: the core purging that cache
 //	carts (core/cart)
 //	  cart/{cart id}                  cart, binary (JSON records of earlier versions still read)
 //	  cartexp/{unix u64 BE}/{cart id} expiry index for the sweeper (a checkout deletes only

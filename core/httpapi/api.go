@@ -24,34 +24,25 @@ import (
 	"shopedge/core/changelog"
 )
 
-// API holds the admin and feed handlers. Create it with New, mount it with
-// Register and stop its CDN purger with Close after the server stopped.
+// API holds the admin and feed handlers. Create it with New and mount it
+// with Register. CDN purges are a Purger's work (see NewPurger): it follows
+// the change log these handlers write to.
 type API struct {
-	cat    *catalog.Service
-	log    *changelog.Log
-	cfg    Config
-	logger zerolog.Logger
-	cdn    *purger // nil when no CDN is configured
+	cat       *catalog.Service
+	log       *changelog.Log
+	cfg       Config
+	logger    zerolog.Logger
+	followers *Followers
 }
 
-// New returns the API. cfg must be valid (see Config.Validate). When CDN
-// purge URLs are configured it starts one background purger goroutine,
-// stopped by Close.
+// New returns the API. cfg must be valid (see Config.Validate).
 func New(cat *catalog.Service, log *changelog.Log, cfg Config, logger zerolog.Logger) *API {
-	a := &API{cat: cat, log: log, cfg: cfg, logger: logger}
-	if len(cfg.CDN.PurgeURLs) > 0 {
-		a.cdn = newPurger(cfg.CDN, logger)
-	}
-	return a
+	return &API{cat: cat, log: log, cfg: cfg, logger: logger, followers: NewFollowers()}
 }
 
-// Close stops the CDN purger, dropping purges still queued. Call it after
-// the HTTP server has stopped.
-func (a *API) Close() {
-	if a.cdn != nil {
-		a.cdn.close()
-	}
-}
+// Followers returns the tracker of the edges polling this API's change
+// feed (for Purger.WaitForEdges).
+func (a *API) Followers() *Followers { return a.followers }
 
 // Register mounts the routes on r.
 func (a *API) Register(r *router.Router) {

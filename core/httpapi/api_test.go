@@ -61,7 +61,6 @@ func newEnv(t *testing.T, mut func(*Config, *changelog.Config)) *testEnv {
 		_ = srv.Shutdown()
 		_ = ln.Close()
 		<-done
-		a.Close()
 	})
 	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }, ReadTimeout: 30 * time.Second}
 	return &testEnv{t: t, cat: cat, log: log, api: a, client: c}
@@ -490,37 +489,6 @@ func TestSnapshotConsistentWithSeq(t *testing.T) {
 	}
 }
 
-func TestCDNPurge(t *testing.T) {
-	cdnLn := fasthttputil.NewInmemoryListener()
-	got := make(chan string, 10)
-	cdn := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		got <- string(ctx.Method()) + " " + string(ctx.Request.Header.Peek("xkey")) + "|" + string(ctx.Request.Header.Peek("X-Shopedge-Purge-All"))
-	}}
-	go func() { _ = cdn.Serve(cdnLn) }()
-	t.Cleanup(func() { _ = cdnLn.Close() })
-	e := newEnv(t, func(c *Config, _ *changelog.Config) { c.CDN.PurgeURLs = []string{"http://varnish/"} })
-	e.api.cdn.client.Dial = func(string) (net.Conn, error) { return cdnLn.Dial() }
-	expect := func(want string) {
-		t.Helper()
-		select {
-		case s := <-got:
-			if s != want {
-				t.Fatalf("CDN got %q, want %q", s, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("CDN got nothing, want %q", want)
-		}
-	}
-	e.do("POST", "/admin/v1/purge", testToken, []byte(`{"keys":["42","brand-acme"]}`))
-	expect("PURGE product-42 brand-acme|")
-	e.do("POST", "/admin/v1/purge", testToken, []byte(`{"all":true}`))
-	expect("PURGE |1")
-	e.do("PUT", "/admin/v1/products/p9", testToken, productJSON("p9", "s9"))
-	expect("PURGE product-p9|")
-	e.do("DELETE", "/admin/v1/products/p9", testToken, nil)
-	expect("PURGE product-p9|")
-}
-
 func TestConfigValidate(t *testing.T) {
 	f := func(mut func(*Config), field string) {
 		t.Helper()
@@ -535,7 +503,15 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.MaxBodyBytes = 0 }, "max_body_bytes")
 	f(func(c *Config) { c.MaxImportBytes = 0 }, "max_import_bytes")
 	f(func(c *Config) { c.ChangesWait = 0 }, "changes_wait")
-	f(func(c *Config) { c.CDN.Queue = 0 }, "cdn.queue")
+	f(func(c *Config) { c.CDN.Timeout = 0 }, "cdn.timeout")
+	f(func(c *Config) { c.CDN.Settle = -time.Second }, "cdn.settle")
+	f(func(c *Config) { c.CDN.MaxAge = c.CDN.Settle }, "cdn.max_age")
+	f(func(c *Config) { c.CDN.BackoffMin = 0 }, "cdn.backoff_min")
+	f(func(c *Config) { c.CDN.BackoffMax = c.CDN.BackoffMin / 2 }, "cdn.backoff_max")
+	f(func(c *Config) { c.CDN.Batch = 0 }, "cdn.batch")
+	f(func(c *Config) { c.CDN.Lease = 10 * time.Millisecond }, "cdn.lease")
+	f(func(c *Config) { c.CDN.SourceAddr = "localhost" }, "cdn.source_addr")
+	f(func(c *Config) { c.CDN.PurgeURLs = []string{"http://v/", "http://v/"} }, "cdn.purge_urls[1]")
 	f(func(c *Config) { c.CDN.PurgeURLs = []string{"varnish:80"} }, "cdn.purge_urls[0]")
 }
 
@@ -607,7 +583,6 @@ func TestSnapshotOutlivesServerWriteTimeout(t *testing.T) {
 		cfg.AdminToken = testToken
 		cfg.SnapshotWriteTimeout = snapshotTimeout
 		a := New(cat, log, cfg, zerolog.Nop())
-		defer a.Close()
 		const n = 300
 		for i := 0; i < n; i++ {
 			p := &api.Product{ID: fmt.Sprintf("p%04d", i), Slug: fmt.Sprintf("p%04d", i), Name: strings.Repeat("long name ", 20),

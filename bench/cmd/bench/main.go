@@ -9,6 +9,7 @@
 //	bench products [-gen 1000000]                    Zipf product reads through a real edge
 //	bench suggest                                    keystroke replay of real queries
 //	bench flashsale -buyers 2000 -units 100          checkout storm, group commit on and off
+//	bench cdnpurge -changes 200                      admin price change → new body at Varnish (needs varnishd)
 //	bench ids [-slugs] > ids.txt                     catalog ids by popularity (for wrk/products.lua)
 //
 // Every run measures the in-process baseline with the same client,
@@ -53,6 +54,8 @@ func main() {
 		err = cmdSuggest(ctx, args)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args)
+	case "cdnpurge":
+		err = cmdCDNPurge(ctx, args)
 	case "ids":
 		err = cmdIDs(args)
 	case "-h", "-help", "--help", "help":
@@ -69,7 +72,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|ids [flags]  (bench <command> -h for flags)")
+	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|cdnpurge|ids [flags]  (bench <command> -h for flags)")
 }
 
 // listFlag is a repeatable string flag.
@@ -347,6 +350,29 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 	cfg.GroupCommitOn, cfg.GroupCommitOff = strings.Fields(*on), strings.Fields(*off)
 	cfg.InProcess, cfg.Modes = splitSettings(*inproc), strings.Split(*modes, ",")
 	r, err := bench.RunFlashsale(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
+func cmdCDNPurge(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cdnpurge", flag.ExitOnError)
+	cfg := bench.DefaultCDNPurgeConfig()
+	registerCluster(fs, &cfg.Cluster)
+	fs.IntVar(&cfg.Changes, "changes", cfg.Changes, "price changes of the main run")
+	fs.IntVar(&cfg.Edges, "edges", cfg.Edges, "edges behind Varnish")
+	fs.IntVar(&cfg.Readers, "readers", cfg.Readers, "clients requesting the product through Varnish meanwhile")
+	fs.DurationVar(&cfg.ReaderPause, "reader-pause", cfg.ReaderPause, "pause between one reader's requests")
+	fs.DurationVar(&cfg.Gap, "gap", cfg.Gap, "pause after each change was seen")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "wait for one change at most (beyond: stuck)")
+	fs.Var((*listFlag)(&cfg.CoreEnv), "core-env-main", "core NAME=value of the main run (SHOPEDGE_API_CDN_SETTLE=100ms…); repeatable")
+	fs.IntVar(&cfg.CompareChanges, "compare-changes", cfg.CompareChanges, "changes of each run without edge_wait, and without edge_wait and settle (0: skip them)")
+	fs.StringVar(&cfg.VarnishMem, "varnish-mem", cfg.VarnishMem, "varnishd malloc storage")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	r, err := bench.RunCDNPurge(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
 	}
