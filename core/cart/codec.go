@@ -14,22 +14,35 @@ import (
 //	version (1) | created, updated, expires (varint) | line count (uvarint)
 //	then per line: SKU length (uvarint), SKU, quantity (varint)
 //
-// Records written as JSON by earlier versions (they start with '{') are
-// still read.
-const recordVersion = 1
+// A cart frozen by a checkout (Record.Order set) is written as version 2,
+// which has the order id (uvarint length, bytes) after the expiry; a cart
+// that is not frozen is still written as version 1. Records written as JSON
+// by earlier versions (they start with '{') are still read.
+const (
+	recordVersion       = 1
+	recordVersionFrozen = 2
+)
 
 var errCorrupt = errors.New("corrupt cart record")
 
 func encodeRecord(r *Record) []byte {
-	n := 1 + 3*binary.MaxVarintLen64 + binary.MaxVarintLen64
+	n := 1 + 4*binary.MaxVarintLen64 + binary.MaxVarintLen64 + len(r.Order)
 	for _, l := range r.Lines {
 		n += 2*binary.MaxVarintLen64 + len(l.SKU)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, recordVersion)
+	if r.Order == "" {
+		b = append(b, recordVersion)
+	} else {
+		b = append(b, recordVersionFrozen)
+	}
 	b = binary.AppendVarint(b, r.CreatedAt)
 	b = binary.AppendVarint(b, r.UpdatedAt)
 	b = binary.AppendVarint(b, r.ExpiresAt)
+	if r.Order != "" {
+		b = binary.AppendUvarint(b, uint64(len(r.Order)))
+		b = append(b, r.Order...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(r.Lines)))
 	for _, l := range r.Lines {
 		b = binary.AppendUvarint(b, uint64(len(l.SKU)))
@@ -47,9 +60,10 @@ func decodeRecord(id string, v []byte) (Record, error) {
 		r.ID = id
 		return r, err
 	}
-	if len(v) == 0 || v[0] != recordVersion {
+	if len(v) == 0 || (v[0] != recordVersion && v[0] != recordVersionFrozen) {
 		return r, errCorrupt
 	}
+	frozen := v[0] == recordVersionFrozen
 	v = v[1:]
 	bad := false
 	varint := func() int64 {
@@ -71,6 +85,14 @@ func decodeRecord(id string, v []byte) (Record, error) {
 		return x
 	}
 	r.CreatedAt, r.UpdatedAt, r.ExpiresAt = varint(), varint(), varint()
+	if frozen {
+		n := uvarint()
+		if bad || n == 0 || n > uint64(len(v)) {
+			return r, errCorrupt
+		}
+		r.Order = string(v[:n])
+		v = v[n:]
+	}
 	lines := uvarint()
 	if bad || lines > uint64(len(v)) {
 		return r, errCorrupt
