@@ -48,7 +48,7 @@ func (s *Service) drive(ctx context.Context, p *payRun) (Result, error) {
 		case 0:
 			return s.leaveUnknown(ctx, p, i, v.err)
 		case payment.OutcomeNotCharged:
-			next := p.o.nextGateway(s.pay.Route(p.o.PayToken, p.o.Totals))
+			next := p.o.nextGateway(s.route(p.o))
 			if next == "" {
 				break
 			}
@@ -64,14 +64,29 @@ func (s *Service) drive(ctx context.Context, p *payRun) (Result, error) {
 	}
 }
 
-// charge calls attempt i's gateway. An error that neither declines nor
-// proves the request never left is looked up at once: the gateway often
-// knows (a 5xx before charging, a reply lost after charging).
+// route returns the gateways the router names for o's payment that it
+// also knows, best first.
+func (s *Service) route(o *orderRec) []string {
+	names := s.pay.Route(o.PayToken, o.Totals)
+	out := names[:0:0]
+	for _, n := range names {
+		if s.pay.Gateway(n) != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// charge calls attempt i's gateway; the attempt was recorded by this
+// request and never sent before. An error that neither declines nor proves
+// the request never left is looked up at once: the gateway often knows (a
+// 5xx before charging, a reply lost after charging).
 func (s *Service) charge(ctx context.Context, o *orderRec, i int) verdict {
 	name := o.Attempts[i].Gateway
 	gw := s.pay.Gateway(name)
 	if gw == nil {
-		return verdict{err: fmt.Errorf("payment gateway %q is not configured", name)}
+		// Not configured (any more): nothing was sent.
+		return verdict{outcome: payment.OutcomeNotCharged, err: fmt.Errorf("payment gateway %q is not configured: %w", name, payment.ErrNotSent)}
 	}
 	req := o.chargeRequest(i)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
