@@ -317,6 +317,7 @@ func TestRecordCodec(t *testing.T) {
 	f(Record{ID: NewID(), Lines: []Line{}, CreatedAt: 1, UpdatedAt: 2, ExpiresAt: 3})
 	f(Record{ID: NewID(), Lines: []Line{{SKU: "a", Quantity: 1}, {SKU: "sku-ü~x", Quantity: 999}}, CreatedAt: 1_800_000_000, UpdatedAt: 1_800_000_100, ExpiresAt: 1_800_604_900})
 	f(Record{ID: NewID(), Lines: []Line{{SKU: "a", Quantity: 1}}, CreatedAt: 1, UpdatedAt: 2, ExpiresAt: 3, Order: strings.Repeat("ab", 24)})
+	f(Record{ID: NewID(), Lines: []Line{{SKU: "a", Quantity: 1}}, CreatedAt: 1, UpdatedAt: 2, ExpiresAt: 3, Order: "ABC-not-hex"})
 	// A cart that is not frozen keeps the first binary version.
 	if v := encodeRecord(&Record{ID: NewID(), Lines: []Line{}}); v[0] != recordVersion {
 		t.Fatalf("unfrozen cart written as version %d", v[0])

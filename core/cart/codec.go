@@ -2,6 +2,7 @@ package cart
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 
 	json "github.com/goccy/go-json"
@@ -15,8 +16,9 @@ import (
 //	then per line: SKU length (uvarint), SKU, quantity (varint)
 //
 // A cart frozen by a checkout (Record.Order set) is written as version 2,
-// which has the order id (uvarint length, bytes) after the expiry; a cart
-// that is not frozen is still written as version 1. Records written as JSON
+// which has the order id after the expiry: a byte 1 and the raw bytes of
+// an id in lowercase hex (uvarint length first), or a byte 0 and the id as
+// it is; a cart that is not frozen is still written as version 1. Records written as JSON
 // by earlier versions (they start with '{') are still read.
 const (
 	recordVersion       = 1
@@ -40,8 +42,15 @@ func encodeRecord(r *Record) []byte {
 	b = binary.AppendVarint(b, r.UpdatedAt)
 	b = binary.AppendVarint(b, r.ExpiresAt)
 	if r.Order != "" {
-		b = binary.AppendUvarint(b, uint64(len(r.Order)))
-		b = append(b, r.Order...)
+		if lowerHex(r.Order) {
+			b = append(b, 1)
+			b = binary.AppendUvarint(b, uint64(len(r.Order)/2))
+			b, _ = hex.AppendDecode(b, []byte(r.Order))
+		} else {
+			b = append(b, 0)
+			b = binary.AppendUvarint(b, uint64(len(r.Order)))
+			b = append(b, r.Order...)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Lines)))
 	for _, l := range r.Lines {
@@ -86,11 +95,20 @@ func decodeRecord(id string, v []byte) (Record, error) {
 	}
 	r.CreatedAt, r.UpdatedAt, r.ExpiresAt = varint(), varint(), varint()
 	if frozen {
+		if len(v) == 0 || v[0] > 1 {
+			return r, errCorrupt
+		}
+		isHex := v[0] == 1
+		v = v[1:]
 		n := uvarint()
 		if bad || n == 0 || n > uint64(len(v)) {
 			return r, errCorrupt
 		}
-		r.Order = string(v[:n])
+		if isHex {
+			r.Order = hex.EncodeToString(v[:n])
+		} else {
+			r.Order = string(v[:n])
+		}
 		v = v[n:]
 	}
 	lines := uvarint()
@@ -111,4 +129,17 @@ func decodeRecord(id string, v []byte) (Record, error) {
 		return r, errCorrupt
 	}
 	return r, nil
+}
+
+// lowerHex reports whether s is non-empty lowercase hex of even length.
+func lowerHex(s string) bool {
+	if len(s) == 0 || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
