@@ -9,11 +9,12 @@ BENCH_TIME ?= 200ms
 
 all: build
 
-## build: bin/core, bin/edge, bin/bench
+## build: bin/core, bin/edge, bin/testpay, bin/bench
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/core ./core
 	$(GO) build -o $(BIN)/edge ./edge
+	$(GO) build -o $(BIN)/testpay ./core/payment/testpay/cmd/testpay
 	$(GO) build -o $(BIN)/bench ./bench/cmd/bench
 
 ## run: build, then start one core (embedded store, demo catalog) and one edge

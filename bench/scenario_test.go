@@ -19,6 +19,7 @@ func fakeClusterConfig(t *testing.T, extraCore ...string) ClusterConfig {
 	t.Helper()
 	cfg := DefaultClusterConfig()
 	cfg.CoreBin, cfg.EdgeBin = os.Args[0], os.Args[0]
+	cfg.NoTestpay = true
 	cfg.CoreEnv = append(cfg.CoreEnv, "BENCH_FAKE=core")
 	cfg.CoreEnv = append(cfg.CoreEnv, extraCore...)
 	cfg.EdgeEnv = append(cfg.EdgeEnv, "BENCH_FAKE=edge")
@@ -241,10 +242,13 @@ func TestFlashsaleOnFakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Runs) != 4 {
+	if len(r.Runs) != 6 {
 		t.Fatalf("%d runs", len(r.Runs))
 	}
-	for _, mode := range []string{"group_commit_on", "group_commit_off"} {
+	if r.Facts["hot_testpay_process_vs_in_process"] <= 0 || r.Facts["mixed_testpay_process_vs_in_process"] <= 0 {
+		t.Fatalf("no process vs in-process ratio: %v", r.Facts)
+	}
+	for _, mode := range []string{"group_commit_on", "in_process_gateway", "group_commit_off"} {
 		if got := r.Facts["hot_"+mode+"_paid_orders"]; got != 10 {
 			t.Fatalf("%s: %v paid orders on 10 units", mode, got)
 		}

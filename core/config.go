@@ -10,7 +10,7 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/httpapi"
-	"shopedge/core/payment/testpay"
+	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
@@ -43,8 +43,9 @@ type Config struct {
 	// Checkout tunes the checkout pipeline (group commit, reservations,
 	// idempotency, sweeper).
 	Checkout checkout.Config `yaml:"checkout"`
-	// Payment configures the built-in testpay gateway.
-	Payment testpay.Config `yaml:"payment"`
+	// Payment configures the payment gateways and the rules that route
+	// payments to them (secret keys come from environment variables).
+	Payment routing.Config `yaml:"payment"`
 	// API configures the admin and internal feed routes (the admin token
 	// is the top-level admin_token).
 	API httpapi.Config `yaml:"api"`
@@ -109,7 +110,7 @@ func DefaultConfig() Config {
 		Changelog: changelog.DefaultConfig(),
 		Cart:      cart.DefaultConfig(),
 		Checkout:  checkout.DefaultConfig(),
-		Payment:   testpay.DefaultConfig(),
+		Payment:   routing.DefaultConfig(),
 		API:       apiDefaults(),
 		Shop:      shopapi.DefaultConfig(),
 	}

@@ -19,8 +19,7 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/httpapi"
-	"shopedge/core/payment"
-	"shopedge/core/payment/testpay"
+	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -44,11 +43,16 @@ type Main struct {
 	// Domain services, constructed by startServices in this order.
 	Changelog *changelog.Log
 	Catalog   *catalog.Service
-	Payments  *testpay.Gateway
+	Payments  *routing.Router
 	Carts     *cart.Service
 	Checkout  *checkout.Service
 	AdminAPI  *httpapi.API
 	ShopAPI   *shopapi.API
+
+	// LookupEnv reads the environment variables holding the gateways'
+	// secret keys; os.LookupEnv by default.
+	LookupEnv func(string) (string, bool)
+	payKeys   map[string]string // gateway name → secret key
 
 	stopSweepers context.CancelFunc
 	sweepers     sync.WaitGroup
@@ -58,13 +62,22 @@ type Main struct {
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{Base: app.NewBase(os.Stderr), Config: DefaultConfig()}
+	return &Main{Base: app.NewBase(os.Stderr), Config: DefaultConfig(), LookupEnv: os.LookupEnv}
 }
 
 // ParseFlags loads the configuration: defaults < -config file < SHOPEDGE_*
-// variables < flags, then validates it.
+// variables < flags, then validates it and reads the gateways' secret keys
+// from the variables the configuration names.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	return config.Load(&m.Config, args, config.Options{Name: "core", Usage: m.Stderr})
+	if err := config.Load(&m.Config, args, config.Options{Name: "core", Usage: m.Stderr}); err != nil {
+		return err
+	}
+	keys, err := m.Config.Payment.Keys(m.LookupEnv)
+	if err != nil {
+		return err
+	}
+	m.payKeys = keys
+	return nil
 }
 
 // Run opens the store, starts the services and serves HTTP; it returns once
@@ -121,15 +134,15 @@ func (m *Main) startServices(ctx context.Context) error {
 	c := m.Config
 	m.Changelog = changelog.New(m.Store, c.Changelog)
 	m.Catalog = catalog.New(m.Store, m.Changelog, c.Catalog)
-	gw, err := testpay.New(c.Payment)
+	pay, err := routing.New(c.Payment, m.payKeys, m.Metrics, nil)
 	if err != nil {
-		return fmt.Errorf("cannot start the payment gateway: %w", err)
+		return fmt.Errorf("cannot start the payment gateways: %w", err)
 	}
-	m.Payments = gw
+	m.Payments = pay
 	if m.Carts, err = cart.New(m.Store, m.Catalog, c.Cart, m.Log.With().Str("svc", "cart").Logger()); err != nil {
 		return fmt.Errorf("cannot start carts: %w", err)
 	}
-	m.Checkout, err = checkout.New(m.Store, m.Catalog, payment.Single("testpay", gw), c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
+	m.Checkout, err = checkout.New(m.Store, m.Catalog, pay, c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
 	if err != nil {
 		return fmt.Errorf("cannot start checkout: %w", err)
 	}
@@ -161,6 +174,9 @@ func (m *Main) stopServices() error {
 	}
 	if m.AdminAPI != nil {
 		m.AdminAPI.Close() // stops the CDN purger
+	}
+	if m.Payments != nil {
+		m.Payments.Close()
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ func TestSingleCoreProcess(t *testing.T) {
 	bin := bins.Path(t, "core")
 	dataDir := t.TempDir()
 	dbPath := filepath.Join(dataDir, "sub", "core.db")
-	p, addr := proctest.StartServing(t, "core", bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token"),
+	p, addr := proctest.StartServing(t, "core", bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token", "TESTPAY_SECRET_KEY=sk_test_core"),
 		"-server.addr=127.0.0.1:0", "-store.path="+dbPath, "-store.no-sync")
 	proctest.CheckServing(t, "http://"+addr, 0)
 	if _, err := os.Stat(dbPath); err != nil {
@@ -52,7 +52,7 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 		t.Helper()
 		proctest.WantConfigError(t, bin, env, field, args...)
 	}
-	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token"}
+	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token", "TESTPAY_SECRET_KEY=sk_test_core"}
 	f(token, "-server.read-timeout", "-server.read-timeout=abc")
 	f(token, "server.concurrency", "-server.concurrency=0")
 	f(append(token, "SHOPEDGE_STORE_BACKEND=rocks"), "store.backend")
@@ -61,12 +61,28 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 	f([]string{"SHOPEDGE_ADMIN_TOKEN=short"}, "admin_token")
 	f(token, "server.adr", "-config", badFile)
 	f(token, "log.level", "-log.level=chatty")
+	noKey := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token"}
+	f(noKey, "payment.gateways[0].key_env")
+	gw := func(list string) []string { return append(token[:2:2], "SHOPEDGE_PAYMENT_GATEWAYS="+list) }
+	f(gw(`[{name: "", url: "http://127.0.0.1:9191", key_env: K}]`), "payment.gateways[0].name")
+	f(gw(`[{name: a, url: "http://x:1", key_env: K}, {name: a, url: "http://x:2", key_env: K}]`), "payment.gateways[1].name")
+	f(gw(`[{name: a, url: "x", key_env: K}]`), "payment.gateways[0].url")
+	f(gw(`[{name: a, url: "http://x:1", key_env: UNSET_SHOPEDGE_KEY}]`), "payment.gateways[0].key_env")
+	f(gw(`[{name: a, url: "http://x:1"}]`), "payment.gateways[0].key_env")
+	f(gw(`[{name: a, url: "http://x:1", key_env: K, wat: 1}]`), "payment.gateways[0].wat")
+	f(gw(`[{name: a, kind: paypal}]`), "payment.gateways[0].kind")
+	rules := func(list string) []string { return append(token[:2:2], "SHOPEDGE_PAYMENT_RULES="+list) }
+	f(rules(`[{targets: [{gateway: stripe}]}]`), "payment.rules[0].targets[0].gateway")
+	f(rules(`[{min_amount: 10, max_amount: 5, targets: [{gateway: testpay}]}]`), "payment.rules[0].min_amount")
+	f(rules(`[{currencies: [usd], targets: [{gateway: testpay}]}]`), "payment.rules[0].currencies[0]")
+	f(rules(`[{targets: [{gateway: testpay, weight: -1}]}]`), "payment.rules[0].targets[0].weight")
+	f(rules(`[{brands: [visa], countries: [Germany], targets: [{gateway: testpay}]}]`), "payment.rules[0].countries[0]")
 }
 
 // An unreachable TiKV cluster fails start-up within store.connect_timeout.
 func TestSingleCoreTiKVUnreachable(t *testing.T) {
 	bin := bins.Path(t, "core")
-	code, stderr := proctest.Run(t, bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=test-admin-token"), 20*time.Second,
+	code, stderr := proctest.Run(t, bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=test-admin-token", "TESTPAY_SECRET_KEY=sk_test_core"), 20*time.Second,
 		"-server.addr=127.0.0.1:0", "-store.backend=tikv", "-store.pd-endpoints=127.0.0.1:1", "-store.connect-timeout=1s")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
@@ -78,6 +94,7 @@ func TestSingleCoreTiKVUnreachable(t *testing.T) {
 
 // TestSingleCoreInProcess runs the same wiring in the test process.
 func TestSingleCoreInProcess(t *testing.T) {
+	t.Setenv("TESTPAY_SECRET_KEY", "sk_test_core")
 	var logs proctest.SyncBuffer
 	m := NewMain()
 	m.Stderr = &logs

@@ -24,25 +24,29 @@ type cluster struct {
 	coreBin  string
 	edgeBin  string
 	coreAddr string
+	payAddr  string
 	dataDir  string
 	core     *proctest.Process
 	edges    []*proctest.Process
 	edgeAddr []string
 }
 
-func coreEnv(addr, dataDir string) []string {
-	return []string{
+// coreEnv configures a core on addr with its store under dataDir, charging
+// through the testpay at payAddr.
+func coreEnv(addr, dataDir, payAddr string) []string {
+	return append([]string{
 		"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
 		"SHOPEDGE_SERVER_ADDR=" + addr,
 		"SHOPEDGE_STORE_PATH=" + filepath.Join(dataDir, "core.db"),
 		"SHOPEDGE_LOG_LEVEL=warn",
-	}
+	}, paymentEnv(payAddr)...)
 }
 
 func startCluster(t *testing.T, edges int) *cluster {
 	t.Helper()
 	coreBin, edgeBin := binaries(t)
 	c := &cluster{t: t, coreBin: coreBin, edgeBin: edgeBin, coreAddr: proctest.FreeAddr(t), dataDir: t.TempDir()}
+	_, c.payAddr = startTestpay(t, c.dataDir)
 	c.startCore()
 	for i := 0; i < edges; i++ {
 		addr := proctest.FreeAddr(t)
@@ -63,7 +67,7 @@ func startCluster(t *testing.T, edges int) *cluster {
 
 func (c *cluster) startCore() {
 	c.t.Helper()
-	c.core = startProc(c.t, "core", c.coreBin, coreEnv(c.coreAddr, c.dataDir))
+	c.core = startProc(c.t, "core", c.coreBin, coreEnv(c.coreAddr, c.dataDir, c.payAddr))
 	waitStatus(c.t, "http://"+c.coreAddr+"/readyz", 200, 30*time.Second)
 }
 

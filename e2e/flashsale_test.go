@@ -116,7 +116,8 @@ func TestSingleCoreKilledMidFlashSale(t *testing.T) {
 	}
 	coreBin, _ := binaries(t)
 	addr, dir := proctest.FreeAddr(t), t.TempDir()
-	env := append(coreEnv(addr, dir),
+	_, payAddr := startTestpay(t, dir)
+	env := append(coreEnv(addr, dir, payAddr),
 		// Short leases, so requests the crash cut off settle quickly.
 		"SHOPEDGE_CHECKOUT_PAYMENT_TIMEOUT=1s", "SHOPEDGE_CHECKOUT_PAYMENT_RETRY_AFTER=1s", "SHOPEDGE_CHECKOUT_RECONCILE_INTERVAL=200ms")
 	core := startProc(t, "core", coreBin, env)

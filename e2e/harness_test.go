@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,34 @@ import (
 
 const adminToken = "e2e-admin-token"
 
-// bins builds the core and edge binaries once per test run.
-var bins = proctest.NewBuilder("shopedge/core", "shopedge/edge")
+// bins builds the core, edge and testpay binaries once per test run.
+var bins = proctest.NewBuilder("shopedge/core", "shopedge/edge", "shopedge/core/payment/testpay/cmd/testpay")
+
+// testpayKey is the secret key of the tests' testpay processes.
+const testpayKey = "sk_test_e2e_testpay"
+
+// startTestpay starts a testpay process with its ledger under dataDir and
+// returns it and its address (kept across restarts).
+func startTestpay(t *testing.T, dataDir string) (*proctest.Process, string) {
+	t.Helper()
+	addr := proctest.FreeAddr(t)
+	p := startProc(t, "testpay", bins.Path(t, "testpay"), []string{
+		"TESTPAY_SECRET_KEY=" + testpayKey,
+		"TESTPAY_SERVER_ADDR=" + addr,
+		"TESTPAY_LEDGER=" + filepath.Join(dataDir, "testpay.ledger"),
+		"TESTPAY_LOG_LEVEL=warn",
+	})
+	waitStatus(t, "http://"+addr+"/readyz", 200, 30*time.Second)
+	return p, addr
+}
+
+// paymentEnv points a core at the testpay at payAddr.
+func paymentEnv(payAddr string) []string {
+	return []string{
+		"TESTPAY_SECRET_KEY=" + testpayKey,
+		`SHOPEDGE_PAYMENT_GATEWAYS=[{name: testpay, url: "http://` + payAddr + `", key_env: TESTPAY_SECRET_KEY}]`,
+	}
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()

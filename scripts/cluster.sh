@@ -6,7 +6,8 @@
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
 # CORE_ADDR (127.0.0.1:9090), EDGE1_ADDR (127.0.0.1:8081),
-# EDGE2_ADDR (127.0.0.1:8082), VARNISH_ADDR (127.0.0.1:8080).
+# EDGE2_ADDR (127.0.0.1:8082), VARNISH_ADDR (127.0.0.1:8080),
+# TESTPAY_ADDR (127.0.0.1:9191), TESTPAY_SECRET_KEY (default sk_test_dev_testpay).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 DATA=${SHOPEDGE_DATA:-$SHOPEDGE_ROOT/data/cluster}
@@ -16,15 +17,18 @@ EDGE1_ADDR=${EDGE1_ADDR:-127.0.0.1:8081}
 EDGE2_ADDR=${EDGE2_ADDR:-127.0.0.1:8082}
 VARNISH_ADDR=${VARNISH_ADDR:-127.0.0.1:8080}
 
-for b in core edge; do
+for b in core edge testpay; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b: run 'make build' first" >&2; exit 1; }
 done
 admin_token
+testpay_key
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
+start_testpay "${TESTPAY_ADDR:-127.0.0.1:9191}"
+
 start core "$BIN/core" -config "$SHOPEDGE_ROOT/configs/core.yaml" \
-	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db"
+	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db" "${CORE_PAYMENT_ARGS[@]}"
 wait_ready core "$CORE_ADDR"
 seed_catalog "$CORE_ADDR"
 
@@ -78,6 +82,7 @@ shopedge cluster is running.
   edges:        http://$EDGE1_ADDR  http://$EDGE2_ADDR
   core:         http://$CORE_ADDR
   admin token:  $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
+  testpay:      http://${TESTPAY_ADDR:-127.0.0.1:9191}   key $TESTPAY_SECRET_KEY   ($TESTPAY_NOTE)
   logs:         $DATA/*.log
 Press Ctrl-C to stop.
 MSG

@@ -105,3 +105,28 @@ seed_catalog() {
 	fi
 	echo "catalog imported: $(head -c 300 "$DATA/import.out")"
 }
+
+# testpay_key exports TESTPAY_SECRET_KEY (the key testpay checks and the
+# core's default gateway sends), defaulting to sk_test_dev_testpay.
+testpay_key() {
+	if [ -z "${TESTPAY_SECRET_KEY:-}" ]; then
+		export TESTPAY_SECRET_KEY=sk_test_dev_testpay
+		TESTPAY_NOTE="TESTPAY_SECRET_KEY is unset: using the development key"
+	else
+		TESTPAY_NOTE="from TESTPAY_SECRET_KEY"
+	fi
+}
+
+# start_testpay ADDR: starts the testpay payment simulator on ADDR with its
+# ledger in $DATA/testpay.ledger and waits until it is ready. The core's
+# default configuration charges through 127.0.0.1:9191; for another ADDR,
+# CORE_PAYMENT_ARGS holds the flag that points the core at it.
+start_testpay() {
+	local addr=$1
+	start testpay "$BIN/testpay" -server.addr="$addr" -ledger="$DATA/testpay.ledger"
+	wait_ready testpay "$addr"
+	CORE_PAYMENT_ARGS=()
+	if [ "$addr" != 127.0.0.1:9191 ]; then
+		CORE_PAYMENT_ARGS=("-payment.gateways=[{name: testpay, url: \"http://$addr\", key_env: TESTPAY_SECRET_KEY}]")
+	fi
+}

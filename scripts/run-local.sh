@@ -6,22 +6,26 @@
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
 # SHOPEDGE_DATA (default ./data), CORE_ADDR (127.0.0.1:9090),
-# EDGE_ADDR (127.0.0.1:8080), SHOPEDGE_DEMO_CATALOG, SHOPEDGE_SKIP_SEED=1.
+# EDGE_ADDR (127.0.0.1:8080), SHOPEDGE_DEMO_CATALOG, SHOPEDGE_SKIP_SEED=1,
+# TESTPAY_ADDR (127.0.0.1:9191), TESTPAY_SECRET_KEY (default sk_test_dev_testpay).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 CORE_ADDR=${CORE_ADDR:-127.0.0.1:9090}
 EDGE_ADDR=${EDGE_ADDR:-127.0.0.1:8080}
 
-for b in core edge; do
+for b in core edge testpay; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b: run 'make build' first" >&2; exit 1; }
 done
 admin_token
+testpay_key
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
+start_testpay "${TESTPAY_ADDR:-127.0.0.1:9191}"
+
 start core "$BIN/core" -config "$SHOPEDGE_ROOT/configs/core.yaml" \
-	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db"
+	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db" "${CORE_PAYMENT_ARGS[@]}"
 wait_ready core "$CORE_ADDR"
 seed_catalog "$CORE_ADDR"
 
@@ -36,7 +40,8 @@ shopedge is running.
   core (admin API):  http://$CORE_ADDR
   metrics:           http://$EDGE_ADDR/metrics  http://$CORE_ADDR/metrics
   admin token:       $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
-  logs:              $DATA/core.log  $DATA/edge.log
+  testpay:           http://${TESTPAY_ADDR:-127.0.0.1:9191}   key $TESTPAY_SECRET_KEY   ($TESTPAY_NOTE)
+  logs:              $DATA/core.log  $DATA/edge.log  $DATA/testpay.log
 Press Ctrl-C to stop.
 MSG
 

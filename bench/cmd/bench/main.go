@@ -118,6 +118,7 @@ func registerOptions(fs *flag.FlagSet, o *bench.Options) {
 func registerCluster(fs *flag.FlagSet, c *bench.ClusterConfig) {
 	fs.StringVar(&c.CoreBin, "core-bin", c.CoreBin, "core binary (empty: go build ./core)")
 	fs.StringVar(&c.EdgeBin, "edge-bin", c.EdgeBin, "edge binary (empty: go build ./edge)")
+	fs.StringVar(&c.TestpayBin, "testpay-bin", c.TestpayBin, "testpay binary (empty: go build ./core/payment/testpay/cmd/testpay)")
 	fs.StringVar(&c.ModuleDir, "module", c.ModuleDir, "module root to build binaries from")
 	fs.Var((*listFlag)(&c.CoreEnv), "core-env", "extra core NAME=value ({addr} {data} {token}); repeatable, later wins")
 	fs.Var((*listFlag)(&c.EdgeEnv), "edge-env", "extra edge NAME=value ({addr} {core} {data} {token}); repeatable")
@@ -338,10 +339,13 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Via, "via", cfg.Via, "edge (through an edge) or core (straight to the core)")
 	on := fs.String("group-commit-on", strings.Join(cfg.GroupCommitOn, " "), "core settings of the group-commit run (space-separated NAME=value or -flag)")
 	off := fs.String("group-commit-off", strings.Join(cfg.GroupCommitOff, " "), "core settings of the run without group commit")
+	inproc := fs.String("in-process", strings.Join(cfg.InProcess, " "), "core settings of the run with the in-process gateway")
+	modes := fs.String("modes", strings.Join(cfg.Modes, ","), "runs, in order: on (group commit, testpay process), inprocess (group commit, in-process gateway), off")
 	var out output
 	out.register(fs)
 	_ = fs.Parse(args)
 	cfg.GroupCommitOn, cfg.GroupCommitOff = strings.Fields(*on), strings.Fields(*off)
+	cfg.InProcess, cfg.Modes = splitSettings(*inproc), strings.Split(*modes, ",")
 	r, err := bench.RunFlashsale(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
@@ -372,4 +376,33 @@ func cmdIDs(args []string) error {
 		}
 	}
 	return w.Flush()
+}
+
+// splitSettings splits space-separated settings, keeping a value in
+// brackets whole (SHOPEDGE_PAYMENT_GATEWAYS=[{name: a, kind: b}]).
+func splitSettings(s string) []string {
+	var out []string
+	depth, start := 0, -1
+	for i, c := range s {
+		switch {
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+		if c == ' ' && depth == 0 {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out
 }
