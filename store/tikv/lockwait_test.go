@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +33,8 @@ func holdLock(t *testing.T, s *Store, key []byte) (release func()) {
 	if err := txn.LockKeys(context.Background(), kv.NewLockCtx(ts, kv.LockAlwaysWait, time.Now()), key); err != nil {
 		t.Fatal(err)
 	}
-	return func() { _ = txn.Rollback() }
+	var once sync.Once
+	return func() { once.Do(func() { _ = txn.Rollback() }) }
 }
 
 // TestLockWaitTimeoutIsConflict checks that a pessimistic lock wait that
