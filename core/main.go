@@ -157,10 +157,11 @@ func (m *Main) startServices(ctx context.Context) error {
 	m.CDN.WaitForEdges(m.AdminAPI.Followers())
 	m.CDN.Start()
 
-	// Sweepers are safe to run on every core process at once.
+	// Sweepers and the payment reconciler are safe to run on every core
+	// process at once.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopSweepers = cancel
-	for _, run := range []func(context.Context){m.Carts.RunSweeper, m.Checkout.RunSweeper} {
+	for _, run := range []func(context.Context){m.Carts.RunSweeper, m.Checkout.RunSweeper, m.Checkout.RunReconciler} {
 		m.sweepers.Add(1)
 		go func() { defer m.sweepers.Done(); run(sctx) }()
 	}
@@ -191,6 +192,8 @@ func (m *Main) stopServices() error {
 func (m *Main) routes(r *router.Router) {
 	m.AdminAPI.Register(r) // /admin/v1/..., /internal/v1/...
 	m.ShopAPI.Register(r)  // /v1/carts, /v1/checkout, /v1/orders
+	// /admin/v1/payments/unresolved, /admin/v1/refunds
+	m.AdminAPI.RegisterPayments(r, m.Checkout)
 }
 
 // Close stops in reverse order of Run: drain HTTP, stop services, close

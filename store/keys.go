@@ -31,6 +31,11 @@ import "encoding/binary"
 //	  idemexp/{unix u64 BE}{created ns u64 BE}{sha256}   idempotency expiry index: records
 //	                                  without an order, and those not due when the scan passed
 //	  idemexp/~scanned                raw id of the last order the idempotency scan passed
+//	  payq/{order id}                 payments to reconcile: orders whose charge outcome is not
+//	                                  known and that no checkout request is driving any more
+//	  payq/~scanned                   raw id of the last order the reconciler's scan passed
+//	  rfq/{order id}{attempt u8}      refund queue: one binary work item per refund not yet
+//	                                  confirmed by its gateway (state, tries, next try, last error)
 const (
 	NSProduct = "p/"
 	NSSKU     = "k/"
@@ -43,6 +48,8 @@ const (
 	NSResv    = "resv/"
 	NSIdem    = "idem/"
 	NSIdemExp = "idemexp/"
+	NSPayQ    = "payq/"
+	NSRefundQ = "rfq/"
 )
 
 // Key returns namespace followed by the given parts joined by '/'.

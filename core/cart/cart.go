@@ -126,8 +126,8 @@ func (s *Service) Get(ctx context.Context, id string) (api.Cart, error) {
 // SetQuantity sets the quantity of sku in cart id; 0 removes the line.
 // Quantities outside [0, MaxQuantity] and a line beyond MaxLines are
 // invalid; an unknown SKU is not_found; a SKU without a price, or in
-// another currency than the cart, is a conflict. Nothing is written on
-// error.
+// another currency than the cart, is a conflict, and so is any change to a
+// cart frozen by its checkout (FrozenError). Nothing is written on error.
 func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (api.Cart, error) {
 	if err := ValidSKU(sku); err != nil {
 		return api.Cart{}, err
@@ -141,6 +141,9 @@ func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (a
 		r, err := LoadTx(tx, id, now)
 		if err != nil {
 			return err
+		}
+		if r.Order != "" {
+			return FrozenError(r)
 		}
 		i := slices.IndexFunc(r.Lines, func(l Line) bool { return l.SKU == sku })
 		switch {

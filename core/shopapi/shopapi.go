@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/fasthttp/router"
 	json "github.com/goccy/go-json"
@@ -85,8 +86,13 @@ func (a *API) wrap(route string, h handler) fasthttp.RequestHandler {
 		if err == nil {
 			return
 		}
-		if api.ErrorCode(err) == api.ECodeInternal {
+		switch api.ErrorCode(err) {
+		case api.ECodeInternal:
 			a.log.Error().Err(err).Str("route", route).Msg("request failed")
+		case api.ECodePaymentUnknown:
+			// The order keeps its stock; a retry of the key after this
+			// long looks the charge up.
+			ctx.Response.Header.Set("Retry-After", strconv.FormatInt(a.co.PaymentRetryAfter(), 10))
 		}
 		api.WriteError(ctx, err)
 	}

@@ -31,8 +31,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
@@ -243,8 +245,18 @@ func (g *Gateway) Charge(ctx context.Context, req payment.ChargeRequest) (paymen
 		// Refused before anything was sent.
 		return payment.Charge{}, fmt.Errorf("cannot charge: %v: %w", err, payment.ErrNotSent)
 	}
+	// Go's transport resends a request that carries an Idempotency-Key on
+	// a new connection when a kept-alive one broke after the request was
+	// written: a dial error of that resend does not prove the gateway never
+	// got the first. So "not sent" needs no connection ever obtained.
+	var connected atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }})
 	pi, err := g.sc.V1PaymentIntents.Create(ctx, chargeParams(ctx, req))
 	if err != nil {
+		var se *stripe.Error
+		if connected.Load() && !errors.As(err, &se) {
+			return payment.Charge{}, fmt.Errorf("cannot charge: %v (after a connection was made: the request may have reached the gateway): %w", err, payment.ErrGateway)
+		}
 		return payment.Charge{}, chargeError(err)
 	}
 	return chargeResult(pi)

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -243,4 +245,57 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.SecretKey = "" }, "secret key")
 	f(func(c *Config) { c.Timeout = 0 }, "timeout")
 	f(func(c *Config) { c.ConnectTimeout = time.Hour }, "connect_timeout")
+}
+
+// A charge whose request reached the gateway on a kept-alive connection
+// that the gateway then closed without an answer (it crashed after
+// charging, say) is not "not sent", though Go's transport resends such a
+// request (it carries an Idempotency-Key) on a new connection and that
+// dial fails: the gateway may have charged. (Before, the dial error of the
+// resend made it ErrNotSent, and the checkout released an order whose
+// charge had gone through; the chaos end-to-end test found it.)
+func TestChargeResentAfterAReachedGatewayIsNotNotSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		body := `{"id":"pi_first","object":"payment_intent","status":"succeeded","amount":1,"currency":"usd"}`
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		if req, err = http.ReadRequest(br); err == nil {
+			_, _ = io.Copy(io.Discard, req.Body)
+		}
+		// The second charge reached the gateway; it dies unanswered and
+		// nobody listens any more.
+		ln.Close()
+	}()
+	cfg := DefaultConfig()
+	cfg.URL, cfg.SecretKey = "http://"+ln.Addr().String(), "sk_test_x"
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := payment.ChargeRequest{Key: "k1", Token: "tok_ok", Amount: api.Money{Amount: 1, Currency: "USD"}, OrderID: "o"}
+	if c, err := g.Charge(context.Background(), req); err != nil || c.ID != "pi_first" {
+		t.Fatalf("first charge: %+v %v", c, err)
+	}
+	req.Key = "k2"
+	_, err = g.Charge(context.Background(), req)
+	<-served
+	if err == nil || errors.Is(err, payment.ErrNotSent) || payment.NothingCharged(err) {
+		t.Fatalf("charge that reached the gateway unanswered: %v, want an unknown outcome", err)
+	}
 }
