@@ -49,7 +49,7 @@ func TestPaymentRoutes(t *testing.T) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: r.Handler}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Shutdown(); a.Close() })
+	t.Cleanup(func() { _ = srv.Shutdown() })
 	e := &testEnv{t: t, api: a, client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }, ReadTimeout: 5 * time.Second}}
 
 	for _, path := range []string{"/admin/v1/payments/unresolved", "/admin/v1/refunds"} {
