@@ -58,7 +58,7 @@ func (s *Service) Cancel(ctx context.Context, id, token string) (api.Order, erro
 	cancel()
 	if err != nil {
 		s.log.Error().Err(err).Str("order", o.ID).Msg("cannot refund cancelled order; cancel again to retry")
-		return api.Order{}, api.Errorf(api.ECodeUnavailable, "the order is cancelled but its refund is pending; retry the cancel")
+		return api.Order{}, api.Errorf(api.ECodeRefundPending, "the order is cancelled but its refund is pending; retry the cancel")
 	}
 	s.refunds.Inc()
 	err = s.retry(ctx, func() error {
