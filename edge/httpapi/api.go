@@ -99,7 +99,6 @@ func (a *API) Register(r *router.Router) {
 	r.GET("/products/{slug}", a.ProductHTML)
 	r.HEAD("/products/{slug}", a.ProductHTML)
 	r.POST("/admin/v1/purge", a.Purge)
-	r.GET("/debug/pprof/{profile:*}", a.Debug)
 	if h := a.deps.Suggest; h != nil {
 		r.GET("/v1/suggest", h)
 	}
