@@ -22,7 +22,7 @@ import (
 // ClusterConfig says how a scenario starts the real core and edge. Env and
 // Args entries are templates: {addr} is the process's own listen address,
 // {core} the core's address, {data} a fresh data directory and {token} the
-// admin token.
+// admin token, {internal} the core's internal token.
 type ClusterConfig struct {
 	// CoreBin and EdgeBin are the binaries; empty builds ./core and ./edge
 	// from ModuleDir into the work directory.
@@ -36,6 +36,9 @@ type ClusterConfig struct {
 	// AdminToken is the Bearer token of the core's admin API; default the
 	// SHOPEDGE_ADMIN_TOKEN variable, else "bench-admin-token".
 	AdminToken string `yaml:"admin_token"`
+	// InternalToken is the core's internal token, given to both tiers;
+	// default the SHOPEDGE_INTERNAL_TOKEN variable, else one made up.
+	InternalToken string `yaml:"internal_token"`
 	// WorkDir holds binaries, data and logs; empty makes a temporary
 	// directory removed by Close.
 	WorkDir string `yaml:"work_dir"`
@@ -53,17 +56,22 @@ func DefaultClusterConfig() ClusterConfig {
 	if tok == "" {
 		tok = "bench-admin-token"
 	}
+	internal := os.Getenv("SHOPEDGE_INTERNAL_TOKEN")
+	if internal == "" {
+		internal = "bench-internal-token-0123456789"
+	}
 	return ClusterConfig{
 		ModuleDir: ".",
 		CoreEnv: []string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_STORE_PATH={data}/core.db",
-			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_LOG_LEVEL=warn",
+			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
 		},
 		EdgeEnv: []string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_CORE_ADDRS={core}", "SHOPEDGE_FORWARD_ADDRS={core}",
-			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_LOG_LEVEL=warn",
+			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
 		},
 		AdminToken:    tok,
+		InternalToken: internal,
 		ReadyTimeout:  60 * time.Second,
 		ImportTimeout: 10 * time.Minute,
 	}
@@ -171,7 +179,7 @@ func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return fmt.Errorf("cannot create core data dir: %w", err)
 	}
-	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "core": addr}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "internal": c.cfg.InternalToken, "core": addr}
 	xenv, xargs := SplitExtra(extra)
 	env := append(expand(c.cfg.CoreEnv, vars), expand(xenv, vars)...)
 	args := append(expand(c.cfg.CoreArgs, vars), expand(xargs, vars)...)
@@ -179,7 +187,7 @@ func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if err != nil {
 		return err
 	}
-	p.Addr, c.Core = addr, p
+	p.Addr, p.Token, c.Core = addr, c.cfg.AdminToken, p
 	if _, err := c.waitReady(ctx, p); err != nil {
 		return err
 	}
@@ -204,7 +212,7 @@ func (c *Cluster) StartEdge(ctx context.Context, extra ...string) (time.Duration
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return 0, fmt.Errorf("cannot create edge data dir: %w", err)
 	}
-	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "core": c.Core.Addr}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "internal": c.cfg.InternalToken, "core": c.Core.Addr}
 	xenv, xargs := SplitExtra(extra)
 	env := append(expand(c.cfg.EdgeEnv, vars), expand(xenv, vars)...)
 	args := append(expand(c.cfg.EdgeArgs, vars), expand(xargs, vars)...)
@@ -212,7 +220,7 @@ func (c *Cluster) StartEdge(ctx context.Context, extra ...string) (time.Duration
 	if err != nil {
 		return 0, err
 	}
-	p.Addr, c.Edge = addr, p
+	p.Addr, p.Token, c.Edge = addr, c.cfg.AdminToken, p
 	return c.waitReady(ctx, p)
 }
 
@@ -358,6 +366,9 @@ func Metrics(ctx context.Context, p *Proc, names ...string) (map[string]float64,
 	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+p.Addr+"/metrics", nil)
 	if err != nil {
 		return nil, err
+	}
+	if p.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.Token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -33,6 +33,7 @@ type cluster struct {
 func coreEnv(addr, dataDir string) []string {
 	return []string{
 		"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
+		"SHOPEDGE_INTERNAL_TOKEN=" + internalToken,
 		"SHOPEDGE_SERVER_ADDR=" + addr,
 		"SHOPEDGE_STORE_PATH=" + filepath.Join(dataDir, "core.db"),
 		"SHOPEDGE_LOG_LEVEL=warn",
@@ -48,6 +49,7 @@ func startCluster(t *testing.T, edges int) *cluster {
 		addr := proctest.FreeAddr(t)
 		p := startProc(t, fmt.Sprintf("edge%d", i), edgeBin, []string{
 			"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
+			"SHOPEDGE_INTERNAL_TOKEN=" + internalToken,
 			"SHOPEDGE_SERVER_ADDR=" + addr,
 			"SHOPEDGE_CORE_ADDRS=" + c.coreAddr,
 			"SHOPEDGE_PAGES_CACHE_BYTES=" + strconv.Itoa(64<<20),
@@ -112,7 +114,7 @@ func (c *cluster) importLines(lines [][]byte) {
 // metric reads one sample from a /metrics page (0 when absent).
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
-	_, _, b := do(t, "GET", base+"/metrics", nil)
+	_, _, b := do(t, "GET", base+"/metrics", nil, bearer()...)
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, name+" ") {
 			v, _ := strconv.ParseFloat(strings.TrimPrefix(l, name+" "), 64)

@@ -16,7 +16,11 @@ import (
 	"shopedge/internal/proctest"
 )
 
-const adminToken = "e2e-admin-token"
+// The tokens every process of these tests is given.
+const (
+	adminToken    = "e2e-admin-token"
+	internalToken = "e2e-internal-token-0123456789"
+)
 
 // bins builds the core and edge binaries once per test run.
 var bins = proctest.NewBuilder("shopedge/core", "shopedge/edge")

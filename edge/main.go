@@ -69,7 +69,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready})
+	return m.StartServer(m.Config.Server, app.Handlers{
+		Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready,
+		// /metrics and /debug/pprof/ (the core's address, breaker
+		// states, memory) need the admin token, or the ops listener.
+		OpsTokens: []string{m.Config.AdminToken},
+		Ops:       m.Config.Ops,
+	})
 }
 
 // startServices creates the caches and services and starts following the
