@@ -66,15 +66,24 @@ func DefaultClusterConfig() ClusterConfig {
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_STORE_PATH={data}/core.db",
 			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
 		},
-		EdgeEnv: []string{
+		EdgeEnv: append([]string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_CORE_ADDRS={core}", "SHOPEDGE_FORWARD_ADDRS={core}",
 			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
-		},
+		}, NoClientLimits...),
 		AdminToken:    tok,
 		InternalToken: internal,
 		ReadyTimeout:  60 * time.Second,
 		ImportTimeout: 10 * time.Minute,
 	}
+}
+
+// NoClientLimits turns the edge's per-client budgets off: a load
+// generator sends every request from one address, which the budgets of
+// one shopper would stop at once. The flood scenario turns them back on.
+var NoClientLimits = []string{
+	"SHOPEDGE_FORWARD_LIMITS_CLIENT_RATE=0", "SHOPEDGE_FORWARD_LIMITS_CART_RATE=0",
+	"SHOPEDGE_FORWARD_LIMITS_CHECKOUTS_PER_CART=0", "SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CLIENT=0",
+	"SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CART=0",
 }
 
 // Validate reports the first invalid field of c.

@@ -91,6 +91,7 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot create the page cache: %w", err)
 	}
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
+	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
 	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
@@ -105,7 +106,7 @@ func (m *Main) startServices(ctx context.Context) error {
 		Log:      m.Log.With().Str("svc", "api").Logger(),
 		Metrics:  m.Metrics,
 		Suggest:  m.Suggest.Handle,
-		Forward:  m.Forwarder.Handle,
+		Forward:  m.Forwarder.Endpoints(),
 	}, apiCfg)
 
 	// The snapshot loads in the background; /readyz turns 200 when done.
@@ -116,9 +117,14 @@ func (m *Main) startServices(ctx context.Context) error {
 }
 
 // ready reports whether the edge can serve: once serving, /readyz answers
-// 200 only then.
+// 200 only then. Once ready it has the core's announced longest checkout:
+// CheckoutTimeout logs an error if forward.checkout_timeout is shorter.
 func (m *Main) ready() bool {
-	return m.Follower != nil && m.Follower.Ready()
+	if m.Follower == nil || !m.Follower.Ready() {
+		return false
+	}
+	m.Forwarder.CheckoutTimeout()
+	return true
 }
 
 // stopServices stops the feed follower and releases the caches, in reverse
