@@ -30,6 +30,8 @@ cluster: build
 ## (it slows the in-process cluster so much that it runs a smaller hot-key
 ## test there)
 test:
+	@command -v curl >/dev/null 2>&1 || { echo "installing curl (scripts/run-local.sh, tested in e2e, needs it)"; \
+		apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
 	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/

@@ -5,6 +5,7 @@
 # stops everything (Varnish and edges first, then the core).
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
+# SHOPEDGE_INTERNAL_TOKEN (default: a random one for this run),
 # CORE_ADDR (127.0.0.1:9090), EDGE1_ADDR (127.0.0.1:8081),
 # EDGE2_ADDR (127.0.0.1:8082), VARNISH_ADDR (127.0.0.1:8080).
 set -euo pipefail
@@ -20,6 +21,7 @@ for b in core edge; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b: run 'make build' first" >&2; exit 1; }
 done
 admin_token
+internal_token
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
@@ -78,6 +80,7 @@ shopedge cluster is running.
   edges:        http://$EDGE1_ADDR  http://$EDGE2_ADDR
   core:         http://$CORE_ADDR
   admin token:  $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
+  internal token: $SHOPEDGE_INTERNAL_TOKEN   ($INTERNAL_NOTE)
   logs:         $DATA/*.log
 Press Ctrl-C to stop.
 MSG
