@@ -28,9 +28,9 @@ func startRunner(t *testing.T) (*runner, string) {
 		t.Fatal("scripts/run-local.sh needs curl (Debian package curl; make test installs it)")
 	}
 	core, _ := binaries(t)
-	edgeAddr := proctest.FreeAddr(t)
+	edgeAddr, data := proctest.FreeAddr(t), t.TempDir()
 	cmd := exec.Command("../scripts/run-local.sh")
-	cmd.Env = proctest.CleanEnv("BIN="+filepath.Dir(core), "SHOPEDGE_DATA="+t.TempDir(), "SHOPEDGE_SKIP_SEED=1",
+	cmd.Env = proctest.CleanEnv("BIN="+filepath.Dir(core), "SHOPEDGE_DATA="+data, "SHOPEDGE_SKIP_SEED=1",
 		"CORE_ADDR="+proctest.FreeAddr(t), "EDGE_ADDR="+edgeAddr)
 	r := &runner{cmd: cmd, out: &proctest.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
@@ -45,6 +45,11 @@ func startRunner(t *testing.T) (*runner, string) {
 			}
 		}
 		_ = cmd.Process.Kill()
+		logs, _ := filepath.Glob(filepath.Join(data, "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			noCardNumbers(t, filepath.Base(l), string(b))
+		}
 		if t.Failed() {
 			t.Logf("runner output:\n%s", r.out.String())
 		}
