@@ -9,6 +9,7 @@
 //	bench products [-gen 1000000]                    Zipf product reads through a real edge
 //	bench suggest                                    keystroke replay of real queries
 //	bench flashsale -buyers 2000 -units 100          checkout storm, group commit on and off
+//	bench flood -clients 32 -factor 10               shoppers' cart writes, quiet and while one address floods
 //	bench ids [-slugs] > ids.txt                     catalog ids by popularity (for wrk/products.lua)
 //
 // Every run measures the in-process baseline with the same client,
@@ -53,6 +54,8 @@ func main() {
 		err = cmdSuggest(ctx, args)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args)
+	case "flood":
+		err = cmdFlood(ctx, args)
 	case "ids":
 		err = cmdIDs(args)
 	case "-h", "-help", "--help", "help":
@@ -69,7 +72,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|ids [flags]  (bench <command> -h for flags)")
+	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|flood|ids [flags]  (bench <command> -h for flags)")
 }
 
 // listFlag is a repeatable string flag.
@@ -343,6 +346,28 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 	_ = fs.Parse(args)
 	cfg.GroupCommitOn, cfg.GroupCommitOff = strings.Fields(*on), strings.Fields(*off)
 	r, err := bench.RunFlashsale(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
+func cmdFlood(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("flood", flag.ExitOnError)
+	cfg := bench.DefaultFloodConfig()
+	registerCluster(fs, &cfg.Cluster)
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "shoppers, each from its own loopback address 127.0.1.x")
+	fs.Float64Var(&cfg.ClientRate, "client-rate", cfg.ClientRate, "cart writes a second per shopper")
+	fs.IntVar(&cfg.CartsPerClient, "carts", cfg.CartsPerClient, "carts per shopper")
+	fs.Float64Var(&cfg.FloodFactor, "factor", cfg.FloodFactor, "the flood's rate over the shoppers' total rate")
+	fs.StringVar(&cfg.FloodAddr, "flood-addr", cfg.FloodAddr, "the flooder's source address")
+	fs.IntVar(&cfg.FloodConcurrency, "flood-c", cfg.FloodConcurrency, "the flooder's connections")
+	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "duration of each phase")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "per-request timeout")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	r, err := bench.RunFlood(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
 	}
