@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -220,7 +221,8 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(out)
 	defer fasthttp.ReleaseResponse(resp)
-	buildRequest(out, ctx, rt, &p, req.token, ip.String())
+	var ipBuf [48]byte
+	buildRequest(out, ctx, rt, &p, req.token, appendIP(ipBuf[:0], ip))
 
 	timeout := f.cfg.Timeout
 	if rt.slow {
@@ -237,6 +239,15 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 			f.limits.count(keyed(kb[:0], kindFailCart, []byte(cart)), f.cfg.Limits.FailedPaymentsPerCart, true)
 		}
 	}
+}
+
+// appendIP appends ip's text form to dst without allocating.
+func appendIP(dst []byte, ip net.IP) []byte {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return dst
+	}
+	return a.Unmap().AppendTo(dst)
 }
 
 // checked is what check read from a request besides its path parameters.

@@ -20,7 +20,7 @@ var passedResponseHeaders = []string{"Retry-After", "Idempotent-Replayed", "Allo
 
 // buildRequest fills req for a core from rt, the validated parameters p,
 // the validated token, and ctx's allow-listed headers and body.
-func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx, rt *route, p *[2]string, token, client string) {
+func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx, rt *route, p *[2]string, token string, client []byte) {
 	req.Header.SetMethod(rt.method)
 	uri := rt.build(req.Header.RequestURI()[:0], p)
 	if rt.token {
@@ -35,7 +35,7 @@ func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx, rt *route, p 
 	// A valid client id (one that does not look like card data), else a
 	// new one; the same id goes back to the client.
 	req.Header.SetBytesV(HeaderRequestID, httpserver.RequestID(ctx))
-	req.Header.Set("X-Forwarded-For", client)
+	req.Header.SetBytesV("X-Forwarded-For", client)
 	if rt.body {
 		if ct := ctx.Request.Header.ContentType(); len(ct) > 0 {
 			req.Header.SetContentTypeBytes(ct)
