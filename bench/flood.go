@@ -38,6 +38,9 @@ type FloodConfig struct {
 	FloodFactor      float64 `yaml:"flood_factor"`
 	FloodAddr        string  `yaml:"flood_addr"`
 	FloodConcurrency int     `yaml:"flood_concurrency"`
+	// Limits runs the edge with its default per-client budgets; false
+	// turns them off, to see what they buy.
+	Limits bool `yaml:"limits"`
 	// Duration of each phase; Timeout of one request.
 	Duration time.Duration `yaml:"duration"`
 	Timeout  time.Duration `yaml:"timeout"`
@@ -48,7 +51,7 @@ type FloodConfig struct {
 func DefaultFloodConfig() FloodConfig {
 	return FloodConfig{
 		Cluster: DefaultClusterConfig(), Clients: 32, ClientRate: 8, CartsPerClient: 4,
-		FloodFactor: 10, FloodAddr: "127.0.0.2", FloodConcurrency: 64,
+		FloodFactor: 10, FloodAddr: "127.0.0.2", FloodConcurrency: 64, Limits: true,
 		Duration: 10 * time.Second, Timeout: 5 * time.Second,
 	}
 }
@@ -130,7 +133,11 @@ func RunFlood(ctx context.Context, cfg FloodConfig, log io.Writer) (*Report, err
 	if _, err := cl.Import(ctx, &buf); err != nil {
 		return nil, err
 	}
-	if _, err := cl.StartEdge(ctx, edgeLimits()...); err != nil {
+	var limits []string
+	if cfg.Limits {
+		limits = edgeLimits()
+	}
+	if _, err := cl.StartEdge(ctx, limits...); err != nil {
 		return nil, err
 	}
 	shoppers := make([]*fasthttp.HostClient, cfg.Clients)
@@ -214,7 +221,11 @@ func RunFlood(ctx context.Context, cfg FloodConfig, log io.Writer) (*Report, err
 	r.Fact("core_requests_during_flood_phase", coreAfter["shopedge_http_requests_total"]-coreBefore["shopedge_http_requests_total"])
 	r.Fact("edge_cpu_s_flood_phase", (after[1] - before[1]).Seconds())
 	r.Fact("core_cpu_s_flood_phase", (after[0] - before[0]).Seconds())
-	r.Note("shoppers: %d loopback addresses 127.0.1.x, each %.0f cart writes/s (PUT /v1/carts/{id}/items/{sku}) over %d carts, open loop; the edge runs its default per-client budgets", cfg.Clients, cfg.ClientRate, cfg.CartsPerClient)
+	budgets := "the edge runs its default per-client budgets"
+	if !cfg.Limits {
+		budgets = "the edge runs WITHOUT per-client budgets"
+	}
+	r.Note("shoppers: %d loopback addresses 127.0.1.x, each %.0f cart writes/s (PUT /v1/carts/{id}/items/{sku}) over %d carts, open loop; %s", cfg.Clients, cfg.ClientRate, cfg.CartsPerClient, budgets)
 	r.Note("flooder: %s at %.0f× the shoppers' rate on %d connections; answers 429 at the edge cost the core nothing (core_requests_during_flood_phase counts every core request, the shoppers' included)", cfg.FloodAddr, cfg.FloodFactor, cfg.FloodConcurrency)
 	r.Note("issue 13 asks for the shoppers' p99 under the flood within 2× of the quiet run: reported, not asserted; load generator, edge and core share the machine's CPUs")
 	return r, nil

@@ -362,6 +362,7 @@ func cmdFlood(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.FloodFactor, "factor", cfg.FloodFactor, "the flood's rate over the shoppers' total rate")
 	fs.StringVar(&cfg.FloodAddr, "flood-addr", cfg.FloodAddr, "the flooder's source address")
 	fs.IntVar(&cfg.FloodConcurrency, "flood-c", cfg.FloodConcurrency, "the flooder's connections")
+	fs.BoolVar(&cfg.Limits, "limits", cfg.Limits, "run the edge with its default per-client budgets (false: none, to compare)")
 	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "duration of each phase")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "per-request timeout")
 	var out output
