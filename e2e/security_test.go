@@ -328,6 +328,14 @@ func testCoreAccess(t *testing.T, e *secEnv) {
 			}
 		}
 	}
+	// The feed announces the core's longest checkout, which the edge's
+	// checkout timeout must exceed: (1 gateway + 1 refund) × 10 s + 5 s.
+	if _, h, _ := do(t, "GET", e.core+"/internal/v1/changes?after=0&wait=0", nil, internalBearer()...); h.Get(api.HeaderCheckoutMax) != "25000" {
+		t.Errorf("%s: %q, want 25000", api.HeaderCheckoutMax, h.Get(api.HeaderCheckoutMax))
+	}
+	if got := metric(t, e.edge, "shopedge_edge_forward_checkout_timeout_seconds"); got != 30 {
+		t.Errorf("the edge's checkout timeout: %v s, want 30", got)
+	}
 }
 
 // testEdgeAccess: the edge's metrics and profiles need the admin token;
