@@ -527,7 +527,7 @@ func fromAddr(ip string) *http.Client {
 // requests, while another client address is served; failed payments on a
 // cart stop its checkouts at the cap.
 func testClientLimits(t *testing.T, e *secEnv) {
-	_, addr := e.c.startEdge("limited", "SHOPEDGE_FORWARD_LIMITS_CLIENT_RATE=2", "SHOPEDGE_FORWARD_LIMITS_CLIENT_BURST=5",
+	_, addr := e.c.startEdge("limited", "SHOPEDGE_FORWARD_LIMITS_CLIENT_RATE=0.5", "SHOPEDGE_FORWARD_LIMITS_CLIENT_BURST=5",
 		"SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CART=2")
 	edge := "http://" + addr
 	waitStatus(t, edge+"/readyz", 200, 30*time.Second)
