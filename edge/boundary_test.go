@@ -133,7 +133,7 @@ func rawExchange(t *testing.T, addr, request string) string {
 
 // TestSingleEdgeForwardsOnlyTheWriteRoutes (issue 13) runs the edge's real
 // wiring (router, middleware, forwarder) in front of a fake core that
-// records every request it gets, and sends ~2,500 requests aimed past the
+// records every request it gets, and sends ~8,600 requests aimed past the
 // public routes (every encoding of path traversal we know, with every
 // method, the admin token attached). The core must only ever see the
 // write routes of DESIGN.md with well-formed parameters, never an
