@@ -33,6 +33,8 @@ cluster: build
 ## the end-to-end Varnish tests when they are missing and it can (root or
 ## sudo); where it cannot, those tests fail naming the packages.
 test:
+	@command -v curl >/dev/null 2>&1 || { echo "installing curl (scripts/run-local.sh, tested in e2e, needs it)"; \
+		apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 	./scripts/ensure-varnish.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)

@@ -22,7 +22,8 @@ import (
 // ClusterConfig says how a scenario starts the real testpay, core and edge.
 // Env and Args entries are templates: {addr} is the process's own listen
 // address, {core} the core's address, {testpay} testpay's, {data} a fresh
-// data directory, {token} the admin token and {paykey} testpay's secret key.
+// data directory, {token} the admin token, {internal} the core's internal
+// token and {paykey} testpay's secret key.
 type ClusterConfig struct {
 	// CoreBin, EdgeBin and TestpayBin are the binaries; empty builds
 	// ./core, ./edge and ./core/payment/testpay/cmd/testpay from ModuleDir
@@ -42,6 +43,9 @@ type ClusterConfig struct {
 	// AdminToken is the Bearer token of the core's admin API; default the
 	// SHOPEDGE_ADMIN_TOKEN variable, else "bench-admin-token".
 	AdminToken string `yaml:"admin_token"`
+	// InternalToken is the core's internal token, given to both tiers;
+	// default the SHOPEDGE_INTERNAL_TOKEN variable, else one made up.
+	InternalToken string `yaml:"internal_token"`
 	// WorkDir holds binaries, data and logs; empty makes a temporary
 	// directory removed by Close.
 	WorkDir string `yaml:"work_dir"`
@@ -59,11 +63,15 @@ func DefaultClusterConfig() ClusterConfig {
 	if tok == "" {
 		tok = "bench-admin-token"
 	}
+	internal := os.Getenv("SHOPEDGE_INTERNAL_TOKEN")
+	if internal == "" {
+		internal = "bench-internal-token-0123456789"
+	}
 	return ClusterConfig{
 		ModuleDir: ".",
 		CoreEnv: []string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_STORE_PATH={data}/core.db",
-			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_LOG_LEVEL=warn",
+			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
 			"TESTPAY_SECRET_KEY={paykey}",
 			`SHOPEDGE_PAYMENT_GATEWAYS=[{name: testpay, url: "http://{testpay}", key_env: TESTPAY_SECRET_KEY}]`,
 		},
@@ -71,14 +79,24 @@ func DefaultClusterConfig() ClusterConfig {
 			"TESTPAY_SERVER_ADDR={addr}", "TESTPAY_LEDGER={data}/testpay.ledger",
 			"TESTPAY_SECRET_KEY={paykey}", "TESTPAY_LOG_LEVEL=warn",
 		},
-		EdgeEnv: []string{
+		EdgeEnv: append([]string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_CORE_ADDRS={core}", "SHOPEDGE_FORWARD_ADDRS={core}",
-			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_LOG_LEVEL=warn",
-		},
+			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
+		}, NoClientLimits...),
 		AdminToken:    tok,
+		InternalToken: internal,
 		ReadyTimeout:  60 * time.Second,
 		ImportTimeout: 10 * time.Minute,
 	}
+}
+
+// NoClientLimits turns the edge's per-client budgets off: a load
+// generator sends every request from one address, which the budgets of
+// one shopper would stop at once. The flood scenario turns them back on.
+var NoClientLimits = []string{
+	"SHOPEDGE_FORWARD_LIMITS_CLIENT_RATE=0", "SHOPEDGE_FORWARD_LIMITS_CART_RATE=0",
+	"SHOPEDGE_FORWARD_LIMITS_CHECKOUTS_PER_CART=0", "SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CLIENT=0",
+	"SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CART=0",
 }
 
 // Validate reports the first invalid field of c.
@@ -224,7 +242,7 @@ func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return fmt.Errorf("cannot create core data dir: %w", err)
 	}
-	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "core": addr, "testpay": payAddr, "paykey": testpayKey}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "internal": c.cfg.InternalToken, "core": addr, "testpay": payAddr, "paykey": testpayKey}
 	xenv, xargs := SplitExtra(extra)
 	env := append(expand(c.cfg.CoreEnv, vars), expand(xenv, vars)...)
 	args := append(expand(c.cfg.CoreArgs, vars), expand(xargs, vars)...)
@@ -232,7 +250,7 @@ func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if err != nil {
 		return err
 	}
-	p.Addr, c.Core = addr, p
+	p.Addr, p.Token, c.Core = addr, c.cfg.AdminToken, p
 	if _, err := c.waitReady(ctx, p); err != nil {
 		return err
 	}
@@ -257,7 +275,7 @@ func (c *Cluster) StartEdge(ctx context.Context, extra ...string) (time.Duration
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return 0, fmt.Errorf("cannot create edge data dir: %w", err)
 	}
-	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "core": c.Core.Addr}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "internal": c.cfg.InternalToken, "core": c.Core.Addr}
 	xenv, xargs := SplitExtra(extra)
 	env := append(expand(c.cfg.EdgeEnv, vars), expand(xenv, vars)...)
 	args := append(expand(c.cfg.EdgeArgs, vars), expand(xargs, vars)...)
@@ -265,7 +283,7 @@ func (c *Cluster) StartEdge(ctx context.Context, extra ...string) (time.Duration
 	if err != nil {
 		return 0, err
 	}
-	p.Addr, c.Edge = addr, p
+	p.Addr, p.Token, c.Edge = addr, c.cfg.AdminToken, p
 	return c.waitReady(ctx, p)
 }
 
@@ -415,6 +433,9 @@ func Metrics(ctx context.Context, p *Proc, names ...string) (map[string]float64,
 	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+p.Addr+"/metrics", nil)
 	if err != nil {
 		return nil, err
+	}
+	if p.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.Token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

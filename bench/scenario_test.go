@@ -274,3 +274,30 @@ func TestFlashsaleCatchesOversell(t *testing.T) {
 		t.Fatalf("oversell %v, want ≥ 50 (60 buyers, 10 units, stock ignored)", got)
 	}
 }
+
+// TestFloodScenario runs the flood scenario briefly against the fake core
+// and edge: the shoppers' runs and the flooder's are reported, with the
+// p99 ratio.
+func TestFloodScenario(t *testing.T) {
+	cfg := DefaultFloodConfig()
+	cfg.Cluster = fakeClusterConfig(t)
+	cfg.Clients, cfg.ClientRate, cfg.CartsPerClient = 3, 20, 2
+	cfg.FloodFactor, cfg.FloodConcurrency = 2, 4
+	cfg.Duration, cfg.Timeout = 500*time.Millisecond, 2*time.Second
+	r, err := RunFlood(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Runs) != 3 || r.Runs[0].Summary.OK == 0 || r.Runs[1].Summary.OK == 0 || r.Runs[2].Summary.Requests == 0 {
+		t.Fatalf("runs: %+v", r.Runs)
+	}
+	if _, ok := r.Facts["shoppers_p99_flood_over_quiet"]; !ok {
+		t.Fatalf("facts: %v", r.Facts)
+	}
+	if md := r.Markdown(); !strings.Contains(md, "under the flood") {
+		t.Fatal(md)
+	}
+	if err := (&FloodConfig{Cluster: cfg.Cluster, Clients: 0}).Validate(); err == nil || !strings.Contains(err.Error(), "clients") {
+		t.Fatalf("Validate: %v", err)
+	}
+}

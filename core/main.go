@@ -96,7 +96,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes})
+	return m.StartServer(m.Config.Server, app.Handlers{
+		Routes: m.routes,
+		// /metrics and /debug/pprof/: the internal token (what a
+		// scraper beside the edges holds) or the admin token.
+		OpsTokens: []string{m.Config.InternalToken, m.Config.AdminToken},
+		OpsOpen:   m.Config.InternalOpen && m.Config.InternalToken == "",
+		Ops:       m.Config.Ops,
+	})
 }
 
 // openStore opens the configured backend and wraps it in the key prefix.
@@ -147,9 +154,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot start checkout: %w", err)
 	}
-	apiCfg := c.API
-	apiCfg.AdminToken = c.AdminToken
-	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, apiCfg, m.Log.With().Str("svc", "admin").Logger())
+	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, c.apiConfig(), m.Log.With().Str("svc", "admin").Logger())
 	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
 	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot start the CDN purger: %w", err)

@@ -23,6 +23,9 @@ import (
 	"shopedge/store/embedded"
 )
 
+// testInternalToken is the internal token of the cores these tests start.
+const testInternalToken = "test-internal-token-0123"
+
 // bins builds the core binary once per test run.
 var bins = proctest.NewBuilder("shopedge/core")
 
@@ -36,9 +39,9 @@ func TestSingleCoreProcess(t *testing.T) {
 	bin := bins.Path(t, "core")
 	dataDir := t.TempDir()
 	dbPath := filepath.Join(dataDir, "sub", "core.db")
-	p, addr := proctest.StartServing(t, "core", bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token", "TESTPAY_SECRET_KEY=sk_test_core"),
+	p, addr := proctest.StartServing(t, "core", bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token", "TESTPAY_SECRET_KEY=sk_test_core", "SHOPEDGE_INTERNAL_TOKEN="+testInternalToken),
 		"-server.addr=127.0.0.1:0", "-store.path="+dbPath, "-store.no-sync")
-	proctest.CheckServing(t, "http://"+addr, 0)
+	proctest.CheckServing(t, "http://"+addr, 0, testInternalToken)
 	if _, err := os.Stat(dbPath); err != nil {
 		t.Fatalf("store file: %v", err)
 	}
@@ -63,18 +66,22 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 		t.Helper()
 		proctest.WantConfigError(t, bin, env, field, args...)
 	}
-	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token", "TESTPAY_SECRET_KEY=sk_test_core"}
+	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token", "TESTPAY_SECRET_KEY=sk_test_core", "SHOPEDGE_INTERNAL_TOKEN=" + testInternalToken}
 	f(token, "-server.read-timeout", "-server.read-timeout=abc")
 	f(token, "server.concurrency", "-server.concurrency=0")
 	f(append(token, "SHOPEDGE_STORE_BACKEND=rocks"), "store.backend")
 	f(token, "store.pd_endpoints", "-store.backend=tikv")
 	f(nil, "admin_token")
+	f(token[:1], "internal_token")
+	f(append(token[:1:1], "SHOPEDGE_INTERNAL_TOKEN=short"), "internal_token")
+	f(token, "ops.addr", "-ops.addr=nowhere")
+	f(token, "server.drain_delay", "-server.drain-delay=-1s")
 	f([]string{"SHOPEDGE_ADMIN_TOKEN=short"}, "admin_token")
 	f(token, "server.adr", "-config", badFile)
 	f(token, "log.level", "-log.level=chatty")
-	noKey := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token"}
+	noKey := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token", "SHOPEDGE_INTERNAL_TOKEN=" + testInternalToken}
 	f(noKey, "payment.gateways[0].key_env")
-	gw := func(list string) []string { return append(token[:2:2], "SHOPEDGE_PAYMENT_GATEWAYS="+list) }
+	gw := func(list string) []string { return append(token[:3:3], "SHOPEDGE_PAYMENT_GATEWAYS="+list) }
 	f(gw(`[{name: "", url: "http://127.0.0.1:9191", key_env: K}]`), "payment.gateways[0].name")
 	f(gw(`[{name: a, url: "http://x:1", key_env: K}, {name: a, url: "http://x:2", key_env: K}]`), "payment.gateways[1].name")
 	f(gw(`[{name: a, url: "x", key_env: K}]`), "payment.gateways[0].url")
@@ -82,7 +89,7 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 	f(gw(`[{name: a, url: "http://x:1"}]`), "payment.gateways[0].key_env")
 	f(gw(`[{name: a, url: "http://x:1", key_env: K, wat: 1}]`), "payment.gateways[0].wat")
 	f(gw(`[{name: a, kind: paypal}]`), "payment.gateways[0].kind")
-	rules := func(list string) []string { return append(token[:2:2], "SHOPEDGE_PAYMENT_RULES="+list) }
+	rules := func(list string) []string { return append(token[:3:3], "SHOPEDGE_PAYMENT_RULES="+list) }
 	f(rules(`[{targets: [{gateway: stripe}]}]`), "payment.rules[0].targets[0].gateway")
 	f(rules(`[{min_amount: 10, max_amount: 5, targets: [{gateway: testpay}]}]`), "payment.rules[0].min_amount")
 	f(rules(`[{currencies: [usd], targets: [{gateway: testpay}]}]`), "payment.rules[0].currencies[0]")
@@ -93,7 +100,7 @@ func TestSingleCoreInvalidConfig(t *testing.T) {
 // An unreachable TiKV cluster fails start-up within store.connect_timeout.
 func TestSingleCoreTiKVUnreachable(t *testing.T) {
 	bin := bins.Path(t, "core")
-	code, stderr := proctest.Run(t, bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=test-admin-token", "TESTPAY_SECRET_KEY=sk_test_core"), 20*time.Second,
+	code, stderr := proctest.Run(t, bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=test-admin-token", "TESTPAY_SECRET_KEY=sk_test_core", "SHOPEDGE_INTERNAL_TOKEN="+testInternalToken), 20*time.Second,
 		"-server.addr=127.0.0.1:0", "-store.backend=tikv", "-store.pd-endpoints=127.0.0.1:1", "-store.connect-timeout=1s")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr %s", code, stderr)
@@ -111,20 +118,20 @@ func TestSingleCoreInProcess(t *testing.T) {
 	m.Stderr = &logs
 	dbPath := filepath.Join(t.TempDir(), "core.db")
 	ctx := context.Background()
-	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.no-sync"}); err != nil {
+	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-internal-token=" + testInternalToken, "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.no-sync"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	proctest.CheckServing(t, "http://"+m.Addr(), 0)
+	proctest.CheckServing(t, "http://"+m.Addr(), 0, testInternalToken)
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// Close released the store: it opens again at once.
 	m2 := NewMain()
 	m2.Stderr = &logs
-	if err := m2.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.lock-timeout=1s"}); err != nil {
+	if err := m2.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-internal-open", "-server.addr=127.0.0.1:0", "-store.path=" + dbPath, "-store.lock-timeout=1s"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m2.Run(ctx); err != nil {
@@ -157,7 +164,7 @@ func TestSingleCoreCheckoutBatchingPath(t *testing.T) {
 	m := NewMain()
 	m.Stderr = io.Discard
 	ctx := context.Background()
-	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-server.addr=127.0.0.1:0",
+	if err := m.ParseFlags(ctx, []string{"-admin-token=test-admin-token", "-internal-token=" + testInternalToken, "-server.addr=127.0.0.1:0",
 		"-store.path=" + filepath.Join(t.TempDir(), "core.db"), "-store.no-sync", "-log.level=error"}); err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,7 @@ func startVarnishCluster(t *testing.T, n int, edgeEnv ...string) *varnishCluster
 		addr := proctest.FreeAddr(t)
 		c.edges = append(c.edges, startProc(t, fmt.Sprintf("edge%d", i), edgeBin, append([]string{
 			"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
+			"SHOPEDGE_INTERNAL_TOKEN=" + internalToken,
 			"SHOPEDGE_SERVER_ADDR=" + addr,
 			"SHOPEDGE_CORE_ADDRS=" + c.coreAddr,
 			"SHOPEDGE_PAGES_CACHE_BYTES=" + strconv.Itoa(64<<20),
@@ -115,6 +116,7 @@ func startVarnishCluster(t *testing.T, n int, edgeEnv ...string) *varnishCluster
 func varnishCoreEnv(addr, dataDir string) []string {
 	return []string{
 		"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
+		"SHOPEDGE_INTERNAL_TOKEN=" + internalToken,
 		"SHOPEDGE_SERVER_ADDR=" + addr,
 		"SHOPEDGE_STORE_PATH=" + filepath.Join(dataDir, "core.db"),
 		"SHOPEDGE_LOG_LEVEL=warn",

@@ -11,6 +11,7 @@ import (
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
 	"shopedge/edge/suggest"
+	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
@@ -25,6 +26,14 @@ type Config struct {
 	// AdminToken is the Bearer token of POST /admin/v1/purge
 	// (env SHOPEDGE_ADMIN_TOKEN). Required.
 	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
+	// InternalToken is the core's internal token, sent with every feed
+	// request (env SHOPEDGE_INTERNAL_TOKEN). Needed unless the core runs
+	// with internal_open.
+	InternalToken string `yaml:"internal_token" help:"the core's internal token, sent to read its feed"`
+	// Ops is the operations listener (/metrics, /debug/pprof/, /healthz,
+	// /readyz without a token). Without it, /metrics and /debug/pprof/
+	// need the admin token.
+	Ops app.OpsConfig `yaml:"ops"`
 	// MemoryLimit is a soft limit on the process's memory, in bytes (0:
 	// none). The page and suggest caches live outside the Go heap, so the
 	// Go runtime's limit is this minus their budgets: the collector then
@@ -98,6 +107,9 @@ func (c *Config) Validate() error {
 	if err := c.Log.Validate(); err != nil {
 		return err
 	}
+	if err := c.Ops.Validate(); err != nil {
+		return err
+	}
 	if c.MemoryLimit != 0 && c.heapLimit() < 64<<20 {
 		return fmt.Errorf("memory_limit: %d leaves under 64 MiB for the Go heap after pages.cache_bytes and suggest.cache_bytes", c.MemoryLimit)
 	}
@@ -114,10 +126,11 @@ func (c *Config) Validate() error {
 }
 
 // wired returns the sections that take settings from the top level: the
-// core addresses and the admin token.
+// core addresses and the tokens.
 func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
 	cl, fw, ap := c.Client, c.Forward, c.API
 	cl.Addrs, fw.Addrs, ap.AdminToken = c.Core.Addrs, c.Core.Addrs, c.AdminToken
+	cl.Token = c.InternalToken
 	return cl, fw, ap
 }
 

@@ -69,7 +69,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready})
+	return m.StartServer(m.Config.Server, app.Handlers{
+		Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready,
+		// /metrics and /debug/pprof/ (the core's address, breaker
+		// states, memory) need the admin token, or the ops listener.
+		OpsTokens: []string{m.Config.AdminToken},
+		Ops:       m.Config.Ops,
+	})
 }
 
 // startServices creates the caches and services and starts following the
@@ -85,6 +91,7 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot create the page cache: %w", err)
 	}
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
+	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
 	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
@@ -99,7 +106,7 @@ func (m *Main) startServices(ctx context.Context) error {
 		Log:      m.Log.With().Str("svc", "api").Logger(),
 		Metrics:  m.Metrics,
 		Suggest:  m.Suggest.Handle,
-		Forward:  m.Forwarder.Handle,
+		Forward:  m.Forwarder.Endpoints(),
 	}, apiCfg)
 
 	// The snapshot loads in the background; /readyz turns 200 when done.
@@ -110,9 +117,14 @@ func (m *Main) startServices(ctx context.Context) error {
 }
 
 // ready reports whether the edge can serve: once serving, /readyz answers
-// 200 only then.
+// 200 only then. Once ready it has the core's announced longest checkout:
+// CheckoutTimeout logs an error if forward.checkout_timeout is shorter.
 func (m *Main) ready() bool {
-	return m.Follower != nil && m.Follower.Ready()
+	if m.Follower == nil || !m.Follower.Ready() {
+		return false
+	}
+	m.Forwarder.CheckoutTimeout()
+	return true
 }
 
 // stopServices stops the feed follower and releases the caches, in reverse

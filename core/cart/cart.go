@@ -91,6 +91,9 @@ func (s *Service) CreateTx(tx store.Txn, lines []Line) (api.Cart, error) {
 		}
 		r.Lines = append(r.Lines, l)
 	}
+	if err := s.checkUnits(r.Lines); err != nil {
+		return api.Cart{}, err
+	}
 	var c api.Cart
 	return c, s.writeTx(tx, &r, now, &c)
 }
@@ -163,10 +166,25 @@ func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (a
 				}
 				r.Lines = append(r.Lines, Line{SKU: sku, Quantity: qty})
 			}
+			if err := s.checkUnits(r.Lines); err != nil {
+				return err
+			}
 		}
 		return s.writeTx(tx, &r, now, &c)
 	})
 	return c, err
+}
+
+// checkUnits refuses lines holding more than MaxUnits units in all.
+func (s *Service) checkUnits(lines []Line) error {
+	var n int64
+	for _, l := range lines {
+		n += l.Quantity
+	}
+	if n > s.cfg.MaxUnits {
+		return api.Invalid("quantity", "a cart holds at most %d units in all, this would make %d", s.cfg.MaxUnits, n)
+	}
+	return nil
 }
 
 // RemoveLine removes sku from cart id (removing an absent line succeeds).

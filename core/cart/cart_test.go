@@ -389,3 +389,43 @@ func TestFrozenCart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMaxUnits: a cart holds at most MaxUnits units over all its lines,
+// whether they come one SetQuantity at a time or with CreateWith, and a
+// refused write changes nothing.
+func TestMaxUnits(t *testing.T) {
+	s, cat, _, _ := newTest(t)
+	s.cfg.MaxUnits = 10
+	ctx := context.Background()
+	for _, sku := range []string{"a", "b"} {
+		put(t, cat, sku, &api.Money{Amount: 100, Currency: "USD"})
+	}
+	c, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(sku string, qty int64, want string) {
+		t.Helper()
+		if _, err := s.SetQuantity(ctx, c.ID, sku, qty); code(err) != want {
+			t.Fatalf("%s × %d: %v, want %q", sku, qty, err, want)
+		}
+	}
+	f("a", 10, "")
+	f("b", 1, api.ECodeInvalid)
+	f("a", 6, "")
+	f("b", 4, "")
+	f("b", 5, api.ECodeInvalid)
+	f("a", 11, api.ECodeInvalid)
+	got, err := s.Get(ctx, c.ID)
+	if err != nil || len(got.Lines) != 2 || got.Lines[0].Quantity+got.Lines[1].Quantity != 10 {
+		t.Fatalf("after refused writes: %+v %v", got, err)
+	}
+	if _, err := s.CreateWith(ctx, []Line{{SKU: "a", Quantity: 6}, {SKU: "b", Quantity: 5}}); code(err) != api.ECodeInvalid {
+		t.Fatalf("CreateWith over the cap: %v", err)
+	}
+	cfg := DefaultConfig()
+	cfg.MaxUnits = 0
+	if cfg.Validate() == nil {
+		t.Fatal("max_units 0 accepted")
+	}
+}

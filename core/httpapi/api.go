@@ -13,6 +13,7 @@ package httpapi
 import (
 	"crypto/subtle"
 	"errors"
+	"strconv"
 
 	"github.com/fasthttp/router"
 	json "github.com/goccy/go-json"
@@ -62,18 +63,31 @@ type handler func(ctx *fasthttp.RequestCtx) error
 
 // admin requires the admin bearer token, then runs h, rendering its error.
 func (a *API) admin(h handler) fasthttp.RequestHandler {
-	return a.guard(a.cfg.AdminToken, h)
+	return a.guard(a.cfg.AdminToken, false, h)
 }
 
-// internal requires the internal token when one is configured.
+// internal requires the internal token unless the routes are configured
+// open, and announces this core's longest checkout on every answer.
 func (a *API) internal(h handler) fasthttp.RequestHandler {
-	return a.guard(a.cfg.InternalToken, h)
+	max := strconv.FormatInt(a.cfg.CheckoutMax.Milliseconds(), 10)
+	announce := func(ctx *fasthttp.RequestCtx) error {
+		if a.cfg.CheckoutMax > 0 {
+			ctx.Response.Header.Set(api.HeaderCheckoutMax, max)
+		}
+		return h(ctx)
+	}
+	if a.cfg.InternalOpen && a.cfg.InternalToken == "" {
+		return a.guard("", true, announce)
+	}
+	return a.guard(a.cfg.InternalToken, false, announce)
 }
 
-func (a *API) guard(token string, h handler) fasthttp.RequestHandler {
+// guard requires "Authorization: Bearer {token}", or nothing when open;
+// an empty token without open refuses everyone.
+func (a *API) guard(token string, open bool, h handler) fasthttp.RequestHandler {
 	want := []byte("Bearer " + token)
 	return func(ctx *fasthttp.RequestCtx) {
-		if token != "" && subtle.ConstantTimeCompare(ctx.Request.Header.Peek("Authorization"), want) != 1 {
+		if !open && (token == "" || subtle.ConstantTimeCompare(ctx.Request.Header.Peek("Authorization"), want) != 1) {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="shopedge"`)
 			api.WriteError(ctx, api.Errorf(api.ECodeUnauthorized, "missing or wrong bearer token"))
 			return

@@ -42,6 +42,7 @@ func newEnv(t *testing.T, mut func(*Config, *changelog.Config)) *testEnv {
 	lcfg := changelog.DefaultConfig()
 	cfg := DefaultConfig()
 	cfg.AdminToken = testToken
+	cfg.InternalOpen = true // the feed tests; TestInternalToken closes it
 	if mut != nil {
 		mut(&cfg, &lcfg)
 	}
@@ -382,11 +383,40 @@ func TestChangesRoute(t *testing.T) {
 }
 
 func TestInternalToken(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ *changelog.Config) { c.InternalToken = "feed-secret" })
-	e.expectError(e.do("GET", "/internal/v1/changes?after=0&wait=0", "", nil), 401, api.ECodeUnauthorized, "")
-	e.expectError(e.do("GET", "/internal/v1/snapshot", testToken, nil), 401, api.ECodeUnauthorized, "")
-	if r := e.do("GET", "/internal/v1/changes?after=0&wait=0", "feed-secret", nil); r.status != 200 {
-		t.Fatalf("with token: %d %s", r.status, r.body)
+	const secret = "feed-secret-0123456789"
+	e := newEnv(t, func(c *Config, _ *changelog.Config) {
+		c.InternalToken, c.InternalOpen, c.CheckoutMax = secret, false, 25*time.Second
+	})
+	for _, path := range []string{"/internal/v1/changes?after=0&wait=0", "/internal/v1/snapshot", "/internal/v1/products/p1"} {
+		for _, tok := range []string{"", testToken, secret + "x", "feed-secret"} {
+			e.expectError(e.do("GET", path, tok, nil), 401, api.ECodeUnauthorized, "")
+		}
+	}
+	r := e.do("GET", "/internal/v1/changes?after=0&wait=0", secret, nil)
+	if r.status != 200 || r.header[api.HeaderCheckoutMax] != "25000" {
+		t.Fatalf("with token: %d %v %s", r.status, r.header, r.body)
+	}
+	// Required by default: no token is a configuration error, unless the
+	// routes are declared open; a short token too.
+	f := func(tok string, open bool, want string) {
+		t.Helper()
+		c := DefaultConfig()
+		c.AdminToken, c.InternalToken, c.InternalOpen = testToken, tok, open
+		if err := c.Validate(); (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Fatalf("token %q open %v: %v, want %q", tok, open, err, want)
+		}
+	}
+	f("", false, "internal_token: required")
+	f("short", false, "internal_token: must be at least 16 bytes")
+	f("", true, "")
+	f(secret, false, "")
+	// A guard built without a token and not open refuses everyone.
+	a := &API{cfg: Config{}}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.Set("Authorization", "Bearer ")
+	a.internal(func(*fasthttp.RequestCtx) error { t.Fatal("served"); return nil })(&ctx)
+	if ctx.Response.StatusCode() != 401 {
+		t.Fatalf("tokenless guard: %d", ctx.Response.StatusCode())
 	}
 }
 
@@ -493,7 +523,7 @@ func TestConfigValidate(t *testing.T) {
 	f := func(mut func(*Config), field string) {
 		t.Helper()
 		c := DefaultConfig()
-		c.AdminToken = testToken
+		c.AdminToken, c.InternalToken = testToken, "internal-token-0123456"
 		mut(&c)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), field) {
 			t.Fatalf("Validate() = %v, want error naming %s", err, field)
@@ -580,7 +610,7 @@ func TestSnapshotOutlivesServerWriteTimeout(t *testing.T) {
 		log := changelog.New(st, changelog.DefaultConfig())
 		cat := catalog.New(st, log, catalog.DefaultConfig())
 		cfg := DefaultConfig()
-		cfg.AdminToken = testToken
+		cfg.AdminToken, cfg.InternalOpen = testToken, true
 		cfg.SnapshotWriteTimeout = snapshotTimeout
 		a := New(cat, log, cfg, zerolog.Nop())
 		const n = 300

@@ -14,10 +14,19 @@ type Config struct {
 	// (the process's top-level admin_token, from SHOPEDGE_ADMIN_TOKEN).
 	// Required; not read from the api section of a config file.
 	AdminToken string `yaml:"-"`
-	// InternalToken, when set, is the bearer token the /internal/ feed
-	// routes require; empty leaves them open (bind them to a private
-	// network).
-	InternalToken string `yaml:"internal_token"`
+	// InternalToken is the bearer token the /internal/ feed routes (and
+	// the core's /metrics) require: the process's top-level
+	// internal_token (SHOPEDGE_INTERNAL_TOKEN), which the edges send.
+	// Required unless InternalOpen; not read from the api section.
+	InternalToken string `yaml:"-"`
+	// InternalOpen serves the /internal/ routes without a token: only for
+	// a core reachable from a private network alone (top-level
+	// internal_open).
+	InternalOpen bool `yaml:"-"`
+	// CheckoutMax is the longest a checkout or cancel can take on this
+	// core; the feed answers announce it to the edges in
+	// api.HeaderCheckoutMax (set by the wiring, not configured here).
+	CheckoutMax time.Duration `yaml:"-"`
 	// MaxBodyBytes bounds an admin JSON body (413 beyond).
 	MaxBodyBytes int `yaml:"max_body_bytes"`
 	// MaxImportBytes bounds an import body, after gzip decoding (413 beyond).
@@ -105,6 +114,10 @@ func (c Config) Validate() error {
 		return errors.New("httpapi: admin_token is required")
 	case len(c.AdminToken) < 8:
 		return errors.New("httpapi: admin_token must be at least 8 bytes")
+	case c.InternalToken == "" && !c.InternalOpen:
+		return errors.New("internal_token: required: the edges send it to read the feed (set SHOPEDGE_INTERNAL_TOKEN; or internal_open: true for a core only a private network reaches)")
+	case c.InternalToken != "" && len(c.InternalToken) < 16:
+		return errors.New("internal_token: must be at least 16 bytes")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("httpapi: max_body_bytes must be >= 1024, got %d", c.MaxBodyBytes)
 	case c.MaxImportBytes < 1024:

@@ -9,6 +9,7 @@ package shopapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"shopedge/core/api"
 	"shopedge/core/cart"
 	"shopedge/core/checkout"
+	"shopedge/store"
 )
 
 // Config configures the routes.
@@ -89,6 +91,7 @@ func (a *API) wrap(route string, h handler) fasthttp.RequestHandler {
 		switch api.ErrorCode(err) {
 		case api.ECodeInternal:
 			a.log.Error().Err(err).Str("route", route).Msg("request failed")
+			err = unavailable(err)
 		case api.ECodePaymentUnknown:
 			// The order keeps its stock; a retry of the key after this
 			// long looks the charge up.
@@ -103,21 +106,27 @@ var (
 	errTooLarge = api.Errorf(api.ECodeTooLarge, "the request body is too large")
 )
 
-// screen rejects oversized bodies and any card data in the URI, headers or
-// body.
+// screen rejects oversized bodies and any card data in the path, query,
+// headers or body, read decoded (see api.CardDataIn).
 func (a *API) screen(ctx *fasthttp.RequestCtx) error {
 	if len(ctx.Request.Body()) > a.cfg.MaxBodyBytes {
 		return errTooLarge
 	}
-	if api.ContainsCardNumber(ctx.Request.RequestURI()) || api.ContainsCardNumber(ctx.Request.Body()) {
+	if api.CardDataIn(&ctx.Request) != "" {
 		return errCardData
 	}
-	for k, v := range ctx.Request.Header.All() {
-		if api.ContainsCardNumber(k) || api.ContainsCardNumber(v) {
-			return errCardData
-		}
-	}
 	return nil
+}
+
+// unavailable turns the store failures that mean this core cannot serve
+// now (closed while draining, a transaction that kept conflicting on a hot
+// key, a deadline) into api.ECodeUnavailable, the one 503 an edge counts
+// against a core; other errors are returned as they are.
+func unavailable(err error) error {
+	if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrConflict) || errors.Is(err, context.DeadlineExceeded) {
+		return api.Errorf(api.ECodeUnavailable, "this core cannot serve the request now; retry")
+	}
+	return err
 }
 
 func param(ctx *fasthttp.RequestCtx, name string) string {

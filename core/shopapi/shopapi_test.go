@@ -3,6 +3,7 @@ package shopapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -311,6 +312,17 @@ func TestCardDataRejectedAndNeverLogged(t *testing.T) {
 		{"GET", "/v1/carts/" + id + "?card=4111111111111111", ""},
 		{"GET", "/v1/orders/" + id + "?token=5555555555554444", ""},
 		{"PUT", "/v1/carts/" + id + "/items/4111111111111111", `{"quantity":1}`},
+		// Decoded values (issue 13): JSON escapes, other separators, a
+		// percent-encoded or '+'-joined query, an encoded path segment.
+		{"POST", "/v1/checkout", `{"cart_id":"` + id + `","payment_token":"tok_ok","email":"\u0034111111111111111@example.com"}`},
+		{"POST", "/v1/checkout", `{"cart_id":"` + id + `","payment_token":"tok_ok","email":"41\u00311.1111.1111.1111@example.com"}`},
+		{"POST", "/v1/checkout", checkoutBody(id, "4111_1111_1111_1111", "a@example.com")},
+		{"POST", "/v1/checkout", checkoutBody(id, "4111+1111+1111+1111", "a@example.com")},
+		{"POST", "/v1/checkout", checkoutBody(id, "4111 / 1111 / 1111 / 1111", "a@example.com")},
+		{"POST", "/v1/checkout?pan=4111%201111%201111%201111", checkoutBody(id, "tok_ok", "a@example.com")},
+		{"POST", "/v1/checkout?pan=4111+1111+1111+1111", checkoutBody(id, "tok_ok", "a@example.com")},
+		{"POST", "/v1/checkout?pan=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31", checkoutBody(id, "tok_ok", "a@example.com")},
+		{"PUT", "/v1/carts/" + id + "/items/%34111111111111111", `{"quantity":1}`},
 	} {
 		r := s.do(tc.method, tc.uri, tc.body, "Idempotency-Key", "card-1")
 		s.want(r, 400, api.ECodeCardData)
@@ -417,4 +429,22 @@ func TestPaymentUnknownRetryAfter(t *testing.T) {
 	if st, _ := s.cat.Stock(context.Background(), "a"); st.Reserved != 1 {
 		t.Fatalf("the order in doubt lost its reservation: %+v", st)
 	}
+}
+
+// TestStoreOverloadIsUnavailable: store failures that mean this core cannot
+// serve now become ECodeUnavailable (the 503 an edge's breaker counts);
+// other errors keep their code.
+func TestStoreOverloadIsUnavailable(t *testing.T) {
+	f := func(err error, want string) {
+		t.Helper()
+		if got := api.ErrorCode(unavailable(err)); got != want {
+			t.Fatalf("%v: code %q, want %q", err, got, want)
+		}
+	}
+	f(fmt.Errorf("cannot create cart: %w", store.ErrClosed), api.ECodeUnavailable)
+	f(fmt.Errorf("cannot reserve: %w", store.ErrConflict), api.ECodeUnavailable)
+	f(context.DeadlineExceeded, api.ECodeUnavailable)
+	f(errors.New("bug"), api.ECodeInternal)
+	f(api.Errorf(api.ECodePaymentUnknown, "x"), api.ECodePaymentUnknown)
+	f(api.Errorf(api.ECodeOutOfStock, "x"), api.ECodeOutOfStock)
 }

@@ -10,6 +10,7 @@
 //	bench suggest                                    keystroke replay of real queries
 //	bench flashsale -buyers 2000 -units 100          checkout storm, group commit on and off
 //	bench cdnpurge -changes 200                      admin price change → new body at Varnish (needs varnishd)
+//	bench flood -clients 32 -factor 10               shoppers' cart writes, quiet and while one address floods
 //	bench ids [-slugs] > ids.txt                     catalog ids by popularity (for wrk/products.lua)
 //
 // Every run measures the in-process baseline with the same client,
@@ -56,6 +57,8 @@ func main() {
 		err = cmdFlashsale(ctx, args)
 	case "cdnpurge":
 		err = cmdCDNPurge(ctx, args)
+	case "flood":
+		err = cmdFlood(ctx, args)
 	case "ids":
 		err = cmdIDs(args)
 	case "-h", "-help", "--help", "help":
@@ -72,7 +75,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|cdnpurge|ids [flags]  (bench <command> -h for flags)")
+	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|cdnpurge|flood|ids [flags]  (bench <command> -h for flags)")
 }
 
 // listFlag is a repeatable string flag.
@@ -373,6 +376,29 @@ func cmdCDNPurge(ctx context.Context, args []string) error {
 	out.register(fs)
 	_ = fs.Parse(args)
 	r, err := bench.RunCDNPurge(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
+func cmdFlood(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("flood", flag.ExitOnError)
+	cfg := bench.DefaultFloodConfig()
+	registerCluster(fs, &cfg.Cluster)
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "shoppers, each from its own loopback address 127.0.1.x")
+	fs.Float64Var(&cfg.ClientRate, "client-rate", cfg.ClientRate, "cart writes a second per shopper")
+	fs.IntVar(&cfg.CartsPerClient, "carts", cfg.CartsPerClient, "carts per shopper")
+	fs.Float64Var(&cfg.FloodFactor, "factor", cfg.FloodFactor, "the flood's rate over the shoppers' total rate")
+	fs.StringVar(&cfg.FloodAddr, "flood-addr", cfg.FloodAddr, "the flooder's source address")
+	fs.IntVar(&cfg.FloodConcurrency, "flood-c", cfg.FloodConcurrency, "the flooder's connections")
+	fs.BoolVar(&cfg.Limits, "limits", cfg.Limits, "run the edge with its default per-client budgets (false: none, to compare)")
+	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "duration of each phase")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "per-request timeout")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	r, err := bench.RunFlood(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func TestSingleTestpayKilled(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "testpay.ledger")
 	p, addr := proctest.StartServing(t, "testpay", bin, proctest.CleanEnv("TESTPAY_SECRET_KEY="+secret),
 		"-server.addr=127.0.0.1:0", "-ledger="+ledger)
-	proctest.CheckServing(t, "http://"+addr, 0)
+	proctest.CheckServing(t, "http://"+addr, 0, secret)
 	gw := func(addr string) *stripegw.Gateway {
 		cfg := stripegw.DefaultConfig()
 		cfg.URL, cfg.SecretKey, cfg.Timeout = "http://"+addr, secret, 5*time.Second

@@ -56,6 +56,8 @@ func (m *Main) Run(context.Context) error {
 	return m.StartServer(m.Config.Server, app.Handlers{
 		Routes: func(r *router.Router) { m.Sim.Register(r) },
 		Ready:  func() bool { return m.Sim.LedgerErr() == nil },
+		// /metrics and /debug/pprof/ take the secret key, as the API does.
+		OpsTokens: []string{m.Config.SecretKey},
 	})
 }
 
