@@ -29,34 +29,21 @@ func (x *index) finishLoad(seq uint64) {
 	x.rebuildPairs()
 	for i := range x.terms {
 		t := &x.terms[i]
-		t.df = int32(orCardinality(t.post[:]))
+		if t.fields() > 1 {
+			t.any = union(t.post[:])
+		}
+		if b := t.all(); b != nil {
+			t.df = int32(b.GetCardinality())
+		}
 		x.addAlpha(t.s)
 	}
+	x.buildHeavy()
 	for id, c := range x.cats {
 		if cur, ok := x.catSlugs[c.slug]; !ok || c.post.GetCardinality() > x.cats[cur].post.GetCardinality() {
 			x.catSlugs[c.slug] = uint32(id)
 		}
 	}
-	x.optimize()
-}
-
-// orCardinality returns the size of the union of the non-nil bitmaps.
-func orCardinality(bms []*roaring.Bitmap) uint64 {
-	var nn []*roaring.Bitmap
-	for _, b := range bms {
-		if b != nil && !b.IsEmpty() {
-			nn = append(nn, b)
-		}
-	}
-	switch len(nn) {
-	case 0:
-		return 0
-	case 1:
-		return nn[0].GetCardinality()
-	case 2:
-		return nn[0].OrCardinality(nn[1])
-	}
-	return roaring.FastOr(nn...).GetCardinality()
+	// x.optimize()
 }
 
 // countCats counts the members of s by category name into names (one

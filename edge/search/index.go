@@ -15,17 +15,14 @@ import (
 	"shopedge/edge/textnorm"
 )
 
-// Fields of a term's postings, and the weight a query word earns by
-// matching in each (relevance: a product's text score is the sum over
-// the query's words of the best field each matches in).
+// Fields of a term's postings. Relevance ranks a match in the title over
+// one in the categories over one in the attributes (see levelOf).
 const (
 	fTitle = iota // name and brand
 	fCat          // the names of the category path
 	fAttr         // the values of the facet attributes
 	nFields
 )
-
-var fieldWeight = [nFields]int{3, 2, 1}
 
 // term is one normalised word of the catalog. Its postings are the
 // products having it in each field; df counts the live products having
@@ -34,6 +31,31 @@ type term struct {
 	s    string
 	df   int32
 	post [nFields]*roaring.Bitmap
+	any  *roaring.Bitmap // the union of post when two or more fields have it
+}
+
+// all returns the products having t in any field (nil when none).
+func (t *term) all() *roaring.Bitmap {
+	if t.any != nil {
+		return t.any
+	}
+	for _, b := range t.post {
+		if b != nil {
+			return b
+		}
+	}
+	return nil
+}
+
+// fields returns how many fields have postings of t.
+func (t *term) fields() int {
+	n := 0
+	for _, b := range t.post {
+		if b != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Availability bands, best first.
@@ -194,6 +216,12 @@ type index struct {
 	sorted  []uint32 // term ids by string (once loaded)
 	stemIx  map[string][]uint32
 	alpha   []rune // every character of a term, ascending
+	// vgen changes whenever the set of live terms does (a term's df
+	// leaves or reaches 0): it keys typoCache.
+	vgen      uint64
+	typoCache typoCache
+
+	heavy map[string]*heavy // nil while loading
 
 	nodes    []node
 	nodeIDs  map[string]uint32 // path joined by \x1f → node id
@@ -532,10 +560,23 @@ func (x *index) post(o uint32) {
 			*bm = roaring.New()
 		}
 		(*bm).Add(o)
+		if !x.loading {
+			if t.any != nil {
+				t.any.Add(o)
+			} else if t.fields() > 1 {
+				t.any = union(t.post[:])
+			}
+		}
 		if k/nFields != prev && !x.loading {
 			t.df++
+			if t.df == 1 {
+				x.vgen++
+			}
 		}
 		prev = k / nFields
+		if x.heavy != nil {
+			x.heavyOf(t.s, func(h *heavy) { h.by[k%nFields].Add(o); h.any.Add(o) })
+		}
 	}
 	if d.pairs != noPairs {
 		x.pbuf, _ = readList(x.pbuf[:0], x.px.at(d.pairs))
@@ -586,10 +627,19 @@ func (x *index) unpost(o uint32) {
 		if bm := t.post[k%nFields]; bm != nil {
 			bm.Remove(o)
 		}
+		if t.any != nil {
+			t.any.Remove(o)
+		}
 		if k/nFields != prev && !x.loading {
 			t.df--
+			if t.df == 0 {
+				x.vgen++
+			}
 		}
 		prev = k / nFields
+		if x.heavy != nil {
+			x.heavyOf(t.s, func(h *heavy) { h.by[k%nFields].Remove(o); h.any.Remove(o) })
+		}
 	}
 	if d.pairs != noPairs {
 		x.pbuf, _ = readList(x.pbuf[:0], x.px.at(d.pairs))

@@ -220,24 +220,30 @@ func (o *oracle) search(p api.SearchParams) *api.SearchResult {
 	for i, w := range words {
 		preds[i] = o.wordMatch(w, i == len(words)-1, vocab)
 	}
-	// text score, or -1 when the product does not match
+	// text score, or -1 when the product does not match: (E, T) as
+	// (W+1)*E + T, E the words the title has as typed, T the words the
+	// title matches.
 	score := func(id string) int {
-		total := 0
-		for _, pred := range preds {
-			best := 0
-			for f, ws := range fieldsOf[id] {
-				for _, t := range ws {
-					if pred(t) && fieldWeight[f] > best {
-						best = fieldWeight[f]
-					}
+		e, t := 0, 0
+		f := fieldsOf[id]
+		for i, pred := range preds {
+			any := false
+			for _, ws := range f {
+				for _, w := range ws {
+					any = any || pred(w)
 				}
 			}
-			if best == 0 {
+			if !any {
 				return -1
 			}
-			total += best
+			if slices.Contains(f[fTitle], words[i]) && pred(words[i]) {
+				e++
+			}
+			if slices.ContainsFunc(f[fTitle], pred) {
+				t++
+			}
 		}
-		return total
+		return (len(preds)+1)*e + t
 	}
 	// the filters: facet kind → predicate
 	inCats := func(pr *api.Product) bool {

@@ -60,11 +60,12 @@ func testConfig() Config {
 	return cfg
 }
 
-// smallBuckets shrinks the sort structures for the test.
+// smallBuckets shrinks the sort structures and the heavy prefixes'
+// threshold for the test.
 func smallBuckets(t *testing.T) {
-	old := [4]int{bucketSize, maxBuckets, ltStep, directMax}
-	bucketSize, maxBuckets, ltStep, directMax = 4, 64, 3, 6
-	t.Cleanup(func() { bucketSize, maxBuckets, ltStep, directMax = old[0], old[1], old[2], old[3] })
+	old := [5]int{bucketSize, maxBuckets, ltStep, directMax, heavyMin}
+	bucketSize, maxBuckets, ltStep, directMax, heavyMin = 4, 64, 3, 6, 3
+	t.Cleanup(func() { bucketSize, maxBuckets, ltStep, directMax, heavyMin = old[0], old[1], old[2], old[3], old[4] })
 }
 
 type gen struct {

@@ -81,12 +81,7 @@ func (x *index) search(p *api.SearchParams, st *state) *api.SearchResult {
 	case !x.words(ws, st.words):
 		m = roaring.New()
 	default:
-		sets := make([]*roaring.Bitmap, len(ws))
-		for i := range ws {
-			sets[i] = ws[i].any
-		}
-		slices.SortFunc(sets, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
-		m = roaring.FastAnd(sets...)
+		m = x.matchAll(ws)
 	}
 	if p.InStock {
 		m = roaring.And(m, x.inStock)
@@ -310,13 +305,23 @@ func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
 // sorted by count, then value.
 func topValues(n int, value func(int) (string, int), selected []string, limit int, count func(string) int) []api.FacetValue {
 	out := make([]api.FacetValue, 0, min(limit, n)+len(selected))
+	// The limit best, by a bounded insertion: facets have few values
+	// with counts, and the limit is small.
 	for i := range n {
-		if v, c := value(i); c > 0 {
-			out = append(out, api.FacetValue{Value: v, Count: c})
+		v, c := value(i)
+		if c == 0 || len(out) == limit && !facetBefore(c, v, &out[limit-1]) {
+			continue
 		}
+		if len(out) < limit {
+			out = append(out, api.FacetValue{})
+		}
+		j := len(out) - 1
+		for j > 0 && facetBefore(c, v, &out[j-1]) {
+			out[j] = out[j-1]
+			j--
+		}
+		out[j] = api.FacetValue{Value: v, Count: c}
 	}
-	sortFacet(out)
-	out = out[:min(len(out), limit)]
 	for _, s := range selected {
 		found := false
 		for i := range out {
@@ -330,6 +335,11 @@ func topValues(n int, value func(int) (string, int), selected []string, limit in
 	}
 	sortFacet(out)
 	return out
+}
+
+// facetBefore reports whether value v with count c lists before f.
+func facetBefore(c int, v string, f *api.FacetValue) bool {
+	return c > f.Count || c == f.Count && v < f.Value
 }
 
 func sortFacet(vs []api.FacetValue) {
@@ -365,41 +375,64 @@ func (x *index) page(out *api.SearchResult, p *api.SearchParams, st *state, r *r
 	}
 }
 
-// tiers takes r's products by text score (the sum over words of the
-// best field weight each matches in), best first, each score's products
-// by popularity.
+// tiers takes r's products by text score (see cExact), best first, each
+// score's products by popularity. Classes are computed as the scores
+// reached need them, and each intersection of the first words' classes
+// once: a page filled by products whose titles have every word as typed
+// costs one intersection per word.
 func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	w := len(ws)
-	// parts[i][a]: products whose best field for word i is the a-th.
-	parts := make([][nFields]*roaring.Bitmap, w)
+	// The best scores present: maxE words can be exact, maxT in titles.
+	maxE, maxT := 0, 0
 	for i := range ws {
-		seen := roaring.New()
-		for f := range nFields {
-			parts[i][f] = roaring.AndNot(ws[i].by[f], seen)
-			seen.Or(ws[i].by[f])
+		ex := !x.classOf(&ws[i], r, cExact).IsEmpty()
+		if ex {
+			maxE++
+		}
+		if ex || !x.classOf(&ws[i], r, cTitle).IsEmpty() {
+			maxT++
 		}
 	}
-	maxDef := (nFields - 1) * w
-	for d := 0; d <= maxDef && pg.need > 0; d++ {
-		var leaves []*roaring.Bitmap
-		var walk func(i, rest int, s *roaring.Bitmap)
-		walk = func(i, rest int, s *roaring.Bitmap) {
-			if i == w {
-				leaves = append(leaves, s)
-				return
-			}
-			for a := 0; a < nFields && a <= rest; a++ {
-				if rest-a > (nFields-1)*(w-i-1) {
-					continue
+	// prefix[k]: r ∧ the classes chosen for the first words, keyed by
+	// the choice (base nClasses digits, after a leading 1).
+	prefix := map[int]*roaring.Bitmap{1: r}
+	for e := maxE; e >= 0 && pg.need > 0; e-- {
+		for t := maxT; t >= e && pg.need > 0; t-- {
+			var leaves []*roaring.Bitmap
+			// walk assigns classes to words i.. so that e of them are
+			// exact and t in the title.
+			var walk func(i, e, t, key int)
+			walk = func(i, e, t, key int) {
+				if i == w {
+					leaves = append(leaves, prefix[key])
+					return
 				}
-				if n := roaring.And(s, parts[i][a]); !n.IsEmpty() {
-					walk(i+1, rest-a, n)
+				for c := range nClasses {
+					ne, nt := e, t
+					switch c {
+					case cExact:
+						ne, nt = e-1, t-1
+					case cTitle:
+						nt = t - 1
+					}
+					if ne < 0 || nt < ne || nt > w-i-1 || w-i-1-nt < 0 {
+						continue
+					}
+					k := key*nClasses + c
+					s, ok := prefix[k]
+					if !ok {
+						s = roaring.And(prefix[key], x.classOf(&ws[i], r, c))
+						prefix[k] = s
+					}
+					if !s.IsEmpty() {
+						walk(i+1, ne, nt, k)
+					}
 				}
 			}
-		}
-		walk(0, d, r)
-		if len(leaves) > 0 {
-			x.take(pg, roaring.FastOr(leaves...), byPop)
+			walk(0, e, t, 1)
+			if len(leaves) > 0 {
+				x.take(pg, union(leaves), byPop)
+			}
 		}
 	}
 }
@@ -422,12 +455,13 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 	}
 	if len(ws) > 0 && st.name.Normalize(b.name) == nil {
 		for i, nw := range st.name.Words {
-			t, ok := x.termIDs[b2s(st.name.Word(i))]
+			word := b2s(st.name.Word(i))
+			t, ok := x.termIDs[word]
 			if !ok {
 				continue
 			}
 			for k := range ws {
-				if _, hit := slices.BinarySearch(ws[k].terms, t); hit {
+				if ws[k].has(t, word) {
 					sp.Highlights = append(sp.Highlights, [2]int{int(nw.OStart), int(nw.OEnd)})
 					break
 				}
