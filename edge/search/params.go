@@ -51,6 +51,9 @@ func parse(cfg *Config, args *fasthttp.Args, known func(string) bool) (api.Searc
 	}
 	for kb, vb := range args.All() {
 		k, v := b2s(kb), b2s(vb)
+		if k == "" {
+			return p, api.Invalid(`""`, "a parameter has no name")
+		}
 		if !utf8.ValidString(k) {
 			return p, api.Invalid(strconv.QuoteToASCII(k), "parameter name is not valid UTF-8")
 		}
