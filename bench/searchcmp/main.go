@@ -328,4 +328,3 @@ func readQueries(path string) ([]string, error) {
 	}
 	return qs, sc.Err()
 }
-
