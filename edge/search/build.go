@@ -2,8 +2,11 @@ package search
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -17,6 +20,7 @@ func (x *index) finishLoad(seq uint64) {
 			d.seq = seq
 		}
 	}
+	x.renumber()
 	x.sorted = make([]uint32, len(x.terms))
 	for i := range x.sorted {
 		x.sorted[i] = uint32(i)
@@ -43,7 +47,132 @@ func (x *index) finishLoad(seq uint64) {
 			x.catSlugs[c.slug] = uint32(id)
 		}
 	}
-	// x.optimize()
+}
+
+// renumber gives the loaded products new ordinals in catalog order: by
+// category (the tree's depth-first order), then brand, then popularity.
+// A word's products then sit together (generated and real names draw
+// their words from their category's), so its postings fill few roaring
+// containers densely (bitmap or run containers, intersected a word at a
+// time) instead of spreading thin over all (array containers, merged
+// value by value). Index sorting, as Lucene calls it. No run containers:
+// roaring unions a run container with an array one by inserting ranges
+// into an array, which took 30 ms on one query at 1M products. Products added later by the feed take free or new ordinals.
+func (x *index) renumber() {
+	rank := x.nodeRanks()
+	order := make([]uint32, 0, x.live)
+	for o := range x.docs {
+		if x.docs[o].live() {
+			order = append(order, uint32(o))
+		}
+	}
+	key := func(o uint32) (uint32, uint32, int64) {
+		d := &x.docs[o]
+		r := uint32(0)
+		if d.leaf != 0 {
+			r = rank[d.leaf-1] + 1
+		}
+		return r, d.brand, d.score
+	}
+	slices.SortFunc(order, func(a, b uint32) int {
+		ra, ba, sa := key(a)
+		rb, bb, sb := key(b)
+		if ra != rb {
+			return cmp.Compare(ra, rb)
+		}
+		if ba != bb {
+			return cmp.Compare(ba, bb)
+		}
+		if sa != sb {
+			return cmp.Compare(sb, sa)
+		}
+		return cmp.Compare(a, b)
+	})
+	perm := make([]uint32, len(x.docs)) // old → new
+	docs := make([]doc, len(order))
+	for n, o := range order {
+		perm[o] = uint32(n)
+		docs[n] = x.docs[o]
+	}
+	x.docs, x.free = docs, nil
+	x.ids = newIDTable(len(docs), x.ids.seed)
+	for o := range docs {
+		x.insertID(x.idOf(uint32(o)), uint32(o))
+	}
+	var bms []**roaring.Bitmap
+	for i := range x.terms {
+		for f := range x.terms[i].post {
+			if x.terms[i].post[f] != nil {
+				bms = append(bms, &x.terms[i].post[f])
+			}
+		}
+	}
+	for i := range x.cats {
+		bms = append(bms, &x.cats[i].post)
+	}
+	for i := range x.brands {
+		bms = append(bms, &x.brands[i].post)
+	}
+	for i := range x.pairs {
+		if x.pairs[i].post != nil {
+			bms = append(bms, &x.pairs[i].post)
+		}
+	}
+	bms = append(bms, &x.all, &x.inStock)
+	parallel(len(bms), func(i int) {
+		arr := (*bms[i]).ToArray()
+		for k, o := range arr {
+			arr[k] = perm[o]
+		}
+		slices.Sort(arr)
+		b := roaring.New()
+		b.AddMany(arr)
+		*bms[i] = b
+	})
+}
+
+// nodeRanks returns each category node's place in a depth-first walk of
+// the tree (children by name).
+func (x *index) nodeRanks() []uint32 {
+	rank := make([]uint32, len(x.nodes))
+	next := uint32(0)
+	var walk func(ids []uint32)
+	walk = func(ids []uint32) {
+		ids = slices.Clone(ids)
+		slices.SortFunc(ids, func(a, b uint32) int {
+			return strings.Compare(x.cats[x.nodes[a].name].name, x.cats[x.nodes[b].name].name)
+		})
+		for _, id := range ids {
+			rank[id] = next
+			next++
+			walk(x.nodes[id].kids)
+		}
+	}
+	var roots []uint32
+	for id := range x.nodes {
+		if x.nodes[id].parent < 0 {
+			roots = append(roots, uint32(id))
+		}
+	}
+	walk(roots)
+	return rank
+}
+
+// parallel calls fn(0..n-1) on one goroutine per CPU.
+func parallel(n int, fn func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // countCats counts the members of s by category name into names (one
@@ -201,30 +330,4 @@ func (x *index) rebuildPairs() {
 		}
 	}
 	x.px = np
-}
-
-// optimize compresses runs in the postings (products loaded in catalog
-// order sit together by category and brand).
-func (x *index) optimize() {
-	for i := range x.terms {
-		for _, b := range x.terms[i].post {
-			if b != nil {
-				b.RunOptimize()
-			}
-		}
-	}
-	for i := range x.cats {
-		x.cats[i].post.RunOptimize()
-	}
-	for i := range x.brands {
-		x.brands[i].post.RunOptimize()
-	}
-	for i := range x.pairs {
-		if b := x.pairs[i].post; b != nil {
-			b.RunOptimize()
-		}
-	}
-	for _, b := range [...]*roaring.Bitmap{x.all, x.inStock, x.priced} {
-		b.RunOptimize()
-	}
 }

@@ -313,7 +313,9 @@ func (x *index) matchAll(ws []wordSet) *roaring.Bitmap {
 	est := make([]uint64, len(ws))
 	for i := range ws {
 		order[i] = i
-		est[i] = x.estimate(&ws[i], buf)
+		if len(ws) > 1 {
+			est[i] = x.estimate(&ws[i], buf)
+		}
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(est[a], est[b]) })
 	var m *roaring.Bitmap

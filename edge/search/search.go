@@ -382,9 +382,17 @@ func (x *index) page(out *api.SearchResult, p *api.SearchParams, st *state, r *r
 // costs one intersection per word.
 func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	w := len(ws)
-	// The best scores present: maxE words can be exact, maxT in titles.
-	maxE, maxT := 0, 0
+	// The best scores present: maxE words can be exact, maxT in titles
+	// (found for two words or more: one word's classes are taken in
+	// order anyway).
+	maxE, maxT := w, w
 	for i := range ws {
+		if w == 1 {
+			break
+		}
+		if i == 0 {
+			maxE, maxT = 0, 0
+		}
 		ex := !x.classOf(&ws[i], r, cExact).IsEmpty()
 		if ex {
 			maxE++
@@ -430,7 +438,11 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 				}
 			}
 			walk(0, e, t, 1)
-			if len(leaves) > 0 {
+			switch len(leaves) {
+			case 0:
+			case 1:
+				x.take(pg, leaves[0], byPop) // take only reads it
+			default:
 				x.take(pg, union(leaves), byPop)
 			}
 		}
