@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -14,23 +15,40 @@ import (
 // finishLoad turns a loaded index into a served one, consistent with seq:
 // the terms sorted for prefix lookups, the sort buckets, the facet
 // attributes chosen and their values made searchable.
-func (x *index) finishLoad(seq uint64) {
+//
+// It returns how long each step took (a 1M-product load's are logged).
+func (x *index) finishLoad(seq uint64) []stepTime {
+	var steps []stepTime
+	t := time.Now()
+	step := func(name string) {
+		steps = append(steps, stepTime{name, time.Since(t)})
+		t = time.Now()
+	}
 	for o := range x.docs {
 		if d := &x.docs[o]; d.live() {
 			d.seq = seq
 		}
 	}
+	step("seq")
 	x.renumber()
+	step("renumber")
+	x.buildPostings()
+	step("postings")
 	x.sorted = make([]uint32, len(x.terms))
 	for i := range x.sorted {
 		x.sorted[i] = uint32(i)
 	}
 	slices.SortFunc(x.sorted, func(a, b uint32) int { return strings.Compare(x.terms[a].s, x.terms[b].s) })
+	step("sort terms")
 	x.buildOrders()
+	step("orders")
 	x.chooseFacets()
+	step("facets")
 	x.loading = false
 	x.attrWords()
+	step("attr words")
 	x.rebuildPairs()
+	step("pairs")
 	for i := range x.terms {
 		t := &x.terms[i]
 		if t.fields() > 1 {
@@ -41,15 +59,26 @@ func (x *index) finishLoad(seq uint64) {
 		}
 		x.addAlpha(t.s)
 	}
+	step("df any alpha")
 	x.buildHeavy()
+	step("heavy")
 	for id, c := range x.cats {
 		if cur, ok := x.catSlugs[c.slug]; !ok || c.post.GetCardinality() > x.cats[cur].post.GetCardinality() {
 			x.catSlugs[c.slug] = uint32(id)
 		}
 	}
+	step("slugs")
+	return steps
 }
 
-// renumber gives the loaded products new ordinals in catalog order: by
+// stepTime is how long one step of finishLoad took.
+type stepTime struct {
+	name string
+	d    time.Duration
+}
+
+// renumber gives the loaded products new, dense ordinals in catalog
+// order (before their postings are built): by
 // category (the tree's depth-first order), then brand, then popularity.
 // A word's products then sit together (generated and real names draw
 // their words from their category's), so its postings fill few roaring
@@ -60,75 +89,123 @@ func (x *index) finishLoad(seq uint64) {
 // into an array, which took 30 ms on one query at 1M products. Products added later by the feed take free or new ordinals.
 func (x *index) renumber() {
 	rank := x.nodeRanks()
-	order := make([]uint32, 0, x.live)
+	type key struct {
+		cat   uint64 // node rank + 1 << 32 | brand
+		score int64
+		o     uint32
+	}
+	keys := make([]key, 0, x.live)
 	for o := range x.docs {
-		if x.docs[o].live() {
-			order = append(order, uint32(o))
+		if d := &x.docs[o]; d.live() {
+			k := key{cat: uint64(d.brand), score: d.score, o: uint32(o)}
+			if d.leaf != 0 {
+				k.cat |= uint64(rank[d.leaf-1]+1) << 32
+			}
+			keys = append(keys, k)
 		}
 	}
-	key := func(o uint32) (uint32, uint32, int64) {
-		d := &x.docs[o]
-		r := uint32(0)
-		if d.leaf != 0 {
-			r = rank[d.leaf-1] + 1
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.cat != b.cat {
+			return cmp.Compare(a.cat, b.cat)
 		}
-		return r, d.brand, d.score
-	}
-	slices.SortFunc(order, func(a, b uint32) int {
-		ra, ba, sa := key(a)
-		rb, bb, sb := key(b)
-		if ra != rb {
-			return cmp.Compare(ra, rb)
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
 		}
-		if ba != bb {
-			return cmp.Compare(ba, bb)
-		}
-		if sa != sb {
-			return cmp.Compare(sb, sa)
-		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.o, b.o)
 	})
-	perm := make([]uint32, len(x.docs)) // old → new
-	docs := make([]doc, len(order))
-	for n, o := range order {
-		perm[o] = uint32(n)
-		docs[n] = x.docs[o]
+	order := make([]uint32, len(keys))
+	for i, k := range keys {
+		order[i] = k.o
 	}
-	x.docs, x.free = docs, nil
+	docs := make([]doc, len(order))
+	lkOff := make([]uint32, len(order))
+	lkN := make([]uint16, len(order))
+	for n, o := range order {
+		docs[n] = x.docs[o]
+		if int(o) < len(x.lkOff) {
+			lkOff[n], lkN[n] = x.lkOff[o], x.lkN[o]
+		}
+	}
+	x.docs, x.free, x.lkOff, x.lkN = docs, nil, lkOff, lkN
 	x.ids = newIDTable(len(docs), x.ids.seed)
 	for o := range docs {
 		x.insertID(x.idOf(uint32(o)), uint32(o))
 	}
-	var bms []**roaring.Bitmap
-	for i := range x.terms {
-		for f := range x.terms[i].post {
-			if x.terms[i].post[f] != nil {
-				bms = append(bms, &x.terms[i].post[f])
+}
+
+// buildPostings makes the postings of the loaded products (in ordinal
+// order: each bitmap is appended to) from their stored state: title
+// words (x.lk), category path, brand, attribute values, availability.
+func (x *index) buildPostings() {
+	title := make([][]uint32, len(x.terms))
+	cat := make([][]uint32, len(x.terms))
+	pairs := make([][]uint32, len(x.pairs))
+	brands := make([][]uint32, len(x.brands))
+	cats := make([][]uint32, len(x.cats))
+	var in []uint32
+	// Two passes at once: the words, and the rest.
+	parallel(2, func(pass int) {
+		var ids []uint32
+		for i := range x.docs {
+			o, d := uint32(i), &x.docs[i]
+			if pass == 0 {
+				for _, t := range x.lk[x.lkOff[o]:][:x.lkN[o]] {
+					title[t] = append(title[t], o)
+				}
+				if d.leaf != 0 {
+					for _, k := range x.nodes[d.leaf-1].terms {
+						cat[k/nFields] = append(cat[k/nFields], o)
+					}
+				}
+				continue
+			}
+			if d.leaf != 0 {
+				n := &x.nodes[d.leaf-1]
+				n.leafN++
+				for _, c := range n.names {
+					cats[c] = append(cats[c], o)
+				}
+			}
+			if d.brand != 0 {
+				brands[d.brand-1] = append(brands[d.brand-1], o)
+			}
+			if d.pairs != noPairs {
+				ids, _ = readList(ids[:0], x.px.at(d.pairs))
+				for _, p := range ids {
+					pairs[p] = append(pairs[p], o)
+				}
+			}
+			if d.band != bandOut {
+				in = append(in, o)
 			}
 		}
-	}
-	for i := range x.cats {
-		bms = append(bms, &x.cats[i].post)
-	}
-	for i := range x.brands {
-		bms = append(bms, &x.brands[i].post)
-	}
-	for i := range x.pairs {
-		if x.pairs[i].post != nil {
-			bms = append(bms, &x.pairs[i].post)
-		}
-	}
-	bms = append(bms, &x.all, &x.inStock)
-	parallel(len(bms), func(i int) {
-		arr := (*bms[i]).ToArray()
-		for k, o := range arr {
-			arr[k] = perm[o]
-		}
-		slices.Sort(arr)
-		b := roaring.New()
-		b.AddMany(arr)
-		*bms[i] = b
 	})
+	x.lk, x.lkOff, x.lkN = nil, nil, nil
+	of := func(l []uint32) *roaring.Bitmap {
+		b := roaring.New()
+		b.AddMany(l)
+		return b
+	}
+	parallel(len(x.terms), func(t int) {
+		if len(title[t]) > 0 {
+			x.terms[t].post[fTitle] = of(title[t])
+		}
+		if len(cat[t]) > 0 {
+			x.terms[t].post[fCat] = of(cat[t])
+		}
+	})
+	for p := range pairs {
+		x.pairs[p].post = of(pairs[p])
+	}
+	for b := range brands {
+		x.brands[b].post = of(brands[b])
+	}
+	for c := range cats {
+		x.cats[c].post = of(cats[c])
+	}
+	x.all = roaring.New()
+	x.all.AddRange(0, uint64(len(x.docs)))
+	x.inStock = of(in)
 }
 
 // nodeRanks returns each category node's place in a depth-first walk of

@@ -223,6 +223,12 @@ type index struct {
 
 	heavy map[string]*heavy // nil while loading
 
+	// While loading: each ordinal's title term ids are lk[lkOff[o]:][:lkN[o]]
+	// (postings are built once, in catalog order, by finishLoad).
+	lk    []uint32
+	lkOff []uint32
+	lkN   []uint16
+
 	nodes    []node
 	nodeIDs  map[string]uint32 // path joined by \x1f → node id
 	cats     []catName
@@ -421,7 +427,10 @@ func (x *index) pairsOf(attrs []kv, dst []uint32) []uint32 {
 		if !ok {
 			p = uint32(len(x.pairs))
 			v := strings.Clone(a.v)
-			pr := pair{attr: id, value: v, post: roaring.New()}
+			pr := pair{attr: id, value: v}
+			if !x.loading {
+				pr.post = roaring.New()
+			}
 			if at.facet {
 				pr.words = x.valueWords(v)
 			}
@@ -448,13 +457,14 @@ func (x *index) valueWords(v string) []uint32 {
 	return slices.Compact(out)
 }
 
-// store writes p's state into ordinal o (not posted) and returns whether
-// its text changed. keepText reuses o's current text blob.
-func (x *index) store(o uint32, p *prod, seq uint64) {
+// store writes p's state into ordinal o (not posted). pairs are p's
+// attribute value ids when the caller has them (nil: found from
+// p.attrs).
+func (x *index) store(o uint32, p *prod, seq uint64, pairs []uint32) {
 	d := &x.docs[o]
 	old := *d
 	nb := blob{id: p.id, name: p.name, file: p.image, cur: x.curs.id(p.currency)}
-	if p.slug != api.Slug(p.name, p.id) {
+	if x.buf = api.AppendSlug(x.buf[:0], p.name, p.id); string(x.buf) != p.slug {
 		nb.slug = p.slug
 	}
 	if i := strings.LastIndexByte(p.image, '/'); i >= 0 {
@@ -477,8 +487,10 @@ func (x *index) store(o uint32, p *prod, seq uint64) {
 		x.buf = appendBlob(x.buf[:0], &nb)
 		d.blob = x.tx.add(x.buf)
 	}
-	pairs := x.pairsOf(p.attrs, x.pbuf[:0])
-	x.pbuf = pairs
+	if pairs == nil {
+		pairs = x.pairsOf(p.attrs, x.pbuf[:0])
+		x.pbuf = pairs
+	}
 	if old.live() && old.pairs != noPairs {
 		ol, size := readList(x.keysA[:0], x.px.at(old.pairs))
 		x.keysA = ol
@@ -725,7 +737,7 @@ func (x *index) upsert(p *prod, seq uint64) bool {
 		delete(x.dead, p.id)
 		o = x.newOrdinal()
 	}
-	x.store(o, p, seq)
+	x.store(o, p, seq, nil)
 	if !ok {
 		x.putID(p.id, o)
 	}

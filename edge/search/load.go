@@ -1,10 +1,10 @@
 package search
 
 import (
-	"bytes"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	json "github.com/goccy/go-json"
 
@@ -79,9 +79,10 @@ func (b *loadBatch) add(p *api.Product, line []byte) {
 
 func (b *loadBatch) full() bool { return len(b.items) >= batchProducts || len(b.buf) >= batchBytes }
 
-// prod returns item i; its strings point into b.buf, its slices into
-// the scratch arguments.
-func (b *loadBatch) prod(i int, cats []string, attrs []kv, line *lineAttrs) (prod, []string, []kv) {
+// prod returns item i, and the raw JSON object of its attributes when
+// they are to be read from its line; its strings point into b.buf, its
+// slices into the scratch arguments.
+func (b *loadBatch) prod(i int, cats []string, attrs []kv) (prod, string, []string, []kv) {
 	it := &b.items[i]
 	start := uint32(0)
 	if i > 0 {
@@ -107,12 +108,13 @@ func (b *loadBatch) prod(i int, cats []string, attrs []kv, line *lineAttrs) (pro
 		}
 		n++
 	}
+	raw := ""
 	if s[sLine] != "" {
-		attrs = line.decode(s[sLine], attrs)
+		raw = attributesJSON(s[sLine])
 	}
 	sortKV(attrs)
 	return prod{id: s[sID], name: s[sName], slug: s[sSlug], brand: s[sBrand], image: s[sImage], currency: s[sCurrency],
-		cats: cats, attrs: attrs, price: it.price, priced: it.priced, band: it.band, pop: it.pop}, cats, attrs
+		cats: cats, attrs: attrs, price: it.price, priced: it.priced, band: it.band, pop: it.pop}, raw, cats, attrs
 }
 
 // splitSep yields the \x1f-terminated parts of s.
@@ -131,30 +133,148 @@ func splitSep(s string) func(yield func(string) bool) {
 	}
 }
 
-// lineAttrs decodes the attributes of a product's NDJSON line.
-type lineAttrs struct {
-	v struct {
+// attrCache maps the raw JSON of an attributes object to its sorted
+// pair ids, so that products sharing one (variants of a model; generated
+// catalogs) are decoded once. It holds at most attrCacheBytes of keys.
+type attrCache struct {
+	m     map[string][]uint32
+	bytes int
+	v     struct {
 		Attributes map[string]string `json:"attributes"`
+	}
+	kvs []kv
+}
+
+const attrCacheBytes = 16 << 20
+
+// pairs returns the pair ids of the attributes object raw (valid until
+// the next call when decoded).
+func (c *attrCache) pairs(x *index, raw string) []uint32 {
+	if ids, ok := c.m[raw]; ok {
+		return ids
+	}
+	clear(c.v.Attributes)
+	doc := make([]byte, 0, len(raw)+16)
+	doc = append(append(append(doc, `{"attributes":`...), raw...), '}')
+	c.kvs = c.kvs[:0]
+	if json.Unmarshal(doc, &c.v) == nil {
+		for k, v := range c.v.Attributes {
+			if k != "" && v != "" {
+				c.kvs = append(c.kvs, kv{k, v})
+			}
+		}
+	}
+	sortKV(c.kvs)
+	ids := x.pairsOf(c.kvs, nil)
+	if c.m == nil || c.bytes > attrCacheBytes {
+		c.m, c.bytes = map[string][]uint32{}, 0
+	}
+	c.m[strings.Clone(raw)] = ids
+	c.bytes += len(raw) + 4*len(ids) + 64
+	return ids
+}
+
+// attributesJSON returns the value of the top-level "attributes" key of
+// a product's JSON line ("" when absent or not an object), found by
+// skipping the other values.
+func attributesJSON(line string) string {
+	i := skipSpace(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return ""
+	}
+	i++
+	for {
+		i = skipSpace(line, i)
+		if i >= len(line) || line[i] != '"' {
+			return ""
+		}
+		kEnd := skipString(line, i)
+		if kEnd < 0 {
+			return ""
+		}
+		key := line[i+1 : kEnd-1]
+		i = skipSpace(line, kEnd)
+		if i >= len(line) || line[i] != ':' {
+			return ""
+		}
+		i = skipSpace(line, i+1)
+		vEnd := skipValue(line, i)
+		if vEnd < 0 {
+			return ""
+		}
+		if key == "attributes" {
+			if line[i] != '{' {
+				return ""
+			}
+			return line[i:vEnd]
+		}
+		i = skipSpace(line, vEnd)
+		if i >= len(line) || line[i] != ',' {
+			return ""
+		}
+		i++
 	}
 }
 
-var attrsKey = []byte(`"attributes"`)
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
 
-func (l *lineAttrs) decode(line string, dst []kv) []kv {
-	b := unsafe.Slice(unsafe.StringData(line), len(line))
-	if !bytes.Contains(b, attrsKey) {
-		return dst
-	}
-	clear(l.v.Attributes)
-	if json.Unmarshal(b, &l.v) != nil {
-		return dst
-	}
-	for k, v := range l.v.Attributes {
-		if k != "" && v != "" {
-			dst = append(dst, kv{k, v})
+// skipString returns the index after the JSON string at s[i] ('"'), -1
+// when it does not end.
+func skipString(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
 		}
 	}
-	return dst
+	return -1
+}
+
+// skipValue returns the index after the JSON value at s[i], -1 when it
+// is malformed.
+func skipValue(s string, i int) int {
+	if i >= len(s) {
+		return -1
+	}
+	switch s[i] {
+	case '"':
+		return skipString(s, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				e := skipString(s, j)
+				if e < 0 {
+					return -1
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' && s[j] != ' ' && s[j] != '\n' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }
 
 // loader is one snapshot load in progress. Its methods other than run
@@ -229,7 +349,7 @@ func (l *loader) run(cfg *Config) {
 	var (
 		cats  []string
 		attrs []kv
-		line  lineAttrs
+		cache attrCache
 	)
 	for b := range l.work {
 		if l.abandoned.Load() {
@@ -237,8 +357,13 @@ func (l *loader) run(cfg *Config) {
 		}
 		for i := range b.items {
 			var p prod
-			p, cats, attrs = b.prod(i, cats, attrs, &line)
-			x.load(&p)
+			var raw string
+			p, raw, cats, attrs = b.prod(i, cats, attrs)
+			var pairs []uint32
+			if raw != "" {
+				pairs = cache.pairs(x, raw)
+			}
+			x.load(&p, pairs)
 		}
 		b.buf, b.items = b.buf[:0], b.items[:0]
 		l.free <- b
@@ -250,18 +375,33 @@ func (l *loader) run(cfg *Config) {
 	l.done <- x
 }
 
-// load adds a snapshot product; a product loaded twice is kept as last
-// loaded.
-func (x *index) load(p *prod) {
+// load stores a snapshot product and its title words (see
+// index.lk); a product loaded twice is kept as last loaded. pairs are its
+// attribute value ids, or nil.
+func (x *index) load(p *prod, pairs []uint32) {
 	o, _, ok := x.findID(p.id)
-	if ok {
-		x.unpost(o)
-	} else {
+	if !ok {
 		o = x.newOrdinal()
 	}
-	x.store(o, p, 0)
+	x.store(o, p, 0, pairs)
 	if !ok {
 		x.putID(p.id, o)
+		x.live++
 	}
-	x.post(o)
+	start := len(x.lk)
+	for _, text := range [2]string{p.name, p.brand} {
+		if x.norm.Normalize(text) != nil {
+			continue
+		}
+		for i := range x.norm.Words {
+			t, _ := x.termID(b2s(x.norm.Word(i)), true)
+			x.lk = append(x.lk, t)
+		}
+	}
+	slices.Sort(x.lk[start:])
+	x.lk = append(x.lk[:start], slices.Compact(x.lk[start:])...)
+	for len(x.lkOff) <= int(o) {
+		x.lkOff, x.lkN = append(x.lkOff, 0), append(x.lkN, 0)
+	}
+	x.lkOff[o], x.lkN[o] = uint32(start), uint16(min(len(x.lk)-start, 1<<16-1))
 }

@@ -246,23 +246,47 @@ func (x *index) buildOrders() {
 			}
 		}
 	}
-	slices.SortFunc(pop, cmpKey)
-	slices.SortFunc(price, cmpKey)
-	slices.Sort(prices)
+	parallel(3, func(i int) { // one sort each, on both CPUs
+		switch i {
+		case 0:
+			slices.SortFunc(pop, cmpKey)
+		case 1:
+			slices.SortFunc(price, cmpKey)
+		default:
+			slices.Sort(prices)
+		}
+	})
 	x.pop = newBuckets(pop)
 	x.price = newBuckets(price)
-	// The keys are sorted: fill the buckets in one pass each.
+	// The keys are sorted: each bucket's members are a run of them,
+	// sorted by ordinal and added at once (roaring appends).
 	fill := func(b *buckets, keys []sortKey) {
-		i := 0
-		for _, k := range keys {
+		i, start := 0, 0
+		var ords []uint32
+		flush := func(end int) {
+			ords = ords[:0]
+			for _, k := range keys[start:end] {
+				ords = append(ords, k.o)
+			}
+			slices.Sort(ords)
+			b.sets[i].AddMany(ords)
+			start = end
+		}
+		for n, k := range keys {
 			for i+1 < len(b.p) && (b.p[i+1] < k.p || b.p[i+1] == k.p && b.k[i+1] <= k.k) {
+				flush(n)
 				i++
 			}
-			b.sets[i].Add(k.o)
 		}
+		flush(len(keys))
 	}
-	fill(&x.pop, pop)
-	fill(&x.price, price)
+	parallel(2, func(i int) {
+		if i == 0 {
+			fill(&x.pop, pop)
+		} else {
+			fill(&x.price, price)
+		}
+	})
 	x.lt = make([]*roaring.Bitmap, (len(x.price.sets)+ltStep-1)/ltStep)
 	acc := roaring.New()
 	for c := range x.lt {

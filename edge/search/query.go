@@ -409,16 +409,19 @@ func (x *index) buildHeavy() {
 			}
 		}
 	}
-	x.heavy = map[string]*heavy{}
-	var parts []*roaring.Bitmap
+	var prefixes []string
 	for p, ts := range byPrefix {
-		if len(ts) < heavyMin {
-			continue
+		if len(ts) >= heavyMin {
+			prefixes = append(prefixes, p)
 		}
+	}
+	hs := make([]*heavy, len(prefixes))
+	parallel(len(prefixes), func(i int) {
 		h := &heavy{}
+		var parts []*roaring.Bitmap
 		for f := range nFields {
 			parts = parts[:0]
-			for _, t := range ts {
+			for _, t := range byPrefix[prefixes[i]] {
 				if b := x.terms[t].post[f]; b != nil {
 					parts = append(parts, b)
 				}
@@ -426,7 +429,11 @@ func (x *index) buildHeavy() {
 			h.by[f] = union(parts)
 		}
 		h.any = union(h.by[:])
-		x.heavy[p] = h
+		hs[i] = h
+	})
+	x.heavy = make(map[string]*heavy, len(prefixes))
+	for i, p := range prefixes {
+		x.heavy[p] = hs[i]
 	}
 }
 
