@@ -71,7 +71,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready})
+	dispatch := httpapi.SearchDispatch(m.API.Dispatch, m.searchHandlers())
+	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: dispatch, Ready: m.ready})
 }
 
 // startServices creates the caches and services and starts following the
@@ -138,7 +139,11 @@ func (m *Main) stopServices() error {
 // and /metrics are already registered.
 func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
-	httpapi.RegisterSearch(r, httpapi.SearchHandlers{Search: m.Search.HandleSearch, Categories: m.Search.HandleCategories})
+	httpapi.RegisterSearch(r, m.searchHandlers())
+}
+
+func (m *Main) searchHandlers() httpapi.SearchHandlers {
+	return httpapi.SearchHandlers{Search: m.Search.HandleSearch, Categories: m.Search.HandleCategories}
 }
 
 // Close stops in reverse order of Run: drain HTTP, then stop services.

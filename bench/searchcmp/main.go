@@ -52,12 +52,25 @@ func main() {
 	bleveRounds := flag.Int("bleve-rounds", 1, "passes over the queries for Bleve")
 	engines := flag.String("engines", "shopedge,bleve", "engines to run, comma-separated")
 	dir := flag.String("dir", "", "directory for Bleve's index (default: a temporary one, removed after)")
+	pgDSN := flag.String("pg", "", "PostgreSQL to load and query (engine postgres), e.g. postgres://postgres@127.0.0.1:9640/search; see postgres.sh")
+	pgRounds := flag.Int("pg-rounds", 1, "passes over the queries for PostgreSQL")
+	pgLoad := flag.Bool("pg-load", true, "load the products into PostgreSQL first (false: query what a previous run loaded)")
 	flag.Parse()
+	pg = pgOptions{dsn: *pgDSN, rounds: *pgRounds, load: *pgLoad}
 	if err := run(os.Stdout, *n, *seed, *catalog, *queries, *rounds, *bleveRounds, *engines, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "searchcmp:", err)
 		os.Exit(1)
 	}
 }
+
+// pgOptions are the PostgreSQL engine's flags.
+type pgOptions struct {
+	dsn    string
+	rounds int
+	load   bool
+}
+
+var pg pgOptions
 
 // result is one engine's figures.
 type result struct {
@@ -83,7 +96,7 @@ func run(w io.Writer, n int, seed int64, catalog, queriesPath string, rounds, bl
 	var results []result
 	var ranges []int64
 	fmt.Fprintf(w, "%d products generated from %s (seed %d), %d queries\n\n", n, catalog, seed, len(qs))
-	if strings.Contains(engines, "shopedge") || strings.Contains(engines, "bleve") {
+	if strings.Contains(engines, "shopedge") || strings.Contains(engines, "bleve") || strings.Contains(engines, "postgres") {
 		r, rg, err := runShopedge(n, seed, src, qs, rounds)
 		if err != nil {
 			return err
@@ -100,15 +113,24 @@ func run(w io.Writer, n int, seed int64, catalog, queriesPath string, rounds, bl
 		}
 		results = append(results, r)
 	}
+	if strings.Contains(engines, "postgres") {
+		r, err := runPostgres(pg.dsn, n, seed, src, qs, pg.rounds, ranges, pg.load)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
 	fmt.Fprintf(w, "| engine | build | heap after build | searches | queries/s | p50 | p99 | p99 (queries with results) | max | mean total |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		fmt.Fprintf(w, "| %s | %.1f s | %d MB | %d | %.0f | %v | %v | %v | %v | %.0f |\n", r.engine, r.build.Seconds(), r.heap>>20,
 			r.searches, r.qps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.p99Hits.Round(time.Microsecond),
 			r.max.Round(time.Microsecond), r.meanTotal)
 	}
-	if len(results) == 2 {
-		fmt.Fprintf(w, "\nshopedge / bleve: %.1f × the queries/s, p99 %.1f × lower\n", results[0].qps/results[1].qps,
-			float64(results[1].p99)/float64(results[0].p99))
+	for _, r := range results[1:] {
+		if results[0].engine[:8] == "shopedge" {
+			fmt.Fprintf(w, "\nshopedge / %s: %.1f × the queries/s, p99 %.1f × lower\n", r.engine, results[0].qps/r.qps,
+				float64(r.p99)/float64(results[0].p99))
+		}
 	}
 	return nil
 }

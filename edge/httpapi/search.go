@@ -14,8 +14,29 @@ type SearchHandlers struct {
 
 // RegisterSearch mounts the search routes on r.
 func RegisterSearch(r *router.Router, h SearchHandlers) {
-	r.GET("/v1/search", h.Search)
-	r.HEAD("/v1/search", h.Search)
-	r.GET("/v1/categories", h.Categories)
-	r.HEAD("/v1/categories", h.Categories)
+	r.GET(routeSearch, h.Search)
+	r.HEAD(routeSearch, h.Search)
+	r.GET(routeCategories, h.Categories)
+	r.HEAD(routeCategories, h.Categories)
+}
+
+// Route patterns of the search routes, as the router records them.
+const (
+	routeSearch     = "/v1/search"
+	routeCategories = "/v1/categories"
+)
+
+// SearchDispatch returns next's dispatch (see API.Dispatch) extended with
+// GET /v1/search, so that a search answered from the edge's hot answers
+// skips the router too.
+func SearchDispatch(next func(*fasthttp.RequestCtx) (fasthttp.RequestHandler, string), h SearchHandlers) func(*fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+	return func(ctx *fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+		if handler, route := next(ctx); handler != nil {
+			return handler, route
+		}
+		if ctx.IsGet() && string(ctx.Path()) == routeSearch {
+			return h.Search, routeSearch
+		}
+		return nil, ""
+	}
 }
