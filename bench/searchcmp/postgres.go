@@ -28,12 +28,13 @@ CREATE TABLE products (
 	brand text NOT NULL,
 	categories text[] NOT NULL,
 	price bigint NOT NULL,      -- the lowest SKU price, -1 without one
-	popularity bigint NOT NULL
+	popularity bigint NOT NULL,
+	doc text NOT NULL           -- name, brand and categories, the searched text
 );`
 
 const pgIndex = `
 ALTER TABLE products ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
-	to_tsvector('simple', name || ' ' || brand || ' ' || array_to_string(categories, ' '))) STORED;
+	to_tsvector('simple', doc)) STORED;
 CREATE INDEX products_tsv ON products USING gin (tsv);
 ANALYZE products;`
 
@@ -85,11 +86,12 @@ func runPostgres(dsn string, n int, seed int64, src []*api.Product, qs []string,
 						price = s.Price.Amount
 					}
 				}
-				rows <- []any{p.ID, p.Name, p.Brand, p.Categories, price, p.Popularity}
+				doc := p.Name + " " + p.Brand + " " + strings.Join(p.Categories, " ")
+				rows <- []any{p.ID, p.Name, p.Brand, p.Categories, price, p.Popularity, doc}
 				return nil
 			})
 		}()
-		_, err := conn.CopyFrom(ctx, pgx.Identifier{"products"}, []string{"id", "name", "brand", "categories", "price", "popularity"},
+		_, err := conn.CopyFrom(ctx, pgx.Identifier{"products"}, []string{"id", "name", "brand", "categories", "price", "popularity", "doc"},
 			pgx.CopyFromFunc(func() ([]any, error) {
 				r, ok := <-rows
 				if !ok {
