@@ -27,10 +27,10 @@ type Config struct {
 	// (env SHOPEDGE_ADMIN_TOKEN). Required.
 	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
 	// MemoryLimit is a soft limit on the process's memory, in bytes (0:
-	// none). The page and suggest caches live outside the Go heap, so the
+	// none). The page, suggest and search caches live outside the Go heap, so the
 	// Go runtime's limit is this minus their budgets: the collector then
 	// works harder instead of letting the heap grow past it. It must leave
-	// room for the catalog's indexes (~0.45 KB per product).
+	// room for the catalog's indexes (~0.66 KB per product with search).
 	MemoryLimit config.ByteSize `yaml:"memory_limit" help:"soft memory limit in bytes for the whole edge (0: none)"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`

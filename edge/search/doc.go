@@ -5,7 +5,9 @@
 //
 // # The index
 //
-// Products get dense ordinals. Posting sets are roaring bitmaps
+// Products get dense ordinals, ordered by category, brand and popularity
+// at each load (a word's products sit together). Posting sets are roaring
+// bitmaps
 // (github.com/RoaringBitmap/roaring/v2): per normalised word (edge/textnorm,
 // the normaliser autocomplete uses) and field (title: name and brand;
 // category: the names of the path; attribute: values of the facet
@@ -25,11 +27,12 @@
 // forgiven on words of typo_min_chars characters when nothing matches
 // the word as typed). Empty q browses. Facets: values ORed within a
 // facet, facets ANDed; each facet's counts apply every other facet's
-// selection but not its own. Sorts: relevance (the sum over query words
-// of the best field each matches in: title 3, category 2, attribute 1;
-// then popularity), popularity (popularity plus the availability boost,
-// then id), price_asc and price_desc (priced products first; the rest
-// by popularity). Every order is total, so pages are stable under ties.
+// selection but not its own. Sorts: relevance (first the number of
+// query words the title — name, brand — has as typed, then the number it
+// matches at all; then popularity), popularity (popularity plus the
+// availability boost, then id), price_asc and price_desc (priced products
+// first; the rest by popularity). Every order is total, so pages are
+// stable under ties.
 // Attribute facets are listed for the attributes of the selected
 // categories and the selected attributes.
 //
