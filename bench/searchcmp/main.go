@@ -63,6 +63,8 @@ func main() {
 	flag.IntVar(&slowest, "slowest", 0, "list the slowest queries of shopedge's last pass, this many")
 	flag.StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile of shopedge's replay (after its first pass) to this file")
 	flag.StringVar(&prof.mem, "memprofile", "", "write an allocation profile of shopedge's replay (after its first pass) to this file")
+	flag.StringVar(&prof.build, "buildprofile", "", "write a CPU profile of shopedge's index build (with generating the products) to this file")
+	flag.StringVar(&prof.heap, "heapprofile", "", "write a heap profile (in use) after shopedge's index build to this file")
 	flag.Parse()
 	if prof.mem != "" {
 		runtime.MemProfileRate = 0 // sampled from the replay on (startProfiles)
@@ -90,7 +92,7 @@ var verbose bool
 var slowest int
 
 // prof names the profiles of shopedge's replay (empty: none).
-var prof struct{ cpu, mem string }
+var prof struct{ cpu, mem, build, heap string }
 
 // result is one engine's figures.
 type result struct {
@@ -180,8 +182,16 @@ func run(w io.Writer, n int, seed int64, catalog, queriesPath string, rounds, bl
 // ranges, which Bleve uses.
 func runShopedge(n int, seed int64, src []*api.Product, qs []string, rounds int) ([]result, []int64, error) {
 	first := result{engine: "shopedge (edge/search), first pass"}
-	svc := search.New(search.DefaultConfig(), zerolog.Nop(), metrics.NewSet())
+	log := zerolog.Nop()
+	if verbose {
+		log = zerolog.New(os.Stderr) // the index build's steps
+	}
+	svc := search.New(search.DefaultConfig(), log, metrics.NewSet())
 	runtime.GC()
+	stopBuild, err := cpuProfile(prof.build)
+	if err != nil {
+		return nil, nil, err
+	}
 	t := time.Now()
 	svc.BeginLoad()
 	if err := gen.Products(n, seed, src, func(p *api.Product) error { svc.Load(p); return nil }); err != nil {
@@ -189,7 +199,23 @@ func runShopedge(n int, seed int64, src []*api.Product, qs []string, rounds int)
 	}
 	svc.EndLoad(1)
 	first.build = time.Since(t) // includes generating the products
+	if err := stopBuild(); err != nil {
+		return nil, nil, err
+	}
 	first.heap = heapAlloc()
+	if prof.heap != "" {
+		f, err := os.Create(prof.heap)
+		if err != nil {
+			return nil, nil, err
+		}
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
 	all, err := svc.Search(api.SearchParams{PerPage: 1})
 	if err != nil {
 		return nil, nil, err
@@ -222,6 +248,26 @@ func runShopedge(n int, seed int64, src []*api.Product, qs []string, rounds int)
 		err = perr
 	}
 	return append(out, again), ranges, err
+}
+
+// cpuProfile starts a CPU profile into path (none when empty); stop
+// writes it.
+func cpuProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // startProfiles starts the profiles prof names; stop writes them.
