@@ -19,6 +19,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -26,7 +27,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -55,7 +59,16 @@ func main() {
 	pgDSN := flag.String("pg", "", "PostgreSQL to load and query (engine postgres), e.g. postgres://postgres@127.0.0.1:9640/search; see postgres.sh")
 	pgRounds := flag.Int("pg-rounds", 1, "passes over the queries for PostgreSQL")
 	pgLoad := flag.Bool("pg-load", true, "load the products into PostgreSQL first (false: query what a previous run loaded)")
+	flag.BoolVar(&verbose, "v", false, "print each pass's queries/s")
+	flag.IntVar(&slowest, "slowest", 0, "list the slowest queries of shopedge's last pass, this many")
+	flag.StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile of shopedge's replay (after its first pass) to this file")
+	flag.StringVar(&prof.mem, "memprofile", "", "write an allocation profile of shopedge's replay (after its first pass) to this file")
+	flag.StringVar(&prof.build, "buildprofile", "", "write a CPU profile of shopedge's index build (with generating the products) to this file")
+	flag.StringVar(&prof.heap, "heapprofile", "", "write a heap profile (in use) after shopedge's index build to this file")
 	flag.Parse()
+	if prof.mem != "" {
+		runtime.MemProfileRate = 0 // sampled from the replay on (startProfiles)
+	}
 	pg = pgOptions{dsn: *pgDSN, rounds: *pgRounds, load: *pgLoad}
 	if err := run(os.Stdout, *n, *seed, *catalog, *queries, *rounds, *bleveRounds, *engines, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "searchcmp:", err)
@@ -72,6 +85,15 @@ type pgOptions struct {
 
 var pg pgOptions
 
+// verbose prints each pass's queries/s.
+var verbose bool
+
+// slowest is how many of the slowest queries of a replay to list.
+var slowest int
+
+// prof names the profiles of shopedge's replay (empty: none).
+var prof struct{ cpu, mem, build, heap string }
+
 // result is one engine's figures.
 type result struct {
 	engine       string
@@ -82,6 +104,19 @@ type result struct {
 	p99Hits, max time.Duration
 	heap         uint64
 	meanTotal    float64
+	// Per search, and the collections during the replay.
+	allocs, bytes float64
+	gcs           uint32
+	cpu           time.Duration // the process's CPU time (every thread, the collector's too)
+}
+
+// cpuTime returns the CPU time the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func run(w io.Writer, n int, seed int64, catalog, queriesPath string, rounds, bleveRounds int, engines, dir string) error {
@@ -97,13 +132,13 @@ func run(w io.Writer, n int, seed int64, catalog, queriesPath string, rounds, bl
 	var ranges []int64
 	fmt.Fprintf(w, "%d products generated from %s (seed %d), %d queries\n\n", n, catalog, seed, len(qs))
 	if strings.Contains(engines, "shopedge") || strings.Contains(engines, "bleve") || strings.Contains(engines, "postgres") {
-		r, rg, err := runShopedge(n, seed, src, qs, rounds)
+		rs, rg, err := runShopedge(n, seed, src, qs, rounds)
 		if err != nil {
 			return err
 		}
 		ranges = rg
 		if strings.Contains(engines, "shopedge") {
-			results = append(results, r)
+			results = append(results, rs...)
 		}
 	}
 	if strings.Contains(engines, "bleve") {
@@ -120,51 +155,152 @@ func run(w io.Writer, n int, seed int64, catalog, queriesPath string, rounds, bl
 		}
 		results = append(results, r)
 	}
-	fmt.Fprintf(w, "| engine | build | heap after build | searches | queries/s | p50 | p99 | p99 (queries with results) | max | mean total |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| engine | build | heap after build | searches | queries/s | p50 | p99 | p99 (queries with results) | max | mean total | CPU/search | allocs/search | B/search | GCs |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %.1f s | %d MB | %d | %.0f | %v | %v | %v | %v | %.0f |\n", r.engine, r.build.Seconds(), r.heap>>20,
+		fmt.Fprintf(w, "| %s | %.1f s | %d MB | %d | %.0f | %v | %v | %v | %v | %.0f | %v | %.0f | %.0f | %d |\n", r.engine, r.build.Seconds(), r.heap>>20,
 			r.searches, r.qps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.p99Hits.Round(time.Microsecond),
-			r.max.Round(time.Microsecond), r.meanTotal)
+			r.max.Round(time.Microsecond), r.meanTotal, r.cpu.Round(time.Microsecond), r.allocs, r.bytes, r.gcs)
 	}
-	for _, r := range results[1:] {
-		if results[0].engine[:8] == "shopedge" {
-			fmt.Fprintf(w, "\nshopedge / %s: %.1f × the queries/s, p99 %.1f × lower\n", r.engine, results[0].qps/r.qps,
-				float64(r.p99)/float64(results[0].p99))
+	fmt.Fprintln(w)
+	for _, s := range results {
+		if !strings.HasPrefix(s.engine, "shopedge") {
+			continue
+		}
+		for _, r := range results {
+			if !strings.HasPrefix(r.engine, "shopedge") {
+				fmt.Fprintf(w, "%s / %s: %.1f × the queries/s, p99 %.1f × lower\n", s.engine, r.engine, s.qps/r.qps,
+					float64(r.p99)/float64(s.p99))
+			}
 		}
 	}
 	return nil
 }
 
 // runShopedge loads the products into edge/search and replays the
-// queries; it also returns the price facet's ranges, which Bleve uses.
-func runShopedge(n int, seed int64, src []*api.Product, qs []string, rounds int) (result, []int64, error) {
-	res := result{engine: "shopedge (edge/search)"}
-	svc := search.New(search.DefaultConfig(), zerolog.Nop(), metrics.NewSet())
+// queries: a first pass (the typo corrections not yet cached), then
+// rounds-1 more, reported apart. It also returns the price facet's
+// ranges, which Bleve uses.
+func runShopedge(n int, seed int64, src []*api.Product, qs []string, rounds int) ([]result, []int64, error) {
+	first := result{engine: "shopedge (edge/search), first pass"}
+	log := zerolog.Nop()
+	if verbose {
+		log = zerolog.New(os.Stderr) // the index build's steps
+	}
+	svc := search.New(search.DefaultConfig(), log, metrics.NewSet())
 	runtime.GC()
+	stopBuild, err := cpuProfile(prof.build)
+	if err != nil {
+		return nil, nil, err
+	}
 	t := time.Now()
 	svc.BeginLoad()
 	if err := gen.Products(n, seed, src, func(p *api.Product) error { svc.Load(p); return nil }); err != nil {
-		return res, nil, err
+		return nil, nil, err
 	}
 	svc.EndLoad(1)
-	res.build = time.Since(t) // includes generating the products
-	res.heap = heapAlloc()
+	first.build = time.Since(t) // includes generating the products
+	if err := stopBuild(); err != nil {
+		return nil, nil, err
+	}
+	first.heap = heapAlloc()
+	if prof.heap != "" {
+		f, err := os.Create(prof.heap)
+		if err != nil {
+			return nil, nil, err
+		}
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
 	all, err := svc.Search(api.SearchParams{PerPage: 1})
 	if err != nil {
-		return res, nil, err
+		return nil, nil, err
 	}
 	var ranges []int64
 	for _, b := range all.Facets.Price {
 		ranges = append(ranges, b.Min)
 	}
-	err = replay(&res, qs, rounds, func(q string) (int, error) {
+	search := func(q string) (int, error) {
 		r, err := svc.Search(api.SearchParams{Query: q, PerPage: 10})
 		if err != nil {
 			return 0, err
 		}
 		return r.Total, nil
-	})
-	return res, ranges, err
+	}
+	if err := replay(&first, qs, 1, search); err != nil {
+		return nil, nil, err
+	}
+	out := []result{first}
+	if rounds < 2 {
+		return out, ranges, nil
+	}
+	again := result{engine: fmt.Sprintf("shopedge (edge/search), %d more passes", rounds-1), build: first.build, heap: first.heap}
+	stop, err := startProfiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	err = replay(&again, qs, rounds-1, search)
+	if perr := stop(); err == nil {
+		err = perr
+	}
+	return append(out, again), ranges, err
+}
+
+// cpuProfile starts a CPU profile into path (none when empty); stop
+// writes it.
+func cpuProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// startProfiles starts the profiles prof names; stop writes them.
+func startProfiles() (stop func() error, err error) {
+	var cpu *os.File
+	if prof.cpu != "" {
+		if cpu, err = os.Create(prof.cpu); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			return nil, err
+		}
+	}
+	if prof.mem != "" {
+		runtime.MemProfileRate = 4096
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return err
+			}
+		}
+		if prof.mem != "" {
+			f, err := os.Create(prof.mem)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return pprof.Lookup("allocs").WriteTo(f, 0)
+		}
+		return nil
+	}, nil
 }
 
 // bleveDoc is what Bleve indexes of a product.
@@ -299,12 +435,25 @@ func replay(res *result, qs []string, rounds int, search func(string) (int, erro
 	hist := hdrhistogram.New(1, int64(10*time.Second), 3)
 	hits := hdrhistogram.New(1, int64(10*time.Second), 3)
 	var totals int64
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	cpu0 := cpuTime()
 	start := time.Now()
-	for range rounds {
+	type timed struct {
+		q     string
+		d     time.Duration
+		total int
+	}
+	var last []timed
+	for round := range rounds {
+		rt := time.Now()
 		for _, q := range qs {
 			t := time.Now()
 			total, err := search(q)
 			d := time.Since(t).Nanoseconds()
+			if round == rounds-1 && slowest > 0 {
+				last = append(last, timed{q, time.Duration(d), total})
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %q: %w", res.engine, q, err)
 			}
@@ -314,13 +463,29 @@ func replay(res *result, qs []string, rounds int, search func(string) (int, erro
 			}
 			totals += int64(total)
 		}
+		if verbose {
+			fmt.Fprintf(os.Stderr, "%s: pass %d: %.0f queries/s\n", res.engine, round+1, float64(len(qs))/time.Since(rt).Seconds())
+		}
 	}
+	took := time.Since(start)
+	res.cpu = (cpuTime() - cpu0) / time.Duration(hist.TotalCount())
+	runtime.ReadMemStats(&m1)
 	res.searches = hist.TotalCount()
-	res.qps = float64(res.searches) / time.Since(start).Seconds()
+	res.qps = float64(res.searches) / took.Seconds()
+	res.allocs = float64(m1.Mallocs-m0.Mallocs) / float64(res.searches)
+	res.bytes = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(res.searches)
+	res.gcs = m1.NumGC - m0.NumGC
 	res.p50 = time.Duration(hist.ValueAtQuantile(50))
 	res.p99 = time.Duration(hist.ValueAtQuantile(99))
 	res.p99Hits = time.Duration(hits.ValueAtQuantile(99))
 	res.max = time.Duration(hist.Max())
+	if slowest > 0 {
+		slices.SortFunc(last, func(a, b timed) int { return cmp.Compare(b.d, a.d) })
+		fmt.Fprintf(os.Stderr, "%s: the %d slowest queries of the last pass\n", res.engine, slowest)
+		for _, t := range last[:min(slowest, len(last))] {
+			fmt.Fprintf(os.Stderr, "  %8v  total %7d  %q\n", t.d, t.total, t.q)
+		}
+	}
 	res.meanTotal = float64(totals) / float64(res.searches)
 	return nil
 }

@@ -714,6 +714,9 @@ func (x *index) newOrdinal() uint32 {
 		return o
 	}
 	o := uint32(len(x.docs))
+	if x.loading {
+		x.docs = grow2(x.docs, 1)
+	}
 	x.docs = append(x.docs, doc{})
 	if !x.loading {
 		x.fk = append(x.fk, 0)
@@ -796,4 +799,16 @@ func (x *index) compact() {
 		}
 		x.px = np
 	}
+}
+
+// grow2 returns s with room for n more elements, doubling its capacity
+// when it must grow. A snapshot load appends a million products one at a
+// time to its slices: append's growth by a quarter for large slices
+// copied each ~4 times its final size (growslice was 1.5 s of a 1M load's
+// CPU, newOrdinal's docs alone 1.1 s).
+func grow2[T any](s []T, n int) []T {
+	if len(s)+n <= cap(s) {
+		return s
+	}
+	return slices.Grow(s, max(n, len(s), 256))
 }

@@ -287,6 +287,7 @@ type loader struct {
 	done      chan *index
 	abandoned atomic.Bool
 	started   time.Time
+	waits     int // batches the stream waited to hand over
 }
 
 func newLoader(cfg *Config) *loader {
@@ -306,7 +307,12 @@ func (l *loader) add(p *api.Product, line []byte) {
 	}
 	l.cur.add(p, line)
 	if l.cur.full() {
-		l.work <- l.cur
+		select {
+		case l.work <- l.cur:
+		default:
+			l.waits++ // the indexing is behind: the stream waits for it
+			l.work <- l.cur
+		}
 		l.cur = nil
 	}
 }
@@ -393,6 +399,7 @@ func (x *index) load(p *prod, pairs []uint32) {
 		if x.norm.Normalize(text) != nil {
 			continue
 		}
+		x.lk = grow2(x.lk, len(x.norm.Words))
 		for i := range x.norm.Words {
 			t, _ := x.termID(b2s(x.norm.Word(i)), true)
 			x.lk = append(x.lk, t)
@@ -401,7 +408,7 @@ func (x *index) load(p *prod, pairs []uint32) {
 	slices.Sort(x.lk[start:])
 	x.lk = append(x.lk[:start], slices.Compact(x.lk[start:])...)
 	for len(x.lkOff) <= int(o) {
-		x.lkOff, x.lkN = append(x.lkOff, 0), append(x.lkN, 0)
+		x.lkOff, x.lkN = append(grow2(x.lkOff, 1), 0), append(grow2(x.lkN, 1), 0)
 	}
 	x.lkOff[o], x.lkN[o] = uint32(start), uint16(min(len(x.lk)-start, 1<<16-1))
 }

@@ -231,8 +231,9 @@ func (x *index) selectTop(keys []sortKey, m int, ord order) {
 // buildOrders makes the popularity and price buckets, the cumulative
 // price sets and the price facet's ranges from the loaded products.
 func (x *index) buildOrders() {
-	var pop, price []sortKey
-	var prices []int64
+	pop := make([]sortKey, 0, x.live)
+	price := make([]sortKey, 0, x.live)
+	prices := make([]int64, 0, x.live)
 	for o := range x.docs {
 		d := &x.docs[o]
 		if !d.live() {

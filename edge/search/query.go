@@ -250,25 +250,48 @@ func (x *index) postings(ws *wordSet, title bool, dst []*roaring.Bitmap) []*roar
 	return dst
 }
 
-// andUnion returns s ∧ (the union of parts), in a new bitmap: a union of
-// small intersections when s is small, else one union intersected.
-func andUnion(s *roaring.Bitmap, parts []*roaring.Bitmap) *roaring.Bitmap {
-	if len(parts) == 0 || s.IsEmpty() {
+// andUnion returns s ∧ (the union of parts). With own, s belongs to the
+// caller's search (no posting or shared set) and is intersected in
+// place and returned; else the answer is a new bitmap. A small s is
+// intersected with each part (roaring gallops over the larger side);
+// else the parts' containers are ORed only at s's keys (AndAny), so
+// neither the union nor a copy of a large s is made.
+func andUnion(s *roaring.Bitmap, parts []*roaring.Bitmap, own bool) *roaring.Bitmap {
+	switch {
+	case len(parts) == 0 || s.IsEmpty():
+		if own {
+			s.Clear()
+			return s
+		}
 		return roaring.New()
-	}
-	if len(parts) == 1 {
+	case len(parts) == 1:
+		if own {
+			s.And(parts[0])
+			return s
+		}
 		return roaring.And(s, parts[0])
-	}
-	if s.GetCardinality() <= smallSet {
-		ands := make([]*roaring.Bitmap, 0, len(parts))
+	case s.GetCardinality() <= smallSet:
+		var out *roaring.Bitmap
 		for _, p := range parts {
-			if a := roaring.And(s, p); !a.IsEmpty() {
-				ands = append(ands, a)
+			if !s.Intersects(p) {
+				continue
+			}
+			if out == nil {
+				out = roaring.And(s, p)
+			} else {
+				out.Or(roaring.And(s, p))
 			}
 		}
-		return union(ands)
+		if out == nil {
+			out = roaring.New()
+		}
+		return out
 	}
-	return roaring.And(s, union(parts))
+	if !own {
+		s = s.Clone()
+	}
+	s.AndAny(parts...)
+	return s
 }
 
 // union returns the union of parts (nil ones skipped) in a new bitmap.
@@ -304,36 +327,41 @@ func (x *index) estimate(ws *wordSet, buf []*roaring.Bitmap) uint64 {
 	return n
 }
 
-// matchAll returns the products matching every word (matched), in a new
-// bitmap: the words taken from the rarest, each intersected with what
-// the previous left.
-func (x *index) matchAll(ws []wordSet) *roaring.Bitmap {
-	var buf []*roaring.Bitmap
-	order := make([]int, len(ws))
-	est := make([]uint64, len(ws))
+// matchAll returns the products matching every word (matched): the
+// words taken from the rarest, each intersected with what the previous
+// left. The answer may be a posting set (one word of one term), which
+// nothing downstream writes.
+func (x *index) matchAll(ws []wordSet, st *state) *roaring.Bitmap {
+	order, est := st.order[:0], st.est[:0]
 	for i := range ws {
-		order[i] = i
+		order = append(order, i)
+		e := uint64(0)
 		if len(ws) > 1 {
-			est[i] = x.estimate(&ws[i], buf)
+			e = x.estimate(&ws[i], st.parts[:0])
 		}
+		est = append(est, e)
 	}
+	st.order, st.est = order, est
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(est[a], est[b]) })
 	var m *roaring.Bitmap
+	own := false // m was made here (not a posting set)
 	for _, i := range order {
-		buf = x.postings(&ws[i], false, buf[:0])
+		parts := x.postings(&ws[i], false, st.parts[:0])
+		st.parts = parts
 		if m == nil {
-			if len(buf) == 1 {
-				m = buf[0] // shared: nothing downstream writes the result set
+			if len(parts) == 1 {
+				m = parts[0]
 			} else {
-				m = union(buf)
+				m, own = union(parts), true
 			}
 			continue
 		}
-		m = andUnion(m, buf)
+		m, own = andUnion(m, parts, own), true
 		if m.IsEmpty() {
 			break
 		}
 	}
+	clear(st.parts) // no posting set kept alive by the pool
 	return m
 }
 
@@ -351,7 +379,7 @@ func (x *index) classOf(ws *wordSet, r *roaring.Bitmap, c int) *roaring.Bitmap {
 			}
 		}
 	case cTitle:
-		s := andUnion(r, x.postings(ws, true, nil))
+		s := andUnion(r, x.postings(ws, true, nil), false)
 		s.AndNot(x.classOf(ws, r, cExact))
 		ws.class[c] = s
 	default:

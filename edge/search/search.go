@@ -22,6 +22,9 @@ type state struct {
 	brands []int32
 	prices [32]int32
 	buf    []uint32
+	order  []int
+	est    []uint64
+	parts  []*roaring.Bitmap
 	pg     pager
 	key    []byte
 	val    []byte
@@ -81,7 +84,7 @@ func (x *index) search(p *api.SearchParams, st *state) *api.SearchResult {
 	case !x.words(ws, st.words):
 		m = roaring.New()
 	default:
-		m = x.matchAll(ws)
+		m = x.matchAll(ws, st)
 	}
 	if p.InStock {
 		m = roaring.And(m, x.inStock)

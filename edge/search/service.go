@@ -125,7 +125,7 @@ func (s *Service) EndLoad(seq uint64) {
 	s.buildSeconds.Store(math.Float64bits(took.Seconds()))
 	st := s.Stats()
 	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("terms", st.Terms).Int("bytes_per_product", st.BytesPerProduct()).
-		Int("facet_attributes", st.FacetAttributes).Dur("drain", t.Sub(drain)).Dur("finish", took).Dict("steps", d).Dur("load", time.Since(l.started)).
+		Int("facet_attributes", st.FacetAttributes).Int("load_waits", l.waits).Dur("drain", t.Sub(drain)).Dur("finish", took).Dict("steps", d).Dur("load", time.Since(l.started)).
 		Msg("search index built")
 }
 
