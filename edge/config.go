@@ -10,6 +10,7 @@ import (
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
+	"shopedge/edge/storefront"
 	"shopedge/edge/suggest"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
@@ -46,6 +47,8 @@ type Config struct {
 	Suggest suggest.Config `yaml:"suggest"`
 	// API sets the public read routes' caching headers and limits.
 	API httpapi.Config `yaml:"api"`
+	// Storefront tunes the HTML pages a shopper browses.
+	Storefront storefront.Config `yaml:"storefront"`
 }
 
 // CoreConfig locates the core tier.
@@ -73,6 +76,8 @@ func DefaultConfig() Config {
 		Forward: forwardDefaults(),
 		Suggest: suggest.DefaultConfig(),
 		API:     httpapi.DefaultConfig(),
+
+		Storefront: storefront.DefaultConfig(),
 	}
 }
 
@@ -105,7 +110,7 @@ func (c *Config) Validate() error {
 	for _, s := range []struct {
 		name string
 		v    interface{ Validate() error }
-	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"api", ap}} {
+	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"api", ap}, {"storefront", c.Storefront}} {
 		if err := s.v.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

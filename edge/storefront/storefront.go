@@ -380,6 +380,9 @@ func appendHome(b []byte, top []api.CategoryNode, total int, popular []api.Searc
 		}
 		b = append(b, "</ul>\n</section>\n"...)
 	}
+	if len(top) == 0 && len(popular) == 0 {
+		b = append(b, "<div class=\"empty\"><h2>Nothing here yet</h2><p>The catalog has no products yet.</p></div>\n"...)
+	}
 	if len(popular) > 0 {
 		b = append(b, "<section class=\"section\" aria-labelledby=\"h-pop\">\n<div class=\"section-head\"><h2 id=\"h-pop\">Popular right now</h2><a href=\"/search?in_stock=1\">See more →</a></div>\n"...)
 		b = appendCards(b, popular)
