@@ -5,6 +5,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/edge/storefront"
+	"shopedge/internal/httpserver"
 )
 
 // RegisterStorefront mounts the storefront's HTML pages and its
@@ -20,5 +21,17 @@ func RegisterStorefront(r *router.Router, s *storefront.Storefront) {
 		r.Handle(m, storefront.PathCheckout, s.Checkout)
 		r.Handle(m, storefront.PathOrder+"{id}", s.Order)
 		r.Handle(m, "/assets/{file}", s.Asset)
+	}
+}
+
+// WithStorefront returns d followed by the storefront's fast path for its
+// precomputed pages (storefront.Storefront.Dispatch): the edge's one
+// Dispatch.
+func WithStorefront(d httpserver.Dispatch, s *storefront.Storefront) httpserver.Dispatch {
+	return func(ctx *fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+		if h, route := d(ctx); h != nil {
+			return h, route
+		}
+		return s.Dispatch(ctx)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
@@ -27,7 +28,7 @@ func (emptyEngine) Parse(args *fasthttp.Args) (api.SearchParams, error) {
 func (emptyEngine) Search(p api.SearchParams) (*api.SearchResult, error) {
 	return &api.SearchResult{Page: p.Page, PerPage: p.PerPage}, nil
 }
-func (emptyEngine) Categories() api.Categories                { return api.Categories{} }
+func (emptyEngine) Categories() api.Categories               { return api.Categories{} }
 func (emptyEngine) Category(string) (api.CategoryNode, bool) { return api.CategoryNode{}, false }
 
 // The storefront's routes answer HTML beside the API's routes, through
@@ -49,7 +50,7 @@ func TestStorefrontRoutes(t *testing.T) {
 	r := httpserver.NewRouter()
 	a.Register(r)
 	RegisterStorefront(r, sf)
-	h := dispatched(a, r)
+	h := dispatchedStorefront(a, sf, r)
 	f := func(method, uri string, status int, contentType, contains string) {
 		t.Helper()
 		var ctx fasthttp.RequestCtx
@@ -73,4 +74,58 @@ func TestStorefrontRoutes(t *testing.T) {
 	f("GET", theme.JS.URL, 200, "text/javascript", "suggestBox")
 	f("POST", "/", 405, "application/json", "method_not_allowed")
 	f("GET", "/v1/nothing", 404, "application/json", "not_found")
+}
+
+// dispatchedStorefront is the edge's handler as the binary serves it with
+// the storefront: the middleware, the API's and the storefront's dispatch,
+// then the router.
+func dispatchedStorefront(a *API, sf *storefront.Storefront, r *router.Router) fasthttp.RequestHandler {
+	cfg := httpserver.DefaultConfig()
+	cfg.Name = "edge"
+	s := httpserver.New(cfg, zerolog.Nop(), metrics.NewSet(), r.Handler)
+	s.SetDispatch(WithStorefront(a.Dispatch, sf))
+	return s.Handler()
+}
+
+// The storefront's dispatch picks the handler and route the router would.
+func TestStorefrontDispatchMatchesRouter(t *testing.T) {
+	sf, err := storefront.New(storefront.DefaultConfig(), emptyEngine{}, zerolog.Nop(), metrics.NewSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	a := benchAPI(t)
+	r := httpserver.NewRouter()
+	a.Register(r)
+	RegisterStorefront(r, sf)
+	d := WithStorefront(a.Dispatch, sf)
+	for _, c := range []struct{ method, uri, route string }{
+		{"GET", "/", "/"},
+		{"HEAD", "/?utm_source=x", "/"},
+		{"GET", "/c/audio", "/c/{slug}"},
+		{"GET", "/c/audio?brand=x", "/c/{slug}"},
+		{"POST", "/", ""},
+		{"GET", "/c/", ""},
+		{"GET", "/c/a/b", ""},
+		{"GET", "/cart", ""},
+		{"GET", "/search", ""},
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(c.method)
+		ctx.Request.SetRequestURI(c.uri)
+		h, route := d(&ctx)
+		if route != c.route || (h == nil) != (c.route == "") {
+			t.Fatalf("%s %s: route %q, want %q", c.method, c.uri, route, c.route)
+		}
+		if h == nil {
+			continue
+		}
+		var rc fasthttp.RequestCtx
+		rc.Request.Header.SetMethod(c.method)
+		rc.Request.SetRequestURI(c.uri)
+		r.Handler(&rc)
+		if got, _ := rc.UserValue(router.MatchedRoutePathParam).(string); got != route {
+			t.Fatalf("%s %s: the router matches %q, dispatch %q", c.method, c.uri, got, route)
+		}
+	}
 }

@@ -33,6 +33,31 @@ var (
 	hRetryAfter       = []byte("Retry-After")
 )
 
+// Route patterns of the precomputed pages, as the router names them.
+const (
+	RouteHome     = PathHome
+	RouteCategory = PathCategory + "{slug}"
+)
+
+// Dispatch picks the handler of GET and HEAD of the home page and of a
+// category page without the router (whose match of a {param} route
+// allocates), naming the route the router would have matched; it returns
+// nil for every other request (see httpserver.Dispatch).
+func (s *Storefront) Dispatch(ctx *fasthttp.RequestCtx) (fasthttp.RequestHandler, string) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		return nil, ""
+	}
+	path := ctx.Path()
+	switch {
+	case len(path) == 1 && path[0] == '/':
+		return s.home_, RouteHome
+	case len(path) > len(PathCategory) && bytes.HasPrefix(path, []byte(PathCategory)) &&
+		bytes.IndexByte(path[len(PathCategory):], '/') < 0:
+		return s.category, RouteCategory
+	}
+	return nil, ""
+}
+
 // Home serves GET|HEAD /: precomputed bytes. Query parameters (campaign
 // tags) are ignored; nothing of the request reaches the page.
 func (s *Storefront) Home(ctx *fasthttp.RequestCtx) {

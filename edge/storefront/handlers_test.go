@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 
+	"shopedge/core/api"
 	"shopedge/edge/storefront/theme"
 )
 
@@ -207,5 +209,27 @@ func TestAssets(t *testing.T) {
 	}
 	if r := e.get(t, "/assets/other.js"); r.StatusCode() != 404 {
 		t.Fatalf("unknown asset: %d", r.StatusCode())
+	}
+}
+
+// Catalog data cannot inject markup into a listing page: names, brands,
+// categories, attribute values and availability are escaped, and an
+// image URL that is not http(s) is dropped.
+func TestListingEscapes(t *testing.T) {
+	e := newEnv(t, append(testProducts(t), hostileProduct(t)), nil)
+	for _, uri := range []string{
+		"/search?brand=" + url.QueryEscape("Brand</title><x>"),
+		"/search?category=" + url.QueryEscape("A & <b>B</b>") + "&attr." + url.QueryEscape(`"k"`) + "=" + url.QueryEscape("<v>"),
+		"/c/" + api.KeyToken("A & <b>B</b>"),
+	} {
+		b := e.body(t, uri)
+		if !strings.Contains(b, "&lt;script&gt;alert(1)&lt;/script&gt; &#34;Quoted&#34; &amp; Co") {
+			t.Errorf("%s: the hostile product is not listed, escaped", uri)
+		}
+		for _, bad := range []string{"<script>", "javascript:", "<x>", "<b>B</b>", "<v>", `avail "`} {
+			if strings.Contains(b, bad) {
+				t.Errorf("%s: page contains %q", uri, bad)
+			}
+		}
 	}
 }

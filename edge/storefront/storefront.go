@@ -73,6 +73,8 @@ type Storefront struct {
 	paths, loading *pathTable
 
 	hits, renders, refreshes, unchanged, badRequests *metrics.Counter
+	// The handlers of Dispatch, made once (a method value allocates).
+	home_, category fasthttp.RequestHandler
 }
 
 // catPage is one precomputed category page.
@@ -116,6 +118,7 @@ func New(cfg Config, eng Engine, log zerolog.Logger, ms *metrics.Set) (*Storefro
 		unchanged:    ms.NewCounter("shopedge_edge_storefront_refreshes_unchanged_total"),
 		badRequests:  ms.NewCounter("shopedge_edge_storefront_bad_requests_total"),
 	}
+	s.home_, s.category = s.Home, s.Category
 	s.cats.Store(&catPages{})
 	s.renderShells()
 	go s.loop()
