@@ -79,7 +79,10 @@
     });
   }
   function errorText(r) {
-    if (r && r.data && r.data.error && r.data.error.message) return r.data.error.message;
+    if (r && r.data && r.data.error && r.data.error.message) {
+      var m = r.data.error.message;
+      return m.charAt(0).toUpperCase() + m.slice(1);
+    }
     if (r && r.status === 503) return 'The shop is busy right now; please try again in a moment.';
     return 'Something went wrong (' + (r ? r.status : 'network') + '). Please try again.';
   }
@@ -301,22 +304,27 @@
   }
 
   // ---- cart page -------------------------------------------------------------
-  function lineView(cart, l, onChange) {
+  // lineView shows one cart or order line: the product's image and link
+  // (from its public JSON), name, unit price and total, and what extra
+  // holds (the cart's quantity stepper).
+  function lineView(l, extra) {
     var img = thumb('', '');
-    var name = h('a', { 'class': 'l-name', href: '#' }, l.name);
+    var name = h('a', { 'class': 'l-name' }, l.name);
     productInfo(l.product_id).then(function (p) {
-      if (!p) { name.removeAttribute('href'); return; }
+      if (!p) return;
       name.setAttribute('href', '/products/' + enc(p.slug));
-      if (p.image) { img.appendChild(h('img', { src: p.image, alt: '', loading: 'lazy' })); }
+      if (p.image) img.appendChild(h('img', { src: p.image, alt: '', loading: 'lazy' }));
     });
-    var stepper = h('span', { 'class': 'stepper' },
+    return h('li', { 'class': 'line', 'data-sku': l.sku }, img,
+      h('div', null, name, h('div', { 'class': 'l-meta' }, l.quantity + ' × ' + money(l.unit_price)), extra || null),
+      h('div', { 'class': 'l-total' }, money(l.line_total)));
+  }
+  function cartLineView(l, onChange) {
+    return lineView(l, [h('span', { 'class': 'stepper' },
       h('button', { type: 'button', 'aria-label': 'One less', onclick: function () { onChange(l.sku, l.quantity - 1); } }, '−'),
       h('span', { 'aria-label': 'Quantity' }, l.quantity),
-      h('button', { type: 'button', 'aria-label': 'One more', onclick: function () { onChange(l.sku, l.quantity + 1); } }, '+'));
-    return h('li', { 'class': 'line', 'data-sku': l.sku }, img,
-      h('div', null, name, h('div', { 'class': 'l-meta' }, money(l.unit_price) + ' each'),
-        stepper, h('button', { type: 'button', 'class': 'link-btn', onclick: function () { onChange(l.sku, 0); } }, 'Remove')),
-      h('div', { 'class': 'l-total' }, money(l.line_total)));
+      h('button', { type: 'button', 'aria-label': 'One more', onclick: function () { onChange(l.sku, l.quantity + 1); } }, '+')),
+    h('button', { type: 'button', 'class': 'link-btn', onclick: function () { onChange(l.sku, 0); } }, 'Remove')]);
   }
   function summaryView(cart, action) {
     var n = itemCount(cart);
@@ -338,7 +346,7 @@
       showCount(cart);
       if (!cart || !cart.lines.length) { emptyCart(root); return; }
       root.textContent = '';
-      var lines = h('ul', { 'class': 'lines' }, cart.lines.map(function (l) { return lineView(cart, l, change); }));
+      var lines = h('ul', { 'class': 'lines' }, cart.lines.map(function (l) { return cartLineView(l, change); }));
       root.appendChild(h('div', { 'class': 'two' },
         h('section', { 'class': 'panel' }, lines),
         h('aside', { 'class': 'panel' }, h('h2', null, 'Summary'),
@@ -377,10 +385,7 @@
         return;
       }
       summary.textContent = '';
-      summary.appendChild(h('ul', { 'class': 'lines' }, c.lines.map(function (l) {
-        return h('li', { 'class': 'line' }, thumb('', ''), h('div', null, h('div', { 'class': 'l-name' }, l.name),
-          h('div', { 'class': 'l-meta' }, l.quantity + ' × ' + money(l.unit_price))), h('div', { 'class': 'l-total' }, money(l.line_total)));
-      })));
+      summary.appendChild(h('ul', { 'class': 'lines compact' }, c.lines.map(function (l) { return lineView(l); })));
       summary.appendChild(summaryView(c, null));
       btn.disabled = false;
     }).catch(function (err) { say(msg, 'bad', err.message); });
@@ -450,10 +455,7 @@
       root.appendChild(h('section', { 'class': 'panel' }, head,
         h('p', null, h('span', { 'class': 'status ' + o.status, 'data-order-status': o.status }, statusText[o.status] || o.status)),
         h('p', { 'class': 'muted' }, 'Order ', h('code', null, o.id), o.email ? ' · a confirmation goes to ' + o.email : ''),
-        h('ul', { 'class': 'lines' }, o.lines.map(function (l) {
-          return h('li', { 'class': 'line' }, thumb('', ''), h('div', null, h('div', { 'class': 'l-name' }, l.name),
-            h('div', { 'class': 'l-meta' }, l.quantity + ' × ' + money(l.unit_price))), h('div', { 'class': 'l-total' }, money(l.line_total)));
-        })),
+        h('ul', { 'class': 'lines' }, o.lines.map(function (l) { return lineView(l); })),
         h('div', { 'class': 'sum' }, h('div', { 'class': 'row total' }, h('span', null, 'Total'), h('span', { 'data-total': '' }, money(o.totals)))),
         h('p', null, h('a', { 'class': 'btn', href: '/' }, 'Continue shopping'))));
     }
