@@ -105,7 +105,8 @@ func contains(list []string, s string) bool {
 }
 
 // Listing pages carry the keys of the products they show, so a purge of
-// one product (what the core sends a CDN on a change) drops them too.
+// one product (what the core sends a CDN on a change) drops them too, and
+// of the brands their facets offer.
 func TestListingSurrogateKeysNameShownProducts(t *testing.T) {
 	e := newEnv(t, testProducts(t), nil)
 	r := e.get(t, "/c/audio")
@@ -121,6 +122,11 @@ func TestListingSurrogateKeysNameShownProducts(t *testing.T) {
 	}
 	if n != 10 || !contains(keys, "category-audio") {
 		t.Fatalf("keys %q: want category-audio and the 10 products shown", keys)
+	}
+	for _, brand := range []string{"Sony", "Philips"} {
+		if !contains(keys, api.BrandKey(brand)) || !bytes.Contains(r.Body(), []byte(`data-value="`+brand+`"`)) {
+			t.Fatalf("keys %q lack brand %s of the facet", keys, brand)
+		}
 	}
 }
 

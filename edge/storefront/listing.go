@@ -31,7 +31,6 @@ type listing struct {
 	sub     []api.CategoryNode // subcategories (category pages)
 	p       *api.SearchParams
 	res     *api.SearchResult
-	keys    []string // surrogate keys besides the products'
 	curr    string   // currency of price labels
 	private bool
 }
@@ -82,14 +81,27 @@ func (v *listing) render() ([]byte, []string) {
 	b = v.appendPager(b)
 	b = append(b, "</section>\n</div>\n"...)
 	b = theme.AppendFoot(b)
-	keys := append([]string{keyStorefront}, v.keys...)
+	keys := []string{keyStorefront}
 	for _, c := range p.Categories {
 		keys = append(keys, api.CategoryKey(c))
 	}
 	for _, br := range p.Brands {
 		keys = append(keys, api.BrandKey(br))
 	}
-	return b, productKeys(uniq(keys), res.Products)
+	// Then the products shown (the core purges a product's key when it
+	// changes), then the brands and categories the facets list: a purge
+	// of a brand drops the pages that offer it. The header is cut at
+	// maxSurrogateKey bytes, so the facets' keys go last.
+	keys = productKeys(keys, res.Products)
+	for _, fv := range nonEmpty(res.Facets.Brand) {
+		keys = append(keys, api.BrandKey(fv.Value))
+	}
+	if !v.l.fixedCategory {
+		for _, fv := range nonEmpty(res.Facets.Category) {
+			keys = append(keys, api.CategoryKey(fv.Value))
+		}
+	}
+	return b, uniq(keys)
 }
 
 func (v *listing) description() string {
