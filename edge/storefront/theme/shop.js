@@ -7,6 +7,8 @@
 
   var CART_KEY = 'shopedge.cart';
   var CHECKOUT_KEY = 'shopedge.checkout';
+  var COUNT_KEY = 'shopedge.cartCount'; // "count@unix-ms" of the last cart read
+  var COUNT_MAX_AGE = 5 * 60 * 1000;
 
   // ---- small helpers ---------------------------------------------------
   function $(sel, root) { return (root || document).querySelector(sel); }
@@ -122,9 +124,22 @@
   function itemCount(cart) {
     return cart ? cart.lines.reduce(function (n, l) { return n + l.quantity; }, 0) : 0;
   }
+  function paintCount(n) {
+    $$('[data-cart-count]').forEach(function (b) { b.textContent = String(n); b.hidden = n === 0; });
+  }
   function showCount(cart) {
     var n = itemCount(cart);
-    $$('[data-cart-count]').forEach(function (b) { b.textContent = String(n); b.hidden = n === 0; });
+    store.set(COUNT_KEY, n + '@' + Date.now());
+    paintCount(n);
+  }
+  // badge paints the cart's item count on a page that does not show the
+  // cart: from the count the last cart read left in local storage when it
+  // is recent, so browsing costs the core no request per page view.
+  function badge() {
+    if (!cartId()) { paintCount(0); return; }
+    var kept = (store.get(COUNT_KEY) || '').split('@');
+    if (kept.length === 2 && Date.now() - Number(kept[1]) < COUNT_MAX_AGE) { paintCount(Number(kept[0]) || 0); return; }
+    loadCart().then(showCount).catch(function () { /* the badge stays hidden */ });
   }
   // loadCart returns the shopper's cart, or null when there is none (an
   // expired or unknown id is forgotten).
@@ -132,7 +147,7 @@
     var id = cartId();
     if (!id) return Promise.resolve(null);
     return call('GET', '/v1/carts/' + enc(id)).then(function (r) {
-      if (r.status === 404 || r.status === 410 || r.status === 400) { store.del(CART_KEY); return null; }
+      if (r.status === 404 || r.status === 410 || r.status === 400) { store.del(CART_KEY); store.del(COUNT_KEY); return null; }
       if (!r.ok) throw fail(r);
       return r.data;
     });
@@ -413,6 +428,7 @@
       return call('POST', '/v1/checkout', body, { 'Idempotency-Key': key }).then(function (r) {
         if (r.status === 201 && r.data && r.data.id) {
           store.del(CART_KEY);
+          store.del(COUNT_KEY);
           session.del(CHECKOUT_KEY);
           window.location.assign('/orders/' + enc(r.data.id) + '?token=' + enc(r.data.token));
           return new Promise(function () { /* navigating */ });
@@ -499,9 +515,11 @@
     else if (checkout) checkoutPage(checkout);
     else {
       if (order) orderPage(order);
-      loadCart().then(showCount).catch(function () { /* the badge stays hidden */ });
+      badge();
     }
   }
+  // A page restored from the back-forward cache shows the count it had.
+  window.addEventListener('pageshow', function (e) { if (e.persisted) badge(); });
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
   else start();
 }());
