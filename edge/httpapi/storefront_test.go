@@ -28,8 +28,8 @@ func (emptyEngine) Parse(args *fasthttp.Args) (api.SearchParams, error) {
 func (emptyEngine) Search(p api.SearchParams) (*api.SearchResult, error) {
 	return &api.SearchResult{Page: p.Page, PerPage: p.PerPage}, nil
 }
-func (emptyEngine) Categories() api.Categories               { return api.Categories{} }
-func (emptyEngine) Category(string) (api.CategoryNode, bool) { return api.CategoryNode{}, false }
+func (emptyEngine) Categories() api.Categories                     { return api.Categories{} }
+func (emptyEngine) CategoryBySlug(string) (api.CategoryNode, bool) { return api.CategoryNode{}, false }
 
 // The storefront's routes answer HTML beside the API's routes, through
 // the edge's middleware and dispatch, and leave the API's answers alone.

@@ -18,6 +18,7 @@ type Engine interface {
 	Search(p api.SearchParams) (*api.SearchResult, error)
 	// Categories returns the category tree with product counts.
 	Categories() api.Categories
-	// Category returns the category with this slug.
-	Category(slug string) (api.CategoryNode, bool)
+	// CategoryBySlug returns the category with this slug (the storefront
+	// filters its page on the category's Name).
+	CategoryBySlug(slug string) (api.CategoryNode, bool)
 }

@@ -284,7 +284,7 @@ func (e *fakeEngine) Categories() api.Categories {
 	return api.Categories{Categories: build(root)}
 }
 
-func (e *fakeEngine) Category(slug string) (api.CategoryNode, bool) {
+func (e *fakeEngine) CategoryBySlug(slug string) (api.CategoryNode, bool) {
 	var find func(ns []api.CategoryNode) (api.CategoryNode, bool)
 	find = func(ns []api.CategoryNode) (api.CategoryNode, bool) {
 		for _, n := range ns {

@@ -93,7 +93,7 @@ func (s *Storefront) Category(ctx *fasthttp.RequestCtx) {
 		s.unavailable(ctx)
 		return
 	}
-	node, ok := s.eng.Category(string(slug))
+	node, ok := s.eng.CategoryBySlug(string(slug))
 	if !ok {
 		s.notFound(ctx, "There is no category at this address.")
 		return

@@ -25,14 +25,13 @@ type crumb struct{ name, url string }
 
 // listing is what a search or category page shows.
 type listing struct {
-	l       linker
-	title   string // <title> and <h1>
-	crumbs  []crumb
-	sub     []api.CategoryNode // subcategories (category pages)
-	p       *api.SearchParams
-	res     *api.SearchResult
-	curr    string   // currency of price labels
-	private bool
+	l      linker
+	title  string // <title> and <h1>
+	crumbs []crumb
+	sub    []api.CategoryNode // subcategories (category pages)
+	p      *api.SearchParams
+	res    *api.SearchResult
+	curr   string // currency of price labels
 }
 
 var sortLabels = [...]struct{ value, label string }{
