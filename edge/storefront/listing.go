@@ -2,7 +2,6 @@ package storefront
 
 import (
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -258,7 +257,19 @@ func (v *listing) priceLabel(lo, hi int64) string {
 }
 
 func (v *listing) appendPrice(b []byte, buckets []api.PriceBucket) []byte {
-	if !slices.ContainsFunc(buckets, func(pb api.PriceBucket) bool { return pb.Count > 0 || pb.Selected }) {
+	// No facet when no range would narrow the results: none is chosen
+	// and at most one holds products.
+	useful := 0
+	for _, pb := range buckets {
+		if pb.Selected {
+			useful = 2
+			break
+		}
+		if pb.Count > 0 {
+			useful++
+		}
+	}
+	if useful < 2 {
 		return b
 	}
 	b = append(b, "<details class=\"facet\" data-facet=\"price\" open><summary>Price</summary><ul>"...)
