@@ -179,9 +179,9 @@ func (s *Storefront) refresh() {
 	budget := s.cfg.RendersPerRefresh
 	cp := s.cats.Load()
 	if d.all || d.tree {
-		cp = s.refreshTree(cp, d.all)
 		budget--
-		s.renderHome()
+		s.renderHome() // first: the storefront is ready once it has a home page
+		cp = s.refreshTree(cp, d.all)
 	} else if d.home || s.homeHasKey(d.keys) {
 		budget--
 		s.renderHome()
@@ -234,7 +234,9 @@ func (s *Storefront) refreshTree(old *catPages, all bool) *catPages {
 	var walk func(ns []api.CategoryNode, parents []crumb)
 	walk = func(ns []api.CategoryNode, parents []crumb) {
 		for _, n := range ns {
-			if _, dup := next.tree[n.Slug]; dup || n.Slug == "" {
+			// A slug names one category: of two with one name (and so
+			// one slug), the larger, as the engine's CategoryBySlug.
+			if d, dup := next.tree[n.Slug]; n.Slug == "" || dup && d.node.Count >= n.Count {
 				continue
 			}
 			c := &catPage{node: api.CategoryNode{Name: n.Name, Slug: n.Slug, Count: n.Count}, parents: parents}
