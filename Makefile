@@ -9,11 +9,12 @@ BENCH_TIME ?= 200ms
 
 all: build
 
-## build: bin/core, bin/edge, bin/bench
+## build: bin/core, bin/edge, bin/testpay, bin/bench
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/core ./core
 	$(GO) build -o $(BIN)/edge ./edge
+	$(GO) build -o $(BIN)/testpay ./core/payment/testpay/cmd/testpay
 	$(GO) build -o $(BIN)/bench ./bench/cmd/bench
 
 ## run: build, then start one core (embedded store, demo catalog) and one edge
@@ -28,8 +29,15 @@ cluster: build
 ## then what the race detector hides: the zero-allocation tests (its
 ## instrumentation allocates) and the TiKV conformance suite at full size
 ## (it slows the in-process cluster so much that it runs a smaller hot-key
-## test there)
-test: chromium
+## test there). First it installs Debian's varnish and varnish-modules for
+## the end-to-end Varnish tests, and chromium for the browser test, when
+## they are missing and it can (root or sudo); where it cannot, those tests
+## fail naming the packages.
+test:
+	@command -v curl >/dev/null 2>&1 || { echo "installing curl (scripts/run-local.sh, tested in e2e, needs it)"; \
+		apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+	./scripts/ensure-varnish.sh
+	./scripts/ensure-chromium.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
 	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/ ./edge/storefront/
@@ -39,7 +47,7 @@ test: chromium
 ## when missing and the machine allows it (the test fails naming the
 ## package when it is not there)
 chromium:
-	@./scripts/install-chromium.sh
+	./scripts/ensure-chromium.sh
 
 ## lint: gofmt (fails on unformatted files), go vet, staticcheck if installed
 lint:

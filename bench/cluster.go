@@ -19,23 +19,33 @@ import (
 	"shopedge/core/api"
 )
 
-// ClusterConfig says how a scenario starts the real core and edge. Env and
-// Args entries are templates: {addr} is the process's own listen address,
-// {core} the core's address, {data} a fresh data directory and {token} the
-// admin token.
+// ClusterConfig says how a scenario starts the real testpay, core and edge.
+// Env and Args entries are templates: {addr} is the process's own listen
+// address, {core} the core's address, {testpay} testpay's, {data} a fresh
+// data directory, {token} the admin token, {internal} the core's internal
+// token and {paykey} testpay's secret key.
 type ClusterConfig struct {
-	// CoreBin and EdgeBin are the binaries; empty builds ./core and ./edge
-	// from ModuleDir into the work directory.
-	CoreBin   string   `yaml:"core_bin"`
-	EdgeBin   string   `yaml:"edge_bin"`
-	ModuleDir string   `yaml:"module_dir"`
-	CoreEnv   []string `yaml:"core_env"`
-	CoreArgs  []string `yaml:"core_args"`
-	EdgeEnv   []string `yaml:"edge_env"`
-	EdgeArgs  []string `yaml:"edge_args"`
+	// CoreBin, EdgeBin and TestpayBin are the binaries; empty builds
+	// ./core, ./edge and ./core/payment/testpay/cmd/testpay from ModuleDir
+	// into the work directory.
+	CoreBin    string   `yaml:"core_bin"`
+	EdgeBin    string   `yaml:"edge_bin"`
+	TestpayBin string   `yaml:"testpay_bin"`
+	ModuleDir  string   `yaml:"module_dir"`
+	CoreEnv    []string `yaml:"core_env"`
+	CoreArgs   []string `yaml:"core_args"`
+	EdgeEnv    []string `yaml:"edge_env"`
+	EdgeArgs   []string `yaml:"edge_args"`
+	TestpayEnv []string `yaml:"testpay_env"`
+	// NoTestpay starts no testpay process (the core then needs a payment
+	// configuration of its own, e.g. the in-process gateway).
+	NoTestpay bool `yaml:"no_testpay"`
 	// AdminToken is the Bearer token of the core's admin API; default the
 	// SHOPEDGE_ADMIN_TOKEN variable, else "bench-admin-token".
 	AdminToken string `yaml:"admin_token"`
+	// InternalToken is the core's internal token, given to both tiers;
+	// default the SHOPEDGE_INTERNAL_TOKEN variable, else one made up.
+	InternalToken string `yaml:"internal_token"`
 	// WorkDir holds binaries, data and logs; empty makes a temporary
 	// directory removed by Close.
 	WorkDir string `yaml:"work_dir"`
@@ -53,20 +63,40 @@ func DefaultClusterConfig() ClusterConfig {
 	if tok == "" {
 		tok = "bench-admin-token"
 	}
+	internal := os.Getenv("SHOPEDGE_INTERNAL_TOKEN")
+	if internal == "" {
+		internal = "bench-internal-token-0123456789"
+	}
 	return ClusterConfig{
 		ModuleDir: ".",
 		CoreEnv: []string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_STORE_PATH={data}/core.db",
-			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_LOG_LEVEL=warn",
+			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
+			"TESTPAY_SECRET_KEY={paykey}",
+			`SHOPEDGE_PAYMENT_GATEWAYS=[{name: testpay, url: "http://{testpay}", key_env: TESTPAY_SECRET_KEY}]`,
 		},
-		EdgeEnv: []string{
+		TestpayEnv: []string{
+			"TESTPAY_SERVER_ADDR={addr}", "TESTPAY_LEDGER={data}/testpay.ledger",
+			"TESTPAY_SECRET_KEY={paykey}", "TESTPAY_LOG_LEVEL=warn",
+		},
+		EdgeEnv: append([]string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_CORE_ADDRS={core}", "SHOPEDGE_FORWARD_ADDRS={core}",
-			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_LOG_LEVEL=warn",
-		},
+			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
+		}, NoClientLimits...),
 		AdminToken:    tok,
+		InternalToken: internal,
 		ReadyTimeout:  60 * time.Second,
 		ImportTimeout: 10 * time.Minute,
 	}
+}
+
+// NoClientLimits turns the edge's per-client budgets off: a load
+// generator sends every request from one address, which the budgets of
+// one shopper would stop at once. The flood scenario turns them back on.
+var NoClientLimits = []string{
+	"SHOPEDGE_FORWARD_LIMITS_CLIENT_RATE=0", "SHOPEDGE_FORWARD_LIMITS_CART_RATE=0",
+	"SHOPEDGE_FORWARD_LIMITS_CHECKOUTS_PER_CART=0", "SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CLIENT=0",
+	"SHOPEDGE_FORWARD_LIMITS_FAILED_PAYMENTS_PER_CART=0",
 }
 
 // Validate reports the first invalid field of c.
@@ -78,21 +108,27 @@ func (c *ClusterConfig) Validate() error {
 		return fmt.Errorf("ready_timeout: must be > 0, got %s", c.ReadyTimeout)
 	case c.ImportTimeout <= 0:
 		return fmt.Errorf("import_timeout: must be > 0, got %s", c.ImportTimeout)
-	case c.CoreBin == "" && c.ModuleDir == "", c.EdgeBin == "" && c.ModuleDir == "":
+	case c.CoreBin == "" && c.ModuleDir == "", c.EdgeBin == "" && c.ModuleDir == "",
+		c.TestpayBin == "" && !c.NoTestpay && c.ModuleDir == "":
 		return errors.New("module_dir: required to build binaries not given")
 	}
 	return nil
 }
 
-// Cluster is one core and one edge started by a scenario, sharing a work
-// directory. Close stops both and removes a temporary work directory.
+// testpayKey is the secret key of the scenarios' testpay processes.
+const testpayKey = "sk_test_bench_testpay"
+
+// Cluster is one testpay, one core and one edge started by a scenario,
+// sharing a work directory. Close stops them and removes a temporary work
+// directory.
 type Cluster struct {
-	cfg    ClusterConfig
-	dir    string
-	ownDir bool
-	n      int
-	Core   *Proc
-	Edge   *Proc
+	cfg     ClusterConfig
+	dir     string
+	ownDir  bool
+	n       int
+	Core    *Proc
+	Edge    *Proc
+	Testpay *Proc
 }
 
 // NewCluster prepares the work directory and builds the binaries that were
@@ -112,8 +148,8 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	for _, b := range []struct {
 		bin *string
 		pkg string
-	}{{&c.cfg.CoreBin, "./core"}, {&c.cfg.EdgeBin, "./edge"}} {
-		if *b.bin != "" {
+	}{{&c.cfg.CoreBin, "./core"}, {&c.cfg.EdgeBin, "./edge"}, {&c.cfg.TestpayBin, "./core/payment/testpay/cmd/testpay"}} {
+		if *b.bin != "" || (b.bin == &c.cfg.TestpayBin && c.cfg.NoTestpay) {
 			continue
 		}
 		out := filepath.Join(c.dir, filepath.Base(b.pkg))
@@ -156,11 +192,46 @@ func SplitExtra(extra []string) (env, args []string) {
 	return env, args
 }
 
+// StartTestpay starts testpay on a fresh data directory (a new ledger) and
+// waits for its /readyz.
+func (c *Cluster) StartTestpay(ctx context.Context) error {
+	if c.Testpay != nil {
+		return errors.New("cannot start testpay: already running")
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	c.n++
+	data := filepath.Join(c.dir, "testpay-data-"+strconv.Itoa(c.n))
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return fmt.Errorf("cannot create testpay data dir: %w", err)
+	}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "paykey": testpayKey}
+	p, err := StartProc("testpay", c.cfg.TestpayBin, nil, expand(c.cfg.TestpayEnv, vars), filepath.Join(c.dir, "testpay-"+strconv.Itoa(c.n)+".log"))
+	if err != nil {
+		return err
+	}
+	p.Addr, c.Testpay = addr, p
+	_, err = c.waitReady(ctx, p)
+	return err
+}
+
 // StartCore starts a core on a fresh data directory, with extra settings
 // (see SplitExtra) after the configured ones, and waits for its /readyz.
+// It starts testpay first unless it runs or NoTestpay is set.
 func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if c.Core != nil {
 		return errors.New("cannot start core: already running")
+	}
+	if c.Testpay == nil && !c.cfg.NoTestpay {
+		if err := c.StartTestpay(ctx); err != nil {
+			return err
+		}
+	}
+	payAddr := ""
+	if c.Testpay != nil {
+		payAddr = c.Testpay.Addr
 	}
 	addr, err := FreeAddr()
 	if err != nil {
@@ -171,7 +242,7 @@ func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return fmt.Errorf("cannot create core data dir: %w", err)
 	}
-	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "core": addr}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "internal": c.cfg.InternalToken, "core": addr, "testpay": payAddr, "paykey": testpayKey}
 	xenv, xargs := SplitExtra(extra)
 	env := append(expand(c.cfg.CoreEnv, vars), expand(xenv, vars)...)
 	args := append(expand(c.cfg.CoreArgs, vars), expand(xargs, vars)...)
@@ -179,7 +250,7 @@ func (c *Cluster) StartCore(ctx context.Context, extra ...string) error {
 	if err != nil {
 		return err
 	}
-	p.Addr, c.Core = addr, p
+	p.Addr, p.Token, c.Core = addr, c.cfg.AdminToken, p
 	if _, err := c.waitReady(ctx, p); err != nil {
 		return err
 	}
@@ -204,7 +275,7 @@ func (c *Cluster) StartEdge(ctx context.Context, extra ...string) (time.Duration
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return 0, fmt.Errorf("cannot create edge data dir: %w", err)
 	}
-	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "core": c.Core.Addr}
+	vars := map[string]string{"addr": addr, "data": data, "token": c.cfg.AdminToken, "internal": c.cfg.InternalToken, "core": c.Core.Addr}
 	xenv, xargs := SplitExtra(extra)
 	env := append(expand(c.cfg.EdgeEnv, vars), expand(xenv, vars)...)
 	args := append(expand(c.cfg.EdgeArgs, vars), expand(xargs, vars)...)
@@ -212,7 +283,7 @@ func (c *Cluster) StartEdge(ctx context.Context, extra ...string) (time.Duration
 	if err != nil {
 		return 0, err
 	}
-	p.Addr, c.Edge = addr, p
+	p.Addr, p.Token, c.Edge = addr, c.cfg.AdminToken, p
 	return c.waitReady(ctx, p)
 }
 
@@ -258,12 +329,16 @@ func (c *Cluster) StopEdge() error {
 	return err
 }
 
-// Stop stops the edge then the core.
+// Stop stops the edge, the core, then testpay.
 func (c *Cluster) Stop() error {
 	err := c.StopEdge()
 	if c.Core != nil {
 		err = errors.Join(err, c.Core.Stop(15*time.Second))
 		c.Core = nil
+	}
+	if c.Testpay != nil {
+		err = errors.Join(err, c.Testpay.Stop(15*time.Second))
+		c.Testpay = nil
 	}
 	return err
 }
@@ -358,6 +433,9 @@ func Metrics(ctx context.Context, p *Proc, names ...string) (map[string]float64,
 	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+p.Addr+"/metrics", nil)
 	if err != nil {
 		return nil, err
+	}
+	if p.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.Token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

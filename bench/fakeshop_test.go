@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/fasthttp/router"
 	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
@@ -23,8 +24,9 @@ import (
 
 // The test binary doubles as a fake core and a fake edge for the cluster
 // and scenario tests: with BENCH_FAKE=core it serves fakeShop on
-// SHOPEDGE_SERVER_ADDR, with BENCH_FAKE=edge it forwards everything but
-// /readyz to SHOPEDGE_FORWARD_ADDRS through edge/forward.
+// SHOPEDGE_SERVER_ADDR, with BENCH_FAKE=edge it forwards the write routes
+// to SHOPEDGE_FORWARD_ADDRS through edge/forward and proxies every other
+// request but /readyz there as it is.
 func TestMain(m *testing.M) {
 	switch os.Getenv("BENCH_FAKE") {
 	case "core":
@@ -32,17 +34,26 @@ func TestMain(m *testing.M) {
 	case "edge":
 		cfg := forward.DefaultConfig()
 		cfg.Addrs = strings.Split(os.Getenv("SHOPEDGE_FORWARD_ADDRS"), ",")
+		cfg.Limits = forward.LimitsConfig{CacheBytes: 1 << 20}
 		f, err := forward.New(cfg, zerolog.Nop(), metrics.NewSet())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		serveFake(func(ctx *fasthttp.RequestCtx) {
+		r := router.New()
+		for _, ep := range f.Endpoints() {
+			r.Handle(ep.Method, ep.Path, ep.Handler)
+		}
+		proxy := &fasthttp.HostClient{Addr: cfg.Addrs[0]}
+		r.NotFound = func(ctx *fasthttp.RequestCtx) {
 			if string(ctx.Path()) == "/readyz" {
 				return
 			}
-			f.Handle(ctx)
-		})
+			if err := proxy.Do(&ctx.Request, &ctx.Response); err != nil {
+				ctx.Error(err.Error(), fasthttp.StatusBadGateway)
+			}
+		}
+		serveFake(r.Handler)
 	default:
 		os.Exit(m.Run())
 	}
@@ -161,7 +172,7 @@ func (s *fakeShop) handle(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, 200, api.Suggest{Query: string(ctx.QueryArgs().Peek("q"))})
 	case method == "POST" && path == "/v1/carts":
 		s.n++
-		id := fmt.Sprintf("cart%d", s.n)
+		id := fmt.Sprintf("%032x", s.n) // the shape of a real cart id, which the edge checks
 		s.carts[id] = nil
 		writeJSON(ctx, 201, api.Cart{ID: id, Lines: []api.CartLine{}})
 	case method == "PUT" && strings.HasPrefix(path, "/v1/carts/"):

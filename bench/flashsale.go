@@ -21,7 +21,10 @@ import (
 
 // FlashsaleConfig configures the flash-sale scenario: Buyers checking out
 // one hot SKU with Units in stock, then a mixed-cart sale over MixedSKUs,
-// through an edge, once with the core's group commit on and once off.
+// through an edge, in each of Modes: group commit on and off with the
+// payments going to the testpay process through the Stripe adapter, and
+// group commit on with the in-process gateway (the cost of the process
+// boundary, measured in the same run).
 type FlashsaleConfig struct {
 	Cluster     ClusterConfig `yaml:"cluster"`
 	Concurrency int           `yaml:"concurrency"`
@@ -36,7 +39,13 @@ type FlashsaleConfig struct {
 	// two runs: NAME=value variables or -flags.
 	GroupCommitOn  []string `yaml:"group_commit_on"`
 	GroupCommitOff []string `yaml:"group_commit_off"`
-	PaymentToken   string   `yaml:"payment_token"`
+	// InProcess are the extra core settings of the run with the in-process
+	// gateway (benchmark-only gateway kind), group commit on.
+	InProcess []string `yaml:"in_process"`
+	// Modes lists the runs, in order: "on" (group commit, testpay
+	// process), "inprocess" (group commit, in-process gateway), "off".
+	Modes        []string `yaml:"modes"`
+	PaymentToken string   `yaml:"payment_token"`
 	// Via is "edge" (buyers go through an edge, the default) or "core"
 	// (straight to the core, no edge started).
 	Via string `yaml:"via"`
@@ -52,8 +61,11 @@ func DefaultFlashsaleConfig() FlashsaleConfig {
 		// embedded store group-commits concurrent transactions itself
 		// unless its batches are capped at one.
 		GroupCommitOff: []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=false", "SHOPEDGE_STORE_MAX_BATCH_SIZE=1"},
-		PaymentToken:   "tok_ok",
-		Via:            "edge",
+		InProcess: []string{"SHOPEDGE_CHECKOUT_GROUP_COMMIT=true",
+			"SHOPEDGE_PAYMENT_GATEWAYS=[{name: testpay, kind: inprocess}]"},
+		Modes:        []string{"on", "inprocess", "off"},
+		PaymentToken: "tok_ok",
+		Via:          "edge",
 	}
 }
 
@@ -81,8 +93,33 @@ func (c *FlashsaleConfig) Validate() error {
 		return errors.New("payment_token: required")
 	case c.Via != "edge" && c.Via != "core":
 		return fmt.Errorf("via: want edge or core, got %q", c.Via)
+	case len(c.Modes) == 0:
+		return errors.New("modes: at least one of on, inprocess, off")
+	}
+	for _, m := range c.Modes {
+		if _, ok := flashModes[m]; !ok {
+			return fmt.Errorf("modes: unknown mode %q (want on, inprocess or off)", m)
+		}
 	}
 	return nil
+}
+
+// flashModes names the runs of the scenario: the report's row suffix.
+var flashModes = map[string]string{
+	"on":        "group commit on",
+	"inprocess": "in-process gateway",
+	"off":       "group commit off",
+}
+
+// settings returns the extra core settings of mode.
+func (c *FlashsaleConfig) settings(mode string) []string {
+	switch mode {
+	case "inprocess":
+		return c.InProcess
+	case "off":
+		return c.GroupCommitOff
+	}
+	return c.GroupCommitOn
 }
 
 func (c *FlashsaleConfig) options() Options {
@@ -136,14 +173,22 @@ func RunFlashsale(ctx context.Context, cfg FlashsaleConfig, log io.Writer) (*Rep
 		return nil, err
 	}
 	defer cl.Close()
-	for _, mode := range []struct {
-		name  string
-		extra []string
-	}{{"group commit on", cfg.GroupCommitOn}, {"group commit off", cfg.GroupCommitOff}} {
-		if err := flashMode(ctx, cl, cfg, r, mode.name, mode.extra, log); err != nil {
-			return nil, fmt.Errorf("%s: %w", mode.name, err)
+	rates := map[string]float64{}
+	for _, m := range cfg.Modes {
+		name := flashModes[m]
+		if err := flashMode(ctx, cl, cfg, r, name, cfg.settings(m), rates, log); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	// The cost of the payment process boundary: throughput with testpay as
+	// a process (through the Stripe adapter) over the in-process gateway,
+	// both with group commit, measured in this run.
+	for _, sale := range []string{"hot", "mixed"} {
+		if in := rates[sale+"_in_process_gateway"]; in > 0 && rates[sale+"_group_commit_on"] > 0 {
+			r.Fact(sale+"_testpay_process_vs_in_process", rates[sale+"_group_commit_on"]/in)
+		}
+	}
+	r.Note("group commit on and off: payments go to the testpay process through the Stripe adapter; in-process gateway: testpay's in-memory gateway inside the core (benchmark-only), group commit on")
 	r.Note("buyers go through the %s", cfg.Via)
 	r.Note("%d buyers, %d workers; hot SKU %s with %d units; mixed carts of 1–3 lines over %d SKUs with %d units each; payment %s",
 		cfg.Buyers, cfg.Concurrency, flashHotSKU, cfg.Units, cfg.MixedSKUs, cfg.MixedUnits, cfg.PaymentToken)
@@ -153,7 +198,7 @@ func RunFlashsale(ctx context.Context, cfg FlashsaleConfig, log io.Writer) (*Rep
 
 // flashMode starts a core with extra and an edge, runs both sales and
 // stops them.
-func flashMode(ctx context.Context, cl *Cluster, cfg FlashsaleConfig, r *Report, mode string, extra []string, log io.Writer) error {
+func flashMode(ctx context.Context, cl *Cluster, cfg FlashsaleConfig, r *Report, mode string, extra []string, rates map[string]float64, log io.Writer) error {
 	defer cl.Stop()
 	if err := cl.StartCore(ctx, extra...); err != nil {
 		return err
@@ -187,7 +232,7 @@ func flashMode(ctx context.Context, cl *Cluster, cfg FlashsaleConfig, r *Report,
 	fmt.Fprintf(log, "%s: %d buyers, one hot SKU with %d units\n", mode, cfg.Buyers, cfg.Units)
 	hot := func(int, *Worker) []cartLine { return []cartLine{{flashHotSKU, 1}} }
 	stock := map[string]int64{flashHotSKU: cfg.Units}
-	if err := flashSale(ctx, cl, ec, cfg, r, "hot SKU checkout, "+mode, "hot_"+slug(mode), tag+"h", hot, stock); err != nil {
+	if err := flashSale(ctx, cl, ec, cfg, r, "hot SKU checkout, "+mode, "hot_"+slug(mode), tag+"h", hot, stock, rates); err != nil {
 		return err
 	}
 	if cfg.MixedSKUs == 0 {
@@ -219,7 +264,7 @@ func flashMode(ctx context.Context, cl *Cluster, cfg FlashsaleConfig, r *Report,
 	for i := 0; i < cfg.MixedSKUs; i++ {
 		mstock[fmt.Sprintf(flashMixSKU, i)] = cfg.MixedUnits
 	}
-	return flashSale(ctx, cl, ec, cfg, r, "mixed-cart checkout, "+mode, "mixed_"+slug(mode), tag+"m", mixed, mstock)
+	return flashSale(ctx, cl, ec, cfg, r, "mixed-cart checkout, "+mode, "mixed_"+slug(mode), tag+"m", mixed, mstock, rates)
 }
 
 func slug(mode string) string {
@@ -235,7 +280,7 @@ func slug(mode string) string {
 // flashSale prepares one cart per buyer, runs the checkout storm, and
 // checks every SKU of stock for oversell.
 func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg FlashsaleConfig, r *Report,
-	name, fact, tag string, lines func(int, *Worker) []cartLine, stock map[string]int64) error {
+	name, fact, tag string, lines func(int, *Worker) []cartLine, stock map[string]int64, rates map[string]float64) error {
 	o := cfg.options()
 	carts, prepFailed, err := prepareCarts(ctx, ec, o, cfg.Buyers, lines)
 	if carts == nil {
@@ -312,6 +357,7 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 		return fmt.Errorf("every checkout failed (%v): is POST /v1/checkout wired through the edge?", first)
 	}
 	r.Add(name, "POST /v1/checkout via "+cfg.Via, s)
+	rates[fact] = float64(s.Requests) / s.Seconds
 	r.Fact(fact+"_paid_orders", float64(paid.Load()))
 	r.Fact(fact+"_sold_out_answers", float64(soldOut.Load()))
 	r.Fact(fact+"_paid_orders_per_s", float64(paid.Load())/s.Seconds)
@@ -336,7 +382,7 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	r.Fact(fact+"_oversell", float64(oversell))
 	// CPU per checkout of each process, robust against other load on the
 	// machine (wall-clock rates are not).
-	for i, name := range []string{"core", "edge"} {
+	for i, name := range []string{"core", "edge", "testpay"} {
 		if cpu0[i] >= 0 && cpu1[i] >= 0 && s.Requests > 0 {
 			r.Fact(fact+"_"+name+"_cpu_us_per_checkout", float64((cpu1[i]-cpu0[i]).Microseconds())/float64(s.Requests))
 		}
@@ -352,11 +398,12 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	return nil
 }
 
-// clusterCPU returns the CPU time (user + system) the core and the edge
-// have used so far; -1 for one that is not running or cannot be read.
-func clusterCPU(cl *Cluster) [2]time.Duration {
-	out := [2]time.Duration{-1, -1}
-	for i, p := range []*Proc{cl.Core, cl.Edge} {
+// clusterCPU returns the CPU time (user + system) the core, the edge and
+// testpay have used so far; -1 for one that is not running or cannot be
+// read.
+func clusterCPU(cl *Cluster) [3]time.Duration {
+	out := [3]time.Duration{-1, -1, -1}
+	for i, p := range []*Proc{cl.Core, cl.Edge, cl.Testpay} {
 		if p == nil {
 			continue
 		}

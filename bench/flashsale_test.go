@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,4 +36,29 @@ func TestReadCPUOfSelf(t *testing.T) {
 	if err != nil || after < before || after == 0 {
 		t.Fatalf("CPU %v then %v (%v), spun %d", before, after, err, x)
 	}
+}
+
+func TestCDNPurgeConfigValidate(t *testing.T) {
+	f := func(mut func(*CDNPurgeConfig), field string) {
+		t.Helper()
+		c := DefaultCDNPurgeConfig()
+		mut(&c)
+		err := c.Validate()
+		if field == "" {
+			if err != nil {
+				t.Fatalf("Validate() = %v, want nil", err)
+			}
+			return
+		}
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Fatalf("Validate() = %v, want an error naming %s", err, field)
+		}
+	}
+	f(func(*CDNPurgeConfig) {}, "")
+	f(func(c *CDNPurgeConfig) { c.CoreEnv = []string{"SHOPEDGE_API_CDN_SETTLE=100ms"} }, "")
+	f(func(c *CDNPurgeConfig) { c.Changes = 0 }, "changes")
+	f(func(c *CDNPurgeConfig) { c.Edges = 0 }, "edges")
+	f(func(c *CDNPurgeConfig) { c.Timeout = 0 }, "timeout")
+	f(func(c *CDNPurgeConfig) { c.CoreEnv = []string{"settle=1s"} }, "core_env")
+	f(func(c *CDNPurgeConfig) { c.CompareChanges = -1 }, "compare_changes")
 }

@@ -16,8 +16,10 @@ import (
 // Proc is one running shopedge binary started by a scenario. Its output
 // goes to LogPath. Stop ends it; a scenario always stops what it started.
 type Proc struct {
-	Name    string
-	Addr    string
+	Name string
+	Addr string
+	// Token opens the process's /metrics (its admin token).
+	Token   string
 	LogPath string
 	Started time.Time
 	cmd     *exec.Cmd

@@ -19,6 +19,7 @@ func fakeClusterConfig(t *testing.T, extraCore ...string) ClusterConfig {
 	t.Helper()
 	cfg := DefaultClusterConfig()
 	cfg.CoreBin, cfg.EdgeBin = os.Args[0], os.Args[0]
+	cfg.NoTestpay = true
 	cfg.CoreEnv = append(cfg.CoreEnv, "BENCH_FAKE=core")
 	cfg.CoreEnv = append(cfg.CoreEnv, extraCore...)
 	cfg.EdgeEnv = append(cfg.EdgeEnv, "BENCH_FAKE=edge")
@@ -241,10 +242,13 @@ func TestFlashsaleOnFakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Runs) != 4 {
+	if len(r.Runs) != 6 {
 		t.Fatalf("%d runs", len(r.Runs))
 	}
-	for _, mode := range []string{"group_commit_on", "group_commit_off"} {
+	if r.Facts["hot_testpay_process_vs_in_process"] <= 0 || r.Facts["mixed_testpay_process_vs_in_process"] <= 0 {
+		t.Fatalf("no process vs in-process ratio: %v", r.Facts)
+	}
+	for _, mode := range []string{"group_commit_on", "in_process_gateway", "group_commit_off"} {
 		if got := r.Facts["hot_"+mode+"_paid_orders"]; got != 10 {
 			t.Fatalf("%s: %v paid orders on 10 units", mode, got)
 		}
@@ -268,5 +272,32 @@ func TestFlashsaleCatchesOversell(t *testing.T) {
 	}
 	if got := r.Facts["hot_group_commit_on_oversell"]; got < 50 {
 		t.Fatalf("oversell %v, want ≥ 50 (60 buyers, 10 units, stock ignored)", got)
+	}
+}
+
+// TestFloodScenario runs the flood scenario briefly against the fake core
+// and edge: the shoppers' runs and the flooder's are reported, with the
+// p99 ratio.
+func TestFloodScenario(t *testing.T) {
+	cfg := DefaultFloodConfig()
+	cfg.Cluster = fakeClusterConfig(t)
+	cfg.Clients, cfg.ClientRate, cfg.CartsPerClient = 3, 20, 2
+	cfg.FloodFactor, cfg.FloodConcurrency = 2, 4
+	cfg.Duration, cfg.Timeout = 500*time.Millisecond, 2*time.Second
+	r, err := RunFlood(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Runs) != 3 || r.Runs[0].Summary.OK == 0 || r.Runs[1].Summary.OK == 0 || r.Runs[2].Summary.Requests == 0 {
+		t.Fatalf("runs: %+v", r.Runs)
+	}
+	if _, ok := r.Facts["shoppers_p99_flood_over_quiet"]; !ok {
+		t.Fatalf("facts: %v", r.Facts)
+	}
+	if md := r.Markdown(); !strings.Contains(md, "under the flood") {
+		t.Fatal(md)
+	}
+	if err := (&FloodConfig{Cluster: cfg.Cluster, Clients: 0}).Validate(); err == nil || !strings.Contains(err.Error(), "clients") {
+		t.Fatalf("Validate: %v", err)
 	}
 }

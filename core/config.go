@@ -10,8 +10,9 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/httpapi"
-	"shopedge/core/payment/testpay"
+	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
+	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
@@ -26,6 +27,18 @@ type Config struct {
 	// AdminToken is the Bearer token of the admin API
 	// (env SHOPEDGE_ADMIN_TOKEN). Required.
 	AdminToken string `yaml:"admin_token" help:"Bearer token of the admin API (required)"`
+	// InternalToken is the Bearer token of the internal feed (/internal/)
+	// and of /metrics and /debug/pprof/ (env SHOPEDGE_INTERNAL_TOKEN); the
+	// edges send it. Required unless InternalOpen. /metrics also opens
+	// with the admin token.
+	InternalToken string `yaml:"internal_token" help:"Bearer token of the internal feed and /metrics (required unless internal_open)"`
+	// InternalOpen serves the internal feed, /metrics and /debug/pprof/
+	// without a token: only for a core that a private network alone can
+	// reach.
+	InternalOpen bool `yaml:"internal_open" help:"serve the internal feed and /metrics without a token (private networks only)"`
+	// Ops is the operations listener (/metrics, /debug/pprof/, /healthz,
+	// /readyz without a token).
+	Ops app.OpsConfig `yaml:"ops"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
 	// GCPercent is the Go garbage collector's target (GOGC). The core's
@@ -43,8 +56,9 @@ type Config struct {
 	// Checkout tunes the checkout pipeline (group commit, reservations,
 	// idempotency, sweeper).
 	Checkout checkout.Config `yaml:"checkout"`
-	// Payment configures the built-in testpay gateway.
-	Payment testpay.Config `yaml:"payment"`
+	// Payment configures the payment gateways and the rules that route
+	// payments to them (secret keys come from environment variables).
+	Payment routing.Config `yaml:"payment"`
 	// API configures the admin and internal feed routes (the admin token
 	// is the top-level admin_token).
 	API httpapi.Config `yaml:"api"`
@@ -109,7 +123,7 @@ func DefaultConfig() Config {
 		Changelog: changelog.DefaultConfig(),
 		Cart:      cart.DefaultConfig(),
 		Checkout:  checkout.DefaultConfig(),
-		Payment:   testpay.DefaultConfig(),
+		Payment:   routing.DefaultConfig(),
 		API:       apiDefaults(),
 		Shop:      shopapi.DefaultConfig(),
 	}
@@ -140,10 +154,8 @@ func (c *Config) Validate() error {
 	if len(c.AdminToken) < 8 {
 		return errors.New("admin_token: must be at least 8 bytes")
 	}
-	apiCfg := c.API
-	apiCfg.AdminToken = c.AdminToken
 	for _, v := range []interface{ Validate() error }{
-		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, apiCfg, c.Shop,
+		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops,
 	} {
 		if err := v.Validate(); err != nil {
 			return err
@@ -151,6 +163,33 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// apiConfig is the api section with the settings it takes from the top
+// level: the tokens and the longest checkout it announces.
+func (c *Config) apiConfig() httpapi.Config {
+	a := c.API
+	a.AdminToken, a.InternalToken, a.InternalOpen = c.AdminToken, c.InternalToken, c.InternalOpen
+	a.CheckoutMax = c.LongestCheckout()
+	return a
+}
+
+// checkoutStoreBudget is the share of a checkout's longest time given to
+// its store transactions (reserve, finalize, their retries).
+const checkoutStoreBudget = 5 * time.Second
+
+// LongestCheckout is the longest a checkout can take on this core: for
+// each gateway one checkout may try in turn (failover), a charge and a
+// lookup of its outcome, each bounded by checkout.payment_timeout; plus
+// checkoutStoreBudget. A cancel waits for its refund far less
+// (checkout's cancel refund wait). The core announces it to the edges
+// (api.HeaderCheckoutMax), whose checkout timeout must exceed it.
+func (c *Config) LongestCheckout() time.Duration {
+	return time.Duration(2*c.paymentAttempts())*c.Checkout.PaymentTimeout + checkoutStoreBudget
+}
+
+// paymentAttempts is how many gateways one checkout may try in turn: each
+// configured gateway at most once.
+func (c *Config) paymentAttempts() int { return max(len(c.Payment.Gateways), 1) }
 
 // Validate reports the first invalid store field.
 func (c StoreConfig) Validate() error {

@@ -19,8 +19,7 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/httpapi"
-	"shopedge/core/payment"
-	"shopedge/core/payment/testpay"
+	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -44,11 +43,17 @@ type Main struct {
 	// Domain services, constructed by startServices in this order.
 	Changelog *changelog.Log
 	Catalog   *catalog.Service
-	Payments  *testpay.Gateway
+	Payments  *routing.Router
 	Carts     *cart.Service
 	Checkout  *checkout.Service
 	AdminAPI  *httpapi.API
 	ShopAPI   *shopapi.API
+	CDN       *httpapi.Purger // purges api.cdn.purge_urls from the change log
+
+	// LookupEnv reads the environment variables holding the gateways'
+	// secret keys; os.LookupEnv by default.
+	LookupEnv func(string) (string, bool)
+	payKeys   map[string]string // gateway name → secret key
 
 	stopSweepers context.CancelFunc
 	sweepers     sync.WaitGroup
@@ -58,13 +63,22 @@ type Main struct {
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{Base: app.NewBase(os.Stderr), Config: DefaultConfig()}
+	return &Main{Base: app.NewBase(os.Stderr), Config: DefaultConfig(), LookupEnv: os.LookupEnv}
 }
 
 // ParseFlags loads the configuration: defaults < -config file < SHOPEDGE_*
-// variables < flags, then validates it.
+// variables < flags, then validates it and reads the gateways' secret keys
+// from the variables the configuration names.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	return config.Load(&m.Config, args, config.Options{Name: "core", Usage: m.Stderr})
+	if err := config.Load(&m.Config, args, config.Options{Name: "core", Usage: m.Stderr}); err != nil {
+		return err
+	}
+	keys, err := m.Config.Payment.Keys(m.LookupEnv)
+	if err != nil {
+		return err
+	}
+	m.payKeys = keys
+	return nil
 }
 
 // Run opens the store, starts the services and serves HTTP; it returns once
@@ -82,7 +96,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes})
+	return m.StartServer(m.Config.Server, app.Handlers{
+		Routes: m.routes,
+		// /metrics and /debug/pprof/: the internal token (what a
+		// scraper beside the edges holds) or the admin token.
+		OpsTokens: []string{m.Config.InternalToken, m.Config.AdminToken},
+		OpsOpen:   m.Config.InternalOpen && m.Config.InternalToken == "",
+		Ops:       m.Config.Ops,
+	})
 }
 
 // openStore opens the configured backend and wraps it in the key prefix.
@@ -121,27 +142,31 @@ func (m *Main) startServices(ctx context.Context) error {
 	c := m.Config
 	m.Changelog = changelog.New(m.Store, c.Changelog)
 	m.Catalog = catalog.New(m.Store, m.Changelog, c.Catalog)
-	gw, err := testpay.New(c.Payment)
+	pay, err := routing.New(c.Payment, m.payKeys, m.Metrics, nil)
 	if err != nil {
-		return fmt.Errorf("cannot start the payment gateway: %w", err)
+		return fmt.Errorf("cannot start the payment gateways: %w", err)
 	}
-	m.Payments = gw
+	m.Payments = pay
 	if m.Carts, err = cart.New(m.Store, m.Catalog, c.Cart, m.Log.With().Str("svc", "cart").Logger()); err != nil {
 		return fmt.Errorf("cannot start carts: %w", err)
 	}
-	m.Checkout, err = checkout.New(m.Store, m.Catalog, payment.Single("testpay", gw), c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
+	m.Checkout, err = checkout.New(m.Store, m.Catalog, pay, c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)
 	if err != nil {
 		return fmt.Errorf("cannot start checkout: %w", err)
 	}
-	apiCfg := c.API
-	apiCfg.AdminToken = c.AdminToken
-	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, apiCfg, m.Log.With().Str("svc", "admin").Logger())
+	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, c.apiConfig(), m.Log.With().Str("svc", "admin").Logger())
 	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot start the CDN purger: %w", err)
+	}
+	m.CDN.WaitForEdges(m.AdminAPI.Followers())
+	m.CDN.Start()
 
-	// Sweepers are safe to run on every core process at once.
+	// Sweepers and the payment reconciler are safe to run on every core
+	// process at once.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.stopSweepers = cancel
-	for _, run := range []func(context.Context){m.Carts.RunSweeper, m.Checkout.RunSweeper} {
+	for _, run := range []func(context.Context){m.Carts.RunSweeper, m.Checkout.RunSweeper, m.Checkout.RunReconciler} {
 		m.sweepers.Add(1)
 		go func() { defer m.sweepers.Done(); run(sctx) }()
 	}
@@ -158,8 +183,11 @@ func (m *Main) stopServices() error {
 	if m.Checkout != nil {
 		m.Checkout.Close() // drains the group-commit pipeline
 	}
-	if m.AdminAPI != nil {
-		m.AdminAPI.Close() // stops the CDN purger
+	if m.CDN != nil {
+		m.CDN.Close() // pending purges stay in the store for the next start
+	}
+	if m.Payments != nil {
+		m.Payments.Close()
 	}
 	return nil
 }
@@ -169,6 +197,8 @@ func (m *Main) stopServices() error {
 func (m *Main) routes(r *router.Router) {
 	m.AdminAPI.Register(r) // /admin/v1/..., /internal/v1/...
 	m.ShopAPI.Register(r)  // /v1/carts, /v1/checkout, /v1/orders
+	// /admin/v1/payments/unresolved, /admin/v1/refunds
+	m.AdminAPI.RegisterPayments(r, m.Checkout)
 }
 
 // Close stops in reverse order of Run: drain HTTP, stop services, close

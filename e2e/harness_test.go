@@ -9,17 +9,49 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"shopedge/core/api"
 	"shopedge/internal/proctest"
 )
 
-const adminToken = "e2e-admin-token"
+// The tokens every process of these tests is given.
+const (
+	adminToken    = "e2e-admin-token"
+	internalToken = "e2e-internal-token-0123456789"
+)
 
-// bins builds the core and edge binaries once per test run.
-var bins = proctest.NewBuilder("shopedge/core", "shopedge/edge")
+// bins builds the core, edge and testpay binaries once per test run.
+var bins = proctest.NewBuilder("shopedge/core", "shopedge/edge", "shopedge/core/payment/testpay/cmd/testpay")
+
+// testpayKey is the secret key of the tests' testpay processes.
+const testpayKey = "sk_test_e2e_testpay"
+
+// startTestpay starts a testpay process with its ledger under dataDir and
+// returns it and its address (kept across restarts).
+func startTestpay(t *testing.T, dataDir string) (*proctest.Process, string) {
+	t.Helper()
+	addr := proctest.FreeAddr(t)
+	p := startProc(t, "testpay", bins.Path(t, "testpay"), []string{
+		"TESTPAY_SECRET_KEY=" + testpayKey,
+		"TESTPAY_SERVER_ADDR=" + addr,
+		"TESTPAY_LEDGER=" + filepath.Join(dataDir, "testpay.ledger"),
+		"TESTPAY_LOG_LEVEL=warn",
+	})
+	waitStatus(t, "http://"+addr+"/readyz", 200, 30*time.Second)
+	return p, addr
+}
+
+// paymentEnv points a core at the testpay at payAddr.
+func paymentEnv(payAddr string) []string {
+	return []string{
+		"TESTPAY_SECRET_KEY=" + testpayKey,
+		`SHOPEDGE_PAYMENT_GATEWAYS=[{name: testpay, url: "http://` + payAddr + `", key_env: TESTPAY_SECRET_KEY}]`,
+	}
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -34,10 +66,30 @@ func binaries(t *testing.T) (core, edge string) {
 }
 
 // startProc starts bin with a clean environment plus env; its output is
-// printed when the test fails.
+// printed when the test fails. When the test ends, every line the process
+// wrote is checked for card numbers (noCardNumbers).
 func startProc(t *testing.T, name, bin string, env []string) *proctest.Process {
 	t.Helper()
-	return proctest.Start(t, name, bin, proctest.CleanEnv(env...))
+	p := proctest.Start(t, name, bin, proctest.CleanEnv(env...))
+	t.Cleanup(func() {
+		p.Kill() // all of its output, then the check
+		noCardNumbers(t, name, p.Logs())
+	})
+	return p
+}
+
+// noCardNumbers fails t when a line of a process's output holds a card
+// number (api.ContainsCardNumber: a Luhn-valid 13-19 digit run, with
+// separators): whatever the e2e tests send, the logs must hold none
+// (issue 13). It can fail: with the log redaction off, the security
+// suite's requests put numbers in the edge's log.
+func noCardNumbers(t *testing.T, name, logs string) {
+	t.Helper()
+	for i, line := range strings.Split(logs, "\n") {
+		if api.ContainsCardNumber([]byte(line)) {
+			t.Errorf("%s log line %d holds a card number: %.300s", name, i+1, line)
+		}
+	}
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}

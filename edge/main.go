@@ -18,6 +18,8 @@ import (
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
+	"shopedge/edge/search"
+	"shopedge/edge/storefront"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -37,9 +39,14 @@ type Main struct {
 	Core      *api.Client
 	Pages     *pages.Store
 	Suggest   *suggest.Service
+	Search    *search.Service
 	Forwarder *forward.Forwarder
 	Follower  *follow.Follower
 	API       *httpapi.API
+
+	// Storefront renders the shop's HTML pages from the search index
+	// (made after Search, a feed sink after it).
+	Storefront *storefront.Storefront
 
 	stopFollow context.CancelFunc
 	followDone chan struct{}
@@ -69,7 +76,15 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
-	return m.StartServer(m.Config.Server, app.Handlers{Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready})
+	dispatch := httpapi.SearchDispatch(m.API.Dispatch, m.searchHandlers())
+	dispatch = httpapi.WithStorefront(dispatch, m.Storefront) // and the storefront's home and category pages
+	return m.StartServer(m.Config.Server, app.Handlers{
+		Routes: m.routes, Dispatch: dispatch, Ready: m.ready,
+		// /metrics and /debug/pprof/ (the core's address, breaker
+		// states, memory) need the admin token, or the ops listener.
+		OpsTokens: []string{m.Config.AdminToken},
+		Ops:       m.Config.Ops,
+	})
 }
 
 // startServices creates the caches and services and starts following the
@@ -85,10 +100,16 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot create the page cache: %w", err)
 	}
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
+	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
+	m.Search = search.New(c.Search, m.Log.With().Str("svc", "search").Logger(), m.Metrics)
 	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
-	sinks := []follow.Sink{m.Pages, m.Suggest}
+	// The storefront renders from the search index: it follows it.
+	if m.Storefront, err = storefront.New(c.Storefront, m.Search, m.Log.With().Str("svc", "storefront").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot create the storefront: %w", err)
+	}
+	sinks := []follow.Sink{m.Pages, m.Suggest, m.Search, m.Storefront}
 	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the feed follower: %w", err)
 	}
@@ -99,8 +120,9 @@ func (m *Main) startServices(ctx context.Context) error {
 		Log:      m.Log.With().Str("svc", "api").Logger(),
 		Metrics:  m.Metrics,
 		Suggest:  m.Suggest.Handle,
-		Forward:  m.Forwarder.Handle,
+		Forward:  m.Forwarder.Endpoints(),
 	}, apiCfg)
+	m.Storefront.SetFeed(m.Follower)
 
 	// The snapshot loads in the background; /readyz turns 200 when done.
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -110,9 +132,14 @@ func (m *Main) startServices(ctx context.Context) error {
 }
 
 // ready reports whether the edge can serve: once serving, /readyz answers
-// 200 only then.
+// 200 only then. Once ready it has the core's announced longest checkout:
+// CheckoutTimeout logs an error if forward.checkout_timeout is shorter.
 func (m *Main) ready() bool {
-	return m.Follower != nil && m.Follower.Ready()
+	if m.Follower == nil || !m.Follower.Ready() {
+		return false
+	}
+	m.Forwarder.CheckoutTimeout()
+	return true
 }
 
 // stopServices stops the feed follower and releases the caches, in reverse
@@ -121,6 +148,9 @@ func (m *Main) stopServices() error {
 	if m.stopFollow != nil {
 		m.stopFollow()
 		<-m.followDone
+	}
+	if m.Storefront != nil {
+		m.Storefront.Close() // stops its refresh loop
 	}
 	if m.Pages != nil {
 		m.Pages.Close() // stops a running pre-render pass
@@ -135,6 +165,12 @@ func (m *Main) stopServices() error {
 // and /metrics are already registered.
 func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
+	httpapi.RegisterSearch(r, m.searchHandlers())
+	httpapi.RegisterStorefront(r, m.Storefront) // /, /search, /c/{slug}, /cart, /checkout, /orders/{id}, /assets/
+}
+
+func (m *Main) searchHandlers() httpapi.SearchHandlers {
+	return httpapi.SearchHandlers{Search: m.Search.HandleSearch, Categories: m.Search.HandleCategories}
 }
 
 // Close stops in reverse order of Run: drain HTTP, then stop services.

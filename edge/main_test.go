@@ -67,7 +67,7 @@ func TestSingleEdgeProcess(t *testing.T) {
 	core := startFakeCore(t)
 	p, addr := proctest.StartServing(t, "edge", bin, proctest.CleanEnv("SHOPEDGE_ADMIN_TOKEN=secret-token", "SHOPEDGE_CORE_ADDRS="+core.Addr()),
 		"-server.addr=127.0.0.1:0", "-pages.cache-bytes=33554432")
-	proctest.CheckServing(t, "http://"+addr, 10*time.Second)
+	proctest.CheckServing(t, "http://"+addr, 10*time.Second, "secret-token")
 	if code := p.Stop(5 * time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM:\n%s", code, p.Logs())
 	}
@@ -98,6 +98,7 @@ func TestSingleEdgeInvalidConfig(t *testing.T) {
 	f(token, "memory_limit", "-memory-limit=600000000") // less than the caches need
 	f(nil, "admin_token")
 	f(token, "pages.cache", "-config", badFile)
+	f(token, "ops.addr", "-ops.addr=nowhere")
 }
 
 // TestSingleEdgeInProcess runs the same wiring in the test process.
@@ -113,7 +114,7 @@ func TestSingleEdgeInProcess(t *testing.T) {
 	if err := m.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	proctest.CheckServing(t, "http://"+m.Addr(), 10*time.Second)
+	proctest.CheckServing(t, "http://"+m.Addr(), 10*time.Second, "test-admin-token")
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # cluster.sh starts a small loopback cluster: one core (embedded store under
 # ./data/cluster), two edges following it, and Varnish in front of both
-# edges when varnishd is installed. It stays in the foreground; Ctrl-C
-# stops everything (Varnish and edges first, then the core).
+# edges when varnishd is installed (Debian: varnish and varnish-modules).
+# Varnish runs ./data/cluster/shopedge.vcl, which scripts/varnish-vcl.sh
+# makes from configs/varnish.vcl, and the core purges it (api.cdn). It
+# stays in the foreground; Ctrl-C stops everything (Varnish and edges
+# first, then the core).
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
+# SHOPEDGE_INTERNAL_TOKEN (default: a random one for this run),
 # CORE_ADDR (127.0.0.1:9090), EDGE1_ADDR (127.0.0.1:8081),
-# EDGE2_ADDR (127.0.0.1:8082), VARNISH_ADDR (127.0.0.1:8080).
+# EDGE2_ADDR (127.0.0.1:8082), VARNISH_ADDR (127.0.0.1:8080),
+# TESTPAY_ADDR (127.0.0.1:9191), TESTPAY_SECRET_KEY (default sk_test_dev_testpay),
+# PURGERS (the addresses Varnish accepts purges from; default the core's
+# host).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 DATA=${SHOPEDGE_DATA:-$SHOPEDGE_ROOT/data/cluster}
@@ -16,15 +23,35 @@ EDGE1_ADDR=${EDGE1_ADDR:-127.0.0.1:8081}
 EDGE2_ADDR=${EDGE2_ADDR:-127.0.0.1:8082}
 VARNISH_ADDR=${VARNISH_ADDR:-127.0.0.1:8080}
 
-for b in core edge; do
+for b in core edge testpay; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b: run 'make build' first" >&2; exit 1; }
 done
 admin_token
+testpay_key
+internal_token
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
+start_testpay "${TESTPAY_ADDR:-127.0.0.1:9191}"
+
+# Varnish needs varnishd and the xkey vmod: compile the VCL to find out.
+varnishd=$(command -v varnishd || { [ -x /usr/sbin/varnishd ] && echo /usr/sbin/varnishd; } || true)
+vcl="$DATA/shopedge.vcl"
+cdn=()
+if [ -n "$varnishd" ]; then
+	mkdir -p "$DATA"
+	EDGES="$EDGE1_ADDR $EDGE2_ADDR" PURGERS="${PURGERS:-${CORE_ADDR%:*}}" \
+		"$SHOPEDGE_ROOT/scripts/varnish-vcl.sh" >"$vcl"
+	if "$varnishd" -C -n "$DATA/varnish" -f "$vcl" >/dev/null 2>"$DATA/vcl-check.log"; then
+		cdn=(-api.cdn.purge-urls="http://$VARNISH_ADDR/")
+	else
+		echo "varnishd cannot load $vcl (is varnish-modules, the xkey vmod, installed?): see $DATA/vcl-check.log; running without Varnish" >&2
+		varnishd=""
+	fi
+fi
+
 start core "$BIN/core" -config "$SHOPEDGE_ROOT/configs/core.yaml" \
-	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db"
+	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db" "${CORE_PAYMENT_ARGS[@]}" "${cdn[@]}"
 wait_ready core "$CORE_ADDR"
 seed_catalog "$CORE_ADDR"
 
@@ -35,40 +62,11 @@ start edge2 "$BIN/edge" -config "$SHOPEDGE_ROOT/configs/edge.yaml" \
 wait_ready edge1 "$EDGE1_ADDR"
 wait_ready edge2 "$EDGE2_ADDR"
 
-front="(no varnishd installed: talk to an edge directly)"
-if command -v varnishd >/dev/null 2>&1; then
-	vcl="$DATA/shopedge.vcl"
-	backend() { # NAME HOST:PORT
-		cat <<VCL
-backend $1 {
-    .host = "${2%:*}";
-    .port = "${2##*:}";
-    .probe = { .url = "/readyz"; .interval = 2s; .timeout = 1s; .window = 3; .threshold = 2; }
-}
-VCL
-	}
-	{
-		echo 'vcl 4.1;'
-		echo 'import directors;'
-		backend edge1 "$EDGE1_ADDR"
-		backend edge2 "$EDGE2_ADDR"
-		cat <<'VCL'
-sub vcl_init {
-    new edges = directors.round_robin();
-    edges.add_backend(edge1);
-    edges.add_backend(edge2);
-}
-sub vcl_recv {
-    set req.backend_hint = edges.backend();
-    # Writes and admin calls are never cached.
-    if (req.method != "GET" && req.method != "HEAD") { return (pass); }
-    if (req.url ~ "^/(admin|internal)/" || req.url ~ "^/v1/(carts|checkout|orders)") { return (pass); }
-}
-VCL
-	} >"$vcl"
-	start varnish varnishd -F -n "$DATA/varnish" -a "$VARNISH_ADDR" -f "$vcl" -s malloc,256m
+front="(no varnishd with the xkey vmod: talk to an edge directly)"
+if [ -n "$varnishd" ]; then
+	start varnish "$varnishd" -F -n "$DATA/varnish" -a "$VARNISH_ADDR" -f "$vcl" -s malloc,256m
 	wait_ready varnish "$VARNISH_ADDR"
-	front="http://$VARNISH_ADDR (Varnish, round-robin over both edges)"
+	front="http://$VARNISH_ADDR (Varnish, round-robin over both edges; VCL $vcl, purged by the core)"
 fi
 
 cat <<MSG
@@ -78,6 +76,8 @@ shopedge cluster is running.
   edges:        http://$EDGE1_ADDR  http://$EDGE2_ADDR
   core:         http://$CORE_ADDR
   admin token:  $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
+  internal token: $SHOPEDGE_INTERNAL_TOKEN   ($INTERNAL_NOTE)
+  testpay:      http://${TESTPAY_ADDR:-127.0.0.1:9191}   key $TESTPAY_SECRET_KEY   ($TESTPAY_NOTE)
   logs:         $DATA/*.log
 Press Ctrl-C to stop.
 MSG

@@ -10,6 +10,18 @@ DATA=${SHOPEDGE_DATA:-$SHOPEDGE_ROOT/data}
 PIDS=()
 NAMES=()
 
+# foreground_job "$0" "$@": on a terminal, runs the calling script again
+# as the foreground job of a job-control shell (bash -m), so that a Ctrl-C
+# reaches that script alone: not make (which would report "Interrupt" and
+# end with status 130) nor the started processes, which the script stops
+# in order before it exits 0. Elsewhere (no terminal) it returns.
+foreground_job() {
+	if [ -t 0 ] && [ -z "${SHOPEDGE_FOREGROUND_JOB:-}" ]; then
+		export SHOPEDGE_FOREGROUND_JOB=1
+		exec bash -m -c '"$0" "$@"' "$@"
+	fi
+}
+
 # admin_token exports SHOPEDGE_ADMIN_TOKEN, defaulting to dev-admin-token.
 admin_token() {
 	if [ -z "${SHOPEDGE_ADMIN_TOKEN:-}" ]; then
@@ -20,12 +32,32 @@ admin_token() {
 	fi
 }
 
-# start NAME CMD ARGS...: runs CMD in the background, logging to $DATA/NAME.log.
+# internal_token exports SHOPEDGE_INTERNAL_TOKEN (the core's feed and
+# /metrics token, which every edge sends), generating a random one for
+# this run when it is unset.
+internal_token() {
+	if [ -z "${SHOPEDGE_INTERNAL_TOKEN:-}" ]; then
+		SHOPEDGE_INTERNAL_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+		export SHOPEDGE_INTERNAL_TOKEN
+		INTERNAL_NOTE="SHOPEDGE_INTERNAL_TOKEN is unset: generated for this run"
+	else
+		INTERNAL_NOTE="from SHOPEDGE_INTERNAL_TOKEN"
+	fi
+}
+
+# start NAME CMD ARGS...: runs CMD in the background, logging to
+# $DATA/NAME.log. The process gets a session of its own (setsid), so that
+# a Ctrl-C in the terminal reaches this script alone, which then stops the
+# processes in order (stop_all).
 start() {
 	local name=$1
 	shift
 	mkdir -p "$DATA"
-	"$@" 2>>"$DATA/$name.log" >&2 &
+	if command -v setsid >/dev/null 2>&1; then
+		setsid "$@" 2>>"$DATA/$name.log" >&2 &
+	else
+		"$@" 2>>"$DATA/$name.log" >&2 &
+	fi
 	PIDS+=($!)
 	NAMES+=("$name")
 	echo "started $name (pid $!), log $DATA/$name.log"
@@ -53,13 +85,47 @@ wait_ready() {
 
 # stop_all sends SIGTERM to every started process, newest first, and waits.
 stop_all() {
-	trap - INT TERM EXIT
+	trap - INT TERM HUP EXIT
 	local i
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		if kill -0 "${PIDS[i]}" 2>/dev/null; then
 			echo "stopping ${NAMES[i]} (pid ${PIDS[i]})"
 			kill -TERM "${PIDS[i]}" 2>/dev/null || true
 			wait "${PIDS[i]}" 2>/dev/null || true
+		fi
+	done
+}
+
+# supervise ESSENTIAL...: stays in the foreground while the processes
+# named ESSENTIAL run. When another process exits it says so and goes on
+# (with the core stopped, the edge keeps serving cached pages and answers
+# writes with 503); when an essential one exits it stops the rest and
+# exits 1. Ctrl-C (the INT trap of the caller) stops everything and
+# exits 0.
+supervise() {
+	local essential=" $* " pid code i name
+	local -a live=("${PIDS[@]}")
+	while ((${#live[@]} > 0)); do
+		pid=
+		code=0
+		wait -n -p pid "${live[@]}" || code=$?
+		[ -n "$pid" ] || continue
+		name=?
+		for ((i = 0; i < ${#PIDS[@]}; i++)); do
+			[ "${PIDS[i]}" = "$pid" ] && name=${NAMES[i]}
+		done
+		for ((i = 0; i < ${#live[@]}; i++)); do
+			[ "${live[i]}" = "$pid" ] && unset 'live[i]'
+		done
+		live=("${live[@]}")
+		if [[ $essential == *" $name "* ]]; then
+			echo "$name stopped (exit code $code; see $DATA/$name.log); stopping the rest" >&2
+			stop_all
+			exit 1
+		fi
+		echo "$name stopped (exit code $code; see $DATA/$name.log)." >&2
+		if [ "$name" = core ]; then
+			echo "The edge keeps serving every cached page (X-Shopedge-Stale: 1) and answers writes with 503 and Retry-After. Press Ctrl-C to stop." >&2
 		fi
 	done
 }
@@ -104,4 +170,29 @@ seed_catalog() {
 		return 0
 	fi
 	echo "catalog imported: $(head -c 300 "$DATA/import.out")"
+}
+
+# testpay_key exports TESTPAY_SECRET_KEY (the key testpay checks and the
+# core's default gateway sends), defaulting to sk_test_dev_testpay.
+testpay_key() {
+	if [ -z "${TESTPAY_SECRET_KEY:-}" ]; then
+		export TESTPAY_SECRET_KEY=sk_test_dev_testpay
+		TESTPAY_NOTE="TESTPAY_SECRET_KEY is unset: using the development key"
+	else
+		TESTPAY_NOTE="from TESTPAY_SECRET_KEY"
+	fi
+}
+
+# start_testpay ADDR: starts the testpay payment simulator on ADDR with its
+# ledger in $DATA/testpay.ledger and waits until it is ready. The core's
+# default configuration charges through 127.0.0.1:9191; for another ADDR,
+# CORE_PAYMENT_ARGS holds the flag that points the core at it.
+start_testpay() {
+	local addr=$1
+	start testpay "$BIN/testpay" -server.addr="$addr" -ledger="$DATA/testpay.ledger"
+	wait_ready testpay "$addr"
+	CORE_PAYMENT_ARGS=()
+	if [ "$addr" != 127.0.0.1:9191 ]; then
+		CORE_PAYMENT_ARGS=("-payment.gateways=[{name: testpay, url: \"http://$addr\", key_env: TESTPAY_SECRET_KEY}]")
+	fi
 }

@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # run-local.sh starts shopedge on this machine: one core on the embedded
 # store (data under ./data) with the demo catalog, and one edge following
-# it. It waits for both to be ready, prints the URLs and the admin token,
-# and stays in the foreground; Ctrl-C stops both cleanly (edge first).
+# it. It waits for both to be ready, prints the URLs and the tokens, and
+# stays in the foreground. When the core exits it says so and the edge
+# keeps serving; when the edge exits it stops the core and exits 1; Ctrl-C
+# stops both cleanly (edge first) and exits 0.
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
+# SHOPEDGE_INTERNAL_TOKEN (default: a random one for this run),
 # SHOPEDGE_DATA (default ./data), CORE_ADDR (127.0.0.1:9090),
-# EDGE_ADDR (127.0.0.1:8080), SHOPEDGE_DEMO_CATALOG, SHOPEDGE_SKIP_SEED=1.
+# EDGE_ADDR (127.0.0.1:8080), SHOPEDGE_DEMO_CATALOG, SHOPEDGE_SKIP_SEED=1,
+# TESTPAY_ADDR (127.0.0.1:9191), TESTPAY_SECRET_KEY (default sk_test_dev_testpay).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+foreground_job "$0" "$@"
 
 CORE_ADDR=${CORE_ADDR:-127.0.0.1:9090}
 EDGE_ADDR=${EDGE_ADDR:-127.0.0.1:8080}
 
-for b in core edge; do
+for b in core edge testpay; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b: run 'make build' first" >&2; exit 1; }
 done
 admin_token
-trap 'stop_all; exit 0' INT TERM
+testpay_key
+internal_token
+trap 'stop_all; exit 0' INT TERM HUP
 trap stop_all EXIT
 
+start_testpay "${TESTPAY_ADDR:-127.0.0.1:9191}"
+
 start core "$BIN/core" -config "$SHOPEDGE_ROOT/configs/core.yaml" \
-	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db"
+	-server.addr="$CORE_ADDR" -store.path="$DATA/core.db" "${CORE_PAYMENT_ARGS[@]}"
 wait_ready core "$CORE_ADDR"
 seed_catalog "$CORE_ADDR"
 
@@ -35,13 +44,14 @@ shopedge is running.
   storefront:        http://$EDGE_ADDR/   (open it in a browser)
   edge (public API): http://$EDGE_ADDR   e.g. curl 'http://$EDGE_ADDR/v1/suggest?q=galaxy'
   core (admin API):  http://$CORE_ADDR
-  metrics:           http://$EDGE_ADDR/metrics  http://$CORE_ADDR/metrics
+  metrics:           http://$EDGE_ADDR/metrics  http://$CORE_ADDR/metrics   (Authorization: Bearer <admin token>)
   admin token:       $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
-  logs:              $DATA/core.log  $DATA/edge.log
+  testpay:           http://${TESTPAY_ADDR:-127.0.0.1:9191}   key $TESTPAY_SECRET_KEY   ($TESTPAY_NOTE)
+  internal token:    $SHOPEDGE_INTERNAL_TOKEN   ($INTERNAL_NOTE; the core's feed and /metrics)
+  logs:              $DATA/core.log  $DATA/edge.log  $DATA/testpay.log
 Press Ctrl-C to stop.
 MSG
 
-# Stay in the foreground until Ctrl-C or until a process exits.
-wait -n "${PIDS[@]}" || true
-echo "a process exited; stopping the rest" >&2
-exit 1
+# Stay in the foreground until Ctrl-C or until the edge exits; a core that
+# exits is reported and the edge goes on serving.
+supervise edge

@@ -15,6 +15,9 @@ import "encoding/binary"
 //	  log/{seq u64 big-endian}        event JSON (api.Event)
 //	  meta/seq                        last assigned sequence (u64 big-endian)
 //	  meta/logstart                   first retained sequence (u64 big-endian)
+//	CDN purger (core/httpapi), per purge URL, id = hex of sha256(url)[:8]
+//	  meta/cdn/{id}/cursor            last sequence the cache acknowledged (u64 big-endian)
+//	  meta/cdn/{id}/lease             JSON {owner, until_ms, url}: the core purging that cache
 //	carts (core/cart)
 //	  cart/{cart id}                  cart, binary (JSON records of earlier versions still read)
 //	  cartexp/{unix u64 BE}/{cart id} expiry index for the sweeper (a checkout deletes only
@@ -28,6 +31,11 @@ import "encoding/binary"
 //	  idemexp/{unix u64 BE}{created ns u64 BE}{sha256}   idempotency expiry index: records
 //	                                  without an order, and those not due when the scan passed
 //	  idemexp/~scanned                raw id of the last order the idempotency scan passed
+//	  payq/{order id}                 payments to reconcile: orders whose charge outcome is not
+//	                                  known and that no checkout request is driving any more
+//	  payq/~scanned                   raw id of the last order the reconciler's scan passed
+//	  rfq/{order id}{attempt u8}      refund queue: one binary work item per refund not yet
+//	                                  confirmed by its gateway (state, tries, next try, last error)
 const (
 	NSProduct = "p/"
 	NSSKU     = "k/"
@@ -40,6 +48,8 @@ const (
 	NSResv    = "resv/"
 	NSIdem    = "idem/"
 	NSIdemExp = "idemexp/"
+	NSPayQ    = "payq/"
+	NSRefundQ = "rfq/"
 )
 
 // Key returns namespace followed by the given parts joined by '/'.

@@ -78,3 +78,30 @@ func ignoreNotFound(err error) error {
 	}
 	return err
 }
+
+// pipelined is a store that says it pipelines its commits.
+type pipelined struct {
+	recStore
+	on bool
+}
+
+func (p *pipelined) PipelinesCommits() bool { return p.on }
+
+// Prefixed answers PipelinesCommits for the store it wraps, so wrapping
+// does not change how callers batch (core/checkout's double queue, #14).
+func TestPrefixedForwardsPipelinesCommits(t *testing.T) {
+	f := func(s Store, want bool) {
+		t.Helper()
+		cp, ok := Prefixed(s, []byte("p/")).(CommitPipeliner)
+		if got := ok && cp.PipelinesCommits(); got != want {
+			t.Fatalf("Prefixed(%T).PipelinesCommits() = %v, want %v", s, got, want)
+		}
+	}
+	f(&pipelined{on: true}, true)
+	f(&pipelined{on: false}, false)
+	f(&recStore{}, false)
+	inner := &pipelined{on: true}
+	if u, ok := Prefixed(inner, []byte("p/")).(interface{ Unwrap() Store }); !ok || u.Unwrap() != Store(inner) {
+		t.Fatal("Prefixed does not unwrap to the store it wraps")
+	}
+}

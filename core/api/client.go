@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -30,6 +31,9 @@ var (
 type ClientConfig struct {
 	// Addrs lists the core nodes as host:port; requests are balanced over them.
 	Addrs []string `yaml:"-"` // from the edge's core.addrs
+	// Token is the core's internal token, sent as a bearer token with
+	// every request (from the edge's internal_token).
+	Token string `yaml:"-"`
 	// Timeout bounds a product fetch (connect, write, read).
 	Timeout time.Duration `yaml:"timeout"`
 	// SnapshotTimeout bounds a whole snapshot download.
@@ -97,6 +101,11 @@ type Client struct {
 	lb  *fasthttp.LBClient
 	// host is the Host header sent; every core node serves the same API.
 	host string
+	// auth is the Authorization header sent, or nil.
+	auth []byte
+	// checkoutMax is the longest checkout a core last announced
+	// (HeaderCheckoutMax), in milliseconds.
+	checkoutMax atomic.Int64
 }
 
 // NewClient returns a Client for cfg.
@@ -117,7 +126,26 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			MaxIdemponentCallAttempts: 2,
 		})
 	}
-	return &Client{cfg: cfg, lb: lb, host: cfg.Addrs[0]}, nil
+	c := &Client{cfg: cfg, lb: lb, host: cfg.Addrs[0]}
+	if cfg.Token != "" {
+		c.auth = []byte("Bearer " + cfg.Token)
+	}
+	return c, nil
+}
+
+// CheckoutMax returns the longest checkout a core last announced on a
+// feed answer (see HeaderCheckoutMax), or 0 before any did.
+func (c *Client) CheckoutMax() time.Duration {
+	return time.Duration(c.checkoutMax.Load()) * time.Millisecond
+}
+
+// noteCheckoutMax records the core's announcement on resp, if any.
+func (c *Client) noteCheckoutMax(resp *fasthttp.Response) {
+	if v := resp.Header.Peek(HeaderCheckoutMax); len(v) > 0 {
+		if ms, err := strconv.ParseInt(string(v), 10, 64); err == nil && ms > 0 {
+			c.checkoutMax.Store(ms)
+		}
+	}
 }
 
 func (c *Client) deadline(ctx context.Context, d time.Duration) time.Time {
@@ -133,6 +161,9 @@ func (c *Client) newRequest(uri string) *fasthttp.Request {
 	req.SetRequestURI(uri)
 	req.Header.SetHost(c.host)
 	req.Header.SetMethod(fasthttp.MethodGet)
+	if c.auth != nil {
+		req.Header.SetBytesV(fasthttp.HeaderAuthorization, c.auth)
+	}
 	return req
 }
 
@@ -200,6 +231,7 @@ func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) 
 	req := c.newRequest(uri)
 	var ch *Changes
 	err := c.do(ctx, req, c.deadline(ctx, wait+c.cfg.Timeout), func(resp *fasthttp.Response) error {
+		c.noteCheckoutMax(resp)
 		switch sc := resp.StatusCode(); sc {
 		case fasthttp.StatusOK:
 		case fasthttp.StatusGone:
@@ -249,6 +281,7 @@ func (c *Client) snapshot(ctx context.Context, summaries bool, fn func(p *Produc
 		return 0, fmt.Errorf("cannot load snapshot: %w", err)
 	}
 	defer resp.CloseBodyStream() //nolint:errcheck // the body is abandoned on error paths
+	c.noteCheckoutMax(resp)
 	if sc := resp.StatusCode(); sc != fasthttp.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(bodyReader(resp), 4096))
 		return 0, fmt.Errorf("cannot load snapshot: %w", statusError(sc, body))
@@ -440,6 +473,9 @@ func bodyReader(resp *fasthttp.Response) io.Reader {
 // statusError turns an unexpected status into an error carrying the core's
 // error message when the body is shopedge's JSON error.
 func statusError(status int, body []byte) error {
+	if status == fasthttp.StatusUnauthorized {
+		return fmt.Errorf("core answered 401: it refuses this edge's internal_token (SHOPEDGE_INTERNAL_TOKEN must be the core's)")
+	}
 	var eb ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
 		return fmt.Errorf("core answered %d: %w", status, eb.Error)

@@ -261,3 +261,43 @@ func TestClientSnapshotMalformedLine(t *testing.T) {
 		t.Fatalf("want context.Canceled before the end, got %v after %d", err, calls)
 	}
 }
+
+// TestClientSendsTokenAndLearnsCheckoutMax: every feed request carries the
+// internal token; the longest checkout a core announces is kept; a 401
+// names the setting to fix.
+func TestClientSendsTokenAndLearnsCheckoutMax(t *testing.T) {
+	var auths atomic.Int32
+	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Request.Header.Peek("Authorization")) != "Bearer feed-token-0123456789" {
+			WriteError(ctx, Errorf(ECodeUnauthorized, "no"))
+			return
+		}
+		auths.Add(1)
+		ctx.Response.Header.Set(HeaderCheckoutMax, "25000")
+		switch string(ctx.Path()) {
+		case "/internal/v1/snapshot":
+			ctx.Response.Header.Set(SeqHeader, "3")
+		case "/internal/v1/changes":
+			ctx.SetBodyString(`{"events":[],"last":3}`)
+		}
+	}, func(cfg *ClientConfig) { cfg.Token = "feed-token-0123456789" })
+	if c.CheckoutMax() != 0 {
+		t.Fatalf("CheckoutMax before any answer: %v", c.CheckoutMax())
+	}
+	if _, err := c.Snapshot(context.Background(), func(*Product, []byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c.CheckoutMax() != 25*time.Second {
+		t.Fatalf("CheckoutMax after the snapshot: %v", c.CheckoutMax())
+	}
+	if _, err := c.Changes(context.Background(), 3, 0); err != nil {
+		t.Fatal(err)
+	}
+	if auths.Load() != 2 {
+		t.Fatalf("%d authorized requests, want 2", auths.Load())
+	}
+	bad := startFake(t, func(ctx *fasthttp.RequestCtx) { WriteError(ctx, Errorf(ECodeUnauthorized, "no")) }, nil)
+	if _, err := bad.Changes(context.Background(), 0, 0); err == nil || !strings.Contains(err.Error(), "internal_token") {
+		t.Fatalf("401: %v", err)
+	}
+}

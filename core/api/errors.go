@@ -15,13 +15,15 @@ import (
 // draining, store unreachable, overloaded): the one 503 an edge's breaker
 // counts against a core. Application answers that share its status carry
 // their own code (ECodePaymentUnknown: the core is healthy, the payment
-// gateway's answer is not known yet).
+// gateway's answer is not known yet; ECodeRefundPending: an order is
+// cancelled, its refund not confirmed yet).
 const (
 	ECodeInvalid         = "invalid"                // 400
 	ECodeCardData        = "card_data_rejected"     // 400
 	ECodeUnauthorized    = "unauthorized"           // 401
 	ECodeNotFound        = "not_found"              // 404
 	ECodeMethod          = "method_not_allowed"     // 405
+	ECodeRequestTimeout  = "request_timeout"        // 408
 	ECodeConflict        = "conflict"               // 409
 	ECodeOutOfStock      = "out_of_stock"           // 409
 	ECodeInFlight        = "request_in_flight"      // 409
@@ -34,6 +36,7 @@ const (
 	ECodeInternal        = "internal"               // 500
 	ECodeUnavailable     = "unavailable"            // 503
 	ECodePaymentUnknown  = "payment_unknown"        // 503
+	ECodeRefundPending   = "refund_pending"         // 503
 	ECodeTimeout         = "timeout"                // 504
 )
 
@@ -43,6 +46,7 @@ var statusByCode = map[string]int{
 	ECodeUnauthorized:    http.StatusUnauthorized,
 	ECodeNotFound:        http.StatusNotFound,
 	ECodeMethod:          http.StatusMethodNotAllowed,
+	ECodeRequestTimeout:  http.StatusRequestTimeout,
 	ECodeConflict:        http.StatusConflict,
 	ECodeOutOfStock:      http.StatusConflict,
 	ECodeInFlight:        http.StatusConflict,
@@ -55,6 +59,7 @@ var statusByCode = map[string]int{
 	ECodeInternal:        http.StatusInternalServerError,
 	ECodeUnavailable:     http.StatusServiceUnavailable,
 	ECodePaymentUnknown:  http.StatusServiceUnavailable,
+	ECodeRefundPending:   http.StatusServiceUnavailable,
 	ECodeTimeout:         http.StatusGatewayTimeout,
 }
 

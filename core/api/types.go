@@ -112,6 +112,10 @@ type Cart struct {
 	CreatedAt int64      `json:"created_at"` // unix seconds
 	UpdatedAt int64      `json:"updated_at"`
 	ExpiresAt int64      `json:"expires_at"`
+	// OrderID is set while the cart is frozen by its checkout: the order
+	// it became. A frozen cart cannot change; one whose checkout ended
+	// unpaid is unfrozen.
+	OrderID string `json:"order_id,omitempty"`
 }
 
 // SetQuantity is the body of PUT /v1/carts/{id}/items/{sku}.
@@ -148,7 +152,19 @@ type Order struct {
 	PaymentID string     `json:"payment_id,omitempty"`
 	CreatedAt int64      `json:"created_at"`
 	ExpiresAt int64      `json:"expires_at,omitempty"` // reservation expiry while pending
+	// RefundStatus is set once a refund of the order's charge was decided
+	// (a cancelled paid order, a charge that completed after the order
+	// ended): pending until the gateway confirms it, then succeeded (or
+	// refused, which an operator resolves).
+	RefundStatus string `json:"refund_status,omitempty"`
 }
+
+// Refund statuses of an order.
+const (
+	RefundPending   = "pending"
+	RefundSucceeded = "succeeded"
+	RefundRefused   = "refused"
+)
 
 // ShortLine names a cart line that could not be reserved (409 on checkout).
 type ShortLine struct {

@@ -91,6 +91,9 @@ func (s *Service) CreateTx(tx store.Txn, lines []Line) (api.Cart, error) {
 		}
 		r.Lines = append(r.Lines, l)
 	}
+	if err := s.checkUnits(r.Lines); err != nil {
+		return api.Cart{}, err
+	}
 	var c api.Cart
 	return c, s.writeTx(tx, &r, now, &c)
 }
@@ -126,8 +129,8 @@ func (s *Service) Get(ctx context.Context, id string) (api.Cart, error) {
 // SetQuantity sets the quantity of sku in cart id; 0 removes the line.
 // Quantities outside [0, MaxQuantity] and a line beyond MaxLines are
 // invalid; an unknown SKU is not_found; a SKU without a price, or in
-// another currency than the cart, is a conflict. Nothing is written on
-// error.
+// another currency than the cart, is a conflict, and so is any change to a
+// cart frozen by its checkout (FrozenError). Nothing is written on error.
 func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (api.Cart, error) {
 	if err := ValidSKU(sku); err != nil {
 		return api.Cart{}, err
@@ -141,6 +144,9 @@ func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (a
 		r, err := LoadTx(tx, id, now)
 		if err != nil {
 			return err
+		}
+		if r.Order != "" {
+			return FrozenError(r)
 		}
 		i := slices.IndexFunc(r.Lines, func(l Line) bool { return l.SKU == sku })
 		switch {
@@ -160,10 +166,25 @@ func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (a
 				}
 				r.Lines = append(r.Lines, Line{SKU: sku, Quantity: qty})
 			}
+			if err := s.checkUnits(r.Lines); err != nil {
+				return err
+			}
 		}
 		return s.writeTx(tx, &r, now, &c)
 	})
 	return c, err
+}
+
+// checkUnits refuses lines holding more than MaxUnits units in all.
+func (s *Service) checkUnits(lines []Line) error {
+	var n int64
+	for _, l := range lines {
+		n += l.Quantity
+	}
+	if n > s.cfg.MaxUnits {
+		return api.Invalid("quantity", "a cart holds at most %d units in all, this would make %d", s.cfg.MaxUnits, n)
+	}
+	return nil
 }
 
 // RemoveLine removes sku from cart id (removing an absent line succeeds).

@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -296,7 +297,7 @@ func TestRecordCodec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if back.ID != r.ID || back.CreatedAt != r.CreatedAt || back.UpdatedAt != r.UpdatedAt || back.ExpiresAt != r.ExpiresAt || len(back.Lines) != len(r.Lines) {
+		if back.ID != r.ID || back.Order != r.Order || back.CreatedAt != r.CreatedAt || back.UpdatedAt != r.UpdatedAt || back.ExpiresAt != r.ExpiresAt || len(back.Lines) != len(r.Lines) {
 			t.Fatalf("round trip %+v → %+v", r, back)
 		}
 		for i := range r.Lines {
@@ -315,10 +316,116 @@ func TestRecordCodec(t *testing.T) {
 	}
 	f(Record{ID: NewID(), Lines: []Line{}, CreatedAt: 1, UpdatedAt: 2, ExpiresAt: 3})
 	f(Record{ID: NewID(), Lines: []Line{{SKU: "a", Quantity: 1}, {SKU: "sku-ü~x", Quantity: 999}}, CreatedAt: 1_800_000_000, UpdatedAt: 1_800_000_100, ExpiresAt: 1_800_604_900})
+	f(Record{ID: NewID(), Lines: []Line{{SKU: "a", Quantity: 1}}, CreatedAt: 1, UpdatedAt: 2, ExpiresAt: 3, Order: strings.Repeat("ab", 24)})
+	f(Record{ID: NewID(), Lines: []Line{{SKU: "a", Quantity: 1}}, CreatedAt: 1, UpdatedAt: 2, ExpiresAt: 3, Order: "ABC-not-hex"})
+	// A cart that is not frozen keeps the first binary version.
+	if v := encodeRecord(&Record{ID: NewID(), Lines: []Line{}}); v[0] != recordVersion {
+		t.Fatalf("unfrozen cart written as version %d", v[0])
+	}
 	// A record written as JSON by an earlier version still reads.
 	id := NewID()
 	r, err := decodeRecord(id, []byte(`{"id":"`+id+`","lines":[{"sku":"a","qty":2}],"created_at":5,"updated_at":6,"expires_at":7}`))
 	if err != nil || r.ID != id || len(r.Lines) != 1 || r.Lines[0] != (Line{SKU: "a", Quantity: 2}) || r.ExpiresAt != 7 {
 		t.Fatalf("json record: %+v %v", r, err)
+	}
+}
+
+// TestFrozenCart freezes a cart as a checkout does: every change is a
+// conflict naming the order and writes nothing, reads show the order, and
+// unfreezing (by that order only) makes it editable again.
+func TestFrozenCart(t *testing.T) {
+	s, cat, _, st := newTest(t)
+	ctx := context.Background()
+	put(t, cat, "a", &api.Money{Amount: 5, Currency: "USD"})
+	put(t, cat, "b", &api.Money{Amount: 7, Currency: "USD"})
+	c, err := s.CreateWith(ctx, []Line{{SKU: "a", Quantity: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const order = "0123456789abcdef0123456789abcdef0123456789abcdef"
+	err = st.Update(ctx, func(tx store.Txn) error {
+		r, err := LoadTx(tx, c.ID, s.Now())
+		if err != nil {
+			return err
+		}
+		return FreezeTx(tx, r, order)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []func() error{
+		func() error { _, err := s.SetQuantity(ctx, c.ID, "a", 3); return err },
+		func() error { _, err := s.SetQuantity(ctx, c.ID, "b", 1); return err },
+		func() error { _, err := s.RemoveLine(ctx, c.ID, "a"); return err },
+	} {
+		err := change()
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Code != api.ECodeConflict || !strings.Contains(ae.Message, order) {
+			t.Fatalf("change of a frozen cart: %v", err)
+		}
+	}
+	got, err := s.Get(ctx, c.ID)
+	if err != nil || got.OrderID != order || len(got.Lines) != 1 || got.Lines[0].Quantity != 2 {
+		t.Fatalf("frozen cart read %+v %v", got, err)
+	}
+	// Another order cannot unfreeze it; its own can.
+	unfreeze := func(id string) {
+		t.Helper()
+		if err := st.Update(ctx, func(tx store.Txn) error { return UnfreezeTx(tx, c.ID, id, s.Now()) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unfreeze(strings.Repeat("0", 48))
+	if _, err := s.SetQuantity(ctx, c.ID, "a", 3); code(err) != api.ECodeConflict {
+		t.Fatalf("unfrozen by another order: %v", err)
+	}
+	unfreeze(order)
+	if got, err := s.SetQuantity(ctx, c.ID, "a", 3); err != nil || got.OrderID != "" || got.Lines[0].Quantity != 3 {
+		t.Fatalf("after unfreeze: %+v %v", got, err)
+	}
+	// Unfreezing a cart that is gone is nothing.
+	unfreeze(order)
+	if err := st.Update(ctx, func(tx store.Txn) error { return UnfreezeTx(tx, NewCartID(1), order, s.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMaxUnits: a cart holds at most MaxUnits units over all its lines,
+// whether they come one SetQuantity at a time or with CreateWith, and a
+// refused write changes nothing.
+func TestMaxUnits(t *testing.T) {
+	s, cat, _, _ := newTest(t)
+	s.cfg.MaxUnits = 10
+	ctx := context.Background()
+	for _, sku := range []string{"a", "b"} {
+		put(t, cat, sku, &api.Money{Amount: 100, Currency: "USD"})
+	}
+	c, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(sku string, qty int64, want string) {
+		t.Helper()
+		if _, err := s.SetQuantity(ctx, c.ID, sku, qty); code(err) != want {
+			t.Fatalf("%s × %d: %v, want %q", sku, qty, err, want)
+		}
+	}
+	f("a", 10, "")
+	f("b", 1, api.ECodeInvalid)
+	f("a", 6, "")
+	f("b", 4, "")
+	f("b", 5, api.ECodeInvalid)
+	f("a", 11, api.ECodeInvalid)
+	got, err := s.Get(ctx, c.ID)
+	if err != nil || len(got.Lines) != 2 || got.Lines[0].Quantity+got.Lines[1].Quantity != 10 {
+		t.Fatalf("after refused writes: %+v %v", got, err)
+	}
+	if _, err := s.CreateWith(ctx, []Line{{SKU: "a", Quantity: 6}, {SKU: "b", Quantity: 5}}); code(err) != api.ECodeInvalid {
+		t.Fatalf("CreateWith over the cap: %v", err)
+	}
+	cfg := DefaultConfig()
+	cfg.MaxUnits = 0
+	if cfg.Validate() == nil {
+		t.Fatal("max_units 0 accepted")
 	}
 }

@@ -2,6 +2,7 @@ package cart
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 
 	json "github.com/goccy/go-json"
@@ -14,22 +15,43 @@ import (
 //	version (1) | created, updated, expires (varint) | line count (uvarint)
 //	then per line: SKU length (uvarint), SKU, quantity (varint)
 //
-// Records written as JSON by earlier versions (they start with '{') are
-// still read.
-const recordVersion = 1
+// A cart frozen by a checkout (Record.Order set) is written as version 2,
+// which has the order id after the expiry: a byte 1 and the raw bytes of
+// an id in lowercase hex (uvarint length first), or a byte 0 and the id as
+// it is; a cart that is not frozen is still written as version 1. Records written as JSON
+// by earlier versions (they start with '{') are still read.
+const (
+	recordVersion       = 1
+	recordVersionFrozen = 2
+)
 
 var errCorrupt = errors.New("corrupt cart record")
 
 func encodeRecord(r *Record) []byte {
-	n := 1 + 3*binary.MaxVarintLen64 + binary.MaxVarintLen64
+	n := 1 + 4*binary.MaxVarintLen64 + binary.MaxVarintLen64 + len(r.Order)
 	for _, l := range r.Lines {
 		n += 2*binary.MaxVarintLen64 + len(l.SKU)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, recordVersion)
+	if r.Order == "" {
+		b = append(b, recordVersion)
+	} else {
+		b = append(b, recordVersionFrozen)
+	}
 	b = binary.AppendVarint(b, r.CreatedAt)
 	b = binary.AppendVarint(b, r.UpdatedAt)
 	b = binary.AppendVarint(b, r.ExpiresAt)
+	if r.Order != "" {
+		if lowerHex(r.Order) {
+			b = append(b, 1)
+			b = binary.AppendUvarint(b, uint64(len(r.Order)/2))
+			b, _ = hex.AppendDecode(b, []byte(r.Order))
+		} else {
+			b = append(b, 0)
+			b = binary.AppendUvarint(b, uint64(len(r.Order)))
+			b = append(b, r.Order...)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(r.Lines)))
 	for _, l := range r.Lines {
 		b = binary.AppendUvarint(b, uint64(len(l.SKU)))
@@ -47,9 +69,10 @@ func decodeRecord(id string, v []byte) (Record, error) {
 		r.ID = id
 		return r, err
 	}
-	if len(v) == 0 || v[0] != recordVersion {
+	if len(v) == 0 || (v[0] != recordVersion && v[0] != recordVersionFrozen) {
 		return r, errCorrupt
 	}
+	frozen := v[0] == recordVersionFrozen
 	v = v[1:]
 	bad := false
 	varint := func() int64 {
@@ -71,6 +94,23 @@ func decodeRecord(id string, v []byte) (Record, error) {
 		return x
 	}
 	r.CreatedAt, r.UpdatedAt, r.ExpiresAt = varint(), varint(), varint()
+	if frozen {
+		if len(v) == 0 || v[0] > 1 {
+			return r, errCorrupt
+		}
+		isHex := v[0] == 1
+		v = v[1:]
+		n := uvarint()
+		if bad || n == 0 || n > uint64(len(v)) {
+			return r, errCorrupt
+		}
+		if isHex {
+			r.Order = hex.EncodeToString(v[:n])
+		} else {
+			r.Order = string(v[:n])
+		}
+		v = v[n:]
+	}
 	lines := uvarint()
 	if bad || lines > uint64(len(v)) {
 		return r, errCorrupt
@@ -89,4 +129,17 @@ func decodeRecord(id string, v []byte) (Record, error) {
 		return r, errCorrupt
 	}
 	return r, nil
+}
+
+// lowerHex reports whether s is non-empty lowercase hex of even length.
+func lowerHex(s string) bool {
+	if len(s) == 0 || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,10 @@ type Config struct {
 	MaxLines int `yaml:"max_lines"`
 	// MaxQuantity is the largest quantity of one line (the smallest is 1).
 	MaxQuantity int64 `yaml:"max_quantity"`
+	// MaxUnits is the most units one cart holds over all its lines: the
+	// most stock one checkout of it can reserve (issue 13: without it one
+	// cart could hold MaxLines × MaxQuantity units).
+	MaxUnits int64 `yaml:"max_units"`
 	// TTL is how long a cart lives after its last write (sliding expiry).
 	TTL time.Duration `yaml:"ttl"`
 	// SweepInterval is how often RunSweeper removes expired carts.
@@ -21,12 +25,14 @@ type Config struct {
 	Now func() time.Time `yaml:"-"`
 }
 
-// DefaultConfig returns the defaults: 100 lines, quantities 1–999, carts
-// expire 7 days after their last write, swept every minute.
+// DefaultConfig returns the defaults: 100 lines, quantities 1–999, 250
+// units in all, carts expire 7 days after their last write, swept every
+// minute.
 func DefaultConfig() Config {
 	return Config{
 		MaxLines:      100,
 		MaxQuantity:   999,
+		MaxUnits:      250,
 		TTL:           7 * 24 * time.Hour,
 		SweepInterval: time.Minute,
 		SweepBatch:    256,
@@ -40,6 +46,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cart: max_lines must be within [1, 10000], got %d", c.MaxLines)
 	case c.MaxQuantity < 1 || c.MaxQuantity > 1_000_000:
 		return fmt.Errorf("cart: max_quantity must be within [1, 1000000], got %d", c.MaxQuantity)
+	case c.MaxUnits < 1 || c.MaxUnits > int64(c.MaxLines)*c.MaxQuantity:
+		return fmt.Errorf("cart: max_units must be within [1, max_lines × max_quantity = %d], got %d", int64(c.MaxLines)*c.MaxQuantity, c.MaxUnits)
 	case c.TTL < time.Minute:
 		return fmt.Errorf("cart: ttl must be at least 1m, got %s", c.TTL)
 	case c.SweepInterval <= 0:

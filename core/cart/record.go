@@ -18,6 +18,11 @@ type Record struct {
 	CreatedAt int64  `json:"created_at"`
 	UpdatedAt int64  `json:"updated_at"`
 	ExpiresAt int64  `json:"expires_at"`
+	// Order, when set, is the order a checkout of this cart created: the
+	// cart is frozen (its lines cannot change, and no other checkout can
+	// start) until that checkout ends unpaid (see UnfreezeTx). A paid
+	// order's cart stays frozen until it expires.
+	Order string `json:"-"`
 }
 
 // Line is one stored cart line.
@@ -98,15 +103,59 @@ func DeleteTx(tx store.Txn, r Record) error {
 	return nil
 }
 
-// ConsumeTx removes cart id's record inside tx (a checkout that paid for
-// it), leaving its expiry index entry to the sweeper, which drops entries
-// of carts that are gone when their time comes, in index order. So a
-// checkout deletes one key instead of two at random places in the store.
+// ConsumeTx removes cart id's record inside tx, leaving its expiry index
+// entry to the sweeper, which drops entries of carts that are gone when
+// their time comes, in index order.
 func ConsumeTx(tx store.Txn, id string) error {
 	if err := tx.Delete(cartKey(id)); err != nil {
 		return fmt.Errorf("cannot delete cart %s: %w", id, err)
 	}
 	return nil
+}
+
+// FreezeTx marks cart r, as LoadTx read it in tx, as checked out by order
+// orderID: from then on SetQuantity refuses to change it (409) and a
+// checkout of it finds the order. Its expiry is left as it is, so this is
+// one write. A paid checkout leaves the cart frozen (the cart sweeper
+// removes it when it expires); one that ends unpaid unfreezes it.
+func FreezeTx(tx store.Txn, r Record, orderID string) error {
+	r.Order = orderID
+	if err := tx.Set(cartKey(r.ID), encodeRecord(&r)); err != nil {
+		return fmt.Errorf("cannot freeze cart %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// UnfreezeTx lets cart id change again if order orderID froze it: the
+// checkout ended without payment (declined, nothing charged, expired or
+// cancelled), so the buyer may edit the cart and check out again. A cart
+// that is gone, expired, or frozen by another order is left alone.
+func UnfreezeTx(tx store.Txn, id, orderID string, now int64) error {
+	r, err := LoadTx(tx, id, now)
+	if api.ErrorCode(err) == api.ECodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.Order != orderID {
+		return nil
+	}
+	r.Order = ""
+	if err := tx.Set(cartKey(r.ID), encodeRecord(&r)); err != nil {
+		return fmt.Errorf("cannot unfreeze cart %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// FrozenError is the answer to a change of cart r while it is frozen by
+// the checkout of order r.Order: a conflict naming the order.
+func FrozenError(r Record) *api.Error {
+	return &api.Error{
+		Code: api.ECodeConflict, Field: "cart_id",
+		Message: "the cart is checked out as order " + r.Order + " and cannot change; start a new cart (a checkout that ends unpaid unfreezes it)",
+		Details: map[string]string{"order_id": r.Order},
+	}
 }
 
 // Catalog is what carts need from the catalog (implemented by
@@ -123,7 +172,7 @@ type Catalog interface {
 // it (display), such lines are left out. Mixed currencies are a conflict and
 // totals that overflow int64 are invalid.
 func PriceTx(tx store.Txn, cat Catalog, r Record, strict bool) (api.Cart, error) {
-	c := api.Cart{ID: r.ID, Lines: make([]api.CartLine, 0, len(r.Lines)), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt}
+	c := api.Cart{ID: r.ID, Lines: make([]api.CartLine, 0, len(r.Lines)), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, OrderID: r.Order}
 	for _, l := range r.Lines {
 		pid, name, price, err := cat.SKUInfo(tx, l.SKU)
 		if err != nil && api.ErrorCode(err) != api.ECodeNotFound {

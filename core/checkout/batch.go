@@ -201,7 +201,11 @@ func (p *pipeline) collect(batch []*pending) []*pending {
 	return batch
 }
 
-// run applies batch on one transaction and answers every request.
+// run applies batch on one transaction and answers every request. A
+// request whose apply fails leaves nothing in the batch; when its error is
+// store.ErrConflict (on TiKV in pessimistic mode: a lock it could not take
+// within the lock wait, or a deadlock) the caller retries it as it would a
+// conflicting transaction (Service.retry).
 func (p *pipeline) run(batch []*pending, errs []error) []error {
 	if p.batchSize != nil {
 		p.batchSize.Update(float64(len(batch)))

@@ -1,22 +1,35 @@
 // Package checkout turns carts into orders: it reserves stock, charges the
 // payment gateway outside any transaction, marks orders paid or releases
-// their stock, and keeps Stripe-style idempotency records.
+// their stock, keeps Stripe-style idempotency records, reconciles payments
+// whose outcome was lost and finishes refunds.
 //
-// A checkout is two store transactions around one gateway call:
+// A checkout is two store transactions around the gateway calls:
 //
 //  1. reserve: check the Idempotency-Key, re-price the cart from the catalog,
 //     reserve every line (all or nothing), write the order pending_payment
-//     with a reservation that expires, and an in-flight idempotency record;
-//  2. charge the payment token (bounded by Config.PaymentTimeout);
-//  3. finalize: order paid and reserved stock turned into sold — or, on a
-//     decline, order payment_failed and the stock released — and the
-//     response stored with the key, to be replayed byte for byte.
+//     with a reservation that expires and its first charge attempt (the
+//     gateway the router picked; the attempt's key is the order id), freeze
+//     the cart, and write an in-flight idempotency record;
+//  2. charge the attempt (bounded by Config.PaymentTimeout); when the call
+//     fails without a decline, look the attempt up at once; when the
+//     attempt provably charged nothing, record the next attempt on the next
+//     gateway and charge there (see drive);
+//  3. finalize: the outcome recorded on the attempt, and the order paid
+//     (reserved stock turned into sold) — or, on a decline or when nothing
+//     was charged, the order payment_failed, the stock released, the cart
+//     unfrozen — and the response stored with the key, to be replayed byte
+//     for byte.
+//
+// When the outcome stays unknown the order stays pending with its stock:
+// a retry of the key after the lease, or the reconciler (RunReconciler),
+// looks the attempt up and finalizes the order, or releases it; a charge
+// that turns up for an order that ended is refunded, durably (refund.go).
 //
 // With Config.GroupCommit the reserve and finalize transactions of
 // concurrent checkouts are combined, many per store transaction (see
 // pipeline), so a flash sale on one SKU costs one transaction per batch.
-// RunSweeper expires reservations and idempotency records; it is safe to run
-// on several core processes at once.
+// RunSweeper expires reservations and idempotency records; it and
+// RunReconciler are safe to run on several core processes at once.
 package checkout
 
 import (
@@ -66,8 +79,12 @@ type Service struct {
 	// soldOut caches sold-out answers (see soldOutBody), slots indexed
 	// like skus.
 	soldOut [64]atomic.Pointer[soldOut]
+	// wake asks RunReconciler for a pass now (a refund was recorded).
+	wake chan struct{}
 
-	paid, declined, outOfStock, replayed, unknown, refunds *metrics.Counter
+	paid, declined, notCharged, outOfStock, replayed, unknown, frozen *metrics.Counter
+	failovers, lateCharges                                            *metrics.Counter
+	rec                                                               *reconcileMetrics
 }
 
 // New returns a checkout service that charges through the gateways of pay.
@@ -84,14 +101,19 @@ func New(st store.Store, cat Catalog, pay payment.Router, cfg Config, log zerolo
 		ms = metrics.NewSet()
 	}
 	s := &Service{
-		st: st, cat: cat, pay: pay, cfg: cfg, log: log, skus: newSKUCache(),
-		paid:       ms.GetOrCreateCounter(`shopedge_checkouts_total{result="paid"}`),
-		declined:   ms.GetOrCreateCounter(`shopedge_checkouts_total{result="declined"}`),
-		outOfStock: ms.GetOrCreateCounter(`shopedge_checkouts_total{result="out_of_stock"}`),
-		replayed:   ms.GetOrCreateCounter(`shopedge_checkouts_total{result="replayed"}`),
-		unknown:    ms.GetOrCreateCounter(`shopedge_checkouts_total{result="payment_unknown"}`),
-		refunds:    ms.GetOrCreateCounter(`shopedge_checkout_refunds_total`),
+		st: st, cat: cat, pay: pay, cfg: cfg, log: log, skus: newSKUCache(), wake: make(chan struct{}, 1),
+		paid:        ms.GetOrCreateCounter(`shopedge_checkouts_total{result="paid"}`),
+		declined:    ms.GetOrCreateCounter(`shopedge_checkouts_total{result="declined"}`),
+		notCharged:  ms.GetOrCreateCounter(`shopedge_checkouts_total{result="not_charged"}`),
+		outOfStock:  ms.GetOrCreateCounter(`shopedge_checkouts_total{result="out_of_stock"}`),
+		replayed:    ms.GetOrCreateCounter(`shopedge_checkouts_total{result="replayed"}`),
+		unknown:     ms.GetOrCreateCounter(`shopedge_checkouts_total{result="payment_unknown"}`),
+		frozen:      ms.GetOrCreateCounter(`shopedge_checkouts_total{result="cart_frozen"}`),
+		failovers:   ms.GetOrCreateCounter(`shopedge_payment_failovers_total`),
+		lateCharges: ms.GetOrCreateCounter(`shopedge_payment_late_charges_total`),
 	}
+	s.rec = newReconcileMetrics(ms)
+	s.registerGauges(ms)
 	var after func()
 	if n, ok := cat.(notifier); ok {
 		after = n.Notify
@@ -119,22 +141,26 @@ type Result struct {
 
 // Checkout runs one checkout for Idempotency-Key key. fingerprint is
 // Fingerprint(method, path, body) of the HTTP request. The returned Result
-// is stored with the key (success, out of stock, declined, ended); errors
-// are not (invalid input, unknown cart, key reuse 422, key in flight 409,
-// payment outcome unknown 503 — retry with the same key).
+// is stored with the key (success, out of stock, declined, nothing
+// charged, ended); errors are not (invalid input, unknown cart, a cart
+// another checkout froze 409, key reuse 422, key in flight 409, payment
+// outcome unknown 503 — retry with the same key).
 func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api.CheckoutRequest) (Result, error) {
 	if err := ValidateRequest(key, req); err != nil {
 		return Result{}, err
 	}
 	q := reserveReq{
 		keyHash: hashKey(key), fp: fingerprint, cartID: req.CartID, email: req.Email,
-		orderID: newOrderID(s.cfg.Now().UnixNano()), token: cart.NewID(),
+		orderID: newOrderID(s.cfg.Now().UnixNano()), token: cart.NewID(), payToken: req.PaymentToken,
 	}
 	var rr reserveRes
 	err := s.retry(ctx, func() error {
 		return s.pipe.do(ctx, func(tx store.Txn) (err error) { rr, err = s.reserveTx(tx, q); return err })
 	})
 	if err != nil {
+		if ae := (*api.Error)(nil); errors.As(err, &ae) && ae.Code == api.ECodeConflict && ae.Field == "cart_id" {
+			s.frozen.Inc()
+		}
 		return Result{}, s.internal(err, "cannot reserve")
 	}
 	if rr.order == nil {
@@ -145,58 +171,10 @@ func (s *Service) Checkout(ctx context.Context, key, fingerprint string, req api
 		}
 		return Result{Status: rr.status, Body: rr.body, Replayed: rr.replayed}, nil
 	}
-	o := rr.order
-	fq := finalizeReq{keyHash: q.keyHash, orderID: o.ID, token: rr.token}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
-	gw := s.pay.Gateway(s.pay.Route(req.PaymentToken, o.Totals)[0])
-	var ch payment.Charge
-	ch, err = gw.Charge(cctx, payment.ChargeRequest{Key: o.ID, Token: req.PaymentToken, Amount: o.Totals, OrderID: o.ID})
-	fq.chargeID = ch.ID
-	cancel()
-	if err != nil {
-		if !payment.IsDecline(err) {
-			s.unknown.Inc()
-			s.log.Warn().Err(err).Str("order", o.ID).Msg("payment outcome unknown; order stays pending")
-			return Result{}, api.Errorf(api.ECodePaymentUnknown, "the payment outcome is unknown; retry with the same Idempotency-Key")
-		}
-		fq.declined = declineError(err)
-	} else if rr.fresh != nil {
-		if err := precomputePaid(&fq, o, rr.fresh); err != nil {
-			return Result{}, fmt.Errorf("cannot encode paid order: %w", err)
-		}
-	}
-	var fr finalizeRes
-	err = s.retry(ctx, func() error {
-		return s.pipe.do(context.WithoutCancel(ctx), func(tx store.Txn) (err error) { fr, err = s.finalizeTx(tx, fq); return err })
-	})
-	if err != nil {
-		s.log.Error().Err(err).Str("order", o.ID).Msg("cannot finalize order; it stays pending")
-		return Result{}, api.Errorf(api.ECodePaymentUnknown, "the order could not be completed yet; retry with the same Idempotency-Key")
-	}
-	if fr.refund {
-		s.refund(ctx, gw, o.ID, fq.chargeID, fr.totals)
-	}
-	switch {
-	case fq.declined != nil:
-		s.declined.Inc()
-	case !fr.refund:
-		s.paid.Inc()
-	}
-	return Result{Status: fr.status, Body: fr.body}, nil
+	return s.drive(ctx, &payRun{o: rr.order, token: rr.token, keyHash: q.keyHash, lease: rr.order.LeaseUntil, fresh: rr.fresh, lookup: rr.resume})
 }
 
-// refund returns a charge whose order ended before it was paid. A failed
-// refund is logged for an operator (the gateway's charge id names it).
-func (s *Service) refund(ctx context.Context, gw payment.Gateway, orderID, chargeID string, amount api.Money) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PaymentTimeout)
-	defer cancel()
-	if _, err := gw.Refund(cctx, payment.RefundRequest{Key: "refund-" + orderID, ChargeID: chargeID, Amount: amount, OrderID: orderID}); err != nil {
-		s.log.Error().Err(err).Str("order", orderID).Str("charge", chargeID).Msg("cannot refund charge of an ended order")
-		return
-	}
-	s.refunds.Inc()
-}
-
+// declineError is the stored answer of a declined checkout.
 func declineError(err error) *api.Error {
 	switch {
 	case errors.Is(err, payment.ErrInsufficientFunds):

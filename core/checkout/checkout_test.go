@@ -3,7 +3,9 @@ package checkout
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,116 +217,266 @@ func TestDeclineReleases(t *testing.T) {
 	})
 }
 
-// flakyGateway fails its first n charges with an unknown outcome, and can
-// hold charges until released.
-type flakyGateway struct {
-	*testpay.Gateway
-	fail atomic.Int64
-	hold chan struct{} // when non-nil, Charge waits for it to be closed
-	held chan struct{} // signalled when a charge starts waiting
-}
-
-func (g *flakyGateway) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
-	if g.fail.Add(-1) >= 0 {
-		return payment.Charge{}, fmt.Errorf("network: %w", payment.ErrGateway)
-	}
-	if g.hold != nil {
-		g.held <- struct{}{}
-		<-g.hold
-	}
-	return g.Gateway.Charge(ctx, req)
-}
-
-func TestExpiryReleases(t *testing.T) {
-	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
-		tp, _ := testpay.New(testpay.DefaultConfig())
-		g := &flakyGateway{Gateway: tp}
+// unknownOrder checks out sku × 1 with g set so that the charge's outcome
+// stays unknown (the charge fails; the lookup cannot reach the gateway),
+// charging if charged is set; it returns the pending order.
+func unknownOrder(t *testing.T, e *env, g *flakyGateway, key, sku string, charged bool) *orderRec {
+	t.Helper()
+	g.lookupDown.Store(true)
+	if charged {
+		g.lose.Store(1)
+	} else {
 		g.fail.Store(1)
+	}
+	_, err := e.checkout(key, e.cartWith(sku, 1), testpay.TokenOK)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.ECodePaymentUnknown || ae.Details.(map[string]string)["order_id"] == "" {
+		t.Fatalf("checkout whose outcome is unknown: %v", err)
+	}
+	o := e.orderOfKey(key)
+	if o.Status != api.OrderPendingPayment || !o.Queued || o.unknown() != 0 {
+		t.Fatalf("order left by an unknown outcome: %+v", o)
+	}
+	return o
+}
+
+// TestSweeperKeepsUnknownCharges leaves charges whose outcome is unknown
+// (one that charged, one that did not) past their reservation's expiry:
+// the sweeper releases neither, and the reconciler finalizes the charged
+// one as paid and releases the other, once the gateway answers lookups.
+func TestSweeperKeepsUnknownCharges(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
+		ctx := context.Background()
+		g := newFlaky(t)
 		e := newEnv(t, st, nil, g)
-		e.product("exp", usd(100), 2)
-		cartID := e.cartWith("exp", 2)
-		_, err := e.checkout("exp-key", cartID, testpay.TokenOK)
-		if api.ErrorCode(err) != api.ECodePaymentUnknown {
-			t.Fatalf("unknown payment outcome: %v", err)
-		}
-		if s := e.stock("exp"); s.Reserved != 2 {
-			t.Fatalf("reservation not held: %+v", s)
-		}
-		if n, err := e.co.SweepOnce(context.Background()); n != 0 || err != nil {
-			t.Fatalf("swept early: %d %v", n, err)
+		e.product("unk", usd(100), 2)
+		charged := unknownOrder(t, e, g, "charged", "unk", true)
+		notCharged := unknownOrder(t, e, g, "not-charged", "unk", false)
+		if s := e.stock("unk"); s.Reserved != 2 {
+			t.Fatalf("reservations not held: %+v", s)
 		}
 		e.clock.Add(e.co.cfg.ReservationTTL + time.Second)
-		if n, err := e.co.SweepOnce(context.Background()); n != 1 || err != nil {
-			t.Fatalf("sweep: %d %v", n, err)
+		if n, err := e.co.SweepOnce(ctx); n != 0 || err != nil {
+			t.Fatalf("the sweeper expired %d orders whose charge is in doubt (%v)", n, err)
 		}
-		if s := e.stock("exp"); s.Reserved != 0 || s.Available != 2 {
-			t.Fatalf("not released: %+v", s)
+		if s := e.stock("unk"); s.Reserved != 2 {
+			t.Fatalf("the sweeper released stock of orders in doubt: %+v", s)
 		}
-		// The key now answers that the order ended.
-		r := must(e.checkout("exp-key", cartID, testpay.TokenOK))
-		if r.Status != 409 || !r.Replayed {
-			t.Fatalf("after expiry: %d %s", r.Status, r.Body)
+		// The gateway is still unreachable: nothing changes.
+		if st := e.reconcile(); st.Settled != 0 || st.Unresolved != 2 {
+			t.Fatalf("reconciled without the gateway: %+v", st)
 		}
-		// A second sweep finds nothing.
-		if n, _ := e.co.SweepOnce(context.Background()); n != 0 {
-			t.Fatalf("second sweep expired %d", n)
+		g.lookupDown.Store(false)
+		if st := e.reconcile(); st.Settled != 2 || st.Unresolved != 0 {
+			t.Fatalf("reconcile: %+v", st)
+		}
+		if o := e.order(charged.ID); o.Status != api.OrderPaid || o.chargeID() == "" || o.Queued {
+			t.Fatalf("charged order after reconciliation: %+v", o)
+		}
+		if o := e.order(notCharged.ID); o.Status != api.OrderPaymentFailed || o.Attempts[0].Outcome != payment.OutcomeNotCharged {
+			t.Fatalf("uncharged order after reconciliation: %+v", o)
+		}
+		if s := e.stock("unk"); s.Sold != 1 || s.Reserved != 0 {
+			t.Fatalf("stock %+v", s)
+		}
+		// Each key now answers what happened: the paid order, and a 402
+		// saying nothing was charged.
+		r := must(e.checkout("charged", charged.CartID, testpay.TokenOK))
+		if o := decodeOrder(t, r); o.ID != charged.ID || !r.Replayed || o.Token == "" {
+			t.Fatalf("replay of the charged key: %+v", o)
+		}
+		r = must(e.checkout("not-charged", notCharged.CartID, testpay.TokenOK))
+		if r.Status != 402 || !r.Replayed || !strings.Contains(string(r.Body), "nothing was charged") {
+			t.Fatalf("replay of the uncharged key: %d %s", r.Status, r.Body)
+		}
+		// The uncharged order's cart is free again; the paid one's is not.
+		if _, err := e.carts.SetQuantity(ctx, notCharged.CartID, "unk", 1); err != nil {
+			t.Fatalf("cart of a released order still frozen: %v", err)
+		}
+		if _, err := e.carts.SetQuantity(ctx, charged.CartID, "unk", 2); api.ErrorCode(err) != api.ECodeConflict {
+			t.Fatalf("cart of a paid order changed: %v", err)
+		}
+		if n, _ := g.Stats(); n != 1 {
+			t.Fatalf("charged %d times", n)
 		}
 	})
 }
 
-func TestPaymentAfterExpiryRefunds(t *testing.T) {
+// TestGatewayErrorReleasesAtOnce fails a charge without charging (testpay's
+// tok_error): the lookup right after says nothing was charged, so the
+// reservation is released at once — a failing token cannot hold stock for
+// the reservation's lifetime — and the cart can be paid again.
+func TestGatewayErrorReleasesAtOnce(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
-		tp, _ := testpay.New(testpay.DefaultConfig())
-		g := &flakyGateway{Gateway: tp, hold: make(chan struct{}), held: make(chan struct{}, 1)}
+		g := newFlaky(t)
+		e := newEnv(t, st, nil, g)
+		e.product("err", usd(100), 1)
+		cartID := e.cartWith("err", 1)
+		g.fail.Store(1)
+		r := must(e.checkout("err", cartID, testpay.TokenOK))
+		if r.Status != 402 || decodeError(t, r.Body).Code != api.ECodePaymentDeclined {
+			t.Fatalf("charge that failed before charging: %d %s", r.Status, r.Body)
+		}
+		if s := e.stock("err"); s.Reserved != 0 || s.Available != 1 {
+			t.Fatalf("reservation held: %+v", s)
+		}
+		if again := must(e.checkout("err", cartID, testpay.TokenOK)); !again.Replayed || again.Status != 402 {
+			t.Fatalf("replay: %d %s", again.Status, again.Body)
+		}
+		decodeOrder(t, must(e.checkout("err-again", cartID, testpay.TokenOK)))
+	})
+}
+
+// TestLostReplyPaysOnce loses the reply of a charge that went through:
+// the lookup that follows finds it, and the order is paid at once, with
+// one charge.
+func TestLostReplyPaysOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
+		g := newFlaky(t)
+		e := newEnv(t, st, nil, g)
+		e.product("lost", usd(100), 1)
+		g.lose.Store(1)
+		o := decodeOrder(t, must(e.checkout("lost", e.cartWith("lost", 1), testpay.TokenOK)))
+		if o.Status != api.OrderPaid || o.PaymentID == "" {
+			t.Fatalf("order %+v", o)
+		}
+		if n, _ := g.Stats(); n != 1 || g.lookups.Load() != 1 {
+			t.Fatalf("charged %d times, %d lookups", n, g.lookups.Load())
+		}
+	})
+}
+
+// TestChargeInFlightOutlivesReservation holds a charge past the
+// reservation's expiry: the sweeper does not release the order (its charge
+// is in progress), and when the charge completes the order is paid.
+func TestChargeInFlightOutlivesReservation(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
+		g := newFlaky(t)
+		g.hold, g.held = make(chan struct{}), make(chan struct{}, 1)
 		e := newEnv(t, st, nil, g)
 		e.product("race", usd(100), 1)
-		cartID := e.cartWith("race", 1)
 		done := make(chan Result)
-		go func() { done <- must(e.checkout("race-key", cartID, testpay.TokenOK)) }()
+		go func() { done <- must(e.checkout("race-key", e.cartWith("race", 1), testpay.TokenOK)) }()
 		<-g.held
 		e.clock.Add(e.co.cfg.ReservationTTL + time.Second)
-		if n, err := e.co.SweepOnce(context.Background()); n != 1 || err != nil {
+		if n, err := e.co.SweepOnce(context.Background()); n != 0 || err != nil {
 			t.Fatalf("sweep: %d %v", n, err)
 		}
 		close(g.hold)
-		r := <-done
-		if r.Status != 409 {
-			t.Fatalf("late payment: %d %s", r.Status, r.Body)
+		if o := decodeOrder(t, <-done); o.Status != api.OrderPaid {
+			t.Fatalf("order %+v", o)
 		}
-		if charged, refunded := tp.Stats(); charged != 1 || refunded != 1 {
-			t.Fatalf("charged %d refunded %d", charged, refunded)
-		}
-		if s := e.stock("race"); s.Sold != 0 || s.Available != 1 {
-			t.Fatalf("released stock sold: %+v", s)
+		if s := e.stock("race"); s.Sold != 1 || s.Reserved != 0 {
+			t.Fatalf("stock %+v", s)
 		}
 	})
 }
 
-func TestResumeAfterUnknownPayment(t *testing.T) {
+// TestLateChargeOnCancelledOrderRefunds cancels a pending order while its
+// charge is in flight. The charge then completes: the order stays
+// cancelled, the refund is recorded with the charge and done by the refund
+// worker, and the key's stored answer says only what was true when it was
+// stored.
+func TestLateChargeOnCancelledOrderRefunds(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
-		tp, _ := testpay.New(testpay.DefaultConfig())
-		g := &flakyGateway{Gateway: tp}
-		g.fail.Store(1)
+		ctx := context.Background()
+		g := newFlaky(t)
+		g.hold, g.held = make(chan struct{}), make(chan struct{}, 1)
 		e := newEnv(t, st, nil, g)
-		e.product("res", usd(100), 1)
-		cartID := e.cartWith("res", 1)
-		if _, err := e.checkout("res-key", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
-			t.Fatalf("first: %v", err)
+		e.product("late", usd(100), 1)
+		cartID := e.cartWith("late", 1)
+		done := make(chan Result)
+		go func() { done <- must(e.checkout("late-key", cartID, testpay.TokenOK)) }()
+		<-g.held
+		o := e.orderOfKey("late-key")
+		tok := e.tokenOfKey("late-key")
+		c, err := e.co.Cancel(ctx, o.ID, tok)
+		if err != nil || c.Status != api.OrderCancelled || c.RefundStatus != "" {
+			t.Fatalf("cancel of a pending order: %+v %v", c, err)
 		}
-		// Within the lease the key is in flight.
-		if _, err := e.checkout("res-key", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodeInFlight {
-			t.Fatalf("within lease: %v", err)
+		if s := e.stock("late"); s.Reserved != 0 || s.Available != 1 {
+			t.Fatalf("cancel did not release: %+v", s)
 		}
-		e.clock.Add(e.co.cfg.PaymentTimeout + 5*time.Second)
-		o := decodeOrder(t, must(e.checkout("res-key", cartID, testpay.TokenOK)))
-		if o.Status != api.OrderPaid || o.Token == "" {
-			t.Fatalf("resumed order %+v", o)
+		close(g.hold)
+		r := <-done
+		if r.Status != 409 || strings.Contains(string(r.Body), "refunded\"") || !strings.Contains(string(r.Body), "not known") {
+			t.Fatalf("late payment: %d %s", r.Status, r.Body)
 		}
-		if _, err := e.co.Order(context.Background(), o.ID, o.Token); err != nil {
-			t.Fatalf("token of resumed order: %v", err)
+		if o := e.order(o.ID); o.Status != api.OrderCancelled || o.Attempts[0].Outcome != payment.OutcomeCharged || o.Attempts[0].Refund != refundPending {
+			t.Fatalf("order after the late charge: %+v", o)
 		}
-		if n, _ := tp.Stats(); n != 1 {
-			t.Fatalf("charged %d", n)
+		if st := e.reconcile(); st.Refunded != 1 || st.RefundsPending != 0 {
+			t.Fatalf("refund pass: %+v", st)
+		}
+		if charged, refunded := g.Stats(); charged != 1 || refunded != 1 {
+			t.Fatalf("charged %d refunded %d", charged, refunded)
+		}
+		if got, _ := e.co.Order(ctx, o.ID, tok); got.RefundStatus != api.RefundSucceeded || got.PaymentID != "" {
+			t.Fatalf("order shows %+v", got)
+		}
+		// The cart was unfrozen by the cancel and can be paid again.
+		decodeOrder(t, must(e.checkout("again", cartID, testpay.TokenOK)))
+	})
+}
+
+// tokenOfKey returns the access token of the order key's checkout created.
+func (e *env) tokenOfKey(key string) string {
+	e.t.Helper()
+	var tok string
+	_ = e.st.View(context.Background(), func(tx store.Txn) error {
+		rec, err := loadIdemTx(tx, hashKey(e.keyNS+key))
+		if err != nil || rec == nil {
+			e.t.Fatalf("no record of key %s: %v", key, err)
+		}
+		tok = rec.Token
+		return nil
+	})
+	return tok
+}
+
+// TestRetryAfterUnknownLooksUpFirst retries a key whose charge's outcome
+// was unknown: within the retry window it is in flight; after it the
+// retry looks the attempt up and never charges blindly under a new key.
+// A charge that went through pays the order (one charge); one that did not
+// ends it (nothing charged) and the cart can be checked out again.
+func TestRetryAfterUnknownLooksUpFirst(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
+		for _, charged := range []bool{true, false} {
+			t.Run(fmt.Sprint("charged=", charged), func(t *testing.T) {
+				g := newFlaky(t)
+				e := newEnv(t, st, nil, g)
+				e.shared = true
+				sku := fmt.Sprint("res-", charged)
+				e.product(sku, usd(100), 1)
+				o := unknownOrder(t, e, g, "res-key", sku, charged)
+				if _, err := e.checkout("res-key", o.CartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodeInFlight {
+					t.Fatalf("within the retry window: %v", err)
+				}
+				g.lookupDown.Store(false)
+				e.clock.Add(e.co.cfg.PaymentRetryAfter + time.Second)
+				charges := g.charges.Load()
+				r := must(e.checkout("res-key", o.CartID, testpay.TokenOK))
+				if g.charges.Load() != charges {
+					t.Fatal("the retry charged again instead of looking up")
+				}
+				if charged {
+					got := decodeOrder(t, r)
+					if got.ID != o.ID || got.Status != api.OrderPaid || got.Token == "" {
+						t.Fatalf("resumed order %+v", got)
+					}
+					if _, err := e.co.Order(context.Background(), got.ID, got.Token); err != nil {
+						t.Fatalf("token of resumed order: %v", err)
+					}
+				} else {
+					if r.Status != 402 {
+						t.Fatalf("retry of a charge that did not happen: %d %s", r.Status, r.Body)
+					}
+					decodeOrder(t, must(e.checkout("new-key", o.CartID, testpay.TokenOK)))
+				}
+				if n, _ := g.Stats(); n != 1 {
+					t.Fatalf("charged %d", n)
+				}
+			})
 		}
 	})
 }
@@ -380,12 +532,11 @@ func TestUndeterminedCommitMakesOneOrder(t *testing.T) {
 func TestCancel(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
 		ctx := context.Background()
-		tp, _ := testpay.New(testpay.DefaultConfig())
-		g := &flakyGateway{Gateway: tp}
+		g := newFlaky(t)
 		e := newEnv(t, st, nil, g)
 		e.product("can", usd(300), 4)
 
-		// Paid → restock and refund, idempotent.
+		// Paid → restock and refund (confirmed at once), idempotent.
 		o := decodeOrder(t, must(e.checkout("c1", e.cartWith("can", 2), testpay.TokenOK)))
 		if _, err := e.co.Cancel(ctx, o.ID, "wrong"+o.Token[5:]); api.ErrorCode(err) != api.ECodeNotFound {
 			t.Fatalf("wrong token: %v", err)
@@ -395,44 +546,81 @@ func TestCancel(t *testing.T) {
 		}
 		for range 2 {
 			c, err := e.co.Cancel(ctx, o.ID, o.Token)
-			if err != nil || c.Status != api.OrderCancelled {
+			if err != nil || c.Status != api.OrderCancelled || c.RefundStatus != api.RefundSucceeded || c.PaymentID != o.PaymentID {
 				t.Fatalf("cancel: %+v %v", c, err)
 			}
 		}
 		if s := e.stock("can"); s.Sold != 0 || s.Available != 4 {
 			t.Fatalf("not restocked: %+v", s)
 		}
-		if charged, refunded := tp.Stats(); charged != 1 || refunded != 1 {
+		if charged, refunded := g.Stats(); charged != 1 || refunded != 1 {
 			t.Fatalf("charged %d refunded %d", charged, refunded)
 		}
 
-		// Pending → release.
-		g.fail.Store(1)
-		cartID := e.cartWith("can", 3)
-		if _, err := e.checkout("c2", cartID, testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
-			t.Fatal(err)
+		// Pending, charge in doubt → released, and the reconciler settles
+		// the attempt (nothing was charged: no refund).
+		pending := unknownOrder(t, e, g, "c2", "can", false)
+		tok := e.tokenOfKey("c2")
+		c, err := e.co.Cancel(ctx, pending.ID, tok)
+		if err != nil || c.Status != api.OrderCancelled {
+			t.Fatalf("cancel pending: %+v %v", c, err)
 		}
-		var pending *orderRec
-		_ = st.View(ctx, func(tx store.Txn) error {
-			rec, _ := loadIdemTx(tx, hashKey(e.keyNS+"c2"))
-			pending, _ = loadOrderTx(tx, rec.OrderID)
-			tok := rec.Token
-			if !tokenMatches(pending, tok) {
-				t.Error("stored token does not match")
-			}
-			c, err := e.co.Cancel(ctx, pending.ID, tok)
-			if err != nil || c.Status != api.OrderCancelled {
-				t.Errorf("cancel pending: %+v %v", c, err)
-			}
-			return nil
-		})
 		if s := e.stock("can"); s.Reserved != 0 || s.Available != 4 {
 			t.Fatalf("not released: %+v", s)
 		}
-		// The checkout's key now answers that the order ended.
+		// The checkout's key now answers that the order ended, without
+		// claiming a refund.
 		e.clock.Add(time.Minute)
-		if r := must(e.checkout("c2", cartID, testpay.TokenOK)); r.Status != 409 {
+		r := must(e.checkout("c2", pending.CartID, testpay.TokenOK))
+		if r.Status != 409 || strings.Contains(string(r.Body), "refunded\"") {
 			t.Fatalf("after cancel: %d %s", r.Status, r.Body)
+		}
+		g.lookupDown.Store(false)
+		if st := e.reconcile(); st.Settled != 1 || st.Unresolved != 0 {
+			t.Fatalf("reconcile: %+v", st)
+		}
+		if o := e.order(pending.ID); o.Status != api.OrderCancelled || o.Attempts[0].Outcome != payment.OutcomeNotCharged || o.Queued {
+			t.Fatalf("after reconcile: %+v", o)
+		}
+	})
+}
+
+// TestCancelAnswersWhileRefundFails cancels a paid order while the gateway
+// refuses refunds for a while: the cancel answers at once (cancelled,
+// refund pending), the refund stays queued (the gauge counts it), and
+// reconciler passes retry it with backoff until the gateway confirms it,
+// under one refund key, so the charge is refunded once.
+func TestCancelAnswersWhileRefundFails(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
+		ctx := context.Background()
+		g := newFlaky(t)
+		e := newEnv(t, st, nil, g)
+		e.product("rf", usd(300), 1)
+		o := decodeOrder(t, must(e.checkout("rf", e.cartWith("rf", 1), testpay.TokenOK)))
+		g.refundFail.Store(3)
+		c, err := e.co.Cancel(ctx, o.ID, o.Token)
+		if err != nil || c.Status != api.OrderCancelled || c.RefundStatus != api.RefundPending {
+			t.Fatalf("cancel while refunds fail: %+v %v", c, err)
+		}
+		if st := e.reconcile(); st.RefundsPending != 1 || st.Refunded != 0 {
+			t.Fatalf("refund retried before its backoff: %+v", st)
+		}
+		for i := 0; i < 20 && g.refundFail.Load() >= 0; i++ {
+			e.clock.Add(e.co.cfg.RefundRetryMax)
+			e.reconcile()
+		}
+		if st := e.reconcile(); st.RefundsPending != 0 {
+			t.Fatalf("refund still pending: %+v", st)
+		}
+		got, _ := e.co.Order(ctx, o.ID, o.Token)
+		if got.RefundStatus != api.RefundSucceeded {
+			t.Fatalf("order %+v", got)
+		}
+		if _, refunded := g.Stats(); refunded != 1 || g.refundCalls.Load() != 4 {
+			t.Fatalf("refunded %d with %d calls", refunded, g.refundCalls.Load())
+		}
+		if e.co.rec.refundsPending.Load() != 0 {
+			t.Fatal("gauge not updated")
 		}
 	})
 }
@@ -470,9 +658,9 @@ func TestIdempotencySweep(t *testing.T) {
 		}
 		return nil
 	})
-	// The key is free again; the cart was consumed by the paid order.
+	// The key is free again; the cart stays frozen by the paid order.
 	_, err := e.checkout("sw-key", cartID, testpay.TokenOK)
-	if api.ErrorCode(err) != api.ECodeNotFound {
+	if api.ErrorCode(err) != api.ECodeConflict || !strings.Contains(err.Error(), decodeOrder(t, first).ID) {
 		t.Fatalf("after sweep: %v (first %d)", err, first.Status)
 	}
 }

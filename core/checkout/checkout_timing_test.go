@@ -216,7 +216,7 @@ func BenchmarkOrderRecordJSON(b *testing.B) {
 	o := testOrder()
 	j := jsonOrder{
 		ID: o.ID, TokenHash: hex.EncodeToString(o.TokenHash[:]), Status: o.Status, Email: o.Email, CartID: o.CartID,
-		Lines: o.Lines, Totals: o.Totals, ChargeID: o.ChargeID, IdemKey: hex.EncodeToString(o.IdemKey[:]),
+		Lines: o.Lines, Totals: o.Totals, ChargeID: o.chargeID(), RefundPending: true, IdemKey: hex.EncodeToString(o.IdemKey[:]),
 		CreatedAt: o.CreatedAt, ExpiresAt: o.ExpiresAt,
 	}
 	b.ReportAllocs()

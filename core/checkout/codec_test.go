@@ -11,12 +11,19 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/core/cart"
+	"shopedge/core/payment"
 )
 
 func testOrder() *orderRec {
 	return &orderRec{
 		ID: newOrderID(time.Now().UnixNano()), TokenHash: hashKey("tok"), Status: api.OrderPaid,
-		Email: "a&b+<c>@example.com", CartID: cart.NewID(), ChargeID: "ch_1", RefundPending: true,
+		Email: "a&b+<c>@example.com", CartID: cart.NewID(), PayToken: "tok_ok_visa_de",
+		Attempts: []attempt{
+			{Gateway: "primary", Outcome: payment.OutcomeNotCharged},
+			{Gateway: "backup", Outcome: payment.OutcomeCharged, ChargeID: "ch_1", Refund: refundPending, RefundID: "re_1"},
+			{Gateway: "third"},
+		},
+		PaidBy: 2, Queued: true, Indexed: true,
 		IdemKey: hashKey("key"), CreatedAt: 1_800_000_000, ExpiresAt: 1_800_000_900, LeaseUntil: -3,
 		Totals: api.Money{Amount: 3*4999 + 1, Currency: "USD"},
 		Lines: []api.CartLine{
@@ -48,6 +55,71 @@ func TestOrderRecordRoundTrip(t *testing.T) {
 			t.Fatal("trailing byte accepted")
 		}
 	}
+}
+
+// encodeOrderRecV1 is the version 1 encoder (before charge attempts were
+// recorded), kept to test that its records still decode.
+func encodeOrderRecV1(o *orderRec, chargeID string, refundPending bool) []byte {
+	var flags byte
+	if refundPending {
+		flags |= flagRefundPendingV1
+	}
+	if o.Indexed {
+		flags |= flagIndexed
+	}
+	b := append([]byte(nil), recVersion1, statusCode(o.Status), flags)
+	b = append(b, o.TokenHash[:]...)
+	b = append(b, o.IdemKey[:]...)
+	b = appendStr(b, o.CartID)
+	b = appendStr(b, o.Email)
+	b = appendStr(b, chargeID)
+	b = appendVarint(b, o.CreatedAt)
+	b = appendVarint(b, o.ExpiresAt)
+	b = appendVarint(b, o.LeaseUntil)
+	b = appendVarint(b, o.Totals.Amount)
+	b = appendStr(b, o.Totals.Currency)
+	b = appendUvarint(b, uint64(len(o.Lines)))
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		b = appendStr(b, l.SKU)
+		b = appendStr(b, l.ProductID)
+		b = appendStr(b, l.Name)
+		b = appendVarint(b, l.Quantity)
+		b = appendVarint(b, l.UnitPrice.Amount)
+		b = appendStr(b, l.UnitPrice.Currency)
+		b = appendVarint(b, l.LineTotal.Amount)
+		b = appendStr(b, l.LineTotal.Currency)
+	}
+	return b
+}
+
+// TestOrderRecordV1 decodes version 1 records: the attempt each implies
+// (one, under the order id, at the gateway the core then had), and the
+// rest of the order as it was.
+func TestOrderRecordV1(t *testing.T) {
+	f := func(status, chargeID string, refundPending bool, want []attempt, paidBy int) {
+		t.Helper()
+		o := testOrder()
+		o.Status, o.Attempts, o.PaidBy, o.PayToken, o.Queued = status, nil, 0, "", false
+		back, err := decodeOrderRec(o.ID, encodeOrderRecV1(o, chargeID, refundPending))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Attempts, o.PaidBy = want, paidBy
+		if !reflect.DeepEqual(back, o) {
+			t.Fatalf("v1 %s:\n%+v\n%+v", status, o, back)
+		}
+		if back.chargeID() != chargeID || o.chargeRequest(0).Key != o.ID {
+			t.Fatalf("v1 %s: charge %q key %q", status, back.chargeID(), o.chargeRequest(0).Key)
+		}
+	}
+	f(api.OrderPendingPayment, "", false, []attempt{{Gateway: v1Gateway}}, 0)
+	f(api.OrderPaid, "ch_9", false, []attempt{{Gateway: v1Gateway, Outcome: payment.OutcomeCharged, ChargeID: "ch_9"}}, 1)
+	f(api.OrderCancelled, "ch_9", true, []attempt{{Gateway: v1Gateway, Outcome: payment.OutcomeCharged, ChargeID: "ch_9", Refund: refundPending}}, 1)
+	f(api.OrderCancelled, "ch_9", false, []attempt{{Gateway: v1Gateway, Outcome: payment.OutcomeCharged, ChargeID: "ch_9", Refund: refundSucceeded}}, 1)
+	f(api.OrderPaymentFailed, "", false, []attempt{{Gateway: v1Gateway, Outcome: payment.OutcomeDeclined}}, 0)
+	f(api.OrderExpired, "", false, nil, 0)
+	f(api.OrderCancelled, "", false, nil, 0)
 }
 
 func TestIdemRecordRoundTrip(t *testing.T) {

@@ -32,13 +32,27 @@ type Config struct {
 	// Retries is how often a transaction that ended in a conflict or an
 	// undetermined commit is retried (it is recognised if it landed).
 	Retries int `yaml:"retries"`
+	// PaymentRetryAfter is the Retry-After of a 503 payment_unknown
+	// answer: how long the order stays with that request before a retry
+	// of its Idempotency-Key (or the reconciler) looks the charge up.
+	PaymentRetryAfter time.Duration `yaml:"payment_retry_after"`
+	// ReconcileInterval is how often RunReconciler resolves payments whose
+	// outcome is unknown and retries pending refunds.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	// RefundRetryMin and RefundRetryMax bound the wait before a failed
+	// refund is tried again: it doubles from min with every failure, up to
+	// max.
+	RefundRetryMin time.Duration `yaml:"refund_retry_min"`
+	RefundRetryMax time.Duration `yaml:"refund_retry_max"`
 	// Now is the clock (tests inject one); nil means time.Now.
 	Now func() time.Time `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults: group commit on (up to 2048 requests,
 // no extra wait), reservations held 15 minutes, idempotency records kept
-// 24 hours, sweeps every 10 seconds, payment calls bounded to 10 seconds.
+// 24 hours, sweeps every 10 seconds, payment calls bounded to 10 seconds,
+// reconciliation every 5 seconds, failed refunds retried after 1 second,
+// doubling up to 5 minutes.
 func DefaultConfig() Config {
 	return Config{
 		GroupCommit:    true,
@@ -50,6 +64,11 @@ func DefaultConfig() Config {
 		SweepBatch:     256,
 		PaymentTimeout: 10 * time.Second,
 		Retries:        5,
+
+		PaymentRetryAfter: 2 * time.Second,
+		ReconcileInterval: 5 * time.Second,
+		RefundRetryMin:    time.Second,
+		RefundRetryMax:    5 * time.Minute,
 	}
 }
 
@@ -74,6 +93,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("checkout: payment_timeout (%s) must be shorter than reservation_ttl (%s)", c.PaymentTimeout, c.ReservationTTL)
 	case c.Retries < 0 || c.Retries > 100:
 		return fmt.Errorf("checkout: retries must be within [0, 100], got %d", c.Retries)
+	case c.PaymentRetryAfter < time.Second || c.PaymentRetryAfter > time.Minute:
+		return fmt.Errorf("checkout: payment_retry_after must be within [1s, 1m], got %s", c.PaymentRetryAfter)
+	case c.ReconcileInterval <= 0 || c.ReconcileInterval > time.Hour:
+		return fmt.Errorf("checkout: reconcile_interval must be within (0, 1h], got %s", c.ReconcileInterval)
+	case c.RefundRetryMin <= 0:
+		return fmt.Errorf("checkout: refund_retry_min must be positive, got %s", c.RefundRetryMin)
+	case c.RefundRetryMax < c.RefundRetryMin || c.RefundRetryMax > 24*time.Hour:
+		return fmt.Errorf("checkout: refund_retry_max must be within [refund_retry_min (%s), 24h], got %s", c.RefundRetryMin, c.RefundRetryMax)
 	}
 	return nil
 }

@@ -127,3 +127,37 @@ func idemExpKeyHash(k []byte) (h keyHash, ok bool) {
 	copy(h[:], k[len(store.NSIdemExp)+16:])
 	return h, true
 }
+
+// payqKey returns payq/{order id raw}: the order's entry in the queue of
+// payments to reconcile.
+func payqKey(r orderID) []byte {
+	b := make([]byte, 0, len(store.NSPayQ)+orderIDRaw)
+	return append(append(b, store.NSPayQ...), r[:]...)
+}
+
+// payqKeyID returns the order id of a payqKey (ok false if malformed).
+func payqKeyID(k []byte) (r orderID, ok bool) {
+	if len(k) != len(store.NSPayQ)+orderIDRaw {
+		return r, false
+	}
+	copy(r[:], k[len(store.NSPayQ):])
+	return r, true
+}
+
+// rfqKey returns rfq/{order id raw}{attempt}: the refund queue's work item
+// for the refund of attempt i's charge.
+func rfqKey(r orderID, i int) []byte {
+	b := make([]byte, 0, len(store.NSRefundQ)+orderIDRaw+1)
+	b = append(append(b, store.NSRefundQ...), r[:]...)
+	return append(b, byte(i))
+}
+
+// rfqKeyID returns the order id and attempt of an rfqKey (ok false if
+// malformed).
+func rfqKeyID(k []byte) (r orderID, i int, ok bool) {
+	if len(k) != len(store.NSRefundQ)+orderIDRaw+1 {
+		return r, 0, false
+	}
+	copy(r[:], k[len(store.NSRefundQ):])
+	return r, int(k[len(k)-1]), true
+}

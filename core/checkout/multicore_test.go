@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"shopedge/core/api"
 	"shopedge/core/payment/testpay"
 	"shopedge/store"
 )
@@ -63,44 +62,54 @@ func TestTwoCores(t *testing.T) {
 	})
 }
 
-// TestConcurrentSweepers expires pending orders with several sweepers at
-// once: each order is expired exactly once and its stock released once.
-func TestConcurrentSweepers(t *testing.T) {
+// TestConcurrentReconcilers leaves orders whose charge is in doubt (half
+// of them charged) past their reservation's expiry, then runs sweepers and
+// reconcilers, several at once: the sweepers release none of them, and
+// once the gateway answers each order is settled exactly once — the
+// charged ones paid, the others released — with its stock moved once.
+func TestConcurrentReconcilers(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind, st store.Store) {
-		tp, _ := testpay.New(testpay.DefaultConfig())
-		g := &flakyGateway{Gateway: tp}
+		g := newFlaky(t)
 		const orders = 12
-		g.fail.Store(orders)
 		e := newEnv(t, st, func(c *Config) { c.SweepBatch = 5 }, g)
-		e.product("sweep", usd(100), orders)
+		e.product("rec", usd(100), orders)
 		for i := range orders {
-			if _, err := e.checkout(fmt.Sprint("s", i), e.cartWith("sweep", 1), testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
-				t.Fatal(err)
-			}
+			unknownOrder(t, e, g, fmt.Sprint("r", i), "rec", i%2 == 0)
 		}
-		if s := e.stock("sweep"); s.Reserved != orders {
+		if s := e.stock("rec"); s.Reserved != orders {
 			t.Fatalf("stock %+v", s)
 		}
 		e.clock.Add(e.co.cfg.ReservationTTL + time.Second)
-		var total atomic.Int64
-		var wg sync.WaitGroup
-		for range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				n, err := e.co.SweepOnce(context.Background())
-				if err != nil {
-					t.Error(err)
-				}
-				total.Add(int64(n))
-			}()
+		run := func(f func() (int, error)) int64 {
+			var total atomic.Int64
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n, err := f()
+					if err != nil {
+						t.Error(err)
+					}
+					total.Add(int64(n))
+				}()
+			}
+			wg.Wait()
+			return total.Load()
 		}
-		wg.Wait()
-		if total.Load() != orders {
-			t.Fatalf("expired %d, want %d", total.Load(), orders)
+		if n := run(func() (int, error) { return e.co.SweepOnce(context.Background()) }); n != 0 {
+			t.Fatalf("sweepers expired %d orders in doubt", n)
 		}
-		if s := e.stock("sweep"); s.Reserved != 0 || s.Available != orders {
+		g.lookupDown.Store(false)
+		settled := run(func() (int, error) { st, err := e.co.ReconcileOnce(context.Background()); return st.Settled, err })
+		if settled != orders {
+			t.Fatalf("settled %d, want %d", settled, orders)
+		}
+		if s := e.stock("rec"); s.Reserved != 0 || s.Sold != orders/2 {
 			t.Fatalf("stock %+v", s)
+		}
+		if n, _ := g.Stats(); n != orders/2 {
+			t.Fatalf("charged %d", n)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
+	"shopedge/core/payment"
 	"shopedge/store"
 )
 
@@ -25,31 +26,56 @@ type orderRec struct {
 	CartID    string
 	Lines     []api.CartLine
 	Totals    api.Money
-	ChargeID  string
-	// RefundPending is set when a paid order was cancelled and its refund
-	// has not been confirmed by the gateway yet.
-	RefundPending bool
+	// PayToken is the payment method token the checkout was sent: every
+	// attempt charges it, and a lookup repeats the attempt's request.
+	PayToken string
+	// Attempts are the order's charge attempts in order (see attempt.go);
+	// each is recorded before its gateway is called. Only the last one may
+	// be in progress.
+	Attempts []attempt
+	// PaidBy is 1 + the index of the attempt whose charge paid the order,
+	// 0 if it was never paid. It stays set after a cancel.
+	PaidBy int
 	// Indexed is set when the order has a reservation index entry
 	// (resv/...): orders are found for expiry by their time-ordered keys
 	// (see sweep.go), and only those the scan cannot be trusted to reach
 	// are indexed explicitly.
-	Indexed   bool
+	Indexed bool
+	// Queued is set when the order has an entry in the index of payments
+	// to reconcile (payq/..., see reconcile.go).
+	Queued    bool
 	IdemKey   keyHash // hash of the Idempotency-Key that created it
 	CreatedAt int64
 	ExpiresAt int64 // reservation expiry
-	// LeaseUntil (unix s) is how long the checkout request that owns a
-	// pending order may still be charging it; another request with the
-	// same Idempotency-Key gets 409 until then, and takes it over after.
+	// LeaseUntil (unix s) is how long whoever drives a pending order's
+	// payment (the checkout request, a retry of its key, the reconciler)
+	// may still be calling the gateway for it; nobody else calls it until
+	// then. The value is also the holder's claim: a holder checks it is
+	// unchanged before it records a new attempt.
 	LeaseUntil int64
 }
 
 // public returns the wire form (without token).
 func (o *orderRec) public() api.Order {
-	out := api.Order{ID: o.ID, Status: o.Status, Email: o.Email, Lines: o.Lines, Totals: o.Totals, PaymentID: o.ChargeID, CreatedAt: o.CreatedAt}
+	out := api.Order{ID: o.ID, Status: o.Status, Email: o.Email, Lines: o.Lines, Totals: o.Totals, PaymentID: o.chargeID(), CreatedAt: o.CreatedAt}
 	if o.Status == api.OrderPendingPayment {
 		out.ExpiresAt = o.ExpiresAt
 	}
+	for i := range o.Attempts {
+		if r := o.Attempts[i].Refund; r != refundNone {
+			out.RefundStatus = r.String()
+			break
+		}
+	}
 	return out
+}
+
+// chargeID returns the id of the charge that paid the order ("" if none).
+func (o *orderRec) chargeID() string {
+	if o.PaidBy < 1 || o.PaidBy > len(o.Attempts) {
+		return ""
+	}
+	return o.Attempts[o.PaidBy-1].ChargeID
 }
 
 // paidBody renders the 201 answer of a checkout that paid o. It depends on
@@ -58,7 +84,7 @@ func (o *orderRec) public() api.Order {
 // later cancel) are the same bytes.
 func paidBody(o *orderRec, token string) ([]byte, error) {
 	pub := o.public()
-	pub.Status, pub.ExpiresAt, pub.Token = api.OrderPaid, 0, token
+	pub.Status, pub.ExpiresAt, pub.Token, pub.RefundStatus = api.OrderPaid, 0, token, ""
 	b, err := json.Marshal(&pub)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode order %s: %w", o.ID, err)
@@ -77,32 +103,58 @@ func statusCode(s string) byte {
 	panic(fmt.Sprintf("BUG: unknown order status %q", s))
 }
 
-const recVersion = 1
+// Record versions. Version 1 orders (before charge attempts were recorded)
+// are still read (see decodeOrderRec); every write is version 2.
+const (
+	recVersion1 = 1
+	recVersion  = 2
+)
+
+// Order flags (the third byte of a record).
+const (
+	flagRefundPendingV1 = 1 // version 1: a cancelled paid order's refund failed
+	flagIndexed         = 2
+	flagQueued          = 4
+)
 
 // encodeOrderRec appends o's stored form to b (nil: a buffer of the right
-// size is allocated once).
+// size is allocated once):
+//
+//	version 2 | status | flags | token sha256 (32) | idempotency key sha256 (32)
+//	| cart id | email | payment token | created | expires | lease until
+//	| totals amount | currency | line count, lines (sku, product id, name,
+//	quantity, unit price, currency, line total, currency)
+//	| paid by | attempt count, attempts (gateway, outcome byte, charge id,
+//	refund byte, refund id)
+//
+// Strings are uvarint-length-prefixed, numbers varints. The first 67 bytes
+// are fixed, so a scan reads status, flags and key hash without decoding.
 func encodeOrderRec(b []byte, o *orderRec) []byte {
 	if b == nil {
-		n := 3 + 64 + len(o.CartID) + len(o.Email) + len(o.ChargeID) + len(o.Totals.Currency) + 8*binary.MaxVarintLen64
+		n := 3 + 64 + len(o.CartID) + len(o.Email) + len(o.PayToken) + len(o.Totals.Currency) + 10*binary.MaxVarintLen64
 		for i := range o.Lines {
 			l := &o.Lines[i]
 			n += len(l.SKU) + len(l.ProductID) + len(l.Name) + len(l.UnitPrice.Currency) + len(l.LineTotal.Currency) + 8*binary.MaxVarintLen64
 		}
+		for i := range o.Attempts {
+			a := &o.Attempts[i]
+			n += 2 + len(a.Gateway) + len(a.ChargeID) + len(a.RefundID) + 3*binary.MaxVarintLen64
+		}
 		b = make([]byte, 0, n)
 	}
 	var flags byte
-	if o.RefundPending {
-		flags |= 1
-	}
 	if o.Indexed {
-		flags |= 2
+		flags |= flagIndexed
+	}
+	if o.Queued {
+		flags |= flagQueued
 	}
 	b = append(b, recVersion, statusCode(o.Status), flags)
 	b = append(b, o.TokenHash[:]...)
 	b = append(b, o.IdemKey[:]...)
 	b = appendStr(b, o.CartID)
 	b = appendStr(b, o.Email)
-	b = appendStr(b, o.ChargeID)
+	b = appendStr(b, o.PayToken)
 	b = appendVarint(b, o.CreatedAt)
 	b = appendVarint(b, o.ExpiresAt)
 	b = appendVarint(b, o.LeaseUntil)
@@ -120,6 +172,16 @@ func encodeOrderRec(b []byte, o *orderRec) []byte {
 		b = appendVarint(b, l.LineTotal.Amount)
 		b = appendStr(b, l.LineTotal.Currency)
 	}
+	b = appendUvarint(b, uint64(o.PaidBy))
+	b = appendUvarint(b, uint64(len(o.Attempts)))
+	for i := range o.Attempts {
+		a := &o.Attempts[i]
+		b = appendStr(b, a.Gateway)
+		b = append(b, byte(a.Outcome))
+		b = appendStr(b, a.ChargeID)
+		b = append(b, byte(a.Refund))
+		b = appendStr(b, a.RefundID)
+	}
 	return b
 }
 
@@ -127,7 +189,8 @@ func encodeOrderRec(b []byte, o *orderRec) []byte {
 func decodeOrderRec(id string, v []byte) (*orderRec, error) {
 	d := dec{b: v}
 	o := &orderRec{ID: id}
-	if d.u8() != recVersion {
+	version := d.u8()
+	if version != recVersion && version != recVersion1 {
 		return nil, fmt.Errorf("cannot decode order %s: unknown format", id)
 	}
 	st := d.u8()
@@ -136,10 +199,16 @@ func decodeOrderRec(id string, v []byte) (*orderRec, error) {
 	}
 	o.Status = statusCodes[st]
 	flags := d.u8()
-	o.RefundPending, o.Indexed = flags&1 != 0, flags&2 != 0
+	o.Indexed, o.Queued = flags&flagIndexed != 0, flags&flagQueued != 0
 	copy(o.TokenHash[:], d.fixed(32))
 	copy(o.IdemKey[:], d.fixed(32))
-	o.CartID, o.Email, o.ChargeID = d.str(), d.str(), d.str()
+	o.CartID, o.Email = d.str(), d.str()
+	var chargeV1 string
+	if version == recVersion1 {
+		chargeV1 = d.str()
+	} else {
+		o.PayToken = d.str()
+	}
 	o.CreatedAt, o.ExpiresAt, o.LeaseUntil = d.varint(), d.varint(), d.varint()
 	o.Totals.Amount, o.Totals.Currency = d.varint(), d.str()
 	n := d.uvarint()
@@ -154,10 +223,65 @@ func decodeOrderRec(id string, v []byte) (*orderRec, error) {
 		l.UnitPrice.Amount, l.UnitPrice.Currency = d.varint(), d.str()
 		l.LineTotal.Amount, l.LineTotal.Currency = d.varint(), d.str()
 	}
+	if version == recVersion1 {
+		o.Queued = false
+		o.Attempts, o.PaidBy = v1Attempts(o.Status, chargeV1, flags&flagRefundPendingV1 != 0)
+	} else {
+		o.PaidBy = int(d.uvarint())
+		n := d.uvarint()
+		if n > uint64(len(d.b)) {
+			return nil, fmt.Errorf("cannot decode order %s: %w", id, errCorrupt)
+		}
+		if n > 0 {
+			o.Attempts = make([]attempt, n)
+		}
+		for i := range o.Attempts {
+			a := &o.Attempts[i]
+			a.Gateway = d.str()
+			a.Outcome = payment.Outcome(d.u8())
+			a.ChargeID = d.str()
+			a.Refund = refundState(d.u8())
+			a.RefundID = d.str()
+			if a.Outcome > payment.OutcomeNotCharged || a.Refund > refundRefused {
+				d.bad = true
+			}
+		}
+		if o.PaidBy > len(o.Attempts) {
+			d.bad = true
+		}
+	}
 	if err := d.err(); err != nil {
 		return nil, fmt.Errorf("cannot decode order %s: %w", id, err)
 	}
 	return o, nil
+}
+
+// v1Gateway is the gateway every version 1 order was charged through: the
+// core then wired one gateway, the in-process testpay, under this name.
+const v1Gateway = "testpay"
+
+// v1Attempts reconstructs the attempts of a version 1 order, which charged
+// once under its order id and recorded only a successful charge's id: a
+// pending order has an attempt of unknown outcome (the reconciler looks it
+// up), a paid one a charged attempt (with its refund if one failed when
+// it was cancelled), a failed one a declined attempt. An order that ended
+// unpaid recorded nothing about its charge, so it gets no attempt.
+func v1Attempts(status, chargeID string, refundFailed bool) ([]attempt, int) {
+	switch {
+	case chargeID != "":
+		a := attempt{Gateway: v1Gateway, Outcome: payment.OutcomeCharged, ChargeID: chargeID}
+		if refundFailed {
+			a.Refund = refundPending
+		} else if status == api.OrderCancelled {
+			a.Refund = refundSucceeded
+		}
+		return []attempt{a}, 1
+	case status == api.OrderPendingPayment:
+		return []attempt{{Gateway: v1Gateway}}, 0
+	case status == api.OrderPaymentFailed:
+		return []attempt{{Gateway: v1Gateway, Outcome: payment.OutcomeDeclined}}, 0
+	}
+	return nil, 0
 }
 
 var errOrderNotFound = api.Errorf(api.ECodeNotFound, "order not found")
@@ -257,11 +381,14 @@ func (d *dec) hexStr() string {
 	return d.str()
 }
 
+// idemVersion is the format version of idempotency records.
+const idemVersion = 1
+
 func encodeIdem(b []byte, r *idemRec) []byte {
 	if b == nil {
 		b = make([]byte, 0, 8+len(r.Fingerprint)+orderIDRaw+len(r.Token)+len(r.Body)+4*binary.MaxVarintLen64)
 	}
-	b = append(b, recVersion, r.State)
+	b = append(b, idemVersion, r.State)
 	b = appendHex(b, r.Fingerprint)
 	b = appendVarint(b, r.ExpiresAt)
 	if r.State == idemOrder {
@@ -276,7 +403,7 @@ func encodeIdem(b []byte, r *idemRec) []byte {
 func decodeIdem(v []byte) (*idemRec, error) {
 	d := dec{b: v}
 	r := new(idemRec)
-	if d.u8() != recVersion {
+	if d.u8() != idemVersion {
 		return nil, errors.New("cannot decode idempotency record: unknown format")
 	}
 	r.State = d.u8()

@@ -19,6 +19,7 @@ type reserveReq struct {
 	fp             string
 	cartID, email  string
 	orderID, token string
+	payToken       string
 }
 
 // reserveRes is what the first transaction decided: either an order that
@@ -33,6 +34,10 @@ type reserveRes struct {
 	// fresh is set when this transaction created the order: what it wrote,
 	// so the mark-paid transaction can take its fast path.
 	fresh *written
+	// resume is set when the request took over an order whose earlier
+	// request left it (its lease ran out): the current attempt is looked
+	// up before anything is charged.
+	resume bool
 }
 
 // written is what a fresh reservation stored, byte for byte.
@@ -67,30 +72,61 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	if rec != nil {
 		return s.existingTx(tx, q, rec, now)
 	}
-	priced, err := s.priceCartTx(tx, q.cartID, now)
+	cr, priced, err := s.priceCartTx(tx, q.cartID, now)
 	if err != nil {
 		return reserveRes{}, err
 	}
-	return s.reserveLinesTx(tx, q, priced, now, nowNs)
+	return s.reserveLinesTx(tx, q, cr, priced, now, nowNs)
 }
 
-// priceCartTx loads cart id and prices it strictly from the catalog.
-func (s *Service) priceCartTx(tx store.Txn, id string, now int64) (api.Cart, error) {
+// priceCartTx loads cart id and prices it strictly from the catalog. A
+// cart frozen by an earlier checkout is a conflict naming that order (see
+// frozenTx).
+func (s *Service) priceCartTx(tx store.Txn, id string, now int64) (cart.Record, api.Cart, error) {
 	cr, err := cart.LoadTx(tx, id, now)
 	if err != nil {
 		if api.ErrorCode(err) == api.ECodeNotFound {
-			return api.Cart{}, &api.Error{Code: api.ECodeNotFound, Field: "cart_id", Message: "cart not found"}
+			return cr, api.Cart{}, &api.Error{Code: api.ECodeNotFound, Field: "cart_id", Message: "cart not found"}
 		}
-		return api.Cart{}, err
+		return cr, api.Cart{}, err
+	}
+	if cr.Order != "" {
+		return cr, api.Cart{}, frozenTx(tx, cr)
 	}
 	priced, err := cart.PriceTx(tx, cachedCatalog{s}, cr, true)
 	if err != nil {
-		return api.Cart{}, err
+		return cr, api.Cart{}, err
 	}
 	if len(priced.Lines) == 0 {
-		return api.Cart{}, api.Invalid("cart_id", "the cart is empty")
+		return cr, api.Cart{}, api.Invalid("cart_id", "the cart is empty")
 	}
-	return priced, nil
+	return cr, priced, nil
+}
+
+// frozenTx is the answer to a checkout of a cart that an earlier checkout
+// (under another Idempotency-Key: the same key replays) froze: a conflict
+// naming that order and its status, never a second reservation or charge.
+// It is not stored with the key: once that checkout ends unpaid the cart
+// is unfrozen and may be checked out again.
+func frozenTx(tx store.Txn, cr cart.Record) error {
+	e := cart.FrozenError(cr)
+	details := map[string]string{"order_id": cr.Order}
+	e.Details = details
+	o, err := loadOrderTx(tx, cr.Order)
+	if err != nil {
+		if api.ErrorCode(err) != api.ECodeNotFound {
+			return err
+		}
+		return e
+	}
+	details["status"] = o.Status
+	switch o.Status {
+	case api.OrderPendingPayment:
+		e.Message = "this cart is already being checked out as order " + o.ID + "; its payment is in progress (retry that checkout's Idempotency-Key to follow it)"
+	case api.OrderPaid, api.OrderCancelled:
+		e.Message = "this cart was already checked out and paid as order " + o.ID
+	}
+	return e
 }
 
 // reservation is what a fresh reservation writes besides stock: the
@@ -102,14 +138,16 @@ type reservation struct {
 	idemRec  []byte
 }
 
-// newReservation encodes q's reservation of the priced cart as of now.
-func (s *Service) newReservation(q reserveReq, priced api.Cart, now, nowNs int64) *reservation {
+// newReservation encodes q's reservation of the priced cart as of now,
+// with its first charge attempt on gateway.
+func (s *Service) newReservation(q reserveReq, priced api.Cart, gateway string, now, nowNs int64) *reservation {
 	raw, _ := parseOrderID(q.orderID)
 	o := &orderRec{
 		ID: q.orderID, TokenHash: hashKey(q.token), Status: api.OrderPendingPayment, Email: q.email,
 		CartID: q.cartID, Lines: priced.Lines, Totals: priced.Totals, IdemKey: q.keyHash,
+		PayToken: q.payToken, Attempts: []attempt{{Gateway: gateway}},
 		CreatedAt: now, ExpiresAt: now + secs(s.cfg.ReservationTTL), LeaseUntil: now + s.leaseSecs(),
-		Indexed: s.needsIndex(raw, nowNs),
+		Indexed: s.needsIndex(raw, nowNs), Queued: s.needsQueue(raw, nowNs),
 	}
 	// The record of a key that created an order is found for expiry
 	// through the order's key time too (see sweep.go): no index entry.
@@ -125,6 +163,25 @@ func (s *Service) needsIndex(raw orderID, nowNs int64) bool {
 	return raw.unixNano() < nowNs-int64(s.cfg.ReservationTTL/2)
 }
 
+// needsQueue is needsIndex for the reconciler's scan (see reconcile.go),
+// which passes orders created more than two payment leases ago: an order
+// committed more than one lease after its id was drawn goes straight into
+// the queue of payments to reconcile.
+func (s *Service) needsQueue(raw orderID, nowNs int64) bool {
+	return raw.unixNano() < nowNs-s.leaseSecs()*int64(time.Second)
+}
+
+// firstGateway returns the first gateway the router names for a payment
+// of amount with token that the router also knows.
+func (s *Service) firstGateway(token string, amount api.Money) (string, error) {
+	for _, name := range s.pay.Route(token, amount) {
+		if s.pay.Gateway(name) != nil {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("no payment gateway is configured for a payment of %d %s", amount.Amount, amount.Currency)
+}
+
 func outOfStock(short []api.ShortLine) *api.Error {
 	return &api.Error{Code: api.ECodeOutOfStock, Message: "not enough stock for every line", Details: short}
 }
@@ -133,9 +190,10 @@ func outOfStock(short []api.ShortLine) *api.Error {
 // available than requested; nothing is written for it.
 var errShort = errors.New("checkout: not enough stock")
 
-// reserveLinesTx reserves every line of the priced cart (all or nothing)
-// and writes the pending order, or stores the out-of-stock answer.
-func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, now, nowNs int64) (reserveRes, error) {
+// reserveLinesTx reserves every line of the priced cart (all or nothing),
+// writes the pending order with its first charge attempt and freezes the
+// cart, or stores the out-of-stock answer.
+func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, cr cart.Record, priced api.Cart, now, nowNs int64) (reserveRes, error) {
 	short, err := s.reserveStockTx(tx, priced.Lines)
 	if err != nil {
 		return reserveRes{}, err
@@ -153,7 +211,11 @@ func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, no
 		}
 		return reserveRes{status: idem.Status, body: idem.Body}, nil
 	}
-	rec := s.newReservation(q, priced, now, nowNs)
+	gateway, err := s.firstGateway(q.payToken, priced.Totals)
+	if err != nil {
+		return reserveRes{}, err
+	}
+	rec := s.newReservation(q, priced, gateway, now, nowNs)
 	if err := tx.Set(orderKeyRaw(rec.raw), rec.orderRec); err != nil {
 		return reserveRes{}, fmt.Errorf("cannot write order %s: %w", q.orderID, err)
 	}
@@ -162,8 +224,16 @@ func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, priced api.Cart, no
 			return reserveRes{}, err
 		}
 	}
+	if rec.order.Queued {
+		if err := tx.Set(payqKey(rec.raw), nil); err != nil {
+			return reserveRes{}, err
+		}
+	}
 	if err := tx.Set(idemKey(q.keyHash), rec.idemRec); err != nil {
 		return reserveRes{}, fmt.Errorf("cannot write idempotency record: %w", err)
+	}
+	if err := cart.FreezeTx(tx, cr, q.orderID); err != nil {
+		return reserveRes{}, err
 	}
 	return reserveRes{order: rec.order, token: q.token, fresh: &written{order: rec.orderRec}}, nil
 }
@@ -223,7 +293,7 @@ func (s *Service) existingTx(tx store.Txn, q reserveReq, rec *idemRec, now int64
 		return reserveRes{}, err
 	}
 	if o.Status != api.OrderPendingPayment {
-		if o.ChargeID != "" {
+		if o.PaidBy > 0 {
 			// Paid (perhaps cancelled since): the answer was the paid order.
 			body, err := paidBody(o, rec.Token)
 			if err != nil {
@@ -240,17 +310,21 @@ func (s *Service) existingTx(tx store.Txn, q reserveReq, rec *idemRec, now int64
 		return reserveRes{}, api.Errorf(api.ECodeInFlight, "a request with this Idempotency-Key is still in progress")
 	}
 	if !own {
-		// The first attempt was abandoned (its lease ran out): take it over.
-		// The gateway is keyed by the order id, so it charges at most once.
+		// The request that drove the payment left it (its lease ran out):
+		// take it over, as the reconciler would. The current attempt is
+		// looked up first, never charged again blindly under a new key.
 		o.LeaseUntil = now + s.leaseSecs()
 		if err := saveOrderTx(tx, o); err != nil {
 			return reserveRes{}, err
 		}
+		return reserveRes{order: o, token: rec.Token, resume: true}, nil
 	}
 	return reserveRes{order: o, token: rec.Token}, nil
 }
 
-func (s *Service) leaseSecs() int64 { return secs(s.cfg.PaymentTimeout) + 2 }
+// leaseSecs is the payment lease: long enough for a charge and a lookup,
+// each bounded by PaymentTimeout, and a little more.
+func (s *Service) leaseSecs() int64 { return 2*secs(s.cfg.PaymentTimeout) + 2 }
 
 // secs returns d in whole seconds, rounded up.
 func secs(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }

@@ -34,14 +34,14 @@ var (
 	idemMarkKey = []byte(store.NSIdemExp + "~scanned")
 )
 
-// orderHead decodes the fixed start of a stored order: its status code and
-// the hash of its Idempotency-Key.
-func orderHead(v []byte) (status byte, idem keyHash, ok bool) {
-	if len(v) < 3+32+32 || v[0] != recVersion {
-		return 0, idem, false
+// orderHead decodes the fixed start of a stored order: its format version,
+// status code, flags and the hash of its Idempotency-Key.
+func orderHead(v []byte) (version, status, flags byte, idem keyHash, ok bool) {
+	if len(v) < 3+32+32 || (v[0] != recVersion && v[0] != recVersion1) {
+		return 0, 0, 0, idem, false
 	}
 	copy(idem[:], v[3+32:])
-	return v[1], idem, true
+	return v[0], v[1], v[2], idem, true
 }
 
 // scannedOrder is one order a scan passed.
@@ -49,6 +49,8 @@ type scannedOrder struct {
 	id     orderID
 	status byte
 	idem   keyHash
+	// refundV1: a version 1 order whose refund had failed.
+	refundV1 bool
 }
 
 // scanOrders returns, on a snapshot, up to SweepBatch orders after the one
@@ -70,8 +72,10 @@ func (s *Service) scanOrders(ctx context.Context, markKey []byte, endNs int64) (
 				return nil
 			}
 			copy(o.id[:], k[len(store.NSOrder):])
-			var ok bool
-			if o.status, o.idem, ok = orderHead(v); ok {
+			version, status, flags, idem, ok := orderHead(v)
+			if ok {
+				o.status, o.idem = status, idem
+				o.refundV1 = version == recVersion1 && flags&flagRefundPendingV1 != 0
 				out = append(out, o)
 			}
 			return nil
@@ -98,6 +102,8 @@ func advanceMarkTx(tx store.Txn, markKey []byte, id orderID) error {
 // expireScanned expires the pending orders of one scanned chunk whose time
 // has come, indexes those that are pending but not due, and moves the
 // reservation mark past the chunk. It returns how many orders it expired.
+// An order whose charge is in doubt is never expired here: it is handed to
+// the reconciler (see sweepPendingTx).
 func (s *Service) expireScanned(ctx context.Context, chunk []scannedOrder, now int64) (int, error) {
 	expired := 0
 	pending := statusCode(api.OrderPendingPayment)
@@ -123,11 +129,8 @@ func (s *Service) expireScanned(ctx context.Context, chunk []scannedOrder, now i
 					}
 					return saveOrderTx(tx, o)
 				}
-				did = true
-				if err := s.endPendingTx(tx, o, api.OrderExpired); err != nil {
-					return err
-				}
-				return saveOrderTx(tx, o)
+				did, err = s.sweepPendingTx(tx, o)
+				return err
 			})
 		})
 		if err != nil {

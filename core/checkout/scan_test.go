@@ -2,52 +2,29 @@ package checkout
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"shopedge/core/api"
 	"shopedge/core/cart"
-	"shopedge/core/payment"
 	"shopedge/core/payment/testpay"
 	"shopedge/store"
 )
 
-// pendingOrder starts a checkout whose payment outcome stays unknown, so
-// its order stays pending, and returns the order.
-func pendingOrder(t *testing.T, e *env, g *flakyGateway, key, sku string) *orderRec {
-	t.Helper()
-	g.fail.Store(1)
-	if _, err := e.checkout(key, e.cartWith(sku, 1), testpay.TokenOK); api.ErrorCode(err) != api.ECodePaymentUnknown {
-		t.Fatalf("checkout: %v", err)
-	}
-	var o *orderRec
-	err := e.st.View(context.Background(), func(tx store.Txn) error {
-		rec, err := loadIdemTx(tx, hashKey(e.keyNS+key))
-		if err != nil || rec == nil {
-			return errors.Join(err, errors.New("no idempotency record"))
-		}
-		o, err = loadOrderTx(tx, rec.OrderID)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
 // TestScanIndexesOrdersNotDue sweeps with a shorter reservation TTL than
-// the order was placed with: the scan passes the order, indexes it, and it
-// expires when its own time comes.
+// the order was placed with: the scan passes the order and indexes it.
+// When its own time comes its charge is still in doubt, so the sweeper
+// hands it to the reconciler instead of expiring it, and the reconciler
+// releases it once the gateway says nothing was charged.
 func TestScanIndexesOrdersNotDue(t *testing.T) {
 	ctx := context.Background()
 	st := openEmbedded(t)
-	tp, _ := testpay.New(testpay.DefaultConfig())
-	g := &flakyGateway{Gateway: tp}
+	g := newFlaky(t)
 	long := newEnv(t, st, func(c *Config) { c.ReservationTTL = 30 * time.Minute }, g)
 	short := newEnv(t, st, nil, nil)
+	long.shared, short.shared = true, true
 	long.product("ttl", usd(100), 3)
-	o := pendingOrder(t, long, g, "k", "ttl")
+	o := unknownOrder(t, long, g, "k", "ttl", false)
 	if o.Indexed {
 		t.Fatal("a fresh order is indexed")
 	}
@@ -60,11 +37,18 @@ func TestScanIndexesOrdersNotDue(t *testing.T) {
 		t.Fatalf("after the scan passed it: %+v", o)
 	}
 	advance(15 * time.Minute)
-	if n, err := short.co.SweepOnce(ctx); n != 1 || err != nil {
+	if n, err := short.co.SweepOnce(ctx); n != 0 || err != nil {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
-	if o = long.order(o.ID); o.Status != api.OrderExpired || o.Indexed {
-		t.Fatalf("after expiry: %+v", o)
+	if o = long.order(o.ID); o.Status != api.OrderPendingPayment || o.Indexed || !o.Queued {
+		t.Fatalf("due with its charge in doubt: %+v", o)
+	}
+	g.lookupDown.Store(false)
+	if st := long.reconcile(); st.Settled != 1 {
+		t.Fatalf("reconcile: %+v", st)
+	}
+	if o = long.order(o.ID); o.Status != api.OrderPaymentFailed || o.Indexed || o.Queued {
+		t.Fatalf("after reconciliation: %+v", o)
 	}
 	if s := long.stock("ttl"); s.Reserved != 0 || s.Available != 3 {
 		t.Fatalf("stock %+v", s)
@@ -72,50 +56,46 @@ func TestScanIndexesOrdersNotDue(t *testing.T) {
 }
 
 // TestOldOrderIDIsIndexed stores an order whose id was drawn long before:
-// the expiry scan may have passed its time, so it is indexed at once.
+// the expiry scan and the reconciler's scan may have passed its time, so it
+// is indexed and queued at once, and the reconciler finds it.
 func TestOldOrderIDIsIndexed(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, openEmbedded(t), nil, nil)
+	g := newFlaky(t)
+	e := newEnv(t, openEmbedded(t), nil, g)
 	e.product("old", usd(100), 2)
-	// A sweep first, so the scan mark is at now − TTL.
-	e.pendingAtMark(t)
+	// A sweep and a reconciler pass first, so both scans' marks exist.
+	mark := unknownOrder(t, e, g, "mark", "old", false)
+	e.clock.Add(time.Duration(2*e.co.leaseSecs()+1) * time.Second)
+	if _, err := e.co.SweepOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.co.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cartID := e.cartWith("old", 1)
 	q := reserveReq{
-		keyHash: hashKey(e.keyNS + "old"), fp: "f", cartID: cartID, email: "a@example.com",
+		keyHash: hashKey(e.keyNS + "old"), fp: "f", cartID: cartID, email: "a@example.com", payToken: testpay.TokenOK,
 		orderID: newOrderID(e.clock.Now().Add(-e.co.cfg.ReservationTTL).UnixNano()), token: cart.NewID(),
 	}
 	var rr reserveRes
 	if err := e.st.Update(ctx, func(tx store.Txn) (err error) { rr, err = e.co.reserveTx(tx, q); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if rr.order == nil || !rr.order.Indexed {
-		t.Fatalf("old id not indexed: %+v", rr.order)
+	if rr.order == nil || !rr.order.Indexed || !rr.order.Queued {
+		t.Fatalf("old id not indexed and queued: %+v", rr.order)
 	}
-	e.clock.Add(e.co.cfg.ReservationTTL + time.Second)
-	if n, err := e.co.SweepOnce(ctx); n != 2 || err != nil {
-		t.Fatalf("sweep: %d %v", n, err)
+	// Its request never charged (a crash): the reconciler looks it up
+	// once its lease is over, and releases it with the other.
+	g.lookupDown.Store(false)
+	e.clock.Add(time.Duration(e.co.leaseSecs()+1) * time.Second)
+	if st := e.reconcile(); st.Settled != 2 {
+		t.Fatalf("reconcile: %+v", st)
 	}
 	if s := e.stock("old"); s.Reserved != 0 {
 		t.Fatalf("stock %+v", s)
 	}
-}
-
-// pendingAtMark leaves one pending order and sweeps once, so the
-// reservation scan's mark exists.
-func (e *env) pendingAtMark(t *testing.T) {
-	t.Helper()
-	tp, _ := testpay.New(testpay.DefaultConfig())
-	g := &flakyGateway{Gateway: tp}
-	co, err := New(e.st, e.cat, payment.Single("testpay", g), e.co.cfg, e.co.log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer co.Close()
-	f := *e
-	f.co = co
-	pendingOrder(t, &f, g, "mark", "old")
-	if _, err := e.co.SweepOnce(context.Background()); err != nil {
-		t.Fatal(err)
+	if o := e.order(mark.ID); o.Status != api.OrderPaymentFailed {
+		t.Fatalf("order %+v", o)
 	}
 }
 

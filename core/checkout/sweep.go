@@ -10,8 +10,9 @@ import (
 )
 
 // SweepOnce expires every reservation whose time has passed (order →
-// expired, stock released, the checkout's idempotency record answered) and
-// removes expired idempotency records. It returns how many orders it
+// expired, stock released, the checkout's idempotency record answered, the
+// cart unfrozen) — except those of orders whose charge is in doubt, which
+// it leaves to the reconciler — and removes expired idempotency records. It returns how many orders it
 // expired. Each order is released in its own transaction that re-checks the
 // order's status, so several core processes may sweep at once and a
 // payment that completed first wins.
@@ -84,11 +85,9 @@ func (s *Service) sweepReservations(ctx context.Context) (int, error) {
 					if o.Status != api.OrderPendingPayment || o.ExpiresAt > now {
 						return nil // paid, cancelled or failed meanwhile: a stale entry
 					}
-					did = true
-					if err := s.endPendingTx(tx, o, api.OrderExpired); err != nil {
-						return err
-					}
-					return saveOrderTx(tx, o)
+					o.Indexed = false // its entry is deleted above
+					did, err = s.sweepPendingTx(tx, o)
+					return err
 				})
 			})
 			if err != nil {
@@ -108,6 +107,28 @@ func (s *Service) sweepReservations(ctx context.Context) (int, error) {
 		}
 	}
 	return expired, nil
+}
+
+// sweepPendingTx expires pending order o, whose reservation is due, and
+// saves it: its stock is released, its checkout's key answered, its cart
+// unfrozen. An order with a charge attempt in doubt keeps its stock: it is
+// out of the reservation index and in the reconciler's queue instead, and
+// the reconciler finalizes it (paid, if the charge went through) or
+// releases it. It reports whether it expired o.
+func (s *Service) sweepPendingTx(tx store.Txn, o *orderRec) (bool, error) {
+	if o.unknown() >= 0 {
+		if err := unindexTx(tx, o); err != nil {
+			return false, err
+		}
+		if err := enqueueTx(tx, o); err != nil {
+			return false, err
+		}
+		return false, saveOrderTx(tx, o)
+	}
+	if err := s.endPendingTx(tx, o, api.OrderExpired); err != nil {
+		return false, err
+	}
+	return true, saveOrderTx(tx, o)
 }
 
 func (s *Service) sweepIdempotency(ctx context.Context) error {

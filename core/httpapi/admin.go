@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -55,7 +54,6 @@ func (a *API) putProduct(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	a.purgeCDN([]string{api.ProductKey(id)}, false)
 	got, err := a.cat.Get(ctx, id)
 	if err != nil {
 		return err
@@ -73,7 +71,6 @@ func (a *API) deleteProduct(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	a.purgeCDN([]string{api.ProductKey(id)}, false)
 	ctx.Response.Header.Set(api.SeqHeader, strconv.FormatUint(seq, 10))
 	return writeJSON(ctx, map[string]any{"deleted": id, "seq": seq})
 }
@@ -209,11 +206,6 @@ func (a *API) purge(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	cdnKeys := make([]string, len(p.Keys))
-	for i, k := range p.Keys {
-		cdnKeys[i] = cdnKey(k)
-	}
-	a.purgeCDN(cdnKeys, p.All)
 	ctx.Response.Header.Set(api.SeqHeader, strconv.FormatUint(seq, 10))
 	return writeJSON(ctx, map[string]any{"seq": seq, "keys": len(p.Keys), "all": p.All})
 }
@@ -243,22 +235,4 @@ func validPurge(p *api.Purge) error {
 		}
 	}
 	return nil
-}
-
-// purgeCDN queues a CDN purge (never blocks).
-func (a *API) purgeCDN(keys []string, all bool) {
-	if a.cdn != nil {
-		a.cdn.enqueue(keys, all)
-	}
-}
-
-// cdnKey maps a purge key to the surrogate key caches know: surrogate keys
-// pass through, anything else is taken as a product id.
-func cdnKey(k string) string {
-	for _, p := range []string{"product-", "category-", "brand-"} {
-		if strings.HasPrefix(k, p) {
-			return k
-		}
-	}
-	return api.ProductKey(k)
 }

@@ -13,6 +13,7 @@ package httpapi
 import (
 	"crypto/subtle"
 	"errors"
+	"strconv"
 
 	"github.com/fasthttp/router"
 	json "github.com/goccy/go-json"
@@ -24,34 +25,25 @@ import (
 	"shopedge/core/changelog"
 )
 
-// API holds the admin and feed handlers. Create it with New, mount it with
-// Register and stop its CDN purger with Close after the server stopped.
+// API holds the admin and feed handlers. Create it with New and mount it
+// with Register. CDN purges are a Purger's work (see NewPurger): it follows
+// the change log these handlers write to.
 type API struct {
-	cat    *catalog.Service
-	log    *changelog.Log
-	cfg    Config
-	logger zerolog.Logger
-	cdn    *purger // nil when no CDN is configured
+	cat       *catalog.Service
+	log       *changelog.Log
+	cfg       Config
+	logger    zerolog.Logger
+	followers *Followers
 }
 
-// New returns the API. cfg must be valid (see Config.Validate). When CDN
-// purge URLs are configured it starts one background purger goroutine,
-// stopped by Close.
+// New returns the API. cfg must be valid (see Config.Validate).
 func New(cat *catalog.Service, log *changelog.Log, cfg Config, logger zerolog.Logger) *API {
-	a := &API{cat: cat, log: log, cfg: cfg, logger: logger}
-	if len(cfg.CDN.PurgeURLs) > 0 {
-		a.cdn = newPurger(cfg.CDN, logger)
-	}
-	return a
+	return &API{cat: cat, log: log, cfg: cfg, logger: logger, followers: NewFollowers()}
 }
 
-// Close stops the CDN purger, dropping purges still queued. Call it after
-// the HTTP server has stopped.
-func (a *API) Close() {
-	if a.cdn != nil {
-		a.cdn.close()
-	}
-}
+// Followers returns the tracker of the edges polling this API's change
+// feed (for Purger.WaitForEdges).
+func (a *API) Followers() *Followers { return a.followers }
 
 // Register mounts the routes on r.
 func (a *API) Register(r *router.Router) {
@@ -71,18 +63,31 @@ type handler func(ctx *fasthttp.RequestCtx) error
 
 // admin requires the admin bearer token, then runs h, rendering its error.
 func (a *API) admin(h handler) fasthttp.RequestHandler {
-	return a.guard(a.cfg.AdminToken, h)
+	return a.guard(a.cfg.AdminToken, false, h)
 }
 
-// internal requires the internal token when one is configured.
+// internal requires the internal token unless the routes are configured
+// open, and announces this core's longest checkout on every answer.
 func (a *API) internal(h handler) fasthttp.RequestHandler {
-	return a.guard(a.cfg.InternalToken, h)
+	max := strconv.FormatInt(a.cfg.CheckoutMax.Milliseconds(), 10)
+	announce := func(ctx *fasthttp.RequestCtx) error {
+		if a.cfg.CheckoutMax > 0 {
+			ctx.Response.Header.Set(api.HeaderCheckoutMax, max)
+		}
+		return h(ctx)
+	}
+	if a.cfg.InternalOpen && a.cfg.InternalToken == "" {
+		return a.guard("", true, announce)
+	}
+	return a.guard(a.cfg.InternalToken, false, announce)
 }
 
-func (a *API) guard(token string, h handler) fasthttp.RequestHandler {
+// guard requires "Authorization: Bearer {token}", or nothing when open;
+// an empty token without open refuses everyone.
+func (a *API) guard(token string, open bool, h handler) fasthttp.RequestHandler {
 	want := []byte("Bearer " + token)
 	return func(ctx *fasthttp.RequestCtx) {
-		if token != "" && subtle.ConstantTimeCompare(ctx.Request.Header.Peek("Authorization"), want) != 1 {
+		if !open && (token == "" || subtle.ConstantTimeCompare(ctx.Request.Header.Peek("Authorization"), want) != 1) {
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="shopedge"`)
 			api.WriteError(ctx, api.Errorf(api.ECodeUnauthorized, "missing or wrong bearer token"))
 			return

@@ -42,6 +42,7 @@ func newEnv(t *testing.T, mut func(*Config, *changelog.Config)) *testEnv {
 	lcfg := changelog.DefaultConfig()
 	cfg := DefaultConfig()
 	cfg.AdminToken = testToken
+	cfg.InternalOpen = true // the feed tests; TestInternalToken closes it
 	if mut != nil {
 		mut(&cfg, &lcfg)
 	}
@@ -61,7 +62,6 @@ func newEnv(t *testing.T, mut func(*Config, *changelog.Config)) *testEnv {
 		_ = srv.Shutdown()
 		_ = ln.Close()
 		<-done
-		a.Close()
 	})
 	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }, ReadTimeout: 30 * time.Second}
 	return &testEnv{t: t, cat: cat, log: log, api: a, client: c}
@@ -383,11 +383,40 @@ func TestChangesRoute(t *testing.T) {
 }
 
 func TestInternalToken(t *testing.T) {
-	e := newEnv(t, func(c *Config, _ *changelog.Config) { c.InternalToken = "feed-secret" })
-	e.expectError(e.do("GET", "/internal/v1/changes?after=0&wait=0", "", nil), 401, api.ECodeUnauthorized, "")
-	e.expectError(e.do("GET", "/internal/v1/snapshot", testToken, nil), 401, api.ECodeUnauthorized, "")
-	if r := e.do("GET", "/internal/v1/changes?after=0&wait=0", "feed-secret", nil); r.status != 200 {
-		t.Fatalf("with token: %d %s", r.status, r.body)
+	const secret = "feed-secret-0123456789"
+	e := newEnv(t, func(c *Config, _ *changelog.Config) {
+		c.InternalToken, c.InternalOpen, c.CheckoutMax = secret, false, 25*time.Second
+	})
+	for _, path := range []string{"/internal/v1/changes?after=0&wait=0", "/internal/v1/snapshot", "/internal/v1/products/p1"} {
+		for _, tok := range []string{"", testToken, secret + "x", "feed-secret"} {
+			e.expectError(e.do("GET", path, tok, nil), 401, api.ECodeUnauthorized, "")
+		}
+	}
+	r := e.do("GET", "/internal/v1/changes?after=0&wait=0", secret, nil)
+	if r.status != 200 || r.header[api.HeaderCheckoutMax] != "25000" {
+		t.Fatalf("with token: %d %v %s", r.status, r.header, r.body)
+	}
+	// Required by default: no token is a configuration error, unless the
+	// routes are declared open; a short token too.
+	f := func(tok string, open bool, want string) {
+		t.Helper()
+		c := DefaultConfig()
+		c.AdminToken, c.InternalToken, c.InternalOpen = testToken, tok, open
+		if err := c.Validate(); (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Fatalf("token %q open %v: %v, want %q", tok, open, err, want)
+		}
+	}
+	f("", false, "internal_token: required")
+	f("short", false, "internal_token: must be at least 16 bytes")
+	f("", true, "")
+	f(secret, false, "")
+	// A guard built without a token and not open refuses everyone.
+	a := &API{cfg: Config{}}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.Set("Authorization", "Bearer ")
+	a.internal(func(*fasthttp.RequestCtx) error { t.Fatal("served"); return nil })(&ctx)
+	if ctx.Response.StatusCode() != 401 {
+		t.Fatalf("tokenless guard: %d", ctx.Response.StatusCode())
 	}
 }
 
@@ -490,42 +519,11 @@ func TestSnapshotConsistentWithSeq(t *testing.T) {
 	}
 }
 
-func TestCDNPurge(t *testing.T) {
-	cdnLn := fasthttputil.NewInmemoryListener()
-	got := make(chan string, 10)
-	cdn := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		got <- string(ctx.Method()) + " " + string(ctx.Request.Header.Peek("xkey")) + "|" + string(ctx.Request.Header.Peek("X-Shopedge-Purge-All"))
-	}}
-	go func() { _ = cdn.Serve(cdnLn) }()
-	t.Cleanup(func() { _ = cdnLn.Close() })
-	e := newEnv(t, func(c *Config, _ *changelog.Config) { c.CDN.PurgeURLs = []string{"http://varnish/"} })
-	e.api.cdn.client.Dial = func(string) (net.Conn, error) { return cdnLn.Dial() }
-	expect := func(want string) {
-		t.Helper()
-		select {
-		case s := <-got:
-			if s != want {
-				t.Fatalf("CDN got %q, want %q", s, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("CDN got nothing, want %q", want)
-		}
-	}
-	e.do("POST", "/admin/v1/purge", testToken, []byte(`{"keys":["42","brand-acme"]}`))
-	expect("PURGE product-42 brand-acme|")
-	e.do("POST", "/admin/v1/purge", testToken, []byte(`{"all":true}`))
-	expect("PURGE |1")
-	e.do("PUT", "/admin/v1/products/p9", testToken, productJSON("p9", "s9"))
-	expect("PURGE product-p9|")
-	e.do("DELETE", "/admin/v1/products/p9", testToken, nil)
-	expect("PURGE product-p9|")
-}
-
 func TestConfigValidate(t *testing.T) {
 	f := func(mut func(*Config), field string) {
 		t.Helper()
 		c := DefaultConfig()
-		c.AdminToken = testToken
+		c.AdminToken, c.InternalToken = testToken, "internal-token-0123456"
 		mut(&c)
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), field) {
 			t.Fatalf("Validate() = %v, want error naming %s", err, field)
@@ -535,7 +533,15 @@ func TestConfigValidate(t *testing.T) {
 	f(func(c *Config) { c.MaxBodyBytes = 0 }, "max_body_bytes")
 	f(func(c *Config) { c.MaxImportBytes = 0 }, "max_import_bytes")
 	f(func(c *Config) { c.ChangesWait = 0 }, "changes_wait")
-	f(func(c *Config) { c.CDN.Queue = 0 }, "cdn.queue")
+	f(func(c *Config) { c.CDN.Timeout = 0 }, "cdn.timeout")
+	f(func(c *Config) { c.CDN.Settle = -time.Second }, "cdn.settle")
+	f(func(c *Config) { c.CDN.MaxAge = c.CDN.Settle }, "cdn.max_age")
+	f(func(c *Config) { c.CDN.BackoffMin = 0 }, "cdn.backoff_min")
+	f(func(c *Config) { c.CDN.BackoffMax = c.CDN.BackoffMin / 2 }, "cdn.backoff_max")
+	f(func(c *Config) { c.CDN.Batch = 0 }, "cdn.batch")
+	f(func(c *Config) { c.CDN.Lease = 10 * time.Millisecond }, "cdn.lease")
+	f(func(c *Config) { c.CDN.SourceAddr = "localhost" }, "cdn.source_addr")
+	f(func(c *Config) { c.CDN.PurgeURLs = []string{"http://v/", "http://v/"} }, "cdn.purge_urls[1]")
 	f(func(c *Config) { c.CDN.PurgeURLs = []string{"varnish:80"} }, "cdn.purge_urls[0]")
 }
 
@@ -604,10 +610,9 @@ func TestSnapshotOutlivesServerWriteTimeout(t *testing.T) {
 		log := changelog.New(st, changelog.DefaultConfig())
 		cat := catalog.New(st, log, catalog.DefaultConfig())
 		cfg := DefaultConfig()
-		cfg.AdminToken = testToken
+		cfg.AdminToken, cfg.InternalOpen = testToken, true
 		cfg.SnapshotWriteTimeout = snapshotTimeout
 		a := New(cat, log, cfg, zerolog.Nop())
-		defer a.Close()
 		const n = 300
 		for i := 0; i < n; i++ {
 			p := &api.Product{ID: fmt.Sprintf("p%04d", i), Slug: fmt.Sprintf("p%04d", i), Name: strings.Repeat("long name ", 20),

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 )
@@ -13,10 +14,19 @@ type Config struct {
 	// (the process's top-level admin_token, from SHOPEDGE_ADMIN_TOKEN).
 	// Required; not read from the api section of a config file.
 	AdminToken string `yaml:"-"`
-	// InternalToken, when set, is the bearer token the /internal/ feed
-	// routes require; empty leaves them open (bind them to a private
-	// network).
-	InternalToken string `yaml:"internal_token"`
+	// InternalToken is the bearer token the /internal/ feed routes (and
+	// the core's /metrics) require: the process's top-level
+	// internal_token (SHOPEDGE_INTERNAL_TOKEN), which the edges send.
+	// Required unless InternalOpen; not read from the api section.
+	InternalToken string `yaml:"-"`
+	// InternalOpen serves the /internal/ routes without a token: only for
+	// a core reachable from a private network alone (top-level
+	// internal_open).
+	InternalOpen bool `yaml:"-"`
+	// CheckoutMax is the longest a checkout or cancel can take on this
+	// core; the feed answers announce it to the edges in
+	// api.HeaderCheckoutMax (set by the wiring, not configured here).
+	CheckoutMax time.Duration `yaml:"-"`
 	// MaxBodyBytes bounds an admin JSON body (413 beyond).
 	MaxBodyBytes int `yaml:"max_body_bytes"`
 	// MaxImportBytes bounds an import body, after gzip decoding (413 beyond).
@@ -32,18 +42,49 @@ type Config struct {
 	CDN CDNConfig `yaml:"cdn"`
 }
 
-// CDNConfig configures purges at Varnish (with the xkey vmod) or alike: a
-// PURGE request with an "xkey" header listing the surrogate keys, sent to
-// every URL in the background.
+// CDNConfig configures purges at HTTP caches in front of the edges: Varnish
+// with the xkey vmod (configs/varnish.vcl) or alike. A Purger follows the
+// change log and sends every catalog change and purge to each cache as
+// PURGE with an "xkey" header listing surrogate keys, or with
+// "X-Shopedge-Purge-All: 1", until the cache answers 2xx.
 type CDNConfig struct {
 	// PurgeURLs are the caches' purge endpoints, e.g. http://varnish:6081/.
 	// Empty disables CDN purges.
 	PurgeURLs []string `yaml:"purge_urls"`
 	// Timeout bounds one PURGE request.
 	Timeout time.Duration `yaml:"timeout"`
-	// Queue bounds pending purges; beyond it new purges are dropped (and
-	// logged) rather than blocking an admin call.
-	Queue int `yaml:"queue"`
+	// SourceAddr, when set, is the local IP address purges are sent from,
+	// the one the cache's purge ACL allows. Empty lets the OS choose.
+	SourceAddr string `yaml:"source_addr"`
+	// EdgeWait bounds how long a purge waits, before it is sent, for the
+	// edges following this core to apply the change (they say so by
+	// asking the feed for what follows it), so that the cache does not
+	// fetch the old page again from an edge still behind. 0 sends at once.
+	EdgeWait time.Duration `yaml:"edge_wait"`
+	// Settle is when each purge is sent a second time after its first was
+	// acknowledged: a request that reached the cache before an edge had
+	// applied the change may have cached the old page again, and the
+	// second purge drops it. It must exceed how long edges take to apply
+	// a change (a few ms on one core; changelog.poll_interval plus that
+	// for edges following another core). 0 sends each purge once.
+	Settle time.Duration `yaml:"settle"`
+	// MaxAge bounds how long a purge is retried: one pending longer is
+	// given up (and counted as dropped). Keep it at least the edge's
+	// s_maxage plus stale_while_revalidate: by then every page it would
+	// have dropped has expired anyway.
+	MaxAge time.Duration `yaml:"max_age"`
+	// BackoffMin and BackoffMax bound the wait between retries, doubling
+	// from the first to the second.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	// Batch is how many change-log events one purge covers at most. A
+	// cache that stays unreachable while more than a batch waits gets one
+	// purge-all instead of the backlog.
+	Batch int `yaml:"batch"`
+	// Lease is how long one core owns a cache's purges without renewing
+	// its claim in the store; another core takes over after it. Several
+	// cores may run on one store: one of them purges each cache.
+	Lease time.Duration `yaml:"lease"`
 }
 
 // DefaultConfig returns the defaults (AdminToken must still be set).
@@ -53,7 +94,16 @@ func DefaultConfig() Config {
 		MaxImportBytes:       1 << 30,
 		ChangesWait:          30 * time.Second,
 		SnapshotWriteTimeout: 10 * time.Minute,
-		CDN:                  CDNConfig{Timeout: 2 * time.Second, Queue: 1024},
+		CDN: CDNConfig{
+			Timeout:    2 * time.Second,
+			EdgeWait:   100 * time.Millisecond,
+			Settle:     250 * time.Millisecond,
+			MaxAge:     6 * time.Minute,
+			BackoffMin: 100 * time.Millisecond,
+			BackoffMax: 5 * time.Second,
+			Batch:      1000,
+			Lease:      10 * time.Second,
+		},
 	}
 }
 
@@ -64,6 +114,10 @@ func (c Config) Validate() error {
 		return errors.New("httpapi: admin_token is required")
 	case len(c.AdminToken) < 8:
 		return errors.New("httpapi: admin_token must be at least 8 bytes")
+	case c.InternalToken == "" && !c.InternalOpen:
+		return errors.New("internal_token: required: the edges send it to read the feed (set SHOPEDGE_INTERNAL_TOKEN; or internal_open: true for a core only a private network reaches)")
+	case c.InternalToken != "" && len(c.InternalToken) < 16:
+		return errors.New("internal_token: must be at least 16 bytes")
 	case c.MaxBodyBytes < 1024:
 		return fmt.Errorf("httpapi: max_body_bytes must be >= 1024, got %d", c.MaxBodyBytes)
 	case c.MaxImportBytes < 1024:
@@ -72,16 +126,43 @@ func (c Config) Validate() error {
 		return fmt.Errorf("httpapi: changes_wait must be > 0, got %s", c.ChangesWait)
 	case c.SnapshotWriteTimeout <= 0:
 		return fmt.Errorf("httpapi: snapshot_write_timeout must be > 0, got %s", c.SnapshotWriteTimeout)
-	case c.CDN.Timeout <= 0:
-		return fmt.Errorf("httpapi: cdn.timeout must be > 0, got %s", c.CDN.Timeout)
-	case c.CDN.Queue < 1:
-		return fmt.Errorf("httpapi: cdn.queue must be >= 1, got %d", c.CDN.Queue)
 	}
-	for i, u := range c.CDN.PurgeURLs {
+	return c.CDN.Validate()
+}
+
+// Validate reports the first invalid CDN field.
+func (c CDNConfig) Validate() error {
+	switch {
+	case c.Timeout <= 0:
+		return fmt.Errorf("httpapi: cdn.timeout must be > 0, got %s", c.Timeout)
+	case c.EdgeWait < 0:
+		return fmt.Errorf("httpapi: cdn.edge_wait must be >= 0, got %s", c.EdgeWait)
+	case c.Settle < 0:
+		return fmt.Errorf("httpapi: cdn.settle must be >= 0, got %s", c.Settle)
+	case c.MaxAge <= c.Settle:
+		return fmt.Errorf("httpapi: cdn.max_age must exceed cdn.settle (%s), got %s", c.Settle, c.MaxAge)
+	case c.BackoffMin <= 0:
+		return fmt.Errorf("httpapi: cdn.backoff_min must be > 0, got %s", c.BackoffMin)
+	case c.BackoffMax < c.BackoffMin:
+		return fmt.Errorf("httpapi: cdn.backoff_max must be >= cdn.backoff_min (%s), got %s", c.BackoffMin, c.BackoffMax)
+	case c.Batch < 1:
+		return fmt.Errorf("httpapi: cdn.batch must be >= 1, got %d", c.Batch)
+	case c.Lease < time.Second:
+		return fmt.Errorf("httpapi: cdn.lease must be >= 1s, got %s", c.Lease)
+	}
+	if c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil {
+		return fmt.Errorf("httpapi: cdn.source_addr: %q is not an IP address", c.SourceAddr)
+	}
+	seen := make(map[string]bool, len(c.PurgeURLs))
+	for i, u := range c.PurgeURLs {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			return fmt.Errorf("httpapi: cdn.purge_urls[%d]: %q is not an http(s) URL", i, u)
 		}
+		if seen[u] {
+			return fmt.Errorf("httpapi: cdn.purge_urls[%d]: %q is listed twice", i, u)
+		}
+		seen[u] = true
 	}
 	return nil
 }

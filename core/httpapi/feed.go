@@ -108,6 +108,9 @@ func (a *API) changes(ctx *fasthttp.RequestCtx) error {
 		}
 		wait = min(wait, a.cfg.ChangesWait)
 	}
+	// The edge has applied everything up to after: tell the CDN purger.
+	a.followers.begin(ctx.ConnID(), after, time.Now())
+	defer func() { a.followers.end(ctx.ConnID(), time.Now()) }()
 	var ch *api.Changes
 	if wait == 0 {
 		ch, err = a.log.Read(ctx, after, limit)

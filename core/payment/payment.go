@@ -132,6 +132,15 @@ type Gateway interface {
 
 // Router chooses the gateway of a payment and finds a gateway by the name
 // an order recorded.
+//
+// Failover is the checkout's loop, because each attempt is recorded on the
+// order (gateway name and key) before its call: try Route's candidates in
+// order, each attempt with its own key, and move to the next only when the
+// attempt provably charged nothing and was not a decline — Charge returned
+// an error wrapping ErrNotSent, or Lookup answered OutcomeNotCharged. A
+// decline ends the payment (another gateway would only retry the buyer's
+// card); any other error leaves the attempt unknown until Lookup resolves
+// it, and no other gateway may be tried meanwhile.
 type Router interface {
 	// Route returns the names of the gateways to try for a payment of
 	// amount with token, best first; at least one.

@@ -9,8 +9,10 @@ package shopapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/fasthttp/router"
 	json "github.com/goccy/go-json"
@@ -20,6 +22,7 @@ import (
 	"shopedge/core/api"
 	"shopedge/core/cart"
 	"shopedge/core/checkout"
+	"shopedge/store"
 )
 
 // Config configures the routes.
@@ -85,8 +88,14 @@ func (a *API) wrap(route string, h handler) fasthttp.RequestHandler {
 		if err == nil {
 			return
 		}
-		if api.ErrorCode(err) == api.ECodeInternal {
+		switch api.ErrorCode(err) {
+		case api.ECodeInternal:
 			a.log.Error().Err(err).Str("route", route).Msg("request failed")
+			err = unavailable(err)
+		case api.ECodePaymentUnknown:
+			// The order keeps its stock; a retry of the key after this
+			// long looks the charge up.
+			ctx.Response.Header.Set("Retry-After", strconv.FormatInt(a.co.PaymentRetryAfter(), 10))
 		}
 		api.WriteError(ctx, err)
 	}
@@ -97,21 +106,27 @@ var (
 	errTooLarge = api.Errorf(api.ECodeTooLarge, "the request body is too large")
 )
 
-// screen rejects oversized bodies and any card data in the URI, headers or
-// body.
+// screen rejects oversized bodies and any card data in the path, query,
+// headers or body, read decoded (see api.CardDataIn).
 func (a *API) screen(ctx *fasthttp.RequestCtx) error {
 	if len(ctx.Request.Body()) > a.cfg.MaxBodyBytes {
 		return errTooLarge
 	}
-	if api.ContainsCardNumber(ctx.Request.RequestURI()) || api.ContainsCardNumber(ctx.Request.Body()) {
+	if api.CardDataIn(&ctx.Request) != "" {
 		return errCardData
 	}
-	for k, v := range ctx.Request.Header.All() {
-		if api.ContainsCardNumber(k) || api.ContainsCardNumber(v) {
-			return errCardData
-		}
-	}
 	return nil
+}
+
+// unavailable turns the store failures that mean this core cannot serve
+// now (closed while draining, a transaction that kept conflicting on a hot
+// key, a deadline) into api.ECodeUnavailable, the one 503 an edge counts
+// against a core; other errors are returned as they are.
+func unavailable(err error) error {
+	if errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrConflict) || errors.Is(err, context.DeadlineExceeded) {
+		return api.Errorf(api.ECodeUnavailable, "this core cannot serve the request now; retry")
+	}
+	return err
 }
 
 func param(ctx *fasthttp.RequestCtx, name string) string {

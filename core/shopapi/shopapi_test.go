@@ -3,6 +3,7 @@ package shopapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -34,9 +35,13 @@ type testShop struct {
 	client *fasthttp.Client
 	logs   *proctest.SyncBuffer
 	skus   []string
+	onHand map[string]int64
 }
 
-func newShop(t *testing.T) *testShop {
+func newShop(t *testing.T) *testShop { return newShopGateway(t, nil) }
+
+// newShopGateway is newShop with gw as the one gateway (nil: testpay).
+func newShopGateway(t *testing.T, gw payment.Gateway) *testShop {
 	t.Helper()
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "shop.db"), embedded.Options{NoSync: true})
 	if err != nil {
@@ -52,7 +57,9 @@ func newShop(t *testing.T) *testShop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, _ := testpay.New(testpay.Config{})
+	if gw == nil {
+		gw, _ = testpay.New(testpay.Config{})
+	}
 	co, err := checkout.New(st, cat, payment.Single("testpay", gw), checkout.DefaultConfig(), log, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -62,14 +69,17 @@ func newShop(t *testing.T) *testShop {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: r.Handler, MaxRequestBodySize: 1 << 20, ReadTimeout: 5 * time.Second, Logger: &zlog{log}}
 	go func() { _ = srv.Serve(ln) }()
-	s := &testShop{t: t, cat: cat, logs: logs, client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}}
+	s := &testShop{t: t, cat: cat, logs: logs, onHand: map[string]int64{}, client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}}
 	t.Cleanup(func() {
 		_ = srv.Shutdown()
 		co.Close()
+		// Stock is checked against what the test set, not against
+		// available (computed from the other three when read). The
+		// checkout package checks reserved and sold against its orders.
 		for _, sku := range s.skus {
 			st, err := cat.Stock(context.Background(), sku)
-			if err != nil || st.OnHand != st.Available+st.Reserved+st.Sold || st.Available < 0 {
-				t.Errorf("stock of %s broken: %+v %v", sku, st, err)
+			if err != nil || st.OnHand != s.onHand[sku] || st.Reserved < 0 || st.Sold < 0 || st.Reserved+st.Sold > st.OnHand {
+				t.Errorf("stock of %s broken: %+v (on hand set to %d) %v", sku, st, s.onHand[sku], err)
 			}
 		}
 		_ = db.Close()
@@ -91,6 +101,7 @@ func (s *testShop) product(sku string, price *api.Money, onHand int64) {
 		s.t.Fatal(err)
 	}
 	s.skus = append(s.skus, sku)
+	s.onHand[sku] = onHand
 }
 
 type resp struct {
@@ -190,8 +201,11 @@ func TestShopFlow(t *testing.T) {
 		t.Fatalf("replay %d %s", again.status, again.body)
 	}
 	s.want(s.do("POST", "/v1/checkout", strings.Replace(body, "a@example.com", "b@example.com", 1), "Idempotency-Key", "flow-1"), 422, api.ECodeKeyReused)
-	// The paid order consumed the cart.
-	s.want(s.do("GET", "/v1/carts/"+id, ""), 404, api.ECodeNotFound)
+	// The paid order froze the cart: it shows the order and cannot change.
+	if c := decodeCart(t, s.do("GET", "/v1/carts/"+id, "")); c.OrderID != o.ID {
+		t.Fatalf("paid cart %+v", c)
+	}
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/tv", `{"quantity":1}`), 409, api.ECodeConflict)
 
 	got := s.do("GET", "/v1/orders/"+o.ID+"?token="+o.Token, "")
 	s.want(got, 200, "")
@@ -298,6 +312,17 @@ func TestCardDataRejectedAndNeverLogged(t *testing.T) {
 		{"GET", "/v1/carts/" + id + "?card=4111111111111111", ""},
 		{"GET", "/v1/orders/" + id + "?token=5555555555554444", ""},
 		{"PUT", "/v1/carts/" + id + "/items/4111111111111111", `{"quantity":1}`},
+		// Decoded values (issue 13): JSON escapes, other separators, a
+		// percent-encoded or '+'-joined query, an encoded path segment.
+		{"POST", "/v1/checkout", `{"cart_id":"` + id + `","payment_token":"tok_ok","email":"\u0034111111111111111@example.com"}`},
+		{"POST", "/v1/checkout", `{"cart_id":"` + id + `","payment_token":"tok_ok","email":"41\u00311.1111.1111.1111@example.com"}`},
+		{"POST", "/v1/checkout", checkoutBody(id, "4111_1111_1111_1111", "a@example.com")},
+		{"POST", "/v1/checkout", checkoutBody(id, "4111+1111+1111+1111", "a@example.com")},
+		{"POST", "/v1/checkout", checkoutBody(id, "4111 / 1111 / 1111 / 1111", "a@example.com")},
+		{"POST", "/v1/checkout?pan=4111%201111%201111%201111", checkoutBody(id, "tok_ok", "a@example.com")},
+		{"POST", "/v1/checkout?pan=4111+1111+1111+1111", checkoutBody(id, "tok_ok", "a@example.com")},
+		{"POST", "/v1/checkout?pan=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31", checkoutBody(id, "tok_ok", "a@example.com")},
+		{"PUT", "/v1/carts/" + id + "/items/%34111111111111111", `{"quantity":1}`},
 	} {
 		r := s.do(tc.method, tc.uri, tc.body, "Idempotency-Key", "card-1")
 		s.want(r, 400, api.ECodeCardData)
@@ -317,4 +342,109 @@ func TestCardDataRejectedAndNeverLogged(t *testing.T) {
 			t.Fatalf("card number in logs: %s", logs)
 		}
 	}
+}
+
+// TestOneCheckoutPerCart checks out one cart under two Idempotency-Keys (a
+// double click): the second gets a 409 naming the first order, never a
+// second reservation or charge; changes to the frozen cart get a 409 JSON
+// body naming the order and change nothing; a declined checkout unfreezes
+// the cart.
+func TestOneCheckoutPerCart(t *testing.T) {
+	s := newShop(t)
+	s.product("a", &api.Money{Amount: 100, Currency: "USD"}, 10)
+	s.product("b", &api.Money{Amount: 5, Currency: "USD"}, 10)
+	id := s.newCart()
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/a", `{"quantity":2}`), 200, "")
+	// Declined: the cart is unfrozen and can change.
+	s.want(s.do("POST", "/v1/checkout", checkoutBody(id, "tok_decline", "a@example.com"), "Idempotency-Key", "d1"), 402, api.ECodePaymentDeclined)
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/a", `{"quantity":3}`), 200, "")
+	first := s.do("POST", "/v1/checkout", checkoutBody(id, "tok_ok", "a@example.com"), "Idempotency-Key", "k1")
+	s.want(first, 201, "")
+	var o api.Order
+	_ = json.Unmarshal(first.body, &o)
+	second := s.do("POST", "/v1/checkout", checkoutBody(id, "tok_ok", "a@example.com"), "Idempotency-Key", "k2")
+	s.want(second, 409, api.ECodeConflict)
+	var eb struct {
+		Error struct {
+			Field   string            `json:"field"`
+			Details map[string]string `json:"details"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(second.body, &eb); err != nil || eb.Error.Details["order_id"] != o.ID || eb.Error.Details["status"] != api.OrderPaid {
+		t.Fatalf("second checkout of the cart: %s", second.body)
+	}
+	for _, r := range []resp{
+		s.do("PUT", "/v1/carts/"+id+"/items/b", `{"quantity":1}`),
+		s.do("PUT", "/v1/carts/"+id+"/items/a", `{"quantity":9}`),
+		s.do("DELETE", "/v1/carts/"+id+"/items/a", ""),
+	} {
+		s.want(r, 409, api.ECodeConflict)
+		if err := json.Unmarshal(r.body, &eb); err != nil || eb.Error.Field != "cart_id" || eb.Error.Details["order_id"] != o.ID {
+			t.Fatalf("change of a frozen cart: %s", r.body)
+		}
+	}
+	if c := decodeCart(t, s.do("GET", "/v1/carts/"+id, "")); len(c.Lines) != 1 || c.Lines[0].Quantity != 3 {
+		t.Fatalf("frozen cart changed: %+v", c)
+	}
+	if st, _ := s.cat.Stock(context.Background(), "a"); st.Sold != 3 || st.Reserved != 0 {
+		t.Fatalf("stock %+v", st)
+	}
+}
+
+// unknownGateway charges nothing and can never tell: every checkout's
+// outcome stays unknown.
+type unknownGateway struct{ payment.Gateway }
+
+func (unknownGateway) Charge(context.Context, payment.ChargeRequest) (payment.Charge, error) {
+	return payment.Charge{}, fmt.Errorf("read timeout: %w", payment.ErrGateway)
+}
+
+func (unknownGateway) Lookup(context.Context, payment.ChargeRequest) (payment.LookupResult, error) {
+	return payment.LookupResult{}, fmt.Errorf("connection refused: %w", payment.ErrGateway)
+}
+
+// TestPaymentUnknownRetryAfter checks the 503 of a checkout whose payment
+// outcome is unknown: code payment_unknown (not unavailable, which an
+// edge's breaker counts), Retry-After set, the order named; a retry within
+// it is in flight (409).
+func TestPaymentUnknownRetryAfter(t *testing.T) {
+	s := newShopGateway(t, unknownGateway{})
+	s.product("a", &api.Money{Amount: 100, Currency: "USD"}, 1)
+	id := s.newCart()
+	s.want(s.do("PUT", "/v1/carts/"+id+"/items/a", `{"quantity":1}`), 200, "")
+	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(res)
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("http://core/v1/checkout")
+	req.Header.Set("Idempotency-Key", "u1")
+	req.SetBodyString(checkoutBody(id, "tok_ok", "a@example.com"))
+	if err := s.client.DoTimeout(req, res, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode() != 503 || string(res.Header.Peek("Retry-After")) != "2" || !bytes.Contains(res.Body(), []byte(`"code":"payment_unknown"`)) || !bytes.Contains(res.Body(), []byte(`"order_id"`)) {
+		t.Fatalf("unknown payment: %d Retry-After %q %s", res.StatusCode(), res.Header.Peek("Retry-After"), res.Body())
+	}
+	s.want(s.do("POST", "/v1/checkout", checkoutBody(id, "tok_ok", "a@example.com"), "Idempotency-Key", "u1"), 409, api.ECodeInFlight)
+	if st, _ := s.cat.Stock(context.Background(), "a"); st.Reserved != 1 {
+		t.Fatalf("the order in doubt lost its reservation: %+v", st)
+	}
+}
+
+// TestStoreOverloadIsUnavailable: store failures that mean this core cannot
+// serve now become ECodeUnavailable (the 503 an edge's breaker counts);
+// other errors keep their code.
+func TestStoreOverloadIsUnavailable(t *testing.T) {
+	f := func(err error, want string) {
+		t.Helper()
+		if got := api.ErrorCode(unavailable(err)); got != want {
+			t.Fatalf("%v: code %q, want %q", err, got, want)
+		}
+	}
+	f(fmt.Errorf("cannot create cart: %w", store.ErrClosed), api.ECodeUnavailable)
+	f(fmt.Errorf("cannot reserve: %w", store.ErrConflict), api.ECodeUnavailable)
+	f(context.DeadlineExceeded, api.ECodeUnavailable)
+	f(errors.New("bug"), api.ECodeInternal)
+	f(api.Errorf(api.ECodePaymentUnknown, "x"), api.ECodePaymentUnknown)
+	f(api.Errorf(api.ECodeOutOfStock, "x"), api.ECodeOutOfStock)
 }

@@ -179,7 +179,7 @@ func (f *Follower) Run(ctx context.Context) {
 			err = f.load(ctx)
 			needLoad = err != nil
 		} else {
-			needLoad, err = f.poll(ctx)
+			needLoad, err = f.poll(ctx, f.pollWait())
 		}
 		if ctx.Err() != nil {
 			return
@@ -287,11 +287,23 @@ func (f *Follower) summariesEnough() bool {
 	return true
 }
 
-// poll runs one changes poll; reload is true when the snapshot must be
-// loaded again (410, or a core whose log restarted below our seq).
-func (f *Follower) poll(ctx context.Context) (reload bool, err error) {
+// pollWait is the long-poll wait of the next changes poll: Wait, or none
+// while requests are failing, so that the first answer after the core
+// comes back arrives at once and ends the stale marking then, not after a
+// long poll's wait (issue 13: X-Shopedge-Stale stayed ~30 s).
+func (f *Follower) pollWait() time.Duration {
+	if f.failSince.Load() != 0 {
+		return 0
+	}
+	return f.cfg.Wait
+}
+
+// poll runs one changes poll waiting up to wait; reload is true when the
+// snapshot must be loaded again (410, or a core whose log restarted below
+// our seq).
+func (f *Follower) poll(ctx context.Context, wait time.Duration) (reload bool, err error) {
 	seq := f.seq.Load()
-	ch, err := f.feed.Changes(ctx, seq, f.cfg.Wait)
+	ch, err := f.feed.Changes(ctx, seq, wait)
 	if errors.Is(err, api.ErrGone) {
 		f.log.Warn().Uint64("seq", seq).Msg("change feed position is gone; reloading the snapshot")
 		return true, nil

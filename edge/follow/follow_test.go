@@ -272,3 +272,34 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestStaleClearsAtOnceOnReconnect (issue 13): after an outage with no
+// new events, the first poll that reaches the core again answers at once
+// (wait 0), so Connected turns true within a second, not after a 30 s
+// long poll.
+func TestStaleClearsAtOnceOnReconnect(t *testing.T) {
+	core := startCore(t)
+	core.Upsert(prod("a", 1))
+	cfg := testConfig()
+	cfg.Wait = 30 * time.Second
+	cfg.BackoffMin, cfg.BackoffMax, cfg.DisconnectAfter = 20*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+	f, _ := New(newClient(t, core.Addr()), []Sink{&recorder{}}, cfg, zerolog.Nop(), metrics.NewSet())
+	run(t, f)
+	eventually(t, "ready", f.Ready)
+	core.Stop()
+	eventually(t, "disconnected", func() bool { return !f.Connected() })
+	if err := core.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	eventually(t, "connected", f.Connected)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("connected %s after the core came back", d)
+	}
+	// Once connected, polls are long polls again.
+	polls := core.Calls("changes")
+	time.Sleep(300 * time.Millisecond)
+	if n := core.Calls("changes") - polls; n > 1 {
+		t.Fatalf("%d polls in 300ms while connected: not long polls", n)
+	}
+}

@@ -11,9 +11,19 @@ import (
 type Config struct {
 	// Addrs are the core addresses (host:port) writes are forwarded to.
 	Addrs []string `yaml:"-"` // from the edge's core.addrs
-	// Timeout bounds one forwarded request, retries included; past it the
-	// edge answers 504.
+	// Timeout bounds one forwarded request, retries included, on the
+	// routes that do not call the payment gateway; past it the edge
+	// answers 504.
 	Timeout time.Duration `yaml:"timeout"`
+	// CheckoutTimeout bounds a checkout and an order cancel, which call
+	// the payment gateway. It must exceed the core's longest checkout,
+	// which the core announces on its feed (see api.HeaderCheckoutMax):
+	// when it does not, the edge logs an error naming this setting and
+	// uses the announced value plus CheckoutMargin.
+	CheckoutTimeout time.Duration `yaml:"checkout_timeout"`
+	// CheckoutMargin is added to the core's announced longest checkout
+	// when CheckoutTimeout is shorter than it.
+	CheckoutMargin time.Duration `yaml:"checkout_margin"`
 	// DialTimeout bounds establishing one connection to a core.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// MaxConnsPerAddr bounds the open connections to each core.
@@ -26,18 +36,27 @@ type Config struct {
 	// MaxResponseBodySize bounds a core response body (bytes).
 	MaxResponseBodySize int `yaml:"max_response_body_size"`
 	// MaxAttempts is the number of attempts on one core for a request that
-	// may be retried (GET, HEAD, or a write carrying an Idempotency-Key).
+	// may be retried (GET, or a write carrying an Idempotency-Key).
 	MaxAttempts int `yaml:"max_attempts"`
 	// RetryAfter is the Retry-After the edge sends with a fast 503.
 	RetryAfter time.Duration `yaml:"retry_after"`
 	// BreakerFailures is the count of consecutive failures that opens a
-	// core's circuit breaker.
+	// core's circuit breaker. Only a core's own failures count: transport
+	// errors, timeouts of the routes that do not call the payment
+	// gateway, and its 503 unavailable (or a 503 that is not the core's
+	// JSON); never an application answer.
 	BreakerFailures uint32 `yaml:"breaker_failures"`
 	// BreakerOpenFor is how long an open breaker stays open before one
 	// half-open probe is let through.
 	BreakerOpenFor time.Duration `yaml:"breaker_open_for"`
 	// BreakerHalfOpenRequests is how many probes a half-open breaker admits.
 	BreakerHalfOpenRequests uint32 `yaml:"breaker_half_open_requests"`
+	// Limits are the per-client budgets, enforced before a request costs a
+	// core anything.
+	Limits LimitsConfig `yaml:"limits"`
+	// CoreCheckoutMax returns the longest checkout a core last announced
+	// (0 when none did yet); the wiring sets it (api.Client.CheckoutMax).
+	CoreCheckoutMax func() time.Duration `yaml:"-"`
 }
 
 // DefaultConfig returns the configuration for a local run: one core on
@@ -46,6 +65,8 @@ func DefaultConfig() Config {
 	return Config{
 		Addrs:                   []string{"127.0.0.1:9090"},
 		Timeout:                 5 * time.Second,
+		CheckoutTimeout:         30 * time.Second,
+		CheckoutMargin:          2 * time.Second,
 		DialTimeout:             time.Second,
 		MaxConnsPerAddr:         512,
 		MaxInFlight:             4096,
@@ -56,6 +77,7 @@ func DefaultConfig() Config {
 		BreakerFailures:         5,
 		BreakerOpenFor:          2 * time.Second,
 		BreakerHalfOpenRequests: 1,
+		Limits:                  DefaultLimits(),
 	}
 }
 
@@ -77,6 +99,10 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Timeout <= 0:
 		return fmt.Errorf("forward.timeout: must be > 0, got %s", c.Timeout)
+	case c.CheckoutTimeout < c.Timeout:
+		return fmt.Errorf("forward.checkout_timeout: must be >= forward.timeout (%s), got %s", c.Timeout, c.CheckoutTimeout)
+	case c.CheckoutMargin < 0:
+		return fmt.Errorf("forward.checkout_margin: must be >= 0, got %s", c.CheckoutMargin)
 	case c.DialTimeout <= 0:
 		return fmt.Errorf("forward.dial_timeout: must be > 0, got %s", c.DialTimeout)
 	case c.MaxConnsPerAddr <= 0:
@@ -98,5 +124,5 @@ func (c *Config) Validate() error {
 	case c.BreakerHalfOpenRequests < 1:
 		return fmt.Errorf("forward.breaker_half_open_requests: must be >= 1, got %d", c.BreakerHalfOpenRequests)
 	}
-	return nil
+	return c.Limits.Validate()
 }

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,31 +12,32 @@ import (
 // benchCore answers every request with a small JSON order.
 func benchCore(b *testing.B) string {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
 	body := []byte(`{"id":"0123456789abcdef0123456789abcdef","status":"paid","lines":[],"totals":{"amount":29999,"currency":"USD"}}`)
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	return startCore(b, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(201)
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)
-	}}
-	go func() { _ = s.Serve(ln) }()
-	b.Cleanup(func() { _ = s.Shutdown() })
-	return ln.Addr().String()
+	})
 }
 
 const benchBody = `{"cart_id":"0123456789abcdef0123456789abcdef","payment_token":"tok_ok","email":"a@example.com"}`
 
-// BenchmarkForward measures Handle: request copy, breaker, in-flight
-// bound, one loopback round trip and the response copy.
+// BenchmarkForward measures the forwarded checkout route as the edge
+// mounts it: router, checks (parameters, card screen), per-client limits
+// (the default budgets, with a client address per goroutine so none is
+// exhausted), breaker, in-flight bound, one loopback round trip and the
+// response copy.
 func BenchmarkForward(b *testing.B) {
-	f := mustNewB(b, benchCore(b))
-	remote := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 4000}
+	cfg := testConfig(benchCore(b))
+	cfg.Limits = DefaultLimits()
+	cfg.Limits.ClientRate, cfg.Limits.CartRate, cfg.Limits.CheckoutsPerCart = 1e9, 1e9, 0
+	f := mustNew(b, cfg)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchBody)))
+	var n atomic.Uint32
 	b.RunParallel(func(pb *testing.PB) {
+		n := n.Add(1)
+		remote := &net.TCPAddr{IP: net.IPv4(10, 0, byte(n>>8), byte(n)), Port: 4000}
 		var req fasthttp.Request
 		var ctx fasthttp.RequestCtx
 		for pb.Next() {
@@ -46,9 +48,9 @@ func BenchmarkForward(b *testing.B) {
 			req.Header.SetContentType("application/json")
 			req.SetBodyString(benchBody)
 			ctx.Init(&req, remote, nil)
-			f.Handle(&ctx)
+			f.handler(&ctx)
 			if ctx.Response.StatusCode() != 201 {
-				b.Fatalf("status %d", ctx.Response.StatusCode())
+				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 			}
 		}
 	})
@@ -76,14 +78,4 @@ func BenchmarkForwardBaseline(b *testing.B) {
 			}
 		}
 	})
-}
-
-func mustNewB(b *testing.B, addr string) *Forwarder {
-	b.Helper()
-	cfg := testConfig(addr)
-	f, err := New(cfg, nopLogger(), newSet())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return f
 }

@@ -1,61 +1,59 @@
 package forward
 
 import (
-	"strings"
-
 	"github.com/valyala/fasthttp"
 
 	"shopedge/internal/httpserver"
 )
 
-// forwardedRequestHeaders are the request headers a core sees. Everything
-// else (cookies, Host, hop-by-hop headers) stays at the edge.
-var forwardedRequestHeaders = []string{
-	"Content-Type", "Accept", HeaderIdempotencyKey, "Authorization",
-}
+// forwardedRequestHeaders are the client's request headers a core sees;
+// nothing else of the client's headers (Authorization, Cookie, Host,
+// hop-by-hop headers, X-Forwarded-*) crosses the edge. The edge adds the
+// request id and X-Forwarded-For (the client's address) itself.
+var forwardedRequestHeaders = []string{"Accept", HeaderIdempotencyKey}
 
-// droppedResponseHeaders are the core response headers the edge does not
-// pass on: hop-by-hop and those the edge's server sets itself.
-var droppedResponseHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
-	"Content-Length": true, "Date": true, "Server": true, "Cache-Control": true,
-	"Content-Type": true, "Upgrade": true, "Trailer": true,
-}
+// passedResponseHeaders are the core's response headers a client sees,
+// besides the status, Content-Type and body: what the routes' answers
+// mean to a client. The edge's server sets its own framing, date and
+// caching headers, and the request id.
+var passedResponseHeaders = []string{"Retry-After", "Idempotent-Replayed", "Allow", "Content-Encoding"}
 
-// buildRequest fills req from ctx's request: method, path, query, body and
-// the forwarded headers, plus the request id and X-Forwarded-For.
-func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx) {
-	req.Header.SetMethodBytes(ctx.Method())
-	req.SetRequestURIBytes(ctx.URI().RequestURI())
+// buildRequest fills req for a core from rt, the validated parameters p,
+// the validated token, and ctx's allow-listed headers and body.
+func buildRequest(req *fasthttp.Request, ctx *fasthttp.RequestCtx, rt *route, p *[2]string, token string, client []byte) {
+	req.Header.SetMethod(rt.method)
+	uri := rt.build(req.Header.RequestURI()[:0], p)
+	if rt.token {
+		uri = append(append(uri, "?token="...), token...)
+	}
+	req.Header.SetRequestURIBytes(uri)
 	for _, h := range forwardedRequestHeaders {
 		if v := ctx.Request.Header.Peek(h); len(v) > 0 {
 			req.Header.SetBytesV(h, v)
 		}
 	}
-	// The id never looks like a card number unless the client sent one,
-	// which the core then refuses like any other card data.
+	// A valid client id (one that does not look like card data), else a
+	// new one; the same id goes back to the client.
 	req.Header.SetBytesV(HeaderRequestID, httpserver.RequestID(ctx))
-	xff := string(ctx.Request.Header.Peek("X-Forwarded-For"))
-	if ip := ctx.RemoteIP().String(); xff == "" {
-		xff = ip
-	} else {
-		xff += ", " + ip
+	req.Header.SetBytesV("X-Forwarded-For", client)
+	if rt.body {
+		if ct := ctx.Request.Header.ContentType(); len(ct) > 0 {
+			req.Header.SetContentTypeBytes(ct)
+		}
+		req.SetBody(ctx.Request.Body())
 	}
-	req.Header.Set("X-Forwarded-For", xff)
-	req.SetBody(ctx.Request.Body())
 }
 
-// copyResponse writes resp's status, headers and body to ctx.
+// copyResponse writes resp's status, allow-listed headers and body to ctx.
 func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 	ctx.SetStatusCode(resp.StatusCode())
 	if ct := resp.Header.ContentType(); len(ct) > 0 {
 		ctx.Response.Header.SetContentTypeBytes(ct)
 	}
-	for k, v := range resp.Header.All() {
-		if droppedResponseHeaders[string(k)] || strings.EqualFold(string(k), HeaderRequestID) {
-			continue
+	for _, h := range passedResponseHeaders {
+		if v := resp.Header.Peek(h); len(v) > 0 {
+			ctx.Response.Header.SetBytesV(h, v)
 		}
-		ctx.Response.Header.AddBytesKV(k, v)
 	}
 	ctx.SetBody(resp.Body())
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/sony/gobreaker"
 )
 
 // forwardMetrics are the forwarder's series on the edge's metrics set.
@@ -19,25 +18,37 @@ type forwardMetrics struct {
 	rejectedUnreachable *metrics.Counter
 	rejectedTooLarge    *metrics.Counter
 	rejectedCardData    *metrics.Counter
+	rejectedInvalid     *metrics.Counter
+	// 429s by the budget that was spent.
+	limitedClient, limitedCart, limitedCheckouts, limitedFailedPayments *metrics.Counter
+	// checkouts the core answered with a failed payment
+	failedPayments *metrics.Counter
 }
 
 func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
 	m := &forwardMetrics{
-		duration:            ms.NewHistogram(`shopedge_edge_forward_duration_seconds`),
-		errTimeout:          ms.NewCounter(`shopedge_edge_forward_errors_total{kind="timeout"}`),
-		errDial:             ms.NewCounter(`shopedge_edge_forward_errors_total{kind="dial"}`),
-		errConn:             ms.NewCounter(`shopedge_edge_forward_errors_total{kind="connection"}`),
-		rejectedInFlight:    ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="in_flight"}`),
-		rejectedBreaker:     ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="breaker_open"}`),
-		rejectedUnreachable: ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="unreachable"}`),
-		rejectedTooLarge:    ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="too_large"}`),
-		rejectedCardData:    ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="card_data"}`),
+		duration:              ms.NewHistogram(`shopedge_edge_forward_duration_seconds`),
+		errTimeout:            ms.NewCounter(`shopedge_edge_forward_errors_total{kind="timeout"}`),
+		errDial:               ms.NewCounter(`shopedge_edge_forward_errors_total{kind="dial"}`),
+		errConn:               ms.NewCounter(`shopedge_edge_forward_errors_total{kind="connection"}`),
+		rejectedInFlight:      ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="in_flight"}`),
+		rejectedBreaker:       ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="breaker_open"}`),
+		rejectedUnreachable:   ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="unreachable"}`),
+		rejectedTooLarge:      ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="too_large"}`),
+		rejectedCardData:      ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="card_data"}`),
+		rejectedInvalid:       ms.NewCounter(`shopedge_edge_forward_rejected_total{reason="invalid"}`),
+		limitedClient:         ms.NewCounter(`shopedge_edge_forward_limited_total{budget="client"}`),
+		limitedCart:           ms.NewCounter(`shopedge_edge_forward_limited_total{budget="cart"}`),
+		limitedCheckouts:      ms.NewCounter(`shopedge_edge_forward_limited_total{budget="checkouts_per_cart"}`),
+		limitedFailedPayments: ms.NewCounter(`shopedge_edge_forward_limited_total{budget="failed_payments"}`),
+		failedPayments:        ms.NewCounter(`shopedge_edge_forward_failed_payments_total`),
 	}
 	m.status[0] = ms.NewCounter(`shopedge_edge_forward_responses_total{class="other"}`)
 	for i := 1; i < len(m.status); i++ {
 		m.status[i] = ms.NewCounter(fmt.Sprintf(`shopedge_edge_forward_responses_total{class="%dxx"}`, i))
 	}
 	ms.NewGauge(`shopedge_edge_forward_in_flight`, func() float64 { return float64(f.inFlight.Load()) })
+	ms.NewGauge(`shopedge_edge_forward_checkout_timeout_seconds`, func() float64 { return f.CheckoutTimeout().Seconds() })
 	return m
 }
 
@@ -45,13 +56,7 @@ func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
 // 2 open).
 func (m *forwardMetrics) registerBackend(ms *metrics.Set, b *backend) {
 	ms.NewGauge(fmt.Sprintf(`shopedge_edge_forward_breaker_state{core=%q}`, b.addr), func() float64 {
-		switch b.cb.State() {
-		case gobreaker.StateOpen:
-			return 2
-		case gobreaker.StateHalfOpen:
-			return 1
-		}
-		return 0
+		return float64(b.cb.current())
 	})
 }
 

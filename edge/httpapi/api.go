@@ -2,7 +2,9 @@
 // pages served from the precomputed page store (a lookup and a write, no
 // allocation on a hit), misses fetched from the core once per key, the
 // edge-local purge, and mount points for autocomplete and the forwarded
-// cart/checkout routes.
+// cart/checkout routes. Public read routes are answered by the edge
+// itself; only the write routes the forwarder lists (forward.Endpoint)
+// reach a core, each rebuilt from its validated parameters.
 package httpapi
 
 import (
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"shopedge/core/api"
+	"shopedge/edge/forward"
 	"shopedge/edge/pages"
 )
 
@@ -37,8 +40,9 @@ type Deps struct {
 	Metrics  *metrics.Set
 	// Suggest serves GET /v1/suggest.
 	Suggest fasthttp.RequestHandler
-	// Forward serves the cart, checkout and order routes.
-	Forward fasthttp.RequestHandler
+	// Forward are the write routes forwarded to a core (cart, checkout,
+	// order): forward.Forwarder.Endpoints.
+	Forward []forward.Endpoint
 }
 
 // API serves the edge's read path. It holds no per-request state and is
@@ -94,23 +98,19 @@ func (a *API) Register(r *router.Router) {
 			api.WriteError(ctx, api.Errorf(api.ECodeMethod, "method %s not allowed here", ctx.Method()))
 		}
 	}
+	// Public read routes: answered by the edge, never forwarded.
 	r.GET("/v1/products/{id}", a.ProductJSON)
 	r.HEAD("/v1/products/{id}", a.ProductJSON)
 	r.GET("/products/{slug}", a.ProductHTML)
 	r.HEAD("/products/{slug}", a.ProductHTML)
-	r.POST("/admin/v1/purge", a.Purge)
-	r.GET("/debug/pprof/{profile:*}", a.Debug)
 	if h := a.deps.Suggest; h != nil {
 		r.GET("/v1/suggest", h)
 	}
-	if h := a.deps.Forward; h != nil {
-		r.POST("/v1/carts", h)
-		r.GET("/v1/carts/{id}", h)
-		r.PUT("/v1/carts/{id}/items/{sku}", h)
-		r.DELETE("/v1/carts/{id}/items/{sku}", h)
-		r.POST("/v1/checkout", h)
-		r.GET("/v1/orders/{id}", h)
-		r.POST("/v1/orders/{id}/cancel", h)
+	// This edge's own admin route.
+	r.POST("/admin/v1/purge", a.Purge)
+	// The write routes of the public API, forwarded to a core.
+	for _, ep := range a.deps.Forward {
+		r.Handle(ep.Method, ep.Path, ep.Handler)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"shopedge/core/api"
 	"shopedge/edge/follow"
 	"shopedge/edge/follow/fakecore"
+	"shopedge/edge/forward"
 	"shopedge/edge/pages"
 )
 
@@ -106,7 +107,7 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 	}
 	e.api = New(Deps{Pages: e.pages, Follower: e.follower, Core: core, Log: zerolog.Nop(), Metrics: metrics.NewSet(),
 		Suggest: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("suggest") },
-		Forward: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("forward " + string(ctx.Method())) },
+		Forward: standInEndpoints(t),
 	}, cfg)
 	r := router.New()
 	e.api.Register(r)
@@ -121,6 +122,21 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 		}
 	}
 	return e
+}
+
+// standInEndpoints are the forwarder's routes with a stand-in handler
+// answering "forward {method}".
+func standInEndpoints(t testing.TB) []forward.Endpoint {
+	cfg := forward.DefaultConfig()
+	fw, err := forward.New(cfg, zerolog.Nop(), metrics.NewSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := fw.Endpoints()
+	for i := range eps {
+		eps[i].Handler = func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("forward " + string(ctx.Method())) }
+	}
+	return eps
 }
 
 // do sends one request; headers are name, value pairs.

@@ -22,13 +22,19 @@ func testConfig(addr string) httpserver.Config {
 	return c
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t *testing.T, url string, hdr ...string) (int, string) {
 	t.Helper()
-	status, body, err := fasthttp.GetTimeout(nil, url, 5*time.Second)
-	if err != nil {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	return status, string(body)
+	return resp.StatusCode(), string(resp.Body())
 }
 
 func TestServeRoutesDispatchAndReadiness(t *testing.T) {
@@ -44,7 +50,8 @@ func TestServeRoutesDispatchAndReadiness(t *testing.T) {
 			}
 			return nil, ""
 		},
-		Ready: ready.Load,
+		Ready:     ready.Load,
+		OpsTokens: []string{"ops-secret"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +66,10 @@ func TestServeRoutesDispatchAndReadiness(t *testing.T) {
 			t.Fatalf("GET %s = %d %q, want 200 %q", path, st, body, want)
 		}
 	}
-	_, m := get(t, base+"/metrics")
+	if st, _ := get(t, base+"/metrics"); st != 401 {
+		t.Fatalf("/metrics without a token = %d, want 401", st)
+	}
+	_, m := get(t, base+"/metrics", "Authorization", "Bearer ops-secret")
 	for _, want := range []string{
 		`shopedge_http_requests_total{server="test",route="/fast",code="2xx"} 1`,
 		`shopedge_http_requests_total{server="test",route="/hello",code="2xx"} 1`,
@@ -124,5 +134,52 @@ func TestBaseStartStop(t *testing.T) {
 		if !strings.Contains(logs.String(), `"step":"`+step+`"`) {
 			t.Fatalf("step %q not logged: %s", step, logs.String())
 		}
+	}
+}
+
+// TestOpsListener: with ops.addr set, a second listener serves /metrics
+// (with the main server's request metrics), /debug/pprof/, /healthz and
+// /readyz without a token, while the main listener keeps asking for one;
+// Shutdown stops both.
+func TestOpsListener(t *testing.T) {
+	s, err := Serve(testConfig("127.0.0.1:0"), zerolog.Nop(), metrics.NewSet(), Handlers{
+		Routes: func(r *router.Router) {
+			r.GET("/hello", func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("routed") })
+		},
+		OpsTokens: []string{"ops-secret"},
+		Ops:       OpsConfig{Addr: "127.0.0.1:0"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	base, ops := "http://"+s.Addr(), "http://"+s.OpsAddr()
+	if s.OpsAddr() == "" || s.OpsAddr() == s.Addr() {
+		t.Fatalf("ops address %q", s.OpsAddr())
+	}
+	get(t, base+"/hello")
+	if st, _ := get(t, base+"/metrics"); st != 401 {
+		t.Fatalf("main /metrics without a token = %d", st)
+	}
+	st, m := get(t, ops+"/metrics")
+	if st != 200 || !strings.Contains(m, `shopedge_http_requests_total{server="test",route="/hello",code="2xx"} 1`) {
+		t.Fatalf("ops /metrics = %d:\n%s", st, m)
+	}
+	for _, p := range []string{"/debug/pprof/heap", "/healthz", "/readyz"} {
+		if st, _ := get(t, ops+p); st != 200 {
+			t.Fatalf("ops %s = %d", p, st)
+		}
+	}
+	if st, _ := get(t, ops+"/hello"); st != 404 {
+		t.Fatalf("ops listener serves the tier's routes: %d", st)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fasthttp.GetTimeout(nil, ops+"/healthz", time.Second); err == nil {
+		t.Fatal("ops listener still serving after Shutdown")
+	}
+	if err := (OpsConfig{Addr: "nowhere"}).Validate(); err == nil || !strings.Contains(err.Error(), "ops.addr") {
+		t.Fatalf("Validate(nowhere) = %v", err)
 	}
 }

@@ -10,8 +10,10 @@
 //
 // Supported leaf types: string, bool, signed and unsigned integers, float64,
 // time.Duration ("250ms", "5s"), ByteSize ("64MB"), []string (a YAML
-// sequence, or a comma-separated list in a variable or flag) and any type
-// implementing encoding.TextUnmarshaler.
+// sequence, or a comma-separated list in a variable or flag), any type
+// implementing encoding.TextUnmarshaler, and slices of structs made of
+// those (a YAML sequence of mappings; in a variable or flag, the whole list
+// as one YAML flow or JSON sequence, e.g. '[{name: a, weight: 1}]').
 package config
 
 import (
@@ -190,6 +192,9 @@ func (f Field) String() string {
 	if v.Type() == durationType {
 		return v.Interface().(time.Duration).String()
 	}
+	if isStructSlice(v.Type()) {
+		return flowYAML(v.Interface())
+	}
 	if v.Kind() == reflect.Slice {
 		return strings.Join(v.Interface().([]string), ",")
 	}
@@ -198,6 +203,14 @@ func (f Field) String() string {
 
 // Set parses s and stores it in the field.
 func (f Field) Set(s string) error {
+	if isStructSlice(f.v.Type()) {
+		nv, err := parseStructSlice(f.v.Type(), s, f.Path)
+		if err != nil {
+			return err
+		}
+		f.v.Set(nv)
+		return nil
+	}
 	nv, err := parse(f.v.Type(), s)
 	if err != nil {
 		return err
@@ -261,6 +274,9 @@ func parse(t reflect.Type, s string) (reflect.Value, error) {
 		}
 		v.SetFloat(n)
 	case reflect.Slice:
+		if isStructSlice(t) {
+			return parseStructSlice(t, s, "")
+		}
 		if t.Elem().Kind() != reflect.String {
 			return reflect.Value{}, fmt.Errorf("BUG: unsupported slice type %s", t)
 		}
@@ -357,6 +373,11 @@ func checkLeaf(t reflect.Type) error {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.String {
 			return nil
+		}
+		if isStructSlice(t) {
+			// The elements' own fields must be supported leaves.
+			var inner []Field
+			return walk(reflect.New(t.Elem()).Elem(), "", &inner)
 		}
 	}
 	return fmt.Errorf("BUG: unsupported config field type %s", t)

@@ -85,6 +85,14 @@ func applyNode(v reflect.Value, n *yaml.Node, prefix string) error {
 
 func applyLeaf(fv reflect.Value, n *yaml.Node, path string) error {
 	f := Field{Path: path, v: fv}
+	if isStructSlice(fv.Type()) {
+		v, err := decodeStructSlice(fv.Type(), n, path)
+		if err != nil {
+			return err
+		}
+		fv.Set(v)
+		return nil
+	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		if fv.Kind() != reflect.Slice {
@@ -131,4 +139,77 @@ func orRoot(path string) string {
 		return "the document"
 	}
 	return strings.TrimSpace(path)
+}
+
+// ItemDefaulter is implemented by (pointers to) the item structs of list
+// settings whose fields have defaults: a decoded item starts from them, so
+// the configuration may leave those keys out.
+type ItemDefaulter interface {
+	SetDefaults()
+}
+
+// isStructSlice reports whether t is a slice of structs (a list setting
+// whose items have fields).
+func isStructSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct &&
+		!reflect.PointerTo(t.Elem()).Implements(textUnmarshalerType)
+}
+
+// decodeStructSlice decodes a YAML sequence of mappings into a new slice
+// of type t; errors name the item, e.g. "payment.rules[1].weight". A null
+// is the empty list.
+func decodeStructSlice(t reflect.Type, n *yaml.Node, path string) (reflect.Value, error) {
+	out := reflect.MakeSlice(t, 0, len(n.Content))
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return out, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return reflect.Value{}, fmt.Errorf("line %d: %s: want a list of mappings", n.Line, orRoot(path))
+	}
+	for i, item := range n.Content {
+		ptr := reflect.New(t.Elem())
+		if d, ok := ptr.Interface().(ItemDefaulter); ok {
+			d.SetDefaults()
+		}
+		elem := ptr.Elem()
+		if err := applyNode(elem, item, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return reflect.Value{}, err
+		}
+		out = reflect.Append(out, elem)
+	}
+	return out, nil
+}
+
+// parseStructSlice reads a list of structs from one string: a YAML flow
+// or JSON sequence of mappings; errors name items under path.
+func parseStructSlice(t reflect.Type, s, path string) (reflect.Value, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(s), &doc); err != nil {
+		return reflect.Value{}, fmt.Errorf("cannot parse the list %q: %w", s, err)
+	}
+	if len(doc.Content) == 0 {
+		return reflect.MakeSlice(t, 0, 0), nil
+	}
+	return decodeStructSlice(t, doc.Content[0], path)
+}
+
+// flowYAML formats v as one line of YAML flow style.
+func flowYAML(v any) string {
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	var flow func(*yaml.Node)
+	flow = func(n *yaml.Node) {
+		n.Style |= yaml.FlowStyle
+		for _, c := range n.Content {
+			flow(c)
+		}
+	}
+	flow(&n)
+	b, err := yaml.Marshal(&n)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"shopedge/core/api"
 )
 
 // Log configures a process logger: zerolog JSON lines on one writer.
@@ -34,15 +36,33 @@ func (c Log) level() (zerolog.Level, error) {
 }
 
 // New returns a logger writing JSON lines to w at the configured level,
-// each with a timestamp and the given component name. The logger owns no
-// resources; w stays the caller's.
+// each with a timestamp and the given component name. Every line passes
+// through RedactingWriter: whatever a component logs, a card number never
+// reaches w. The logger owns no resources; w stays the caller's.
 func (c Log) New(w io.Writer, component string) zerolog.Logger {
 	lvl, err := c.level()
 	if err != nil {
 		lvl = zerolog.InfoLevel
 	}
-	return zerolog.New(w).Level(lvl).With().
+	return zerolog.New(RedactingWriter{W: w}).Level(lvl).With().
 		Timestamp().Str("component", component).Logger()
+}
+
+// RedactingWriter writes to W what it is given with the digits of every
+// card number masked (api.RedactCardNumbers). zerolog hands it one whole
+// line per Write, so a number is never split between two writes. A line
+// without one is written as it is, without a copy.
+type RedactingWriter struct{ W io.Writer }
+
+func (r RedactingWriter) Write(p []byte) (int, error) {
+	if !api.ContainsCardNumber(p) {
+		return r.W.Write(p)
+	}
+	out, _ := api.RedactCardNumbers(make([]byte, 0, len(p)), p)
+	if _, err := r.W.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Step runs fn, then logs name with its duration (info on success, error on

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
 )
 
 func TestLogLevelAndStep(t *testing.T) {
@@ -38,5 +40,23 @@ func TestLogLevelAndStep(t *testing.T) {
 	}
 	if err := DefaultLog().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoggerRedactsCardNumbers: whatever field carries it, a card number
+// logged through a Log logger reaches the output masked.
+func TestLoggerRedactsCardNumbers(t *testing.T) {
+	var out strings.Builder
+	log := DefaultLog().New(&out, "test")
+	log.Warn().Str("slug", "4111-1111-1111-1111").Str("err", "GET /v1/products/5555555555554444: refused").Msg("x 4111 1111 1111 1111")
+	log.Info().Int64("seq", 42).Msg("plain")
+	got := out.String()
+	for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+		if api.ContainsCardNumber([]byte(line)) {
+			t.Fatalf("card number logged: %s", line)
+		}
+	}
+	if !strings.Contains(got, `"slug":"****-****-****-****"`) || !strings.Contains(got, `"seq":42`) {
+		t.Fatalf("output: %s", got)
 	}
 }

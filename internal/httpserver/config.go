@@ -32,6 +32,11 @@ type Config struct {
 	MaxConnsPerIP int `yaml:"max_conns_per_ip" help:"maximum connections from one IP (0 = unlimited)"`
 	// ShutdownTimeout bounds draining in-flight requests on shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"maximum time to drain in-flight requests on shutdown"`
+	// DrainDelay is how long a stopping server keeps accepting and serving
+	// with /readyz answering 503 (and every response closing its
+	// connection) before it stops accepting, so that a load balancer
+	// probing /readyz moves traffic away first. 0 stops accepting at once.
+	DrainDelay time.Duration `yaml:"drain_delay" help:"on shutdown, keep serving this long with /readyz 503 before closing the listener"`
 	// SlowRequestThreshold logs requests slower than this (0 = never).
 	SlowRequestThreshold time.Duration `yaml:"slow_request_threshold" help:"requests slower than this are logged (0 = never)"`
 }
@@ -75,6 +80,9 @@ func (c Config) Validate() error {
 		if p.d <= 0 {
 			return fmt.Errorf("%s: must be positive, got %s", p.name, p.d)
 		}
+	}
+	if c.DrainDelay < 0 || c.DrainDelay > time.Minute {
+		return fmt.Errorf("server.drain_delay: must be within [0, 1m], got %s", c.DrainDelay)
 	}
 	if c.SlowRequestThreshold < 0 {
 		return fmt.Errorf("server.slow_request_threshold: must not be negative, got %s", c.SlowRequestThreshold)

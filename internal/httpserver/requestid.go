@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
 )
 
 // HeaderRequestID carries the request id in both directions.
@@ -18,17 +20,17 @@ const maxRequestIDLen = 128
 
 // RequestID returns the request's id: the client's X-Request-ID when it was
 // valid, else a random one generated on first use. The id is kept on the
-// response, which carries it back: a request whose id nobody asked for (a
-// cache hit without a client id) costs no id. Error responses always carry
-// one (the middleware asks). The slice is valid only until the handler
-// returns or resets the response; copy it to keep it.
+// response, which carries it back; only responses that asked for an id
+// carry one. Error responses always do (the middleware asks), and so do
+// forwarded writes (the forwarder asks), all of them no-store. A
+// cacheable answer (a product page) never asks: a client's id on it would
+// be stored by a CDN and served to everyone. The slice is valid only until
+// the handler returns or resets the response; copy it to keep it.
 func RequestID(ctx *fasthttp.RequestCtx) []byte {
 	if id := ctx.Response.Header.Peek(HeaderRequestID); len(id) > 0 {
 		return id
 	}
 	if id := ctx.Request.Header.PeekCanonical(canonicalRequestID); validRequestID(id) {
-		// Not echoed yet: a handler run without the middleware, or a
-		// response reset since.
 		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
 		return ctx.Response.Header.Peek(HeaderRequestID)
 	}
@@ -36,14 +38,6 @@ func RequestID(ctx *fasthttp.RequestCtx) []byte {
 	newRequestID(&buf)
 	ctx.Response.Header.SetCanonical(canonicalRequestID, buf[:])
 	return ctx.Response.Header.Peek(HeaderRequestID)
-}
-
-// echoRequestID sets a valid incoming id on the response, where RequestID
-// finds it; an invalid one is ignored (RequestID replaces it when asked).
-func echoRequestID(ctx *fasthttp.RequestCtx) {
-	if id := ctx.Request.Header.PeekCanonical(canonicalRequestID); validRequestID(id) {
-		ctx.Response.Header.SetCanonical(canonicalRequestID, id)
-	}
 }
 
 // newRequestID fills buf with a random 128-bit id: 32 nibbles written as
@@ -70,7 +64,9 @@ func newRequestID(buf *[32]byte) {
 	}
 }
 
-// validRequestID accepts 1 to 128 printable ASCII characters without spaces.
+// validRequestID accepts 1 to 128 printable ASCII characters without
+// spaces that do not look like a card number: such an id is replaced like
+// any other invalid one, so it is never echoed, forwarded or logged.
 func validRequestID(id []byte) bool {
 	if len(id) == 0 || len(id) > maxRequestIDLen {
 		return false
@@ -80,5 +76,5 @@ func validRequestID(id []byte) bool {
 			return false
 		}
 	}
-	return true
+	return !api.ContainsCardNumber(id)
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
@@ -137,15 +138,25 @@ func (s *Server) Addr() net.Addr {
 // Draining reports whether Shutdown has begun; /readyz answers 503 then.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// Shutdown stops accepting connections, closes idle ones, and waits for
-// in-flight requests to finish, for at most cfg.ShutdownTimeout (or until
-// ctx ends). Responses written while draining carry "Connection: close".
+// Shutdown stops the server. First, for cfg.DrainDelay, it keeps accepting
+// and serving while /readyz answers 503 and every response closes its
+// connection, so that a load balancer moves traffic away; then it stops
+// accepting connections, closes idle ones, and waits for in-flight
+// requests to finish, for at most cfg.ShutdownTimeout (or until ctx ends).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	ln := s.ln
 	s.mu.Unlock()
 	s.draining.Store(true)
+	if d := s.cfg.DrainDelay; d > 0 && ln != nil {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := s.srv.ShutdownWithContext(ctx)

@@ -32,6 +32,9 @@ type testServer struct {
 	served chan error
 }
 
+// testOpsToken opens /metrics and /debug/pprof/ of the test servers.
+const testOpsToken = "test-ops-token"
+
 func testConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Name = "t"
@@ -52,7 +55,7 @@ func startServer(t *testing.T, cfg Config, r *router.Router, ready func() bool) 
 	ts := &testServer{ln: fasthttputil.NewInmemoryListener(), logs: &proctest.SyncBuffer{}, ms: metrics.NewSet(), served: make(chan error, 1)}
 	log := zerolog.New(ts.logs)
 	ts.srv = New(cfg, log, ts.ms, r.Handler)
-	ts.srv.RegisterStandard(r, ready)
+	ts.srv.RegisterStandard(r, Standard{Ready: ready, Tokens: []string{testOpsToken}})
 	go func() { ts.served <- ts.srv.Serve(ts.ln) }()
 	ts.client = &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ts.ln.Dial() }}
 	t.Cleanup(func() {
@@ -197,13 +200,23 @@ func TestRequestID(t *testing.T) {
 	if id := ts.do(t, "GET", "/nowhere", nil).Header.Peek(HeaderRequestID); !hexID.Match(id) {
 		t.Fatalf("404 id = %q", id)
 	}
-	// A success nobody asked an id for (a cache hit) costs none; a
-	// client's id is echoed all the same.
+	// A success whose handler asked no id (a cache hit) carries none, not
+	// even the client's: a CDN would store it with the page (issue 13).
 	if id := ts.do(t, "POST", "/echo", []byte("x")).Header.Peek(HeaderRequestID); len(id) != 0 {
 		t.Fatalf("unasked id %q generated", id)
 	}
-	if id := string(ts.do(t, "POST", "/echo", []byte("x"), HeaderRequestID, "abc").Header.Peek(HeaderRequestID)); id != "abc" {
-		t.Fatalf("echoed id = %q", id)
+	if id := ts.do(t, "POST", "/echo", []byte("x"), HeaderRequestID, "abc").Header.Peek(HeaderRequestID); len(id) != 0 {
+		t.Fatalf("client id %q echoed on an answer that did not ask for it", id)
+	}
+	// An error echoes the client's id.
+	if id := string(ts.do(t, "GET", "/nowhere", nil, HeaderRequestID, "abc").Header.Peek(HeaderRequestID)); id != "abc" {
+		t.Fatalf("404 id = %q, want the client's", id)
+	}
+	// An id that looks like a card number is replaced, never echoed.
+	for _, in := range []string{"4111111111111111", "4111-1111-1111-1111", "x4111.1111.1111.1111"} {
+		if id := string(ts.do(t, "GET", "/nowhere", nil, HeaderRequestID, in).Header.Peek(HeaderRequestID)); !hexID.MatchString(id) {
+			t.Fatalf("id for %q = %q, want a generated one", in, id)
+		}
 	}
 }
 
@@ -274,7 +287,7 @@ func TestMetricsByRouteAndClass(t *testing.T) {
 	ts.do(t, "GET", "/items/2", nil)
 	ts.do(t, "GET", "/nowhere", nil)
 	ts.do(t, "POST", "/echo", bytes.Repeat([]byte("a"), 2<<10))
-	body := string(ts.do(t, "GET", "/metrics", nil).Body())
+	body := string(ts.do(t, "GET", "/metrics", nil, "Authorization", "Bearer "+testOpsToken).Body())
 	for _, want := range []string{
 		`shopedge_http_requests_total{server="t",route="/items/{id}",code="2xx"} 2`,
 		`shopedge_http_requests_total{server="t",route="unmatched",code="4xx"} 1`,
@@ -382,7 +395,7 @@ func TestListenAndServe(t *testing.T) {
 	cfg.Addr = "127.0.0.1:0"
 	r := NewRouter()
 	s := New(cfg, zerolog.Nop(), metrics.NewSet(), r.Handler)
-	s.RegisterStandard(r, nil)
+	s.RegisterStandard(r, Standard{})
 	done := make(chan error, 1)
 	go func() { done <- s.ListenAndServe() }()
 	deadline := time.Now().Add(5 * time.Second)
@@ -428,4 +441,5 @@ func TestConfigValidate(t *testing.T) {
 	f("server.read_buffer_size", func(c *Config) { c.ReadBufferSize = 100 })
 	f("server.concurrency", func(c *Config) { c.Concurrency = 0 })
 	f("server.max_conns_per_ip", func(c *Config) { c.MaxConnsPerIP = -1 })
+	f("server.drain_delay", func(c *Config) { c.DrainDelay = -1 })
 }

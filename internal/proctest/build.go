@@ -64,12 +64,12 @@ func (b *Builder) Remove() {
 	}
 }
 
-// CleanEnv is the test's environment without any SHOPEDGE_ variable, then
-// extra ("KEY=value" each).
+// CleanEnv is the test's environment without any SHOPEDGE_ or TESTPAY_
+// variable, then extra ("KEY=value" each).
 func CleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SHOPEDGE_") {
+		if !strings.HasPrefix(kv, "SHOPEDGE_") && !strings.HasPrefix(kv, "TESTPAY_") {
 			env = append(env, kv)
 		}
 	}

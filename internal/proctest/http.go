@@ -34,9 +34,10 @@ var promLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0
 // CheckServing runs the checks every tier's process at base
 // ("http://host:port") must pass: /healthz answers 200 within 10 s,
 // /readyz answers 200 (at once, or by readyWithin after /healthz), /metrics
-// is Prometheus text of at least 10 lines, and an unknown route is a JSON
-// not_found that echoes X-Request-ID.
-func CheckServing(tb testing.TB, base string, readyWithin time.Duration) {
+// is Prometheus text of at least 10 lines (asked with the bearer token
+// opsToken when given; without it /metrics must answer 401), and an
+// unknown route is a JSON not_found that echoes X-Request-ID.
+func CheckServing(tb testing.TB, base string, readyWithin time.Duration, opsToken ...string) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for Get(tb, base+"/healthz").StatusCode() != 200 {
@@ -52,7 +53,14 @@ func CheckServing(tb testing.TB, base string, readyWithin time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := metricsError(Get(tb, base+"/metrics").Body()); err != nil {
+	if st := Get(tb, base+"/metrics").StatusCode(); len(opsToken) > 0 && st != 401 {
+		tb.Fatalf("/metrics without a token = %d, want 401", st)
+	}
+	var auth []string
+	for _, t := range opsToken {
+		auth = append(auth, "Authorization", "Bearer "+t)
+	}
+	if err := metricsError(Get(tb, base+"/metrics", auth...).Body()); err != nil {
 		tb.Fatal(err)
 	}
 	resp := Get(tb, base+"/no/such/route", "X-Request-ID", "trace-42")

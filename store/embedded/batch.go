@@ -59,14 +59,17 @@ func (db *DB) Stats() Stats {
 // fsyncs one batch, the next keeps taking callers. Their fns read a
 // snapshot under the writes of the batch being committed, so a caller that
 // arrives during a commit waits for that commit and its own, not for a
-// commit to start after it. Callers are answered only once their batch is
-// committed (a failed fn: once the batch before is). If a commit fails,
-// the open batch, which read its writes, runs again from a fresh snapshot
-// (the only case where an fn runs twice).
+// commit to start after it. Callers are answered only once the writes they
+// read are committed: a successful fn with its batch, a failed fn too
+// (its error may come from what earlier fns of its batch wrote: a record
+// "in flight", a key already taken), unless no fn of its batch succeeded.
+// If a commit fails, the fns that read its writes run again from a fresh
+// snapshot: the open batch, and the failed fns of the batch itself (the
+// only cases where an fn runs twice).
 func (db *DB) commitLoop() {
 	defer close(db.done)
 	jobs := make(chan *job, 1)
-	results := make(chan error, 1)
+	results := make(chan jobResult, 1)
 	writerDone := make(chan struct{})
 	go db.writeLoop(jobs, results, writerDone)
 	defer func() {
@@ -85,17 +88,14 @@ func (db *DB) commitLoop() {
 				jobs <- j
 			}
 		}
-		if closed && c.cur == nil {
-			if c.prev != nil {
-				<-results
-			}
+		if closed && c.cur == nil && c.prev == nil {
 			return
 		}
 		var reqs <-chan *request
 		if !closed && (c.cur == nil || len(c.cur.reqs) < db.opts.MaxBatchSize) {
 			reqs = db.reqs
 		}
-		var res <-chan error
+		var res <-chan jobResult
 		if c.prev != nil {
 			res = results
 		}
@@ -110,12 +110,13 @@ func (db *DB) commitLoop() {
 			if fresh && db.opts.MaxBatchDelay > 0 {
 				timer.Reset(db.opts.MaxBatchDelay)
 			}
-		case err := <-res:
+		case jr := <-res:
 			c.prev = nil
-			if err != nil && c.cur != nil {
-				// The open batch read writes that never landed.
+			if jr.err != nil && (c.cur != nil || len(jr.failed) > 0) {
+				// The open batch, and the failed fns of the batch that
+				// failed, read writes that never landed.
 				db.stats.reruns.Add(1)
-				c.rerun()
+				c.rerun(jr.failed)
 			}
 		case <-timer.C:
 			if c.cur != nil {
@@ -229,13 +230,18 @@ func (c *committer) runOne(w *writeTxn, r *request) {
 	b.reqs = append(b.reqs, r)
 }
 
-// rerun runs every caller of the open batch again on a fresh batch
-// (prev failed, so nothing is inherited).
-func (c *committer) rerun() {
-	old := c.cur
+// rerun runs again, on a fresh batch (prev failed, so nothing is
+// inherited), the failed callers of prev (first: they arrived first) and
+// every caller of the open batch, if there is one.
+func (c *committer) rerun(failed []*request) {
+	all := failed
+	if old := c.cur; old != nil {
+		all = append(append(all, old.reqs...), old.failed...)
+	}
 	c.cur = nil
 	c.open()
-	all := append(old.reqs, old.failed...)
+	// Its callers have waited for a commit already: no MaxBatchDelay.
+	c.cur.due = true
 	rtx, err := c.db.bolt.Begin(false)
 	if err != nil {
 		err = fmt.Errorf("cannot begin bbolt read transaction: %w", err)
@@ -254,32 +260,42 @@ func (c *committer) rerun() {
 	}
 }
 
-// handOff answers the open batch's failed callers (the batch before is
-// committed, so what they read holds) and returns its job for writeLoop,
-// or nil when no fn succeeded (nothing to commit).
+// handOff returns the open batch's job for writeLoop. When no fn
+// succeeded there is nothing to commit: the failed callers read only
+// committed writes (the batch before is committed), so they are answered
+// now and handOff returns nil.
 func (c *committer) handOff() *job {
 	b := c.cur
 	c.cur = nil
-	for _, r := range b.failed {
-		c.db.finish(r, r.err, false)
-	}
 	if len(b.reqs) == 0 {
+		for _, r := range b.failed {
+			c.db.finish(r, r.err, false)
+		}
 		return nil
 	}
 	c.prev = b.ws
-	return &job{reqs: b.reqs, ws: b.ws}
+	return &job{reqs: b.reqs, failed: b.failed, ws: b.ws}
 }
 
 // job is one batch's writes for writeLoop; reqs are the callers whose fn
-// succeeded, answered when the commit ends.
+// succeeded, answered when the commit ends, and failed those whose fn
+// failed after reading the batch's writes: answered with their own error
+// once the commit succeeded, handed back to run again if it failed.
 type job struct {
-	reqs []*request
-	ws   *writeSet
+	reqs, failed []*request
+	ws           *writeSet
+}
+
+// jobResult is a commit's outcome as writeLoop reports it: failed holds
+// the job's failed callers, unanswered, when err is set.
+type jobResult struct {
+	err    error
+	failed []*request
 }
 
 // writeLoop commits each job's writes on one bbolt write transaction (with
 // its fsync), answers the job's callers and reports the outcome on results.
-func (db *DB) writeLoop(jobs <-chan *job, results chan<- error, done chan<- struct{}) {
+func (db *DB) writeLoop(jobs <-chan *job, results chan<- jobResult, done chan<- struct{}) {
 	defer close(done)
 	var buf []wsEntry
 	for j := range jobs {
@@ -300,7 +316,14 @@ func (db *DB) writeLoop(jobs <-chan *job, results chan<- error, done chan<- stru
 			db.finish(r, err, true)
 		}
 		clear(buf)
-		results <- err
+		if err != nil {
+			results <- jobResult{err: err, failed: j.failed}
+			continue
+		}
+		for _, r := range j.failed {
+			db.finish(r, r.err, false)
+		}
+		results <- jobResult{}
 	}
 }
 

@@ -59,6 +59,16 @@ func TestCrashChild(t *testing.T) {
 	wg.Wait()
 }
 
+// TestCrashKeepsAcknowledgedWrites kill -9's a child process writing
+// keys, three times, and checks after each restart that every key whose
+// Update had returned is there and the file opens cleanly.
+//
+// What it proves and what it does not: the kill stops the process, not
+// the machine, and the kernel's page cache survives it, so this test
+// passes with fsync turned off too (Options.NoSync). It shows process-crash
+// safety — no acknowledged write lost, no torn file, when the process dies
+// at any point of a group commit — not power-loss safety, which rests on
+// the fsync bbolt does at each commit and which no test here observes.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test re-executes the test binary")

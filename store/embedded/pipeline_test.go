@@ -267,3 +267,78 @@ func TestMaxBatchDelayGathers(t *testing.T) {
 		t.Fatalf("answered after %s, before MaxBatchDelay", d)
 	}
 }
+
+// TestFailedFnAnsweredAfterItsBatchCommits runs, in one batch, a caller
+// that claims a key and a second that finds it claimed and fails (as a
+// checkout finds its Idempotency-Key in flight). The batch's commit fails:
+// the claim never lands, so the second caller must not have been told the
+// key was taken. It is answered only after the commit, and runs again on
+// what did land: it claims the key itself. (Before, failed callers were
+// answered when their batch was handed to the writer, from writes that
+// had not committed and here never did.)
+func TestFailedFnAnsweredAfterItsBatchCommits(t *testing.T) {
+	db := mustOpen(t, Options{MaxBatchDelay: 300 * time.Millisecond})
+	errTaken := errors.New("claimed by another caller")
+	failCommit := make(chan struct{}, 1)
+	failCommit <- struct{}{}
+	committing := make(chan struct{}, 1)
+	db.commitHook = func() error {
+		select {
+		case committing <- struct{}{}:
+		default:
+		}
+		select {
+		case <-failCommit:
+			time.Sleep(50 * time.Millisecond)
+			return errors.New("injected commit failure")
+		default:
+			return nil
+		}
+	}
+	claim := func(who string, ran chan<- struct{}) error {
+		return db.Update(context.Background(), func(tx store.Txn) error {
+			defer func() {
+				if ran != nil {
+					ran <- struct{}{}
+				}
+			}()
+			if _, err := tx.Get([]byte("claim")); err == nil {
+				return errTaken
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return tx.Set([]byte("claim"), []byte(who))
+		})
+	}
+	ranA := make(chan struct{}, 2)
+	errA := make(chan error, 1)
+	go func() { errA <- claim("a", ranA) }()
+	<-ranA // a's write is in the open batch, not committed
+	errB := make(chan error, 1)
+	go func() { errB <- claim("b", nil) }()
+	var gotB error
+	select {
+	case gotB = <-errB:
+		select {
+		case <-committing:
+		default:
+			t.Fatalf("b answered %v before its batch committed", gotB)
+		}
+	case err := <-errA:
+		gotB = <-errB
+		if !errors.Is(err, store.ErrUndetermined) {
+			t.Fatalf("a: %v, want ErrUndetermined", err)
+		}
+	}
+	if gotB != nil {
+		t.Fatalf("b answered %v: it read a claim that never landed", gotB)
+	}
+	var holder []byte
+	_ = db.View(context.Background(), func(tx store.Txn) error { holder, _ = tx.Get([]byte("claim")); return nil })
+	if string(holder) != "b" {
+		t.Fatalf("claim held by %q, want b", holder)
+	}
+	if st := db.Stats(); st.Reruns == 0 {
+		t.Fatalf("stats %+v: b did not run again", st)
+	}
+}

@@ -256,7 +256,11 @@ func (s *Store) updateOnce(ctx context.Context, fn func(tx store.Txn) error) err
 }
 
 // errRetry marks an attempt that failed on a conflict and may be re-run.
-var errRetry = errors.New("tikv: transaction conflict")
+// It wraps store.ErrConflict, so a caller that sees it inside fn (a lock
+// wait timeout or deadlock in pessimistic mode, met by one request of a
+// batch transaction that goes on without it) knows the request may be
+// retried as it is.
+var errRetry = fmt.Errorf("tikv: transaction conflict: %w", store.ErrConflict)
 
 // isConflict reports client-go errors after which re-running fn on a fresh
 // snapshot can succeed.

@@ -66,7 +66,7 @@ func get(ctx context.Context, g interface {
 		return nil, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot get %q: %w", key, err)
+		return nil, mapTxnError(fmt.Errorf("cannot get %q: %w", key, err))
 	}
 	return decodeValue(e.Value), nil
 }
@@ -84,7 +84,7 @@ func scan(it interface {
 			return err
 		}
 		if err := it.Next(); err != nil {
-			return fmt.Errorf("cannot advance TiKV iterator: %w", err)
+			return mapTxnError(fmt.Errorf("cannot advance TiKV iterator: %w", err))
 		}
 	}
 	return nil
@@ -105,9 +105,21 @@ func (t *readTxn) Scan(start, end []byte, limit int, fn func(key, value []byte) 
 	}
 	it, err := t.snap.Iter(start, end)
 	if err != nil {
-		return fmt.Errorf("cannot scan: %w", err)
+		return mapTxnError(fmt.Errorf("cannot scan: %w", err))
 	}
 	return scan(it, limit, fn)
+}
+
+// mapTxnError marks a conflict met inside fn (a lock that could not be
+// taken or waited out, a deadlock, a write conflict) as errRetry, which is
+// store.ErrConflict: Update re-runs fn, and a caller that applies several
+// requests on one transaction (checkout's group commit) retries the one
+// request that met it. Other errors pass unchanged.
+func mapTxnError(err error) error {
+	if err == nil || errors.Is(err, errRetry) || !isConflict(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errRetry, err)
 }
 
 // writeTxn is Update's Txn on a client-go transaction. In pessimistic mode
@@ -180,7 +192,7 @@ func (t *writeTxn) lock(key []byte, values bool) (kv.ReturnedValue, error) {
 		}
 	}
 	if isConflict(err) {
-		return kv.ReturnedValue{}, fmt.Errorf("%w: cannot lock %q: %v", errRetry, key, err)
+		return kv.ReturnedValue{}, fmt.Errorf("%w: cannot lock %q: %w", errRetry, key, err)
 	}
 	return kv.ReturnedValue{}, fmt.Errorf("cannot lock %q: %w", key, err)
 }
@@ -240,7 +252,7 @@ func (t *writeTxn) Scan(start, end []byte, limit int, fn func(key, value []byte)
 	}
 	it, err := t.txn.Iter(start, end)
 	if err != nil {
-		return fmt.Errorf("cannot scan: %w", err)
+		return mapTxnError(fmt.Errorf("cannot scan: %w", err))
 	}
 	return scan(it, limit, fn)
 }

@@ -9,6 +9,8 @@
 //	bench products [-gen 1000000]                    Zipf product reads through a real edge
 //	bench suggest                                    keystroke replay of real queries
 //	bench flashsale -buyers 2000 -units 100          checkout storm, group commit on and off
+//	bench cdnpurge -changes 200                      admin price change → new body at Varnish (needs varnishd)
+//	bench flood -clients 32 -factor 10               shoppers' cart writes, quiet and while one address floods
 //	bench ids [-slugs] > ids.txt                     catalog ids by popularity (for wrk/products.lua)
 //
 // Every run measures the in-process baseline with the same client,
@@ -51,8 +53,14 @@ func main() {
 		err = cmdProducts(ctx, args)
 	case "suggest":
 		err = cmdSuggest(ctx, args)
+	case "search":
+		err = cmdSearch(ctx, args)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args)
+	case "cdnpurge":
+		err = cmdCDNPurge(ctx, args)
+	case "flood":
+		err = cmdFlood(ctx, args)
 	case "ids":
 		err = cmdIDs(args)
 	case "-h", "-help", "--help", "help":
@@ -69,7 +77,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|ids [flags]  (bench <command> -h for flags)")
+	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|search|flashsale|cdnpurge|flood|ids [flags]  (bench <command> -h for flags)")
 }
 
 // listFlag is a repeatable string flag.
@@ -118,6 +126,7 @@ func registerOptions(fs *flag.FlagSet, o *bench.Options) {
 func registerCluster(fs *flag.FlagSet, c *bench.ClusterConfig) {
 	fs.StringVar(&c.CoreBin, "core-bin", c.CoreBin, "core binary (empty: go build ./core)")
 	fs.StringVar(&c.EdgeBin, "edge-bin", c.EdgeBin, "edge binary (empty: go build ./edge)")
+	fs.StringVar(&c.TestpayBin, "testpay-bin", c.TestpayBin, "testpay binary (empty: go build ./core/payment/testpay/cmd/testpay)")
 	fs.StringVar(&c.ModuleDir, "module", c.ModuleDir, "module root to build binaries from")
 	fs.Var((*listFlag)(&c.CoreEnv), "core-env", "extra core NAME=value ({addr} {data} {token}); repeatable, later wins")
 	fs.Var((*listFlag)(&c.EdgeEnv), "edge-env", "extra edge NAME=value ({addr} {core} {data} {token}); repeatable")
@@ -323,6 +332,28 @@ func cmdSuggest(ctx context.Context, args []string) error {
 	return out.write(r)
 }
 
+func cmdSearch(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("search", flag.ExitOnError)
+	cfg := bench.DefaultSearchConfig()
+	registerOptions(fs, &cfg.Options)
+	registerCluster(fs, &cfg.Cluster)
+	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "NDJSON(.gz) catalog to import")
+	fs.IntVar(&cfg.Gen, "gen", cfg.Gen, "also import this many generated products")
+	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "generator seed")
+	fs.StringVar(&cfg.Queries, "queries", cfg.Queries, "TSV of queries (column \"query\")")
+	fs.IntVar(&cfg.PerPage, "per-page", cfg.PerPage, "per_page parameter")
+	fs.IntVar(&cfg.UncachedConcurrency, "uncached-c", cfg.UncachedConcurrency, "workers of the uncached run")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	cfg.GenFunc = gen.Products
+	r, err := bench.RunSearch(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
 func cmdFlashsale(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("flashsale", flag.ExitOnError)
 	cfg := bench.DefaultFlashsaleConfig()
@@ -338,11 +369,60 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Via, "via", cfg.Via, "edge (through an edge) or core (straight to the core)")
 	on := fs.String("group-commit-on", strings.Join(cfg.GroupCommitOn, " "), "core settings of the group-commit run (space-separated NAME=value or -flag)")
 	off := fs.String("group-commit-off", strings.Join(cfg.GroupCommitOff, " "), "core settings of the run without group commit")
+	inproc := fs.String("in-process", strings.Join(cfg.InProcess, " "), "core settings of the run with the in-process gateway")
+	modes := fs.String("modes", strings.Join(cfg.Modes, ","), "runs, in order: on (group commit, testpay process), inprocess (group commit, in-process gateway), off")
 	var out output
 	out.register(fs)
 	_ = fs.Parse(args)
 	cfg.GroupCommitOn, cfg.GroupCommitOff = strings.Fields(*on), strings.Fields(*off)
+	cfg.InProcess, cfg.Modes = splitSettings(*inproc), strings.Split(*modes, ",")
 	r, err := bench.RunFlashsale(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
+func cmdCDNPurge(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("cdnpurge", flag.ExitOnError)
+	cfg := bench.DefaultCDNPurgeConfig()
+	registerCluster(fs, &cfg.Cluster)
+	fs.IntVar(&cfg.Changes, "changes", cfg.Changes, "price changes of the main run")
+	fs.IntVar(&cfg.Edges, "edges", cfg.Edges, "edges behind Varnish")
+	fs.IntVar(&cfg.Readers, "readers", cfg.Readers, "clients requesting the product through Varnish meanwhile")
+	fs.DurationVar(&cfg.ReaderPause, "reader-pause", cfg.ReaderPause, "pause between one reader's requests")
+	fs.DurationVar(&cfg.Gap, "gap", cfg.Gap, "pause after each change was seen")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "wait for one change at most (beyond: stuck)")
+	fs.Var((*listFlag)(&cfg.CoreEnv), "core-env-main", "core NAME=value of the main run (SHOPEDGE_API_CDN_SETTLE=100ms…); repeatable")
+	fs.IntVar(&cfg.CompareChanges, "compare-changes", cfg.CompareChanges, "changes of each run without edge_wait, and without edge_wait and settle (0: skip them)")
+	fs.StringVar(&cfg.VarnishMem, "varnish-mem", cfg.VarnishMem, "varnishd malloc storage")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	r, err := bench.RunCDNPurge(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
+func cmdFlood(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("flood", flag.ExitOnError)
+	cfg := bench.DefaultFloodConfig()
+	registerCluster(fs, &cfg.Cluster)
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "shoppers, each from its own loopback address 127.0.1.x")
+	fs.Float64Var(&cfg.ClientRate, "client-rate", cfg.ClientRate, "cart writes a second per shopper")
+	fs.IntVar(&cfg.CartsPerClient, "carts", cfg.CartsPerClient, "carts per shopper")
+	fs.Float64Var(&cfg.FloodFactor, "factor", cfg.FloodFactor, "the flood's rate over the shoppers' total rate")
+	fs.StringVar(&cfg.FloodAddr, "flood-addr", cfg.FloodAddr, "the flooder's source address")
+	fs.IntVar(&cfg.FloodConcurrency, "flood-c", cfg.FloodConcurrency, "the flooder's connections")
+	fs.BoolVar(&cfg.Limits, "limits", cfg.Limits, "run the edge with its default per-client budgets (false: none, to compare)")
+	fs.DurationVar(&cfg.Duration, "d", cfg.Duration, "duration of each phase")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "per-request timeout")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	r, err := bench.RunFlood(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -372,4 +452,33 @@ func cmdIDs(args []string) error {
 		}
 	}
 	return w.Flush()
+}
+
+// splitSettings splits space-separated settings, keeping a value in
+// brackets whole (SHOPEDGE_PAYMENT_GATEWAYS=[{name: a, kind: b}]).
+func splitSettings(s string) []string {
+	var out []string
+	depth, start := 0, -1
+	for i, c := range s {
+		switch {
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+		if c == ' ' && depth == 0 {
+			if start >= 0 {
+				out = append(out, s[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out
 }

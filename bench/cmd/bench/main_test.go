@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -20,4 +21,12 @@ func TestSplitURLs(t *testing.T) {
 	bad("127.0.0.1:8080/x")
 	bad("https://127.0.0.1/x")
 	bad("http://a:1/x", "http://b:1/x")
+}
+
+func TestSplitSettings(t *testing.T) {
+	got := splitSettings(`A=1  SHOPEDGE_PAYMENT_GATEWAYS=[{name: a, kind: inprocess}] -x=2`)
+	want := []string{"A=1", "SHOPEDGE_PAYMENT_GATEWAYS=[{name: a, kind: inprocess}]", "-x=2"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("splitSettings = %q, want %q", got, want)
+	}
 }

@@ -1,8 +1,18 @@
-// Package testpay is shopedge's in-process payment gateway for unit tests and
-// benchmarks. It takes the tokens tok_ok, tok_decline,
-// tok_insufficient_funds, tok_slow (succeeds after Config.SlowDelay) and
-// tok_error (fails without charging); any other token is invalid.
-// It keeps its charges in memory for the life of the Gateway.
+// Package testpay is shopedge's test payment gateway, in two forms:
+//
+//   - Server, a stateful Stripe-compatible simulator: the testpay process
+//     (cmd/testpay) serves it, the core reaches it through the Stripe
+//     adapter (core/payment/stripegw), and its ledger file survives
+//     restarts and kill -9;
+//   - Gateway, an in-process payment.Gateway for unit tests and for the
+//     benchmark that measures what the process boundary costs. It keeps its
+//     charges in memory for the life of the Gateway.
+//
+// Both take the same tokens (see ParseToken): tok_ok, tok_decline,
+// tok_insufficient_funds, tok_slow, tok_error, and the faults that lose
+// money in real systems, tok_lost_reply, tok_timeout_after_charge and
+// tok_error_after_charge, each optionally followed by a card brand and
+// country (tok_ok_visa_de). Any other token is invalid.
 package testpay
 
 import (
@@ -15,15 +25,6 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/core/payment"
-)
-
-// Test tokens.
-const (
-	TokenOK                = "tok_ok"
-	TokenDecline           = "tok_decline"
-	TokenInsufficientFunds = "tok_insufficient_funds"
-	TokenSlow              = "tok_slow"
-	TokenError             = "tok_error"
 )
 
 // Config configures the test gateway.
@@ -111,7 +112,8 @@ func (g *Gateway) charge(ctx context.Context, token string, amount api.Money, id
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("cannot charge: %w: %w", payment.ErrGateway, err)
 	}
-	if token == TokenSlow {
+	behave, _, _ := ParseToken(token)
+	if behave == BehaveSlow {
 		t := time.NewTimer(g.cfg.SlowDelay)
 		select {
 		case <-t.C:
@@ -126,21 +128,26 @@ func (g *Gateway) charge(ctx context.Context, token string, amount api.Money, id
 		return r.id, r.err
 	}
 	var r result
-	switch token {
-	case TokenOK, TokenSlow:
+	switch behave {
+	case BehaveOK, BehaveSlow, BehaveLostReply, BehaveTimeoutAfterCharge, BehaveErrorAfterCharge:
 		r.id = newChargeID()
 		g.charges[r.id] = &Charge{ID: r.id, Token: token, Amount: amount}
-	case TokenDecline:
+	case BehaveDecline:
 		r.err = payment.ErrDeclined
-	case TokenInsufficientFunds:
+	case BehaveInsufficientFunds:
 		r.err = payment.ErrInsufficientFunds
-	case TokenError:
+	case BehaveError:
 		// A failure before charging; not remembered, so a retry may succeed.
 		return "", fmt.Errorf("cannot charge: %w", payment.ErrGateway)
 	default:
 		r.err = payment.ErrInvalidToken
 	}
 	g.byKey[idempotencyKey] = r
+	if behave == BehaveLostReply || behave == BehaveTimeoutAfterCharge || behave == BehaveErrorAfterCharge {
+		// Charged, but the caller never learns it: a retry under the key
+		// or Lookup does.
+		return "", fmt.Errorf("cannot charge: the reply was lost: %w", payment.ErrGateway)
+	}
 	return r.id, r.err
 }
 

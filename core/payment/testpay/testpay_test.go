@@ -135,3 +135,50 @@ func TestLookupFencesUnusedKeys(t *testing.T) {
 		t.Fatalf("lookup of a decline: %+v %v", r, err)
 	}
 }
+
+func TestParseToken(t *testing.T) {
+	f := func(tok string, want Behaviour, brand, country string, ok bool) {
+		t.Helper()
+		b, c, gotOK := ParseToken(tok)
+		if b != want || gotOK != ok || (ok && (c.Brand != brand || c.Country != country)) {
+			t.Fatalf("%s: %v %+v %v; want %v %s %s %v", tok, b, c, gotOK, want, brand, country, ok)
+		}
+	}
+	f("tok_ok", BehaveOK, "visa", "US", true)
+	f("tok_ok_visa_de", BehaveOK, "visa", "DE", true)
+	f("tok_ok_mastercard", BehaveOK, "mastercard", "US", true)
+	f("tok_ok_fr", BehaveOK, "visa", "FR", true)
+	f("tok_error", BehaveError, "visa", "US", true)
+	f("tok_error_after_charge", BehaveErrorAfterCharge, "visa", "US", true)
+	f("tok_error_after_charge_amex_gb", BehaveErrorAfterCharge, "amex", "GB", true)
+	f("tok_insufficient_funds_jcb_jp", BehaveInsufficientFunds, "jcb", "JP", true)
+	f("tok_lost_reply", BehaveLostReply, "visa", "US", true)
+	f("tok_timeout_after_charge_de", BehaveTimeoutAfterCharge, "visa", "DE", true)
+	f("tok_okay", BehaveInvalid, "", "", false)
+	f("tok_ok_visa_deu", BehaveInvalid, "", "", false)
+	f("tok_ok_DE", BehaveInvalid, "", "", false)
+	f("tok_ok_visa_de_x", BehaveInvalid, "", "", false)
+	f("tok_ok_", BehaveInvalid, "", "", false)
+	f("ok", BehaveInvalid, "", "", false)
+	f("", BehaveInvalid, "", "", false)
+}
+
+// The in-process gateway's faults charge and report an unknown outcome;
+// Lookup finds the charge.
+func TestInProcessFaultTokens(t *testing.T) {
+	g := newGW(t, time.Millisecond)
+	usd := api.Money{Amount: 100, Currency: "USD"}
+	for _, tok := range []string{TokenLostReply, TokenTimeoutAfterCharge, TokenErrorAfterCharge + "_visa_de"} {
+		req := payment.ChargeRequest{Key: "k-" + tok, Token: tok, Amount: usd}
+		if _, err := g.Charge(context.Background(), req); !errors.Is(err, payment.ErrGateway) {
+			t.Fatalf("%s: %v", tok, err)
+		}
+		res, err := g.Lookup(context.Background(), req)
+		if err != nil || res.Outcome != payment.OutcomeCharged {
+			t.Fatalf("%s: lookup %+v %v", tok, res, err)
+		}
+	}
+	if n, _ := g.Stats(); n != 3 {
+		t.Fatalf("%d charges, want 3", n)
+	}
+}

@@ -34,6 +34,11 @@ type Core struct {
 
 	// ProductDelay delays every product fetch (set before use).
 	ProductDelay time.Duration
+	// Observe, when set before Start, sees every request first.
+	Observe func(ctx *fasthttp.RequestCtx)
+	// Other, when set before Start, answers every request that is not
+	// the feed's (else 404).
+	Other fasthttp.RequestHandler
 
 	snapshots, changes, fetches atomic.Int64
 }
@@ -168,6 +173,9 @@ func (c *Core) Truncate() {
 }
 
 func (c *Core) handle(ctx *fasthttp.RequestCtx) {
+	if c.Observe != nil {
+		c.Observe(ctx)
+	}
 	path := string(ctx.Path())
 	switch {
 	case path == "/internal/v1/snapshot":
@@ -194,6 +202,8 @@ func (c *Core) handle(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.SetContentType("application/json")
 		ctx.SetBody(b)
+	case c.Other != nil:
+		c.Other(ctx)
 	default:
 		api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no route"))
 	}
