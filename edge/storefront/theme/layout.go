@@ -63,7 +63,7 @@ func AppendSearchForm(dst []byte, q, id string) []byte {
 	dst = append(dst, id...)
 	dst = append(dst, `" action="/search" method="get" role="search">`+"\n"+`<input type="search" name="q" value="`...)
 	dst = AppendText(dst, q)
-	dst = append(dst, `" placeholder="Search products, brands, categories" aria-label="Search the shop" autocomplete="off" spellcheck="false" maxlength="200" role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls="`...)
+	dst = append(dst, `" placeholder="Search products and brands" aria-label="Search the shop" autocomplete="off" spellcheck="false" maxlength="200" role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls="`...)
 	dst = append(dst, id...)
 	dst = append(dst, `-list" data-suggest>`+"\n"+`<button type="submit" aria-label="Search">`+iconSearch+`</button>`+"\n"+`<ul class="suggest" id="`...)
 	dst = append(dst, id...)
