@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -384,6 +387,150 @@ func TestSingleBrowserShopper(t *testing.T) {
 	b.do("open the product on a phone", chromedp.Navigate(edge+"/products/"+productSlug(t, edge, o.Lines[0].ProductID)))
 	b.waitFor("the product page", `document.querySelector('.product h1') !== null`)
 	b.screen("product-phone")
+	b.phoneTour(edge, loc)
+
+	noScript(t, b, edge)
+}
+
+// phoneTour saves the other pages at phone width (a viewport each): the
+// search results with the filters closed and open, a category, the cart
+// and checkout with a line in the cart, and the order page at orderURI.
+// It checks only that each page came up and that nothing on it reaches
+// past the screen's right edge (seen failing on the order page's long
+// order id before it could wrap).
+func (b *browser) phoneTour(edge, orderURI string) {
+	b.t.Helper()
+	noSideways := func(where string) {
+		b.t.Helper()
+		// An element that ends right of the layout viewport (a mobile
+		// browser would zoom out or scroll sideways, or cut it off).
+		wide := eval[[]string](b, `Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 40))`)
+		if len(wide) > 0 {
+			b.t.Errorf("%s on a phone: wider than the screen: %q", where, wide)
+		}
+	}
+	b.do("search on a phone", chromedp.Navigate(edge+"/search?q=galaxy"))
+	b.waitFor("the results", `document.querySelectorAll('.grid .card').length > 0 && !document.querySelector('details.filters').open`)
+	noSideways("search")
+	b.screen("search-phone")
+	b.do("open the filters", chromedp.Click(chromedp.CSS(`details.filters > summary`)))
+	b.waitFor("the filters", `document.querySelector('details.filters').open`)
+	b.screen("filters-phone")
+	b.do("open the home page on a phone", chromedp.Navigate(edge+"/"))
+	b.waitFor("the home page", `document.querySelectorAll('.cats .cat').length > 0`)
+	b.navigate("open the first category", chromedp.Click(chromedp.CSS(`.cats li:first-child a.cat`)))
+	b.waitFor("the category", `location.pathname.startsWith('/c/') && document.querySelectorAll('.grid .card').length > 0`)
+	noSideways("category")
+	b.screen("category-phone")
+	b.navigate("open a product on a phone", chromedp.Click(chromedp.CSS(`.grid li:first-child a.card`)))
+	b.waitFor("the product page", `document.querySelector('form[data-add-to-cart] button[type=submit]') !== null`)
+	noSideways("product")
+	b.do("add to cart on a phone", chromedp.Click(chromedp.CSS(`form[data-add-to-cart] button[type=submit]`)))
+	b.waitFor("the cart confirmation", `(() => { const m = document.querySelector('[data-buy-msg]'); return !m.hidden && m.classList.contains('ok') })()`)
+	b.do("open the cart on a phone", chromedp.Navigate(edge+"/cart"))
+	b.waitFor("the cart lines", `document.querySelectorAll('[data-cart-page] .line').length === 1`)
+	noSideways("cart")
+	b.screen("cart-phone")
+	b.do("open checkout on a phone", chromedp.Navigate(edge+"/checkout"))
+	b.waitFor("the checkout form", `!document.querySelector('form[data-checkout] button[type=submit]').disabled`)
+	noSideways("checkout")
+	b.screen("checkout-phone")
+	b.do("open the order on a phone", chromedp.Navigate(edge+orderURI))
+	b.waitFor("the paid order", `(document.querySelector('[data-order-status]') || {}).textContent === 'Paid'`)
+	noSideways("order")
+	b.screen("order-phone")
+}
+
+// noScript walks the listing pages in a tab with JavaScript turned off:
+// the search box submits, sort is a form with its own button, facets and
+// pages are links, so a shopper without script (or a crawler) still
+// searches, sorts, pages, filters, browses a category and opens a
+// product; the add-to-cart form leads to the cart page, which says it
+// needs JavaScript (the cart lives in the browser's storage, not in the
+// page). The Sort button is visible only when the script has not run (it
+// hides it), which shows that script was really off. What it does not
+// show: that the pages look right without script (see the screenshots).
+func noScript(t *testing.T, parent *browser, edge string) {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent.ctx) // a new tab in the same browser
+	t.Cleanup(cancel)
+	// Open the tab on its own context, as newBrowser does, so that a
+	// step's shorter context does not bind the tab's life.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("cannot open a tab: %v", err)
+	}
+	b := &browser{t: t, ctx: ctx, dir: parent.dir, shots: parent.shots}
+	b.do("turn JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	b.viewport(1280, false)
+	b.do("open the home page without script", chromedp.Navigate(edge+"/"))
+	b.navigate("search without script", chromedp.SendKeys(chromedp.CSS(`.search-hero input[name=q]`), "galaxy"+kb.Enter))
+	if loc := eval[string](b, `location.pathname + location.search`); loc != "/search?q=galaxy" {
+		t.Fatalf("without script the search box opened %q", loc)
+	}
+	if eval[bool](b, `document.querySelector('form.sort button[data-nojs]').hidden`) {
+		t.Fatal("the Sort button is hidden: the page's script ran")
+	}
+	total := eval[int](b, `+document.querySelector('[data-total]').dataset.total`)
+	if total <= 24 {
+		t.Fatalf("search for galaxy: %d results, want more than a page", total)
+	}
+	prices := `Array.from(document.querySelectorAll('.grid .card .price')).map(p => +p.textContent.replace(/[^0-9.]/g, ''))`
+
+	// Sort by price with the form's button, then page on.
+	b.do("choose a sort", chromedp.SetValue(chromedp.ID("sort"), "price_asc"))
+	b.navigate("sort without script", chromedp.Click(chromedp.CSS(`form.sort button[data-nojs]`)))
+	page1 := eval[[]float64](b, prices)
+	if !sort.Float64sAreSorted(page1) || len(page1) != 24 {
+		t.Fatalf("sorted by price (%s): %v", eval[string](b, `location.search`), page1)
+	}
+	b.shot("nojs-sorted")
+	b.navigate("next page without script", chromedp.Click(chromedp.CSS(`.pager a[rel=next]`)))
+	if q := eval[string](b, `location.search`); !strings.Contains(q, "sort=price_asc") || !strings.Contains(q, "page=2") {
+		t.Fatalf("the next page is %q", q)
+	}
+	page2 := eval[[]float64](b, prices)
+	if len(page2) == 0 || !sort.Float64sAreSorted(page2) || page2[0] < page1[len(page1)-1] {
+		t.Fatalf("page 2 sorted by price: %v after %v", page2, page1)
+	}
+
+	// A brand facet link: the total becomes its count, the sort stays.
+	type facet struct {
+		Count int    `json:"count"`
+		Href  string `json:"href"`
+	}
+	brands := eval[[]facet](b, `Array.from(document.querySelectorAll('[data-facet=brand] a[data-value]')).map(a => ({count: +a.querySelector('.n').textContent.replace(/,/g, ''), href: a.getAttribute('href')}))`)
+	if len(brands) < 2 {
+		t.Fatalf("brand facet: %+v", brands)
+	}
+	b.navigate("filter without script", chromedp.Click(chromedp.CSS(`[data-facet=brand] li:nth-of-type(2) a`)))
+	if got := eval[int](b, `+document.querySelector('[data-total]').dataset.total`); got != brands[1].Count {
+		t.Fatalf("filtered by %s: %d results, its link said %d", brands[1].Href, got, brands[1].Count)
+	}
+	if q := eval[string](b, `location.search`); !strings.Contains(q, "sort=price_asc") || strings.Contains(q, "page=") {
+		t.Fatalf("the facet link opened %q (want the sort kept and the first page)", q)
+	}
+	b.shot("nojs-filtered")
+
+	// A category from the home page, then a product, then Add to cart.
+	b.do("home without script", chromedp.Navigate(edge+"/"))
+	b.navigate("open a category without script", chromedp.Click(chromedp.CSS(`.cats li:first-child a.cat`)))
+	if n := eval[int](b, `document.querySelectorAll('.grid .card').length`); n == 0 || !strings.HasPrefix(eval[string](b, `location.pathname`), "/c/") {
+		t.Fatalf("the category page shows %d products", n)
+	}
+	b.shot("nojs-category")
+	b.navigate("open a product without script", chromedp.Click(chromedp.CSS(`.grid li:first-child a.card`)))
+	if eval[string](b, `document.querySelector('.product .price-lg').textContent`) == "" {
+		t.Fatal("the product page shows no price")
+	}
+	b.shot("nojs-product")
+	b.navigate("add to cart without script", chromedp.Click(chromedp.CSS(`form[data-add-to-cart] button[type=submit]`)))
+	if msg := eval[string](b, `document.querySelector('main').textContent`); !strings.Contains(msg, "needs JavaScript") {
+		t.Fatalf("the cart page without script does not say it needs JavaScript: %q", msg)
+	}
+	b.shot("nojs-cart")
 }
 
 // productSlug reads a product's slug from the edge's JSON.

@@ -1,6 +1,6 @@
 -- pages.lua: GET storefront pages as a CDN fetches them (Accept-Encoding:
--- gzip), round-robin over the paths given as the script's arguments, so
--- compare.sh can pair the home and category pages with a baseline.
+-- gzip), round-robin over the paths given as the script's arguments
+-- (pages.sh runs it beside products.lua on the same edge).
 --   wrk -t2 -c64 -d5s -s bench/wrk/pages.lua http://127.0.0.1:8080 -- / /c/cell-phones
 local paths, i = { "/" }, 0
 

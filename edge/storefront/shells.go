@@ -33,7 +33,7 @@ func (s *Storefront) renderShells() {
 	s.shells[shellOrder] = newRendered(orderPage(), keys, s.cfg.GzipLevel)
 }
 
-const noscript = "<noscript><p class=\"msg bad\">This page needs JavaScript to show your cart and orders.</p></noscript>\n"
+const noscript = "<noscript><p class=\"msg bad\">This page needs JavaScript to show your cart and orders.</p><style>.loading{display:none}</style></noscript>\n"
 
 func cartPage() []byte {
 	b := theme.AppendHead(nil, theme.Head{Title: "Your cart", Page: "cart", Canonical: "/cart"})
