@@ -22,7 +22,7 @@ edge=$1 rounds=$2 secs=$3 slugs=$4
 shift 4
 cats=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
-read -r -a searches <<<"${SEARCHES:-/search?q=galaxy /search?q=laptop&sort=price_asc /search?q=hp&category=Printers /search?q=tv&brand=Samsung&brand=LG ${cats[0]}?sort=price_desc}"
+read -r -a searches <<<"${SEARCHES:-/search?q=galaxy /search?q=laptop&sort=price_asc /search?q=ink&brand=HP /search?q=tv&brand=Samsung&brand=LG ${cats[0]}?sort=price_desc}"
 
 port=${edge##*:}
 port=${port%%/*}
