@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"strings"
-	"sync"
 
 	"github.com/valyala/fasthttp"
 
@@ -107,14 +106,20 @@ func (s *Storefront) Category(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	p.Categories = []string{node.Name}
+	key := dynKey(linker{base: PathCategory + node.Slug, fixedCategory: true, perPage: s.defaults.PerPage}, &p)
+	if r := s.dyn.get(key); r != nil {
+		s.dynHits.Inc()
+		s.write(ctx, r, s.cacheControl)
+		return
+	}
+	gen := s.dyn.gen.Load() // before the tree and the search: see dynCache
 	parents, sub := s.placeInTree(node.Slug)
 	body, keys, err := s.categoryPage(node, parents, sub, &p)
 	if err != nil {
 		s.failed(ctx, err)
 		return
 	}
-	s.renders.Inc()
-	s.writeDynamic(ctx, body, keys)
+	s.writeDynamic(ctx, key, gen, body, keys)
 }
 
 // placeInTree returns the parents and children of the category with slug,
@@ -138,6 +143,14 @@ func (s *Storefront) Search(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
+	l := linker{base: PathSearch, perPage: s.defaults.PerPage}
+	key := dynKey(l, &p)
+	if r := s.dyn.get(key); r != nil {
+		s.dynHits.Inc()
+		s.write(ctx, r, s.cacheControl)
+		return
+	}
+	gen := s.dyn.gen.Load() // before the search: see dynCache
 	res, err := s.eng.Search(p)
 	if err != nil {
 		s.failed(ctx, err)
@@ -147,10 +160,9 @@ func (s *Storefront) Search(ctx *fasthttp.RequestCtx) {
 	if p.Query != "" {
 		title = "Results for “" + p.Query + "”"
 	}
-	v := &listing{l: linker{base: PathSearch, perPage: s.defaults.PerPage}, title: title, p: &p, res: res, curr: currencyOf(res)}
+	v := &listing{l: l, title: title, p: &p, res: res, curr: currencyOf(res)}
 	body, keys := v.render()
-	s.renders.Inc()
-	s.writeDynamic(ctx, body, keys)
+	s.writeDynamic(ctx, key, gen, body, keys)
 }
 
 // Cart serves GET|HEAD /cart, the same bytes for everyone (the script
@@ -247,40 +259,14 @@ func (s *Storefront) write(ctx *fasthttp.RequestCtx, r *rendered, cc []byte) {
 	ctx.Response.SetBodyRaw(body)
 }
 
-var gzBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// writeDynamic writes a page rendered for this request, gzip-compressed
-// (fastest level) when the client accepts it.
-func (s *Storefront) writeDynamic(ctx *fasthttp.RequestCtx, body []byte, keys []string) {
-	h := &ctx.Response.Header
-	etag := theme.ETag(body)
-	h.SetContentTypeBytes(ctHTML)
-	h.SetCanonical(hCacheControl, s.cacheControl)
-	h.SetCanonical(hSurrogateKey, []byte(joinKeys(keys)))
-	h.SetCanonical(hVary, vAcceptEncoding)
-	if f := s.feed.Load(); f != nil && !(*f).Connected() {
-		h.SetCanonical(hStale, vOne)
-	}
-	gz := acceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
-	if gz {
-		etag = append(etag[:len(etag)-1:len(etag)-1], "-gz\""...)
-	}
-	h.SetCanonical(hETag, etag)
-	if etagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
-		ctx.SetStatusCode(fasthttp.StatusNotModified)
-		ctx.Response.ResetBody()
-		return
-	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	if !gz {
-		ctx.SetBody(body)
-		return
-	}
-	bp := gzBufs.Get().(*[]byte)
-	*bp = fasthttp.AppendGzipBytesLevel((*bp)[:0], body, fasthttp.CompressBestSpeed)
-	h.SetCanonical(hContentEncoding, vGzip)
-	ctx.SetBody(*bp)
-	gzBufs.Put(bp)
+// writeDynamic writes a page rendered for this request (gzip-compressed
+// at the fastest level, as the client may ask either way) and keeps it in
+// the cache of rendered pages under key for generation gen.
+func (s *Storefront) writeDynamic(ctx *fasthttp.RequestCtx, key string, gen uint64, body []byte, keys []string) {
+	s.renders.Inc()
+	r := newRendered(body, keys, fasthttp.CompressBestSpeed)
+	s.dyn.put(key, gen, r)
+	s.write(ctx, r, s.cacheControl)
 }
 
 // parse validates the query with the engine, without campaign tags

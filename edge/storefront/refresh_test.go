@@ -215,3 +215,47 @@ func TestRefreshCoalescesAStream(t *testing.T) {
 		t.Fatalf("%d renders of %d pages in %v: more than one per page per interval", n, pages, time.Since(start))
 	}
 }
+
+// A search page and a filtered category page asked for again (with the
+// parameters in another order) are served from the cache of rendered
+// pages, and a feed event makes the next request render them from the
+// index again: a price change shows at once, never the cached old price.
+// Seen failing: without the invalidation in Apply the old price stays.
+// What it does not show: the generation read before a render racing an
+// event (that ordering is argued in dynCache's comment).
+func TestRenderedPagesFollowTheFeed(t *testing.T) {
+	ps := testProducts(t)
+	// No background refresh during the test (its tree refresh would hide
+	// a missing invalidation in Apply).
+	e := newEnv(t, ps, func(c *Config) { c.RefreshInterval = time.Hour })
+	p := clone(byID(t, ps, "bb-1126083")) // BLU Dash Jr, $34.99
+	cat := "/c/" + api.KeyToken(p.Categories[0])
+	uris := [][2]string{
+		{"/search?q=blu&sort=price_asc", "/search?sort=price_asc&q=blu"},
+		{cat + "?sort=price_desc&page=1", cat + "?page=1&sort=price_desc"},
+	}
+	for _, u := range uris {
+		first := e.body(t, u[0])
+		if !strings.Contains(first, "$34.99") {
+			t.Fatalf("%s does not show the product", u[0])
+		}
+		renders, hits := e.sf.renders.Get(), e.sf.dynHits.Get()
+		if again := e.body(t, u[1]); again != first {
+			t.Fatalf("%s differs from %s", u[1], u[0])
+		}
+		if e.sf.renders.Get() != renders || e.sf.dynHits.Get() != hits+1 {
+			t.Fatalf("%s was rendered again, not served from the cache", u[1])
+		}
+	}
+	// The event reaches the index, then the storefront, as the follower
+	// delivers it; no refresh yet (the background loop may be up to
+	// refresh_interval later).
+	p.SKUs[0].Price.Amount = 3111
+	e.eng.upsert(p)
+	e.sf.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, ID: p.ID, Product: p})
+	for _, u := range uris {
+		if b := e.body(t, u[1]); !strings.Contains(b, "$31.11") || strings.Contains(b, "$34.99") {
+			t.Errorf("%s after the price change does not show the new price", u[1])
+		}
+	}
+}

@@ -101,6 +101,7 @@ func (s *Storefront) EndLoad(uint64) {
 	s.loaded = true
 	s.dirty.all = true
 	s.mu.Unlock()
+	s.dyn.invalidate()
 	s.poke()
 }
 
@@ -130,6 +131,7 @@ func (s *Storefront) Apply(ev *api.Event) {
 		s.dirty.all = true
 	}
 	s.mu.Unlock()
+	s.dyn.invalidate() // the index has the event: pages rendered before it are stale
 	s.poke()
 }
 

@@ -59,6 +59,7 @@ type Storefront struct {
 	home         atomic.Pointer[rendered]
 	cats         atomic.Pointer[catPages]
 	shells       [numShells]*rendered
+	dyn          dynCache // search and filtered category pages, until the next change
 
 	refreshMu sync.Mutex // one refresh at a time
 	mu        sync.Mutex // guards dirty and loaded
@@ -72,7 +73,7 @@ type Storefront struct {
 	// Follower goroutine only.
 	paths, loading *pathTable
 
-	hits, renders, refreshes, unchanged, badRequests *metrics.Counter
+	hits, dynHits, renders, refreshes, unchanged, badRequests *metrics.Counter
 	// The handlers of Dispatch, made once (a method value allocates).
 	home_, category fasthttp.RequestHandler
 }
@@ -114,6 +115,7 @@ func New(cfg Config, eng Engine, log zerolog.Logger, ms *metrics.Set) (*Storefro
 		paths:        newPathTable(),
 		hits:         ms.NewCounter("shopedge_edge_storefront_hits_total"),
 		renders:      ms.NewCounter("shopedge_edge_storefront_renders_total"),
+		dynHits:      ms.NewCounter("shopedge_edge_storefront_rendered_hits_total"),
 		refreshes:    ms.NewCounter("shopedge_edge_storefront_refreshes_total"),
 		unchanged:    ms.NewCounter("shopedge_edge_storefront_refreshes_unchanged_total"),
 		badRequests:  ms.NewCounter("shopedge_edge_storefront_bad_requests_total"),
@@ -269,6 +271,7 @@ func (s *Storefront) refreshTree(old *catPages, all bool) *catPages {
 		next.byName[c.node.Name] = append(next.byName[c.node.Name], c)
 	}
 	s.cats.Store(next)
+	s.dyn.invalidate() // filtered category pages show the tree's subcategories and counts
 	return next
 }
 
