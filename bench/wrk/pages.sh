@@ -14,8 +14,13 @@
 # baseline), home (GET /), category (the CATEGORY_PATHs round-robin: the
 # largest categories are precomputed pages), search (a few search and
 # filtered category URLs round-robin, rendered per request from the index:
-# the pages a CDN caches but the edge renders on a miss). SEARCHES
-# overrides those URLs (space-separated).
+# the pages a CDN caches; the edge keeps them rendered until the next
+# feed event, so after the warm-up these are hits). SEARCHES overrides
+# those URLs (space-separated). MISSES=file adds the kind "miss": the
+# paths in file (one a line) round-robin, more distinct pages than the
+# edge keeps rendered (1,024), so each request renders its page, e.g.
+#   tail -n +2 ../shared/data/queries/bestbuy-queries.tsv | cut -f1 |
+#     python3 -c 'import sys,urllib.parse as u; [print("/search?q="+u.quote_plus(l.strip())+s) for l in sys.stdin for s in ("", "&sort=price_asc")]' > /tmp/misses.txt
 set -euo pipefail
 [ $# -ge 5 ] || { sed -n '2,19p' "$0"; exit 2; }
 edge=$1 rounds=$2 secs=$3 slugs=$4
@@ -49,6 +54,7 @@ run() { # kind -> "req/s cpu-µs/req"
 	home) args=(-s "$here/pages.lua" "$edge" -- /) ;;
 	category) args=(-s "$here/pages.lua" "$edge" -- "${cats[@]}") ;;
 	search) args=(-s "$here/pages.lua" "$edge" -- "${searches[@]}") ;;
+	miss) args=(-s "$here/pages.lua" "$edge" -- "@$MISSES") ;;
 	esac
 	c0=$(cpu "$epid")
 	out=$(wrk -t2 -c64 -d"${secs}s" "${args[@]}" 2>&1) || { echo "$out" >&2; exit 1; }
@@ -60,6 +66,10 @@ run() { # kind -> "req/s cpu-µs/req"
 }
 
 kinds=(product home category search)
+if [ -n "${MISSES:-}" ]; then
+	[ "$(wc -l <"$MISSES")" -gt 2048 ] || { echo "MISSES: want more than 2,048 paths (the edge keeps 1,024 pages)" >&2; exit 1; }
+	kinds+=(miss)
+fi
 for k in "${kinds[@]}"; do # warm up: connections, workers, caches
 	WARM=1 run "$k" >/dev/null
 done
