@@ -35,10 +35,14 @@ type browser struct {
 // machine that cannot fails here, naming the package.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{os.Getenv("SHOPEDGE_CHROMIUM"), "chromium", "/usr/bin/chromium"} {
-		if name == "" {
-			continue
+	if name := os.Getenv("SHOPEDGE_CHROMIUM"); name != "" {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatalf("SHOPEDGE_CHROMIUM=%s: %v", name, err)
 		}
+		return p
+	}
+	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
