@@ -5,7 +5,7 @@ BIN     ?= bin
 PKGS    ?= ./...
 BENCH_TIME ?= 200ms
 
-.PHONY: all build run cluster test lint bench clean
+.PHONY: all build run cluster test lint bench clean chromium
 
 all: build
 
@@ -30,16 +30,24 @@ cluster: build
 ## instrumentation allocates) and the TiKV conformance suite at full size
 ## (it slows the in-process cluster so much that it runs a smaller hot-key
 ## test there). First it installs Debian's varnish and varnish-modules for
-## the end-to-end Varnish tests when they are missing and it can (root or
-## sudo); where it cannot, those tests fail naming the packages.
+## the end-to-end Varnish tests, and chromium for the browser test, when
+## they are missing and it can (root or sudo); where it cannot, those tests
+## fail naming the packages.
 test:
 	@command -v curl >/dev/null 2>&1 || { echo "installing curl (scripts/run-local.sh, tested in e2e, needs it)"; \
 		apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 	./scripts/ensure-varnish.sh
+	./scripts/ensure-chromium.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
-	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/
+	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/ ./edge/storefront/
 	$(GO) test -count=1 -run 'TestConformance' -timeout 5m ./store/tikv/
+
+## chromium: Debian's chromium for the browser test, installed with apt-get
+## when missing and the machine allows it (the test fails naming the
+## package when it is not there)
+chromium:
+	./scripts/ensure-chromium.sh
 
 ## lint: gofmt (fails on unformatted files), go vet, staticcheck if installed
 lint:

@@ -11,6 +11,7 @@ import (
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
 	"shopedge/edge/search"
+	"shopedge/edge/storefront"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -58,6 +59,8 @@ type Config struct {
 	Search search.Config `yaml:"search"`
 	// API sets the public read routes' caching headers and limits.
 	API httpapi.Config `yaml:"api"`
+	// Storefront tunes the HTML pages a shopper browses.
+	Storefront storefront.Config `yaml:"storefront"`
 }
 
 // CoreConfig locates the core tier.
@@ -86,6 +89,8 @@ func DefaultConfig() Config {
 		Suggest: suggest.DefaultConfig(),
 		Search:  search.DefaultConfig(),
 		API:     httpapi.DefaultConfig(),
+
+		Storefront: storefront.DefaultConfig(),
 	}
 }
 
@@ -121,7 +126,7 @@ func (c *Config) Validate() error {
 	for _, s := range []struct {
 		name string
 		v    interface{ Validate() error }
-	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"search", c.Search}, {"api", ap}} {
+	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"search", c.Search}, {"api", ap}, {"storefront", c.Storefront}} {
 		if err := s.v.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
 	"shopedge/edge/search"
+	"shopedge/edge/storefront"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -42,6 +43,10 @@ type Main struct {
 	Forwarder *forward.Forwarder
 	Follower  *follow.Follower
 	API       *httpapi.API
+
+	// Storefront renders the shop's HTML pages from the search index
+	// (made after Search, a feed sink after it).
+	Storefront *storefront.Storefront
 
 	stopFollow context.CancelFunc
 	followDone chan struct{}
@@ -72,6 +77,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
 	dispatch := httpapi.SearchDispatch(m.API.Dispatch, m.searchHandlers())
+	dispatch = httpapi.WithStorefront(dispatch, m.Storefront) // and the storefront's home and category pages
 	return m.StartServer(m.Config.Server, app.Handlers{
 		Routes: m.routes, Dispatch: dispatch, Ready: m.ready,
 		// /metrics and /debug/pprof/ (the core's address, breaker
@@ -99,7 +105,11 @@ func (m *Main) startServices(ctx context.Context) error {
 	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
-	sinks := []follow.Sink{m.Pages, m.Suggest, m.Search}
+	// The storefront renders from the search index: it follows it.
+	if m.Storefront, err = storefront.New(c.Storefront, m.Search, m.Log.With().Str("svc", "storefront").Logger(), m.Metrics); err != nil {
+		return fmt.Errorf("cannot create the storefront: %w", err)
+	}
+	sinks := []follow.Sink{m.Pages, m.Suggest, m.Search, m.Storefront}
 	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the feed follower: %w", err)
 	}
@@ -112,6 +122,7 @@ func (m *Main) startServices(ctx context.Context) error {
 		Suggest:  m.Suggest.Handle,
 		Forward:  m.Forwarder.Endpoints(),
 	}, apiCfg)
+	m.Storefront.SetFeed(m.Follower)
 
 	// The snapshot loads in the background; /readyz turns 200 when done.
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -138,6 +149,9 @@ func (m *Main) stopServices() error {
 		m.stopFollow()
 		<-m.followDone
 	}
+	if m.Storefront != nil {
+		m.Storefront.Close() // stops its refresh loop
+	}
 	if m.Pages != nil {
 		m.Pages.Close() // stops a running pre-render pass
 	}
@@ -152,6 +166,7 @@ func (m *Main) stopServices() error {
 func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
 	httpapi.RegisterSearch(r, m.searchHandlers())
+	httpapi.RegisterStorefront(r, m.Storefront) // /, /search, /c/{slug}, /cart, /checkout, /orders/{id}, /assets/
 }
 
 func (m *Main) searchHandlers() httpapi.SearchHandlers {

@@ -41,6 +41,7 @@ wait_ready edge "$EDGE_ADDR"
 cat <<MSG
 
 shopedge is running.
+  storefront:        http://$EDGE_ADDR/   (open it in a browser)
   edge (public API): http://$EDGE_ADDR   e.g. curl 'http://$EDGE_ADDR/v1/suggest?q=galaxy'
   core (admin API):  http://$CORE_ADDR
   metrics:           http://$EDGE_ADDR/metrics  http://$CORE_ADDR/metrics   (Authorization: Bearer <admin token>)

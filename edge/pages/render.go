@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/edge/storefront/theme"
 )
 
 // Variant selects one stored representation of a product.
@@ -248,10 +250,15 @@ type skuView struct {
 	Price        string
 	Availability string
 	Band         string
+	Options      string // "color: Red, storage: 32GB"
+	Buyable      bool   // priced and not out of stock
+	Checked      bool   // the variant preselected on the page
 	Attributes   []attrView
 }
 
 type attrView struct{ Name, Value string }
+
+type crumbView struct{ Name, URL string }
 
 type pageView struct {
 	P            *api.Product
@@ -259,6 +266,9 @@ type pageView struct {
 	Availability string
 	Band         string
 	Summary      string
+	Image        string // P.Image when it is a safe http(s) URL, else ""
+	Buyable      bool   // some SKU can be added to a cart
+	Crumbs       []crumbView
 	SKUs         []skuView
 	Attributes   []attrView
 }
@@ -273,14 +283,20 @@ func sortedAttrs(m map[string]string) []attrView {
 }
 
 func newPageView(p *api.Product) *pageView {
-	v := &pageView{P: p, Attributes: sortedAttrs(p.Attributes)}
+	v := &pageView{P: p, Attributes: sortedAttrs(p.Attributes), Image: theme.SafeURL(p.Image)}
 	var lo, hi, first *api.Money
 	mixed := false
 	for _, s := range p.SKUs {
 		sv := skuView{SKU: s.SKU, Price: "No price", Band: s.Availability,
 			Availability: availabilityText(s.Availability), Attributes: sortedAttrs(s.Attributes)}
+		opts := make([]string, len(sv.Attributes))
+		for i, a := range sv.Attributes {
+			opts[i] = a.Name + ": " + a.Value
+		}
+		sv.Options = strings.Join(opts, ", ")
 		if s.Price != nil {
 			sv.Price = FormatMoney(*s.Price)
+			sv.Buyable = s.Availability != api.OutOfStock
 			if first == nil {
 				first = s.Price
 			}
@@ -291,6 +307,9 @@ func newPageView(p *api.Product) *pageView {
 			if hi == nil || s.Price.Amount > hi.Amount {
 				hi = s.Price
 			}
+		}
+		if sv.Buyable && !v.Buyable {
+			sv.Checked, v.Buyable = true, true
 		}
 		v.SKUs = append(v.SKUs, sv)
 	}
@@ -310,51 +329,61 @@ func newPageView(p *api.Product) *pageView {
 	if r := []rune(v.Summary); len(r) > 160 {
 		v.Summary = strings.TrimSpace(string(r[:157])) + "…"
 	}
+	for _, c := range p.Categories {
+		v.Crumbs = append(v.Crumbs, crumbView{Name: c, URL: "/search?category=" + strings.ReplaceAll(url.QueryEscape(c), "+", "%20")})
+	}
 	return v
 }
 
-// pageTemplate is the product page. html/template escapes every value for
-// its context (text, attribute, URL), so product data cannot inject markup.
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.P.Name}}{{if .P.Brand}} | {{.P.Brand}}{{end}}</title>
-<meta name="description" content="{{.Summary}}">
-<link rel="canonical" href="/products/{{.P.Slug}}">
-</head>
-<body>
-<main>
-{{- if .P.Categories}}
-<nav aria-label="Breadcrumb"><ol>{{range .P.Categories}}<li>{{.}}</li>{{end}}</ol></nav>
-{{- end}}
+// pageFuncs write the storefront's shared layout (edge/storefront/theme),
+// which escapes what it writes itself.
+var pageFuncs = template.FuncMap{
+	"head": func(v *pageView) template.HTML {
+		return template.HTML(theme.AppendHead(nil, theme.Head{Title: v.P.Name, Description: v.Summary,
+			Canonical: "/products/" + v.P.Slug, Page: "product"}))
+	},
+	"foot": func() template.HTML { return template.HTML(theme.AppendFoot(nil)) },
+}
+
+// pageTemplate is the product page in the storefront's layout: price,
+// availability, a variant picker and an add-to-cart form that the
+// storefront script submits to the cart API (without the script it opens
+// /cart?add={sku}, which adds it there). html/template escapes every
+// value for its context (text, attribute, URL), so product data cannot
+// inject markup.
+var pageTemplate = template.Must(template.New("page").Funcs(pageFuncs).Parse(`{{head .}}<nav aria-label="Breadcrumb"><ol class="crumbs"><li><a href="/">Home</a></li>{{range .Crumbs}}<li><a href="{{.URL}}">{{.Name}}</a></li>{{end}}</ol></nav>
 <article class="product" data-id="{{.P.ID}}">
-<h1>{{.P.Name}}</h1>
+<div class="media"><span class="ph">{{if .Image}}<img src="{{.Image}}" alt="{{.P.Name}}" width="500" height="500">{{end}}</span></div>
+<div class="info">
 {{- if .P.Brand}}
-<p class="brand">{{.P.Brand}}</p>
+<p class="brand"><a href="/search?brand={{.P.Brand}}">{{.P.Brand}}</a></p>
 {{- end}}
-{{- if .P.Image}}
-<img src="{{.P.Image}}" alt="{{.P.Name}}" width="500" height="500">
+<h1>{{.P.Name}}</h1>
+<p class="price-lg">{{.Price}}</p>
+<p><span class="avail {{.Band}}">{{.Availability}}</span></p>
+{{- if .Summary}}
+<p class="lede">{{.Summary}}</p>
 {{- end}}
-<p class="price">{{.Price}}</p>
-<p class="availability {{.Band}}">{{.Availability}}</p>
-{{- if .P.Description}}
-<section class="description"><p>{{.P.Description}}</p></section>
-{{- end}}
-{{- if .Attributes}}
-<dl class="attributes">{{range .Attributes}}<dt>{{.Name}}</dt><dd>{{.Value}}</dd>{{end}}</dl>
-{{- end}}
-<table class="skus">
-<thead><tr><th>SKU</th><th>Options</th><th>Price</th><th>Availability</th></tr></thead>
-<tbody>
+<form class="buy-form" action="/cart" method="get" data-add-to-cart>
+{{- if eq (len .SKUs) 1}}{{with index .SKUs 0}}
+<input type="hidden" name="add" value="{{.SKU}}">
+{{- end}}{{else}}
+<fieldset class="variants"><legend>Choose an option</legend>
 {{- range .SKUs}}
-<tr><td>{{.SKU}}</td><td>{{range $i, $a := .Attributes}}{{if $i}}, {{end}}{{$a.Name}}: {{$a.Value}}{{end}}</td><td>{{.Price}}</td><td class="{{.Band}}">{{.Availability}}</td></tr>
+<label class="variant"><input type="radio" name="add" value="{{.SKU}}"{{if .Checked}} checked{{end}}{{if not .Buyable}} disabled{{end}}><span class="opt">{{if .Options}}{{.Options}}{{else}}{{.SKU}}{{end}}</span><span>{{.Price}}</span> <span class="avail {{.Band}}">{{.Availability}}</span></label>
 {{- end}}
-</tbody>
-</table>
+</fieldset>
+{{- end}}
+<div class="buy"><label class="sr-only" for="qty">Quantity</label><input class="qty" id="qty" type="number" name="qty" value="1" min="1" max="99" inputmode="numeric"><button class="btn btn-primary btn-lg" type="submit"{{if not .Buyable}} disabled{{end}}>{{if .Buyable}}Add to cart{{else}}Unavailable{{end}}</button></div>
+<p class="msg" data-buy-msg role="status" hidden></p>
+</form>
+</div>
 </article>
-</main>
-</body>
-</html>
-`))
+<div class="details">
+<section class="desc"><h2>About this product</h2>{{if .P.Description}}<p>{{.P.Description}}</p>{{else}}<p class="muted">No description yet.</p>{{end}}</section>
+<section><h2>Specifications</h2><dl class="specs">
+{{- if .P.Brand}}<dt>Brand</dt><dd>{{.P.Brand}}</dd>{{end}}
+{{- range .Attributes}}<dt>{{.Name}}</dt><dd>{{.Value}}</dd>{{end}}
+{{- if eq (len .SKUs) 1}}{{range .SKUs}}<dt>Item number</dt><dd>{{.SKU}}</dd>{{end}}{{end}}</dl></section>
+</div>
+{{foot}}`))

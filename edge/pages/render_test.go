@@ -14,6 +14,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
+	"shopedge/edge/storefront/theme"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -73,7 +74,9 @@ func TestRenderGolden(t *testing.T) {
 			gz    Variant
 		}{{"json", JSON, JSONGzip}, {"html", HTML, HTMLGzip}} {
 			path := filepath.Join("testdata", "golden", p.ID+"."+c.ext)
-			got := r.Bodies[c.plain]
+			// The theme's asset versions (content hashes) are masked, so a
+			// stylesheet change does not rewrite every golden file.
+			got := theme.MaskVersions(r.Bodies[c.plain])
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
@@ -89,10 +92,10 @@ func TestRenderGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s: rendering differs from the golden file (run with -update after checking)\n got: %s", path, got)
 			}
-			if !bytes.Equal(gunzip(t, r.Bodies[c.gz]), got) {
+			if !bytes.Equal(gunzip(t, r.Bodies[c.gz]), r.Bodies[c.plain]) {
 				t.Errorf("%s: gzip body does not decompress to the plain body", path)
 			}
-			if bytes.Equal(r.ETags[c.plain], r.ETags[c.gz]) || !bytes.Equal(r.ETags[c.plain], etag(got)) {
+			if bytes.Equal(r.ETags[c.plain], r.ETags[c.gz]) || !bytes.Equal(r.ETags[c.plain], etag(r.Bodies[c.plain])) {
 				t.Errorf("%s: ETags must be strong hashes of each representation's bytes", path)
 			}
 		}
