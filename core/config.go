@@ -15,6 +15,7 @@ import (
 	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
+	"shopedge/store/tikv"
 )
 
 // Config is the core process's whole configuration. configs/core.yaml
@@ -95,6 +96,27 @@ type StoreConfig struct {
 	MaxRetries int `yaml:"max_retries" help:"tikv: conflict retries per update"`
 	// LockWaitTimeout bounds a pessimistic lock wait (tikv).
 	LockWaitTimeout time.Duration `yaml:"lock_wait_timeout" help:"tikv: maximum wait for a pessimistic lock"`
+	// LocalLatches is the number of client-go local latch slots (tikv, 0
+	// turns them off): this core's optimistic transactions on the same
+	// keys are ordered in memory before they reach TiKV.
+	LocalLatches uint `yaml:"local_latches" help:"tikv: local latch slots (0 = off)"`
+	// AsyncCommit commits small transactions with TiKV's async commit
+	// (tikv).
+	AsyncCommit bool `yaml:"async_commit" help:"tikv: use async commit for small transactions"`
+	// OnePC commits single-region transactions in one phase (tikv).
+	OnePC bool `yaml:"one_pc" help:"tikv: use one-phase commit for single-region transactions"`
+}
+
+// TiKVOptions returns the tikv backend's options of c.
+func (c StoreConfig) TiKVOptions() tikv.Options {
+	return tikv.Options{
+		MaxRetries:      c.MaxRetries,
+		Pessimistic:     c.Pessimistic,
+		LockWaitTimeout: c.LockWaitTimeout,
+		LocalLatches:    c.LocalLatches,
+		AsyncCommit:     c.AsyncCommit,
+		OnePC:           c.OnePC,
+	}
 }
 
 // DefaultConfig returns the configuration of a local core: 127.0.0.1:9090,
@@ -116,6 +138,7 @@ func DefaultConfig() Config {
 			ConnectTimeout:  30 * time.Second,
 			MaxRetries:      30,
 			LockWaitTimeout: 3 * time.Second,
+			LocalLatches:    16384,
 		},
 		Log:       config.DefaultLog(),
 		GCPercent: 400,

@@ -19,6 +19,7 @@ import (
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
 	"shopedge/core/httpapi"
+	"shopedge/core/payment"
 	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
@@ -54,6 +55,15 @@ type Main struct {
 	// secret keys; os.LookupEnv by default.
 	LookupEnv func(string) (string, bool)
 	payKeys   map[string]string // gateway name → secret key
+
+	// Backend, when set before Run, is the store Run uses instead of
+	// opening store.backend (tests run several cores on one in-process
+	// TiKV cluster); the key prefix still applies and Close closes it.
+	Backend store.Store
+	// Gateways, when set before Run, are payment gateways by name that
+	// replace the configured gateways of the same names (tests share one
+	// in-process gateway between cores).
+	Gateways map[string]payment.Gateway
 
 	stopSweepers context.CancelFunc
 	sweepers     sync.WaitGroup
@@ -109,8 +119,10 @@ func (m *Main) Run(ctx context.Context) error {
 // openStore opens the configured backend and wraps it in the key prefix.
 func (m *Main) openStore(ctx context.Context) error {
 	sc := m.Config.Store
-	switch sc.Backend {
-	case "embedded":
+	switch {
+	case m.Backend != nil:
+		m.backend = m.Backend
+	case sc.Backend == "embedded":
 		if err := os.MkdirAll(filepath.Dir(sc.Path), 0o755); err != nil {
 			return fmt.Errorf("cannot create the store directory: %w", err)
 		}
@@ -124,7 +136,7 @@ func (m *Main) openStore(ctx context.Context) error {
 			return fmt.Errorf("cannot open the embedded store %s: %w", sc.Path, err)
 		}
 		m.backend = db
-	case "tikv":
+	case sc.Backend == "tikv":
 		s, err := openTiKV(ctx, sc)
 		if err != nil {
 			return err
@@ -132,6 +144,9 @@ func (m *Main) openStore(ctx context.Context) error {
 		m.backend = s
 	default:
 		return fmt.Errorf("store.backend: unknown backend %q", sc.Backend)
+	}
+	if ts, ok := m.backend.(*tikv.Store); ok {
+		ts.RegisterMetrics(m.Metrics)
 	}
 	m.Store = store.Prefixed(m.backend, []byte(sc.Prefix))
 	return nil
@@ -142,7 +157,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	c := m.Config
 	m.Changelog = changelog.New(m.Store, c.Changelog)
 	m.Catalog = catalog.New(m.Store, m.Changelog, c.Catalog)
-	pay, err := routing.New(c.Payment, m.payKeys, m.Metrics, nil)
+	pay, err := routing.NewWithGateways(c.Payment, m.payKeys, m.Metrics, nil, m.Gateways)
 	if err != nil {
 		return fmt.Errorf("cannot start the payment gateways: %w", err)
 	}
@@ -229,11 +244,7 @@ func openTiKV(ctx context.Context, sc StoreConfig) (store.Store, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		s, err := tikv.Open(ctx, sc.PDEndpoints, tikv.Options{
-			MaxRetries:      sc.MaxRetries,
-			Pessimistic:     sc.Pessimistic,
-			LockWaitTimeout: sc.LockWaitTimeout,
-		})
+		s, err := tikv.Open(ctx, sc.PDEndpoints, sc.TiKVOptions())
 		done <- result{s, err}
 	}()
 	select {
