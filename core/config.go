@@ -9,6 +9,7 @@ import (
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
+	"shopedge/core/cluster"
 	"shopedge/core/httpapi"
 	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
@@ -65,6 +66,9 @@ type Config struct {
 	API httpapi.Config `yaml:"api"`
 	// Shop configures the public cart, checkout and order routes.
 	Shop shopapi.Config `yaml:"shop"`
+	// Cluster configures membership among the cores of one store and the
+	// routing of hot SKUs' checkouts to one core each.
+	Cluster cluster.Config `yaml:"cluster"`
 }
 
 // StoreConfig selects the store backend.
@@ -149,6 +153,7 @@ func DefaultConfig() Config {
 		Payment:   routing.DefaultConfig(),
 		API:       apiDefaults(),
 		Shop:      shopapi.DefaultConfig(),
+		Cluster:   cluster.DefaultConfig(),
 	}
 }
 
@@ -178,7 +183,7 @@ func (c *Config) Validate() error {
 		return errors.New("admin_token: must be at least 8 bytes")
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops,
+		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops, c.Cluster,
 	} {
 		if err := v.Validate(); err != nil {
 			return err

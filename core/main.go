@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/fasthttp/router"
 
@@ -18,6 +19,7 @@ import (
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
+	"shopedge/core/cluster"
 	"shopedge/core/httpapi"
 	"shopedge/core/payment"
 	"shopedge/core/payment/routing"
@@ -49,7 +51,8 @@ type Main struct {
 	Checkout  *checkout.Service
 	AdminAPI  *httpapi.API
 	ShopAPI   *shopapi.API
-	CDN       *httpapi.Purger // purges api.cdn.purge_urls from the change log
+	CDN       *httpapi.Purger  // purges api.cdn.purge_urls from the change log
+	Cluster   *cluster.Cluster // membership; hands hot SKUs' checkouts to their owner core
 
 	// LookupEnv reads the environment variables holding the gateways'
 	// secret keys; os.LookupEnv by default.
@@ -106,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	return m.StartServer(m.Config.Server, app.Handlers{
+	err := m.StartServer(m.Config.Server, app.Handlers{
 		Routes: m.routes,
 		// /metrics and /debug/pprof/: the internal token (what a
 		// scraper beside the edges holds) or the admin token.
@@ -114,6 +117,31 @@ func (m *Main) Run(ctx context.Context) error {
 		OpsOpen:   m.Config.InternalOpen && m.Config.InternalToken == "",
 		Ops:       m.Config.Ops,
 	})
+	if err != nil {
+		return err
+	}
+	// Other cores reach this one at its listening address: join once it
+	// listens.
+	m.Cluster.Start(m.Addr())
+	return nil
+}
+
+// cartSKUs reads the SKUs of cart id (for the cluster's routing of hot
+// SKUs).
+func (m *Main) cartSKUs(ctx context.Context, id string) ([]string, error) {
+	var skus []string
+	err := m.Store.View(ctx, func(tx store.Txn) error {
+		r, err := cart.LoadTx(tx, id, m.Carts.Now())
+		if err != nil {
+			return err
+		}
+		skus = skus[:0]
+		for _, l := range r.Lines {
+			skus = append(skus, l.SKU)
+		}
+		return nil
+	})
+	return skus, err
 }
 
 // openStore opens the configured backend and wraps it in the key prefix.
@@ -171,6 +199,11 @@ func (m *Main) startServices(ctx context.Context) error {
 	}
 	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, c.apiConfig(), m.Log.With().Str("svc", "admin").Logger())
 	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+	// A handed-over checkout may take the owner its longest checkout.
+	if m.Cluster, err = cluster.New(m.Store, c.Cluster, m.Log.With().Str("svc", "cluster").Logger(), m.Metrics, m.cartSKUs, c.LongestCheckout()+5*time.Second); err != nil {
+		return fmt.Errorf("cannot start cluster membership: %w", err)
+	}
+	m.ShopAPI.SetCheckoutRouter(m.Cluster)
 	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot start the CDN purger: %w", err)
 	}
@@ -219,6 +252,10 @@ func (m *Main) routes(r *router.Router) {
 // Close stops in reverse order of Run: drain HTTP, stop services, close
 // the store. It is safe after a failed or partial Run.
 func (m *Main) Close() error {
+	if m.Cluster != nil {
+		// Leave first: the other cores stop handing checkouts to this one.
+		m.Cluster.Close()
+	}
 	errs := []error{m.StopServer(), config.Step(m.Log, "stop services", m.stopServices)}
 	if m.backend != nil {
 		errs = append(errs, config.Step(m.Log, "close store", func() error {

@@ -148,7 +148,23 @@ func newMCCluster(tb testing.TB, o mcOptions) *mcCluster {
 		addrs[i] = k.addr
 	}
 	c.edge = newMCEdge(tb, addrs)
+	c.waitMembers(len(c.cores), 5*time.Second)
 	return c
+}
+
+// waitMembers waits until every live core counts n live members: the
+// steady state of a deployment whose cores have been up for a while.
+func (c *mcCluster) waitMembers(n int, within time.Duration) {
+	c.tb.Helper()
+	deadline := time.Now().Add(within)
+	for _, k := range c.live() {
+		for len(k.m.Cluster.Members()) != n {
+			if time.Now().After(deadline) {
+				c.tb.Fatalf("core %d sees members %v, want %d", k.i, k.m.Cluster.Members(), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {

@@ -48,11 +48,23 @@ const IdempotentReplayedHeader = "Idempotent-Replayed"
 
 // API holds the route handlers. It keeps no per-request state.
 type API struct {
-	carts *cart.Service
-	co    *checkout.Service
-	cfg   Config
-	log   zerolog.Logger
+	carts  *cart.Service
+	co     *checkout.Service
+	cfg    Config
+	log    zerolog.Logger
+	router CheckoutRouter
 }
+
+// CheckoutRouter may answer a validated checkout itself, by handing it to
+// the core that owns its cart's hot SKU (core/cluster); it reports whether
+// it did.
+type CheckoutRouter interface {
+	RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) bool
+}
+
+// SetCheckoutRouter makes r see every valid checkout before it runs here.
+// Call it before Register.
+func (a *API) SetCheckoutRouter(r CheckoutRouter) { a.router = r }
 
 // New returns the routes over carts and co. An invalid cfg is replaced by
 // DefaultConfig (and logged), so wiring never fails here.
@@ -217,6 +229,15 @@ func (a *API) checkout(ctx *fasthttp.RequestCtx) error {
 	var req api.CheckoutRequest
 	if err := decode(ctx, &req); err != nil {
 		return err
+	}
+	if a.router != nil {
+		// Only a valid request is handed to another core.
+		if err := checkout.ValidateRequest(key, req); err != nil {
+			return err
+		}
+		if a.router.RouteCheckout(ctx, req.CartID) {
+			return nil // answered by the core that owns the cart's hot SKU
+		}
 	}
 	fp := checkout.Fingerprint("POST", "/v1/checkout", ctx.Request.Body())
 	// The checkout must finish (charge, then record) even if the client
