@@ -14,17 +14,17 @@ import (
 )
 
 // mcModes are the settings the benchmark compares: the TiKV modes with
-// every core selling every SKU (cluster.hot_rate 0: before hot SKUs were
-// routed), and with hot SKUs' checkouts handed to their owner core (the
-// default).
+// every core selling every SKU (cluster.hot_rate and hot_concurrency 0:
+// before hot SKUs were routed), and with hot SKUs' checkouts handed to
+// their owner core (the default).
 var mcModes = []struct {
 	name string
 	args []string
 }{
-	{"optimistic", []string{"-cluster.hot-rate=0"}},
-	{"pessimistic", []string{"-cluster.hot-rate=0", "-store.pessimistic=true"}},
-	{"async-commit", []string{"-cluster.hot-rate=0", "-store.async-commit=true"}},
-	{"1pc", []string{"-cluster.hot-rate=0", "-store.one-pc=true"}},
+	{"optimistic", []string{"-cluster.hot-rate=0", "-cluster.hot-concurrency=0"}},
+	{"pessimistic", []string{"-cluster.hot-rate=0", "-cluster.hot-concurrency=0", "-store.pessimistic=true"}},
+	{"async-commit", []string{"-cluster.hot-rate=0", "-cluster.hot-concurrency=0", "-store.async-commit=true"}},
+	{"1pc", []string{"-cluster.hot-rate=0", "-cluster.hot-concurrency=0", "-store.one-pc=true"}},
 	{"routed", nil},
 	{"routed-pessimistic", []string{"-store.pessimistic=true"}},
 }
@@ -88,6 +88,8 @@ func benchSale(b *testing.B, cores int, args []string, spec saleSpec) {
 	b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(st.Conflicts-st0.Conflicts)/n, "conflicts/checkout")
 	b.ReportMetric(float64(st.Runs-st0.Runs)/n, "runs/checkout")
+	// Commits that took async commit or 1PC (the rest fell back to 2PC).
+	b.ReportMetric(float64(st.AsyncCommits+st.OnePCs-st0.AsyncCommits-st0.OnePCs)/n, "fastcommits/checkout")
 	var fwd float64
 	for _, k := range c.cores {
 		fwd += promFloat(k.m, "shopedge_cluster_checkouts_forwarded_total")

@@ -24,13 +24,20 @@ type Config struct {
 	// core, from which the SKU is hot there: its checkouts go to the core
 	// that owns it. 0 turns routing off. Below this rate of checkouts in
 	// all, a core does not look at the carts.
-	HotRate int `yaml:"hot_rate" help:"checkouts/s of one SKU at one core that make it hot (0: never route)"`
+	HotRate int `yaml:"hot_rate" help:"checkouts/s of one SKU at one core that make it hot (0: by rate never)"`
+	// HotConcurrency is the checkouts of one SKU in flight at once at one
+	// core from which the SKU is hot there. It catches the SKU whose
+	// rate contention has already cut (every core's transactions queued
+	// on its stock record). 0: by concurrency never. With HotRate 0 too,
+	// nothing is routed.
+	HotConcurrency int `yaml:"hot_concurrency" help:"checkouts of one SKU in flight at one core that make it hot (0: by concurrency never)"`
 }
 
 // DefaultConfig returns the defaults: a heartbeat every second, a member
-// dropped after 3 s, SKUs hot from 20 checkouts/s at one core.
+// dropped after 3 s, SKUs hot from 20 checkouts/s or 4 in flight at one
+// core.
 func DefaultConfig() Config {
-	return Config{Heartbeat: time.Second, MemberLease: 3 * time.Second, HotRate: 20}
+	return Config{Heartbeat: time.Second, MemberLease: 3 * time.Second, HotRate: 20, HotConcurrency: 4}
 }
 
 // Validate reports the first invalid field.
@@ -42,6 +49,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cluster.member_lease: must be at least twice cluster.heartbeat (%s), got %s", c.Heartbeat, c.MemberLease)
 	case c.HotRate < 0:
 		return fmt.Errorf("cluster.hot_rate: must not be negative, got %d", c.HotRate)
+	case c.HotConcurrency < 0:
+		return fmt.Errorf("cluster.hot_concurrency: must not be negative, got %d", c.HotConcurrency)
 	}
 	if c.AdvertiseAddr != "" {
 		host, port, err := net.SplitHostPort(c.AdvertiseAddr)

@@ -12,45 +12,45 @@ import (
 // is another core: it then writes the owner's answer to ctx and reports
 // true. Otherwise — nothing hot, this core owns the SKU, the checkout was
 // handed over already, the owner cannot be reached — it reports false and
-// the caller runs the checkout here. Call it after the request was
-// validated; the body is sent as it came.
-func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) bool {
+// the caller runs the checkout here, calling done (when not nil) once it
+// has ended, so that the checkouts in flight are counted. Call it after the
+// request was validated; the body is sent as it came.
+func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handled bool, done func()) {
 	if len(ctx.Request.Header.Peek(HeaderForwardedBy)) > 0 {
 		c.received.Inc()
-		return false
+		return false, nil
 	}
-	if c.cfg.HotRate == 0 || len(*c.live.Load()) < 2 {
-		return false
+	if c.cfg.HotRate == 0 && c.cfg.HotConcurrency == 0 || len(*c.live.Load()) < 2 {
+		return false, nil
 	}
 	now := time.Now().Unix()
-	if !c.heat.arrive(now, c.cfg.HotRate) {
-		return false
-	}
-	skus, err := c.cartSKUs(ctx, cartID)
-	if err != nil {
-		return false
-	}
-	hot, hotRate := "", 0
-	for _, sku := range skus {
-		if r := c.heat.add(now, sku); r >= c.cfg.HotRate && r > hotRate {
-			hot, hotRate = sku, r
+	look := c.heat.arrive(now, c.cfg.HotRate, c.cfg.HotConcurrency)
+	var skus []string
+	if look {
+		var err error
+		if skus, err = c.cartSKUs(ctx, cartID); err != nil {
+			skus = nil
 		}
 	}
+	done = func() { c.heat.leave(skus) }
+	hot := c.heat.classify(now, skus, c.cfg.HotRate, c.cfg.HotConcurrency)
 	if hot == "" {
-		return false
+		return false, done
 	}
 	o := c.owner(hot)
 	if o.ID == "" || o.ID == c.id || c.isDown(o.Addr) {
-		return false
+		return false, done
 	}
-	if err := c.forward(ctx, o.Addr); err != nil {
+	err := c.forward(ctx, o.Addr)
+	if err != nil {
 		c.forwardErrors.Inc()
 		c.markDown(o.Addr)
 		c.log.Warn().Err(err).Str("owner", o.Addr).Str("sku", hot).Msg("cannot hand a hot SKU's checkout to its owner; running it here")
-		return false
+		return false, done
 	}
+	done()
 	c.forwarded.Inc()
-	return true
+	return true, nil
 }
 
 // downFor is how long a peer that did not answer is passed over.

@@ -57,9 +57,10 @@ type API struct {
 
 // CheckoutRouter may answer a validated checkout itself, by handing it to
 // the core that owns its cart's hot SKU (core/cluster); it reports whether
-// it did.
+// it did; when it did not, the checkout runs here and done (when not nil)
+// is called once it has ended.
 type CheckoutRouter interface {
-	RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) bool
+	RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handled bool, done func())
 }
 
 // SetCheckoutRouter makes r see every valid checkout before it runs here.
@@ -235,8 +236,12 @@ func (a *API) checkout(ctx *fasthttp.RequestCtx) error {
 		if err := checkout.ValidateRequest(key, req); err != nil {
 			return err
 		}
-		if a.router.RouteCheckout(ctx, req.CartID) {
+		handled, done := a.router.RouteCheckout(ctx, req.CartID)
+		if handled {
 			return nil // answered by the core that owns the cart's hot SKU
+		}
+		if done != nil {
+			defer done()
 		}
 	}
 	fp := checkout.Fingerprint("POST", "/v1/checkout", ctx.Request.Body())
