@@ -106,6 +106,8 @@ type mcOptions struct {
 	cores int
 	// args are extra flags of every core (e.g. -store.pessimistic).
 	args []string
+	// coreArgs, when set, returns extra flags of core i.
+	coreArgs func(i int) []string
 	// clock, when set, is every core's checkout and cart clock.
 	clock func() time.Time
 	// logs, when set, receives every core's log.
@@ -181,6 +183,9 @@ func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {
 		"-store.backend=tikv", "-store.pd-endpoints=mocktikv",
 		"-payment.gateways=[{name: testpay, kind: inprocess}]",
 	}, o.args...)
+	if o.coreArgs != nil {
+		args = append(args, o.coreArgs(i)...)
+	}
 	ctx := context.Background()
 	if err := m.ParseFlags(ctx, args); err != nil {
 		tb.Fatalf("core %d: %v", i, err)
@@ -208,19 +213,36 @@ func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {
 }
 
 // kill ends core i as a crash would: from now on none of its RPCs reaches
-// the cluster and its store is closed; then its goroutines are stopped
-// (their last writes fail, so leases and claims it held stay as they
-// were) and its listener closes.
-func (c *mcCluster) kill(i int) {
+// the cluster and its store is closed; then the calls in release, held on
+// its gateway, return (their callers are gone, so they fail) and its
+// goroutines are stopped (their last writes fail, so leases and claims it
+// held stay as they were) and its listener closes.
+func (c *mcCluster) kill(i int, release ...*held) {
+	if !c.sever(i) {
+		return
+	}
+	for _, h := range release {
+		close(h.release)
+	}
+	c.closeCore(i)
+}
+
+// sever is the first half of kill: core i loses the store and its
+// gateway; it reports false if the core was dead already.
+func (c *mcCluster) sever(i int) bool {
 	k := c.cores[i]
 	if !k.dead.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	k.kc.dead.Store(true)
 	_ = k.st.Close()
 	k.gw.kill()
-	_ = k.m.Close()
+	return true
 }
+
+// closeCore is the second half of kill: core i's goroutines stop and its
+// listener closes.
+func (c *mcCluster) closeCore(i int) { _ = c.cores[i].m.Close() }
 
 // live returns the cores not killed.
 func (c *mcCluster) live() []*mcCore {
@@ -324,6 +346,13 @@ func (g *coreGateway) wait(h *held) error {
 }
 
 func (g *coreGateway) kill() { g.dead.Store(true) }
+
+// unhold drops a hold no call has taken yet.
+func (g *coreGateway) unhold() {
+	g.mu.Lock()
+	g.next = nil
+	g.mu.Unlock()
+}
 
 func (g *coreGateway) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
 	h := g.take("charge")
