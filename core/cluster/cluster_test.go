@@ -52,11 +52,6 @@ func TestHeat(t *testing.T) {
 	if !h2.arrive(now+3, 0, 1) || h2.arrive(now+3, 0, 0) {
 		t.Fatal("arrive: concurrency 1 must look at every cart, 0 at none")
 	}
-	// A SKU its owner called sold out stays so until the mark ends.
-	h2.markSoldOut("b", 1000)
-	if !h2.isSoldOut("b", 999) || h2.isSoldOut("c", 999) || h2.isSoldOut("b", 1000) || h2.isSoldOut("b", 999) {
-		t.Fatal("sold-out marks: want b until 1000 only, then forgotten")
-	}
 }
 
 // TestOwner checks rendezvous ownership: every core computes the same

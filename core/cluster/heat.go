@@ -25,37 +25,10 @@ type heat struct {
 	// removed); allInflight counts every checkout under way.
 	inflight    map[string]int
 	allInflight int
-	// soldOut holds SKUs whose owner answered out of stock, until a unix
-	// nanosecond: their checkouts end here, with no stock write, instead
-	// of crossing to the owner for the same answer.
-	soldOut map[string]int64
 }
 
 func newHeat() *heat {
-	return &heat{cur: map[string]int{}, prev: map[string]int{}, inflight: map[string]int{}, soldOut: map[string]int64{}}
-}
-
-// markSoldOut remembers sku as sold out until the unix nanosecond until.
-func (h *heat) markSoldOut(sku string, until int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.soldOut) >= maxTracked {
-		clear(h.soldOut)
-	}
-	h.soldOut[sku] = until
-}
-
-// isSoldOut reports whether sku was marked sold out and still is at the
-// unix nanosecond now.
-func (h *heat) isSoldOut(sku string, now int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	until, ok := h.soldOut[sku]
-	if ok && now >= until {
-		delete(h.soldOut, sku)
-		return false
-	}
-	return ok
+	return &heat{cur: map[string]int{}, prev: map[string]int{}, inflight: map[string]int{}}
 }
 
 // roll moves to second now, keeping the second before it.

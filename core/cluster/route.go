@@ -1,13 +1,10 @@
 package cluster
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"shopedge/core/api"
 )
 
 // RouteCheckout hands the checkout of cartID in ctx to the core that owns
@@ -40,11 +37,6 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 	if hot == "" {
 		return false, done
 	}
-	if c.heat.isSoldOut(hot, time.Now().UnixNano()) {
-		// Its owner said so a moment ago: this core answers the same
-		// without writing stock, so nothing crosses.
-		return false, done
-	}
 	o := c.owner(hot)
 	if o.ID == "" || o.ID == c.id || c.isDown(o.Addr) {
 		return false, done
@@ -58,21 +50,8 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 	}
 	done()
 	c.forwarded.Inc()
-	if ctx.Response.StatusCode() == fasthttp.StatusConflict && bytes.Contains(ctx.Response.Body(), outOfStockCode) {
-		c.heat.markSoldOut(hot, time.Now().Add(soldOutFor).UnixNano())
-	}
 	return true, nil
 }
-
-// soldOutFor is how long a hot SKU whose owner answered out of stock is
-// checked out where its checkouts arrive: each core then answers from its
-// own read of the stock. Units that come back (a reservation released)
-// are sold by the cores directly for at most this long, which costs
-// conflicts, never correctness.
-const soldOutFor = time.Second
-
-// outOfStockCode is how an out-of-stock answer's body names its code.
-var outOfStockCode = []byte(`"code":"` + api.ECodeOutOfStock + `"`)
 
 // downFor is how long a peer that did not answer is passed over.
 const downFor = 2 * time.Second
