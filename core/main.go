@@ -121,8 +121,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Other cores reach this one at its listening address: join once it
-	// listens.
-	m.Cluster.Start(m.Addr())
+	// listens. The embedded store has one core (its file is locked), so
+	// there is no one to join.
+	if m.Config.Store.Backend == "tikv" {
+		m.Cluster.Start(m.Addr())
+	}
 	return nil
 }
 
