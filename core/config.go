@@ -9,12 +9,14 @@ import (
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
+	"shopedge/core/cluster"
 	"shopedge/core/httpapi"
 	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
+	"shopedge/store/tikv"
 )
 
 // Config is the core process's whole configuration. configs/core.yaml
@@ -64,6 +66,9 @@ type Config struct {
 	API httpapi.Config `yaml:"api"`
 	// Shop configures the public cart, checkout and order routes.
 	Shop shopapi.Config `yaml:"shop"`
+	// Cluster configures membership among the cores of one store and the
+	// routing of hot SKUs' checkouts to one core each.
+	Cluster cluster.Config `yaml:"cluster"`
 }
 
 // StoreConfig selects the store backend.
@@ -95,6 +100,27 @@ type StoreConfig struct {
 	MaxRetries int `yaml:"max_retries" help:"tikv: conflict retries per update"`
 	// LockWaitTimeout bounds a pessimistic lock wait (tikv).
 	LockWaitTimeout time.Duration `yaml:"lock_wait_timeout" help:"tikv: maximum wait for a pessimistic lock"`
+	// LocalLatches is the number of client-go local latch slots (tikv, 0
+	// turns them off): this core's optimistic transactions on the same
+	// keys are ordered in memory before they reach TiKV.
+	LocalLatches uint `yaml:"local_latches" help:"tikv: local latch slots (0 = off)"`
+	// AsyncCommit commits small transactions with TiKV's async commit
+	// (tikv).
+	AsyncCommit bool `yaml:"async_commit" help:"tikv: use async commit for small transactions"`
+	// OnePC commits single-region transactions in one phase (tikv).
+	OnePC bool `yaml:"one_pc" help:"tikv: use one-phase commit for single-region transactions"`
+}
+
+// TiKVOptions returns the tikv backend's options of c.
+func (c StoreConfig) TiKVOptions() tikv.Options {
+	return tikv.Options{
+		MaxRetries:      c.MaxRetries,
+		Pessimistic:     c.Pessimistic,
+		LockWaitTimeout: c.LockWaitTimeout,
+		LocalLatches:    c.LocalLatches,
+		AsyncCommit:     c.AsyncCommit,
+		OnePC:           c.OnePC,
+	}
 }
 
 // DefaultConfig returns the configuration of a local core: 127.0.0.1:9090,
@@ -116,6 +142,7 @@ func DefaultConfig() Config {
 			ConnectTimeout:  30 * time.Second,
 			MaxRetries:      30,
 			LockWaitTimeout: 3 * time.Second,
+			LocalLatches:    16384,
 		},
 		Log:       config.DefaultLog(),
 		GCPercent: 400,
@@ -126,6 +153,7 @@ func DefaultConfig() Config {
 		Payment:   routing.DefaultConfig(),
 		API:       apiDefaults(),
 		Shop:      shopapi.DefaultConfig(),
+		Cluster:   cluster.DefaultConfig(),
 	}
 }
 
@@ -155,7 +183,7 @@ func (c *Config) Validate() error {
 		return errors.New("admin_token: must be at least 8 bytes")
 	}
 	for _, v := range []interface{ Validate() error }{
-		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops,
+		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops, c.Cluster,
 	} {
 		if err := v.Validate(); err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/fasthttp/router"
 
@@ -18,7 +19,9 @@ import (
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
 	"shopedge/core/checkout"
+	"shopedge/core/cluster"
 	"shopedge/core/httpapi"
+	"shopedge/core/payment"
 	"shopedge/core/payment/routing"
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
@@ -48,12 +51,22 @@ type Main struct {
 	Checkout  *checkout.Service
 	AdminAPI  *httpapi.API
 	ShopAPI   *shopapi.API
-	CDN       *httpapi.Purger // purges api.cdn.purge_urls from the change log
+	CDN       *httpapi.Purger  // purges api.cdn.purge_urls from the change log
+	Cluster   *cluster.Cluster // membership; hands hot SKUs' checkouts to their owner core
 
 	// LookupEnv reads the environment variables holding the gateways'
 	// secret keys; os.LookupEnv by default.
 	LookupEnv func(string) (string, bool)
 	payKeys   map[string]string // gateway name → secret key
+
+	// Backend, when set before Run, is the store Run uses instead of
+	// opening store.backend (tests run several cores on one in-process
+	// TiKV cluster); the key prefix still applies and Close closes it.
+	Backend store.Store
+	// Gateways, when set before Run, are payment gateways by name that
+	// replace the configured gateways of the same names (tests share one
+	// in-process gateway between cores).
+	Gateways map[string]payment.Gateway
 
 	stopSweepers context.CancelFunc
 	sweepers     sync.WaitGroup
@@ -96,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
-	return m.StartServer(m.Config.Server, app.Handlers{
+	err := m.StartServer(m.Config.Server, app.Handlers{
 		Routes: m.routes,
 		// /metrics and /debug/pprof/: the internal token (what a
 		// scraper beside the edges holds) or the admin token.
@@ -104,13 +117,43 @@ func (m *Main) Run(ctx context.Context) error {
 		OpsOpen:   m.Config.InternalOpen && m.Config.InternalToken == "",
 		Ops:       m.Config.Ops,
 	})
+	if err != nil {
+		return err
+	}
+	// Other cores reach this one at its listening address: join once it
+	// listens. The embedded store has one core (its file is locked), so
+	// there is no one to join.
+	if m.Config.Store.Backend == "tikv" {
+		m.Cluster.Start(m.Addr())
+	}
+	return nil
+}
+
+// cartSKUs reads the SKUs of cart id (for the cluster's routing of hot
+// SKUs).
+func (m *Main) cartSKUs(ctx context.Context, id string) ([]string, error) {
+	var skus []string
+	err := m.Store.View(ctx, func(tx store.Txn) error {
+		r, err := cart.LoadTx(tx, id, m.Carts.Now())
+		if err != nil {
+			return err
+		}
+		skus = skus[:0]
+		for _, l := range r.Lines {
+			skus = append(skus, l.SKU)
+		}
+		return nil
+	})
+	return skus, err
 }
 
 // openStore opens the configured backend and wraps it in the key prefix.
 func (m *Main) openStore(ctx context.Context) error {
 	sc := m.Config.Store
-	switch sc.Backend {
-	case "embedded":
+	switch {
+	case m.Backend != nil:
+		m.backend = m.Backend
+	case sc.Backend == "embedded":
 		if err := os.MkdirAll(filepath.Dir(sc.Path), 0o755); err != nil {
 			return fmt.Errorf("cannot create the store directory: %w", err)
 		}
@@ -124,7 +167,7 @@ func (m *Main) openStore(ctx context.Context) error {
 			return fmt.Errorf("cannot open the embedded store %s: %w", sc.Path, err)
 		}
 		m.backend = db
-	case "tikv":
+	case sc.Backend == "tikv":
 		s, err := openTiKV(ctx, sc)
 		if err != nil {
 			return err
@@ -132,6 +175,9 @@ func (m *Main) openStore(ctx context.Context) error {
 		m.backend = s
 	default:
 		return fmt.Errorf("store.backend: unknown backend %q", sc.Backend)
+	}
+	if ts, ok := m.backend.(*tikv.Store); ok {
+		ts.RegisterMetrics(m.Metrics)
 	}
 	m.Store = store.Prefixed(m.backend, []byte(sc.Prefix))
 	return nil
@@ -142,7 +188,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	c := m.Config
 	m.Changelog = changelog.New(m.Store, c.Changelog)
 	m.Catalog = catalog.New(m.Store, m.Changelog, c.Catalog)
-	pay, err := routing.New(c.Payment, m.payKeys, m.Metrics, nil)
+	pay, err := routing.NewWithGateways(c.Payment, m.payKeys, m.Metrics, nil, m.Gateways)
 	if err != nil {
 		return fmt.Errorf("cannot start the payment gateways: %w", err)
 	}
@@ -156,6 +202,11 @@ func (m *Main) startServices(ctx context.Context) error {
 	}
 	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, c.apiConfig(), m.Log.With().Str("svc", "admin").Logger())
 	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+	// A handed-over checkout may take the owner its longest checkout.
+	if m.Cluster, err = cluster.New(m.Store, c.Cluster, m.Log.With().Str("svc", "cluster").Logger(), m.Metrics, m.cartSKUs, c.LongestCheckout()+5*time.Second); err != nil {
+		return fmt.Errorf("cannot start cluster membership: %w", err)
+	}
+	m.ShopAPI.SetCheckoutRouter(m.Cluster)
 	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot start the CDN purger: %w", err)
 	}
@@ -204,6 +255,10 @@ func (m *Main) routes(r *router.Router) {
 // Close stops in reverse order of Run: drain HTTP, stop services, close
 // the store. It is safe after a failed or partial Run.
 func (m *Main) Close() error {
+	if m.Cluster != nil {
+		// Leave first: the other cores stop handing checkouts to this one.
+		m.Cluster.Close()
+	}
 	errs := []error{m.StopServer(), config.Step(m.Log, "stop services", m.stopServices)}
 	if m.backend != nil {
 		errs = append(errs, config.Step(m.Log, "close store", func() error {
@@ -229,11 +284,7 @@ func openTiKV(ctx context.Context, sc StoreConfig) (store.Store, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		s, err := tikv.Open(ctx, sc.PDEndpoints, tikv.Options{
-			MaxRetries:      sc.MaxRetries,
-			Pessimistic:     sc.Pessimistic,
-			LockWaitTimeout: sc.LockWaitTimeout,
-		})
+		s, err := tikv.Open(ctx, sc.PDEndpoints, sc.TiKVOptions())
 		done <- result{s, err}
 	}()
 	select {

@@ -48,11 +48,24 @@ const IdempotentReplayedHeader = "Idempotent-Replayed"
 
 // API holds the route handlers. It keeps no per-request state.
 type API struct {
-	carts *cart.Service
-	co    *checkout.Service
-	cfg   Config
-	log   zerolog.Logger
+	carts  *cart.Service
+	co     *checkout.Service
+	cfg    Config
+	log    zerolog.Logger
+	router CheckoutRouter
 }
+
+// CheckoutRouter may answer a validated checkout itself, by handing it to
+// the core that owns its cart's hot SKU (core/cluster); it reports whether
+// it did; when it did not, the checkout runs here and done (when not nil)
+// is called once it has ended.
+type CheckoutRouter interface {
+	RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handled bool, done func())
+}
+
+// SetCheckoutRouter makes r see every valid checkout before it runs here.
+// Call it before Register.
+func (a *API) SetCheckoutRouter(r CheckoutRouter) { a.router = r }
 
 // New returns the routes over carts and co. An invalid cfg is replaced by
 // DefaultConfig (and logged), so wiring never fails here.
@@ -217,6 +230,19 @@ func (a *API) checkout(ctx *fasthttp.RequestCtx) error {
 	var req api.CheckoutRequest
 	if err := decode(ctx, &req); err != nil {
 		return err
+	}
+	if a.router != nil {
+		// Only a valid request is handed to another core.
+		if err := checkout.ValidateRequest(key, req); err != nil {
+			return err
+		}
+		handled, done := a.router.RouteCheckout(ctx, req.CartID)
+		if handled {
+			return nil // answered by the core that owns the cart's hot SKU
+		}
+		if done != nil {
+			defer done()
+		}
 	}
 	fp := checkout.Fingerprint("POST", "/v1/checkout", ctx.Request.Body())
 	// The checkout must finish (charge, then record) even if the client

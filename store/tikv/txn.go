@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,10 +24,32 @@ type Stats struct {
 	Commits      uint64 // Updates that committed
 	Conflicts    uint64 // attempts that failed on a conflict (each followed by a retry or ErrConflict)
 	Undetermined uint64 // Updates that returned ErrUndetermined
+	// With AsyncCommit or OnePC: commits that used async commit or one
+	// phase, and those that tried and fell back to two-phase commit (the
+	// cluster did not honour it, or the transaction was too large).
+	AsyncCommits, OnePCs, Fallbacks uint64
 }
 
 type statsCounters struct {
 	runs, commits, conflicts, undetermined atomic.Uint64
+	asyncCommits, onePCs, fallbacks        atomic.Uint64
+}
+
+// countCommitMode is client-go's commit callback: info is its TxnInfo as
+// JSON, of which the commit mode and the fallback flags are counted.
+func (c *statsCounters) countCommitMode(info string, err error) {
+	if err != nil {
+		return
+	}
+	switch {
+	case strings.Contains(info, `"txn_commit_mode":"1pc"`):
+		c.onePCs.Add(1)
+	case strings.Contains(info, `"txn_commit_mode":"async_commit"`):
+		c.asyncCommits.Add(1)
+	}
+	if strings.Contains(info, `"async_commit_fallback":true`) || strings.Contains(info, `"one_pc_fallback":true`) {
+		c.fallbacks.Add(1)
+	}
 }
 
 // Stats returns a snapshot of the counters.
@@ -36,6 +59,9 @@ func (s *Store) Stats() Stats {
 		Commits:      s.stats.commits.Load(),
 		Conflicts:    s.stats.conflicts.Load(),
 		Undetermined: s.stats.undetermined.Load(),
+		AsyncCommits: s.stats.asyncCommits.Load(),
+		OnePCs:       s.stats.onePCs.Load(),
+		Fallbacks:    s.stats.fallbacks.Load(),
 	}
 }
 

@@ -52,6 +52,14 @@ type rule struct {
 // in per-gateway metrics registered on ms, and returns the router. card
 // nil means TokenCard.
 func New(cfg Config, keys map[string]string, ms *metrics.Set, card CardFunc) (*Router, error) {
+	return NewWithGateways(cfg, keys, ms, card, nil)
+}
+
+// NewWithGateways is New where each configured gateway named in given is
+// that gateway (instrumented like the others) instead of one built from its
+// configuration: tests run several cores against one in-process gateway,
+// as several processes share one provider account.
+func NewWithGateways(cfg Config, keys map[string]string, ms *metrics.Set, card CardFunc, given map[string]payment.Gateway) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -64,8 +72,10 @@ func New(cfg Config, keys map[string]string, ms *metrics.Set, card CardFunc) (*R
 	r := &Router{gateways: map[string]payment.Gateway{}, card: card}
 	for i, gc := range cfg.Gateways {
 		var g payment.Gateway
-		switch gc.Kind {
-		case KindInProcess:
+		switch gw, ok := given[gc.Name]; {
+		case ok:
+			g = gw
+		case gc.Kind == KindInProcess:
 			tp, err := testpay.New(testpay.DefaultConfig())
 			if err != nil {
 				return nil, fmt.Errorf("payment.gateways[%d]: %w", i, err)
