@@ -18,6 +18,7 @@ import (
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
+	"shopedge/edge/soldout"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -37,6 +38,7 @@ type Main struct {
 	Core      *api.Client
 	Pages     *pages.Store
 	Suggest   *suggest.Service
+	SoldOut   *soldout.Set
 	Forwarder *forward.Forwarder
 	Follower  *follow.Follower
 	API       *httpapi.API
@@ -92,10 +94,14 @@ func (m *Main) startServices(ctx context.Context) error {
 	}
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
 	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
+	// Sold-out SKUs as the feed shows them, trusted while it is current.
+	m.SoldOut = soldout.New(func() bool { return m.Follower.Ready() && m.Follower.Connected() }, m.Metrics)
+	forwardCfg.SoldOut = m.SoldOut
 	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
-	sinks := []follow.Sink{m.Pages, m.Suggest}
+	// The sold-out set first: an event reaches it before the renders.
+	sinks := []follow.Sink{m.SoldOut, m.Pages, m.Suggest}
 	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the feed follower: %w", err)
 	}
