@@ -10,6 +10,7 @@ import (
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
+	"shopedge/edge/search"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
@@ -44,10 +45,10 @@ type Config struct {
 	// need the admin token.
 	Ops app.OpsConfig `yaml:"ops"`
 	// MemoryLimit is a soft limit on the process's memory, in bytes (0:
-	// none). The page and suggest caches live outside the Go heap, so the
+	// none). The page, suggest and search caches live outside the Go heap, so the
 	// Go runtime's limit is this minus their budgets: the collector then
 	// works harder instead of letting the heap grow past it. It must leave
-	// room for the catalog's indexes (~0.45 KB per product).
+	// room for the catalog's indexes (~0.66 KB per product with search).
 	MemoryLimit config.ByteSize `yaml:"memory_limit" help:"soft memory limit in bytes for the whole edge (0: none)"`
 	// Log is the process logger.
 	Log config.Log `yaml:"log"`
@@ -62,6 +63,8 @@ type Config struct {
 	Forward forward.Config `yaml:"forward"`
 	// Suggest tunes the autocomplete index and its answer cache.
 	Suggest suggest.Config `yaml:"suggest"`
+	// Search tunes search and browse (/v1/search, /v1/categories).
+	Search search.Config `yaml:"search"`
 	// API sets the public read routes' caching headers and limits.
 	API httpapi.Config `yaml:"api"`
 }
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 		Follow:  follow.DefaultConfig(),
 		Forward: forwardDefaults(),
 		Suggest: suggest.DefaultConfig(),
+		Search:  search.DefaultConfig(),
 		API:     httpapi.DefaultConfig(),
 	}
 }
@@ -126,13 +130,13 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.MemoryLimit != 0 && c.heapLimit() < 64<<20 {
-		return fmt.Errorf("memory_limit: %d leaves under 64 MiB for the Go heap after pages.cache_bytes and suggest.cache_bytes", c.MemoryLimit)
+		return fmt.Errorf("memory_limit: %d leaves under 64 MiB for the Go heap after pages.cache_bytes, suggest.cache_bytes and search.cache_bytes", c.MemoryLimit)
 	}
 	cl, fw, ap := c.wired()
 	for _, s := range []struct {
 		name string
 		v    interface{ Validate() error }
-	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"api", ap}} {
+	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"search", c.Search}, {"api", ap}} {
 		if err := s.v.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -171,5 +175,5 @@ func forwardDefaults() forward.Config {
 // heapLimit is the Go heap's share of MemoryLimit: what the off-heap caches
 // leave of it.
 func (c *Config) heapLimit() int64 {
-	return int64(c.MemoryLimit) - int64(c.Pages.CacheBytes) - int64(c.Suggest.CacheBytes)
+	return int64(c.MemoryLimit) - int64(c.Pages.CacheBytes) - int64(c.Suggest.CacheBytes) - int64(c.Search.CacheBytes)
 }

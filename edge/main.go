@@ -18,6 +18,7 @@ import (
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
+	"shopedge/edge/search"
 	"shopedge/edge/soldout"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
@@ -38,6 +39,7 @@ type Main struct {
 	Core      *api.Client
 	Pages     *pages.Store
 	Suggest   *suggest.Service
+	Search    *search.Service
 	SoldOut   *soldout.Set
 	Forwarder *forward.Forwarder
 	Follower  *follow.Follower
@@ -71,8 +73,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
+	dispatch := httpapi.SearchDispatch(m.API.Dispatch, m.searchHandlers())
 	return m.StartServer(m.Config.Server, app.Handlers{
-		Routes: m.routes, Dispatch: m.API.Dispatch, Ready: m.ready,
+		Routes: m.routes, Dispatch: dispatch, Ready: m.ready,
 		// /metrics and /debug/pprof/ (the core's address, breaker
 		// states, memory) need the admin token, or the ops listener.
 		OpsTokens: []string{m.Config.AdminToken},
@@ -94,6 +97,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	}
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
 	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
+	m.Search = search.New(c.Search, m.Log.With().Str("svc", "search").Logger(), m.Metrics)
 	// Sold-out SKUs as the feed shows them, trusted while it is current.
 	m.SoldOut = soldout.New(func() bool { return m.Follower.Ready() && m.Follower.Connected() }, m.Metrics)
 	forwardCfg.SoldOut = m.SoldOut
@@ -101,7 +105,7 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
 	// The sold-out set first: an event reaches it before the renders.
-	sinks := []follow.Sink{m.SoldOut, m.Pages, m.Suggest}
+	sinks := []follow.Sink{m.SoldOut, m.Pages, m.Suggest, m.Search}
 	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the feed follower: %w", err)
 	}
@@ -153,6 +157,11 @@ func (m *Main) stopServices() error {
 // and /metrics are already registered.
 func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
+	httpapi.RegisterSearch(r, m.searchHandlers())
+}
+
+func (m *Main) searchHandlers() httpapi.SearchHandlers {
+	return httpapi.SearchHandlers{Search: m.Search.HandleSearch, Categories: m.Search.HandleCategories}
 }
 
 // Close stops in reverse order of Run: drain HTTP, then stop services.

@@ -118,19 +118,29 @@ stop_all() {
 supervise() {
 	local essential=" $* " pid code i name
 	local -a live=("${PIDS[@]}")
+	# Polls with kill -0 rather than "wait -n": a child that exits while
+	# the shell is busy elsewhere is reaped by bash at once, and some bash
+	# versions then answer "wait -n PID" with "no such job" and lose it.
 	while ((${#live[@]} > 0)); do
 		pid=
+		for i in "${!live[@]}"; do
+			if ! kill -0 "${live[i]}" 2>/dev/null; then
+				pid=${live[i]}
+				unset 'live[i]'
+				break
+			fi
+		done
+		if [ -z "$pid" ]; then
+			sleep 0.3
+			continue
+		fi
+		live=("${live[@]}")
 		code=0
-		wait -n -p pid "${live[@]}" || code=$?
-		[ -n "$pid" ] || continue
+		wait "$pid" 2>/dev/null || code=$?
 		name=?
 		for ((i = 0; i < ${#PIDS[@]}; i++)); do
 			[ "${PIDS[i]}" = "$pid" ] && name=${NAMES[i]}
 		done
-		for ((i = 0; i < ${#live[@]}; i++)); do
-			[ "${live[i]}" = "$pid" ] && unset 'live[i]'
-		done
-		live=("${live[@]}")
 		if [[ $essential == *" $name "* ]]; then
 			echo "$name stopped (exit code $code; see $DATA/$name.log); stopping the rest" >&2
 			stop_all

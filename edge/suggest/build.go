@@ -456,14 +456,15 @@ func (tk *tokens) of(o uint32) []uint32 {
 // tokeniser finds the words of records into one vocabulary. Brands and
 // categories repeat: the words of an interned one are looked up once.
 type tokeniser struct {
+	cats bool // index the category's words (Config.CategoryWords)
 	v    *vocab
 	norm *Normalizer
 	seen map[uint64][2]uint32 // kind<<32 | id → its ids in the chunk's flat
 	c    int                  // the flat chunk seen refers to
 }
 
-func newTokeniser(v *vocab) *tokeniser {
-	return &tokeniser{v: v, norm: NewNormalizer(), seen: map[uint64][2]uint32{}, c: -1}
+func newTokeniser(v *vocab, cats bool) *tokeniser {
+	return &tokeniser{cats: cats, v: v, norm: NewNormalizer(), seen: map[uint64][2]uint32{}, c: -1}
 }
 
 // add appends record o's words (of name, brand and category; local ids)
@@ -482,6 +483,9 @@ func (tz *tokeniser) add(tk *tokens, o int, r *record, size int, name, brand, ca
 	flat := tk.flat[c]
 	start := len(flat)
 	for f, text := range [...]string{name, brand, category} {
+		if f == 2 && !tz.cats {
+			continue
+		}
 		key := uint64(0)
 		switch f {
 		case 1:
@@ -527,7 +531,7 @@ func (x *index) tokenise(recs []record, workers int) *tokens {
 			tk.voc[w] = w
 			tk.vs[w].init(x.seed)
 			tk.flat[w] = make([]uint32, 0, 12*(hi-lo))
-			tz := newTokeniser(&tk.vs[w])
+			tz := newTokeniser(&tk.vs[w], x.cfg.CategoryWords)
 			for o := lo; o < hi; o++ {
 				r := &recs[o]
 				b := tx.blob(r)

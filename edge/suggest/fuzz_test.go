@@ -108,3 +108,25 @@ func osaDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+func FuzzParseQuery(f *testing.F) {
+	f.Add("sam tv", 10)
+	f.Add("galaxy s2", 20)
+	s := newLoaded(f, testConfig(), demoProducts(f)[:500])
+	f.Fuzz(func(t *testing.T, q string, limit int) {
+		a, err := s.Suggest(q, limit)
+		if err != nil {
+			return
+		}
+		if len(a.Products) > limit {
+			t.Fatalf("%d products for limit %d", len(a.Products), limit)
+		}
+		for _, p := range a.Products {
+			for _, h := range p.Highlights {
+				if h[0] < 0 || h[0] >= h[1] || h[1] > len(p.Name) {
+					t.Fatalf("bad highlight %v in %q", h, p.Name)
+				}
+			}
+		}
+	})
+}

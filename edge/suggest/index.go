@@ -96,11 +96,15 @@ func (x *index) better(a, b uint32) bool {
 	return x.tx.id(ra) < x.tx.id(rb)
 }
 
-// termsOf interns the words of p's name, brand and category and returns
+// termsOf interns the words of p's name and brand (and category, with
+// Config.CategoryWords) and returns
 // their distinct ids, ascending, appended to dst.
 func (x *index) termsOf(p *product, dst []uint32) []uint32 {
 	start := len(dst)
-	for _, text := range [...]string{p.text[fName], p.text[fBrand], p.leaf} {
+	for i, text := range [...]string{p.text[fName], p.text[fBrand], p.leaf} {
+		if i == 2 && !x.cfg.CategoryWords {
+			continue
+		}
 		if err := x.norm.Normalize(text); err != nil {
 			continue // strings from JSON are valid UTF-8
 		}

@@ -174,14 +174,14 @@ type loader struct {
 }
 
 // newLoader starts a load's worker.
-func newLoader(hint loadHint) *loader {
+func newLoader(hint loadHint, cats bool) *loader {
 	l := &loader{
 		work:    make(chan *loadBatch, maxBatches),
 		free:    make(chan *loadBatch, maxBatches),
 		done:    make(chan loaded, 1),
 		started: time.Now(),
 	}
-	go l.run(hint)
+	go l.run(hint, cats)
 	return l
 }
 
@@ -233,7 +233,7 @@ func (l *loader) abandon() {
 
 // run stores the products of every batch as records, in order, with
 // their words, until the work channel is closed.
-func (l *loader) run(hint loadHint) {
+func (l *loader) run(hint loadHint, cats bool) {
 	tx := newLoadTexts()
 	var (
 		recs  chunked[record]
@@ -246,7 +246,7 @@ func (l *loader) run(hint loadHint) {
 	pre := &prepared{tk: tk, seed: maphash.MakeSeed()}
 	ids := newLoadIDs(hint.recs)
 	tk.vs[0].init(pre.seed)
-	tz := newTokeniser(&tk.vs[0])
+	tz := newTokeniser(&tk.vs[0], cats)
 	used := 0 // words in the flat chunks before the last
 	for b := range l.work {
 		if l.abandoned.Load() {

@@ -67,13 +67,15 @@ func propConfig() Config {
 // built from scratch from the final products.
 func TestIncrementalEqualsRebuild(t *testing.T) {
 	for seed := range uint64(6) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { testIncremental(t, seed) })
+		// Odd seeds index the category words too (Config.CategoryWords).
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { testIncremental(t, seed, seed%2 == 1) })
 	}
 }
 
-func testIncremental(t *testing.T, seed uint64) {
+func testIncremental(t *testing.T, seed uint64, cats bool) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	cfg := propConfig()
+	cfg.CategoryWords = cats
 	model := map[string]*api.Product{}
 	var initial []*api.Product
 	for i := range 150 {

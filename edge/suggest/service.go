@@ -73,7 +73,7 @@ func (s *Service) BeginLoad() {
 	if s.load != nil {
 		s.load.abandon()
 	}
-	s.load = newLoader(s.loadHint)
+	s.load = newLoader(s.loadHint, s.cfg.CategoryWords)
 }
 
 // Load adds one snapshot product; p is copied, not retained. The copy is

@@ -264,11 +264,31 @@ func cpuTime() time.Duration {
 // (answer-p99, µs), at demo size and at 1M generated products:
 //
 //	go test ./edge/suggest -run - -bench LookupPercentiles -benchtime 1x
+//
+// The "categorywords" twins index the leaf categories' words too
+// (Config.CategoryWords, the behaviour before it was off by default).
 func BenchmarkLookupPercentiles(b *testing.B) {
 	b.Run("demo", func(b *testing.B) { benchPercentiles(b, newLoaded(b, DefaultConfig(), demoProducts(b))) })
+	b.Run("demo-categorywords", func(b *testing.B) {
+		cfg := DefaultConfig()
+		cfg.CategoryWords = true
+		benchPercentiles(b, newLoaded(b, cfg, demoProducts(b)))
+	})
 	b.Run("1M", func(b *testing.B) {
 		bigOnce.Do(func() { bigSvc = generated(b, 1_000_000) })
 		benchPercentiles(b, bigSvc)
+	})
+	b.Run("1M-categorywords", func(b *testing.B) {
+		src := demoProducts(b)
+		cfg := DefaultConfig()
+		cfg.CategoryWords = true
+		s := New(cfg, zerolog.Nop(), metrics.NewSet())
+		s.BeginLoad()
+		if err := demodata.Generate(1_000_000, 1, src, func(p *api.Product) error { s.Load(p); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		s.EndLoad(1)
+		benchPercentiles(b, s)
 	})
 }
 

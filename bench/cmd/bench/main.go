@@ -53,6 +53,8 @@ func main() {
 		err = cmdProducts(ctx, args)
 	case "suggest":
 		err = cmdSuggest(ctx, args)
+	case "search":
+		err = cmdSearch(ctx, args)
 	case "flashsale":
 		err = cmdFlashsale(ctx, args)
 	case "cdnpurge":
@@ -75,7 +77,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|flashsale|cdnpurge|flood|ids [flags]  (bench <command> -h for flags)")
+	fmt.Fprintln(w, "usage: bench baseline|run|products|suggest|search|flashsale|cdnpurge|flood|ids [flags]  (bench <command> -h for flags)")
 }
 
 // listFlag is a repeatable string flag.
@@ -324,6 +326,28 @@ func cmdSuggest(ctx context.Context, args []string) error {
 	out.register(fs)
 	_ = fs.Parse(args)
 	r, err := bench.RunSuggest(ctx, cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return out.write(r)
+}
+
+func cmdSearch(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("search", flag.ExitOnError)
+	cfg := bench.DefaultSearchConfig()
+	registerOptions(fs, &cfg.Options)
+	registerCluster(fs, &cfg.Cluster)
+	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "NDJSON(.gz) catalog to import")
+	fs.IntVar(&cfg.Gen, "gen", cfg.Gen, "also import this many generated products")
+	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "generator seed")
+	fs.StringVar(&cfg.Queries, "queries", cfg.Queries, "TSV of queries (column \"query\")")
+	fs.IntVar(&cfg.PerPage, "per-page", cfg.PerPage, "per_page parameter")
+	fs.IntVar(&cfg.UncachedConcurrency, "uncached-c", cfg.UncachedConcurrency, "workers of the uncached run")
+	var out output
+	out.register(fs)
+	_ = fs.Parse(args)
+	cfg.GenFunc = gen.Products
+	r, err := bench.RunSearch(ctx, cfg, os.Stderr)
 	if err != nil {
 		return err
 	}

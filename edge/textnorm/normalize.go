@@ -1,4 +1,8 @@
-package suggest
+// Package textnorm turns text into search words, the same way for every
+// index of the edge (autocomplete in edge/suggest, search in edge/search)
+// and for the queries they answer: Unicode NFKC compatibility forms, case
+// folding, accents removed, punctuation and symbols as separators.
+package textnorm
 
 import (
 	"errors"
@@ -185,29 +189,6 @@ func (n *Normalizer) emit(c byte, start, end int) {
 // b2s returns b as a string without copying; b must not change while the
 // string is in use.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// s2b returns s as a byte slice without copying; it must not be written.
-func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// capLen returns the byte length of the first max characters of w.
-func capLen(w []byte, max int) int {
-	if len(w) <= max {
-		return len(w)
-	}
-	n := 0
-	for i := range len(w) {
-		if w[i]&0xC0 != 0x80 {
-			if n == max {
-				return i
-			}
-			n++
-		}
-	}
-	return len(w)
-}
-
-// runeCount returns the number of characters of w.
-func runeCount(w []byte) int { return utf8.RuneCount(w) }
 
 // decompose appends the NFKD decomposition of every character of s to dst
 // (Hangul syllables stay composed). Combining marks are not reordered: the

@@ -1,4 +1,4 @@
-package suggest
+package textnorm
 
 import (
 	"errors"
@@ -110,20 +110,6 @@ func TestParseQueryLimits(t *testing.T) {
 	f("a"+strings.Repeat("\u0301", 10000), ErrQueryTooLong)
 }
 
-func TestCapLen(t *testing.T) {
-	f := func(w string, max, want int) {
-		t.Helper()
-		if got := capLen([]byte(w), max); got != want {
-			t.Fatalf("capLen(%q, %d) = %d, want %d", w, max, got, want)
-		}
-	}
-	f("samsung", 3, 3)
-	f("sam", 12, 3)
-	f("ßßßß", 2, 4)
-	f("aßb", 2, 3)
-	f("aßb", 3, 4)
-}
-
 func checkNormalized(t *testing.T, in string) {
 	n := NewNormalizer()
 	if err := n.Normalize(in); err != nil {
@@ -155,26 +141,4 @@ func FuzzNormalize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkNormalized)
-}
-
-func FuzzParseQuery(f *testing.F) {
-	f.Add("sam tv", 10)
-	f.Add("galaxy s2", 20)
-	s := newLoaded(f, testConfig(), demoProducts(f)[:500])
-	f.Fuzz(func(t *testing.T, q string, limit int) {
-		a, err := s.Suggest(q, limit)
-		if err != nil {
-			return
-		}
-		if len(a.Products) > limit {
-			t.Fatalf("%d products for limit %d", len(a.Products), limit)
-		}
-		for _, p := range a.Products {
-			for _, h := range p.Highlights {
-				if h[0] < 0 || h[0] >= h[1] || h[1] > len(p.Name) {
-					t.Fatalf("bad highlight %v in %q", h, p.Name)
-				}
-			}
-		}
-	})
 }

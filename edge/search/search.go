@@ -1,0 +1,484 @@
+package search
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"shopedge/core/api"
+	"shopedge/edge/textnorm"
+)
+
+// state is one search's scratch space, pooled by the Service.
+type state struct {
+	q      *textnorm.Normalizer
+	name   *textnorm.Normalizer
+	words  []string
+	ws     []wordSet
+	nodes  []int32
+	names  []int32
+	brands []int32
+	prices [32]int32
+	buf    []uint32
+	pg     pager
+	key    []byte
+	val    []byte
+}
+
+func newState() *state {
+	return &state{q: textnorm.NewNormalizer(), name: textnorm.NewNormalizer(), buf: make([]uint32, 256),
+		pg: pager{tmp: roaring.New()}}
+}
+
+// grow sizes the counters for x.
+func (st *state) grow(x *index) {
+	if len(st.nodes) < len(x.nodes)+1 {
+		st.nodes = make([]int32, len(x.nodes)+len(x.nodes)/4+1)
+	}
+	if len(st.names) < len(x.cats) {
+		st.names = make([]int32, len(x.cats)+len(x.cats)/4+1)
+	}
+	if len(st.brands) < len(x.brands)+1 {
+		st.brands = make([]int32, len(x.brands)+len(x.brands)/4+1)
+	}
+}
+
+// filter is one facet's selection: the products it lets through.
+type filter struct {
+	kind int // facetCat, facetBrand, facetPrice, facetAttr
+	attr uint32
+	set  *roaring.Bitmap
+}
+
+const (
+	facetCat = iota
+	facetBrand
+	facetPrice
+	facetAttr
+)
+
+// search answers p (validated) from x; the caller holds x.mu.RLock. The
+// answer's names and ids point into x's arena (never rewritten).
+func (x *index) search(p *api.SearchParams, st *state) *api.SearchResult {
+	st.grow(x)
+	// The text: every word must match.
+	st.words = st.words[:0]
+	if st.q.Normalize(p.Query) == nil {
+		for i := range st.q.Words {
+			st.words = append(st.words, string(st.q.Word(i)))
+		}
+	}
+	if cap(st.ws) < len(st.words) {
+		st.ws = make([]wordSet, len(st.words))
+	}
+	ws := st.ws[:len(st.words)]
+	var m *roaring.Bitmap
+	switch {
+	case len(ws) == 0:
+		m = x.all
+	case !x.words(ws, st.words):
+		m = roaring.New()
+	default:
+		m = x.matchAll(ws)
+	}
+	if p.InStock {
+		m = roaring.And(m, x.inStock)
+	}
+	// The facets' selections.
+	var fs []filter
+	if len(p.Categories) > 0 {
+		fs = append(fs, filter{kind: facetCat, set: x.union(p.Categories, x.catPost)})
+	}
+	if len(p.Brands) > 0 {
+		fs = append(fs, filter{kind: facetBrand, set: x.union(p.Brands, x.brandPost)})
+	}
+	if p.PriceMin > 0 || p.PriceMax > 0 {
+		fs = append(fs, filter{kind: facetPrice, set: x.priceRange(p.PriceMin, p.PriceMax)})
+	}
+	for _, name := range sortedKeys(p.Attributes) {
+		id, ok := x.attrIDs[name]
+		if !ok || !x.attrs[id].facet {
+			fs = append(fs, filter{kind: facetAttr, attr: noAttr, set: roaring.New()})
+			continue
+		}
+		a := &x.attrs[id]
+		fs = append(fs, filter{kind: facetAttr, attr: id, set: x.union(p.Attributes[name], func(v string) *roaring.Bitmap {
+			if pid, ok := a.values[v]; ok {
+				return x.pairs[pid].post
+			}
+			return nil
+		})})
+	}
+	// Each facet counts without its own selection.
+	base := func(skip int) *roaring.Bitmap {
+		parts := []*roaring.Bitmap{m}
+		for i := range fs {
+			if i != skip {
+				parts = append(parts, fs[i].set)
+			}
+		}
+		if len(parts) == 1 {
+			return m
+		}
+		slices.SortFunc(parts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
+		return roaring.FastAnd(parts...)
+	}
+	r := base(-1)
+	own := func(kind int, attr uint32) int {
+		for i := range fs {
+			if fs[i].kind == kind && fs[i].attr == attr {
+				return i
+			}
+		}
+		return -1
+	}
+	out := &api.SearchResult{Query: p.Query, Total: int(r.GetCardinality()), Page: p.Page, PerPage: p.PerPage}
+	x.facets(out, p, st, r, fs, base, own)
+	x.page(out, p, st, r, ws)
+	return out
+}
+
+const noAttr = ^uint32(0)
+
+// union returns the union of the sets of values (nil sets skipped), in a
+// new bitmap.
+func (x *index) union(values []string, set func(string) *roaring.Bitmap) *roaring.Bitmap {
+	var parts []*roaring.Bitmap
+	for _, v := range values {
+		if s := set(v); s != nil {
+			parts = append(parts, s)
+		}
+	}
+	return roaring.FastOr(parts...)
+}
+
+func (x *index) catPost(v string) *roaring.Bitmap {
+	if id, ok := x.catIDs[v]; ok {
+		return x.cats[id].post
+	}
+	return nil
+}
+
+func (x *index) brandPost(v string) *roaring.Bitmap {
+	if id, ok := x.brandIDs[v]; ok {
+		return x.brands[id].post
+	}
+	return nil
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// facets fills out.Facets. base(i) is the result set without filter i's
+// selection (-1: with every selection); own finds a facet's filter.
+func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r *roaring.Bitmap, fs []filter,
+	base func(int) *roaring.Bitmap, own func(int, uint32) int) {
+	bases := [3]*roaring.Bitmap{r, r, r}
+	for k := range bases {
+		if i := own(k, 0); i >= 0 {
+			bases[k] = base(i)
+		}
+	}
+	// One scan per distinct base counts what it serves.
+	for k := range bases {
+		if k > 0 && (bases[k] == bases[0] || k > 1 && bases[k] == bases[1]) {
+			continue
+		}
+		x.scan(st, bases[k], bases[facetCat] == bases[k], bases[facetBrand] == bases[k], bases[facetPrice] == bases[k])
+	}
+	f := &out.Facets
+	f.Category = topValues(len(x.cats), func(i int) (string, int) { return x.cats[i].name, int(st.names[i]) },
+		p.Categories, x.cfg.FacetValues, func(v string) int {
+			if id, ok := x.catIDs[v]; ok {
+				return int(st.names[id])
+			}
+			return 0
+		})
+	f.Brand = topValues(len(x.brands), func(i int) (string, int) { return x.brands[i].name, int(st.brands[i+1]) },
+		p.Brands, x.cfg.FacetValues, func(v string) int {
+			if id, ok := x.brandIDs[v]; ok {
+				return int(st.brands[id+1])
+			}
+			return 0
+		})
+	clear(st.names[:len(x.cats)])
+	clear(st.brands[:len(x.brands)+1])
+	hasPrice := p.PriceMin > 0 || p.PriceMax > 0
+	f.Price = make([]api.PriceBucket, len(x.ranges))
+	for i, lo := range x.ranges {
+		b := api.PriceBucket{Min: lo, Count: int(st.prices[i+1])}
+		if i+1 < len(x.ranges) {
+			b.Max = x.ranges[i+1]
+		}
+		b.Selected = hasPrice && p.PriceMin == b.Min && (b.Max == 0 && p.PriceMax == 0 || b.Max > 0 && p.PriceMax == b.Max-1)
+		f.Price[i] = b
+	}
+	st.prices = [32]int32{}
+	f.Attributes = map[string][]api.FacetValue{}
+	for _, id := range x.shownAttrs(p) {
+		a := &x.attrs[id]
+		b := r
+		if i := own(facetAttr, id); i >= 0 {
+			b = base(i)
+		}
+		counts := map[string]int{}
+		var vals []string
+		for v, pid := range a.values {
+			if c := int(b.AndCardinality(x.pairs[pid].post)); c > 0 {
+				counts[v] = c
+				vals = append(vals, v)
+			}
+		}
+		slices.Sort(vals)
+		f.Attributes[a.name] = topValues(len(vals), func(i int) (string, int) { return vals[i], counts[vals[i]] },
+			p.Attributes[a.name], x.cfg.FacetValues, func(v string) int { return counts[v] })
+	}
+}
+
+// shownAttrs returns the attributes whose facets an answer lists: those
+// of the selected categories, then the selected ones.
+func (x *index) shownAttrs(p *api.SearchParams) []uint32 {
+	var out []uint32
+	for _, c := range p.Categories {
+		if id, ok := x.catIDs[c]; ok {
+			for _, a := range x.cats[id].attrs {
+				if !slices.Contains(out, a) && len(out) < x.cfg.AttrFacets {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	for _, name := range sortedKeys(p.Attributes) {
+		if id, ok := x.attrIDs[name]; ok && x.attrs[id].facet && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// scan counts the members of s by category name (st.names), brand
+// (st.brands, by id+1) and price range (st.prices, by range+1), as
+// asked.
+func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
+	it := s.ManyIterator()
+	nodes, br := st.nodes, st.brands
+	var pr [32]int32
+	for {
+		n := it.NextMany(st.buf)
+		if n == 0 {
+			break
+		}
+		for _, o := range st.buf[:n] {
+			k := x.fk[o]
+			if cats {
+				nodes[uint32(k>>32)&fkLeafMask]++ // node+1; slot 0 counts none
+			}
+			if brands {
+				br[uint32(k)]++
+			}
+			if prices {
+				pr[k>>56]++
+			}
+		}
+	}
+	if prices {
+		st.prices = pr
+	}
+	if cats {
+		// nodes[i+1] counted node i.
+		copy(nodes, nodes[1:len(x.nodes)+1])
+		nodes[len(x.nodes)] = 0
+		x.rollUp(nodes, st.names)
+	}
+}
+
+// topValues returns the n values (value(i) gives each with its count) of
+// a facet with the most products (ties by value), plus the selected ones,
+// sorted by count, then value.
+func topValues(n int, value func(int) (string, int), selected []string, limit int, count func(string) int) []api.FacetValue {
+	out := make([]api.FacetValue, 0, min(limit, n)+len(selected))
+	// The limit best, by a bounded insertion: facets have few values
+	// with counts, and the limit is small.
+	for i := range n {
+		v, c := value(i)
+		if c == 0 || len(out) == limit && !facetBefore(c, v, &out[limit-1]) {
+			continue
+		}
+		if len(out) < limit {
+			out = append(out, api.FacetValue{})
+		}
+		j := len(out) - 1
+		for j > 0 && facetBefore(c, v, &out[j-1]) {
+			out[j] = out[j-1]
+			j--
+		}
+		out[j] = api.FacetValue{Value: v, Count: c}
+	}
+	for _, s := range selected {
+		found := false
+		for i := range out {
+			if out[i].Value == s {
+				out[i].Selected, found = true, true
+			}
+		}
+		if !found {
+			out = append(out, api.FacetValue{Value: s, Count: count(s), Selected: true})
+		}
+	}
+	sortFacet(out)
+	return out
+}
+
+// facetBefore reports whether value v with count c lists before f.
+func facetBefore(c int, v string, f *api.FacetValue) bool {
+	return c > f.Count || c == f.Count && v < f.Value
+}
+
+func sortFacet(vs []api.FacetValue) {
+	slices.SortFunc(vs, func(a, b api.FacetValue) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+}
+
+// page fills out.Products with the page p asks for.
+func (x *index) page(out *api.SearchResult, p *api.SearchParams, st *state, r *roaring.Bitmap, ws []wordSet) {
+	pg := &st.pg
+	pg.skip, pg.need, pg.out = (p.Page-1)*p.PerPage, p.PerPage, pg.out[:0]
+	switch {
+	case r.IsEmpty():
+	case p.Sort == api.SortPriceAsc || p.Sort == api.SortPriceDesc:
+		ord := byPriceAsc
+		if p.Sort == api.SortPriceDesc {
+			ord = byPriceDesc
+		}
+		x.take(pg, roaring.And(r, x.priced), ord)
+		x.take(pg, roaring.AndNot(r, x.priced), byPop)
+	case p.Sort == api.SortRelevance && len(ws) > 0:
+		x.tiers(pg, r, ws)
+	default:
+		x.take(pg, r, byPop)
+	}
+	out.Products = make([]api.SearchProduct, 0, len(pg.out))
+	for _, o := range pg.out {
+		out.Products = append(out.Products, x.product(o, st, ws))
+	}
+}
+
+// tiers takes r's products by text score (see cExact), best first, each
+// score's products by popularity. Classes are computed as the scores
+// reached need them, and each intersection of the first words' classes
+// once: a page filled by products whose titles have every word as typed
+// costs one intersection per word.
+func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
+	w := len(ws)
+	// The best scores present: maxE words can be exact, maxT in titles
+	// (found for two words or more: one word's classes are taken in
+	// order anyway).
+	maxE, maxT := w, w
+	for i := range ws {
+		if w == 1 {
+			break
+		}
+		if i == 0 {
+			maxE, maxT = 0, 0
+		}
+		ex := !x.classOf(&ws[i], r, cExact).IsEmpty()
+		if ex {
+			maxE++
+		}
+		if ex || !x.classOf(&ws[i], r, cTitle).IsEmpty() {
+			maxT++
+		}
+	}
+	// prefix[k]: r ∧ the classes chosen for the first words, keyed by
+	// the choice (base nClasses digits, after a leading 1).
+	prefix := map[int]*roaring.Bitmap{1: r}
+	for e := maxE; e >= 0 && pg.need > 0; e-- {
+		for t := maxT; t >= e && pg.need > 0; t-- {
+			var leaves []*roaring.Bitmap
+			// walk assigns classes to words i.. so that e of them are
+			// exact and t in the title.
+			var walk func(i, e, t, key int)
+			walk = func(i, e, t, key int) {
+				if i == w {
+					leaves = append(leaves, prefix[key])
+					return
+				}
+				for c := range nClasses {
+					ne, nt := e, t
+					switch c {
+					case cExact:
+						ne, nt = e-1, t-1
+					case cTitle:
+						nt = t - 1
+					}
+					if ne < 0 || nt < ne || nt > w-i-1 || w-i-1-nt < 0 {
+						continue
+					}
+					k := key*nClasses + c
+					s, ok := prefix[k]
+					if !ok {
+						s = roaring.And(prefix[key], x.classOf(&ws[i], r, c))
+						prefix[k] = s
+					}
+					if !s.IsEmpty() {
+						walk(i+1, ne, nt, k)
+					}
+				}
+			}
+			walk(0, e, t, 1)
+			switch len(leaves) {
+			case 0:
+			case 1:
+				x.take(pg, leaves[0], byPop) // take only reads it
+			default:
+				x.take(pg, union(leaves), byPop)
+			}
+		}
+	}
+}
+
+// product renders ordinal o for an answer.
+func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
+	d := &x.docs[o]
+	b := x.blobOf(o)
+	sp := api.SearchProduct{ID: b.id, Name: b.name, Availability: bandNames[d.band], Highlights: [][2]int{}}
+	if b.slug != "" {
+		sp.URL = "/products/" + b.slug
+	} else {
+		sp.URL = string(api.AppendSlug([]byte("/products/"), b.name, b.id))
+	}
+	if b.file != "" || b.dir != 0 {
+		sp.Image = x.dirs.strs[b.dir] + b.file
+	}
+	if d.priced() {
+		sp.Price = &api.Money{Amount: d.price, Currency: x.curs.strs[b.cur]}
+	}
+	if len(ws) > 0 && st.name.Normalize(b.name) == nil {
+		for i, nw := range st.name.Words {
+			word := b2s(st.name.Word(i))
+			t, ok := x.termIDs[word]
+			if !ok {
+				continue
+			}
+			for k := range ws {
+				if ws[k].has(t, word) {
+					sp.Highlights = append(sp.Highlights, [2]int{int(nw.OStart), int(nw.OEnd)})
+					break
+				}
+			}
+		}
+	}
+	return sp
+}
