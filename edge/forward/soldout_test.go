@@ -136,6 +136,13 @@ func TestSoldOutCheckout(t *testing.T) {
 	prev := api.NewCartDigester([]byte("previous-digest-key-0123456")).Sign(cartA, exp, []api.CartDigestLine{{SKU: "hot-1", Quantity: 1}})
 	wantEdgeAnswer(t, "previous key", checkout(checkoutBody(cartA), prev), soldHot1, core)
 
+	// An old digest (the client has since removed the line, or the cart
+	// was checked out): the edge cannot tell, and answers 409 for that
+	// cart alone. The client that sends it harms only itself: its cart
+	// id binds the digest (see "another cart's" below), and a fresh
+	// digest or none sends the checkout to the core, which decides.
+	wantEdgeAnswer(t, "old digest of this cart", checkout(checkoutBody(cartA), one), soldHot1, core)
+
 	tampered := []byte(one)
 	tampered[len(tampered)-3] ^= 1
 	cold := dg.Sign(cartA, exp, []api.CartDigestLine{{SKU: "cold", Quantity: 1}})
