@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,11 @@ type FlashsaleConfig struct {
 	// Via is "edge" (buyers go through an edge, the default) or "core"
 	// (straight to the core, no edge started).
 	Via string `yaml:"via"`
+	// ProxyBin, when set, is a bin/bench binary started as a bare fasthttp
+	// reverse proxy to the core ("bench baseline -proxy"): after each sale
+	// the paid checkouts are replayed under their keys through the edge
+	// and through it, the floor of the edge's CPU per checkout.
+	ProxyBin string `yaml:"proxy_bin"`
 }
 
 // DefaultFlashsaleConfig returns 2,000 buyers on 100 units, 64 at a time.
@@ -300,26 +306,15 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	var lastPaid atomic.Int64 // nanoseconds from the start to the latest paid order
 	paidUnits := map[string]int64{}
 	var answers []soldOutAnswer
+	var paidIdx []int64
 	start := time.Now()
 	op := func(w *Worker) string {
 		i := next.Add(1) - 1
 		if i >= int64(len(carts)) {
 			return "no_cart"
 		}
-		req := w.Req
-		req.Reset()
-		req.Header.SetMethod("POST")
-		req.SetRequestURI("/v1/checkout")
-		req.SetHost(ec.Addr)
-		req.Header.SetContentType("application/json")
-		req.Header.Set("Idempotency-Key", "bench-"+tag+"-"+strconv.FormatInt(i, 10))
-		if d := carts[i].digest; d != "" {
-			req.Header.Set(api.HeaderCartDigest, d)
-		}
-		body, _ := json.Marshal(api.CheckoutRequest{CartID: carts[i].id, PaymentToken: cfg.PaymentToken,
-			Email: "buyer" + strconv.FormatInt(i, 10) + "@example.com"})
-		req.SetBody(body)
-		err := ec.DoTimeout(req, w.Resp, cfg.Timeout)
+		checkoutReq(w.Req, ec.Addr, cfg, tag, carts, i, false)
+		err := ec.DoTimeout(w.Req, w.Resp, cfg.Timeout)
 		w.Bytes += int64(len(w.Resp.Body()))
 		kind := ErrorKind(err, w.Resp.StatusCode())
 		switch {
@@ -342,6 +337,7 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 			for _, l := range ord.Lines {
 				paidUnits[l.SKU] += l.Quantity
 			}
+			paidIdx = append(paidIdx, i)
 			mu.Unlock()
 			return ""
 		case err == nil && w.Resp.StatusCode() == 409:
@@ -408,7 +404,105 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	}
 	r.Fact(fact+"_skus_sold_ne_paid", float64(mismatch))
 	if cfg.Via == "edge" && len(answers) > 0 {
-		return soldOutCost(ctx, cl, ec, cfg, r, fact, tag, carts)
+		if err := soldOutCost(ctx, cl, ec, cfg, r, fact, tag, carts); err != nil {
+			return err
+		}
+	}
+	if cfg.Via == "edge" && cfg.ProxyBin != "" && len(paidIdx) > 0 {
+		return proxyFloor(ctx, cl, ec, cfg, r, fact, tag, carts, paidIdx)
+	}
+	return nil
+}
+
+// checkoutReq fills req with buyer i's checkout (the storm's request);
+// a retry under the same key (retry) goes without the cart digest, which
+// a client sends only with the first attempt (api.HeaderCartDigest).
+func checkoutReq(req *fasthttp.Request, host string, cfg FlashsaleConfig, tag string, carts []preparedCart, i int64, retry bool) {
+	req.Reset()
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/v1/checkout")
+	req.SetHost(host)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Idempotency-Key", "bench-"+tag+"-"+strconv.FormatInt(i, 10))
+	if d := carts[i].digest; d != "" && !retry {
+		req.Header.Set(api.HeaderCartDigest, d)
+	}
+	body, _ := json.Marshal(api.CheckoutRequest{CartID: carts[i].id, PaymentToken: cfg.PaymentToken,
+		Email: "buyer" + strconv.FormatInt(i, 10) + "@example.com"})
+	req.SetBody(body)
+}
+
+// proxyFloorRequests is the length of each run of proxyFloor.
+const proxyFloorRequests = 20000
+
+// proxyFloor replays the sale's paid checkouts, byte for byte under their
+// keys (the core answers each from its idempotency record: 201 and the
+// order, Idempotent-Replayed), proxyFloorRequests times through the edge
+// and as many through a bare fasthttp reverse proxy to the same core
+// (cfg.ProxyBin), and reports the CPU per request of each forwarder and
+// of the core: the proxy's is the floor of the edge's share of a
+// checkout's forwarding.
+func proxyFloor(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg FlashsaleConfig, r *Report, fact, tag string, carts []preparedCart, paid []int64) error {
+	addr, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	px, err := StartProc("proxy", cfg.ProxyBin, []string{"baseline", "-addr", addr, "-proxy", cl.Core.Addr}, nil,
+		filepath.Join(os.TempDir(), "shopedge-bench-proxy-"+tag+".log"))
+	if err != nil {
+		return err
+	}
+	defer px.Stop(5 * time.Second)
+	pc := NewClient(addr, cfg.Concurrency, cfg.Timeout)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := probe(pc, "proxy", "GET", "/healthz", nil, nil, 200, 404, 503); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the proxy baseline did not answer within 10s: log %s", px.LogPath)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	o := cfg.options()
+	o.MaxRequests = proxyFloorRequests
+	replay := func(c *fasthttp.HostClient) Op {
+		var next atomic.Int64
+		return func(w *Worker) string {
+			i := paid[int(next.Add(1)-1)%len(paid)]
+			checkoutReq(w.Req, c.Addr, cfg, tag, carts, i, true)
+			if err := c.DoTimeout(w.Req, w.Resp, cfg.Timeout); err != nil {
+				return ErrorKind(err, 0)
+			}
+			if w.Resp.StatusCode() != 201 {
+				return "status_" + strconv.Itoa(w.Resp.StatusCode())
+			}
+			return ""
+		}
+	}
+	for _, via := range []struct {
+		name string
+		c    *fasthttp.HostClient
+		p    *Proc
+	}{{"edge", ec, cl.Edge}, {"proxy", pc, px}} {
+		c0, p0 := clusterCPU(cl), -time.Duration(1)
+		if d, err := ReadCPU(via.p.Pid()); err == nil {
+			p0 = d
+		}
+		s, err := Run(ctx, o, replay(via.c))
+		if err != nil {
+			return err
+		}
+		c1 := clusterCPU(cl)
+		p1, err := ReadCPU(via.p.Pid())
+		if err != nil || p0 < 0 || s.Requests == 0 {
+			continue
+		}
+		if s.ErrorCount() > 0 {
+			r.Note("%s: replays through the %s: %d of %d failed (%v)", fact, via.name, s.ErrorCount(), s.Requests, s.ErrorKinds())
+			continue
+		}
+		r.Fact(fact+"_replay_via_"+via.name+"_cpu_us", float64((p1-p0).Microseconds())/float64(s.Requests))
+		r.Fact(fact+"_replay_via_"+via.name+"_core_cpu_us", float64((c1[0]-c0[0]).Microseconds())/float64(s.Requests))
 	}
 	return nil
 }
