@@ -82,6 +82,10 @@ type macState struct {
 	h   hash.Hash
 	id  [64]byte
 	sum [sha256.Size]byte
+	// payload is a copy of what is signed or verified: the hash's Write
+	// is an interface call, so handing it the caller's buffer would move
+	// that buffer to the heap.
+	payload [MaxCartDigestLen]byte
 }
 
 // CartDigestLine is one line a digest states.
@@ -123,7 +127,7 @@ func (d *CartDigester) mac(dst []byte, id string, payload []byte) []byte {
 	m.h.Reset()
 	m.h.Write(cartDigestContext)
 	m.h.Write(append(append(m.id[:0], id...), 0))
-	m.h.Write(payload)
+	m.h.Write(append(m.payload[:0], payload...))
 	s := m.h.Sum(m.sum[:0])
 	dst = append(dst, s[:cartDigestMACLen]...)
 	d.macs.Put(m)
@@ -143,16 +147,27 @@ func (c CartDigest) Len() int { return int(c[5]) }
 // Lines calls yield with each line's SKU (aliasing the digest) and
 // quantity, in the cart's order, until it returns false.
 func (c CartDigest) Lines(yield func(sku []byte, qty int64) bool) {
-	p := c[cartDigestHeadLen:]
-	for range c.Len() {
-		n := int(p[0])
-		sku := p[1 : 1+n : 1+n]
-		qty, w := binary.Uvarint(p[1+n:])
-		p = p[1+n+w:]
-		if !yield(sku, int64(qty)) {
+	for off, ok := 0, true; ; {
+		var sku []byte
+		var qty int64
+		if sku, qty, off, ok = c.Line(off); !ok || !yield(sku, qty) {
 			return
 		}
 	}
+}
+
+// Line returns the line at offset off of the lines (0: the first) and the
+// offset of the next; ok is false past the last line. Unlike Lines, a
+// loop over Line needs no closure, so the digest's buffer can stay on the
+// caller's stack.
+func (c CartDigest) Line(off int) (sku []byte, qty int64, next int, ok bool) {
+	p := c[cartDigestHeadLen+off:]
+	if len(p) == 0 {
+		return nil, 0, off, false
+	}
+	n := int(p[0])
+	q, w := binary.Uvarint(p[1+n:])
+	return p[1 : 1+n : 1+n], int64(q), off + 1 + n + w, true
 }
 
 // DecodedCartDigestLen is the buffer Verify needs for a digest of n

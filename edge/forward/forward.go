@@ -269,7 +269,7 @@ type checked struct {
 	cartID string // a checkout's cart (when its body names a valid one)
 	// req is a checkout's body; checkout is set when it is valid as the
 	// core checks it (api.ValidateCheckout, with the Idempotency-Key).
-	req      api.CheckoutRequest
+	req      *api.CheckoutRequest
 	checkout bool
 }
 
@@ -309,11 +309,17 @@ func (f *Forwarder) check(ctx *fasthttp.RequestCtx, rt *route, p *[2]string) (ch
 		f.m.rejectedCardData.Inc()
 		return c, errCardData
 	}
-	if rt.checkout && json.Unmarshal(body, &c.req) == nil {
-		if api.ValidCartID(c.req.CartID) {
-			c.cartID = c.req.CartID
+	if rt.checkout {
+		// Allocated here only: a decode target escapes, and checked is
+		// on the stack of every forwarded request.
+		r := new(api.CheckoutRequest)
+		if json.Unmarshal(body, r) == nil {
+			if api.ValidCartID(r.CartID) {
+				c.cartID = r.CartID
+			}
+			c.req = r
+			c.checkout = len(body) > 0 && api.ValidateCheckout(string(key), *r) == nil
 		}
-		c.checkout = len(body) > 0 && api.ValidateCheckout(string(key), c.req) == nil
 	}
 	return c, nil
 }

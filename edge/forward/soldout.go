@@ -3,6 +3,7 @@ package forward
 import (
 	"hash/maphash"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -51,7 +52,7 @@ func (f *Forwarder) answerSoldOut(ctx *fasthttp.RequestCtx, rt *route, p *[2]str
 	case rt.name == "set_item":
 		return f.soldOutItem(ctx, p[0], p[1])
 	case rt.checkout && c.checkout:
-		return f.soldOutCheckout(ctx, &c.req)
+		return f.soldOutCheckout(ctx, c.req)
 	}
 	return false
 }
@@ -89,7 +90,10 @@ func (f *Forwarder) soldOutCheckout(ctx *fasthttp.RequestCtx, req *api.CheckoutR
 	if len(enc) == 0 {
 		return false
 	}
-	var buf [384]byte
+	// The SKUs the digest holds go to an interface (SoldOutSet), so the
+	// buffer they alias would move to the heap: a pooled one instead.
+	buf := digestBufs.Get().(*[384]byte)
+	defer digestBufs.Put(buf)
 	var d api.CartDigest
 	err := api.ErrBadCartDigest
 	for _, dg := range f.digesters {
@@ -106,9 +110,14 @@ func (f *Forwarder) soldOutCheckout(ctx *fasthttp.RequestCtx, req *api.CheckoutR
 		return false
 	}
 	f.m.digestValid.Inc()
-	var stack [8]api.ShortLine
-	short := stack[:0]
-	for sku, qty := range d.Lines {
+	// A plain loop over the lines (no closure) keeps buf on the stack.
+	var short []api.ShortLine
+	for off, ok := 0, true; ; {
+		var sku []byte
+		var qty int64
+		if sku, qty, off, ok = d.Line(off); !ok {
+			break
+		}
 		if f.cfg.SoldOut.SoldOut(sku) {
 			short = append(short, api.ShortLine{SKU: string(sku), Requested: qty})
 		}
@@ -124,6 +133,9 @@ func (f *Forwarder) soldOutCheckout(ctx *fasthttp.RequestCtx, req *api.CheckoutR
 	f.m.soldOutCheckout.Inc()
 	return true
 }
+
+// digestBufs holds the buffers cart digests are decoded into.
+var digestBufs = sync.Pool{New: func() any { return new([384]byte) }}
 
 // writeSoldOut writes a 409 with body, marked as the edge's answer.
 func (f *Forwarder) writeSoldOut(ctx *fasthttp.RequestCtx, body []byte) {
