@@ -72,6 +72,7 @@ func DefaultClusterConfig() ClusterConfig {
 		CoreEnv: []string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_STORE_PATH={data}/core.db",
 			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
+			"SHOPEDGE_CART_DIGEST_KEY=" + benchDigestKey,
 			"TESTPAY_SECRET_KEY={paykey}",
 			`SHOPEDGE_PAYMENT_GATEWAYS=[{name: testpay, url: "http://{testpay}", key_env: TESTPAY_SECRET_KEY}]`,
 		},
@@ -82,6 +83,7 @@ func DefaultClusterConfig() ClusterConfig {
 		EdgeEnv: append([]string{
 			"SHOPEDGE_SERVER_ADDR={addr}", "SHOPEDGE_CORE_ADDRS={core}", "SHOPEDGE_FORWARD_ADDRS={core}",
 			"SHOPEDGE_ADMIN_TOKEN={token}", "SHOPEDGE_INTERNAL_TOKEN={internal}", "SHOPEDGE_LOG_LEVEL=warn",
+			"SHOPEDGE_CART_DIGEST_KEY=" + benchDigestKey,
 		}, NoClientLimits...),
 		AdminToken:    tok,
 		InternalToken: internal,
@@ -114,6 +116,9 @@ func (c *ClusterConfig) Validate() error {
 	}
 	return nil
 }
+
+// benchDigestKey is the cart_digest_key of the scenarios' cores and edges.
+const benchDigestKey = "bench-cart-digest-key-0123456789"
 
 // testpayKey is the secret key of the scenarios' testpay processes.
 const testpayKey = "sk_test_bench_testpay"

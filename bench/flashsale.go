@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,11 @@ type FlashsaleConfig struct {
 	// Via is "edge" (buyers go through an edge, the default) or "core"
 	// (straight to the core, no edge started).
 	Via string `yaml:"via"`
+	// ProxyBin, when set, is a bin/bench binary started as a bare fasthttp
+	// reverse proxy to the core ("bench baseline -proxy"): after each sale
+	// the paid checkouts are replayed under their keys through the edge
+	// and through it, the floor of the edge's CPU per checkout.
+	ProxyBin string `yaml:"proxy_bin"`
 }
 
 // DefaultFlashsaleConfig returns 2,000 buyers on 100 units, 64 at a time.
@@ -299,23 +305,16 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	var mu sync.Mutex
 	var lastPaid atomic.Int64 // nanoseconds from the start to the latest paid order
 	paidUnits := map[string]int64{}
+	var answers []soldOutAnswer
+	var paidIdx []int64
 	start := time.Now()
 	op := func(w *Worker) string {
 		i := next.Add(1) - 1
 		if i >= int64(len(carts)) {
 			return "no_cart"
 		}
-		req := w.Req
-		req.Reset()
-		req.Header.SetMethod("POST")
-		req.SetRequestURI("/v1/checkout")
-		req.SetHost(ec.Addr)
-		req.Header.SetContentType("application/json")
-		req.Header.Set("Idempotency-Key", "bench-"+tag+"-"+strconv.FormatInt(i, 10))
-		body, _ := json.Marshal(api.CheckoutRequest{CartID: carts[i], PaymentToken: cfg.PaymentToken,
-			Email: "buyer" + strconv.FormatInt(i, 10) + "@example.com"})
-		req.SetBody(body)
-		err := ec.DoTimeout(req, w.Resp, cfg.Timeout)
+		checkoutReq(w.Req, ec.Addr, cfg, tag, carts, i, false)
+		err := ec.DoTimeout(w.Req, w.Resp, cfg.Timeout)
 		w.Bytes += int64(len(w.Resp.Body()))
 		kind := ErrorKind(err, w.Resp.StatusCode())
 		switch {
@@ -338,10 +337,18 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 			for _, l := range ord.Lines {
 				paidUnits[l.SKU] += l.Quantity
 			}
+			paidIdx = append(paidIdx, i)
 			mu.Unlock()
 			return ""
-		case err == nil && w.Resp.StatusCode() == 409 && api.ErrorCode(decodeError(w.Resp.Body())) == api.ECodeOutOfStock:
+		case err == nil && w.Resp.StatusCode() == 409:
+			a, ok := readSoldOut(w.Resp, time.Since(start))
+			if !ok {
+				return "status_409"
+			}
 			soldOut.Add(1)
+			mu.Lock()
+			answers = append(answers, a)
+			mu.Unlock()
 			return ""
 		}
 		return kind
@@ -360,6 +367,7 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 	rates[fact] = float64(s.Requests) / s.Seconds
 	r.Fact(fact+"_paid_orders", float64(paid.Load()))
 	r.Fact(fact+"_sold_out_answers", float64(soldOut.Load()))
+	soldOutFacts(r, fact, answers)
 	r.Fact(fact+"_paid_orders_per_s", float64(paid.Load())/s.Seconds)
 	// Time to sell out: from the first checkout to the last paid one.
 	r.Fact(fact+"_last_paid_ms", float64(time.Duration(lastPaid.Load()).Milliseconds()))
@@ -395,6 +403,260 @@ func flashSale(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg Fl
 		}
 	}
 	r.Fact(fact+"_skus_sold_ne_paid", float64(mismatch))
+	if cfg.Via == "edge" && len(answers) > 0 {
+		if err := soldOutCost(ctx, cl, ec, cfg, r, fact, tag, carts); err != nil {
+			return err
+		}
+	}
+	if cfg.Via == "edge" && cfg.ProxyBin != "" && len(paidIdx) > 0 {
+		return proxyFloor(ctx, cl, ec, cfg, r, fact, tag, carts, paidIdx)
+	}
+	return nil
+}
+
+// checkoutReq fills req with buyer i's checkout (the storm's request);
+// a retry under the same key (retry) goes without the cart digest, which
+// a client sends only with the first attempt (api.HeaderCartDigest).
+func checkoutReq(req *fasthttp.Request, host string, cfg FlashsaleConfig, tag string, carts []preparedCart, i int64, retry bool) {
+	req.Reset()
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/v1/checkout")
+	req.SetHost(host)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Idempotency-Key", "bench-"+tag+"-"+strconv.FormatInt(i, 10))
+	if d := carts[i].digest; d != "" && !retry {
+		req.Header.Set(api.HeaderCartDigest, d)
+	}
+	body, _ := json.Marshal(api.CheckoutRequest{CartID: carts[i].id, PaymentToken: cfg.PaymentToken,
+		Email: "buyer" + strconv.FormatInt(i, 10) + "@example.com"})
+	req.SetBody(body)
+}
+
+// proxyFloorRequests is the length of each run of proxyFloor.
+const proxyFloorRequests = 20000
+
+// proxyFloor replays the sale's paid checkouts, byte for byte under their
+// keys (the core answers each from its idempotency record: 201 and the
+// order, Idempotent-Replayed), proxyFloorRequests times through the edge
+// and as many through a bare fasthttp reverse proxy to the same core
+// (cfg.ProxyBin), and reports the CPU per request of each forwarder and
+// of the core: the proxy's is the floor of the edge's share of a
+// checkout's forwarding.
+func proxyFloor(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg FlashsaleConfig, r *Report, fact, tag string, carts []preparedCart, paid []int64) error {
+	addr, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	px, err := StartProc("proxy", cfg.ProxyBin, []string{"baseline", "-addr", addr, "-proxy", cl.Core.Addr}, nil,
+		filepath.Join(os.TempDir(), "shopedge-bench-proxy-"+tag+".log"))
+	if err != nil {
+		return err
+	}
+	defer px.Stop(5 * time.Second)
+	pc := NewClient(addr, cfg.Concurrency, cfg.Timeout)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if _, err := probe(pc, "proxy", "GET", "/healthz", nil, nil, 200, 404, 503); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the proxy baseline did not answer within 10s: log %s", px.LogPath)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	o := cfg.options()
+	o.MaxRequests = proxyFloorRequests
+	replay := func(c *fasthttp.HostClient) Op {
+		var next atomic.Int64
+		return func(w *Worker) string {
+			i := paid[int(next.Add(1)-1)%len(paid)]
+			checkoutReq(w.Req, c.Addr, cfg, tag, carts, i, true)
+			if err := c.DoTimeout(w.Req, w.Resp, cfg.Timeout); err != nil {
+				return ErrorKind(err, 0)
+			}
+			if w.Resp.StatusCode() != 201 {
+				return "status_" + strconv.Itoa(w.Resp.StatusCode())
+			}
+			return ""
+		}
+	}
+	for _, via := range []struct {
+		name string
+		c    *fasthttp.HostClient
+		p    *Proc
+	}{{"edge", ec, cl.Edge}, {"proxy", pc, px}} {
+		c0, p0 := clusterCPU(cl), -time.Duration(1)
+		if d, err := ReadCPU(via.p.Pid()); err == nil {
+			p0 = d
+		}
+		s, err := Run(ctx, o, replay(via.c))
+		if err != nil {
+			return err
+		}
+		c1 := clusterCPU(cl)
+		p1, err := ReadCPU(via.p.Pid())
+		if err != nil || p0 < 0 || s.Requests == 0 {
+			continue
+		}
+		if s.ErrorCount() > 0 {
+			r.Note("%s: replays through the %s: %d of %d failed (%v)", fact, via.name, s.ErrorCount(), s.Requests, s.ErrorKinds())
+			continue
+		}
+		r.Fact(fact+"_replay_via_"+via.name+"_cpu_us", float64((p1-p0).Microseconds())/float64(s.Requests))
+		r.Fact(fact+"_replay_via_"+via.name+"_core_cpu_us", float64((c1[0]-c0[0]).Microseconds())/float64(s.Requests))
+	}
+	return nil
+}
+
+// soldOutAnswer is one 409 out_of_stock of the checkout storm: when it
+// came back, whether the edge gave it (api.HeaderAnsweredBy) and the
+// SKUs it names sold out.
+type soldOutAnswer struct {
+	at   time.Duration
+	edge bool
+	skus []string
+}
+
+// readSoldOut reads a 409 out_of_stock answer received at since.
+func readSoldOut(resp *fasthttp.Response, at time.Duration) (soldOutAnswer, bool) {
+	var eb struct {
+		Error *struct {
+			Code    string          `json:"code"`
+			Details []api.ShortLine `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(resp.Body(), &eb) != nil || eb.Error == nil || eb.Error.Code != api.ECodeOutOfStock {
+		return soldOutAnswer{}, false
+	}
+	a := soldOutAnswer{at: at, edge: string(resp.Header.Peek(api.HeaderAnsweredBy)) == "edge"}
+	for _, l := range eb.Error.Details {
+		if l.Available == 0 {
+			a.skus = append(a.skus, l.SKU)
+		}
+	}
+	return a, true
+}
+
+// soldOutWindow is how soon after a SKU sells out every edge should
+// answer for it.
+const soldOutWindow = 100 * time.Millisecond
+
+// soldOutFacts reports how many sold-out answers of the storm reached
+// the core, overall and after the first soldOutWindow. A SKU's sell-out
+// is taken at the first answer naming it sold out that comes back (the
+// commit that took its last unit precedes it: the core answers sold out
+// only after it, so the true window starts earlier, by at most that
+// answer's round trip); an answer is after the window when it comes back
+// more than soldOutWindow after the earliest sell-out of the SKUs it
+// names.
+func soldOutFacts(r *Report, fact string, answers []soldOutAnswer) {
+	first := map[string]time.Duration{}
+	for _, a := range answers {
+		for _, sku := range a.skus {
+			if t, ok := first[sku]; !ok || a.at < t {
+				first[sku] = a.at
+			}
+		}
+	}
+	var core, late, lateCore int
+	for _, a := range answers {
+		if !a.edge {
+			core++
+		}
+		ref := time.Duration(-1)
+		for _, sku := range a.skus {
+			if t := first[sku]; ref < 0 || t < ref {
+				ref = t
+			}
+		}
+		if ref >= 0 && a.at-ref > soldOutWindow {
+			late++
+			if !a.edge {
+				lateCore++
+			}
+		}
+	}
+	r.Fact(fact+"_sold_out_answered_by_edge", float64(len(answers)-core))
+	r.Fact(fact+"_sold_out_reached_core", float64(core))
+	r.Fact(fact+"_sold_out_after_100ms", float64(late))
+	r.Fact(fact+"_sold_out_after_100ms_reached_core", float64(lateCore))
+	if late > 0 {
+		r.Fact(fact+"_sold_out_after_100ms_reached_core_pct", 100*float64(lateCore)/float64(late))
+	}
+}
+
+// soldOutCostRequests is the length of each run of soldOutCost: enough
+// edge CPU for /proc's 10 ms ticks to weigh a few per cent.
+const soldOutCostRequests = 20000
+
+// soldOutCost measures, after the storm (every SKU of the sale sold out or
+// not), the edge's CPU per sold-out checkout it answers itself against
+// its CPU per product hit (GET /v1/products/fs-hot, a cached page), in
+// the same run: soldOutCostRequests checkouts of the carts the storm
+// refused, each with a fresh Idempotency-Key and the cart's digest, then
+// as many product reads. It also reports the core's CPU over the sold-out
+// run (near zero when the edge answers alone).
+func soldOutCost(ctx context.Context, cl *Cluster, ec *fasthttp.HostClient, cfg FlashsaleConfig, r *Report, fact, tag string, carts []preparedCart) error {
+	o := cfg.options()
+	o.MaxRequests = soldOutCostRequests
+	var next atomic.Int64
+	checkout := func(w *Worker) string {
+		i := next.Add(1) - 1
+		c := carts[int(i)%len(carts)]
+		req := w.Req
+		req.Reset()
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("/v1/checkout")
+		req.SetHost(ec.Addr)
+		req.Header.SetContentType("application/json")
+		req.Header.Set("Idempotency-Key", "bench-"+tag+"-again-"+strconv.FormatInt(i, 10))
+		if c.digest != "" {
+			req.Header.Set(api.HeaderCartDigest, c.digest)
+		}
+		body, _ := json.Marshal(api.CheckoutRequest{CartID: c.id, PaymentToken: cfg.PaymentToken, Email: "again@example.com"})
+		req.SetBody(body)
+		if err := ec.DoTimeout(req, w.Resp, cfg.Timeout); err != nil {
+			return ErrorKind(err, 0)
+		}
+		switch {
+		case w.Resp.StatusCode() == 409 && string(w.Resp.Header.Peek(api.HeaderAnsweredBy)) == "edge":
+			return ""
+		case w.Resp.StatusCode() == 409:
+			return "sold_out_by_core"
+		}
+		return "status_" + strconv.Itoa(w.Resp.StatusCode())
+	}
+	cpu0 := clusterCPU(cl)
+	s, err := Run(ctx, o, checkout)
+	if err != nil {
+		return err
+	}
+	cpu1 := clusterCPU(cl)
+	if s.Requests == 0 {
+		return nil
+	}
+	edgeAnswered := s.OK
+	if edgeAnswered*2 < s.Requests {
+		// Most carts of the sale were paid (or the edge answers nothing):
+		// no sold-out figure to give.
+		r.Note("%s: %d of %d repeated checkouts answered by the edge: no sold-out cost reported", fact, edgeAnswered, s.Requests)
+		return nil
+	}
+	r.Fact(fact+"_sold_out_repeat_answered_by_edge", float64(edgeAnswered))
+	r.Fact(fact+"_edge_cpu_us_per_sold_out", float64((cpu1[1]-cpu0[1]).Microseconds())/float64(s.Requests))
+	r.Fact(fact+"_core_cpu_us_during_sold_out", float64((cpu1[0]-cpu0[0]).Microseconds())/float64(s.Requests))
+	p0 := clusterCPU(cl)
+	ps, err := Run(ctx, o, GetPaths(ec, cfg.Timeout, []string{"/v1/products/fs-hot"}))
+	if err != nil {
+		return err
+	}
+	p1 := clusterCPU(cl)
+	if ps.Requests > 0 && ps.ErrorCount() == 0 {
+		hit := float64((p1[1] - p0[1]).Microseconds()) / float64(ps.Requests)
+		r.Fact(fact+"_edge_cpu_us_per_product_hit", hit)
+		if hit > 0 {
+			r.Fact(fact+"_edge_sold_out_vs_product_hit", float64((cpu1[1]-cpu0[1]).Microseconds())/float64(s.Requests)/hit)
+		}
+	}
 	return nil
 }
 
@@ -460,8 +722,8 @@ func decodeError(b []byte) error {
 // prepareCarts creates n carts through the target, each filled by lines,
 // and returns the ids of those that were prepared, the first failure and
 // the number of failures. More than 5% failed buyers is an error.
-func prepareCarts(ctx context.Context, ec *fasthttp.HostClient, o Options, n int, lines func(int, *Worker) []cartLine) ([]string, int64, error) {
-	carts := make([]string, n)
+func prepareCarts(ctx context.Context, ec *fasthttp.HostClient, o Options, n int, lines func(int, *Worker) []cartLine) ([]preparedCart, int64, error) {
+	carts := make([]preparedCart, n)
 	var next atomic.Int64
 	var (
 		errMu    sync.Mutex
@@ -488,13 +750,16 @@ func prepareCarts(ctx context.Context, ec *fasthttp.HostClient, o Options, n int
 		if err := json.Unmarshal(b, &c); err != nil || c.ID == "" {
 			return fail(fmt.Errorf("cannot read cart id from %q", b))
 		}
+		digest := ""
 		for _, l := range lines(int(i), w) {
 			body, _ := json.Marshal(api.SetQuantity{Quantity: l.qty})
-			if _, err := probe(ec, "target", "PUT", "/v1/carts/"+c.ID+"/items/"+l.sku, body, nil, 200); err != nil {
+			d, err := setItem(ec, w, c.ID, l.sku, body)
+			if err != nil {
 				return fail(err)
 			}
+			digest = d
 		}
-		carts[i] = c.ID
+		carts[i] = preparedCart{id: c.ID, digest: digest}
 		return ""
 	}
 	s, err := Run(ctx, o, op)
@@ -502,9 +767,9 @@ func prepareCarts(ctx context.Context, ec *fasthttp.HostClient, o Options, n int
 		return nil, 0, err
 	}
 	ready := carts[:0]
-	for _, id := range carts {
-		if id != "" {
-			ready = append(ready, id)
+	for _, c := range carts {
+		if c.id != "" {
+			ready = append(ready, c)
 		}
 	}
 	failed := s.Errors["prepare"]
@@ -515,4 +780,31 @@ func prepareCarts(ctx context.Context, ec *fasthttp.HostClient, o Options, n int
 		return nil, failed, fmt.Errorf("cannot prepare carts: none ready within %s", o.Duration)
 	}
 	return ready, failed, firstErr
+}
+
+// preparedCart is a buyer's cart: its id and the digest (api.HeaderCartDigest)
+// of the last answer that changed it, which the buyer sends back with its
+// checkout as a client of the API does.
+type preparedCart struct {
+	id, digest string
+}
+
+// setItem puts a line in cart id and returns the cart digest of the answer
+// ("" when the core issues none).
+func setItem(ec *fasthttp.HostClient, w *Worker, id, sku string, body []byte) (string, error) {
+	req, resp := w.Req, w.Resp
+	req.Reset()
+	req.Header.SetMethod("PUT")
+	uri := "/v1/carts/" + id + "/items/" + sku
+	req.SetRequestURI(uri)
+	req.SetHost(ec.Addr)
+	req.Header.SetContentType("application/json")
+	req.SetBody(body)
+	if err := ec.DoTimeout(req, resp, 10*time.Second); err != nil {
+		return "", fmt.Errorf("cannot PUT %s on the target: %w", uri, err)
+	}
+	if resp.StatusCode() != 200 {
+		return "", RouteError("target", "PUT", uri, resp.StatusCode(), resp.Body())
+	}
+	return string(resp.Header.Peek(api.HeaderCartDigest)), nil
 }

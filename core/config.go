@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"shopedge/core/api"
 	"shopedge/core/cart"
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
@@ -38,6 +39,11 @@ type Config struct {
 	// without a token: only for a core that a private network alone can
 	// reach.
 	InternalOpen bool `yaml:"internal_open" help:"serve the internal feed and /metrics without a token (private networks only)"`
+	// CartDigestKey signs the digest returned with every cart answer
+	// (env SHOPEDGE_CART_DIGEST_KEY, at least 16 bytes); the edges verify
+	// it with the same key to answer a checkout that a sold-out SKU makes
+	// impossible without a core. Empty: no digests.
+	CartDigestKey string `yaml:"cart_digest_key" help:"key signing cart digests, shared with the edges (empty: none)"`
 	// Ops is the operations listener (/metrics, /debug/pprof/, /healthz,
 	// /readyz without a token).
 	Ops app.OpsConfig `yaml:"ops"`
@@ -181,6 +187,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.AdminToken) < 8 {
 		return errors.New("admin_token: must be at least 8 bytes")
+	}
+	if c.CartDigestKey != "" && len(c.CartDigestKey) < api.MinCartDigestKeyLen {
+		return fmt.Errorf("cart_digest_key: must be at least %d bytes", api.MinCartDigestKeyLen)
 	}
 	for _, v := range []interface{ Validate() error }{
 		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops, c.Cluster,

@@ -193,7 +193,9 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot start the payment gateways: %w", err)
 	}
 	m.Payments = pay
-	if m.Carts, err = cart.New(m.Store, m.Catalog, c.Cart, m.Log.With().Str("svc", "cart").Logger()); err != nil {
+	cartCfg := c.Cart
+	cartCfg.DigestKey = c.CartDigestKey
+	if m.Carts, err = cart.New(m.Store, m.Catalog, cartCfg, m.Log.With().Str("svc", "cart").Logger()); err != nil {
 		return fmt.Errorf("cannot start carts: %w", err)
 	}
 	m.Checkout, err = checkout.New(m.Store, m.Catalog, pay, c.Checkout, m.Log.With().Str("svc", "checkout").Logger(), m.Metrics)

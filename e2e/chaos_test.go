@@ -159,7 +159,10 @@ func TestSinglePaymentChaos(t *testing.T) {
 		checkouts []*chaosCheckout
 		next      atomic.Int64
 		started   atomic.Int64
-		wg        sync.WaitGroup
+		// soldOutAdds counts buyers whose cart add was refused because
+		// the SKU had sold out: they have nothing to check out.
+		soldOutAdds atomic.Int64
+		wg          sync.WaitGroup
 	)
 	deadline := time.Now().Add(90 * time.Second)
 	record := func(c *chaosCheckout) { mu.Lock(); checkouts = append(checkouts, c); mu.Unlock() }
@@ -173,7 +176,7 @@ func TestSinglePaymentChaos(t *testing.T) {
 					return
 				}
 				started.Add(1)
-				chaosBuyer(edgeBase, i, deadline, record)
+				chaosBuyer(edgeBase, i, deadline, record, func() { soldOutAdds.Add(1) })
 			}
 		}()
 	}
@@ -199,9 +202,10 @@ func TestSinglePaymentChaos(t *testing.T) {
 	mu.Lock()
 	all := append([]*chaosCheckout(nil), checkouts...)
 	mu.Unlock()
-	if len(all) < chaosBuyers*9/10 {
-		t.Fatalf("only %d checkouts sent by %d buyers", len(all), chaosBuyers)
+	if n := len(all) + int(soldOutAdds.Load()); n < chaosBuyers*9/10 {
+		t.Fatalf("only %d checkouts sent and %d cart adds refused as sold out by %d buyers", len(all), soldOutAdds.Load(), chaosBuyers)
 	}
+	t.Logf("%d checkouts sent; %d buyers came after their SKU sold out (cart add 409)", len(all), soldOutAdds.Load())
 
 	// Settle: the reconciler resolves what the walked-away buyers left.
 	settle := func(what string) {
@@ -228,7 +232,7 @@ func TestSinglePaymentChaos(t *testing.T) {
 // key (and, for a double-clicker, a second one under another key at once),
 // retried after every answer that is not final unless the buyer is
 // impatient, and a cancel of some paid orders.
-func chaosBuyer(base string, i int, deadline time.Time, record func(*chaosCheckout)) {
+func chaosBuyer(base string, i int, deadline time.Time, record func(*chaosCheckout), soldOut func()) {
 	token := chaosTokens[i%len(chaosTokens)]
 	patient := i%chaosImpatient != 0
 	var r result
@@ -264,6 +268,11 @@ func chaosBuyer(base string, i int, deadline time.Time, record func(*chaosChecko
 	}
 	for sku, q := range lines {
 		if !call("PUT", base+"/v1/carts/"+cart.ID+"/items/"+sku, []byte(`{"quantity":`+strconv.FormatInt(q, 10)+`}`), 200) {
+			// A sold-out SKU cannot be put in a cart (409 out_of_stock,
+			// from the core or the edge in its stead): nothing to buy.
+			if err == nil && r.status == 409 && strings.Contains(string(r.body), `"code":"`+api.ECodeOutOfStock+`"`) {
+				soldOut()
+			}
 			return
 		}
 	}

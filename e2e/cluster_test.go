@@ -39,6 +39,7 @@ func coreEnv(addr, dataDir, payAddr string) []string {
 	return append([]string{
 		"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
 		"SHOPEDGE_INTERNAL_TOKEN=" + internalToken,
+		"SHOPEDGE_CART_DIGEST_KEY=" + cartDigestKey,
 		"SHOPEDGE_SERVER_ADDR=" + addr,
 		"SHOPEDGE_STORE_PATH=" + filepath.Join(dataDir, "core.db"),
 		"SHOPEDGE_LOG_LEVEL=warn",
@@ -71,6 +72,7 @@ func (c *cluster) startEdge(name string, extra ...string) (*proctest.Process, st
 	p := startProc(c.t, name, c.edgeBin, append([]string{
 		"SHOPEDGE_ADMIN_TOKEN=" + adminToken,
 		"SHOPEDGE_INTERNAL_TOKEN=" + internalToken,
+		"SHOPEDGE_CART_DIGEST_KEY=" + cartDigestKey,
 		"SHOPEDGE_SERVER_ADDR=" + addr,
 		"SHOPEDGE_CORE_ADDRS=" + c.coreAddr,
 		"SHOPEDGE_PAGES_CACHE_BYTES=" + strconv.Itoa(64<<20),

@@ -22,6 +22,9 @@ import (
 const (
 	adminToken    = "e2e-admin-token"
 	internalToken = "e2e-internal-token-0123456789"
+	// cartDigestKey is the cart_digest_key of the cores and edges the
+	// harness starts.
+	cartDigestKey = "e2e-cart-digest-key-0123456789"
 )
 
 // bins builds the core, edge and testpay binaries once per test run.

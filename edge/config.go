@@ -32,6 +32,15 @@ type Config struct {
 	// request (env SHOPEDGE_INTERNAL_TOKEN). Needed unless the core runs
 	// with internal_open.
 	InternalToken string `yaml:"internal_token" help:"the core's internal token, sent to read its feed"`
+	// CartDigestKey is the cores' cart_digest_key (env
+	// SHOPEDGE_CART_DIGEST_KEY): with it the edge verifies the cart digest
+	// a client sends with a checkout and answers one that a sold-out SKU
+	// makes impossible itself. Empty: every checkout is forwarded (cart
+	// adds of a sold-out SKU are answered either way).
+	CartDigestKey string `yaml:"cart_digest_key" help:"the cores' cart digest key (empty: forward every checkout)"`
+	// CartDigestKeyPrevious is also accepted while the cores move to a
+	// new cart_digest_key.
+	CartDigestKeyPrevious string `yaml:"cart_digest_key_previous" help:"the previous cart digest key, accepted during a rotation"`
 	// Ops is the operations listener (/metrics, /debug/pprof/, /healthz,
 	// /readyz without a token). Without it, /metrics and /debug/pprof/
 	// need the admin token.
@@ -113,6 +122,12 @@ func (c *Config) Validate() error {
 	if len(c.AdminToken) < 8 {
 		return errors.New("admin_token: must be at least 8 bytes")
 	}
+	if c.CartDigestKey != "" && len(c.CartDigestKey) < api.MinCartDigestKeyLen {
+		return fmt.Errorf("cart_digest_key: must be at least %d bytes", api.MinCartDigestKeyLen)
+	}
+	if c.CartDigestKeyPrevious != "" && len(c.CartDigestKeyPrevious) < api.MinCartDigestKeyLen {
+		return fmt.Errorf("cart_digest_key_previous: must be at least %d bytes", api.MinCartDigestKeyLen)
+	}
 	if err := c.Log.Validate(); err != nil {
 		return err
 	}
@@ -140,6 +155,12 @@ func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
 	cl, fw, ap := c.Client, c.Forward, c.API
 	cl.Addrs, fw.Addrs, ap.AdminToken = c.Core.Addrs, c.Core.Addrs, c.AdminToken
 	cl.Token = c.InternalToken
+	fw.DigestKeys = nil
+	for _, k := range []string{c.CartDigestKey, c.CartDigestKeyPrevious} {
+		if k != "" {
+			fw.DigestKeys = append(fw.DigestKeys, k)
+		}
+	}
 	return cl, fw, ap
 }
 

@@ -19,6 +19,7 @@ import (
 	"shopedge/edge/httpapi"
 	"shopedge/edge/pages"
 	"shopedge/edge/search"
+	"shopedge/edge/soldout"
 	"shopedge/edge/storefront"
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
@@ -40,6 +41,7 @@ type Main struct {
 	Pages     *pages.Store
 	Suggest   *suggest.Service
 	Search    *search.Service
+	SoldOut   *soldout.Set
 	Forwarder *forward.Forwarder
 	Follower  *follow.Follower
 	API       *httpapi.API
@@ -102,6 +104,9 @@ func (m *Main) startServices(ctx context.Context) error {
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
 	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
 	m.Search = search.New(c.Search, m.Log.With().Str("svc", "search").Logger(), m.Metrics)
+	// Sold-out SKUs as the feed shows them, trusted while it is current.
+	m.SoldOut = soldout.New(func() bool { return m.Follower.Ready() && m.Follower.Connected() }, m.Metrics)
+	forwardCfg.SoldOut = m.SoldOut
 	if m.Forwarder, err = forward.New(forwardCfg, m.Log.With().Str("svc", "forward").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the forwarder: %w", err)
 	}
@@ -109,7 +114,8 @@ func (m *Main) startServices(ctx context.Context) error {
 	if m.Storefront, err = storefront.New(c.Storefront, m.Search, m.Log.With().Str("svc", "storefront").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the storefront: %w", err)
 	}
-	sinks := []follow.Sink{m.Pages, m.Suggest, m.Search, m.Storefront}
+	// The sold-out set first: an event reaches it before the renders.
+	sinks := []follow.Sink{m.SoldOut, m.Pages, m.Suggest, m.Search, m.Storefront}
 	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the feed follower: %w", err)
 	}

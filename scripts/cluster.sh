@@ -9,6 +9,7 @@
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
 # SHOPEDGE_INTERNAL_TOKEN (default: a random one for this run),
+# SHOPEDGE_CART_DIGEST_KEY (default: a random one for this run),
 # CORE_ADDR (127.0.0.1:9090), EDGE1_ADDR (127.0.0.1:8081),
 # EDGE2_ADDR (127.0.0.1:8082), VARNISH_ADDR (127.0.0.1:8080),
 # TESTPAY_ADDR (127.0.0.1:9191), TESTPAY_SECRET_KEY (default sk_test_dev_testpay),
@@ -29,6 +30,7 @@ done
 admin_token
 testpay_key
 internal_token
+cart_digest_key
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
@@ -77,6 +79,7 @@ shopedge cluster is running.
   core:         http://$CORE_ADDR
   admin token:  $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
   internal token: $SHOPEDGE_INTERNAL_TOKEN   ($INTERNAL_NOTE)
+  cart digest key: $SHOPEDGE_CART_DIGEST_KEY   ($DIGEST_NOTE)
   testpay:      http://${TESTPAY_ADDR:-127.0.0.1:9191}   key $TESTPAY_SECRET_KEY   ($TESTPAY_NOTE)
   logs:         $DATA/*.log
 Press Ctrl-C to stop.

@@ -45,6 +45,19 @@ internal_token() {
 	fi
 }
 
+# cart_digest_key exports SHOPEDGE_CART_DIGEST_KEY (the key the core signs
+# cart digests with and the edges verify them with), generating a random
+# one for this run when it is unset.
+cart_digest_key() {
+	if [ -z "${SHOPEDGE_CART_DIGEST_KEY:-}" ]; then
+		SHOPEDGE_CART_DIGEST_KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+		export SHOPEDGE_CART_DIGEST_KEY
+		DIGEST_NOTE="SHOPEDGE_CART_DIGEST_KEY is unset: generated for this run"
+	else
+		DIGEST_NOTE="from SHOPEDGE_CART_DIGEST_KEY"
+	fi
+}
+
 # start NAME CMD ARGS...: runs CMD in the background, logging to
 # $DATA/NAME.log. The process gets a session of its own (setsid), so that
 # a Ctrl-C in the terminal reaches this script alone, which then stops the

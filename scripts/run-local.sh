@@ -8,6 +8,7 @@
 #
 # Environment: SHOPEDGE_ADMIN_TOKEN (default dev-admin-token),
 # SHOPEDGE_INTERNAL_TOKEN (default: a random one for this run),
+# SHOPEDGE_CART_DIGEST_KEY (default: a random one for this run),
 # SHOPEDGE_DATA (default ./data), CORE_ADDR (127.0.0.1:9090),
 # EDGE_ADDR (127.0.0.1:8080), SHOPEDGE_DEMO_CATALOG, SHOPEDGE_SKIP_SEED=1,
 # TESTPAY_ADDR (127.0.0.1:9191), TESTPAY_SECRET_KEY (default sk_test_dev_testpay).
@@ -24,6 +25,7 @@ done
 admin_token
 testpay_key
 internal_token
+cart_digest_key
 trap 'stop_all; exit 0' INT TERM HUP
 trap stop_all EXIT
 
@@ -48,6 +50,7 @@ shopedge is running.
   admin token:       $SHOPEDGE_ADMIN_TOKEN   ($TOKEN_NOTE)
   testpay:           http://${TESTPAY_ADDR:-127.0.0.1:9191}   key $TESTPAY_SECRET_KEY   ($TESTPAY_NOTE)
   internal token:    $SHOPEDGE_INTERNAL_TOKEN   ($INTERNAL_NOTE; the core's feed and /metrics)
+  cart digest key:   $SHOPEDGE_CART_DIGEST_KEY   ($DIGEST_NOTE; core and edges)
   logs:              $DATA/core.log  $DATA/edge.log  $DATA/testpay.log
 Press Ctrl-C to stop.
 MSG

@@ -116,6 +116,9 @@ type Cart struct {
 	// it became. A frozen cart cannot change; one whose checkout ended
 	// unpaid is unfrozen.
 	OrderID string `json:"order_id,omitempty"`
+	// Digest is the cart's signed digest (see CartDigester), sent in the
+	// HeaderCartDigest header, not in the body; "" when there is none.
+	Digest string `json:"-"`
 }
 
 // SetQuantity is the body of PUT /v1/carts/{id}/items/{sku}.

@@ -26,6 +26,8 @@ type Service struct {
 	cat Catalog
 	cfg Config
 	log zerolog.Logger
+	// dig signs the carts' digests (nil: no digest key, no digests).
+	dig *api.CartDigester
 }
 
 // New returns a cart service over st, pricing from cat.
@@ -36,7 +38,28 @@ func New(st store.Store, cat Catalog, cfg Config, log zerolog.Logger) (*Service,
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: st, cat: cat, cfg: cfg, log: log}, nil
+	s := &Service{st: st, cat: cat, cfg: cfg, log: log}
+	if cfg.DigestKey != "" {
+		s.dig = api.NewCartDigester([]byte(cfg.DigestKey))
+	}
+	return s, nil
+}
+
+// digest returns the digest of cart r for the answer of a cart route (see
+// api.CartDigester), or "" when there is no key or the cart is frozen by
+// its checkout: a client can then not send one with another checkout of
+// it, which an edge might answer "sold out" where the core names the
+// order.
+func (s *Service) digest(r *Record) string {
+	if s.dig == nil || r.Order != "" {
+		return ""
+	}
+	var stack [8]api.CartDigestLine
+	lines := stack[:0]
+	for _, l := range r.Lines {
+		lines = append(lines, api.CartDigestLine{SKU: l.SKU, Quantity: l.Quantity})
+	}
+	return s.dig.Sign(r.ID, r.ExpiresAt, lines)
 }
 
 // Config returns the service's configuration.
@@ -121,6 +144,7 @@ func (s *Service) Get(ctx context.Context, id string) (api.Cart, error) {
 			return err
 		}
 		c, err = PriceTx(tx, s.cat, r, false)
+		c.Digest = s.digest(&r)
 		return err
 	})
 	return c, err
@@ -131,15 +155,28 @@ func (s *Service) Get(ctx context.Context, id string) (api.Cart, error) {
 // invalid; an unknown SKU is not_found; a SKU without a price, or in
 // another currency than the cart, is a conflict, and so is any change to a
 // cart frozen by its checkout (FrozenError). Nothing is written on error.
+//
+// A positive quantity of a sold-out SKU (none available) is answered 409
+// api.SoldOutError before anything about the cart or the quantity's upper
+// bound is looked at: the answer depends on the SKU alone, so an edge that
+// knows the SKU is sold out gives the same answer without a core.
 func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (api.Cart, error) {
 	if err := ValidSKU(sku); err != nil {
 		return api.Cart{}, err
 	}
-	if qty < 0 || qty > s.cfg.MaxQuantity {
+	if qty < 0 {
 		return api.Cart{}, api.Invalid("quantity", "must be within [0, %d], got %d", s.cfg.MaxQuantity, qty)
 	}
 	var c api.Cart
 	err := s.st.Update(ctx, func(tx store.Txn) error {
+		if qty > 0 {
+			if err := s.soldOutTx(tx, sku, qty); err != nil {
+				return err
+			}
+		}
+		if qty > s.cfg.MaxQuantity {
+			return api.Invalid("quantity", "must be within [0, %d], got %d", s.cfg.MaxQuantity, qty)
+		}
 		now := s.Now()
 		r, err := LoadTx(tx, id, now)
 		if err != nil {
@@ -175,6 +212,21 @@ func (s *Service) SetQuantity(ctx context.Context, id, sku string, qty int64) (a
 	return c, err
 }
 
+// soldOutTx returns api.SoldOutError when sku has a stock record with no
+// unit available.
+func (s *Service) soldOutTx(tx store.Txn, sku string, qty int64) error {
+	st, err := s.cat.StockTx(tx, sku)
+	switch {
+	case api.ErrorCode(err) == api.ECodeNotFound:
+		return nil // checkBuyable names the unknown SKU
+	case err != nil:
+		return err
+	case st.Available <= 0:
+		return api.SoldOutError(sku, qty)
+	}
+	return nil
+}
+
 // checkUnits refuses lines holding more than MaxUnits units in all.
 func (s *Service) checkUnits(lines []Line) error {
 	var n int64
@@ -206,6 +258,7 @@ func (s *Service) writeTx(tx store.Txn, r *Record, now int64, out *api.Cart) err
 		return err
 	}
 	c.UpdatedAt, c.ExpiresAt = r.UpdatedAt, r.ExpiresAt
+	c.Digest = s.digest(r)
 	*out = c
 	return nil
 }

@@ -56,6 +56,10 @@ func put(t *testing.T, cat *catalog.Service, sku string, price *api.Money) {
 	if _, err := cat.Put(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
+	// In stock: a sold-out SKU cannot be put in a cart (TestSoldOut).
+	if _, err := cat.SetStock(context.Background(), sku, 1000); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func code(err error) string {

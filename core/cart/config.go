@@ -21,6 +21,10 @@ type Config struct {
 	SweepInterval time.Duration `yaml:"sweep_interval"`
 	// SweepBatch is the most carts one sweep transaction removes.
 	SweepBatch int `yaml:"sweep_batch"`
+	// DigestKey signs the cart digests returned with every cart answer
+	// (see api.CartDigester); the process's cart_digest_key. Empty: no
+	// digests.
+	DigestKey string `yaml:"-"`
 	// Now is the clock (tests inject one); nil means time.Now.
 	Now func() time.Time `yaml:"-"`
 }

@@ -165,6 +165,9 @@ type Catalog interface {
 	// an unknown SKU is an *api.Error not_found. A nil price means the SKU
 	// is not purchasable.
 	SKUInfo(tx store.Txn, sku string) (productID, name string, price *api.Money, err error)
+	// StockTx reads a SKU's stock inside tx; an unknown SKU is an
+	// *api.Error not_found.
+	StockTx(tx store.Txn, sku string) (api.Stock, error)
 }
 
 // PriceTx renders r with prices read from cat inside tx. With strict set

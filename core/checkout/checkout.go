@@ -36,7 +36,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -214,81 +213,11 @@ func (s *Service) internal(err error, what string) error {
 }
 
 // ValidateRequest checks a checkout's Idempotency-Key and body fields,
-// naming the first bad field.
+// naming the first bad field (api.ValidateCheckout: an edge checks the
+// same before it answers a checkout in the core's stead).
 func ValidateRequest(key string, req api.CheckoutRequest) error {
-	if err := ValidateKey(key); err != nil {
-		return err
-	}
-	switch {
-	case req.CartID == "":
-		return api.Invalid("cart_id", "is required")
-	case !cart.ValidID(req.CartID):
-		return api.Invalid("cart_id", "is not a cart id")
-	case req.PaymentToken == "":
-		return api.Invalid("payment_token", "is required")
-	case len(req.PaymentToken) > 128 || !printable(req.PaymentToken, false):
-		return api.Invalid("payment_token", "must be 1–128 printable ASCII bytes without spaces")
-	}
-	return validEmail(req.Email)
+	return api.ValidateCheckout(key, req)
 }
 
 // ValidateKey checks an Idempotency-Key: 1–255 printable ASCII bytes.
-func ValidateKey(key string) error {
-	if len(key) == 0 {
-		return api.Invalid("Idempotency-Key", "header is required")
-	}
-	if len(key) > 255 || !printable(key, true) {
-		return api.Invalid("Idempotency-Key", "must be 1–255 printable ASCII bytes")
-	}
-	return nil
-}
-
-func printable(s string, space bool) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c > '~' || c < ' ' || (c == ' ' && !space) {
-			return false
-		}
-	}
-	return true
-}
-
-// validEmail accepts local@domain: at most 254 bytes, a local part of 1–64
-// bytes of printable ASCII without spaces, quotes, '<', '>', '(', ')', ',',
-// ';', ':', '\', '[', ']' or '@', and a domain of dot-separated labels of
-// letters, digits and '-' (not at either end), with at least two labels.
-func validEmail(e string) error {
-	bad := func(why string) error { return api.Invalid("email", "%s", why) }
-	if e == "" {
-		return bad("is required")
-	}
-	if len(e) > 254 {
-		return bad("must be at most 254 bytes")
-	}
-	at := strings.LastIndexByte(e, '@')
-	if at < 1 || at > 64 || at == len(e)-1 {
-		return bad("must look like name@example.com")
-	}
-	for i := 0; i < at; i++ {
-		c := e[i]
-		if c <= ' ' || c > '~' || strings.IndexByte(`"<>()[],;:\@`, c) >= 0 {
-			return bad("must look like name@example.com")
-		}
-	}
-	labels := strings.Split(e[at+1:], ".")
-	if len(labels) < 2 {
-		return bad("must look like name@example.com")
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return bad("must look like name@example.com")
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return bad("must look like name@example.com")
-			}
-		}
-	}
-	return nil
-}
+func ValidateKey(key string) error { return api.ValidateIdempotencyKey(key) }

@@ -213,18 +213,18 @@ func (e *env) productDef(sku string, price *api.Money) *api.Product {
 
 func usd(a int64) *api.Money { return &api.Money{Amount: a, Currency: "USD"} }
 
-// cartWith creates a cart holding the given sku → quantity pairs.
+// cartWith creates a cart holding the given sku → quantity pairs, as if
+// they were put in while in stock: a SKU sold out now goes in too (the
+// cart routes refuse it, see cart.Service.SetQuantity).
 func (e *env) cartWith(lines ...any) string {
 	e.t.Helper()
-	ctx := context.Background()
-	c, err := e.carts.Create(ctx)
+	var ls []cart.Line
+	for i := 0; i < len(lines); i += 2 {
+		ls = append(ls, cart.Line{SKU: lines[i].(string), Quantity: int64(lines[i+1].(int))})
+	}
+	c, err := e.carts.CreateWith(context.Background(), ls)
 	if err != nil {
 		e.t.Fatal(err)
-	}
-	for i := 0; i < len(lines); i += 2 {
-		if _, err := e.carts.SetQuantity(ctx, c.ID, lines[i].(string), int64(lines[i+1].(int))); err != nil {
-			e.t.Fatal(err)
-		}
 	}
 	return c.ID
 }

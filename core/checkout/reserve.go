@@ -74,9 +74,38 @@ func (s *Service) reserveTx(tx store.Txn, q reserveReq) (reserveRes, error) {
 	}
 	cr, priced, err := s.priceCartTx(tx, q.cartID, now)
 	if err != nil {
-		return reserveRes{}, err
+		if cr.ID == "" || cr.Order != "" {
+			return reserveRes{}, err // no cart, or frozen: those answers come first
+		}
+		// A sold-out line is answered before what pricing found wrong (a
+		// SKU no longer for sale, mixed currencies): it is what an edge,
+		// which knows bands but not prices, answers in the core's stead.
+		sold, serr := s.soldOutTx(tx, cr.Lines)
+		if serr != nil || sold == nil {
+			return reserveRes{}, err
+		}
+		return s.shortTx(tx, q, sold, now, nowNs)
 	}
 	return s.reserveLinesTx(tx, q, cr, priced, now, nowNs)
+}
+
+// soldOutTx returns the lines whose SKU has no unit available (nil when
+// none has), in the cart's order. A SKU without a stock record is skipped.
+func (s *Service) soldOutTx(tx store.Txn, lines []cart.Line) ([]api.ShortLine, error) {
+	var sold []api.ShortLine
+	for _, l := range lines {
+		st, err := s.cat.StockTx(tx, l.SKU)
+		if api.ErrorCode(err) == api.ECodeNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if st.Available <= 0 {
+			sold = append(sold, api.ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: 0})
+		}
+	}
+	return sold, nil
 }
 
 // priceCartTx loads cart id and prices it strictly from the catalog. A
@@ -182,8 +211,37 @@ func (s *Service) firstGateway(token string, amount api.Money) (string, error) {
 	return "", fmt.Errorf("no payment gateway is configured for a payment of %d %s", amount.Amount, amount.Currency)
 }
 
-func outOfStock(short []api.ShortLine) *api.Error {
-	return &api.Error{Code: api.ECodeOutOfStock, Message: "not enough stock for every line", Details: short}
+func outOfStock(short []api.ShortLine) *api.Error { return api.OutOfStockError(short) }
+
+// soldOutFirst returns the lines of short with none available when there
+// are any (a sold-out SKU is the answer, as an edge gives it in the core's
+// stead), else short.
+func soldOutFirst(short []api.ShortLine) []api.ShortLine {
+	sold := short[:0:0]
+	for _, l := range short {
+		if l.Available == 0 {
+			sold = append(sold, l)
+		}
+	}
+	if len(sold) == 0 {
+		return short
+	}
+	return sold
+}
+
+// shortTx stores the out-of-stock answer naming short with the key (it is
+// final) and returns it.
+func (s *Service) shortTx(tx store.Txn, q reserveReq, short []api.ShortLine, now, nowNs int64) (reserveRes, error) {
+	idem := &idemRec{Fingerprint: q.fp, ExpiresAt: now + secs(s.cfg.IdempotencyTTL), State: idemDone, Status: http.StatusConflict}
+	if len(short) == 1 && short[0].Available == 0 {
+		idem.Body = s.soldOutBody(short[0].SKU, short[0].Requested)
+	} else {
+		idem.Body = errorBody(outOfStock(short))
+	}
+	if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
+		return reserveRes{}, err
+	}
+	return reserveRes{status: idem.Status, body: idem.Body}, nil
 }
 
 // errShort is returned by the stock adjustment of a line that has less
@@ -199,17 +257,7 @@ func (s *Service) reserveLinesTx(tx store.Txn, q reserveReq, cr cart.Record, pri
 		return reserveRes{}, err
 	}
 	if short != nil {
-		// The response is final: store it with the key.
-		idem := &idemRec{Fingerprint: q.fp, ExpiresAt: now + secs(s.cfg.IdempotencyTTL), State: idemDone, Status: http.StatusConflict}
-		if len(short) == 1 && len(priced.Lines) == 1 && short[0].Available == 0 {
-			idem.Body = s.soldOutBody(short[0].SKU, short[0].Requested)
-		} else {
-			idem.Body = errorBody(outOfStock(short))
-		}
-		if err := saveIdemTx(tx, q.keyHash, idem, true, nowNs); err != nil {
-			return reserveRes{}, err
-		}
-		return reserveRes{status: idem.Status, body: idem.Body}, nil
+		return s.shortTx(tx, q, soldOutFirst(short), now, nowNs)
 	}
 	gateway, err := s.firstGateway(q.payToken, priced.Totals)
 	if err != nil {

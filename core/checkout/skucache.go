@@ -64,6 +64,10 @@ func (cc cachedCatalog) SKUInfo(tx store.Txn, sku string) (productID, name strin
 	return info.productID, info.name, info.price, nil
 }
 
+func (cc cachedCatalog) StockTx(tx store.Txn, sku string) (api.Stock, error) {
+	return cc.s.cat.StockTx(tx, sku)
+}
+
 // soldOut is the 409 body of a one-line checkout of qty units of sku when
 // none is left: the answer most buyers of a sold-out flash sale get,
 // rendered once per SKU and quantity rather than once per buyer.

@@ -106,3 +106,46 @@ func TestFeedWokenOnlyForEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestSoldOutComesFirst: a checkout whose cart holds a sold-out SKU (none
+// available) is answered 409 naming the sold-out lines alone, before
+// lines that are merely short and before what pricing finds wrong (a SKU
+// no longer for sale): the answer an edge, which knows bands but neither
+// stock counts nor prices, gives in the core's stead, byte for byte
+// (api.OutOfStockError). Without a sold-out line, every short line is
+// named as before. It does not check the edge side (edge/forward).
+func TestSoldOutComesFirst(t *testing.T) {
+	e := newEnv(t, openEmbedded(t), nil, nil)
+	e.product("so-a", usd(100), 5)
+	e.product("so-b", usd(100), 1)
+	e.product("so-c", usd(100), 5)
+	both := e.cartWith("so-b", 2, "so-a", 1)
+	unpriced := e.cartWith("so-a", 1, "so-c", 1)
+	short := e.cartWith("so-b", 2)
+	if _, err := e.cat.SetStock(context.Background(), "so-a", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cat.Put(context.Background(), e.productDef("so-c", nil)); err != nil {
+		t.Fatal(err)
+	}
+	f := func(key, cartID string, want *api.Error) {
+		t.Helper()
+		r := mustCheckout(t, e, key, cartID)
+		if body := api.ErrorJSON(want); r.Status != 409 || string(r.Body) != string(body) {
+			t.Fatalf("%s: %d %s, want 409 %s", key, r.Status, r.Body, body)
+		}
+	}
+	soldA := api.OutOfStockError([]api.ShortLine{{SKU: "so-a", Requested: 1}})
+	f("both", both, soldA)
+	f("unpriced", unpriced, soldA)
+	f("unpriced", unpriced, soldA) // stored with the key: replayed
+	f("short", short, api.OutOfStockError([]api.ShortLine{{SKU: "so-b", Requested: 2, Available: 1}}))
+	// Restocked, the cart with the SKU no longer for sale gets pricing's
+	// answer, not stored with a key.
+	if _, err := e.cat.SetStock(context.Background(), "so-a", 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.checkout("unpriced-2", unpriced, testpay.TokenOK); api.ErrorCode(err) != api.ECodeConflict {
+		t.Fatalf("after the restock: %v", err)
+	}
+}

@@ -157,6 +157,14 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) error {
 	return nil
 }
 
+// writeCart renders cart c with status and its digest header.
+func writeCart(ctx *fasthttp.RequestCtx, status int, c api.Cart) error {
+	if c.Digest != "" {
+		ctx.Response.Header.Set(api.HeaderCartDigest, c.Digest)
+	}
+	return writeJSON(ctx, status, c)
+}
+
 func writeBody(ctx *fasthttp.RequestCtx, status int, b []byte) {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -181,7 +189,7 @@ func (a *API) createCart(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, http.StatusCreated, c)
+	return writeCart(ctx, http.StatusCreated, c)
 }
 
 func (a *API) getCart(ctx *fasthttp.RequestCtx) error {
@@ -189,7 +197,7 @@ func (a *API) getCart(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, http.StatusOK, c)
+	return writeCart(ctx, http.StatusOK, c)
 }
 
 // quantityBody is the body of PUT /v1/carts/{id}/items/{sku}. A pointer, so
@@ -211,7 +219,7 @@ func (a *API) setItem(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, http.StatusOK, c)
+	return writeCart(ctx, http.StatusOK, c)
 }
 
 func (a *API) deleteItem(ctx *fasthttp.RequestCtx) error {
@@ -219,12 +227,12 @@ func (a *API) deleteItem(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(ctx, http.StatusOK, c)
+	return writeCart(ctx, http.StatusOK, c)
 }
 
 func (a *API) checkout(ctx *fasthttp.RequestCtx) error {
 	key := string(ctx.Request.Header.Peek("Idempotency-Key"))
-	if err := checkout.ValidateKey(key); err != nil {
+	if err := api.ValidateIdempotencyKey(key); err != nil {
 		return err
 	}
 	var req api.CheckoutRequest

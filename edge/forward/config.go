@@ -57,6 +57,14 @@ type Config struct {
 	// CoreCheckoutMax returns the longest checkout a core last announced
 	// (0 when none did yet); the wiring sets it (api.Client.CheckoutMax).
 	CoreCheckoutMax func() time.Duration `yaml:"-"`
+	// SoldOut, when set, is the edge's view of which SKUs are sold out
+	// (edge/soldout): cart adds of them, and checkouts whose cart digest
+	// names one, are answered by the edge as the core would (409).
+	SoldOut SoldOutSet `yaml:"-"`
+	// DigestKeys verify the cart digests clients send with a checkout
+	// (api.HeaderCartDigest): the cores' cart_digest_key, then during a
+	// rotation the previous one. None: every checkout is forwarded.
+	DigestKeys []string `yaml:"-"`
 }
 
 // DefaultConfig returns the configuration for a local run: one core on

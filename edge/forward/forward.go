@@ -51,6 +51,10 @@ type Forwarder struct {
 	// warnedMax is the core's announced longest checkout last logged as
 	// exceeding CheckoutTimeout (milliseconds).
 	warnedMax atomic.Int64
+	// digesters verify cart digests (one per DigestKeys entry); answers
+	// caches the sold-out bodies (soldout.go).
+	digesters []*api.CartDigester
+	answers   *soldOutAnswers
 }
 
 // backend is one core address with its connection pool and breaker.
@@ -73,6 +77,12 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Forwarder, error) {
 		log:        log.With().Str("component", "forward").Logger(),
 		retryAfter: strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second)),
 		limits:     newLimiter(cfg.Limits),
+		answers:    newSoldOutAnswers(),
+	}
+	for _, k := range cfg.DigestKeys {
+		if k != "" {
+			f.digesters = append(f.digesters, api.NewCartDigester([]byte(k)))
+		}
 	}
 	f.m = newForwardMetrics(ms, f)
 	for _, addr := range cfg.Addrs {
@@ -216,6 +226,9 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 	if rt.checkout && !f.checkoutAllowed(ctx, client, cart) {
 		return
 	}
+	if f.cfg.SoldOut != nil && f.answerSoldOut(ctx, rt, &p, &req) {
+		return
+	}
 
 	out := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -254,6 +267,10 @@ func appendIP(dst []byte, ip net.IP) []byte {
 type checked struct {
 	token  string // the order's access token (routes taking one)
 	cartID string // a checkout's cart (when its body names a valid one)
+	// req is a checkout's body; checkout is set when it is valid as the
+	// core checks it (api.ValidateCheckout, with the Idempotency-Key).
+	req      *api.CheckoutRequest
+	checkout bool
 }
 
 // check validates ctx's request on rt before it may cost a core
@@ -293,11 +310,15 @@ func (f *Forwarder) check(ctx *fasthttp.RequestCtx, rt *route, p *[2]string) (ch
 		return c, errCardData
 	}
 	if rt.checkout {
-		var b struct {
-			CartID string `json:"cart_id"`
-		}
-		if json.Unmarshal(body, &b) == nil && api.ValidCartID(b.CartID) {
-			c.cartID = b.CartID
+		// Allocated here only: a decode target escapes, and checked is
+		// on the stack of every forwarded request.
+		r := new(api.CheckoutRequest)
+		if json.Unmarshal(body, r) == nil {
+			if api.ValidCartID(r.CartID) {
+				c.cartID = r.CartID
+			}
+			c.req = r
+			c.checkout = len(body) > 0 && api.ValidateCheckout(string(key), *r) == nil
 		}
 	}
 	return c, nil

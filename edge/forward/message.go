@@ -3,6 +3,7 @@ package forward
 import (
 	"github.com/valyala/fasthttp"
 
+	"shopedge/core/api"
 	"shopedge/internal/httpserver"
 )
 
@@ -16,7 +17,7 @@ var forwardedRequestHeaders = []string{"Accept", HeaderIdempotencyKey}
 // besides the status, Content-Type and body: what the routes' answers
 // mean to a client. The edge's server sets its own framing, date and
 // caching headers, and the request id.
-var passedResponseHeaders = []string{"Retry-After", "Idempotent-Replayed", "Allow", "Content-Encoding"}
+var passedResponseHeaders = []string{"Retry-After", "Idempotent-Replayed", "Allow", "Content-Encoding", api.HeaderCartDigest}
 
 // buildRequest fills req for a core from rt, the validated parameters p,
 // the validated token, and ctx's allow-listed headers and body.

@@ -23,6 +23,10 @@ type forwardMetrics struct {
 	limitedClient, limitedCart, limitedCheckouts, limitedFailedPayments *metrics.Counter
 	// checkouts the core answered with a failed payment
 	failedPayments *metrics.Counter
+	// sold-out answers the edge gave itself, by route; cart digests read
+	// with a checkout, by verdict
+	soldOutItem, soldOutCheckout              *metrics.Counter
+	digestValid, digestInvalid, digestExpired *metrics.Counter
 }
 
 func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
@@ -42,6 +46,11 @@ func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
 		limitedCheckouts:      ms.NewCounter(`shopedge_edge_forward_limited_total{budget="checkouts_per_cart"}`),
 		limitedFailedPayments: ms.NewCounter(`shopedge_edge_forward_limited_total{budget="failed_payments"}`),
 		failedPayments:        ms.NewCounter(`shopedge_edge_forward_failed_payments_total`),
+		soldOutItem:           ms.NewCounter(`shopedge_edge_forward_sold_out_total{route="set_item"}`),
+		soldOutCheckout:       ms.NewCounter(`shopedge_edge_forward_sold_out_total{route="checkout"}`),
+		digestValid:           ms.NewCounter(`shopedge_edge_forward_cart_digests_total{result="valid"}`),
+		digestInvalid:         ms.NewCounter(`shopedge_edge_forward_cart_digests_total{result="invalid"}`),
+		digestExpired:         ms.NewCounter(`shopedge_edge_forward_cart_digests_total{result="expired"}`),
 	}
 	m.status[0] = ms.NewCounter(`shopedge_edge_forward_responses_total{class="other"}`)
 	for i := 1; i < len(m.status); i++ {

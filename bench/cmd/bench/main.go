@@ -367,6 +367,10 @@ func cmdFlashsale(ctx context.Context, args []string) error {
 	fs.Int64Var(&cfg.MixedUnits, "mixed-units", cfg.MixedUnits, "units of each mixed SKU")
 	fs.StringVar(&cfg.PaymentToken, "payment-token", cfg.PaymentToken, "testpay token")
 	fs.StringVar(&cfg.Via, "via", cfg.Via, "edge (through an edge) or core (straight to the core)")
+	if self, err := os.Executable(); err == nil {
+		cfg.ProxyBin = self
+	}
+	fs.StringVar(&cfg.ProxyBin, "proxy-bin", cfg.ProxyBin, "bench binary run as a bare reverse proxy to compare the edge's CPU per replayed checkout with (empty: skip)")
 	on := fs.String("group-commit-on", strings.Join(cfg.GroupCommitOn, " "), "core settings of the group-commit run (space-separated NAME=value or -flag)")
 	off := fs.String("group-commit-off", strings.Join(cfg.GroupCommitOff, " "), "core settings of the run without group commit")
 	inproc := fs.String("in-process", strings.Join(cfg.InProcess, " "), "core settings of the run with the in-process gateway")
