@@ -23,6 +23,7 @@ import (
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
+	"shopedge/internal/logging"
 	"shopedge/store"
 	"shopedge/store/embedded"
 	"shopedge/store/tikv"
@@ -90,10 +91,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.GCPercent != -1 {
 		debug.SetGCPercent(m.Config.GCPercent)
 	}
-	if err := config.Step(m.Log, "open store", func() error { return m.openStore(ctx) }); err != nil {
+	if err := logging.Step(m.Log, "open store", func() error { return m.openStore(ctx) }); err != nil {
 		return err
 	}
-	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
+	if err := logging.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
 	return m.StartServer(m.Config.Server, app.Handlers{
@@ -155,7 +156,9 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot start checkout: %w", err)
 	}
 	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, c.apiConfig(), m.Log.With().Str("svc", "admin").Logger())
-	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+	if m.ShopAPI, err = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger()); err != nil {
+		return err
+	}
 	if m.CDN, err = httpapi.NewPurger(m.Store, m.Changelog, c.API.CDN, m.Log.With().Str("svc", "cdn").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot start the CDN purger: %w", err)
 	}
@@ -204,9 +207,9 @@ func (m *Main) routes(r *router.Router) {
 // Close stops in reverse order of Run: drain HTTP, stop services, close
 // the store. It is safe after a failed or partial Run.
 func (m *Main) Close() error {
-	errs := []error{m.StopServer(), config.Step(m.Log, "stop services", m.stopServices)}
+	errs := []error{m.StopServer(), logging.Step(m.Log, "stop services", m.stopServices)}
 	if m.backend != nil {
-		errs = append(errs, config.Step(m.Log, "close store", func() error {
+		errs = append(errs, logging.Step(m.Log, "close store", func() error {
 			if err := m.backend.Close(); err != nil {
 				return fmt.Errorf("cannot close the store: %w", err)
 			}

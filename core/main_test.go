@@ -277,3 +277,14 @@ func buy(base, sku, key string) error {
 	}
 	return nil
 }
+
+// TestConfigErrorsNameSettings: every invalid setting is reported by its
+// YAML path (see configtest.CheckErrorsNameSettings).
+func TestConfigErrorsNameSettings(t *testing.T) {
+	configtest.CheckErrorsNameSettings(t, func() any {
+		c := DefaultConfig()
+		c.AdminToken, c.InternalToken = "test-admin-token", testInternalToken
+		return &c
+	}, "store.no_sync", "store.pessimistic", "internal_open", "checkout.group_commit",
+		"store.pd_endpoints") // checked for the tikv backend only, which the base does not use
+}

@@ -22,6 +22,7 @@ import (
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
+	"shopedge/internal/logging"
 )
 
 func main() {
@@ -67,7 +68,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.MemoryLimit > 0 {
 		debug.SetMemoryLimit(m.Config.heapLimit())
 	}
-	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
+	if err := logging.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
@@ -161,5 +162,5 @@ func (m *Main) searchHandlers() httpapi.SearchHandlers {
 // Close stops in reverse order of Run: drain HTTP, then stop services.
 // It is safe after a failed or partial Run.
 func (m *Main) Close() error {
-	return errors.Join(m.StopServer(), config.Step(m.Log, "stop services", m.stopServices))
+	return errors.Join(m.StopServer(), logging.Step(m.Log, "stop services", m.stopServices))
 }

@@ -15,6 +15,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/internal/config"
 )
 
 // Client errors. Test them with errors.Is.
@@ -69,25 +71,25 @@ func DefaultClientConfig() ClientConfig {
 func (c ClientConfig) Validate() error {
 	switch {
 	case len(c.Addrs) == 0:
-		return errors.New("addrs: at least one core address is required")
+		return config.Invalid("addrs", "at least one core address is required")
 	case c.Timeout <= 0:
-		return fmt.Errorf("timeout: must be > 0, got %s", c.Timeout)
+		return config.Invalid("timeout", "must be > 0, got %s", c.Timeout)
 	case c.SnapshotTimeout <= 0:
-		return fmt.Errorf("snapshot_timeout: must be > 0, got %s", c.SnapshotTimeout)
+		return config.Invalid("snapshot_timeout", "must be > 0, got %s", c.SnapshotTimeout)
 	case c.MaxLineBytes < 1024:
-		return fmt.Errorf("max_line_bytes: must be >= 1024, got %d", c.MaxLineBytes)
+		return config.Invalid("max_line_bytes", "must be >= 1024, got %d", c.MaxLineBytes)
 	case c.MaxBodyBytes < 1024:
-		return fmt.Errorf("max_body_bytes: must be >= 1024, got %d", c.MaxBodyBytes)
+		return config.Invalid("max_body_bytes", "must be >= 1024, got %d", c.MaxBodyBytes)
 	case c.ChangesLimit <= 0:
-		return fmt.Errorf("changes_limit: must be > 0, got %d", c.ChangesLimit)
+		return config.Invalid("changes_limit", "must be > 0, got %d", c.ChangesLimit)
 	case c.MaxConnsPerAddr <= 0:
-		return fmt.Errorf("max_conns_per_addr: must be > 0, got %d", c.MaxConnsPerAddr)
+		return config.Invalid("max_conns_per_addr", "must be > 0, got %d", c.MaxConnsPerAddr)
 	case c.DecodeWorkers < 0:
-		return fmt.Errorf("decode_workers: must be >= 0, got %d", c.DecodeWorkers)
+		return config.Invalid("decode_workers", "must be >= 0, got %d", c.DecodeWorkers)
 	}
 	for i, a := range c.Addrs {
 		if a == "" {
-			return fmt.Errorf("addrs[%d]: empty address", i)
+			return config.Invalid(fmt.Sprintf("addrs[%d]", i), "empty address")
 		}
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/internal/config"
 )
 
 // Sink receives the catalog as the edge follows the core's change feed.
@@ -87,13 +88,13 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.Wait <= 0:
-		return fmt.Errorf("wait: must be > 0, got %s", c.Wait)
+		return config.Invalid("wait", "must be > 0, got %s", c.Wait)
 	case c.BackoffMin <= 0:
-		return fmt.Errorf("backoff_min: must be > 0, got %s", c.BackoffMin)
+		return config.Invalid("backoff_min", "must be > 0, got %s", c.BackoffMin)
 	case c.BackoffMax < c.BackoffMin:
-		return fmt.Errorf("backoff_max: must be >= backoff_min, got %s", c.BackoffMax)
+		return config.Invalid("backoff_max", "must be >= backoff_min, got %s", c.BackoffMax)
 	case c.DisconnectAfter <= 0:
-		return fmt.Errorf("disconnect_after: must be > 0, got %s", c.DisconnectAfter)
+		return config.Invalid("disconnect_after", "must be > 0, got %s", c.DisconnectAfter)
 	}
 	return nil
 }
