@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
 
 	"shopedge/core/cart"
@@ -133,6 +134,9 @@ func (m *Main) openStore(ctx context.Context) error {
 		m.backend = s
 	default:
 		return fmt.Errorf("store.backend: unknown backend %q", sc.Backend)
+	}
+	if r, ok := m.backend.(interface{ RegisterMetrics(*metrics.Set) }); ok {
+		r.RegisterMetrics(m.Metrics) // served on /metrics with the core's own
 	}
 	m.Store = store.Prefixed(m.backend, []byte(sc.Prefix))
 	return nil
