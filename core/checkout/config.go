@@ -30,8 +30,10 @@ type Config struct {
 	SweepBatch int `yaml:"sweep_batch"`
 	// PaymentTimeout bounds one call to the payment gateway.
 	PaymentTimeout time.Duration `yaml:"payment_timeout"`
-	// Retries is how often a transaction that ended in a conflict or an
-	// undetermined commit is retried (it is recognised if it landed).
+	// Retries is how often a transaction whose commit is undetermined, or
+	// a request that conflicted inside a batch that committed without it,
+	// is retried (it is recognised if it landed). Conflicts of a whole
+	// transaction are the store's to retry (store.max_retries).
 	Retries int `yaml:"retries"`
 	// PaymentRetryAfter is the Retry-After of a 503 payment_unknown
 	// answer: how long the order stays with that request before a retry

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/internal/config"
+	"shopedge/internal/retry"
 )
 
 // Sink receives the catalog as the edge follows the core's change feed.
@@ -70,6 +70,8 @@ type Config struct {
 	// Wait is how long one changes poll waits for events.
 	Wait time.Duration `yaml:"wait"`
 	// BackoffMin and BackoffMax bound the exponential, jittered delay
+	// (internal/retry: the first delay is up to BackoffMin, doubling to
+	// BackoffMax)
 	// between failed attempts.
 	BackoffMin time.Duration `yaml:"backoff_min"`
 	BackoffMax time.Duration `yaml:"backoff_max"`
@@ -211,13 +213,11 @@ func (f *Follower) failed(err error, attempt int) {
 	ev.Err(err).Int("attempt", attempt).Bool("connected", f.Connected()).Msg("core feed unavailable")
 }
 
-// backoff returns a full-jitter exponential delay for attempt.
+// backoff returns the delay before reconnecting after attempt failures
+// in a row: shopedge's one retry policy (internal/retry), without a limit
+// of tries (only the context ends the follower).
 func (f *Follower) backoff(attempt int) time.Duration {
-	d := f.cfg.BackoffMin << min(attempt, 30)
-	if d <= 0 || d > f.cfg.BackoffMax {
-		d = f.cfg.BackoffMax
-	}
-	return d/2 + rand.N(d/2+1)
+	return retry.Policy{Retries: -1, Base: f.cfg.BackoffMin, Max: f.cfg.BackoffMax}.Delay(attempt)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
