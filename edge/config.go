@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net"
 
-	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/follow"
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
@@ -45,7 +45,7 @@ type Config struct {
 	Log logging.Config `yaml:"log"`
 
 	// Client tunes the connection to the core's internal feed.
-	Client api.ClientConfig `yaml:"client"`
+	Client coreclient.ClientConfig `yaml:"client"`
 	// Pages sizes and tunes the rendered product pages (fastcache).
 	Pages pages.Config `yaml:"pages"`
 	// Follow tunes how the change feed is followed.
@@ -124,7 +124,7 @@ func (c *Config) Validate() error {
 
 // wired returns the sections that take settings from the top level: the
 // core addresses and the tokens.
-func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
+func (c *Config) wired() (coreclient.ClientConfig, forward.Config, httpapi.Config) {
 	cl, fw, ap := c.Client, c.Forward, c.API
 	cl.Addrs, fw.Addrs, ap.AdminToken = c.Core.Addrs, c.Core.Addrs, c.AdminToken
 	cl.Token = c.InternalToken
@@ -132,8 +132,8 @@ func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
 }
 
 // clientDefaults and forwardDefaults leave Addrs empty: both take core.addrs.
-func clientDefaults() api.ClientConfig {
-	c := api.DefaultClientConfig()
+func clientDefaults() coreclient.ClientConfig {
+	c := coreclient.DefaultClientConfig()
 	c.Addrs = nil
 	return c
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/fasthttp/router"
 
-	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/follow"
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
@@ -36,7 +36,7 @@ type Main struct {
 	Config   Config
 
 	// Domain services, constructed by startServices in this order.
-	Core      *api.Client
+	Core      *coreclient.Client
 	Pages     *pages.Store
 	Suggest   *suggest.Service
 	Search    *search.Service
@@ -88,7 +88,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	c := m.Config
 	clientCfg, forwardCfg, apiCfg := c.wired()
 	var err error
-	if m.Core, err = api.NewClient(clientCfg); err != nil {
+	if m.Core, err = coreclient.NewClient(clientCfg); err != nil {
 		return fmt.Errorf("cannot create the core client: %w", err)
 	}
 	if m.Pages, err = pages.New(c.Pages, m.Log.With().Str("svc", "pages").Logger(), m.Metrics); err != nil {

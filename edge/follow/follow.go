@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/internal/config"
 	"shopedge/internal/retry"
 )
@@ -53,12 +54,12 @@ type SummarySink interface {
 }
 
 // SummaryFeed is a Feed that can stream a snapshot as summaries (see
-// SummarySink); *api.Client implements it.
+// SummarySink); *coreclient.Client implements it.
 type SummaryFeed interface {
 	SnapshotSummaries(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error)
 }
 
-// Feed is the part of the core's API the follower uses; *api.Client
+// Feed is the part of the core's API the follower uses; *coreclient.Client
 // implements it.
 type Feed interface {
 	Snapshot(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error)
@@ -305,7 +306,7 @@ func (f *Follower) pollWait() time.Duration {
 func (f *Follower) poll(ctx context.Context, wait time.Duration) (reload bool, err error) {
 	seq := f.seq.Load()
 	ch, err := f.feed.Changes(ctx, seq, wait)
-	if errors.Is(err, api.ErrGone) {
+	if errors.Is(err, coreclient.ErrGone) {
 		f.log.Warn().Uint64("seq", seq).Msg("change feed position is gone; reloading the snapshot")
 		return true, nil
 	}

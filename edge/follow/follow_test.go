@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/follow/fakecore"
 	"shopedge/edge/pages"
 )
@@ -52,12 +53,12 @@ func testConfig() Config {
 	return Config{Wait: 500 * time.Millisecond, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond, DisconnectAfter: 200 * time.Millisecond}
 }
 
-func newClient(t *testing.T, addr string) *api.Client {
+func newClient(t *testing.T, addr string) *coreclient.Client {
 	t.Helper()
-	cfg := api.DefaultClientConfig()
+	cfg := coreclient.DefaultClientConfig()
 	cfg.Addrs = []string{addr}
 	cfg.Timeout = time.Second
-	c, err := api.NewClient(cfg)
+	c, err := coreclient.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package api
+package coreclient
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
 )
 
 // TestClientSnapshotSummaries decodes the same stream in full and as
@@ -20,15 +22,15 @@ import (
 func TestClientSnapshotSummaries(t *testing.T) {
 	const n = 1500
 	lineOf := func(i int) string {
-		p := Product{ID: fmt.Sprint(i), Slug: fmt.Sprintf("p-%d", i), Name: fmt.Sprintf("P \"%d\" é", i), Popularity: int64(i * 7),
+		p := api.Product{ID: fmt.Sprint(i), Slug: fmt.Sprintf("p-%d", i), Name: fmt.Sprintf("P \"%d\" é", i), Popularity: int64(i * 7),
 			Description: strings.Repeat("d", i%5*300), Attributes: map[string]string{"a": "1", "b": fmt.Sprint(i)}}
 		if i%4 != 0 {
 			p.Brand, p.Image, p.Categories = "B"+fmt.Sprint(i%9), "http://img/"+fmt.Sprint(i), []string{"Root", fmt.Sprint("Leaf ", i%13)}
 		}
 		for k := 0; k < i%4; k++ { // 0 to 3 SKUs
-			s := SKU{SKU: fmt.Sprintf("s%d-%d", i, k), Attributes: map[string]string{"v": "x"}, Availability: []string{InStock, LowStock, OutOfStock}[k%3]}
+			s := api.SKU{SKU: fmt.Sprintf("s%d-%d", i, k), Attributes: map[string]string{"v": "x"}, Availability: []string{api.InStock, api.LowStock, api.OutOfStock}[k%3]}
 			if k != 1 {
-				s.Price = &Money{Amount: int64(i*100 + k), Currency: "EUR"}
+				s.Price = &api.Money{Amount: int64(i*100 + k), Currency: "EUR"}
 			}
 			p.SKUs = append(p.SKUs, s)
 		}
@@ -39,7 +41,7 @@ func TestClientSnapshotSummaries(t *testing.T) {
 		return string(b)
 	}
 	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set(SeqHeader, "4")
+		ctx.Response.Header.Set(api.SeqHeader, "4")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			for i := 0; i < n; i++ {
 				_, _ = w.WriteString(lineOf(i) + "\n")
@@ -47,10 +49,10 @@ func TestClientSnapshotSummaries(t *testing.T) {
 		})
 	}, func(cfg *ClientConfig) { cfg.DecodeWorkers = 3 })
 	var full []string
-	if _, err := c.Snapshot(context.Background(), func(p *Product, _ []byte) error {
+	if _, err := c.Snapshot(context.Background(), func(p *api.Product, _ []byte) error {
 		q := *p
 		q.Description, q.Attributes = "", nil
-		q.SKUs = append([]SKU(nil), p.SKUs...)
+		q.SKUs = append([]api.SKU(nil), p.SKUs...)
 		for k := range q.SKUs {
 			q.SKUs[k].Attributes = nil
 		}
@@ -61,7 +63,7 @@ func TestClientSnapshotSummaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := 0
-	seq, err := c.SnapshotSummaries(context.Background(), func(p *Product, line []byte) error {
+	seq, err := c.SnapshotSummaries(context.Background(), func(p *api.Product, line []byte) error {
 		if string(line) != lineOf(i) {
 			return fmt.Errorf("line %d changed", i)
 		}
@@ -98,7 +100,7 @@ func TestSummaryScanDemoCatalog(t *testing.T) {
 		if i%SampleStride() != 0 {
 			continue
 		}
-		var p Product
+		var p api.Product
 		if err := json.Unmarshal(line, &p); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
@@ -238,7 +240,7 @@ func TestSummaryStringsOwnTheirBytes(t *testing.T) {
 		t.Fatalf("not scanned: %v", err)
 	}
 	kept := *p
-	kept.SKUs = append([]SKU(nil), p.SKUs...)
+	kept.SKUs = append([]api.SKU(nil), p.SKUs...)
 	for i := range line {
 		line[i] = 'x'
 	}
@@ -279,7 +281,7 @@ func TestDecodeSummariesMalformedLine(t *testing.T) {
 // The decoder has decoded another line first, so state left over from a
 // previous line would show.
 //
-//	go test -run - -fuzz FuzzSummary -fuzztime 60s ./core/api/
+//	go test -run - -fuzz FuzzSummary -fuzztime 60s ./edge/coreclient/
 func FuzzSummary(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"1502983","slug":"tomtom-go-500","name":"TomTom - GO 500 5\" GPS","brand":"TomTom","categories":["Car Electronics & GPS","GPS"],"description":"…","image":"https://x/y.jpg","popularity":412,"attributes":{"color":"Black"},"skus":[{"sku":"1502983","price":{"amount":24999,"currency":"USD"},"attributes":{},"availability":"in_stock"}]}`,

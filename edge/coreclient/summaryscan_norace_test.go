@@ -1,11 +1,13 @@
 //go:build !race
 
-package api
+package coreclient
 
 import (
 	"testing"
 
 	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
 )
 
 const raceEnabled = false
@@ -17,7 +19,7 @@ const raceEnabled = false
 func TestSummaryDecodeAllocs(t *testing.T) {
 	var lines [][]byte
 	for i, line := range ReadDemoLines(t)[:2000] {
-		var p Product
+		var p api.Product
 		if err := json.Unmarshal(line, &p); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,6 @@
-package api
+package coreclient
+
+import "shopedge/core/api"
 
 // summaryScan decodes a product line's summary fields (see
 // productSummary) when the line has the core's snapshot layout exactly
@@ -43,18 +45,18 @@ func (sp span) in(arena string) string {
 // Interned literals: the availability bands and common currencies, which
 // most SKUs share, cost no bytes of the line's string.
 const (
-	litBands      = 0 // InStock, LowStock, OutOfStock
+	litBands      = 0 // api.InStock, api.LowStock, api.OutOfStock
 	litCurrencies = 3 // USD, EUR, GBP, CAD
 )
 
 func literal(k int32) string {
 	switch k {
 	case 0:
-		return InStock
+		return api.InStock
 	case 1:
-		return LowStock
+		return api.LowStock
 	case 2:
-		return OutOfStock
+		return api.OutOfStock
 	case 3:
 		return "USD"
 	case 4:
@@ -75,11 +77,11 @@ func (z *summaryScan) intern(sp span, first, last int32) span {
 	}
 	k := int32(-1)
 	switch b := z.arena[sp.start:sp.end]; string(b) {
-	case InStock:
+	case api.InStock:
 		k = 0
-	case LowStock:
+	case api.LowStock:
 		k = 1
-	case OutOfStock:
+	case api.OutOfStock:
 		k = 2
 	case "USD":
 		k = 3

@@ -1,4 +1,4 @@
-package api
+package coreclient
 
 import (
 	"unicode/utf16"
