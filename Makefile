@@ -38,7 +38,7 @@ test:
 	./scripts/ensure-varnish.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
-	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/
+	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/ ./edge/coreclient/
 	$(GO) test -count=1 -run 'TestConformance' -timeout 5m ./store/tikv/
 
 ## lint: gofmt (fails on unformatted files), go vet, staticcheck if installed
