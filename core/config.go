@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"shopedge/core/api"
@@ -17,6 +15,7 @@ import (
 	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
+	"shopedge/internal/logging"
 	"shopedge/store/tikv"
 )
 
@@ -48,7 +47,7 @@ type Config struct {
 	// /readyz without a token).
 	Ops app.OpsConfig `yaml:"ops"`
 	// Log is the process logger.
-	Log config.Log `yaml:"log"`
+	Log logging.Config `yaml:"log"`
 	// GCPercent is the Go garbage collector's target (GOGC). The core's
 	// live heap is small (the embedded store is memory-mapped, off the
 	// heap), so a higher target trades a little memory for less collection
@@ -150,7 +149,7 @@ func DefaultConfig() Config {
 			LockWaitTimeout: 3 * time.Second,
 			LocalLatches:    16384,
 		},
-		Log:       config.DefaultLog(),
+		Log:       logging.DefaultConfig(),
 		GCPercent: 400,
 		Catalog:   catalog.DefaultConfig(),
 		Changelog: changelog.DefaultConfig(),
@@ -171,32 +170,28 @@ func apiDefaults() httpapi.Config {
 	return c
 }
 
-// Validate reports the first invalid field by its path.
+// Wire copies the settings the api section takes from the top level
+// into it (see apiConfig), so that config.Validate validates the section
+// as the core uses it.
+func (c *Config) Wire() { c.API = c.apiConfig() }
+
+// Validate reports the first invalid top-level setting; config.Validate
+// (which Load calls) validates the sections after it, naming each setting
+// by its path.
 func (c *Config) Validate() error {
-	if err := c.Server.Validate(); err != nil {
-		return err
-	}
-	if err := c.Store.Validate(); err != nil {
-		return err
-	}
-	if c.AdminToken == "" {
-		return errors.New("admin_token: required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
-	}
-	if c.GCPercent != -1 && (c.GCPercent < 50 || c.GCPercent > 10000) {
-		return fmt.Errorf("gc_percent: must be -1 or within [50, 10000], got %d", c.GCPercent)
-	}
-	if len(c.AdminToken) < 8 {
-		return errors.New("admin_token: must be at least 8 bytes")
-	}
-	if c.CartDigestKey != "" && len(c.CartDigestKey) < api.MinCartDigestKeyLen {
-		return fmt.Errorf("cart_digest_key: must be at least %d bytes", api.MinCartDigestKeyLen)
-	}
-	for _, v := range []interface{ Validate() error }{
-		c.Log, c.Catalog, c.Changelog, c.Cart, c.Checkout, c.Payment, c.apiConfig(), c.Shop, c.Ops, c.Cluster,
-	} {
-		if err := v.Validate(); err != nil {
-			return err
-		}
+	switch {
+	case c.AdminToken == "":
+		return config.Invalid("admin_token", "required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
+	case len(c.AdminToken) < 8:
+		return config.Invalid("admin_token", "must be at least 8 bytes")
+	case c.InternalToken == "" && !c.InternalOpen:
+		return config.Invalid("internal_token", "required: the edges send it to read the feed (set SHOPEDGE_INTERNAL_TOKEN; or internal_open: true for a core only a private network reaches)")
+	case c.InternalToken != "" && len(c.InternalToken) < 16:
+		return config.Invalid("internal_token", "must be at least 16 bytes")
+	case c.CartDigestKey != "" && len(c.CartDigestKey) < api.MinCartDigestKeyLen:
+		return config.Invalid("cart_digest_key", "must be at least %d bytes", api.MinCartDigestKeyLen)
+	case c.GCPercent != -1 && (c.GCPercent < 50 || c.GCPercent > 10000):
+		return config.Invalid("gc_percent", "must be -1 or within [50, 10000], got %d", c.GCPercent)
 	}
 	return nil
 }
@@ -233,30 +228,32 @@ func (c StoreConfig) Validate() error {
 	switch c.Backend {
 	case "embedded":
 		if c.Path == "" {
-			return errors.New("store.path: required for the embedded backend")
+			return config.Invalid("path", "required for the embedded backend")
 		}
 	case "tikv":
 		if len(c.PDEndpoints) == 0 {
-			return errors.New("store.pd_endpoints: at least one PD endpoint is required for the tikv backend")
+			return config.Invalid("pd_endpoints", "at least one PD endpoint is required for the tikv backend")
 		}
 	default:
-		return fmt.Errorf("store.backend: unknown backend %q (want embedded or tikv)", c.Backend)
+		return config.Invalid("backend", "unknown backend %q (want embedded or tikv)", c.Backend)
 	}
 	switch {
 	case c.Prefix == "":
-		return errors.New("store.prefix: must not be empty")
+		return config.Invalid("prefix", "must not be empty")
 	case c.MaxBatchSize < 1:
-		return fmt.Errorf("store.max_batch_size: must be positive, got %d", c.MaxBatchSize)
+		return config.Invalid("max_batch_size", "must be positive, got %d", c.MaxBatchSize)
 	case c.MaxBatchDelay < 0:
-		return fmt.Errorf("store.max_batch_delay: must not be negative, got %s", c.MaxBatchDelay)
+		return config.Invalid("max_batch_delay", "must not be negative, got %s", c.MaxBatchDelay)
 	case c.LockTimeout < 0:
-		return fmt.Errorf("store.lock_timeout: must not be negative, got %s", c.LockTimeout)
+		return config.Invalid("lock_timeout", "must not be negative, got %s", c.LockTimeout)
 	case c.MaxRetries < 0:
-		return fmt.Errorf("store.max_retries: must not be negative, got %d", c.MaxRetries)
+		return config.Invalid("max_retries", "must not be negative, got %d", c.MaxRetries)
 	case c.ConnectTimeout <= 0:
-		return fmt.Errorf("store.connect_timeout: must be positive, got %s", c.ConnectTimeout)
+		return config.Invalid("connect_timeout", "must be positive, got %s", c.ConnectTimeout)
 	case c.LockWaitTimeout < 0:
-		return fmt.Errorf("store.lock_wait_timeout: must not be negative, got %s", c.LockWaitTimeout)
+		return config.Invalid("lock_wait_timeout", "must not be negative, got %s", c.LockWaitTimeout)
+	case c.LocalLatches > 1<<22:
+		return config.Invalid("local_latches", "must be at most %d slots (0 = off), got %d", 1<<22, c.LocalLatches)
 	}
 	return nil
 }

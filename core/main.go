@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/fasthttp/router"
 
 	"shopedge/core/cart"
@@ -26,6 +27,7 @@ import (
 	"shopedge/core/shopapi"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
+	"shopedge/internal/logging"
 	"shopedge/store"
 	"shopedge/store/embedded"
 	"shopedge/store/tikv"
@@ -103,10 +105,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.GCPercent != -1 {
 		debug.SetGCPercent(m.Config.GCPercent)
 	}
-	if err := config.Step(m.Log, "open store", func() error { return m.openStore(ctx) }); err != nil {
+	if err := logging.Step(m.Log, "open store", func() error { return m.openStore(ctx) }); err != nil {
 		return err
 	}
-	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
+	if err := logging.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
 	err := m.StartServer(m.Config.Server, app.Handlers{
@@ -176,8 +178,8 @@ func (m *Main) openStore(ctx context.Context) error {
 	default:
 		return fmt.Errorf("store.backend: unknown backend %q", sc.Backend)
 	}
-	if ts, ok := m.backend.(*tikv.Store); ok {
-		ts.RegisterMetrics(m.Metrics)
+	if r, ok := m.backend.(interface{ RegisterMetrics(*metrics.Set) }); ok {
+		r.RegisterMetrics(m.Metrics) // served on /metrics with the core's own
 	}
 	m.Store = store.Prefixed(m.backend, []byte(sc.Prefix))
 	return nil
@@ -203,7 +205,9 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot start checkout: %w", err)
 	}
 	m.AdminAPI = httpapi.New(m.Catalog, m.Changelog, c.apiConfig(), m.Log.With().Str("svc", "admin").Logger())
-	m.ShopAPI = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger())
+	if m.ShopAPI, err = shopapi.New(m.Carts, m.Checkout, c.Shop, m.Log.With().Str("svc", "shop").Logger()); err != nil {
+		return err
+	}
 	// A handed-over checkout may take the owner its longest checkout.
 	if m.Cluster, err = cluster.New(m.Store, c.Cluster, m.Log.With().Str("svc", "cluster").Logger(), m.Metrics, m.cartSKUs, c.LongestCheckout()+5*time.Second); err != nil {
 		return fmt.Errorf("cannot start cluster membership: %w", err)
@@ -261,9 +265,9 @@ func (m *Main) Close() error {
 		// Leave first: the other cores stop handing checkouts to this one.
 		m.Cluster.Close()
 	}
-	errs := []error{m.StopServer(), config.Step(m.Log, "stop services", m.stopServices)}
+	errs := []error{m.StopServer(), logging.Step(m.Log, "stop services", m.stopServices)}
 	if m.backend != nil {
-		errs = append(errs, config.Step(m.Log, "close store", func() error {
+		errs = append(errs, logging.Step(m.Log, "close store", func() error {
 			if err := m.backend.Close(); err != nil {
 				return fmt.Errorf("cannot close the store: %w", err)
 			}

@@ -218,6 +218,10 @@ func TestSingleCoreCheckoutBatchingPath(t *testing.T) {
 	if n := db.Stats().Updates - before; n < buyers {
 		t.Fatalf("%d store updates for %d checkouts: the checkouts did not run", n, buyers)
 	}
+	// The store's counters are served with the core's metrics, as counters.
+	if got, want := promValue(m, "shopedge_store_embedded_updates_total"), fmt.Sprint(db.Stats().Updates); got != want {
+		t.Fatalf("shopedge_store_embedded_updates_total = %q on /metrics, the store counts %s", got, want)
+	}
 	t.Logf("paid checkouts: %s of %d", promValue(m, `shopedge_checkouts_total{result="paid"}`), buyers)
 	if got := promValue(m, "shopedge_checkout_batch_size_count"); got != "" && got != "0" {
 		t.Fatalf("checkout's own batcher ran %s batches: each checkout was queued twice, in it and in the store", got)
@@ -276,4 +280,15 @@ func buy(base, sku, key string) error {
 		return fmt.Errorf("checkout refused: %d %s", st, b) // a bad request, not an outcome
 	}
 	return nil
+}
+
+// TestConfigErrorsNameSettings: every invalid setting is reported by its
+// YAML path (see configtest.CheckErrorsNameSettings).
+func TestConfigErrorsNameSettings(t *testing.T) {
+	configtest.CheckErrorsNameSettings(t, func() any {
+		c := DefaultConfig()
+		c.AdminToken, c.InternalToken = "test-admin-token", testInternalToken
+		return &c
+	}, "store.no_sync", "store.pessimistic", "store.async_commit", "store.one_pc", "internal_open", "checkout.group_commit",
+		"store.pd_endpoints") // checked for the tikv backend only, which the base does not use
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/follow"
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
@@ -16,6 +16,7 @@ import (
 	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
+	"shopedge/internal/logging"
 )
 
 // Config is the edge process's whole configuration. configs/edge.yaml
@@ -52,10 +53,10 @@ type Config struct {
 	// room for the catalog's indexes (~0.66 KB per product with search).
 	MemoryLimit config.ByteSize `yaml:"memory_limit" help:"soft memory limit in bytes for the whole edge (0: none)"`
 	// Log is the process logger.
-	Log config.Log `yaml:"log"`
+	Log logging.Config `yaml:"log"`
 
 	// Client tunes the connection to the core's internal feed.
-	Client api.ClientConfig `yaml:"client"`
+	Client coreclient.ClientConfig `yaml:"client"`
 	// Pages sizes and tunes the rendered product pages (fastcache).
 	Pages pages.Config `yaml:"pages"`
 	// Follow tunes how the change feed is followed.
@@ -90,7 +91,7 @@ func DefaultConfig() Config {
 	return Config{
 		Server:  srv,
 		Core:    CoreConfig{Addrs: []string{"127.0.0.1:9090"}},
-		Log:     config.DefaultLog(),
+		Log:     logging.DefaultConfig(),
 		Client:  clientDefaults(),
 		Pages:   pages.DefaultConfig(),
 		Follow:  follow.DefaultConfig(),
@@ -103,55 +104,46 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first invalid field by its path.
+// Wire copies the settings the client, forward and api sections take from
+// the top level into them (see wired), so that config.Validate validates
+// each section as the edge uses it.
+func (c *Config) Wire() { c.Client, c.Forward, c.API = c.wired() }
+
+// Validate reports the first invalid top-level setting; config.Validate
+// (which Load calls) validates the sections after it, naming each setting
+// by its path.
 func (c *Config) Validate() error {
-	if err := c.Server.Validate(); err != nil {
-		return err
-	}
 	if len(c.Core.Addrs) == 0 {
-		return errors.New("core.addrs: at least one core address is required")
+		return config.Invalid("core.addrs", "at least one core address is required")
 	}
-	for _, a := range c.Core.Addrs {
+	seen := make(map[string]bool, len(c.Core.Addrs))
+	for i, a := range c.Core.Addrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			return fmt.Errorf("core.addrs: invalid address %q: %w", a, err)
+			return config.Invalid(fmt.Sprintf("core.addrs[%d]", i), "invalid address %q: %w", a, err)
 		}
-	}
-	if c.AdminToken == "" {
-		return errors.New("admin_token: required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
-	}
-	if len(c.AdminToken) < 8 {
-		return errors.New("admin_token: must be at least 8 bytes")
-	}
-	if c.CartDigestKey != "" && len(c.CartDigestKey) < api.MinCartDigestKeyLen {
-		return fmt.Errorf("cart_digest_key: must be at least %d bytes", api.MinCartDigestKeyLen)
-	}
-	if c.CartDigestKeyPrevious != "" && len(c.CartDigestKeyPrevious) < api.MinCartDigestKeyLen {
-		return fmt.Errorf("cart_digest_key_previous: must be at least %d bytes", api.MinCartDigestKeyLen)
-	}
-	if err := c.Log.Validate(); err != nil {
-		return err
-	}
-	if err := c.Ops.Validate(); err != nil {
-		return err
-	}
-	if c.MemoryLimit != 0 && c.heapLimit() < 64<<20 {
-		return fmt.Errorf("memory_limit: %d leaves under 64 MiB for the Go heap after pages.cache_bytes, suggest.cache_bytes and search.cache_bytes", c.MemoryLimit)
-	}
-	cl, fw, ap := c.wired()
-	for _, s := range []struct {
-		name string
-		v    interface{ Validate() error }
-	}{{"client", cl}, {"pages", c.Pages}, {"follow", c.Follow}, {"forward", &fw}, {"suggest", c.Suggest}, {"search", c.Search}, {"api", ap}, {"storefront", c.Storefront}} {
-		if err := s.v.Validate(); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+		if seen[a] {
+			return config.Invalid(fmt.Sprintf("core.addrs[%d]", i), "duplicate address %q", a)
 		}
+		seen[a] = true
+	}
+	switch {
+	case c.AdminToken == "":
+		return config.Invalid("admin_token", "required (set SHOPEDGE_ADMIN_TOKEN or -admin-token)")
+	case len(c.AdminToken) < 8:
+		return config.Invalid("admin_token", "must be at least 8 bytes")
+	case c.CartDigestKey != "" && len(c.CartDigestKey) < api.MinCartDigestKeyLen:
+		return config.Invalid("cart_digest_key", "must be at least %d bytes", api.MinCartDigestKeyLen)
+	case c.CartDigestKeyPrevious != "" && len(c.CartDigestKeyPrevious) < api.MinCartDigestKeyLen:
+		return config.Invalid("cart_digest_key_previous", "must be at least %d bytes", api.MinCartDigestKeyLen)
+	case c.MemoryLimit != 0 && c.heapLimit() < 64<<20:
+		return config.Invalid("memory_limit", "%d leaves under 64 MiB for the Go heap after pages.cache_bytes, suggest.cache_bytes and search.cache_bytes", c.MemoryLimit)
 	}
 	return nil
 }
 
 // wired returns the sections that take settings from the top level: the
 // core addresses and the tokens.
-func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
+func (c *Config) wired() (coreclient.ClientConfig, forward.Config, httpapi.Config) {
 	cl, fw, ap := c.Client, c.Forward, c.API
 	cl.Addrs, fw.Addrs, ap.AdminToken = c.Core.Addrs, c.Core.Addrs, c.AdminToken
 	cl.Token = c.InternalToken
@@ -165,8 +157,8 @@ func (c *Config) wired() (api.ClientConfig, forward.Config, httpapi.Config) {
 }
 
 // clientDefaults and forwardDefaults leave Addrs empty: both take core.addrs.
-func clientDefaults() api.ClientConfig {
-	c := api.DefaultClientConfig()
+func clientDefaults() coreclient.ClientConfig {
+	c := coreclient.DefaultClientConfig()
 	c.Addrs = nil
 	return c
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/fasthttp/router"
 
-	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/follow"
 	"shopedge/edge/forward"
 	"shopedge/edge/httpapi"
@@ -24,6 +24,7 @@ import (
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
+	"shopedge/internal/logging"
 )
 
 func main() {
@@ -37,7 +38,7 @@ type Main struct {
 	Config   Config
 
 	// Domain services, constructed by startServices in this order.
-	Core      *api.Client
+	Core      *coreclient.Client
 	Pages     *pages.Store
 	Suggest   *suggest.Service
 	Search    *search.Service
@@ -74,7 +75,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.MemoryLimit > 0 {
 		debug.SetMemoryLimit(m.Config.heapLimit())
 	}
-	if err := config.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
+	if err := logging.Step(m.Log, "start services", func() error { return m.startServices(ctx) }); err != nil {
 		return err
 	}
 	// Product and suggest reads skip the router (edge/httpapi.API.Dispatch); the rest uses it.
@@ -95,7 +96,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	c := m.Config
 	clientCfg, forwardCfg, apiCfg := c.wired()
 	var err error
-	if m.Core, err = api.NewClient(clientCfg); err != nil {
+	if m.Core, err = coreclient.NewClient(clientCfg); err != nil {
 		return fmt.Errorf("cannot create the core client: %w", err)
 	}
 	if m.Pages, err = pages.New(c.Pages, m.Log.With().Str("svc", "pages").Logger(), m.Metrics); err != nil {
@@ -182,5 +183,5 @@ func (m *Main) searchHandlers() httpapi.SearchHandlers {
 // Close stops in reverse order of Run: drain HTTP, then stop services.
 // It is safe after a failed or partial Run.
 func (m *Main) Close() error {
-	return errors.Join(m.StopServer(), config.Step(m.Log, "stop services", m.stopServices))
+	return errors.Join(m.StopServer(), logging.Step(m.Log, "stop services", m.stopServices))
 }

@@ -91,7 +91,7 @@ func TestSingleEdgeInvalidConfig(t *testing.T) {
 	}
 	token := []string{"SHOPEDGE_ADMIN_TOKEN=test-admin-token"}
 	f(token, "-server.write-timeout", "-server.write-timeout=soon")
-	f(token, "pages: cache_bytes", "-pages.cache-bytes=1048576")
+	f(token, "pages.cache_bytes: must be", "-pages.cache-bytes=1048576")
 	f(token, "-pages.cache-bytes", "-pages.cache-bytes=lots")
 	f(append(token, "SHOPEDGE_CORE_ADDRS=nohostport"), "core.addrs")
 	f(token, "core.addrs", "-core.addrs=")
@@ -126,4 +126,14 @@ func TestSingleEdgeInProcess(t *testing.T) {
 // configs/edge.yaml lists every setting with its default.
 func TestConfigFileMatchesDefaults(t *testing.T) {
 	configtest.CheckDefaultsFile(t, "../configs/edge.yaml", DefaultConfig)
+}
+
+// TestConfigErrorsNameSettings: every invalid setting is reported by its
+// YAML path (see configtest.CheckErrorsNameSettings).
+func TestConfigErrorsNameSettings(t *testing.T) {
+	configtest.CheckErrorsNameSettings(t, func() any {
+		c := DefaultConfig()
+		c.AdminToken = "test-admin-token"
+		return &c
+	}, "internal_token", "pages.render_all_on_load", "pages.prerender", "suggest.category_words")
 }

@@ -1,6 +1,8 @@
 // Package api is the wire contract between shopedge's edge and core tiers and
-// its public clients: the JSON shapes of products, stock, carts, orders and
-// change-feed events, the error body, and a small fasthttp client the edge
-// uses to talk to the core. It imports nothing of the core's internals, so
-// the edge can depend on it alone.
+// its public clients, and nothing else: the JSON shapes of products, stock,
+// carts, orders and change-feed events, the error codes and the error
+// envelope, and the pure helpers that define them (ids, slugs, surrogate
+// keys, card data screening). It holds no client and no I/O: the edge's
+// client of the core and its snapshot decoding are edge/coreclient, and
+// internal/httpserver depends on this package for the error envelope only.
 package api

@@ -1,8 +1,9 @@
 package cart
 
 import (
-	"fmt"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config configures the cart service.
@@ -47,17 +48,17 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.MaxLines < 1 || c.MaxLines > 10000:
-		return fmt.Errorf("cart: max_lines must be within [1, 10000], got %d", c.MaxLines)
+		return config.Invalid("max_lines", "must be within [1, 10000], got %d", c.MaxLines)
 	case c.MaxQuantity < 1 || c.MaxQuantity > 1_000_000:
-		return fmt.Errorf("cart: max_quantity must be within [1, 1000000], got %d", c.MaxQuantity)
+		return config.Invalid("max_quantity", "must be within [1, 1000000], got %d", c.MaxQuantity)
 	case c.MaxUnits < 1 || c.MaxUnits > int64(c.MaxLines)*c.MaxQuantity:
-		return fmt.Errorf("cart: max_units must be within [1, max_lines × max_quantity = %d], got %d", int64(c.MaxLines)*c.MaxQuantity, c.MaxUnits)
+		return config.Invalid("max_units", "must be within [1, max_lines × max_quantity = %d], got %d", int64(c.MaxLines)*c.MaxQuantity, c.MaxUnits)
 	case c.TTL < time.Minute:
-		return fmt.Errorf("cart: ttl must be at least 1m, got %s", c.TTL)
+		return config.Invalid("ttl", "must be at least 1m, got %s", c.TTL)
 	case c.SweepInterval <= 0:
-		return fmt.Errorf("cart: sweep_interval must be positive, got %s", c.SweepInterval)
+		return config.Invalid("sweep_interval", "must be positive, got %s", c.SweepInterval)
 	case c.SweepBatch < 1:
-		return fmt.Errorf("cart: sweep_batch must be positive, got %d", c.SweepBatch)
+		return config.Invalid("sweep_batch", "must be positive, got %d", c.SweepBatch)
 	}
 	return nil
 }

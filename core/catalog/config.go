@@ -1,9 +1,8 @@
 package catalog
 
 import (
-	"fmt"
-
 	"shopedge/core/api"
+	"shopedge/internal/config"
 )
 
 // Config tunes the catalog service.
@@ -34,13 +33,13 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.LowStockThreshold < 0:
-		return fmt.Errorf("catalog: low_stock_threshold must be >= 0, got %d", c.LowStockThreshold)
+		return config.Invalid("low_stock_threshold", "must be >= 0, got %d", c.LowStockThreshold)
 	case c.ImportBatch < 1 || c.ImportBatch > 10000:
-		return fmt.Errorf("catalog: import_batch must be in [1, 10000], got %d", c.ImportBatch)
+		return config.Invalid("import_batch", "must be in [1, 10000], got %d", c.ImportBatch)
 	case c.ImportWorkers < 1 || c.ImportWorkers > 256:
-		return fmt.Errorf("catalog: import_workers must be in [1, 256], got %d", c.ImportWorkers)
+		return config.Invalid("import_workers", "must be in [1, 256], got %d", c.ImportWorkers)
 	case c.ImportMaxLine < 1024:
-		return fmt.Errorf("catalog: import_max_line must be >= 1024, got %d", c.ImportMaxLine)
+		return config.Invalid("import_max_line", "must be >= 1024, got %d", c.ImportMaxLine)
 	}
 	return nil
 }

@@ -95,8 +95,8 @@ var popularityKey = []byte(`,"popularity":`)
 // popularity returns the top-level "popularity" of the stored product v.
 // It is read at the first popularityKey followed by an integer, which in
 // a product as json.Marshal wrote it (every stored product) is the
-// top-level key; anything else is walked. (Only the snapshot's order
-// depends on it.)
+// top-level key; anything else is decoded by goccy. (Only the snapshot's
+// order depends on it.)
 func popularity(v []byte) (int64, error) {
 	if i := bytes.Index(v, popularityKey); i > 0 {
 		j := i + len(popularityKey)
@@ -113,31 +113,6 @@ func popularity(v []byte) (int64, error) {
 			}
 		}
 	}
-	sc := jscan{b: v}
-	var pop int64
-	found := false
-	err := sc.object(func(key []byte) error {
-		if string(key) != "popularity" {
-			return sc.skip()
-		}
-		sc.ws()
-		start := sc.i
-		if err := sc.skip(); err != nil {
-			return err
-		}
-		n, err := strconv.ParseInt(string(v[start:sc.i]), 10, 64)
-		if err != nil {
-			return errSplice
-		}
-		pop, found = n, true
-		return errFound
-	})
-	if err == nil && !found {
-		return 0, nil // absent: 0, as decoding would give
-	}
-	if err == errFound {
-		return pop, nil
-	}
 	var p struct {
 		Popularity int64 `json:"popularity"`
 	}
@@ -146,9 +121,6 @@ func popularity(v []byte) (int64, error) {
 	}
 	return p.Popularity, nil
 }
-
-// errFound stops a jscan walk once it found what it looked for.
-var errFound = errors.New("found")
 
 // splicer holds the reusable buffers of ScanProductJSON and the bands
 // of every SKU.
@@ -308,33 +280,14 @@ func hasEscape(b []byte) bool {
 }
 
 // findSKUs locates the SKU objects of the top-level "skus" array of the
-// JSON object v, appending them to dst. ok is false unless v is an object
-// whose every SKU is a non-empty object with a string "sku" and no
-// "availability" key, and nothing follows v but white space.
+// JSON object v, appending them to dst, when v has json.Marshal's layout
+// of an api.Product: "skus" last (see findLastSKUs). ok is false unless
+// every SKU is a non-empty object with a string "sku" and no
+// "availability" key, and nothing follows v but white space; the caller
+// then re-encodes v with goccy (issue 16: one hand-written path, for the
+// layout the core writes, and goccy behind it).
 func findSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
-	n := len(dst)
-	if dst, ok = findLastSKUs(v, dst); ok {
-		return dst, true
-	}
-	return walkSKUs(v, dst[:n])
-}
-
-// walkSKUs is findSKUs walking the whole object.
-func walkSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
-	sc := jscan{b: v}
-	err := sc.object(func(key []byte) error {
-		if string(key) != "skus" {
-			return sc.skip()
-		}
-		var err error
-		dst, err = sc.skus(dst)
-		return err
-	})
-	if err != nil {
-		return dst, false
-	}
-	sc.ws()
-	return dst, sc.i == len(v)
+	return findLastSKUs(v, dst)
 }
 
 // skusKey is how json.Marshal writes the key of a product's SKU array.
@@ -345,8 +298,7 @@ var skusKey = []byte(`"skus":[`)
 // attributes before it (most of a product's bytes). Outside of strings
 // skusKey can only be that key: the schema has no other array-valued
 // "skus", and inside a string every quote is escaped. ok is false unless
-// the array found is followed by the object's end: the caller then walks
-// the whole object.
+// the array found is followed by the object's end.
 func findLastSKUs(v []byte, dst []skuAt) (_ []skuAt, ok bool) {
 	i := lastArrayKey(v, skusKey)
 	if i < 1 || v[i-1] == '\\' {

@@ -2,15 +2,16 @@ package catalog
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
-	"shopedge/core/api"
+	json "github.com/goccy/go-json"
 )
 
-// schema is the shape of a Go type as JSON sees it, enough to find object
-// keys that would be silently dropped on decoding. It is immutable once
-// built.
+// schema is the shape of a Go type as JSON sees it, enough to name the
+// path of an object key the decoder rejected as unknown. It is immutable
+// once built.
 type schema struct {
 	fields map[string]*schema // struct: JSON name → field schema
 	elem   *schema            // map value or slice element
@@ -68,184 +69,77 @@ func addFields(s *schema, t reflect.Type) {
 // importSchema is built once: import lines are checked at high rate.
 var importSchema = schemaOf(reflect.TypeOf(importLine{}))
 
-// checkKeys reports the first object key in data that sc does not know, as
-// an api.Error naming its path (e.g. "skus[1].colour"). Malformed JSON is
-// not its business: it stops quietly and leaves the error to the decoder.
-func checkKeys(data []byte, sc *schema) error {
-	var stack [16]pathSeg
-	k := keyChecker{b: data, path: stack[:0]}
-	k.value(sc)
-	return k.err
+// unknownPath returns the path (e.g. "skus[1].colour") of an object key
+// in data that sc does not know, matching keys as the decoder does (the
+// exact name first, then ignoring case); "" when there is none or data
+// is not JSON. It runs only after the decoder has rejected data for an
+// unknown field, which names the key but not where it is (issue 16), so
+// it may decode data into generic values: the accepted path never pays
+// for it.
+func unknownPath(data []byte, sc *schema) string {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return ""
+	}
+	return unknownIn(v, sc, "")
 }
 
-// pathSeg is one step of the path to the current value: an object key
-// (raw, a sub-slice of the input) or an array index.
-type pathSeg struct {
-	key []byte
-	idx int
-}
-
-type keyChecker struct {
-	b    []byte
-	i    int
-	path []pathSeg
-	err  error
-	bad  bool // malformed input: stop
-}
-
-func (k *keyChecker) ws() {
-	for k.i < len(k.b) {
-		switch k.b[k.i] {
-		case ' ', '\t', '\n', '\r':
-			k.i++
-		default:
-			return
+func unknownIn(v any, sc *schema, path string) string {
+	switch v := v.(type) {
+	case map[string]any:
+		if !sc.object {
+			return ""
 		}
-	}
-}
-
-func (k *keyChecker) stopped() bool { return k.err != nil || k.bad }
-
-func (k *keyChecker) value(sc *schema) {
-	k.ws()
-	if k.i >= len(k.b) {
-		k.bad = true
-		return
-	}
-	switch k.b[k.i] {
-	case '{':
-		k.object(sc)
-	case '[':
-		k.array(sc)
-	case '"':
-		k.str()
-	default:
-		for k.i < len(k.b) {
-			switch k.b[k.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			next := sc.elem
+			if sc.fields != nil {
+				if next = sc.field(k); next == nil {
+					return joinPath(path, k)
+				}
 			}
-			k.i++
-		}
-	}
-}
-
-// str skips a string and returns its raw contents (escapes undecoded).
-func (k *keyChecker) str() (raw []byte, escaped bool) {
-	start := k.i + 1
-	for j := start; j < len(k.b); j++ {
-		switch k.b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			k.i = j + 1
-			return k.b[start:j], escaped
-		}
-	}
-	k.bad = true
-	return nil, false
-}
-
-func (k *keyChecker) object(sc *schema) {
-	k.i++ // '{'
-	for !k.stopped() {
-		k.ws()
-		if k.i >= len(k.b) {
-			k.bad = true
-			return
-		}
-		if k.b[k.i] == '}' {
-			k.i++
-			return
-		}
-		if k.b[k.i] == ',' {
-			k.i++
-			continue
-		}
-		if k.b[k.i] != '"' {
-			k.bad = true
-			return
-		}
-		raw, escaped := k.str()
-		if k.bad {
-			return
-		}
-		if escaped {
-			u, err := strconv.Unquote(`"` + string(raw) + `"`)
-			if err != nil {
-				k.bad = true
-				return
+			if next == nil {
+				continue
 			}
-			raw = []byte(u)
-		}
-		k.ws()
-		if k.i >= len(k.b) || k.b[k.i] != ':' {
-			k.bad = true
-			return
-		}
-		k.i++
-		next := anySchema
-		switch {
-		case sc.fields != nil:
-			f, ok := sc.fields[string(raw)]
-			if !ok {
-				k.err = api.Invalid(k.joined(string(raw)), "unknown field")
-				return
+			if p := unknownIn(v[k], next, joinPath(path, k)); p != "" {
+				return p
 			}
-			next = f
-		case sc.elem != nil:
-			next = sc.elem
 		}
-		k.path = append(k.path, pathSeg{key: raw})
-		k.value(next)
-		k.path = k.path[:len(k.path)-1]
+	case []any:
+		if sc.object || sc.elem == nil {
+			return ""
+		}
+		for i, e := range v {
+			if p := unknownIn(e, sc.elem, path+"["+strconv.Itoa(i)+"]"); p != "" {
+				return p
+			}
+		}
 	}
+	return ""
 }
 
-func (k *keyChecker) array(sc *schema) {
-	k.i++ // '['
-	elem := anySchema
-	if sc.elem != nil && !sc.object {
-		elem = sc.elem
+// field returns the schema of the field named key: the exact name, else
+// one equal to it ignoring case (as encoding/json and goccy match); nil
+// when there is none.
+func (s *schema) field(key string) *schema {
+	if f, ok := s.fields[key]; ok {
+		return f
 	}
-	for n := 0; !k.stopped(); {
-		k.ws()
-		if k.i >= len(k.b) {
-			k.bad = true
-			return
+	for name, f := range s.fields {
+		if strings.EqualFold(name, key) {
+			return f
 		}
-		switch k.b[k.i] {
-		case ']':
-			k.i++
-			return
-		case ',':
-			k.i++
-			n++
-			continue
-		}
-		k.path = append(k.path, pathSeg{idx: n})
-		k.value(elem)
-		k.path = k.path[:len(k.path)-1]
 	}
+	return nil
 }
 
-// joined returns the path of key: "skus[1].colour".
-func (k *keyChecker) joined(key string) string {
-	var b strings.Builder
-	for _, p := range k.path {
-		if p.key == nil {
-			b.WriteString("[" + strconv.Itoa(p.idx) + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.Write(p.key)
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
 	}
-	if b.Len() > 0 {
-		b.WriteByte('.')
-	}
-	b.WriteString(key)
-	return b.String()
+	return path + "." + key
 }

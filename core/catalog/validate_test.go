@@ -122,7 +122,7 @@ func TestDecodeStrict(t *testing.T) {
 	f(`{"id":"a"`, "body")
 	f(`{"skus":[{"sku":"x"},{"sku":"y","price":{"amount":1,"currency":"USD","cents":1}}]}`, "skus[1].price.cents")
 	f(`{"\u0069d":"a","n\u0061me2":1}`, "name2")
-	f(`{"ID":"a"}`, "ID") // keys match exactly
+	f(`{"skus":[{"SKU":"x","Colour":1}]}`, "skus[0].Colour") // keys fold as in encoding/json; the path keeps the input's case
 	ok := func(in string) {
 		t.Helper()
 		var l importLine
@@ -131,6 +131,7 @@ func TestDecodeStrict(t *testing.T) {
 		}
 	}
 	ok(` {"id":"a","skus":[]} `)
+	ok(`{"ID":"a","Skus":[{"SKU":"s"}]}`) // keys match fields as encoding/json matches them
 	ok(`{"\u0069d":"a","attributes":{"any key":"v","x\"y":"z","{":"}"},"skus":[{"sku":"s","price":null,"attributes":{"colour":"red"}}],"stock":{"s":3}}`)
 	ok(`{"description":"brace } and ] and \" inside","popularity":12,"categories":["a","b"]}`)
 	var p api.Product

@@ -1,8 +1,9 @@
 package changelog
 
 import (
-	"fmt"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config tunes the change log.
@@ -33,13 +34,13 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.RetentionEvents < 1:
-		return fmt.Errorf("changelog: retention_events must be >= 1, got %d", c.RetentionEvents)
+		return config.Invalid("retention_events", "must be >= 1, got %d", c.RetentionEvents)
 	case c.PollInterval <= 0:
-		return fmt.Errorf("changelog: poll_interval must be > 0, got %s", c.PollInterval)
+		return config.Invalid("poll_interval", "must be > 0, got %s", c.PollInterval)
 	case c.MaxWait <= 0:
-		return fmt.Errorf("changelog: max_wait must be > 0, got %s", c.MaxWait)
+		return config.Invalid("max_wait", "must be > 0, got %s", c.MaxWait)
 	case c.MaxLimit < 1:
-		return fmt.Errorf("changelog: max_limit must be >= 1, got %d", c.MaxLimit)
+		return config.Invalid("max_limit", "must be >= 1, got %d", c.MaxLimit)
 	}
 	return nil
 }

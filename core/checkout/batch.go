@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -204,8 +205,9 @@ func (p *pipeline) collect(batch []*pending) []*pending {
 // run applies batch on one transaction and answers every request. A
 // request whose apply fails leaves nothing in the batch; when its error is
 // store.ErrConflict (on TiKV in pessimistic mode: a lock it could not take
-// within the lock wait, or a deadlock) the caller retries it as it would a
-// conflicting transaction (Service.retry).
+// within the lock wait, or a deadlock) is marked errRequestConflict, which
+// the caller retries (Service.retry): the store retries only the conflicts
+// that fail its whole transaction.
 func (p *pipeline) run(batch []*pending, errs []error) []error {
 	if p.batchSize != nil {
 		p.batchSize.Update(float64(len(batch)))
@@ -225,6 +227,10 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 			}
 			ov.reset(tx)
 			err := r.apply(ov)
+			if errors.Is(err, store.ErrConflict) {
+				// The store never saw it: the batch committed the others.
+				err = fmt.Errorf("%w (%w)", err, errRequestConflict)
+			}
 			if err == nil {
 				if err := ov.flush(); err != nil {
 					// The shared transaction may be partly written: fail it.
@@ -251,6 +257,11 @@ func (p *pipeline) run(batch []*pending, errs []error) []error {
 	}
 	return errs
 }
+
+// errRequestConflict marks a conflict of one request inside a batch
+// transaction that committed without it: the store did not retry it, so
+// Service.retry does.
+var errRequestConflict = errors.New("conflict of one request in a batch")
 
 // logSpy is a Txn that notes whether a change-feed event was written (a key
 // under store.NSLog), so feed waiters are woken only after commits that

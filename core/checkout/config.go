@@ -1,8 +1,9 @@
 package checkout
 
 import (
-	"fmt"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config configures the checkout service.
@@ -29,8 +30,10 @@ type Config struct {
 	SweepBatch int `yaml:"sweep_batch"`
 	// PaymentTimeout bounds one call to the payment gateway.
 	PaymentTimeout time.Duration `yaml:"payment_timeout"`
-	// Retries is how often a transaction that ended in a conflict or an
-	// undetermined commit is retried (it is recognised if it landed).
+	// Retries is how often a transaction whose commit is undetermined, or
+	// a request that conflicted inside a batch that committed without it,
+	// is retried (it is recognised if it landed). Conflicts of a whole
+	// transaction are the store's to retry (store.max_retries).
 	Retries int `yaml:"retries"`
 	// PaymentRetryAfter is the Retry-After of a 503 payment_unknown
 	// answer: how long the order stays with that request before a retry
@@ -76,31 +79,31 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.BatchWindow < 0 || c.BatchWindow > time.Second:
-		return fmt.Errorf("checkout: batch_window must be within [0, 1s], got %s", c.BatchWindow)
+		return config.Invalid("batch_window", "must be within [0, 1s], got %s", c.BatchWindow)
 	case c.MaxBatch < 1 || c.MaxBatch > 100000:
-		return fmt.Errorf("checkout: max_batch must be within [1, 100000], got %d", c.MaxBatch)
+		return config.Invalid("max_batch", "must be within [1, 100000], got %d", c.MaxBatch)
 	case c.ReservationTTL < time.Second:
-		return fmt.Errorf("checkout: reservation_ttl must be at least 1s, got %s", c.ReservationTTL)
+		return config.Invalid("reservation_ttl", "must be at least 1s, got %s", c.ReservationTTL)
 	case c.IdempotencyTTL < c.ReservationTTL:
-		return fmt.Errorf("checkout: idempotency_ttl (%s) must be at least reservation_ttl (%s)", c.IdempotencyTTL, c.ReservationTTL)
+		return config.Invalid("idempotency_ttl", "(%s) must be at least reservation_ttl (%s)", c.IdempotencyTTL, c.ReservationTTL)
 	case c.SweepInterval <= 0:
-		return fmt.Errorf("checkout: sweep_interval must be positive, got %s", c.SweepInterval)
+		return config.Invalid("sweep_interval", "must be positive, got %s", c.SweepInterval)
 	case c.SweepBatch < 1:
-		return fmt.Errorf("checkout: sweep_batch must be positive, got %d", c.SweepBatch)
+		return config.Invalid("sweep_batch", "must be positive, got %d", c.SweepBatch)
 	case c.PaymentTimeout <= 0:
-		return fmt.Errorf("checkout: payment_timeout must be positive, got %s", c.PaymentTimeout)
+		return config.Invalid("payment_timeout", "must be positive, got %s", c.PaymentTimeout)
 	case c.PaymentTimeout >= c.ReservationTTL:
-		return fmt.Errorf("checkout: payment_timeout (%s) must be shorter than reservation_ttl (%s)", c.PaymentTimeout, c.ReservationTTL)
+		return config.Invalid("payment_timeout", "(%s) must be shorter than reservation_ttl (%s)", c.PaymentTimeout, c.ReservationTTL)
 	case c.Retries < 0 || c.Retries > 100:
-		return fmt.Errorf("checkout: retries must be within [0, 100], got %d", c.Retries)
+		return config.Invalid("retries", "must be within [0, 100], got %d", c.Retries)
 	case c.PaymentRetryAfter < time.Second || c.PaymentRetryAfter > time.Minute:
-		return fmt.Errorf("checkout: payment_retry_after must be within [1s, 1m], got %s", c.PaymentRetryAfter)
+		return config.Invalid("payment_retry_after", "must be within [1s, 1m], got %s", c.PaymentRetryAfter)
 	case c.ReconcileInterval <= 0 || c.ReconcileInterval > time.Hour:
-		return fmt.Errorf("checkout: reconcile_interval must be within (0, 1h], got %s", c.ReconcileInterval)
+		return config.Invalid("reconcile_interval", "must be within (0, 1h], got %s", c.ReconcileInterval)
 	case c.RefundRetryMin <= 0:
-		return fmt.Errorf("checkout: refund_retry_min must be positive, got %s", c.RefundRetryMin)
+		return config.Invalid("refund_retry_min", "must be positive, got %s", c.RefundRetryMin)
 	case c.RefundRetryMax < c.RefundRetryMin || c.RefundRetryMax > 24*time.Hour:
-		return fmt.Errorf("checkout: refund_retry_max must be within [refund_retry_min (%s), 24h], got %s", c.RefundRetryMin, c.RefundRetryMax)
+		return config.Invalid("refund_retry_max", "must be within [refund_retry_min (%s), 24h], got %s", c.RefundRetryMin, c.RefundRetryMax)
 	}
 	return nil
 }

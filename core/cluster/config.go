@@ -1,8 +1,8 @@
 package cluster
 
 import (
-	"fmt"
 	"net"
+	"shopedge/internal/config"
 	"time"
 )
 
@@ -44,18 +44,18 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.Heartbeat < 10*time.Millisecond || c.Heartbeat > time.Minute:
-		return fmt.Errorf("cluster.heartbeat: must be within [10ms, 1m], got %s", c.Heartbeat)
+		return config.Invalid("heartbeat", "must be within [10ms, 1m], got %s", c.Heartbeat)
 	case c.MemberLease < 2*c.Heartbeat:
-		return fmt.Errorf("cluster.member_lease: must be at least twice cluster.heartbeat (%s), got %s", c.Heartbeat, c.MemberLease)
+		return config.Invalid("member_lease", "must be at least twice cluster.heartbeat (%s), got %s", c.Heartbeat, c.MemberLease)
 	case c.HotRate < 0:
-		return fmt.Errorf("cluster.hot_rate: must not be negative, got %d", c.HotRate)
+		return config.Invalid("hot_rate", "must not be negative, got %d", c.HotRate)
 	case c.HotConcurrency < 0:
-		return fmt.Errorf("cluster.hot_concurrency: must not be negative, got %d", c.HotConcurrency)
+		return config.Invalid("hot_concurrency", "must not be negative, got %d", c.HotConcurrency)
 	}
 	if c.AdvertiseAddr != "" {
 		host, port, err := net.SplitHostPort(c.AdvertiseAddr)
 		if err != nil || host == "" || port == "" || port == "0" {
-			return fmt.Errorf("cluster.advertise_addr: want host:port, got %q", c.AdvertiseAddr)
+			return config.Invalid("advertise_addr", "want host:port, got %q", c.AdvertiseAddr)
 		}
 	}
 	return nil

@@ -24,6 +24,7 @@ import (
 	"shopedge/core/api"
 	"shopedge/core/catalog"
 	"shopedge/core/changelog"
+	"shopedge/internal/config"
 )
 
 const testToken = "test-admin-token"
@@ -396,20 +397,8 @@ func TestInternalToken(t *testing.T) {
 	if r.status != 200 || r.header[api.HeaderCheckoutMax] != "25000" {
 		t.Fatalf("with token: %d %v %s", r.status, r.header, r.body)
 	}
-	// Required by default: no token is a configuration error, unless the
-	// routes are declared open; a short token too.
-	f := func(tok string, open bool, want string) {
-		t.Helper()
-		c := DefaultConfig()
-		c.AdminToken, c.InternalToken, c.InternalOpen = testToken, tok, open
-		if err := c.Validate(); (err == nil) != (want == "") || (err != nil && !strings.Contains(err.Error(), want)) {
-			t.Fatalf("token %q open %v: %v, want %q", tok, open, err, want)
-		}
-	}
-	f("", false, "internal_token: required")
-	f("short", false, "internal_token: must be at least 16 bytes")
-	f("", true, "")
-	f(secret, false, "")
+	// The token is a top-level setting of the core, required there unless
+	// internal_open (core: TestConfigErrorsNameSettings).
 	// A guard built without a token and not open refuses everyone.
 	a := &API{cfg: Config{}}
 	var ctx fasthttp.RequestCtx
@@ -525,11 +514,10 @@ func TestConfigValidate(t *testing.T) {
 		c := DefaultConfig()
 		c.AdminToken, c.InternalToken = testToken, "internal-token-0123456"
 		mut(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), field) {
+		if err := config.Validate(&c); err == nil || !strings.Contains(err.Error(), field) {
 			t.Fatalf("Validate() = %v, want error naming %s", err, field)
 		}
 	}
-	f(func(c *Config) { c.AdminToken = "" }, "admin_token")
 	f(func(c *Config) { c.MaxBodyBytes = 0 }, "max_body_bytes")
 	f(func(c *Config) { c.MaxImportBytes = 0 }, "max_import_bytes")
 	f(func(c *Config) { c.ChangesWait = 0 }, "changes_wait")

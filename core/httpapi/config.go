@@ -1,11 +1,12 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config configures the core's admin and internal feed routes.
@@ -110,57 +111,49 @@ func DefaultConfig() Config {
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	switch {
-	case c.AdminToken == "":
-		return errors.New("httpapi: admin_token is required")
-	case len(c.AdminToken) < 8:
-		return errors.New("httpapi: admin_token must be at least 8 bytes")
-	case c.InternalToken == "" && !c.InternalOpen:
-		return errors.New("internal_token: required: the edges send it to read the feed (set SHOPEDGE_INTERNAL_TOKEN; or internal_open: true for a core only a private network reaches)")
-	case c.InternalToken != "" && len(c.InternalToken) < 16:
-		return errors.New("internal_token: must be at least 16 bytes")
 	case c.MaxBodyBytes < 1024:
-		return fmt.Errorf("httpapi: max_body_bytes must be >= 1024, got %d", c.MaxBodyBytes)
+		return config.Invalid("max_body_bytes", "must be >= 1024, got %d", c.MaxBodyBytes)
 	case c.MaxImportBytes < 1024:
-		return fmt.Errorf("httpapi: max_import_bytes must be >= 1024, got %d", c.MaxImportBytes)
+		return config.Invalid("max_import_bytes", "must be >= 1024, got %d", c.MaxImportBytes)
 	case c.ChangesWait <= 0:
-		return fmt.Errorf("httpapi: changes_wait must be > 0, got %s", c.ChangesWait)
+		return config.Invalid("changes_wait", "must be > 0, got %s", c.ChangesWait)
 	case c.SnapshotWriteTimeout <= 0:
-		return fmt.Errorf("httpapi: snapshot_write_timeout must be > 0, got %s", c.SnapshotWriteTimeout)
+		return config.Invalid("snapshot_write_timeout", "must be > 0, got %s", c.SnapshotWriteTimeout)
 	}
-	return c.CDN.Validate()
+	return nil
 }
 
 // Validate reports the first invalid CDN field.
 func (c CDNConfig) Validate() error {
 	switch {
 	case c.Timeout <= 0:
-		return fmt.Errorf("httpapi: cdn.timeout must be > 0, got %s", c.Timeout)
+		return config.Invalid("timeout", "must be > 0, got %s", c.Timeout)
 	case c.EdgeWait < 0:
-		return fmt.Errorf("httpapi: cdn.edge_wait must be >= 0, got %s", c.EdgeWait)
+		return config.Invalid("edge_wait", "must be >= 0, got %s", c.EdgeWait)
 	case c.Settle < 0:
-		return fmt.Errorf("httpapi: cdn.settle must be >= 0, got %s", c.Settle)
+		return config.Invalid("settle", "must be >= 0, got %s", c.Settle)
 	case c.MaxAge <= c.Settle:
-		return fmt.Errorf("httpapi: cdn.max_age must exceed cdn.settle (%s), got %s", c.Settle, c.MaxAge)
+		return config.Invalid("max_age", "must exceed settle (%s), got %s", c.Settle, c.MaxAge)
 	case c.BackoffMin <= 0:
-		return fmt.Errorf("httpapi: cdn.backoff_min must be > 0, got %s", c.BackoffMin)
+		return config.Invalid("backoff_min", "must be > 0, got %s", c.BackoffMin)
 	case c.BackoffMax < c.BackoffMin:
-		return fmt.Errorf("httpapi: cdn.backoff_max must be >= cdn.backoff_min (%s), got %s", c.BackoffMin, c.BackoffMax)
+		return config.Invalid("backoff_max", "must be >= backoff_min (%s), got %s", c.BackoffMin, c.BackoffMax)
 	case c.Batch < 1:
-		return fmt.Errorf("httpapi: cdn.batch must be >= 1, got %d", c.Batch)
+		return config.Invalid("batch", "must be >= 1, got %d", c.Batch)
 	case c.Lease < time.Second:
-		return fmt.Errorf("httpapi: cdn.lease must be >= 1s, got %s", c.Lease)
+		return config.Invalid("lease", "must be >= 1s, got %s", c.Lease)
 	}
 	if c.SourceAddr != "" && net.ParseIP(c.SourceAddr) == nil {
-		return fmt.Errorf("httpapi: cdn.source_addr: %q is not an IP address", c.SourceAddr)
+		return config.Invalid("source_addr", "%q is not an IP address", c.SourceAddr)
 	}
 	seen := make(map[string]bool, len(c.PurgeURLs))
 	for i, u := range c.PurgeURLs {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return fmt.Errorf("httpapi: cdn.purge_urls[%d]: %q is not an http(s) URL", i, u)
+			return config.Invalid(fmt.Sprintf("purge_urls[%d]", i), "%q is not an http(s) URL", u)
 		}
 		if seen[u] {
-			return fmt.Errorf("httpapi: cdn.purge_urls[%d]: %q is listed twice", i, u)
+			return config.Invalid(fmt.Sprintf("purge_urls[%d]", i), "%q is listed twice", u)
 		}
 		seen[u] = true
 	}

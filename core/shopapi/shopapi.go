@@ -22,6 +22,7 @@ import (
 	"shopedge/core/api"
 	"shopedge/core/cart"
 	"shopedge/core/checkout"
+	"shopedge/internal/config"
 	"shopedge/store"
 )
 
@@ -37,7 +38,7 @@ func DefaultConfig() Config { return Config{MaxBodyBytes: 16 << 10} }
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	if c.MaxBodyBytes < 256 || c.MaxBodyBytes > 1<<20 {
-		return fmt.Errorf("shopapi: max_body_bytes must be within [256, 1MiB], got %d", c.MaxBodyBytes)
+		return config.Invalid("max_body_bytes", "must be within [256, 1MiB], got %d", c.MaxBodyBytes)
 	}
 	return nil
 }
@@ -67,14 +68,13 @@ type CheckoutRouter interface {
 // Call it before Register.
 func (a *API) SetCheckoutRouter(r CheckoutRouter) { a.router = r }
 
-// New returns the routes over carts and co. An invalid cfg is replaced by
-// DefaultConfig (and logged), so wiring never fails here.
-func New(carts *cart.Service, co *checkout.Service, cfg Config, log zerolog.Logger) *API {
+// New returns the routes over carts and co, or an error naming the
+// invalid setting of cfg.
+func New(carts *cart.Service, co *checkout.Service, cfg Config, log zerolog.Logger) (*API, error) {
 	if err := cfg.Validate(); err != nil {
-		log.Error().Err(err).Msg("invalid shopapi config; using defaults")
-		cfg = DefaultConfig()
+		return nil, fmt.Errorf("cannot create the shop API: %w", err)
 	}
-	return &API{carts: carts, co: co, cfg: cfg, log: log}
+	return &API{carts: carts, co: co, cfg: cfg, log: log}, nil
 }
 
 // Register adds the public cart, checkout and order routes to r.

@@ -65,7 +65,11 @@ func newShopGateway(t *testing.T, gw payment.Gateway) *testShop {
 		t.Fatal(err)
 	}
 	r := router.New()
-	New(carts, co, DefaultConfig(), log).Register(r)
+	a, err := New(carts, co, DefaultConfig(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Register(r)
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: r.Handler, MaxRequestBodySize: 1 << 20, ReadTimeout: 5 * time.Second, Logger: &zlog{log}}
 	go func() { _ = srv.Serve(ln) }()
@@ -447,4 +451,15 @@ func TestStoreOverloadIsUnavailable(t *testing.T) {
 	f(errors.New("bug"), api.ECodeInternal)
 	f(api.Errorf(api.ECodePaymentUnknown, "x"), api.ECodePaymentUnknown)
 	f(api.Errorf(api.ECodeOutOfStock, "x"), api.ECodeOutOfStock)
+}
+
+// TestNewRejectsAnInvalidConfig: New names the invalid setting instead of
+// serving with other settings than the ones given.
+func TestNewRejectsAnInvalidConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxBodyBytes = 1
+	a, err := New(nil, nil, cfg, zerolog.Nop())
+	if a != nil || err == nil || !strings.Contains(err.Error(), "max_body_bytes") {
+		t.Fatalf("New = %v, %v", a, err)
+	}
 }

@@ -137,7 +137,11 @@ func benchShop(b *testing.B) (fasthttp.RequestHandler, func(i int64) string) {
 		}
 	}
 	r := router.New()
-	New(carts, co, DefaultConfig(), zerolog.Nop()).Register(r)
+	a, err := New(carts, co, DefaultConfig(), zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.Register(r)
 	return r.Handler, func(i int64) string { return ids[i] }
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/pages"
 	"shopedge/edge/suggest"
 )
@@ -144,9 +145,9 @@ func BenchmarkColdStart(b *testing.B) {
 		n, _ = strconv.Atoi(v)
 	}
 	addr := serveSynthetic(b, n, syntheticLines(b))
-	ccfg := api.DefaultClientConfig()
+	ccfg := coreclient.DefaultClientConfig()
 	ccfg.Addrs = []string{addr}
-	client, err := api.NewClient(ccfg)
+	client, err := coreclient.NewClient(ccfg)
 	if err != nil {
 		b.Fatal(err)
 	}

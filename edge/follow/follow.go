@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +17,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
+	"shopedge/internal/config"
+	"shopedge/internal/retry"
 )
 
 // Sink receives the catalog as the edge follows the core's change feed.
@@ -52,12 +54,12 @@ type SummarySink interface {
 }
 
 // SummaryFeed is a Feed that can stream a snapshot as summaries (see
-// SummarySink); *api.Client implements it.
+// SummarySink); *coreclient.Client implements it.
 type SummaryFeed interface {
 	SnapshotSummaries(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error)
 }
 
-// Feed is the part of the core's API the follower uses; *api.Client
+// Feed is the part of the core's API the follower uses; *coreclient.Client
 // implements it.
 type Feed interface {
 	Snapshot(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error)
@@ -69,6 +71,8 @@ type Config struct {
 	// Wait is how long one changes poll waits for events.
 	Wait time.Duration `yaml:"wait"`
 	// BackoffMin and BackoffMax bound the exponential, jittered delay
+	// (internal/retry: the first delay is up to BackoffMin, doubling to
+	// BackoffMax)
 	// between failed attempts.
 	BackoffMin time.Duration `yaml:"backoff_min"`
 	BackoffMax time.Duration `yaml:"backoff_max"`
@@ -87,13 +91,13 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.Wait <= 0:
-		return fmt.Errorf("wait: must be > 0, got %s", c.Wait)
+		return config.Invalid("wait", "must be > 0, got %s", c.Wait)
 	case c.BackoffMin <= 0:
-		return fmt.Errorf("backoff_min: must be > 0, got %s", c.BackoffMin)
+		return config.Invalid("backoff_min", "must be > 0, got %s", c.BackoffMin)
 	case c.BackoffMax < c.BackoffMin:
-		return fmt.Errorf("backoff_max: must be >= backoff_min, got %s", c.BackoffMax)
+		return config.Invalid("backoff_max", "must be >= backoff_min, got %s", c.BackoffMax)
 	case c.DisconnectAfter <= 0:
-		return fmt.Errorf("disconnect_after: must be > 0, got %s", c.DisconnectAfter)
+		return config.Invalid("disconnect_after", "must be > 0, got %s", c.DisconnectAfter)
 	}
 	return nil
 }
@@ -210,13 +214,11 @@ func (f *Follower) failed(err error, attempt int) {
 	ev.Err(err).Int("attempt", attempt).Bool("connected", f.Connected()).Msg("core feed unavailable")
 }
 
-// backoff returns a full-jitter exponential delay for attempt.
+// backoff returns the delay before reconnecting after attempt failures
+// in a row: shopedge's one retry policy (internal/retry), without a limit
+// of tries (only the context ends the follower).
 func (f *Follower) backoff(attempt int) time.Duration {
-	d := f.cfg.BackoffMin << min(attempt, 30)
-	if d <= 0 || d > f.cfg.BackoffMax {
-		d = f.cfg.BackoffMax
-	}
-	return d/2 + rand.N(d/2+1)
+	return retry.Policy{Retries: -1, Base: f.cfg.BackoffMin, Max: f.cfg.BackoffMax}.Delay(attempt)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -304,7 +306,7 @@ func (f *Follower) pollWait() time.Duration {
 func (f *Follower) poll(ctx context.Context, wait time.Duration) (reload bool, err error) {
 	seq := f.seq.Load()
 	ch, err := f.feed.Changes(ctx, seq, wait)
-	if errors.Is(err, api.ErrGone) {
+	if errors.Is(err, coreclient.ErrGone) {
 		f.log.Warn().Uint64("seq", seq).Msg("change feed position is gone; reloading the snapshot")
 		return true, nil
 	}

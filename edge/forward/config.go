@@ -1,9 +1,10 @@
 package forward
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config configures a Forwarder. It is loaded from the edge's YAML config
@@ -92,45 +93,45 @@ func DefaultConfig() Config {
 // Validate reports the first invalid field of c.
 func (c *Config) Validate() error {
 	if len(c.Addrs) == 0 {
-		return errors.New("forward.addrs: at least one core address is required")
+		return config.Invalid("addrs", "at least one core address is required")
 	}
 	seen := make(map[string]bool, len(c.Addrs))
 	for i, a := range c.Addrs {
 		if a == "" {
-			return fmt.Errorf("forward.addrs[%d]: empty address", i)
+			return config.Invalid(fmt.Sprintf("addrs[%d]", i), "empty address")
 		}
 		if seen[a] {
-			return fmt.Errorf("forward.addrs[%d]: duplicate address %q", i, a)
+			return config.Invalid(fmt.Sprintf("addrs[%d]", i), "duplicate address %q", a)
 		}
 		seen[a] = true
 	}
 	switch {
 	case c.Timeout <= 0:
-		return fmt.Errorf("forward.timeout: must be > 0, got %s", c.Timeout)
+		return config.Invalid("timeout", "must be > 0, got %s", c.Timeout)
 	case c.CheckoutTimeout < c.Timeout:
-		return fmt.Errorf("forward.checkout_timeout: must be >= forward.timeout (%s), got %s", c.Timeout, c.CheckoutTimeout)
+		return config.Invalid("checkout_timeout", "must be >= timeout (%s), got %s", c.Timeout, c.CheckoutTimeout)
 	case c.CheckoutMargin < 0:
-		return fmt.Errorf("forward.checkout_margin: must be >= 0, got %s", c.CheckoutMargin)
+		return config.Invalid("checkout_margin", "must be >= 0, got %s", c.CheckoutMargin)
 	case c.DialTimeout <= 0:
-		return fmt.Errorf("forward.dial_timeout: must be > 0, got %s", c.DialTimeout)
+		return config.Invalid("dial_timeout", "must be > 0, got %s", c.DialTimeout)
 	case c.MaxConnsPerAddr <= 0:
-		return fmt.Errorf("forward.max_conns_per_addr: must be > 0, got %d", c.MaxConnsPerAddr)
+		return config.Invalid("max_conns_per_addr", "must be > 0, got %d", c.MaxConnsPerAddr)
 	case c.MaxInFlight <= 0:
-		return fmt.Errorf("forward.max_in_flight: must be > 0, got %d", c.MaxInFlight)
+		return config.Invalid("max_in_flight", "must be > 0, got %d", c.MaxInFlight)
 	case c.MaxBodySize <= 0:
-		return fmt.Errorf("forward.max_body_size: must be > 0, got %d", c.MaxBodySize)
+		return config.Invalid("max_body_size", "must be > 0, got %d", c.MaxBodySize)
 	case c.MaxResponseBodySize <= 0:
-		return fmt.Errorf("forward.max_response_body_size: must be > 0, got %d", c.MaxResponseBodySize)
+		return config.Invalid("max_response_body_size", "must be > 0, got %d", c.MaxResponseBodySize)
 	case c.MaxAttempts < 1:
-		return fmt.Errorf("forward.max_attempts: must be >= 1, got %d", c.MaxAttempts)
+		return config.Invalid("max_attempts", "must be >= 1, got %d", c.MaxAttempts)
 	case c.RetryAfter < time.Second:
-		return fmt.Errorf("forward.retry_after: must be >= 1s, got %s", c.RetryAfter)
+		return config.Invalid("retry_after", "must be >= 1s, got %s", c.RetryAfter)
 	case c.BreakerFailures < 1:
-		return fmt.Errorf("forward.breaker_failures: must be >= 1, got %d", c.BreakerFailures)
+		return config.Invalid("breaker_failures", "must be >= 1, got %d", c.BreakerFailures)
 	case c.BreakerOpenFor <= 0:
-		return fmt.Errorf("forward.breaker_open_for: must be > 0, got %s", c.BreakerOpenFor)
+		return config.Invalid("breaker_open_for", "must be > 0, got %s", c.BreakerOpenFor)
 	case c.BreakerHalfOpenRequests < 1:
-		return fmt.Errorf("forward.breaker_half_open_requests: must be >= 1, got %d", c.BreakerHalfOpenRequests)
+		return config.Invalid("breaker_half_open_requests", "must be >= 1, got %d", c.BreakerHalfOpenRequests)
 	}
-	return c.Limits.Validate()
+	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
 
@@ -66,7 +67,7 @@ type backend struct {
 
 // New returns a Forwarder over cfg.Addrs. Its metrics are registered on ms.
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Forwarder, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := config.Validate(&cfg); err != nil {
 		return nil, fmt.Errorf("cannot create forwarder: %w", err)
 	}
 	if ms == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 	"shopedge/internal/proctest"
 )
@@ -618,7 +619,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Helper()
 		c := DefaultConfig()
 		mod(&c)
-		err := c.Validate()
+		err := config.In("forward", config.Validate(&c)) // as the edge's configuration places it
 		if field == "" {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)

@@ -2,7 +2,6 @@ package forward
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"net"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/coocood/freecache"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/internal/config"
 )
 
 // LimitsConfig are the per-client budgets of the forwarded routes. A client
@@ -68,25 +69,25 @@ func DefaultLimits() LimitsConfig {
 func (c LimitsConfig) Validate() error {
 	switch {
 	case c.ClientRate < 0 || math.IsNaN(c.ClientRate) || math.IsInf(c.ClientRate, 0):
-		return fmt.Errorf("forward.limits.client_rate: must be >= 0, got %v", c.ClientRate)
+		return config.Invalid("client_rate", "must be >= 0, got %v", c.ClientRate)
 	case c.ClientRate > 0 && c.ClientBurst < 1:
-		return fmt.Errorf("forward.limits.client_burst: must be >= 1 with a client_rate, got %d", c.ClientBurst)
+		return config.Invalid("client_burst", "must be >= 1 with a client_rate, got %d", c.ClientBurst)
 	case c.CartRate < 0 || math.IsNaN(c.CartRate) || math.IsInf(c.CartRate, 0):
-		return fmt.Errorf("forward.limits.cart_rate: must be >= 0, got %v", c.CartRate)
+		return config.Invalid("cart_rate", "must be >= 0, got %v", c.CartRate)
 	case c.CartRate > 0 && c.CartBurst < 1:
-		return fmt.Errorf("forward.limits.cart_burst: must be >= 1 with a cart_rate, got %d", c.CartBurst)
+		return config.Invalid("cart_burst", "must be >= 1 with a cart_rate, got %d", c.CartBurst)
 	case c.CheckoutsPerCart < 0:
-		return fmt.Errorf("forward.limits.checkouts_per_cart: must be >= 0, got %d", c.CheckoutsPerCart)
+		return config.Invalid("checkouts_per_cart", "must be >= 0, got %d", c.CheckoutsPerCart)
 	case c.FailedPaymentsPerClient < 0:
-		return fmt.Errorf("forward.limits.failed_payments_per_client: must be >= 0, got %d", c.FailedPaymentsPerClient)
+		return config.Invalid("failed_payments_per_client", "must be >= 0, got %d", c.FailedPaymentsPerClient)
 	case c.FailedPaymentsPerCart < 0:
-		return fmt.Errorf("forward.limits.failed_payments_per_cart: must be >= 0, got %d", c.FailedPaymentsPerCart)
+		return config.Invalid("failed_payments_per_cart", "must be >= 0, got %d", c.FailedPaymentsPerCart)
 	case c.Window < time.Second && (c.CheckoutsPerCart > 0 || c.FailedPaymentsPerClient > 0 || c.FailedPaymentsPerCart > 0):
-		return fmt.Errorf("forward.limits.window: must be >= 1s, got %s", c.Window)
+		return config.Invalid("window", "must be >= 1s, got %s", c.Window)
 	case c.CacheBytes < 512<<10:
-		return fmt.Errorf("forward.limits.cache_bytes: must be >= 512KB, got %d", c.CacheBytes)
+		return config.Invalid("cache_bytes", "must be >= 512KB, got %d", c.CacheBytes)
 	case strings.ContainsAny(c.ClientHeader, " :\r\n"):
-		return fmt.Errorf("forward.limits.client_header: %q is not a header name", c.ClientHeader)
+		return config.Invalid("client_header", "%q is not a header name", c.ClientHeader)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/forward"
 	"shopedge/edge/pages"
 )
@@ -35,7 +36,7 @@ type FeedState interface {
 type Deps struct {
 	Pages    *pages.Store
 	Follower FeedState
-	Core     *api.Client
+	Core     *coreclient.Client
 	Log      zerolog.Logger
 	Metrics  *metrics.Set
 	// Suggest serves GET /v1/suggest.

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"fmt"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config configures the edge's public read routes.
@@ -57,22 +59,22 @@ func (c Config) Validate() error {
 		v    time.Duration
 	}{{"max_age", c.MaxAge}, {"s_maxage", c.SMaxAge}, {"stale_while_revalidate", c.StaleWhileRevalidate}, {"stale_if_error", c.StaleIfError}} {
 		if d.v < 0 {
-			return fmt.Errorf("%s: must be >= 0, got %s", d.name, d.v)
+			return config.Invalid(d.name, "must be >= 0, got %s", d.v)
 		}
 	}
 	switch {
 	case c.NegativeTTL < time.Second:
-		return fmt.Errorf("negative_ttl: must be >= 1s, got %s", c.NegativeTTL)
+		return config.Invalid("negative_ttl", "must be >= 1s, got %s", c.NegativeTTL)
 	case c.NegativeCacheBytes < 512<<10:
-		return fmt.Errorf("negative_cache_bytes: must be >= 512 KiB, got %d", c.NegativeCacheBytes)
+		return config.Invalid("negative_cache_bytes", "must be >= 512 KiB, got %d", c.NegativeCacheBytes)
 	case c.FetchTimeout <= 0:
-		return fmt.Errorf("fetch_timeout: must be > 0, got %s", c.FetchTimeout)
+		return config.Invalid("fetch_timeout", "must be > 0, got %s", c.FetchTimeout)
 	case c.RetryAfter < time.Second:
-		return fmt.Errorf("retry_after: must be >= 1s, got %s", c.RetryAfter)
+		return config.Invalid("retry_after", "must be >= 1s, got %s", c.RetryAfter)
 	case c.MaxQueryBytes < 0:
-		return fmt.Errorf("max_query_bytes: must be >= 0, got %d", c.MaxQueryBytes)
+		return config.Invalid("max_query_bytes", "must be >= 0, got %d", c.MaxQueryBytes)
 	case c.MaxPurgeBodyBytes < 1024:
-		return fmt.Errorf("max_purge_body_bytes: must be >= 1024, got %d", c.MaxPurgeBodyBytes)
+		return config.Invalid("max_purge_body_bytes", "must be >= 1024, got %d", c.MaxPurgeBodyBytes)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"shopedge/bench"
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/follow"
 	"shopedge/edge/follow/fakecore"
 	"shopedge/edge/forward"
@@ -79,10 +80,10 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.core.Stop)
-	ccfg := api.DefaultClientConfig()
+	ccfg := coreclient.DefaultClientConfig()
 	ccfg.Addrs = []string{e.core.Addr()}
 	ccfg.Timeout = 5 * time.Second
-	core, err := api.NewClient(ccfg)
+	core, err := coreclient.NewClient(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 	"shopedge/edge/pages"
 )
 
@@ -95,7 +96,7 @@ func (a *API) fetch(id string, v pages.Variant) (*pages.Rendered, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.FetchTimeout)
 		defer cancel()
 		p, err := a.deps.Core.Product(ctx, id)
-		if errors.Is(err, api.ErrNotFound) || (err == nil && p.ID != id) {
+		if errors.Is(err, coreclient.ErrNotFound) || (err == nil && p.ID != id) {
 			a.rememberMissing('i', id)
 			return nil, errUnknown
 		}

@@ -7,7 +7,6 @@ package pages
 
 import (
 	"compress/flate"
-	"fmt"
 
 	"shopedge/internal/config"
 )
@@ -73,23 +72,23 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.CacheBytes < 32<<20:
-		return fmt.Errorf("cache_bytes: must be >= 32 MiB, got %d", c.CacheBytes)
+		return config.Invalid("cache_bytes", "must be >= 32 MiB, got %d", c.CacheBytes)
 	case c.Workers < 0:
-		return fmt.Errorf("workers: must be >= 0, got %d", c.Workers)
+		return config.Invalid("workers", "must be >= 0, got %d", c.Workers)
 	case c.GzipLevel < flate.BestSpeed || c.GzipLevel > flate.BestCompression:
-		return fmt.Errorf("gzip_level: must be in 1..9, got %d", c.GzipLevel)
+		return config.Invalid("gzip_level", "must be in 1..9, got %d", c.GzipLevel)
 	case !(c.LoadMaxFill >= 0 && c.LoadMaxFill <= 1):
-		return fmt.Errorf("load_max_fill: must be in [0, 1], got %g", c.LoadMaxFill)
+		return config.Invalid("load_max_fill", "must be in [0, 1], got %g", c.LoadMaxFill)
 	case c.PrerenderWorkers < 0:
-		return fmt.Errorf("prerender_workers: must be >= 0, got %d", c.PrerenderWorkers)
+		return config.Invalid("prerender_workers", "must be >= 0, got %d", c.PrerenderWorkers)
 	case c.Prerender && !(c.PrerenderMaxFill > 0 && c.PrerenderMaxFill <= 1):
-		return fmt.Errorf("prerender_max_fill: must be in (0, 1], got %g", c.PrerenderMaxFill)
+		return config.Invalid("prerender_max_fill", "must be in (0, 1], got %g", c.PrerenderMaxFill)
 	case c.HotEntries < 0 || c.HotEntries > 1<<20:
-		return fmt.Errorf("hot_entries: must be in 0..1048576, got %d", c.HotEntries)
+		return config.Invalid("hot_entries", "must be in 0..1048576, got %d", c.HotEntries)
 	case c.HotMaxBytes < 0 || c.HotMaxBytes > 1<<20:
-		return fmt.Errorf("hot_max_bytes: must be in 0..1048576, got %d", c.HotMaxBytes)
+		return config.Invalid("hot_max_bytes", "must be in 0..1048576, got %d", c.HotMaxBytes)
 	case c.HotBytes < 0 || c.HotBytes > 64<<30:
-		return fmt.Errorf("hot_bytes: must be in 0..64 GiB, got %d", c.HotBytes)
+		return config.Invalid("hot_bytes", "must be in 0..64 GiB, got %d", c.HotBytes)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package search
 import (
 	"fmt"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Config configures a Service.
@@ -105,48 +107,52 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.MaxPerPage < 1 || c.MaxPerPage > 1000:
-		return fmt.Errorf("max_per_page: must be in 1..1000, got %d", c.MaxPerPage)
+		return config.Invalid("max_per_page", "must be in 1..1000, got %d", c.MaxPerPage)
 	case c.DefaultPerPage < 1 || c.DefaultPerPage > c.MaxPerPage:
-		return fmt.Errorf("default_per_page: must be in 1..max_per_page, got %d", c.DefaultPerPage)
+		return config.Invalid("default_per_page", "must be in 1..max_per_page, got %d", c.DefaultPerPage)
 	case c.MaxPage < 1 || c.MaxPage > 100000:
-		return fmt.Errorf("max_page: must be in 1..100000, got %d", c.MaxPage)
+		return config.Invalid("max_page", "must be in 1..100000, got %d", c.MaxPage)
 	case c.MaxQueryBytes < 1 || c.MaxQueryBytes > 4096:
-		return fmt.Errorf("max_query_bytes: must be in 1..4096, got %d", c.MaxQueryBytes)
+		return config.Invalid("max_query_bytes", "must be in 1..4096, got %d", c.MaxQueryBytes)
 	case c.MaxQueryWords < 1 || c.MaxQueryWords > 32:
-		return fmt.Errorf("max_query_words: must be in 1..32, got %d", c.MaxQueryWords)
+		return config.Invalid("max_query_words", "must be in 1..32, got %d", c.MaxQueryWords)
 	case c.MaxFilterValues < 1 || c.MaxFilterValues > 1000:
-		return fmt.Errorf("max_filter_values: must be in 1..1000, got %d", c.MaxFilterValues)
+		return config.Invalid("max_filter_values", "must be in 1..1000, got %d", c.MaxFilterValues)
 	case c.MaxValueBytes < 1 || c.MaxValueBytes > 4096:
-		return fmt.Errorf("max_value_bytes: must be in 1..4096, got %d", c.MaxValueBytes)
+		return config.Invalid("max_value_bytes", "must be in 1..4096, got %d", c.MaxValueBytes)
 	case c.TypoMinChars < 1:
-		return fmt.Errorf("typo_min_chars: must be >= 1, got %d", c.TypoMinChars)
+		return config.Invalid("typo_min_chars", "must be >= 1, got %d", c.TypoMinChars)
 	case c.FacetValues < 1 || c.FacetValues > 1000:
-		return fmt.Errorf("facet_values: must be in 1..1000, got %d", c.FacetValues)
+		return config.Invalid("facet_values", "must be in 1..1000, got %d", c.FacetValues)
 	case c.PriceRanges < 1 || c.PriceRanges > 20:
-		return fmt.Errorf("price_ranges: must be in 1..20, got %d", c.PriceRanges)
+		return config.Invalid("price_ranges", "must be in 1..20, got %d", c.PriceRanges)
 	case c.AttrMinShare <= 0 || c.AttrMinShare > 1:
-		return fmt.Errorf("attr_min_share: must be in (0, 1], got %g", c.AttrMinShare)
+		return config.Invalid("attr_min_share", "must be in (0, 1], got %g", c.AttrMinShare)
 	case c.AttrMinProducts < 1:
-		return fmt.Errorf("attr_min_products: must be >= 1, got %d", c.AttrMinProducts)
+		return config.Invalid("attr_min_products", "must be >= 1, got %d", c.AttrMinProducts)
 	case c.AttrMaxValues < 2 || c.AttrMaxValues > 10000:
-		return fmt.Errorf("attr_max_values: must be in 2..10000, got %d", c.AttrMaxValues)
+		return config.Invalid("attr_max_values", "must be in 2..10000, got %d", c.AttrMaxValues)
 	case c.AttrFacets < 0 || c.AttrFacets > 100:
-		return fmt.Errorf("attr_facets: must be in 0..100, got %d", c.AttrFacets)
-	case c.InStockBoost < 0 || c.LowStockBoost < 0 || c.OutOfStockBoost < 0:
-		return fmt.Errorf("in_stock_boost: boosts must be >= 0")
+		return config.Invalid("attr_facets", "must be in 0..100, got %d", c.AttrFacets)
+	case c.InStockBoost < 0:
+		return config.Invalid("in_stock_boost", "must be >= 0, got %d", c.InStockBoost)
+	case c.LowStockBoost < 0:
+		return config.Invalid("low_stock_boost", "must be >= 0, got %d", c.LowStockBoost)
+	case c.OutOfStockBoost < 0:
+		return config.Invalid("out_of_stock_boost", "must be >= 0, got %d", c.OutOfStockBoost)
 	case c.CacheBytes != 0 && c.CacheBytes < 32<<20:
-		return fmt.Errorf("cache_bytes: must be 0 or >= 32 MiB, got %d", c.CacheBytes)
+		return config.Invalid("cache_bytes", "must be 0 or >= 32 MiB, got %d", c.CacheBytes)
 	case c.HotAnswers < 0 || c.HotAnswers > 1<<20:
-		return fmt.Errorf("hot_answers: must be in 0..1048576, got %d", c.HotAnswers)
+		return config.Invalid("hot_answers", "must be in 0..1048576, got %d", c.HotAnswers)
 	case c.HotAnswerBytes < 0 || c.HotAnswerBytes > 1<<20:
-		return fmt.Errorf("hot_answer_bytes: must be in 0..1048576, got %d", c.HotAnswerBytes)
+		return config.Invalid("hot_answer_bytes", "must be in 0..1048576, got %d", c.HotAnswerBytes)
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"max_age", c.MaxAge}, {"s_maxage", c.SMaxAge}, {"stale_while_revalidate", c.StaleWhileRevalidate}, {"stale_if_error", c.StaleIfError}} {
 		if d.v < 0 {
-			return fmt.Errorf("%s: must be >= 0, got %s", d.name, d.v)
+			return config.Invalid(d.name, "must be >= 0, got %s", d.v)
 		}
 	}
 	return nil

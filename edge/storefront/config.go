@@ -3,6 +3,7 @@ package storefront
 import (
 	"compress/flate"
 	"fmt"
+	"shopedge/internal/config"
 	"time"
 )
 
@@ -69,26 +70,31 @@ func (c Config) Validate() error {
 		v    time.Duration
 	}{{"max_age", c.MaxAge}, {"s_maxage", c.SMaxAge}, {"stale_while_revalidate", c.StaleWhileRevalidate}, {"stale_if_error", c.StaleIfError}} {
 		if d.v < 0 {
-			return fmt.Errorf("%s: must be >= 0, got %s", d.name, d.v)
+			return config.Invalid(d.name, "must be >= 0, got %s", d.v)
 		}
 	}
 	switch {
 	case c.RefreshInterval < 10*time.Millisecond:
-		return fmt.Errorf("refresh_interval: must be >= 10ms, got %s", c.RefreshInterval)
+		return config.Invalid("refresh_interval", "must be >= 10ms, got %s", c.RefreshInterval)
 	case c.RendersPerRefresh < 1:
-		return fmt.Errorf("renders_per_refresh: must be >= 1, got %d", c.RendersPerRefresh)
+		return config.Invalid("renders_per_refresh", "must be >= 1, got %d", c.RendersPerRefresh)
 	case c.CategoryPages < 0 || c.CategoryPages > 100000:
-		return fmt.Errorf("category_pages: must be in 0..100000, got %d", c.CategoryPages)
+		return config.Invalid("category_pages", "must be in 0..100000, got %d", c.CategoryPages)
 	case c.TopCategories < 0 || c.TopCategories > 100:
-		return fmt.Errorf("top_categories: must be in 0..100, got %d", c.TopCategories)
+		return config.Invalid("top_categories", "must be in 0..100, got %d", c.TopCategories)
 	case c.PopularProducts < 0 || c.PopularProducts > 100:
-		return fmt.Errorf("popular_products: must be in 0..100, got %d", c.PopularProducts)
+		return config.Invalid("popular_products", "must be in 0..100, got %d", c.PopularProducts)
 	case c.GzipLevel < flate.BestSpeed || c.GzipLevel > flate.BestCompression:
-		return fmt.Errorf("gzip_level: must be in 1..9, got %d", c.GzipLevel)
+		return config.Invalid("gzip_level", "must be in 1..9, got %d", c.GzipLevel)
 	}
+	seen := make(map[string]bool, len(c.PaymentTokens))
 	for _, t := range c.PaymentTokens {
+		if seen[t] {
+			return config.Invalid("payment_tokens", "%q is listed twice", t)
+		}
+		seen[t] = true
 		if t == "" || len(t) > 128 {
-			return fmt.Errorf("payment_tokens: %q must be 1..128 bytes", t)
+			return config.Invalid("payment_tokens", "%q must be 1..128 bytes", t)
 		}
 	}
 	return nil

@@ -8,7 +8,9 @@
 // queries are cached as bytes.
 package suggest
 
-import "fmt"
+import (
+	"shopedge/internal/config"
+)
 
 // Config configures a Service.
 type Config struct {
@@ -97,33 +99,37 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.MaxPrefixLen < 1 || c.MaxPrefixLen > 60:
-		return fmt.Errorf("max_prefix_len: must be in 1..60, got %d", c.MaxPrefixLen)
+		return config.Invalid("max_prefix_len", "must be in 1..60, got %d", c.MaxPrefixLen)
 	case c.MaxLimit < 1 || c.MaxLimit > 255:
-		return fmt.Errorf("max_limit: must be in 1..255, got %d", c.MaxLimit)
+		return config.Invalid("max_limit", "must be in 1..255, got %d", c.MaxLimit)
 	case c.Depth < c.MaxLimit || c.Depth > 4096:
-		return fmt.Errorf("depth: must be in max_limit..4096, got %d", c.Depth)
+		return config.Invalid("depth", "must be in max_limit..4096, got %d", c.Depth)
 	case c.MaxExamined < c.MaxLimit:
-		return fmt.Errorf("max_examined: must be >= max_limit, got %d", c.MaxExamined)
+		return config.Invalid("max_examined", "must be >= max_limit, got %d", c.MaxExamined)
 	case c.DefaultLimit < 1 || c.DefaultLimit > c.MaxLimit:
-		return fmt.Errorf("default_limit: must be in 1..max_limit, got %d", c.DefaultLimit)
+		return config.Invalid("default_limit", "must be in 1..max_limit, got %d", c.DefaultLimit)
 	case c.MaxCategories < 0:
-		return fmt.Errorf("max_categories: must be >= 0, got %d", c.MaxCategories)
+		return config.Invalid("max_categories", "must be >= 0, got %d", c.MaxCategories)
 	case c.MaxQueryBytes < 1 || c.MaxQueryBytes > 1024:
-		return fmt.Errorf("max_query_bytes: must be in 1..1024, got %d", c.MaxQueryBytes)
+		return config.Invalid("max_query_bytes", "must be in 1..1024, got %d", c.MaxQueryBytes)
 	case c.MaxQueryWords < 1 || c.MaxQueryWords > 32:
-		return fmt.Errorf("max_query_words: must be in 1..32, got %d", c.MaxQueryWords)
+		return config.Invalid("max_query_words", "must be in 1..32, got %d", c.MaxQueryWords)
 	case c.TypoMinChars < 1:
-		return fmt.Errorf("typo_min_chars: must be >= 1, got %d", c.TypoMinChars)
-	case c.InStockBoost < 0 || c.LowStockBoost < 0 || c.OutOfStockBoost < 0:
-		return fmt.Errorf("in_stock_boost: boosts must be >= 0")
+		return config.Invalid("typo_min_chars", "must be >= 1, got %d", c.TypoMinChars)
+	case c.InStockBoost < 0:
+		return config.Invalid("in_stock_boost", "must be >= 0, got %d", c.InStockBoost)
+	case c.LowStockBoost < 0:
+		return config.Invalid("low_stock_boost", "must be >= 0, got %d", c.LowStockBoost)
+	case c.OutOfStockBoost < 0:
+		return config.Invalid("out_of_stock_boost", "must be >= 0, got %d", c.OutOfStockBoost)
 	case c.HotAnswers < 0 || c.HotAnswers > 1<<20:
-		return fmt.Errorf("hot_answers: must be in 0..1048576, got %d", c.HotAnswers)
+		return config.Invalid("hot_answers", "must be in 0..1048576, got %d", c.HotAnswers)
 	case c.HotAnswerBytes < 0 || c.HotAnswerBytes > 1<<20:
-		return fmt.Errorf("hot_answer_bytes: must be in 0..1048576, got %d", c.HotAnswerBytes)
+		return config.Invalid("hot_answer_bytes", "must be in 0..1048576, got %d", c.HotAnswerBytes)
 	case c.CacheBytes != 0 && c.CacheBytes < 32<<20:
-		return fmt.Errorf("cache_bytes: must be 0 or >= 32 MiB, got %d", c.CacheBytes)
+		return config.Invalid("cache_bytes", "must be 0 or >= 32 MiB, got %d", c.CacheBytes)
 	case c.MaxAge < 0:
-		return fmt.Errorf("max_age: must be >= 0, got %d", c.MaxAge)
+		return config.Invalid("max_age", "must be >= 0, got %d", c.MaxAge)
 	}
 	return nil
 }

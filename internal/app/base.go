@@ -7,8 +7,8 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/zerolog"
 
-	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
+	"shopedge/internal/logging"
 )
 
 // Base is the part of a tier's Main that every tier has: where it logs,
@@ -30,7 +30,7 @@ func NewBase(stderr io.Writer) Base {
 // StartServer is the "start http server" step: Serve on cfg with b's log
 // and metrics.
 func (b *Base) StartServer(cfg httpserver.Config, h Handlers) error {
-	return config.Step(b.Log, "start http server", func() (err error) {
+	return logging.Step(b.Log, "start http server", func() (err error) {
 		b.Server, err = Serve(cfg, b.Log, b.Metrics, h)
 		return err
 	})
@@ -42,7 +42,7 @@ func (b *Base) StopServer() error {
 	if b.Server == nil {
 		return nil
 	}
-	return config.Step(b.Log, "stop http server", func() error {
+	return logging.Step(b.Log, "stop http server", func() error {
 		return b.Server.Shutdown(context.Background())
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/fasthttp/router"
 	"github.com/rs/zerolog"
 
+	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
 
@@ -50,7 +51,7 @@ func (c OpsConfig) Validate() error {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("ops.addr: invalid address %q: %w", c.Addr, err)
+		return config.Invalid("addr", "invalid address %q: %w", c.Addr, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
 )
 
@@ -179,7 +180,7 @@ func TestOpsListener(t *testing.T) {
 	if _, _, err := fasthttp.GetTimeout(nil, ops+"/healthz", time.Second); err == nil {
 		t.Fatal("ops listener still serving after Shutdown")
 	}
-	if err := (OpsConfig{Addr: "nowhere"}).Validate(); err == nil || !strings.Contains(err.Error(), "ops.addr") {
+	if err := config.In("ops", (OpsConfig{Addr: "nowhere"}).Validate()); err == nil || !strings.Contains(err.Error(), "ops.addr") {
 		t.Fatalf("Validate(nowhere) = %v", err)
 	}
 }

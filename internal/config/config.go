@@ -31,7 +31,7 @@ import (
 )
 
 // Validator is implemented by configuration structs; Load calls Validate
-// after every source has been applied.
+// on each (see the function Validate) after every source has been applied.
 type Validator interface {
 	Validate() error
 }
@@ -66,7 +66,7 @@ func (o *Options) fill() {
 
 // Load fills cfg, a pointer to a struct holding its defaults, from the file,
 // the environment and args (flags only; positional arguments are an error),
-// then calls cfg.Validate when cfg implements Validator. It returns
+// then validates it (see Validate). It returns
 // flag.ErrHelp after printing usage when args ask for help.
 func Load(cfg any, args []string, opts Options) error {
 	opts.fill()
@@ -116,12 +116,7 @@ func Load(cfg any, args []string, opts Options) error {
 			return fmt.Errorf("%s (from -%s): %w", s.field.Path, s.field.Flag(), err)
 		}
 	}
-	if v, ok := cfg.(Validator); ok {
-		if err := v.Validate(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return Validate(cfg)
 }
 
 // flagValue is one flag as given on the command line, applied after the

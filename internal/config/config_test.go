@@ -32,7 +32,7 @@ type testConfig struct {
 	Server     testServer `yaml:"server"`
 	Store      testStore  `yaml:"store"`
 	AdminToken string     `yaml:"admin_token"`
-	Log        Log        `yaml:"log"`
+	Log        testLog    `yaml:"log"`
 	Later      struct{}   `yaml:"later"`
 	Skipped    string     `yaml:"-"`
 	unexported int
@@ -42,15 +42,28 @@ func defaultTestConfig() *testConfig {
 	return &testConfig{
 		Server: testServer{Addr: "127.0.0.1:9090", ReadTimeout: 5 * time.Second, MaxBody: 1 << 20},
 		Store:  testStore{Backend: "embedded", PDEndpoints: []string{}},
-		Log:    DefaultLog(),
+		Log:    testLog{Level: "info"},
 	}
 }
 
 func (c *testConfig) Validate() error {
 	if c.AdminToken == "" {
-		return errors.New("admin_token: required")
+		return Invalid("admin_token", "required")
 	}
-	return c.Log.Validate()
+	return nil
+}
+
+// testLog is a section whose Validate names its setting relative to
+// itself: Validate (through Load) names it log.level.
+type testLog struct {
+	Level string `yaml:"level"`
+}
+
+func (c testLog) Validate() error {
+	if c.Level != "info" && c.Level != "debug" {
+		return Invalid("level", "unknown level %q", c.Level)
+	}
+	return nil
 }
 
 func env(kv ...string) func(string) (string, bool) {
@@ -168,8 +181,8 @@ func TestLoadErrorsNameTheField(t *testing.T) {
 	f([]string{"extra"}, env(), "extra")
 	f(nil, env("SHOPEDGE_SERVER_MAX_BODY", "lots"), "server.max_body", "SHOPEDGE_SERVER_MAX_BODY")
 	f(nil, env("SHOPEDGE_STORE_NO_SYNC", "maybe"), "store.no_sync")
-	f(nil, env(), "admin_token")                                         // Validate runs
-	f([]string{"-admin-token=x", "-log.level=loud"}, env(), "log.level") // nested Validate
+	f(nil, env(), "admin_token")                                                        // Validate runs
+	f([]string{"-admin-token=x", "-log.level=loud"}, env(), "log.level: unknown level") // nested Validate, prefixed
 	f([]string{"-config", writeFile(t, "server:\n  adr: x\n")}, env(), "server.adr", "line 2")
 	f([]string{"-config", writeFile(t, "store:\n  retries: ten\n")}, env(), "store.retries", "line 2")
 	f([]string{"-config", writeFile(t, "server: [1]\n")}, env(), "server", "mapping")

@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"fmt"
 	"net"
 	"time"
 
@@ -59,45 +58,46 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first invalid field by its yaml path under "server.".
+// Validate reports the first invalid field (config.Error, its path
+// relative to the section).
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("server.addr: invalid address %q: %w", c.Addr, err)
+		return config.Invalid("addr", "invalid address %q: %w", c.Addr, err)
 	}
 	if c.Name == "" {
-		return fmt.Errorf("server.name: must not be empty")
+		return config.Invalid("name", "must not be empty")
 	}
 	positive := []struct {
 		name string
 		d    time.Duration
 	}{
-		{"server.read_timeout", c.ReadTimeout},
-		{"server.write_timeout", c.WriteTimeout},
-		{"server.idle_timeout", c.IdleTimeout},
-		{"server.shutdown_timeout", c.ShutdownTimeout},
+		{"read_timeout", c.ReadTimeout},
+		{"write_timeout", c.WriteTimeout},
+		{"idle_timeout", c.IdleTimeout},
+		{"shutdown_timeout", c.ShutdownTimeout},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {
-			return fmt.Errorf("%s: must be positive, got %s", p.name, p.d)
+			return config.Invalid(p.name, "must be positive, got %s", p.d)
 		}
 	}
 	if c.DrainDelay < 0 || c.DrainDelay > time.Minute {
-		return fmt.Errorf("server.drain_delay: must be within [0, 1m], got %s", c.DrainDelay)
+		return config.Invalid("drain_delay", "must be within [0, 1m], got %s", c.DrainDelay)
 	}
 	if c.SlowRequestThreshold < 0 {
-		return fmt.Errorf("server.slow_request_threshold: must not be negative, got %s", c.SlowRequestThreshold)
+		return config.Invalid("slow_request_threshold", "must not be negative, got %s", c.SlowRequestThreshold)
 	}
 	if c.MaxRequestBodySize <= 0 || c.MaxRequestBodySize > 1<<30 {
-		return fmt.Errorf("server.max_request_body_size: must be in 1B..1GB, got %s", c.MaxRequestBodySize)
+		return config.Invalid("max_request_body_size", "must be in 1B..1GB, got %s", c.MaxRequestBodySize)
 	}
 	if c.ReadBufferSize < 1<<10 || c.ReadBufferSize > 1<<20 {
-		return fmt.Errorf("server.read_buffer_size: must be in 1KB..1MB, got %s", c.ReadBufferSize)
+		return config.Invalid("read_buffer_size", "must be in 1KB..1MB, got %s", c.ReadBufferSize)
 	}
 	if c.Concurrency <= 0 {
-		return fmt.Errorf("server.concurrency: must be positive, got %d", c.Concurrency)
+		return config.Invalid("concurrency", "must be positive, got %d", c.Concurrency)
 	}
 	if c.MaxConnsPerIP < 0 {
-		return fmt.Errorf("server.max_conns_per_ip: must not be negative, got %d", c.MaxConnsPerIP)
+		return config.Invalid("max_conns_per_ip", "must not be negative, got %d", c.MaxConnsPerIP)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"shopedge/core/api"
+	"shopedge/internal/config"
 	"shopedge/internal/proctest"
 )
 
@@ -425,7 +426,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Helper()
 		c := DefaultConfig()
 		mutate(&c)
-		err := c.Validate()
+		err := config.In("server", c.Validate()) // as the tiers' configurations place it
 		if err == nil || !strings.HasPrefix(err.Error(), field+":") {
 			t.Fatalf("Validate = %v, want an error naming %s", err, field)
 		}

@@ -3,7 +3,9 @@
 //
 // Update runs fn in a client-go transaction and commits it with two-phase
 // commit. Write conflicts re-run fn on a fresh snapshot, at most MaxRetries
-// times with jittered exponential backoff, then surface as store.ErrConflict.
+// times with jittered exponential backoff (internal/retry, shopedge's one
+// retry policy), then surface as store.ErrConflict: callers do not retry
+// conflicts again.
 // A commit whose outcome is unknown (client-go's ErrResultUndetermined) is
 // returned as store.ErrUndetermined and never retried. View reads a snapshot
 // at a fresh timestamp. Deployment prefixes are applied by store.Prefixed in
@@ -18,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/tikv/client-go/v2/tikv"
 	"github.com/tikv/client-go/v2/txnkv"
 
+	"shopedge/internal/retry"
 	"shopedge/store"
 )
 
@@ -209,32 +211,19 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Txn) error) error {
 			return err
 		}
 		s.stats.conflicts.Add(1)
-		if attempt >= s.opts.MaxRetries {
+		if !s.opts.retryPolicy().Allows(attempt) {
 			return fmt.Errorf("%w: gave up after %d attempts: %v", store.ErrConflict, attempt+1, err)
 		}
-		if err := s.sleep(ctx, attempt); err != nil {
+		if err := retry.Sleep(ctx, s.opts.retryPolicy().Delay(attempt)); err != nil {
 			return err
 		}
 	}
 }
 
-// sleep waits a random duration up to min(BackoffMax, BackoffBase<<attempt).
-func (s *Store) sleep(ctx context.Context, attempt int) error {
-	d := s.opts.BackoffMax
-	if attempt < 30 {
-		d = min(d, s.opts.BackoffBase<<attempt)
-	}
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(rand.N(d) + 1)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// retryPolicy is the conflict retries' policy: shopedge's one retry
+// policy (internal/retry) with MaxRetries, BackoffBase and BackoffMax.
+func (o Options) retryPolicy() retry.Policy {
+	return retry.Policy{Retries: o.MaxRetries, Base: o.BackoffBase, Max: o.BackoffMax}
 }
 
 func (s *Store) updateOnce(ctx context.Context, fn func(tx store.Txn) error) error {

@@ -4,10 +4,11 @@
 package routing
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"time"
+
+	"shopedge/internal/config"
 )
 
 // Gateway kinds.
@@ -105,21 +106,21 @@ var brands = map[string]bool{"visa": true, "mastercard": true, "amex": true, "di
 // Validate reports the first invalid setting by its path.
 func (c Config) Validate() error {
 	if len(c.Gateways) == 0 {
-		return errors.New("payment.gateways: at least one gateway is required")
+		return config.Invalid("gateways", "at least one gateway is required")
 	}
 	names := map[string]bool{}
 	for i, g := range c.Gateways {
-		p := fmt.Sprintf("payment.gateways[%d]", i)
+		p := fmt.Sprintf("gateways[%d]", i)
 		if err := g.validate(p); err != nil {
 			return err
 		}
 		if names[g.Name] {
-			return fmt.Errorf("%s.name: duplicate gateway name %q", p, g.Name)
+			return config.Invalid(p+".name", "duplicate gateway name %q", g.Name)
 		}
 		names[g.Name] = true
 	}
 	for i, r := range c.Rules {
-		if err := r.validate(fmt.Sprintf("payment.rules[%d]", i), names); err != nil {
+		if err := r.validate(fmt.Sprintf("rules[%d]", i), names); err != nil {
 			return err
 		}
 	}
@@ -128,27 +129,27 @@ func (c Config) Validate() error {
 
 func (g GatewayConfig) validate(p string) error {
 	if !validName(g.Name) {
-		return fmt.Errorf("%s.name: want 1-32 of a-z, 0-9, '-', '_', got %q", p, g.Name)
+		return config.Invalid(p+".name", "want 1-32 of a-z, 0-9, '-', '_', got %q", g.Name)
 	}
 	switch g.Kind {
 	case KindInProcess:
 		return nil
 	case KindStripe:
 	default:
-		return fmt.Errorf("%s.kind: unknown kind %q (want stripe or inprocess)", p, g.Kind)
+		return config.Invalid(p+".kind", "unknown kind %q (want stripe or inprocess)", g.Kind)
 	}
 	u, err := url.Parse(g.URL)
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/"):
-		return fmt.Errorf("%s.url: want http(s)://host[:port], got %q", p, g.URL)
+		return config.Invalid(p+".url", "want http(s)://host[:port], got %q", g.URL)
 	case g.KeyEnv == "":
-		return fmt.Errorf("%s.key_env: required: the environment variable holding the secret key", p)
+		return config.Invalid(p+".key_env", "required: the environment variable holding the secret key")
 	case g.Timeout <= 0 || g.Timeout > 10*time.Minute:
-		return fmt.Errorf("%s.timeout: must be within (0, 10m], got %s", p, g.Timeout)
+		return config.Invalid(p+".timeout", "must be within (0, 10m], got %s", g.Timeout)
 	case g.ConnectTimeout <= 0 || g.ConnectTimeout > g.Timeout:
-		return fmt.Errorf("%s.connect_timeout: must be within (0, timeout], got %s", p, g.ConnectTimeout)
+		return config.Invalid(p+".connect_timeout", "must be within (0, timeout], got %s", g.ConnectTimeout)
 	case g.MaxIdleConns < 0:
-		return fmt.Errorf("%s.max_idle_conns: must not be negative, got %d", p, g.MaxIdleConns)
+		return config.Invalid(p+".max_idle_conns", "must not be negative, got %d", g.MaxIdleConns)
 	}
 	return nil
 }
@@ -156,41 +157,41 @@ func (g GatewayConfig) validate(p string) error {
 func (r RuleConfig) validate(p string, gateways map[string]bool) error {
 	for j, c := range r.Currencies {
 		if !upper(c, 3) {
-			return fmt.Errorf("%s.currencies[%d]: want an ISO 4217 code in upper case, got %q", p, j, c)
+			return config.Invalid(fmt.Sprintf("%s.currencies[%d]", p, j), "want an ISO 4217 code in upper case, got %q", c)
 		}
 	}
 	for j, b := range r.Brands {
 		if !brands[b] {
-			return fmt.Errorf("%s.brands[%d]: unknown card brand %q (want visa, mastercard, amex, discover, jcb, unionpay or diners)", p, j, b)
+			return config.Invalid(fmt.Sprintf("%s.brands[%d]", p, j), "unknown card brand %q (want visa, mastercard, amex, discover, jcb, unionpay or diners)", b)
 		}
 	}
 	for j, c := range r.Countries {
 		if !upper(c, 2) {
-			return fmt.Errorf("%s.countries[%d]: want an ISO 3166-1 alpha-2 code in upper case, got %q", p, j, c)
+			return config.Invalid(fmt.Sprintf("%s.countries[%d]", p, j), "want an ISO 3166-1 alpha-2 code in upper case, got %q", c)
 		}
 	}
 	switch {
 	case r.MinAmount < 0:
-		return fmt.Errorf("%s.min_amount: must not be negative, got %d", p, r.MinAmount)
+		return config.Invalid(p+".min_amount", "must not be negative, got %d", r.MinAmount)
 	case r.MaxAmount < 0:
-		return fmt.Errorf("%s.max_amount: must not be negative (0 = no limit), got %d", p, r.MaxAmount)
+		return config.Invalid(p+".max_amount", "must not be negative (0 = no limit), got %d", r.MaxAmount)
 	case r.MaxAmount != 0 && r.MinAmount > r.MaxAmount:
-		return fmt.Errorf("%s.min_amount: %d is above max_amount %d", p, r.MinAmount, r.MaxAmount)
+		return config.Invalid(p+".min_amount", "%d is above max_amount %d", r.MinAmount, r.MaxAmount)
 	case len(r.Targets) == 0:
-		return fmt.Errorf("%s.targets: at least one gateway is required", p)
+		return config.Invalid(p+".targets", "at least one gateway is required")
 	}
 	seen := map[string]bool{}
 	for j, t := range r.Targets {
 		tp := fmt.Sprintf("%s.targets[%d]", p, j)
 		switch {
 		case !gateways[t.Gateway]:
-			return fmt.Errorf("%s.gateway: no gateway is called %q", tp, t.Gateway)
+			return config.Invalid(tp+".gateway", "no gateway is called %q", t.Gateway)
 		case seen[t.Gateway]:
-			return fmt.Errorf("%s.gateway: %q is listed twice in the rule", tp, t.Gateway)
+			return config.Invalid(tp+".gateway", "%q is listed twice in the rule", t.Gateway)
 		case t.Weight < 0:
-			return fmt.Errorf("%s.weight: must not be negative, got %d", tp, t.Weight)
+			return config.Invalid(tp+".weight", "must not be negative, got %d", t.Weight)
 		case t.Weight > 1000000:
-			return fmt.Errorf("%s.weight: must be at most 1000000, got %d", tp, t.Weight)
+			return config.Invalid(tp+".weight", "must be at most 1000000, got %d", t.Weight)
 		}
 		seen[t.Gateway] = true
 	}

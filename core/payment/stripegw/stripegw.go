@@ -42,6 +42,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/core/payment"
+	"shopedge/internal/config"
 )
 
 // Metadata keys shopedge writes on its PaymentIntents and Refunds.
@@ -87,19 +88,19 @@ func (c Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		return errors.New("url: required")
+		return config.Invalid("url", "required")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Errorf("url: want http(s)://host[:port], got %q", c.URL)
+		return config.Invalid("url", "want http(s)://host[:port], got %q", c.URL)
 	case c.SecretKey == "":
 		return errors.New("secret key: required")
 	case strings.ContainsAny(c.SecretKey, " \t\r\n"):
 		return errors.New("secret key: must not contain white space")
 	case c.Timeout <= 0 || c.Timeout > 10*time.Minute:
-		return fmt.Errorf("timeout: must be within (0, 10m], got %s", c.Timeout)
+		return config.Invalid("timeout", "must be within (0, 10m], got %s", c.Timeout)
 	case c.ConnectTimeout <= 0 || c.ConnectTimeout > c.Timeout:
-		return fmt.Errorf("connect_timeout: must be within (0, timeout], got %s", c.ConnectTimeout)
+		return config.Invalid("connect_timeout", "must be within (0, timeout], got %s", c.ConnectTimeout)
 	case c.MaxIdleConns < 0:
-		return fmt.Errorf("max_idle_conns: must not be negative, got %d", c.MaxIdleConns)
+		return config.Invalid("max_idle_conns", "must not be negative, got %d", c.MaxIdleConns)
 	}
 	return nil
 }

@@ -1,13 +1,12 @@
 package testpay
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"shopedge/internal/config"
 	"shopedge/internal/httpserver"
+	"shopedge/internal/logging"
 )
 
 // ServerConfig is the testpay process's whole configuration (variables
@@ -16,7 +15,7 @@ type ServerConfig struct {
 	// Server is the HTTP server of the Stripe-compatible API.
 	Server httpserver.Config `yaml:"server"`
 	// Log is the process logger.
-	Log config.Log `yaml:"log"`
+	Log logging.Config `yaml:"log"`
 	// Ledger is the append-only ledger file; its directory is created.
 	Ledger string `yaml:"ledger" help:"ledger file (append-only, fsynced per record, replayed at start)"`
 	// SecretKey is the key clients must send as a Bearer token (or as
@@ -42,7 +41,7 @@ func DefaultServerConfig() ServerConfig {
 	srv.MaxRequestBodySize = 64 << 10
 	return ServerConfig{
 		Server:                  srv,
-		Log:                     config.DefaultLog(),
+		Log:                     logging.DefaultConfig(),
 		Ledger:                  "./data/testpay.ledger",
 		SlowDelay:               2 * time.Second,
 		TimeoutAfterChargeDelay: 15 * time.Second,
@@ -50,27 +49,22 @@ func DefaultServerConfig() ServerConfig {
 	}
 }
 
-// Validate reports the first invalid field by its path.
+// Validate reports the first invalid top-level field; config.Validate
+// (which Load calls) validates the server and log sections.
 func (c *ServerConfig) Validate() error {
-	if err := c.Server.Validate(); err != nil {
-		return err
-	}
-	if err := c.Log.Validate(); err != nil {
-		return err
-	}
 	switch {
 	case c.Ledger == "":
-		return errors.New("ledger: required")
+		return config.Invalid("ledger", "required")
 	case c.SecretKey == "":
-		return errors.New("secret_key: required (set TESTPAY_SECRET_KEY or -secret-key)")
+		return config.Invalid("secret_key", "required (set TESTPAY_SECRET_KEY or -secret-key)")
 	case len(c.SecretKey) < 8 || strings.ContainsAny(c.SecretKey, " \t\r\n:"):
-		return errors.New("secret_key: must be at least 8 bytes without white space or ':'")
+		return config.Invalid("secret_key", "must be at least 8 bytes without white space or ':'")
 	case c.SlowDelay < 0 || c.SlowDelay > time.Hour:
-		return fmt.Errorf("slow_delay: must be within [0, 1h], got %s", c.SlowDelay)
+		return config.Invalid("slow_delay", "must be within [0, 1h], got %s", c.SlowDelay)
 	case c.TimeoutAfterChargeDelay < 0 || c.TimeoutAfterChargeDelay > time.Hour:
-		return fmt.Errorf("timeout_after_charge_delay: must be within [0, 1h], got %s", c.TimeoutAfterChargeDelay)
+		return config.Invalid("timeout_after_charge_delay", "must be within [0, 1h], got %s", c.TimeoutAfterChargeDelay)
 	case c.KeyTTL < time.Second:
-		return fmt.Errorf("key_ttl: must be at least 1s, got %s", c.KeyTTL)
+		return config.Invalid("key_ttl", "must be at least 1s, got %s", c.KeyTTL)
 	}
 	return nil
 }

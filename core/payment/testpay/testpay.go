@@ -25,6 +25,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/core/payment"
+	"shopedge/internal/config"
 )
 
 // Config configures the test gateway.
@@ -39,7 +40,7 @@ func DefaultConfig() Config { return Config{SlowDelay: 2 * time.Second} }
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	if c.SlowDelay < 0 || c.SlowDelay > time.Hour {
-		return fmt.Errorf("testpay: slow_delay must be within [0, 1h], got %s", c.SlowDelay)
+		return config.Invalid("slow_delay", "must be within [0, 1h], got %s", c.SlowDelay)
 	}
 	return nil
 }

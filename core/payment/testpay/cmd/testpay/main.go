@@ -20,6 +20,7 @@ import (
 	"shopedge/core/payment/testpay"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
+	"shopedge/internal/logging"
 )
 
 func main() {
@@ -47,7 +48,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 func (m *Main) Run(context.Context) error {
 	m.Log = m.Config.Log.New(m.Stderr, "testpay")
 	m.Log.Info().Str("addr", m.Config.Server.Addr).Str("ledger", m.Config.Ledger).Msg("starting")
-	if err := config.Step(m.Log, "open ledger", func() (err error) {
+	if err := logging.Step(m.Log, "open ledger", func() (err error) {
 		m.Sim, err = testpay.NewServer(m.Config, m.Log)
 		return err
 	}); err != nil {
@@ -65,7 +66,7 @@ func (m *Main) Run(context.Context) error {
 func (m *Main) Close() error {
 	errs := []error{m.StopServer()}
 	if m.Sim != nil {
-		errs = append(errs, config.Step(m.Log, "close ledger", func() error {
+		errs = append(errs, logging.Step(m.Log, "close ledger", func() error {
 			if err := m.Sim.Close(); err != nil {
 				return fmt.Errorf("cannot close the ledger: %w", err)
 			}

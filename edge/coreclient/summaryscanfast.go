@@ -1,4 +1,4 @@
-package api
+package coreclient
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 // availability spliced in: no white space and the fields in Product's
 // order, optional ones omitted when empty. scanCore decodes exactly that
 // layout, matching each key with its neighbouring punctuation in one
-// comparison; any other layout goes to the general scan (issue 3).
+// comparison; any other layout goes to goccy (issue 3).
 
 // Keys of the core's layout, with their punctuation.
 const (
@@ -218,7 +218,7 @@ func (z *summaryScan) cstr(s []byte, i int) (span, int, bool) {
 	for {
 		k := bytes.IndexByte(s[j:], '"')
 		q := j + k
-		if k < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
+		if k < 0 || z.bs < j { // z.bs < j: BUG, but goccy is right
 			return span{}, 0, false
 		}
 		if q < z.bs {
@@ -248,7 +248,7 @@ func (z *summaryScan) cskipString(s []byte, i int) (int, bool) {
 	for {
 		k := bytes.IndexByte(s[j:], '"')
 		q := j + k
-		if k < 0 || z.bs < j { // z.bs < j: BUG, but the general scan is right
+		if k < 0 || z.bs < j { // z.bs < j: BUG, but goccy is right
 			return 0, false
 		}
 		if q < z.bs {
@@ -264,19 +264,8 @@ func (z *summaryScan) cskipString(s []byte, i int) (int, bool) {
 }
 
 // cskipAttributes skips the value at s[i]: an object of strings as
-// json.Marshal writes a map[string]string, or any value by skipValue.
+// json.Marshal writes a map[string]string (anything else goes to goccy).
 func (z *summaryScan) cskipAttributes(s []byte, i int) (int, bool) {
-	if j, ok := z.cskipStringMap(s, i); ok {
-		return j, true
-	}
-	j, ok := skipValue(s, i, 0)
-	if ok {
-		z.nextBackslash(s, j)
-	}
-	return j, ok
-}
-
-func (z *summaryScan) cskipStringMap(s []byte, i int) (int, bool) {
 	if len(s)-i < 2 || s[i] != '{' {
 		return 0, false
 	}

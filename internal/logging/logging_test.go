@@ -1,4 +1,4 @@
-package config
+package logging
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 func TestLogLevelAndStep(t *testing.T) {
 	var buf bytes.Buffer
-	log := Log{Level: "warn"}.New(&buf, "core")
+	log := Config{Level: "warn"}.New(&buf, "core")
 	if err := Step(log, "open store", func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -35,19 +35,19 @@ func TestLogLevelAndStep(t *testing.T) {
 		t.Fatalf("no duration_ms in %v", line)
 	}
 
-	if err := (Log{Level: "verbose"}).Validate(); err == nil || !strings.Contains(err.Error(), "log.level") {
+	if err := (Config{Level: "verbose"}).Validate(); err == nil || !strings.Contains(err.Error(), "level") {
 		t.Fatalf("Validate = %v", err)
 	}
-	if err := DefaultLog().Validate(); err != nil {
+	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // TestLoggerRedactsCardNumbers: whatever field carries it, a card number
-// logged through a Log logger reaches the output masked.
+// logged through a logger of New reaches the output masked.
 func TestLoggerRedactsCardNumbers(t *testing.T) {
 	var out strings.Builder
-	log := DefaultLog().New(&out, "test")
+	log := DefaultConfig().New(&out, "test")
 	log.Warn().Str("slug", "4111-1111-1111-1111").Str("err", "GET /v1/products/5555555555554444: refused").Msg("x 4111 1111 1111 1111")
 	log.Info().Int64("seq", 42).Msg("plain")
 	got := out.String()

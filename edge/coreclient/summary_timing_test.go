@@ -1,4 +1,4 @@
-package api_test
+package coreclient_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 )
 
 // summaryLines are the benchmarks' inputs: snapshot lines (availability
@@ -14,12 +15,12 @@ import (
 func summaryLines(b *testing.B) map[string][][]byte {
 	b.Helper()
 	var demo [][]byte
-	for i, line := range api.ReadDemoLines(b) {
+	for i, line := range coreclient.ReadDemoLines(b) {
 		var p api.Product
 		if err := json.Unmarshal(line, &p); err != nil {
 			b.Fatal(err)
 		}
-		demo = append(demo, api.SnapshotLine(b, &p, i))
+		demo = append(demo, coreclient.SnapshotLine(b, &p, i))
 	}
 	return map[string][][]byte{"demo": demo, "generated": generatedLines(b, 20000)}
 }
@@ -31,16 +32,16 @@ func summaryLines(b *testing.B) map[string][][]byte {
 // allocs/op are per line. Both run in one benchmark so that they share
 // the (slow) preparation of the lines and can be compared run by run:
 //
-//	go test -run - -bench SummaryDecode -benchtime 300ms -count 10 ./core/api/
+//	go test -run - -bench SummaryDecode -benchtime 300ms -count 10 ./edge/coreclient/
 func BenchmarkSummaryDecode(b *testing.B) {
 	sets := summaryLines(b)
 	for _, name := range []string{"demo", "generated"} {
 		b.Run(name+"/scanner", func(b *testing.B) {
-			var d api.SummaryDecoder
+			var d coreclient.SummaryDecoder
 			benchmarkLines(b, sets[name], d.Decode)
 		})
 		b.Run(name+"/goccy", func(b *testing.B) {
-			var d api.GoccySummaryDecoder
+			var d coreclient.GoccySummaryDecoder
 			benchmarkLines(b, sets[name], d.Decode)
 		})
 	}

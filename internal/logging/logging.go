@@ -1,45 +1,48 @@
-package config
+// Package logging builds the processes' loggers (zerolog JSON lines with
+// card numbers redacted) from their configuration, and logs the steps of a
+// process's start and stop with their durations.
+package logging
 
 import (
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/internal/config"
 )
 
-// Log configures a process logger: zerolog JSON lines on one writer.
-type Log struct {
+// Config configures a process logger: zerolog JSON lines on one writer.
+type Config struct {
 	// Level is the minimum level logged: trace, debug, info, warn, error.
 	Level string `yaml:"level" help:"minimum log level: trace, debug, info, warn, error"`
 }
 
-// DefaultLog returns the default logging configuration (level info).
-func DefaultLog() Log { return Log{Level: "info"} }
+// DefaultConfig returns the default logging configuration (level info).
+func DefaultConfig() Config { return Config{Level: "info"} }
 
 // Validate reports an unknown level, naming the field.
-func (c Log) Validate() error {
+func (c Config) Validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (c Log) level() (zerolog.Level, error) {
+func (c Config) level() (zerolog.Level, error) {
 	switch c.Level {
 	case "trace", "debug", "info", "warn", "error":
 		return zerolog.ParseLevel(c.Level)
 	}
-	return zerolog.NoLevel, fmt.Errorf("log.level: unknown level %q (want trace, debug, info, warn or error)", c.Level)
+	return zerolog.NoLevel, config.Invalid("level", "unknown level %q (want trace, debug, info, warn or error)", c.Level)
 }
 
 // New returns a logger writing JSON lines to w at the configured level,
 // each with a timestamp and the given component name. Every line passes
 // through RedactingWriter: whatever a component logs, a card number never
 // reaches w. The logger owns no resources; w stays the caller's.
-func (c Log) New(w io.Writer, component string) zerolog.Logger {
+func (c Config) New(w io.Writer, component string) zerolog.Logger {
 	lvl, err := c.level()
 	if err != nil {
 		lvl = zerolog.InfoLevel

@@ -1,4 +1,4 @@
-package api
+package coreclient
 
 import (
 	"bufio"
@@ -15,6 +15,9 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
+	"shopedge/internal/config"
 )
 
 // Client errors. Test them with errors.Is.
@@ -69,25 +72,25 @@ func DefaultClientConfig() ClientConfig {
 func (c ClientConfig) Validate() error {
 	switch {
 	case len(c.Addrs) == 0:
-		return errors.New("addrs: at least one core address is required")
+		return config.Invalid("addrs", "at least one core address is required")
 	case c.Timeout <= 0:
-		return fmt.Errorf("timeout: must be > 0, got %s", c.Timeout)
+		return config.Invalid("timeout", "must be > 0, got %s", c.Timeout)
 	case c.SnapshotTimeout <= 0:
-		return fmt.Errorf("snapshot_timeout: must be > 0, got %s", c.SnapshotTimeout)
+		return config.Invalid("snapshot_timeout", "must be > 0, got %s", c.SnapshotTimeout)
 	case c.MaxLineBytes < 1024:
-		return fmt.Errorf("max_line_bytes: must be >= 1024, got %d", c.MaxLineBytes)
+		return config.Invalid("max_line_bytes", "must be >= 1024, got %d", c.MaxLineBytes)
 	case c.MaxBodyBytes < 1024:
-		return fmt.Errorf("max_body_bytes: must be >= 1024, got %d", c.MaxBodyBytes)
+		return config.Invalid("max_body_bytes", "must be >= 1024, got %d", c.MaxBodyBytes)
 	case c.ChangesLimit <= 0:
-		return fmt.Errorf("changes_limit: must be > 0, got %d", c.ChangesLimit)
+		return config.Invalid("changes_limit", "must be > 0, got %d", c.ChangesLimit)
 	case c.MaxConnsPerAddr <= 0:
-		return fmt.Errorf("max_conns_per_addr: must be > 0, got %d", c.MaxConnsPerAddr)
+		return config.Invalid("max_conns_per_addr", "must be > 0, got %d", c.MaxConnsPerAddr)
 	case c.DecodeWorkers < 0:
-		return fmt.Errorf("decode_workers: must be >= 0, got %d", c.DecodeWorkers)
+		return config.Invalid("decode_workers", "must be >= 0, got %d", c.DecodeWorkers)
 	}
 	for i, a := range c.Addrs {
 		if a == "" {
-			return fmt.Errorf("addrs[%d]: empty address", i)
+			return config.Invalid(fmt.Sprintf("addrs[%d]", i), "empty address")
 		}
 	}
 	return nil
@@ -141,7 +144,7 @@ func (c *Client) CheckoutMax() time.Duration {
 
 // noteCheckoutMax records the core's announcement on resp, if any.
 func (c *Client) noteCheckoutMax(resp *fasthttp.Response) {
-	if v := resp.Header.Peek(HeaderCheckoutMax); len(v) > 0 {
+	if v := resp.Header.Peek(api.HeaderCheckoutMax); len(v) > 0 {
 		if ms, err := strconv.ParseInt(string(v), 10, 64); err == nil && ms > 0 {
 			c.checkoutMax.Store(ms)
 		}
@@ -198,9 +201,9 @@ func (c *Client) do(ctx context.Context, req *fasthttp.Request, deadline time.Ti
 
 // Product fetches product id with availability from the core. It returns
 // an error wrapping ErrNotFound when the core does not know id.
-func (c *Client) Product(ctx context.Context, id string) (*Product, error) {
+func (c *Client) Product(ctx context.Context, id string) (*api.Product, error) {
 	req := c.newRequest("/internal/v1/products/" + id)
-	var p *Product
+	var p *api.Product
 	err := c.do(ctx, req, c.deadline(ctx, c.cfg.Timeout), func(resp *fasthttp.Response) error {
 		switch sc := resp.StatusCode(); sc {
 		case fasthttp.StatusOK:
@@ -209,7 +212,7 @@ func (c *Client) Product(ctx context.Context, id string) (*Product, error) {
 		default:
 			return statusError(sc, resp.Body())
 		}
-		p = new(Product)
+		p = new(api.Product)
 		if err := json.Unmarshal(resp.Body(), p); err != nil {
 			return fmt.Errorf("cannot decode product: %w", err)
 		}
@@ -224,12 +227,12 @@ func (c *Client) Product(ctx context.Context, id string) (*Product, error) {
 // Changes long-polls the change feed for events after seq, waiting up to
 // wait when there are none. It returns an error wrapping ErrGone when after
 // is older than the core's retention.
-func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) (*Changes, error) {
+func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) (*api.Changes, error) {
 	uri := "/internal/v1/changes?after=" + strconv.FormatUint(after, 10) +
 		"&limit=" + strconv.Itoa(c.cfg.ChangesLimit) +
 		"&wait=" + strconv.FormatInt(wait.Milliseconds(), 10) + "ms"
 	req := c.newRequest(uri)
-	var ch *Changes
+	var ch *api.Changes
 	err := c.do(ctx, req, c.deadline(ctx, wait+c.cfg.Timeout), func(resp *fasthttp.Response) error {
 		c.noteCheckoutMax(resp)
 		switch sc := resp.StatusCode(); sc {
@@ -239,7 +242,7 @@ func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) 
 		default:
 			return statusError(sc, resp.Body())
 		}
-		ch = new(Changes)
+		ch = new(api.Changes)
 		if err := json.Unmarshal(resp.Body(), ch); err != nil {
 			return fmt.Errorf("cannot decode changes: %w", err)
 		}
@@ -258,7 +261,7 @@ func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) 
 // time; fn runs on the calling goroutine. p and line are valid only until
 // fn returns: both are reused for later lines. An error from fn stops the
 // download and is returned; cancelling ctx stops it at the next batch.
-func (c *Client) Snapshot(ctx context.Context, fn func(p *Product, line []byte) error) (uint64, error) {
+func (c *Client) Snapshot(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error) {
 	return c.snapshot(ctx, false, fn)
 }
 
@@ -267,11 +270,11 @@ func (c *Client) Snapshot(ctx context.Context, fn func(p *Product, line []byte) 
 // consumer that keeps the NDJSON line as the product's bytes needs. The
 // line is unchanged. It decodes a million products in a fraction of the
 // time: the attribute maps were most of the decoding.
-func (c *Client) SnapshotSummaries(ctx context.Context, fn func(p *Product, line []byte) error) (uint64, error) {
+func (c *Client) SnapshotSummaries(ctx context.Context, fn func(p *api.Product, line []byte) error) (uint64, error) {
 	return c.snapshot(ctx, true, fn)
 }
 
-func (c *Client) snapshot(ctx context.Context, summaries bool, fn func(p *Product, line []byte) error) (uint64, error) {
+func (c *Client) snapshot(ctx context.Context, summaries bool, fn func(p *api.Product, line []byte) error) (uint64, error) {
 	req := c.newRequest("/internal/v1/snapshot")
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()
@@ -286,9 +289,9 @@ func (c *Client) snapshot(ctx context.Context, summaries bool, fn func(p *Produc
 		body, _ := io.ReadAll(io.LimitReader(bodyReader(resp), 4096))
 		return 0, fmt.Errorf("cannot load snapshot: %w", statusError(sc, body))
 	}
-	seq, err := strconv.ParseUint(string(resp.Header.Peek(SeqHeader)), 10, 64)
+	seq, err := strconv.ParseUint(string(resp.Header.Peek(api.SeqHeader)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("cannot load snapshot: bad %s header %q", SeqHeader, resp.Header.Peek(SeqHeader))
+		return 0, fmt.Errorf("cannot load snapshot: bad %s header %q", api.SeqHeader, resp.Header.Peek(api.SeqHeader))
 	}
 	workers := c.cfg.DecodeWorkers
 	if workers == 0 {
@@ -306,12 +309,12 @@ type lineBatch struct {
 	buf   []byte
 	ends  []int // line k is buf[ends[k-1]:ends[k]]
 	first int   // line number of the first line (1-based)
-	prods []Product
+	prods []api.Product
 	// summaries decodes without descriptions and attributes, with sum
 	// and into skus (the products' SKUs point into skus).
 	summaries bool
 	sum       summaryDecoder
-	skus      []SKU
+	skus      []api.SKU
 	skuEnds   []int // product k's SKUs end at skus[skuEnds[k]]
 	// n lines decoded; err ends the stream after them (a malformed line,
 	// or the read error that cut the batch).
@@ -338,7 +341,7 @@ const (
 // and calls fn for each in order on the calling goroutine. At most
 // 2*workers+2 batches exist, so memory stays bounded however fast the body
 // arrives.
-func decodeLines(ctx context.Context, r io.Reader, maxLine, workers int, summaries bool, fn func(p *Product, line []byte) error) error {
+func decodeLines(ctx context.Context, r io.Reader, maxLine, workers int, summaries bool, fn func(p *api.Product, line []byte) error) error {
 	nb := 2*workers + 2
 	free := make(chan *lineBatch, nb)
 	for i := 0; i < nb; i++ {
@@ -419,7 +422,7 @@ func readBatches(r io.Reader, maxLine int, free <-chan *lineBatch, work, order c
 func (b *lineBatch) decode() {
 	defer close(b.done)
 	if cap(b.prods) < len(b.ends) {
-		b.prods = make([]Product, len(b.ends), max(len(b.ends), batchLines))
+		b.prods = make([]api.Product, len(b.ends), max(len(b.ends), batchLines))
 	}
 	b.prods = b.prods[:len(b.ends)]
 	if b.summaries {
@@ -427,7 +430,7 @@ func (b *lineBatch) decode() {
 		return
 	}
 	for k := range b.ends {
-		b.prods[k] = Product{}
+		b.prods[k] = api.Product{}
 		if line := b.line(k); len(line) > 0 {
 			if err := json.Unmarshal(line, &b.prods[k]); err != nil {
 				b.n, b.err = k, fmt.Errorf("cannot decode snapshot line %d: %w", b.first+k, err)
@@ -440,7 +443,7 @@ func (b *lineBatch) decode() {
 
 // consumeBatches calls fn for the products of each batch in order and
 // recycles the batch.
-func consumeBatches(ctx context.Context, order <-chan *lineBatch, free chan<- *lineBatch, fn func(p *Product, line []byte) error) error {
+func consumeBatches(ctx context.Context, order <-chan *lineBatch, free chan<- *lineBatch, fn func(p *api.Product, line []byte) error) error {
 	for b := range order {
 		<-b.done
 		if err := ctx.Err(); err != nil {
@@ -476,7 +479,7 @@ func statusError(status int, body []byte) error {
 	if status == fasthttp.StatusUnauthorized {
 		return fmt.Errorf("core answered 401: it refuses this edge's internal_token (SHOPEDGE_INTERNAL_TOKEN must be the core's)")
 	}
-	var eb ErrorBody
+	var eb api.ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
 		return fmt.Errorf("core answered %d: %w", status, eb.Error)
 	}

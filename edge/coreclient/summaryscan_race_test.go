@@ -1,6 +1,6 @@
 //go:build race
 
-package api
+package coreclient
 
 // raceEnabled makes the summary tests decode a sample of the catalogs:
 // the race detector slows the decoding about tenfold.

@@ -1,4 +1,4 @@
-package api
+package coreclient
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
 )
 
 // startFake serves h on 127.0.0.1:0 and returns a Client for it.
@@ -45,16 +47,16 @@ func TestClientProduct(t *testing.T) {
 			ctx.SetContentType("application/json")
 			ctx.SetBodyString(`{"id":"42","slug":"tv-42","name":"TV","popularity":3,"skus":[{"sku":"42","price":{"amount":999,"currency":"USD"},"availability":"low_stock"}]}`)
 		case "/internal/v1/products/500":
-			WriteError(ctx, Errorf(ECodeInternal, "boom"))
+			api.WriteError(ctx, api.Errorf(api.ECodeInternal, "boom"))
 		default:
-			WriteError(ctx, Errorf(ECodeNotFound, "no such product"))
+			api.WriteError(ctx, api.Errorf(api.ECodeNotFound, "no such product"))
 		}
 	}, nil)
 	p, err := c.Product(context.Background(), "42")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.ID != "42" || p.SKUs[0].Availability != LowStock || p.SKUs[0].Price.Amount != 999 {
+	if p.ID != "42" || p.SKUs[0].Availability != api.LowStock || p.SKUs[0].Price.Amount != 999 {
 		t.Fatalf("unexpected product %+v", p)
 	}
 	if _, err := c.Product(context.Background(), "7"); !errors.Is(err, ErrNotFound) {
@@ -72,9 +74,9 @@ func TestClientChanges(t *testing.T) {
 		gotQuery.Store(string(ctx.QueryArgs().QueryString()))
 		switch string(ctx.QueryArgs().Peek("after")) {
 		case "1":
-			WriteError(ctx, Errorf(ECodeGone, "too old"))
+			api.WriteError(ctx, api.Errorf(api.ECodeGone, "too old"))
 		case "5":
-			body, _ := json.Marshal(Changes{Last: 7, Events: []Event{{Seq: 6, Type: EventDelete, ID: "9"}, {Seq: 7, Type: EventPurge, Keys: []string{"brand-x"}}}})
+			body, _ := json.Marshal(api.Changes{Last: 7, Events: []api.Event{{Seq: 6, Type: api.EventDelete, ID: "9"}, {Seq: 7, Type: api.EventPurge, Keys: []string{"brand-x"}}}})
 			ctx.SetBody(body)
 		case "8":
 			time.Sleep(300 * time.Millisecond) // a long poll that outlives the caller
@@ -108,7 +110,7 @@ func TestClientChanges(t *testing.T) {
 func TestClientSnapshotStreams(t *testing.T) {
 	const n = 3000
 	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set(SeqHeader, "77")
+		ctx.Response.Header.Set(api.SeqHeader, "77")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			for i := 0; i < n; i++ {
 				fmt.Fprintf(w, `{"id":"%d","slug":"p-%d","name":"Product %d","popularity":%d,"skus":[{"sku":"s%d","availability":"in_stock"}]}`+"\n", i, i, i, i, i)
@@ -119,8 +121,8 @@ func TestClientSnapshotStreams(t *testing.T) {
 		})
 	}, nil)
 	seen := 0
-	seq, err := c.Snapshot(context.Background(), func(p *Product, _ []byte) error {
-		if p.ID != fmt.Sprint(seen) || p.SKUs[0].Availability != InStock {
+	seq, err := c.Snapshot(context.Background(), func(p *api.Product, _ []byte) error {
+		if p.ID != fmt.Sprint(seen) || p.SKUs[0].Availability != api.InStock {
 			return fmt.Errorf("line %d: unexpected %+v", seen, p)
 		}
 		seen++
@@ -139,30 +141,30 @@ func TestClientSnapshotErrors(t *testing.T) {
 	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.QueryArgs().Peek("case")) {
 		default:
-			ctx.Response.Header.Set(SeqHeader, "3")
+			ctx.Response.Header.Set(api.SeqHeader, "3")
 			ctx.SetBodyString(`{"id":"1","slug":"a","name":"` + string(long) + `","skus":[]}` + "\n")
 		}
 	}, func(cfg *ClientConfig) { cfg.MaxLineBytes = 4 << 10 })
-	_, err := c.Snapshot(context.Background(), func(*Product, []byte) error { return nil })
+	_, err := c.Snapshot(context.Background(), func(*api.Product, []byte) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "too long") {
 		t.Fatalf("want a line-too-long error, got %v", err)
 	}
 
 	c2 := startFake(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set(SeqHeader, "3")
+		ctx.Response.Header.Set(api.SeqHeader, "3")
 		ctx.SetBodyString("{\"id\":\"1\",\"skus\":[]}\n{\"id\":\"2\",\"skus\":[]}\n")
 	}, nil)
 	stop := errors.New("stop")
 	calls := 0
-	_, err = c2.Snapshot(context.Background(), func(*Product, []byte) error { calls++; return stop })
+	_, err = c2.Snapshot(context.Background(), func(*api.Product, []byte) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("want the callback's error after one call, got %v after %d", err, calls)
 	}
 
 	c3 := startFake(t, func(ctx *fasthttp.RequestCtx) {
-		WriteError(ctx, Errorf(ECodeUnavailable, "loading"))
+		api.WriteError(ctx, api.Errorf(api.ECodeUnavailable, "loading"))
 	}, nil)
-	if _, err := c3.Snapshot(context.Background(), func(*Product, []byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "503") {
+	if _, err := c3.Snapshot(context.Background(), func(*api.Product, []byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("want a 503 error, got %v", err)
 	}
 }
@@ -203,7 +205,7 @@ func TestClientSnapshotDecodesInOrder(t *testing.T) {
 	}
 	for _, workers := range []int{1, 3} {
 		c := startFake(t, func(ctx *fasthttp.RequestCtx) {
-			ctx.Response.Header.Set(SeqHeader, "9")
+			ctx.Response.Header.Set(api.SeqHeader, "9")
 			ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 				for i := 0; i < n; i++ {
 					_, _ = w.WriteString(lineOf(i) + "\n")
@@ -214,7 +216,7 @@ func TestClientSnapshotDecodesInOrder(t *testing.T) {
 			})
 		}, func(cfg *ClientConfig) { cfg.DecodeWorkers = workers })
 		seen := 0
-		_, err := c.Snapshot(context.Background(), func(p *Product, line []byte) error {
+		_, err := c.Snapshot(context.Background(), func(p *api.Product, line []byte) error {
 			want := lineOf(seen)
 			if string(line) != want || p.ID != fmt.Sprint(seen) || p.Popularity != int64(seen) {
 				return fmt.Errorf("line %d: got id %s, line of %d bytes", seen, p.ID, len(line))
@@ -233,7 +235,7 @@ func TestClientSnapshotDecodesInOrder(t *testing.T) {
 
 func TestClientSnapshotMalformedLine(t *testing.T) {
 	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set(SeqHeader, "3")
+		ctx.Response.Header.Set(api.SeqHeader, "3")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			for i := 1; i <= 1000; i++ {
 				if i == 700 {
@@ -245,13 +247,13 @@ func TestClientSnapshotMalformedLine(t *testing.T) {
 		})
 	}, nil)
 	calls := 0
-	_, err := c.Snapshot(context.Background(), func(p *Product, _ []byte) error { calls++; return nil })
+	_, err := c.Snapshot(context.Background(), func(p *api.Product, _ []byte) error { calls++; return nil })
 	if err == nil || !strings.Contains(err.Error(), "line 700") || calls != 699 {
 		t.Fatalf("want an error naming line 700 after 699 products, got %v after %d", err, calls)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	calls = 0
-	_, err = c.Snapshot(ctx, func(p *Product, _ []byte) error {
+	_, err = c.Snapshot(ctx, func(p *api.Product, _ []byte) error {
 		if calls++; calls == 10 {
 			cancel()
 		}
@@ -269,14 +271,14 @@ func TestClientSendsTokenAndLearnsCheckoutMax(t *testing.T) {
 	var auths atomic.Int32
 	c := startFake(t, func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Request.Header.Peek("Authorization")) != "Bearer feed-token-0123456789" {
-			WriteError(ctx, Errorf(ECodeUnauthorized, "no"))
+			api.WriteError(ctx, api.Errorf(api.ECodeUnauthorized, "no"))
 			return
 		}
 		auths.Add(1)
-		ctx.Response.Header.Set(HeaderCheckoutMax, "25000")
+		ctx.Response.Header.Set(api.HeaderCheckoutMax, "25000")
 		switch string(ctx.Path()) {
 		case "/internal/v1/snapshot":
-			ctx.Response.Header.Set(SeqHeader, "3")
+			ctx.Response.Header.Set(api.SeqHeader, "3")
 		case "/internal/v1/changes":
 			ctx.SetBodyString(`{"events":[],"last":3}`)
 		}
@@ -284,7 +286,7 @@ func TestClientSendsTokenAndLearnsCheckoutMax(t *testing.T) {
 	if c.CheckoutMax() != 0 {
 		t.Fatalf("CheckoutMax before any answer: %v", c.CheckoutMax())
 	}
-	if _, err := c.Snapshot(context.Background(), func(*Product, []byte) error { return nil }); err != nil {
+	if _, err := c.Snapshot(context.Background(), func(*api.Product, []byte) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if c.CheckoutMax() != 25*time.Second {
@@ -296,7 +298,7 @@ func TestClientSendsTokenAndLearnsCheckoutMax(t *testing.T) {
 	if auths.Load() != 2 {
 		t.Fatalf("%d authorized requests, want 2", auths.Load())
 	}
-	bad := startFake(t, func(ctx *fasthttp.RequestCtx) { WriteError(ctx, Errorf(ECodeUnauthorized, "no")) }, nil)
+	bad := startFake(t, func(ctx *fasthttp.RequestCtx) { api.WriteError(ctx, api.Errorf(api.ECodeUnauthorized, "no")) }, nil)
 	if _, err := bad.Changes(context.Background(), 0, 0); err == nil || !strings.Contains(err.Error(), "internal_token") {
 		t.Fatalf("401: %v", err)
 	}

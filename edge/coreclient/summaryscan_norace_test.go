@@ -1,16 +1,30 @@
 //go:build !race
 
-package api
+package coreclient
 
-import "testing"
+import (
+	"testing"
+
+	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
+)
 
 const raceEnabled = false
 
-// TestSummaryDecodeAllocs checks that a line the scanner takes costs one
+// TestSummaryDecodeAllocs checks that a snapshot line (the layout the
+// scanner takes) costs one
 // allocation (its string) plus a share of the chunks its categories and
 // prices are carved from.
 func TestSummaryDecodeAllocs(t *testing.T) {
-	lines := ReadDemoLines(t)[:2000]
+	var lines [][]byte
+	for i, line := range ReadDemoLines(t)[:2000] {
+		var p api.Product
+		if err := json.Unmarshal(line, &p); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, SnapshotLine(t, &p, i))
+	}
 	var d SummaryDecoder
 	k := 0
 	allocs := testing.AllocsPerRun(len(lines), func() {

@@ -1,9 +1,11 @@
-package api
+package coreclient
 
 import (
 	"fmt"
 
 	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
 )
 
 // productSummary is Product without Description and Attributes: decoding
@@ -22,9 +24,9 @@ type productSummary struct {
 }
 
 type skuSummary struct {
-	SKU          string `json:"sku"`
-	Price        *Money `json:"price"`
-	Availability string `json:"availability"`
+	SKU          string     `json:"sku"`
+	Price        *api.Money `json:"price"`
+	Availability string     `json:"availability"`
 }
 
 // summaryDecoder decodes product lines as summaries. It belongs to one
@@ -38,7 +40,7 @@ type skuSummary struct {
 type summaryDecoder struct {
 	scan  summaryScan
 	cats  []string
-	money []Money
+	money []api.Money
 }
 
 // Chunk sizes: a chunk serves a few hundred products.
@@ -50,13 +52,13 @@ const (
 // decode decodes line into p (p.SKUs left nil) and appends its SKUs to
 // skus. A line summaryScan does not take is decoded by goccy, whose error
 // is returned for a malformed line.
-func (d *summaryDecoder) decode(line []byte, p *Product, skus []SKU) ([]SKU, error) {
+func (d *summaryDecoder) decode(line []byte, p *api.Product, skus []api.SKU) ([]api.SKU, error) {
 	if !d.scan.scan(line) {
 		return decodeSummaryGoccy(line, p, skus)
 	}
 	z := &d.scan
 	arena := string(z.arena)
-	*p = Product{ID: z.id.in(arena), Slug: z.slug.in(arena), Name: z.name.in(arena), Brand: z.brand.in(arena),
+	*p = api.Product{ID: z.id.in(arena), Slug: z.slug.in(arena), Name: z.name.in(arena), Brand: z.brand.in(arena),
 		Image: z.image.in(arena), Popularity: z.pop}
 	if z.hasCats {
 		cats := d.carveCats(len(z.cats))
@@ -74,10 +76,10 @@ func (d *summaryDecoder) decode(line []byte, p *Product, skus []SKU) ([]SKU, err
 	money := d.carveMoney(prices)
 	for k := range z.skus {
 		ks := &z.skus[k]
-		s := SKU{SKU: ks.sku.in(arena), Availability: ks.avail.in(arena)}
+		s := api.SKU{SKU: ks.sku.in(arena), Availability: ks.avail.in(arena)}
 		if ks.price {
 			s.Price = &money[0]
-			*s.Price = Money{Amount: ks.amount, Currency: ks.currency.in(arena)}
+			*s.Price = api.Money{Amount: ks.amount, Currency: ks.currency.in(arena)}
 			money = money[1:]
 		}
 		skus = append(skus, s)
@@ -100,12 +102,12 @@ func (d *summaryDecoder) carveCats(n int) []string {
 }
 
 // carveMoney returns n fresh slots of the money chunk.
-func (d *summaryDecoder) carveMoney(n int) []Money {
+func (d *summaryDecoder) carveMoney(n int) []api.Money {
 	if n == 0 {
 		return nil
 	}
 	if cap(d.money)-len(d.money) < n {
-		d.money = make([]Money, 0, max(n, moneyChunk))
+		d.money = make([]api.Money, 0, max(n, moneyChunk))
 	}
 	l := len(d.money)
 	d.money = d.money[:l+n]
@@ -113,16 +115,16 @@ func (d *summaryDecoder) carveMoney(n int) []Money {
 }
 
 // decodeSummaryGoccy is decode by goccy into a fresh productSummary.
-func decodeSummaryGoccy(line []byte, p *Product, skus []SKU) ([]SKU, error) {
+func decodeSummaryGoccy(line []byte, p *api.Product, skus []api.SKU) ([]api.SKU, error) {
 	var s productSummary
 	if err := json.Unmarshal(line, &s); err != nil {
-		*p = Product{}
+		*p = api.Product{}
 		return skus, err
 	}
-	*p = Product{ID: s.ID, Slug: s.Slug, Name: s.Name, Brand: s.Brand, Categories: s.Categories,
+	*p = api.Product{ID: s.ID, Slug: s.Slug, Name: s.Name, Brand: s.Brand, Categories: s.Categories,
 		Image: s.Image, Popularity: s.Popularity}
 	for _, sku := range s.SKUs {
-		skus = append(skus, SKU{SKU: sku.SKU, Price: sku.Price, Availability: sku.Availability})
+		skus = append(skus, api.SKU{SKU: sku.SKU, Price: sku.Price, Availability: sku.Availability})
 	}
 	return skus, nil
 }
@@ -134,7 +136,7 @@ func (b *lineBatch) decodeSummaries() {
 	b.skuEnds = b.skuEnds[:0]
 	b.n = len(b.ends)
 	for k := range b.ends {
-		b.prods[k] = Product{}
+		b.prods[k] = api.Product{}
 		if line := b.line(k); len(line) > 0 {
 			var err error
 			if b.skus, err = b.sum.decode(line, &b.prods[k], b.skus); err != nil {

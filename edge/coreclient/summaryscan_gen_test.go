@@ -1,4 +1,4 @@
-package api_test
+package coreclient_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 
 	"shopedge/bench/gen"
 	"shopedge/core/api"
+	"shopedge/edge/coreclient"
 )
 
 // generatedLines returns n snapshot lines of products generated from the
@@ -15,7 +16,7 @@ import (
 func generatedLines(tb testing.TB, n int) [][]byte {
 	tb.Helper()
 	var src []*api.Product
-	for _, line := range api.ReadDemoLines(tb) {
+	for _, line := range coreclient.ReadDemoLines(tb) {
 		p := new(api.Product)
 		if err := json.Unmarshal(line, p); err != nil {
 			tb.Fatal(err)
@@ -24,7 +25,7 @@ func generatedLines(tb testing.TB, n int) [][]byte {
 	}
 	var out [][]byte
 	if err := gen.Products(n, 1, src, func(p *api.Product) error {
-		out = append(out, api.SnapshotLine(tb, p, len(out)))
+		out = append(out, coreclient.SnapshotLine(tb, p, len(out)))
 		return nil
 	}); err != nil {
 		tb.Fatal(err)
@@ -35,9 +36,9 @@ func generatedLines(tb testing.TB, n int) [][]byte {
 // TestSummaryScanGenerated decodes generated snapshot lines: summaryScan
 // takes every one and decodes it as goccy does.
 func TestSummaryScanGenerated(t *testing.T) {
-	var d api.SummaryDecoder
-	for i, line := range generatedLines(t, 20000/api.SampleStride()) {
-		if diff := api.DiffSummary(&d, line, true); diff != "" {
+	var d coreclient.SummaryDecoder
+	for i, line := range generatedLines(t, 20000/coreclient.SampleStride()) {
+		if diff := coreclient.DiffSummary(&d, line, true); diff != "" {
 			t.Fatal(errors.New(diff), "line", i+1)
 		}
 	}

@@ -1,4 +1,4 @@
-package api
+package coreclient
 
 import (
 	"bufio"
@@ -9,19 +9,21 @@ import (
 	"testing"
 
 	json "github.com/goccy/go-json"
+
+	"shopedge/core/api"
 )
 
 // SummaryDecoder exposes decodeSummaries' decoding of one line to the
 // tests of package api_test (which may import bench/gen).
 type SummaryDecoder struct {
 	d    summaryDecoder
-	skus []SKU
-	p    Product
+	skus []api.SKU
+	p    api.Product
 }
 
 // Decode decodes line as decodeSummaries does. The product is valid
 // until the next Decode.
-func (s *SummaryDecoder) Decode(line []byte) (*Product, error) {
+func (s *SummaryDecoder) Decode(line []byte) (*api.Product, error) {
 	var err error
 	s.skus, err = s.d.decode(line, &s.p, s.skus[:0])
 	if n := len(s.skus); n > 0 {
@@ -39,8 +41,8 @@ func (s *SummaryDecoder) ScansCore(line []byte) bool { return s.d.scan.scanCore(
 
 // GoccySummary decodes line with goccy into a fresh productSummary: the
 // reference decoding.
-func GoccySummary(line []byte) (*Product, error) {
-	var p Product
+func GoccySummary(line []byte) (*api.Product, error) {
+	var p api.Product
 	skus, err := decodeSummaryGoccy(line, &p, nil)
 	if len(skus) > 0 {
 		p.SKUs = skus
@@ -53,22 +55,22 @@ func GoccySummary(line []byte) (*Product, error) {
 // baseline.
 type GoccySummaryDecoder struct {
 	s    productSummary
-	skus []SKU
-	p    Product
+	skus []api.SKU
+	p    api.Product
 }
 
 // Decode decodes line. The product is valid until the next Decode.
-func (g *GoccySummaryDecoder) Decode(line []byte) (*Product, error) {
+func (g *GoccySummaryDecoder) Decode(line []byte) (*api.Product, error) {
 	s := &g.s
 	*s = productSummary{SKUs: s.SKUs[:0]}
 	if err := json.Unmarshal(line, s); err != nil {
 		return nil, err
 	}
-	g.p = Product{ID: s.ID, Slug: s.Slug, Name: s.Name, Brand: s.Brand, Categories: s.Categories,
+	g.p = api.Product{ID: s.ID, Slug: s.Slug, Name: s.Name, Brand: s.Brand, Categories: s.Categories,
 		Image: s.Image, Popularity: s.Popularity}
 	g.skus = g.skus[:0]
 	for _, sku := range s.SKUs {
-		g.skus = append(g.skus, SKU{SKU: sku.SKU, Price: sku.Price, Availability: sku.Availability})
+		g.skus = append(g.skus, api.SKU{SKU: sku.SKU, Price: sku.Price, Availability: sku.Availability})
 	}
 	if n := len(g.skus); n > 0 {
 		g.p.SKUs = g.skus[:n:n]
@@ -123,11 +125,11 @@ func ReadDemoLines(tb testing.TB) [][]byte {
 // SnapshotLine returns p as the core's snapshot sends it: json.Marshal of
 // the product with an availability band on each SKU (cycling through the
 // bands by SKU index plus salt).
-func SnapshotLine(tb testing.TB, p *Product, salt int) []byte {
+func SnapshotLine(tb testing.TB, p *api.Product, salt int) []byte {
 	tb.Helper()
-	bands := []string{InStock, LowStock, OutOfStock}
+	bands := []string{api.InStock, api.LowStock, api.OutOfStock}
 	q := *p
-	q.SKUs = append([]SKU(nil), p.SKUs...)
+	q.SKUs = append([]api.SKU(nil), p.SKUs...)
 	for k := range q.SKUs {
 		q.SKUs[k].Availability = bands[(k+salt)%3]
 	}
