@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -152,12 +151,6 @@ func eventually(t *testing.T, within time.Duration, cond func() string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func bearer() []string { return []string{"Authorization", "Bearer " + adminToken} }
