@@ -22,6 +22,7 @@ import (
 	"shopedge/edge/suggest"
 	"shopedge/internal/app"
 	"shopedge/internal/config"
+	"shopedge/internal/openapi"
 )
 
 func main() {
@@ -152,6 +153,7 @@ func (m *Main) stopServices() error {
 func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
 	httpapi.RegisterSearch(r, m.searchHandlers())
+	openapi.Register(r, openapi.Edge) // GET /openapi.json: the public operations only
 }
 
 func (m *Main) searchHandlers() httpapi.SearchHandlers {
