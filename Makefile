@@ -49,13 +49,15 @@ test:
 chromium:
 	./scripts/ensure-chromium.sh
 
-## lint: gofmt (fails on unformatted files), go vet, staticcheck if installed
+## lint: gofmt (fails on unformatted files), go vet, go.mod/go.sum tidy
+## (fails when `go mod tidy` would change them) and staticcheck, pinned as
+## a tool in go.mod (`go tool staticcheck`: no separate install)
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
-	@if command -v staticcheck >/dev/null 2>&1; then staticcheck $(PKGS); \
-	else echo "staticcheck not installed: skipped"; fi
+	$(GO) mod tidy -diff
+	$(GO) tool staticcheck $(PKGS)
 
 ## bench: the Go benchmarks briefly, then the scenarios against the real
 ## binaries on loopback (each reports ratios to a baseline measured in the

@@ -28,6 +28,7 @@ import (
 	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/logging"
+	"shopedge/internal/openapi"
 	"shopedge/store"
 	"shopedge/store/embedded"
 	"shopedge/store/tikv"
@@ -256,6 +257,7 @@ func (m *Main) routes(r *router.Router) {
 	m.ShopAPI.Register(r)  // /v1/carts, /v1/checkout, /v1/orders
 	// /admin/v1/payments/unresolved, /admin/v1/refunds
 	m.AdminAPI.RegisterPayments(r, m.Checkout)
+	openapi.Register(r, openapi.Core) // GET /openapi.json: every operation the core serves
 }
 
 // Close stops in reverse order of Run: drain HTTP, stop services, close

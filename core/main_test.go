@@ -18,6 +18,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/internal/config/configtest"
+	"shopedge/internal/openapi"
 	"shopedge/internal/proctest"
 	"shopedge/store"
 	"shopedge/store/embedded"
@@ -125,6 +126,10 @@ func TestSingleCoreInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	proctest.CheckServing(t, "http://"+m.Addr(), 0, testInternalToken)
+	// GET /openapi.json serves the core's part of the document.
+	if r, want := proctest.Get(t, "http://"+m.Addr()+"/openapi.json"), mustDocument(t, openapi.Core); r.StatusCode() != 200 || string(r.Body()) != string(want) {
+		t.Fatalf("/openapi.json: %d, %d bytes, want the core document (%d bytes)", r.StatusCode(), len(r.Body()), len(want))
+	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -291,4 +296,13 @@ func TestConfigErrorsNameSettings(t *testing.T) {
 		return &c
 	}, "store.no_sync", "store.pessimistic", "store.async_commit", "store.one_pc", "internal_open", "checkout.group_commit",
 		"store.pd_endpoints") // checked for the tikv backend only, which the base does not use
+}
+
+func mustDocument(t *testing.T, tier openapi.Tier) []byte {
+	t.Helper()
+	b, err := openapi.Document(tier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

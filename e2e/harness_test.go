@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"shopedge/core/api"
+	"shopedge/internal/openapi"
+	"shopedge/internal/openapi/openapitest"
 	"shopedge/internal/proctest"
 )
 
@@ -57,10 +60,36 @@ func paymentEnv(payAddr string) []string {
 }
 
 func TestMain(m *testing.M) {
+	v, err := openapitest.Default()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	conformance = openapitest.NewTransport(nil, v)
+	client.Transport = conformance
 	code := m.Run()
 	bins.Remove()
+	failures, checked := conformance.Failures()
+	for _, f := range failures {
+		fmt.Fprintln(os.Stderr, f)
+	}
+	if len(failures) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %d of %d exchanges with the binaries do not conform to internal/openapi/openapi.json\n", len(failures), checked)
+		code = 1
+	} else if testing.Verbose() {
+		fmt.Printf("openapi: %d exchanges with the binaries conform to internal/openapi/openapi.json\n", checked)
+	}
 	os.Exit(code)
 }
+
+// conformance checks every exchange of client with a core or an edge
+// started by startProc against the OpenAPI document (internal/openapi):
+// do fails its test on a violation; requests sent without a *testing.T
+// (newRequest, waitStatus) fail the run in TestMain. A request the
+// document does not describe must be answered with an error it lists.
+// Exchanges with testpay and Varnish are not checked; the raw-connection
+// requests of the security suite bypass client and are not either.
+var conformance *openapitest.Transport
 
 // binaries returns the paths of the core and edge binaries.
 func binaries(t *testing.T) (core, edge string) {
@@ -74,6 +103,7 @@ func binaries(t *testing.T) (core, edge string) {
 func startProc(t *testing.T, name, bin string, env []string) *proctest.Process {
 	t.Helper()
 	p := proctest.Start(t, name, bin, proctest.CleanEnv(env...))
+	serves(name, env)
 	t.Cleanup(func() {
 		p.Kill() // all of its output, then the check
 		noCardNumbers(t, name, p.Logs())
@@ -97,13 +127,38 @@ func noCardNumbers(t *testing.T, name, logs string) {
 
 var client = &http.Client{Timeout: 10 * time.Second}
 
+// serves registers the listeners of a core or edge process named name
+// (core…, edge…) with conformance.
+func serves(name string, env []string) {
+	tier := openapi.Core
+	switch {
+	case strings.HasPrefix(name, "edge"):
+		tier = openapi.Edge
+	case !strings.HasPrefix(name, "core"):
+		return
+	}
+	for _, kv := range env {
+		for _, k := range []string{"SHOPEDGE_SERVER_ADDR=", "SHOPEDGE_OPS_ADDR="} {
+			if addr, ok := strings.CutPrefix(kv, k); ok {
+				conformance.Serve(addr, tier)
+			}
+		}
+	}
+}
+
 // do sends one request and returns status, headers and body.
 func do(t *testing.T, method, url string, body []byte, hdr ...string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	ctx, report := openapitest.Watch(context.Background())
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		for _, err := range report.Errors() {
+			t.Error(err)
+		}
+	}()
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -155,12 +210,6 @@ func eventually(t *testing.T, within time.Duration, cond func() string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func bearer() []string { return []string{"Authorization", "Bearer " + adminToken} }

@@ -25,6 +25,7 @@ import (
 	"shopedge/internal/app"
 	"shopedge/internal/config"
 	"shopedge/internal/logging"
+	"shopedge/internal/openapi"
 )
 
 func main() {
@@ -174,6 +175,7 @@ func (m *Main) routes(r *router.Router) {
 	m.API.Register(r) // products, suggest, forwarded writes, /admin/v1/purge
 	httpapi.RegisterSearch(r, m.searchHandlers())
 	httpapi.RegisterStorefront(r, m.Storefront) // /, /search, /c/{slug}, /cart, /checkout, /orders/{id}, /assets/
+	openapi.Register(r, openapi.Edge)           // GET /openapi.json: the public operations only
 }
 
 func (m *Main) searchHandlers() httpapi.SearchHandlers {

@@ -14,6 +14,7 @@ import (
 	"shopedge/core/api"
 	"shopedge/edge/follow/fakecore"
 	"shopedge/internal/config/configtest"
+	"shopedge/internal/openapi"
 	"shopedge/internal/proctest"
 )
 
@@ -115,6 +116,10 @@ func TestSingleEdgeInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	proctest.CheckServing(t, "http://"+m.Addr(), 10*time.Second, "test-admin-token")
+	// GET /openapi.json serves the edge's part of the document.
+	if r, want := proctest.Get(t, "http://"+m.Addr()+"/openapi.json"), mustDocument(t, openapi.Edge); r.StatusCode() != 200 || string(r.Body()) != string(want) {
+		t.Fatalf("/openapi.json: %d, %d bytes, want the edge document (%d bytes)", r.StatusCode(), len(r.Body()), len(want))
+	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,4 +141,13 @@ func TestConfigErrorsNameSettings(t *testing.T) {
 		c.AdminToken = "test-admin-token"
 		return &c
 	}, "internal_token", "pages.render_all_on_load", "pages.prerender", "suggest.category_words")
+}
+
+func mustDocument(t *testing.T, tier openapi.Tier) []byte {
+	t.Helper()
+	b, err := openapi.Document(tier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

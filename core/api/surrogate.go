@@ -1,5 +1,12 @@
 package api
 
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
 // Surrogate keys tag cached responses so a purge can drop a whole group:
 // every page of a product, a category or a brand. The edge sends them in the
 // Surrogate-Key header; purges (on the core, an edge, or a CDN via xkey) name
@@ -34,60 +41,116 @@ func SurrogateKeys(p *Product) []string {
 	return keys
 }
 
-// KeyToken lower-cases ASCII letters and turns every run of other bytes than
-// [a-z0-9] into one '-', trimming dashes at both ends: "Car Electronics &
-// GPS" → "car-electronics-gps". Non-ASCII bytes become separators, so keys are
-// header-safe.
+// KeyToken folds s to lower-case ASCII words joined by '-', trimming
+// dashes at both ends: "Car Electronics & GPS" → "car-electronics-gps",
+// "Crème Brûlée" → "creme-brulee". Keys and slugs are header- and
+// URL-safe. See appendToken for the folding.
 func KeyToken(s string) string {
-	b := make([]byte, 0, len(s))
-	dash := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			if dash && len(b) > 0 {
-				b = append(b, '-')
-			}
-			dash = false
-			b = append(b, c)
-		default:
-			dash = true
-		}
-	}
-	return string(b)
+	return string(appendToken(make([]byte, 0, len(s)), s, len(s)*3))
 }
 
-// Slug returns a product's URL slug: name lower-cased to [a-z0-9-] (runs of
-// other bytes become one '-', at most 80 bytes), then "-" and id, so slugs
-// are unique when ids are; the id alone when the name has no such bytes.
+// Slug returns a product's URL slug: KeyToken of name (at most 80 bytes),
+// then "-" and id, so slugs are unique when ids are; the id alone when the
+// name has no letter or digit that folds to ASCII.
 func Slug(name, id string) string {
 	return string(AppendSlug(make([]byte, 0, 82+len(id)), name, id))
 }
 
+// maxSlugName bounds the part of a slug made from the product's name.
+const maxSlugName = 80
+
 // AppendSlug appends Slug(name, id) to dst.
 func AppendSlug(dst []byte, name, id string) []byte {
-	start, dash := len(dst), false
-	for i := 0; i < len(name) && len(dst)-start < 80; i++ {
-		c := name[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			if dash && len(dst) > start {
-				dst = append(dst, '-')
-			}
-			dash = false
-			dst = append(dst, c)
-		default:
-			dash = true
-		}
-	}
+	start := len(dst)
+	dst = appendToken(dst, name, maxSlugName)
 	if len(dst) > start {
 		dst = append(dst, '-')
 	}
 	return append(dst, id...)
+}
+
+// appendToken appends s folded to [a-z0-9] words joined by single '-'
+// (none leading or trailing), at most max bytes. The folding is the
+// search normaliser's (edge/textnorm) narrowed to ASCII: letters and
+// digits are taken in their compatibility decomposition (NFKD) with the
+// accents dropped and ASCII letters lower-cased ("É" → "e", "ﬁ" → "fi",
+// "²" → "2"), a few letters without a decomposition spelled out ("ß" →
+// "ss", "æ" → "ae", "ø" → "o", "ł" → "l"); every other character
+// (punctuation, symbols such as "™", letters of other scripts) separates
+// words, and a combining mark is dropped without separating.
+func appendToken(dst []byte, s string, max int) []byte {
+	w := tokenWriter{dst: dst, start: len(dst), max: max}
+	for i := 0; i < len(s) && !w.full(); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			w.rune(r, s[i:i+size])
+			i += size
+			continue
+		}
+		w.ascii(c)
+		i++
+	}
+	return w.dst
+}
+
+// tokenWriter appends the words of appendToken.
+type tokenWriter struct {
+	dst        []byte
+	start, max int
+	dash       bool // a separator is pending
+}
+
+func (w *tokenWriter) full() bool { return len(w.dst)-w.start >= w.max }
+
+// ascii appends c lower-cased when it is a letter or digit, else marks a
+// separator.
+func (w *tokenWriter) ascii(c byte) {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		c += 'a' - 'A'
+	case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+	default:
+		w.dash = true
+		return
+	}
+	if w.dash && len(w.dst) > w.start {
+		w.dst = append(w.dst, '-')
+	}
+	w.dash = false
+	w.dst = append(w.dst, c)
+}
+
+// rune appends the ASCII folding of r (its bytes rs).
+func (w *tokenWriter) rune(r rune, rs string) {
+	switch {
+	case unicode.Is(unicode.Mn, r):
+		return // a combining accent: part of the letter before it
+	case !unicode.IsLetter(r) && !unicode.IsNumber(r):
+		w.dash = true
+		return
+	}
+	folded := spelled[r]
+	if folded == "" {
+		folded = norm.NFKD.String(rs)
+	}
+	n := len(w.dst)
+	for _, fr := range folded {
+		switch {
+		case w.full():
+		case fr < utf8.RuneSelf:
+			w.ascii(byte(fr)) // "½" is "1⁄2": the fraction slash separates
+		case !unicode.Is(unicode.Mn, fr):
+			w.dash = true
+		}
+	}
+	if len(w.dst) == n {
+		w.dash = true // nothing ASCII in it: another script
+	}
+}
+
+// spelled are the Latin letters NFKD leaves whole, as ASCII.
+var spelled = map[rune]string{
+	'ß': "ss", 'ẞ': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe", 'ø': "o", 'Ø': "o",
+	'đ': "d", 'Đ': "d", 'ð': "d", 'Ð': "d", 'ł': "l", 'Ł': "l", 'þ': "th", 'Þ': "th", 'ı': "i", 'ħ': "h", 'Ħ': "h",
 }

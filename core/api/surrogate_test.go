@@ -11,7 +11,12 @@ func TestKeyToken(t *testing.T) {
 	}
 	f("Car Electronics & GPS", "car-electronics-gps")
 	f("  TomTom ", "tomtom")
-	f("Café", "caf")
+	f("Café", "cafe")
+	f("Crème Brûlée", "creme-brulee")
+	f("Cre\u0300me", "creme") // a combining accent
+	f("Straße Øre Łódź", "strasse-ore-lodz")
+	f("ﬁne ½ m²", "fine-1-2-m2")
+	f("Galaxy S10™ Москва", "galaxy-s10")
 	f("", "")
 	f("a--b", "a-b")
 }
@@ -39,6 +44,8 @@ func TestSlug(t *testing.T) {
 	}
 	f(`TomTom - GO 500 5" GPS`, "1502983", "tomtom-go-500-5-gps-1502983")
 	f("™ ©", "ic-1", "ic-1")
+	f("Crème Brûlée", "p1", "creme-brulee-p1")
+	f("Привет", "p2", "p2")
 	f("", "x", "x")
 	long := Slug(string(make([]byte, 0))+"abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij", "9")
 	if len(long) > 82 || long[len(long)-2:] != "-9" {

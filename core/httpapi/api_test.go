@@ -93,7 +93,9 @@ func (e *testEnv) do(method, path, token string, body []byte, hdr ...string) res
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	h := map[string]string{}
-	resp.Header.VisitAll(func(k, v []byte) { h[string(k)] = string(v) })
+	for k, v := range resp.Header.All() {
+		h[string(k)] = string(v)
+	}
 	return result{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...), header: h}
 }
 

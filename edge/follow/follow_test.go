@@ -21,9 +21,8 @@ import (
 
 // recorder is a Sink that records what it receives.
 type recorder struct {
-	mu     sync.Mutex
-	calls  []string
-	loaded map[string]bool
+	mu    sync.Mutex
+	calls []string
 }
 
 func (r *recorder) add(s string) {

@@ -161,10 +161,10 @@ func (l *limiter) take(key []byte, rate float64, burst int) time.Duration {
 	var wait time.Duration
 	ttl := int(math.Ceil(float64(burst)/rate)) + 1
 	_, _, _ = l.cache.Update(key, func(v []byte, found bool) ([]byte, bool, int) {
-		tokens, last := float64(burst), now
+		tokens := float64(burst)
 		if found && len(v) == 16 {
 			tokens = math.Float64frombits(binary.LittleEndian.Uint64(v))
-			last = int64(binary.LittleEndian.Uint64(v[8:]))
+			last := int64(binary.LittleEndian.Uint64(v[8:]))
 			tokens = math.Min(float64(burst), tokens+float64(now-last)/1e9*rate)
 		}
 		if tokens >= 1 {

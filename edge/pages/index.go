@@ -130,10 +130,7 @@ func (x *index) bySlug(slug []byte) (uint32, bool) {
 // add returns a new slot for id (callers check lookup first).
 func (x *index) add(id string) uint32 { return addHashed(x, id, x.hashString(id)) }
 
-// addBytes is add for an id in bytes.
-func (x *index) addBytes(id []byte) uint32 { return addHashed(x, id, x.hash(id)) }
-
-// addBytesHashed is addBytes for an id whose hash is h.
+// addBytesHashed is add for an id in bytes whose hash is h.
 func (x *index) addBytesHashed(id []byte, h uint64) uint32 { return addHashed(x, id, h) }
 
 func addHashed[S string | []byte](x *index, id S, h uint64) uint32 {
@@ -158,15 +155,6 @@ func (x *index) setSlug(i uint32, slug string) {
 	var h uint64
 	if slug != "" {
 		h = x.hashString(slug)
-	}
-	x.setSlugHash(i, h)
-}
-
-// setSlugBytes is setSlug for a slug in bytes.
-func (x *index) setSlugBytes(i uint32, slug []byte) {
-	var h uint64
-	if len(slug) > 0 {
-		h = x.hash(slug)
 	}
 	x.setSlugHash(i, h)
 }

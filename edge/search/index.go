@@ -516,14 +516,6 @@ func (x *index) boost(band uint8) int64 {
 	return x.cfg.OutOfStockBoost
 }
 
-// docPairs appends ordinal o's pair ids to dst.
-func (x *index) docPairs(o uint32, dst []uint32) []uint32 {
-	if off := x.docs[o].pairs; off != noPairs {
-		dst, _ = readList(dst, x.px.at(off))
-	}
-	return dst
-}
-
 // docKeys appends the term keys (term id × nFields + field) of ordinal o
 // to dst, ascending and without repeats. With create, missing terms are
 // made (a product being posted); without, they are skipped.

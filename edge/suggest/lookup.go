@@ -21,8 +21,6 @@ type state struct {
 	catPos  []int32 // per category id: its position in cats + 1, 0 when absent
 	key     []byte
 	val     []byte
-	out     []byte
-	hl      [][2]int
 	known   []uint32
 	order   []int
 	matched []uint64  // ordinal<<32 | category id + 1 of every product matched

@@ -1,7 +1,6 @@
 package suggest
 
 import (
-	"unicode/utf8"
 	"unsafe"
 
 	"shopedge/edge/textnorm"
@@ -50,6 +49,3 @@ func capLen(w []byte, max int) int {
 	}
 	return len(w)
 }
-
-// runeCount returns the number of characters of w.
-func runeCount(w []byte) int { return utf8.RuneCount(w) }

@@ -35,6 +35,7 @@ type testConfig struct {
 	Log        testLog    `yaml:"log"`
 	Later      struct{}   `yaml:"later"`
 	Skipped    string     `yaml:"-"`
+	//lint:ignore U1000 the loader must skip unexported fields; this one proves it
 	unexported int
 }
 

@@ -2,6 +2,7 @@ package proctest
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,10 +10,15 @@ import (
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/internal/openapi/openapitest"
 )
 
 // Get sends a GET to url with the header pairs hdr (name, value, …) and
 // returns the response, failing the test on a transport error or after 5 s.
+// It is for shopedge's binaries: the exchange must conform to the OpenAPI
+// document (internal/openapi; see openapitest.Validator.Check for the
+// rules), else the test fails.
 func Get(tb testing.TB, url string, hdr ...string) *fasthttp.Response {
 	tb.Helper()
 	req := fasthttp.AcquireRequest()
@@ -25,7 +31,29 @@ func Get(tb testing.TB, url string, hdr ...string) *fasthttp.Response {
 	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
 		tb.Fatalf("GET %s: %v", url, err)
 	}
+	checkConformance(tb, req, resp)
 	return resp
+}
+
+// checkConformance fails tb when the exchange does not conform to the
+// OpenAPI document.
+func checkConformance(tb testing.TB, req *fasthttp.Request, resp *fasthttp.Response) {
+	tb.Helper()
+	v, err := openapitest.Default()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x := openapitest.Exchange{Method: string(req.Header.Method()), URL: req.URI().String(),
+		RequestHeader: http.Header{}, Status: resp.StatusCode(), Header: http.Header{}, Body: resp.Body()}
+	for k, v := range req.Header.All() {
+		x.RequestHeader.Add(string(k), string(v))
+	}
+	for k, v := range resp.Header.All() {
+		x.Header.Add(string(k), string(v))
+	}
+	if err := v.Check(x); err != nil {
+		tb.Error(err)
+	}
 }
 
 // promLine matches one sample line of the Prometheus text format.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"shopedge/store"
 )
@@ -176,7 +177,7 @@ func (db *DB) View(ctx context.Context, fn func(tx store.Txn) error) error {
 		b := btx.Bucket(bucketName)
 		return fn(&readTxn{b: b, c: b.Cursor()})
 	})
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return store.ErrClosed
 	}
 	return err

@@ -214,12 +214,12 @@ func testEmptyAndBinaryValues(t *testing.T, s store.Store) {
 		err := tx.Scan([]byte(""), nil, 0, func(k, v []byte) error {
 			n++
 			if !bytes.Equal(v, vals[string(k)]) {
-				return fmt.Errorf("Scan %s = %x, want %x", k, v, vals[string(k)])
+				return fmt.Errorf("tx.Scan: %s = %x, want %x", k, v, vals[string(k)])
 			}
 			return nil
 		})
 		if err == nil && n != len(vals) {
-			err = fmt.Errorf("Scan saw %d keys, want %d", n, len(vals))
+			err = fmt.Errorf("tx.Scan saw %d keys, want %d", n, len(vals))
 		}
 		return err
 	})
@@ -601,10 +601,10 @@ func testViewIsReadOnly(t *testing.T, s store.Store) {
 	set(t, s, "a", "1")
 	err := s.View(context.Background(), func(tx store.Txn) error {
 		if err := tx.Set([]byte("a"), []byte("2")); !errors.Is(err, store.ErrReadOnly) {
-			return fmt.Errorf("Set in View = %v, want ErrReadOnly", err)
+			return fmt.Errorf("tx.Set in View = %v, want ErrReadOnly", err)
 		}
 		if err := tx.Delete([]byte("a")); !errors.Is(err, store.ErrReadOnly) {
-			return fmt.Errorf("Delete in View = %v, want ErrReadOnly", err)
+			return fmt.Errorf("tx.Delete in View = %v, want ErrReadOnly", err)
 		}
 		return nil
 	})

@@ -32,8 +32,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {})
-	http.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {})
+	// /healthz and /readyz answer as shopedge's binaries do (Get checks
+	// answers against shopedge's OpenAPI document).
+	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"ok"}`)
+	})
+	http.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"ready"}`)
+	})
 	http.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "# TYPE fake_total counter")
 		for i := 0; i < 10; i++ {
@@ -43,6 +51,7 @@ func main() {
 	})
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-ID", r.Header.Get("X-Request-ID"))
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(404)
 		fmt.Fprint(w, `{"error":{"code":"not_found","message":"no route"}}`)
 	})
