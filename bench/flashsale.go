@@ -710,15 +710,6 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 	return time.Duration(ticks) * (time.Second / 100), nil
 }
 
-// decodeError returns the *api.Error in an error body, or nil.
-func decodeError(b []byte) error {
-	var eb api.ErrorBody
-	if json.Unmarshal(b, &eb) != nil || eb.Error == nil {
-		return nil
-	}
-	return eb.Error
-}
-
 // prepareCarts creates n carts through the target, each filled by lines,
 // and returns the ids of those that were prepared, the first failure and
 // the number of failures. More than 5% failed buyers is an error.

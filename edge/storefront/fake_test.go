@@ -41,12 +41,6 @@ func (e *fakeEngine) remove(id string) {
 	delete(e.products, id)
 }
 
-func (e *fakeEngine) searchCount() int {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.searches
-}
-
 var fakeBuckets = [][2]int64{{0, 5000}, {5000, 10000}, {10000, 25000}, {25000, 50000}, {50000, 100000}, {100000, 0}}
 
 func (e *fakeEngine) Parse(args *fasthttp.Args) (api.SearchParams, error) {

@@ -18,7 +18,6 @@ var (
 	vGzip            = []byte("gzip")
 	vOne             = []byte("1")
 	vNoReferrer      = []byte("no-referrer")
-	vNoStore         = []byte("no-store")
 	ctHTML           = []byte("text/html; charset=utf-8")
 )
 
