@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"shopedge/internal/jsonesc"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -123,26 +124,20 @@ func unescapeJSON(dst, s []byte) []byte {
 			continue
 		}
 		i++
+		if b, ok := jsonesc.Control(s[i]); ok {
+			dst = append(dst, b)
+			continue
+		}
 		switch s[i] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
 		case 'u':
-			r, ok := hex4(s, i+1)
+			r, ok := jsonesc.Hex4(s, i+1)
 			if !ok {
 				dst = append(dst, '\\', 'u')
 				continue
 			}
 			i += 4
 			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(s, i+3); ok && s[i+1] == '\\' && s[i+2] == 'u' {
+				if r2, ok := jsonesc.Hex4(s, i+3); ok && s[i+1] == '\\' && s[i+2] == 'u' {
 					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 						r = d
 						i += 6
@@ -191,26 +186,4 @@ func CardDataIn(req *fasthttp.Request) string {
 		return "body"
 	}
 	return ""
-}
-
-// hex4 decodes the four hex digits at s[i].
-func hex4(s []byte, i int) (rune, bool) {
-	if len(s)-i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }

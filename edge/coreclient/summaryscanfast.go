@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"shopedge/internal/jsonesc"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -309,9 +310,9 @@ func appendEscape(dst, s []byte, b int) ([]byte, int, bool) {
 	case n == 0:
 		return dst, 0, false
 	case n == 6:
-		if r, _ := hex4(s, b+2); utf16.IsSurrogate(r) {
+		if r, _ := jsonesc.Hex4(s, b+2); utf16.IsSurrogate(r) {
 			if len(s)-b >= 12 && s[b+6] == '\\' && s[b+7] == 'u' && escapeLen(s, b+6) == 6 {
-				r2, _ := hex4(s, b+8)
+				r2, _ := jsonesc.Hex4(s, b+8)
 				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 					return utf8.AppendRune(dst, d), b + 12, true
 				}

@@ -1,6 +1,7 @@
 package coreclient
 
 import (
+	"shopedge/internal/jsonesc"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,33 +21,11 @@ func escapeLen(s []byte, i int) int {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		return 2
 	case 'u':
-		if _, ok := hex4(s, i+2); ok {
+		if _, ok := jsonesc.Hex4(s, i+2); ok {
 			return 6
 		}
 	}
 	return 0
-}
-
-// hex4 decodes the four hex digits at s[i].
-func hex4(s []byte, i int) (rune, bool) {
-	if len(s)-i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 // appendUnescaped appends the unescaped contents of a string whose
@@ -63,24 +42,18 @@ func appendUnescaped(dst, raw []byte) []byte {
 			break
 		}
 		i = j + 2
+		if b, ok := jsonesc.Control(raw[j+1]); ok {
+			dst = append(dst, b)
+			continue
+		}
 		switch raw[j+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
 		case 'u':
-			r, _ := hex4(raw, j+2)
+			r, _ := jsonesc.Hex4(raw, j+2)
 			i = j + 6
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if len(raw)-i >= 6 && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2, _ = hex4(raw, i+2)
+					r2, _ = jsonesc.Hex4(raw, i+2)
 				}
 				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 					r = d
