@@ -28,6 +28,7 @@ type state struct {
 	pg     pager
 	key    []byte
 	val    []byte
+	args   queryArgs // the request's parameters (see parseArgs)
 }
 
 func newState() *state {
