@@ -42,6 +42,8 @@ func (x *index) finishLoad(seq uint64) []stepTime {
 	step("sort terms")
 	x.buildOrders()
 	step("orders")
+	x.foldValues()
+	step("fold values")
 	x.chooseFacets()
 	step("facets")
 	x.loading = false
@@ -383,8 +385,73 @@ func (x *index) attrWords() {
 	}
 }
 
+// foldValues merges the spellings of an attribute's values that differ
+// only in case ("Yellow", "yellow": one facet value, one filter) into the
+// pair of the spelling most products have (the byte-wise smaller one on
+// a tie, so "Yellow" before "yellow"), and keys values by foldValue.
+// Pairs no live product has are dropped. An attribute found to have more
+// than AttrMaxValues folded values cannot be a facet (see chooseFacets):
+// it is left as it is, which bounds the work on attributes such as EANs
+// with a value per product.
+func (x *index) foldValues() {
+	x.merged = map[uint32]uint32{}
+	groups := map[string][]uint32{}
+	for id := range x.attrs {
+		a := &x.attrs[id]
+		clear(groups)
+		many := false
+		for v, p := range a.values {
+			if x.pairs[p].post.IsEmpty() {
+				continue
+			}
+			k := foldValue(v)
+			if _, ok := groups[k]; !ok && len(groups) == x.cfg.AttrMaxValues {
+				many = true
+				break
+			}
+			groups[k] = append(groups[k], p)
+		}
+		if many {
+			continue
+		}
+		values := make(map[string]uint32, len(groups))
+		for k, ps := range groups {
+			win := ps[0]
+			for _, p := range ps[1:] {
+				cw, cp := x.pairs[win].post.GetCardinality(), x.pairs[p].post.GetCardinality()
+				if cp > cw || cp == cw && x.pairs[p].value < x.pairs[win].value {
+					win = p
+				}
+			}
+			if len(ps) > 1 {
+				var posts []*roaring.Bitmap
+				for _, p := range ps {
+					posts = append(posts, x.pairs[p].post)
+				}
+				x.pairs[win].post = roaring.FastOr(posts...)
+				for _, p := range ps {
+					if p != win {
+						x.pairs[p] = pair{attr: uint32(id)}
+						x.merged[p] = win
+					}
+				}
+			}
+			if k == x.pairs[win].value {
+				k = x.pairs[win].value // share the pair's string
+			}
+			values[k] = win
+		}
+		for _, p := range a.values {
+			if x.pairs[p].post != nil && x.pairs[p].post.IsEmpty() {
+				x.pairs[p] = pair{attr: uint32(id)}
+			}
+		}
+		a.values = values
+	}
+}
+
 // rebuildPairs keeps the facet attributes' values only in the products'
-// pair lists.
+// pair lists, each value folded into the pair foldValues chose.
 func (x *index) rebuildPairs() {
 	var np arena
 	var ids []uint32
@@ -396,9 +463,16 @@ func (x *index) rebuildPairs() {
 		ids, _ = readList(ids[:0], x.px.at(d.pairs))
 		kept := ids[:0]
 		for _, p := range ids {
+			if to, ok := x.merged[p]; ok {
+				p = to
+			}
 			if x.pairs[p].post != nil {
 				kept = append(kept, p)
 			}
+		}
+		if len(x.merged) > 0 {
+			slices.Sort(kept)
+			kept = slices.Compact(kept)
 		}
 		d.pairs = noPairs
 		if len(kept) > 0 {
@@ -407,4 +481,5 @@ func (x *index) rebuildPairs() {
 		}
 	}
 	x.px = np
+	x.merged = nil
 }

@@ -32,15 +32,14 @@ func (s *Service) HandleSearch(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	p, err := s.Parse(ctx.QueryArgs())
-	if err != nil {
+	st := s.pool.Get().(*state)
+	defer s.pool.Put(st)
+	if err := s.parseArgs(ctx.QueryArgs(), st); err != nil {
 		api.WriteError(ctx, err)
 		return
 	}
-	st := s.pool.Get().(*state)
-	defer s.pool.Put(st)
-	_ = st.q.Normalize(p.Query) // valid: Parse checked it
-	st.key = appendKey(st.key[:0], gen, &p, st.q.Text)
+	_ = st.q.Normalize(st.args.p.Query) // valid: parseArgs checked it
+	st.key = appendKey(st.key[:0], gen, &st.args, st.q.Text)
 	if s.cache != nil {
 		st.val = s.cache.Get(st.val[:0], st.key)
 		if len(st.val) > 0 {
@@ -51,6 +50,7 @@ func (s *Service) HandleSearch(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	s.misses.Inc()
+	p := st.args.params()
 	x := s.idx.Load()
 	x.mu.RLock()
 	res := x.search(&p, st)

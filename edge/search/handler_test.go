@@ -222,13 +222,14 @@ func TestCacheKeyNormalised(t *testing.T) {
 	s := newSmall(t)
 	key := func(raw string) string {
 		t.Helper()
-		p, err := parseQuery(s, raw)
-		if err != nil {
+		var args fasthttp.Args
+		args.Parse(raw)
+		st := newState()
+		if err := s.parseArgs(&args, st); err != nil {
 			t.Fatal(err)
 		}
-		st := newState()
-		_ = st.q.Normalize(p.Query)
-		return string(appendKey(nil, 7, &p, st.q.Text))
+		_ = st.q.Normalize(st.args.p.Query)
+		return string(appendKey(nil, 7, &st.args, st.q.Text))
 	}
 	same := func(a, b string) {
 		t.Helper()

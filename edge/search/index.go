@@ -121,8 +121,12 @@ type brand struct {
 // attr is an attribute name of the catalog. Only facet attributes (see
 // Config.AttrMinShare) keep their values once a snapshot is loaded.
 type attr struct {
-	name   string
-	values map[string]uint32 // value → pair id
+	name string
+	// values maps a value to its pair id: while loading, each spelling
+	// has its own; from finishLoad on, the values of facet attributes
+	// are keyed by foldValue, so spellings differing only in case share
+	// one pair, shown with the spelling most products had at the load.
+	values map[string]uint32
 	facet  bool
 	share  float64 // of the whole catalog
 }
@@ -242,6 +246,7 @@ type index struct {
 	attrs   []attr
 	attrIDs map[string]uint32
 	pairs   []pair
+	merged  map[uint32]uint32 // while finishing a load: pair id → the one it was folded into
 
 	dirs, curs interner
 
@@ -423,7 +428,11 @@ func (x *index) pairsOf(attrs []kv, dst []uint32) []uint32 {
 		if !x.loading && !at.facet {
 			continue
 		}
-		p, ok := at.values[a.v]
+		key := a.v
+		if !x.loading {
+			key = foldValue(a.v) // see attr.values
+		}
+		p, ok := at.values[key]
 		if !ok {
 			p = uint32(len(x.pairs))
 			v := strings.Clone(a.v)
@@ -435,13 +444,23 @@ func (x *index) pairsOf(attrs []kv, dst []uint32) []uint32 {
 				pr.words = x.valueWords(v)
 			}
 			x.pairs = append(x.pairs, pr)
-			at.values[v] = p
+			if key == a.v {
+				key = v
+			} else {
+				key = strings.Clone(key)
+			}
+			at.values[key] = p
 		}
 		dst = append(dst, p)
 	}
 	slices.Sort(dst)
 	return dst
 }
+
+// foldValue returns the key of an attribute value in a facet: values
+// differing only in case ("Yellow", "yellow") are one value. It returns
+// v itself when v has no upper case.
+func foldValue(v string) string { return strings.ToLower(v) }
 
 // valueWords returns the term ids of the words of an attribute value.
 func (x *index) valueWords(v string) []uint32 {

@@ -21,17 +21,22 @@ type oracle struct {
 	// Fixed at the snapshot load, as the index's.
 	facet    map[string]bool     // facet attributes
 	catAttrs map[string][]string // category name → its facet attributes, most present first
-	ranges   []int64
+	// shown spelling of each folded value of the facet attributes: the
+	// most common one at the load (ties: byte-wise smaller), then the
+	// first seen of a value new to the feed
+	display map[string]map[string]string
+	ranges  []int64
 }
 
 func newOracle(cfg Config, snapshot []*api.Product) *oracle {
 	o := &oracle{cfg: cfg, products: map[string]*api.Product{}, seqs: map[string]uint64{}, dead: map[string]uint64{},
-		facet: map[string]bool{}, catAttrs: map[string][]string{}}
+		facet: map[string]bool{}, catAttrs: map[string][]string{}, display: map[string]map[string]string{}}
 	for _, p := range snapshot {
 		o.products[p.ID] = p
 		o.seqs[p.ID] = 1
 	}
 	o.chooseFacets()
+	o.chooseSpellings()
 	var prices []int64
 	for _, p := range o.products {
 		if pr, ok := minPrice(p); ok && pr > 0 {
@@ -54,7 +59,7 @@ func (o *oracle) chooseFacets() {
 			if values[k] == nil {
 				values[k] = map[string]bool{}
 			}
-			values[k][v] = true
+			values[k][strings.ToLower(v)] = true
 		}
 	}
 	has := func(p *api.Product, a string) bool { return p.Attributes[a] != "" }
@@ -107,6 +112,40 @@ func (o *oracle) chooseFacets() {
 			o.catAttrs[c] = append(o.catAttrs[c], s.a)
 		}
 	}
+}
+
+// chooseSpellings fixes the shown spelling of each facet value: the one
+// most products of the snapshot have.
+func (o *oracle) chooseSpellings() {
+	n := map[string]map[string]int{}
+	for _, p := range o.products {
+		for k, v := range p.Attributes {
+			if o.facet[k] && v != "" {
+				if n[k] == nil {
+					n[k] = map[string]int{}
+				}
+				n[k][v]++
+			}
+		}
+	}
+	for k, counts := range n {
+		o.display[k] = map[string]string{}
+		for v, c := range counts {
+			f := strings.ToLower(v)
+			cur, ok := o.display[k][f]
+			if !ok || c > counts[cur] || c == counts[cur] && v < cur {
+				o.display[k][f] = v
+			}
+		}
+	}
+}
+
+// shown returns the facet spelling of value v of attribute a.
+func (o *oracle) shown(a, v string) string {
+	if d, ok := o.display[a][strings.ToLower(v)]; ok {
+		return d
+	}
+	return v
 }
 
 // pathNames returns the distinct non-empty category names of p's path.
@@ -261,7 +300,8 @@ func (o *oracle) search(p api.SearchParams) *api.SearchResult {
 	}
 	inAttr := func(a string) func(*api.Product) bool {
 		return func(pr *api.Product) bool {
-			return o.facet[a] && pr.Attributes[a] != "" && slices.Contains(p.Attributes[a], pr.Attributes[a])
+			v := pr.Attributes[a]
+			return o.facet[a] && v != "" && slices.ContainsFunc(p.Attributes[a], func(s string) bool { return strings.ToLower(s) == strings.ToLower(v) })
 		}
 	}
 	type flt struct {
@@ -387,12 +427,18 @@ func (o *oracle) search(p api.SearchParams) *api.SearchResult {
 		}
 	}
 	for _, a := range shown {
+		var selected []string
+		for _, v := range p.Attributes[a] {
+			if s := o.shown(a, v); !slices.Contains(selected, s) {
+				selected = append(selected, s)
+			}
+		}
 		out.Facets.Attributes[a] = list(count("attr."+a, func(pr *api.Product) []string {
 			if v := pr.Attributes[a]; v != "" {
-				return []string{v}
+				return []string{o.shown(a, v)}
 			}
 			return nil
-		}), p.Attributes[a])
+		}), selected)
 	}
 	return out
 }
@@ -481,6 +527,16 @@ func (o *oracle) upsert(p *api.Product, seq uint64) {
 	delete(o.dead, p.ID)
 	o.products[p.ID] = p
 	o.seqs[p.ID] = seq
+	for k, v := range p.Attributes {
+		if o.facet[k] && v != "" {
+			if o.display[k] == nil {
+				o.display[k] = map[string]string{}
+			}
+			if f := strings.ToLower(v); o.display[k][f] == "" {
+				o.display[k][f] = v
+			}
+		}
+	}
 }
 
 func (o *oracle) remove(id string, seq uint64) {

@@ -39,7 +39,7 @@ var catTree = [][]string{
 }
 
 var attrPool = map[string][]string{
-	"color":    {"Black", "White", "Red", "Alpha Blue"},
+	"color":    {"Black", "White", "Red", "Alpha Blue", "black", "alpha blue", "RED"}, // 4 values as shown
 	"size":     {"S", "M", "L"},
 	"material": {"Gamma Steel", "Plastic"},
 	"lonely":   {"Only"},
@@ -320,7 +320,7 @@ func (g *gen) event(o *oracle, seq uint64) *api.Event {
 		if p.Attributes == nil {
 			p.Attributes = map[string]string{}
 		}
-		p.Attributes["color"] = g.pick(append(attrPool["color"], "Green"))
+		p.Attributes["color"] = g.pick(append(attrPool["color"], "Green", "green"))
 	case 5: // a stale state: ignored
 		np := g.product(id)
 		return &api.Event{Seq: o.seqs[id], Type: api.EventUpsert, Product: np}

@@ -28,6 +28,7 @@ type state struct {
 	pg     pager
 	key    []byte
 	val    []byte
+	args   queryArgs // the request's parameters (see parseArgs)
 }
 
 func newState() *state {
@@ -108,7 +109,7 @@ func (x *index) search(p *api.SearchParams, st *state) *api.SearchResult {
 		}
 		a := &x.attrs[id]
 		fs = append(fs, filter{kind: facetAttr, attr: id, set: x.union(p.Attributes[name], func(v string) *roaring.Bitmap {
-			if pid, ok := a.values[v]; ok {
+			if pid, ok := a.values[foldValue(v)]; ok {
 				return x.pairs[pid].post
 			}
 			return nil
@@ -234,15 +235,27 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 		}
 		counts := map[string]int{}
 		var vals []string
-		for v, pid := range a.values {
+		for _, pid := range a.values {
 			if c := int(b.AndCardinality(x.pairs[pid].post)); c > 0 {
+				v := x.pairs[pid].value // the shown spelling
 				counts[v] = c
 				vals = append(vals, v)
 			}
 		}
 		slices.Sort(vals)
+		// A selected value is shown as its facet value is ("yellow"
+		// selected marks "Yellow").
+		var selected []string
+		for _, v := range p.Attributes[a.name] {
+			if pid, ok := a.values[foldValue(v)]; ok {
+				v = x.pairs[pid].value
+			}
+			selected = append(selected, v)
+		}
+		slices.Sort(selected)
+		selected = slices.Compact(selected)
 		f.Attributes[a.name] = topValues(len(vals), func(i int) (string, int) { return vals[i], counts[vals[i]] },
-			p.Attributes[a.name], x.cfg.FacetValues, func(v string) int { return counts[v] })
+			selected, x.cfg.FacetValues, func(v string) int { return counts[v] })
 	}
 }
 

@@ -179,24 +179,34 @@ func (s *Service) Seq() uint64 { return s.seq.Load() }
 // over-long queries. Empty values count as absent (a submitted form's
 // empty fields).
 func (s *Service) Parse(args *fasthttp.Args) (api.SearchParams, error) {
-	x := s.idx.Load()
-	x.mu.RLock()
-	p, err := parse(&s.cfg, args, func(name string) bool {
-		id, ok := x.attrIDs[name]
-		return ok && x.attrs[id].facet
-	})
-	x.mu.RUnlock()
-	if err != nil {
-		s.bad.Inc()
-		return p, err
-	}
 	st := s.pool.Get().(*state)
 	defer s.pool.Put(st)
-	if err := check(&s.cfg, &p, st.q); err != nil {
-		s.bad.Inc()
-		return p, err
+	if err := s.parseArgs(args, st); err != nil {
+		return api.SearchParams{}, err
 	}
-	return p, nil
+	return st.args.params(), nil
+}
+
+// parseArgs parses and checks args into st.args (see queryArgs), with no
+// allocation unless they are invalid.
+func (s *Service) parseArgs(args *fasthttp.Args, st *state) error {
+	x := s.idx.Load()
+	x.mu.RLock()
+	err := parseArgs(&s.cfg, args, x, &st.args)
+	x.mu.RUnlock()
+	if err == nil {
+		err = check(&s.cfg, &st.args.p, st.q)
+	}
+	if err != nil {
+		s.bad.Inc()
+	}
+	return err
+}
+
+// facetAttr reports whether name is an attribute searches can filter on.
+func (x *index) facetAttr(name string) bool {
+	id, ok := x.attrIDs[name]
+	return ok && x.attrs[id].facet
 }
 
 // Search answers p, as GET /v1/search would, without the answer cache.
