@@ -3,7 +3,7 @@ package pages
 import "encoding/binary"
 
 // Entry is one stored representation as read from the cache. Its slices
-// point into the buffer passed to Store.Get and are valid as long as it.
+// point into the buffer passed to Cache.Lookup and are valid as long as it.
 type Entry struct {
 	ETag         []byte
 	SurrogateKey []byte

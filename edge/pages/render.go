@@ -38,7 +38,7 @@ type Rendered struct {
 	ID   string
 	Slug string
 	// Tail is the product's surrogate keys other than its product key,
-	// space-separated (categories, brand). Interned by the Store.
+	// space-separated (categories, brand). Interned by the Cache.
 	Tail string
 	// Popularity is the product's ranking score.
 	Popularity int64
