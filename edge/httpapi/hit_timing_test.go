@@ -107,9 +107,9 @@ func BenchmarkStoreGet(b *testing.B) {
 	id := []byte("5191101")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		buf := make([]byte, 0, 16<<10)
 		for pb.Next() {
-			buf = a.deps.Pages.Lookup(buf[:0], pages.JSON, pages.ByID, id).Buf
+			r := a.deps.Pages.Lookup(&a.bufs, pages.JSON, pages.ByID, id)
+			r.Release()
 		}
 	})
 }

@@ -112,15 +112,13 @@ func checkID(v []byte) string {
 // a slug, per by) from the page cache, fetching it from the core on a
 // miss.
 func (a *API) serve(ctx *fasthttp.RequestCtx, by pages.By, key []byte, v pages.Variant) {
-	bp := a.bufs.Get().(*[]byte)
-	r := a.deps.Pages.Lookup((*bp)[:0], v, by, key)
+	r := a.deps.Pages.Lookup(&a.bufs, v, by, key)
 	switch r.Found {
 	case pages.Shared, pages.Copied:
 		a.hits.Inc()
 		a.write(ctx, r.Entry, v, r.Found == pages.Shared)
 	}
-	*bp = r.Buf
-	a.bufs.Put(bp)
+	r.Release()
 	switch r.Found {
 	case pages.Miss:
 		a.misses.Inc()

@@ -131,9 +131,10 @@ const (
 // Result is what Lookup found.
 type Result struct {
 	Entry Entry
-	// Buf is the caller's buffer, grown if needed: hand it back to its
-	// pool whatever was found.
-	Buf []byte
+	// bufs and buf: the buffer borrowed for an off-heap read, handed
+	// back by Release.
+	bufs *sync.Pool
+	buf  *[]byte
 	// ID is the product's id (for BySlug, the id the slug maps to; it is
 	// immutable and must not be modified). It is nil when Found is Shared
 	// or NoSlug.
@@ -142,14 +143,24 @@ type Result struct {
 	Found Found
 }
 
+// Release hands the buffer a Copied entry points into back to the
+// caller's pool; the entry must not be used after.
+func (r *Result) Release() {
+	if r.buf != nil {
+		r.bufs.Put(r.buf)
+		r.buf = nil
+	}
+}
+
 // Lookup is a request's one call into the cache: it finds representation
 // v of the product named by key (an id or a slug, per by), trying the hot
-// tier and then the off-heap cache, which appends into dst. What the
+// tier and then the off-heap cache. Only an off-heap read takes a buffer
+// (a *[]byte) from the caller's pool bufs (nil: a new buffer) and appends
+// into it; call Result.Release when done with the entry. What the
 // off-heap cache returns is offered to the hot tier (by id, and by slug
-// for a lookup by slug). It allocates nothing when dst has room and the
-// hot tier does not take the entry.
-func (s *Cache) Lookup(dst []byte, v Variant, by By, key []byte) (r Result) {
-	r.Buf = dst
+// for a lookup by slug). It allocates nothing when the pooled buffer has
+// room and the hot tier does not take the entry.
+func (s *Cache) Lookup(bufs *sync.Pool, v Variant, by By, key []byte) (r Result) {
 	var slug slugRef
 	id := key
 	if by == BySlug {
@@ -176,8 +187,15 @@ func (s *Cache) Lookup(dst []byte, v Variant, by By, key []byte) (r Result) {
 			return r
 		}
 	}
+	var dst []byte
+	if bufs != nil {
+		r.bufs, r.buf = bufs, bufs.Get().(*[]byte)
+		dst = (*r.buf)[:0]
+	}
 	e, buf, ok := s.get(dst, v, id)
-	r.Buf = buf
+	if r.buf != nil {
+		*r.buf = buf
+	}
 	if !ok {
 		return r // Miss
 	}
