@@ -226,7 +226,7 @@ func (s *Cache) get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 func (s *Cache) read(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
 	s.offHeapReads.Inc()
 	n := len(dst)
-	dst = AppendKey(dst, v, id)
+	dst = appendKey(dst, v, id)
 	key := dst[n:]
 	buf = s.cache.Get(dst, key)
 	if len(buf) == len(dst) {
@@ -305,14 +305,14 @@ func (s *Cache) Put(p *api.Product, seq uint64) (*Rendered, error) {
 }
 
 // PutFor is Put rendering and storing only what a request for v needs
-// (MaskFor): a new state of p, so its other representations are dropped
+// (maskFor): a new state of p, so its other representations are dropped
 // and rendered again when asked for.
 func (s *Cache) PutFor(p *api.Product, seq uint64, v Variant) (*Rendered, error) {
-	return s.put(p, seq, MaskFor(v))
+	return s.put(p, seq, maskFor(v))
 }
 
 func (s *Cache) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
-	r, err := RenderFor(p, mask, s.cfg.GzipLevel)
+	r, err := renderFor(p, mask, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		return nil, err
@@ -377,7 +377,7 @@ func (s *Cache) setVariants(i uint32, r *Rendered, mask uint8) {
 		if mask&bit == 0 {
 			continue
 		}
-		key = AppendKey(key[:0], v, []byte(r.ID))
+		key = appendKey(key[:0], v, []byte(r.ID))
 		if r.Bodies[v] == nil {
 			s.delVariant(sl, key, v)
 			sl.have &^= bit
@@ -426,9 +426,9 @@ func (s *Cache) Fill(id string) (r *Rendered, ok bool) {
 }
 
 // FillFor is Fill rendering and storing only what a request for v needs
-// (MaskFor); the product's other representations are left as they are.
+// (maskFor); the product's other representations are left as they are.
 func (s *Cache) FillFor(id string, v Variant) (r *Rendered, ok bool) {
-	return s.fillMask(id, MaskFor(v))
+	return s.fillMask(id, maskFor(v))
 }
 
 func (s *Cache) fillMask(id string, mask uint8) (r *Rendered, ok bool) {
@@ -461,7 +461,7 @@ func (s *Cache) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool
 		s.log.Error().Err(err).Bytes("id", id).Msg("BUG: stored product JSON does not decode")
 		return nil, buf, false
 	}
-	r, err := RenderFor(&p, mask, s.cfg.GzipLevel)
+	r, err := renderFor(&p, mask, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		return nil, buf, false

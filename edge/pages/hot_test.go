@@ -347,7 +347,7 @@ func TestHotTierTagsAreHints(t *testing.T) {
 	ht.slots[0].tag.Store(tagOf(ht.hashOf(JSON, []byte("a"))))
 	ht.slots[1].tag.Store(tagOf(ht.hashOf(JSON, []byte("b"))))
 	// A bump still drops what the slots hold, whatever their tags.
-	ht.invalidate(AppendKey(nil, JSON, []byte("a")))
+	ht.invalidate(appendKey(nil, JSON, []byte("a")))
 	if _, ok := ht.get(JSON, []byte("a")); ok {
 		t.Fatal("served after invalidate")
 	}
@@ -423,7 +423,7 @@ func TestHotTierByteBudget(t *testing.T) {
 				id := fmt.Sprint("k", (i*7+g)%64)
 				ht.offer(JSON, []byte(id), entry(id), ht.versions(JSON, []byte(id)))
 				if i%100 == 0 {
-					ht.invalidate(AppendKey(nil, JSON, []byte(id)))
+					ht.invalidate(appendKey(nil, JSON, []byte(id)))
 				}
 			}
 		}()

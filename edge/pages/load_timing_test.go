@@ -230,7 +230,7 @@ func benchLoadBaseline(b *testing.B, n int) {
 			if over {
 				continue
 			}
-			key = AppendKey(key[:0], JSON, []byte(c.sums[i].ID))
+			key = appendKey(key[:0], JSON, []byte(c.sums[i].ID))
 			fc.Set(key, c.line(i))
 		}
 		wall += time.Since(t0)

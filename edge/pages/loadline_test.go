@@ -130,7 +130,7 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 		ps = append(ps, p)
 	}
 	loadAll(s, 1, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	stored, html := 0, 0
 	for i, p := range ps {
 		_, _, ok := s.get(nil, JSON, []byte(p.ID))

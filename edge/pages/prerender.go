@@ -170,8 +170,8 @@ func (s *Cache) stopPrerender() {
 	}
 }
 
-// WaitPrerender waits until the running background pass, if any, ends.
-func (s *Cache) WaitPrerender() {
+// waitPrerender waits until the running background pass, if any, ends.
+func (s *Cache) waitPrerender() {
 	s.pmu.Lock()
 	p := s.pass
 	s.pmu.Unlock()

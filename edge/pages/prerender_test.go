@@ -53,7 +53,7 @@ func TestPrerenderRendersEveryProductAfterLoad(t *testing.T) {
 	s, ms := mustNewPrerenderStore(t, 2, 0.8)
 	ps := testProducts(t)
 	loadAll(s, 3, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	for _, p := range ps {
 		if !stored(t, s, p) {
 			t.Fatalf("%s: not every representation prerendered", p.ID)
@@ -69,7 +69,7 @@ func TestPrerenderRendersEveryProductAfterLoad(t *testing.T) {
 	}
 	// A reload keeps serving; its pass renders again what the load replaced.
 	loadAll(s, 4, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	for _, p := range ps {
 		if !stored(t, s, p) {
 			t.Fatalf("%s: not prerendered after a reload", p.ID)
@@ -88,7 +88,7 @@ func TestPrerenderMostPopularFirstWithinBudget(t *testing.T) {
 		ps = append(ps, p)
 	}
 	loadAll(s, 1, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	minIn, maxOut, in := int64(1<<62), int64(-1), 0
 	for _, p := range ps {
 		if _, _, ok := s.get(nil, HTML, []byte(p.ID)); ok {
@@ -167,7 +167,7 @@ func TestPrerenderStoppedByNextLoad(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		loadAll(s, uint64(round+1), ps...) // BeginLoad stops the previous pass
 	}
-	s.WaitPrerender()
+	s.waitPrerender()
 	for _, p := range ps {
 		if !stored(t, s, p) {
 			t.Fatalf("%s: not prerendered after the last load", p.ID)
