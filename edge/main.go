@@ -40,7 +40,7 @@ type Main struct {
 
 	// Domain services, constructed by startServices in this order.
 	Core      *coreclient.Client
-	Pages     *pages.Store
+	Pages     *pages.Cache
 	Suggest   *suggest.Service
 	Search    *search.Service
 	SoldOut   *soldout.Set

@@ -34,7 +34,7 @@ type FeedState interface {
 // Deps are the API's collaborators. Pages, Follower, Core and Metrics are
 // required; Suggest and Forward are mounted when non-nil.
 type Deps struct {
-	Pages    *pages.Store
+	Pages    *pages.Cache
 	Follower FeedState
 	Core     *coreclient.Client
 	Log      zerolog.Logger

@@ -46,10 +46,10 @@ type staticFeed struct{ ready, connected atomic.Bool }
 func (s *staticFeed) Ready() bool     { return s.ready.Load() }
 func (s *staticFeed) Connected() bool { return s.connected.Load() }
 
-func newStore(tb testing.TB) *pages.Store { return newStoreHot(tb, pages.DefaultConfig().HotEntries) }
+func newStore(tb testing.TB) *pages.Cache { return newStoreHot(tb, pages.DefaultConfig().HotEntries) }
 
 // newStoreHot is newStore with a hot tier of hot entries (0: off).
-func newStoreHot(tb testing.TB, hot int) *pages.Store {
+func newStoreHot(tb testing.TB, hot int) *pages.Cache {
 	tb.Helper()
 	ps, err := pages.New(pages.Config{CacheBytes: 32 << 20, Workers: 2, GzipLevel: 5, HotEntries: hot, HotMaxBytes: pages.DefaultConfig().HotMaxBytes, HotBytes: pages.DefaultConfig().HotBytes},
 		zerolog.Nop(), metrics.NewSet())
@@ -63,7 +63,7 @@ func newStoreHot(tb testing.TB, hot int) *pages.Store {
 // served on an in-memory listener.
 type env struct {
 	core     *fakecore.Core
-	pages    *pages.Store
+	pages    *pages.Cache
 	follower *follow.Follower
 	api      *API
 	client   *fasthttp.HostClient
@@ -174,4 +174,11 @@ func (e *env) send(method, uri string, body string, headers ...string) (*fasthtt
 	}
 	err := e.client.DoTimeout(req, resp, 10*time.Second)
 	return resp, err
+}
+
+// held reports whether the page cache holds representation v of id (in
+// the hot tier or the off-heap cache).
+func held(c *pages.Cache, v pages.Variant, id []byte) bool {
+	f := c.Lookup(nil, v, pages.ByID, id).Found
+	return f == pages.Shared || f == pages.Copied
 }

@@ -20,7 +20,7 @@ func benchAPI(b testing.TB) *API {
 // newHitAPI returns an API over a store loaded with the real test
 // products, without a core (every request must be a hit), with a hot tier
 // of hot entries (0: off).
-func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Store) {
+func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Cache) {
 	tb.Helper()
 	ps := newStoreHot(tb, hot)
 	ps.BeginLoad()
@@ -36,7 +36,7 @@ func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Store) {
 
 // apiOver returns an API over ps without a core: its feed is ready, and
 // connected or not.
-func apiOver(ps *pages.Store, connected bool) *API {
+func apiOver(ps *pages.Cache, connected bool) *API {
 	feed := &staticFeed{}
 	feed.ready.Store(true)
 	feed.connected.Store(connected)
@@ -101,15 +101,15 @@ func BenchmarkBaselineFixed2KB(b *testing.B) {
 	benchHandler(b, h, "/v1/products/1")
 }
 
-// BenchmarkStoreGet measures the page store lookup alone.
+// BenchmarkStoreGet measures the page cache lookup alone.
 func BenchmarkStoreGet(b *testing.B) {
 	a := benchAPI(b)
 	id := []byte("5191101")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		buf := make([]byte, 0, 16<<10)
 		for pb.Next() {
-			_, buf, _ = a.deps.Pages.Get(buf[:0], pages.JSON, id)
+			r := a.deps.Pages.Lookup(&a.bufs, pages.JSON, pages.ByID, id)
+			r.Release()
 		}
 	})
 }

@@ -41,7 +41,7 @@ func (a *API) ProductJSON(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	a.serve(ctx, id, variant(ctx, pages.JSON), nil, nil)
+	a.serve(ctx, pages.ByID, id, variant(ctx, pages.JSON))
 }
 
 // ProductHTML serves GET|HEAD /products/{slug}.
@@ -50,19 +50,7 @@ func (a *API) ProductHTML(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	v := variant(ctx, pages.HTML)
-	e, ref, ok := a.deps.Pages.GetSharedBySlug(v, slug)
-	if ok {
-		a.hits.Inc()
-		a.write(ctx, e, v, true)
-		return
-	}
-	id, known := a.deps.Pages.IDBySlug(slug)
-	if !known {
-		a.missSlug(ctx, string(slug))
-		return
-	}
-	a.serve(ctx, id, v, &ref, slug)
+	a.serve(ctx, pages.BySlug, slug, variant(ctx, pages.HTML))
 }
 
 // variant returns base, or its gzip twin when the client accepts gzip.
@@ -120,33 +108,23 @@ func checkID(v []byte) string {
 	return ""
 }
 
-// serve writes id's representation v from the page store, fetching it
-// from the core on a miss. A request by slug passes the slug and the ref
-// its hot-tier lookup returned, so that what is read is offered to the
-// tier by slug too.
-func (a *API) serve(ctx *fasthttp.RequestCtx, id []byte, v pages.Variant, ref *pages.SlugRef, slug []byte) {
-	if e, ok := a.deps.Pages.GetShared(v, id); ok {
-		if ref != nil {
-			a.deps.Pages.OfferBySlug(*ref, slug, e)
-		}
+// serve writes representation v of the product named by key (an id or
+// a slug, per by) from the page cache, fetching it from the core on a
+// miss.
+func (a *API) serve(ctx *fasthttp.RequestCtx, by pages.By, key []byte, v pages.Variant) {
+	r := a.deps.Pages.Lookup(&a.bufs, v, by, key)
+	switch r.Found {
+	case pages.Shared, pages.Copied:
 		a.hits.Inc()
-		a.write(ctx, e, v, true)
-		return
+		a.write(ctx, r.Entry, v, r.Found == pages.Shared)
 	}
-	bp := a.bufs.Get().(*[]byte)
-	e, buf, ok := a.deps.Pages.Get((*bp)[:0], v, id)
-	if ok {
-		if ref != nil {
-			a.deps.Pages.OfferBySlug(*ref, slug, e)
-		}
-		a.hits.Inc()
-		a.write(ctx, e, v, false)
-	}
-	*bp = buf
-	a.bufs.Put(bp)
-	if !ok {
+	r.Release()
+	switch r.Found {
+	case pages.Miss:
 		a.misses.Inc()
-		a.miss(ctx, string(id), v)
+		a.miss(ctx, string(r.ID), v)
+	case pages.NoSlug:
+		a.missSlug(ctx, string(key))
 	}
 }
 

@@ -15,7 +15,7 @@ func TestPurgeAuth(t *testing.T) {
 			t.Errorf("Authorization %q: %d %s", auth, r.StatusCode(), r.Body())
 		}
 	}
-	if _, _, ok := e.pages.Get(nil, 0, []byte(e.products[0].ID)); !ok {
+	if ok := held(e.pages, 0, []byte(e.products[0].ID)); !ok {
 		t.Fatal("an unauthorized purge dropped a page")
 	}
 }
@@ -51,7 +51,7 @@ func TestPurgeBadBodies(t *testing.T) {
 		}
 	}
 	for _, p := range e.products {
-		if _, _, ok := e.pages.Get(nil, 0, []byte(p.ID)); !ok {
+		if ok := held(e.pages, 0, []byte(p.ID)); !ok {
 			t.Fatal("a rejected purge dropped a page")
 		}
 	}
@@ -69,10 +69,10 @@ func TestPurgeDropsAndRefetches(t *testing.T) {
 	if r.StatusCode() != 200 || string(r.Body()) != `{"purged":1}` {
 		t.Fatalf("purge: %d %s", r.StatusCode(), r.Body())
 	}
-	if _, _, ok := e.pages.Get(nil, 0, []byte(a.ID)); ok {
+	if ok := held(e.pages, 0, []byte(a.ID)); ok {
 		t.Fatal("purged page still stored")
 	}
-	if _, _, ok := e.pages.Get(nil, 0, []byte(b.ID)); !ok {
+	if ok := held(e.pages, 0, []byte(b.ID)); !ok {
 		t.Fatal("purge dropped another product")
 	}
 	calls := e.core.Calls("product")
@@ -88,7 +88,7 @@ func TestPurgeDropsAndRefetches(t *testing.T) {
 		t.Fatalf("purge all: %d %s", r.StatusCode(), r.Body())
 	}
 	for _, p := range e.products {
-		if _, _, ok := e.pages.Get(nil, 0, []byte(p.ID)); ok {
+		if ok := held(e.pages, 0, []byte(p.ID)); ok {
 			t.Fatal("page survives purge all")
 		}
 	}

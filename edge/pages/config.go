@@ -1,7 +1,7 @@
 // Package pages keeps the edge's precomputed product pages: every product
 // rendered once, when it changes, as JSON and HTML (plain and gzip) with a
 // strong ETag and its Surrogate-Key header, stored off-heap in fastcache.
-// A Store is a follow.Sink: it is filled from the core's snapshot and kept
+// A Cache is a follow.Sink: it is filled from the core's snapshot and kept
 // current by the change feed; requests only look bytes up.
 package pages
 
@@ -11,7 +11,7 @@ import (
 	"shopedge/internal/config"
 )
 
-// Config configures a Store.
+// Config configures a Cache.
 type Config struct {
 	// CacheBytes is the off-heap budget for rendered bytes. Entries beyond
 	// it are evicted and fetched from the core again on demand.

@@ -3,7 +3,7 @@ package pages
 import "encoding/binary"
 
 // Entry is one stored representation as read from the cache. Its slices
-// point into the buffer passed to Store.Get and are valid as long as it.
+// point into the buffer passed to Cache.Lookup and are valid as long as it.
 type Entry struct {
 	ETag         []byte
 	SurrogateKey []byte
@@ -23,8 +23,8 @@ const (
 	maxSmall = 60 << 10 // fastcache drops Set entries of 64 KiB or more
 )
 
-// AppendKey appends the cache key of id's representation v to dst.
-func AppendKey(dst []byte, v Variant, id []byte) []byte {
+// appendKey appends the cache key of id's representation v to dst.
+func appendKey(dst []byte, v Variant, id []byte) []byte {
 	dst = append(dst, byte(v))
 	return append(dst, id...)
 }

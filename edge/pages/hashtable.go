@@ -6,7 +6,7 @@ import "math/bits"
 // addressing table with linear probing over one flat, pointer-free array:
 // the keys are seeded hashes already, so a lookup costs no hashing and
 // usually one cache miss, and a million entries cost the garbage
-// collector nothing to scan. It is guarded by its owner (Store.mu for the
+// collector nothing to scan. It is guarded by its owner (Cache.mu for the
 // index's tables). The zero value is an empty table.
 type hashTable struct {
 	e []htEntry // len is 0 or a power of two; h == 0 marks a free entry

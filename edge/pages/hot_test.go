@@ -15,15 +15,15 @@ import (
 )
 
 // shared returns the hot-tier JSON of id after one Get has offered it.
-func shared(tb testing.TB, s *Store, id string) (string, bool) {
+func shared(tb testing.TB, s *Cache, id string) (string, bool) {
 	tb.Helper()
-	if e, ok := s.GetShared(JSON, []byte(id)); ok {
+	if e, ok := s.getShared(JSON, []byte(id)); ok {
 		return string(e.Body), true
 	}
-	if _, _, ok := s.Get(nil, JSON, []byte(id)); !ok {
+	if _, _, ok := s.get(nil, JSON, []byte(id)); !ok {
 		return "", false
 	}
-	e, ok := s.GetShared(JSON, []byte(id))
+	e, ok := s.getShared(JSON, []byte(id))
 	if !ok {
 		tb.Fatalf("%s: Get did not fill an empty hot slot", id)
 	}
@@ -38,14 +38,14 @@ func TestHotTierServesLatestState(t *testing.T) {
 	}
 	// Every kind of change makes the hot entry go at once.
 	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("1", "Phone", 2)})
-	if e, ok := s.GetShared(JSON, []byte("1")); ok {
+	if e, ok := s.getShared(JSON, []byte("1")); ok {
 		t.Fatalf("hot tier kept the old state after an upsert: %s", e.Body)
 	}
 	if got, _ := shared(t, s, "1"); !strings.Contains(got, "Phone v2") {
 		t.Fatalf("after upsert: %q", got)
 	}
 	s.Purge([]string{"brand-acme"})
-	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+	if _, ok := s.getShared(JSON, []byte("1")); ok {
 		t.Fatal("hot tier kept a purged page")
 	}
 	if got, ok := shared(t, s, "1"); ok {
@@ -56,13 +56,13 @@ func TestHotTierServesLatestState(t *testing.T) {
 		t.Fatalf("after second upsert: %q", got)
 	}
 	s.PurgeAll()
-	if _, ok := s.GetShared(JSON, []byte("2")); ok {
+	if _, ok := s.getShared(JSON, []byte("2")); ok {
 		t.Fatal("hot tier kept a page after PurgeAll")
 	}
 	s.Apply(&api.Event{Seq: 4, Type: api.EventUpsert, Product: product("2", "Tablet", 4)})
 	shared(t, s, "2")
 	s.Apply(&api.Event{Seq: 5, Type: api.EventDelete, ID: "2"})
-	if _, ok := s.GetShared(JSON, []byte("2")); ok {
+	if _, ok := s.getShared(JSON, []byte("2")); ok {
 		t.Fatal("hot tier kept a deleted product")
 	}
 	// A reload that changes the product drops its hot entry too.
@@ -78,16 +78,16 @@ func TestHotTierOffAndSizeLimit(t *testing.T) {
 	cfg := hotConfig(0)
 	s := mustNewStoreCfg(t, cfg)
 	loadAll(s, 1, product("1", "Phone", 1))
-	s.Get(nil, JSON, []byte("1"))
-	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+	s.get(nil, JSON, []byte("1"))
+	if _, ok := s.getShared(JSON, []byte("1")); ok {
 		t.Fatal("hot tier answered while off")
 	}
 	cfg.HotEntries = 16
 	cfg.HotMaxBytes = 64 // smaller than any page
 	s = mustNewStoreCfg(t, cfg)
 	loadAll(s, 1, product("1", "Phone", 1))
-	s.Get(nil, JSON, []byte("1"))
-	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+	s.get(nil, JSON, []byte("1"))
+	if _, ok := s.getShared(JSON, []byte("1")); ok {
 		t.Fatal("hot tier kept a page over hot_max_bytes")
 	}
 }
@@ -130,9 +130,9 @@ func TestHotTierNeverGoesBack(t *testing.T) {
 				k := n % len(ids)
 				floor := written[k].Load()
 				var got int64
-				if e, ok := s.GetShared(JSON, []byte(ids[k])); ok {
+				if e, ok := s.getShared(JSON, []byte(ids[k])); ok {
 					got = version(e.Body)
-				} else if e, b, ok := s.Get(buf[:0], JSON, []byte(ids[k])); ok {
+				} else if e, b, ok := s.get(buf[:0], JSON, []byte(ids[k])); ok {
 					got = version(e.Body)
 					buf = b
 				} else {
@@ -159,7 +159,7 @@ func TestHotTierNeverGoesBack(t *testing.T) {
 	}
 }
 
-func mustNewStoreCfg(tb testing.TB, cfg Config) *Store {
+func mustNewStoreCfg(tb testing.TB, cfg Config) *Cache {
 	tb.Helper()
 	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
 	if err != nil {
@@ -169,27 +169,29 @@ func mustNewStoreCfg(tb testing.TB, cfg Config) *Store {
 }
 
 // sharedHTML reads the HTML of the product at slug the way the edge does:
-// the hot tier by slug, else IDBySlug and Get, offering what it read.
-func sharedHTML(tb testing.TB, s *Store, slug string) (string, bool) {
+// one Lookup by slug (hot tier by slug, else by id, offering what it
+// read), else rendered from the stored JSON, as a miss is (not offered).
+func sharedHTML(tb testing.TB, s *Cache, slug string) (string, bool) {
 	tb.Helper()
-	e, ref, ok := s.GetSharedBySlug(HTML, []byte(slug))
-	if ok {
-		return string(e.Body), true
-	}
-	id, known := s.IDBySlug([]byte(slug))
-	if !known {
-		return "", false
-	}
-	e, _, ok = s.Get(nil, HTML, id)
-	if !ok { // rendered from the stored JSON, as a miss is: not offered
-		r, ok := s.Fill(string(id))
+	r := s.Lookup(nil, HTML, BySlug, []byte(slug))
+	switch r.Found {
+	case Shared, Copied:
+		return string(r.Entry.Body), true
+	case Miss:
+		rd, ok := s.Fill(string(r.ID))
 		if !ok {
 			return "", false
 		}
-		return string(r.Bodies[HTML]), true
+		return string(rd.Bodies[HTML]), true
 	}
-	s.OfferBySlug(ref, []byte(slug), e)
-	return string(e.Body), true
+	return "", false
+}
+
+// hotBySlug reports whether the hot tier holds the HTML of slug (a
+// Lookup by slug that ends in the tier before reading the index).
+func hotBySlug(s *Cache, slug string) bool {
+	_, _, ok := s.hot.getSlug(HTML, []byte(slug), s.x.hash([]byte(slug)))
+	return ok
 }
 
 func TestHotTierBySlugServesLatestState(t *testing.T) {
@@ -197,7 +199,7 @@ func TestHotTierBySlugServesLatestState(t *testing.T) {
 	loadAll(s, 1, product("1", "Phone", 1), product("2", "Tablet", 1))
 	check := func(slug, want string, wantHot bool) {
 		t.Helper()
-		if _, _, hot := s.GetSharedBySlug(HTML, []byte(slug)); hot != wantHot {
+		if hot := hotBySlug(s, slug); hot != wantHot {
 			t.Fatalf("%s: in the hot tier %v, want %v", slug, hot, wantHot)
 		}
 		got, ok := sharedHTML(t, s, slug)
@@ -213,7 +215,7 @@ func TestHotTierBySlugServesLatestState(t *testing.T) {
 		if got2, _ := sharedHTML(t, s, slug); got2 != got {
 			t.Fatalf("%s: second read differs", slug)
 		}
-		if _, _, hot := s.GetSharedBySlug(HTML, []byte(slug)); !hot {
+		if hot := hotBySlug(s, slug); !hot {
 			t.Fatalf("%s: not in the hot tier after a read", slug)
 		}
 	}
@@ -236,7 +238,7 @@ func TestHotTierBySlugServesLatestState(t *testing.T) {
 	check("slug-1", "Tablet v4", false)
 	check("slug-1", "Tablet v4", true)
 	s.Purge([]string{"2"})
-	if _, _, hot := s.GetSharedBySlug(HTML, []byte("slug-1")); hot {
+	if hot := hotBySlug(s, "slug-1"); hot {
 		t.Fatal("purged page still in the hot tier by slug")
 	}
 	check("slug-1", "", false) // no bytes left: the edge fetches it from the core
@@ -244,7 +246,7 @@ func TestHotTierBySlugServesLatestState(t *testing.T) {
 	check("slug-1", "", false)
 	check("moved-1", "Phone v3", true)
 	s.PurgeAll()
-	if _, _, hot := s.GetSharedBySlug(HTML, []byte("moved-1")); hot {
+	if hot := hotBySlug(s, "moved-1"); hot {
 		t.Fatal("page in the hot tier by slug after PurgeAll")
 	}
 }
@@ -257,16 +259,16 @@ func TestHotTierSetHoldsTwo(t *testing.T) {
 	shared(t, s, "1")
 	shared(t, s, "2")
 	for _, id := range []string{"1", "2"} {
-		if _, ok := s.GetShared(JSON, []byte(id)); !ok {
+		if _, ok := s.getShared(JSON, []byte(id)); !ok {
 			t.Fatalf("%s not held beside the other", id)
 		}
 	}
 	took := 0
 	for range 400 {
-		if _, _, ok := s.Get(nil, JSON, []byte("3")); !ok {
+		if _, _, ok := s.get(nil, JSON, []byte("3")); !ok {
 			t.Fatal("3 not stored")
 		}
-		if _, ok := s.GetShared(JSON, []byte("3")); ok {
+		if _, ok := s.getShared(JSON, []byte("3")); ok {
 			took++
 			break
 		}
@@ -274,8 +276,8 @@ func TestHotTierSetHoldsTwo(t *testing.T) {
 	if took == 0 {
 		t.Fatal("a third representation never took a slot over")
 	}
-	_, ok1 := s.GetShared(JSON, []byte("1"))
-	_, ok2 := s.GetShared(JSON, []byte("2"))
+	_, ok1 := s.getShared(JSON, []byte("1"))
+	_, ok2 := s.getShared(JSON, []byte("2"))
 	if ok1 == ok2 {
 		t.Fatalf("after the takeover: 1 held %v, 2 held %v; want exactly one", ok1, ok2)
 	}
@@ -299,13 +301,13 @@ func TestHotTierFilledByRequestsOnly(t *testing.T) {
 	if _, ok := s.Fill("1"); !ok {
 		t.Fatal("Fill found no stored JSON")
 	}
-	if _, ok := s.GetShared(JSON, []byte("1")); ok {
+	if _, ok := s.getShared(JSON, []byte("1")); ok {
 		t.Fatal("a render from the stored JSON filled the hot tier")
 	}
-	if _, _, ok := s.Get(nil, JSON, []byte("1")); !ok {
+	if _, _, ok := s.get(nil, JSON, []byte("1")); !ok {
 		t.Fatal("JSON not stored")
 	}
-	if _, ok := s.GetShared(JSON, []byte("1")); !ok {
+	if _, ok := s.getShared(JSON, []byte("1")); !ok {
 		t.Fatal("a request's Get did not fill an empty hot slot")
 	}
 }
@@ -345,7 +347,7 @@ func TestHotTierTagsAreHints(t *testing.T) {
 	ht.slots[0].tag.Store(tagOf(ht.hashOf(JSON, []byte("a"))))
 	ht.slots[1].tag.Store(tagOf(ht.hashOf(JSON, []byte("b"))))
 	// A bump still drops what the slots hold, whatever their tags.
-	ht.invalidate(AppendKey(nil, JSON, []byte("a")))
+	ht.invalidate(appendKey(nil, JSON, []byte("a")))
 	if _, ok := ht.get(JSON, []byte("a")); ok {
 		t.Fatal("served after invalidate")
 	}
@@ -421,7 +423,7 @@ func TestHotTierByteBudget(t *testing.T) {
 				id := fmt.Sprint("k", (i*7+g)%64)
 				ht.offer(JSON, []byte(id), entry(id), ht.versions(JSON, []byte(id)))
 				if i%100 == 0 {
-					ht.invalidate(AppendKey(nil, JSON, []byte(id)))
+					ht.invalidate(appendKey(nil, JSON, []byte(id)))
 				}
 			}
 		}()

@@ -42,7 +42,7 @@ const (
 )
 
 // index maps ids and slugs to slots and surrogate keys to their members.
-// It is guarded by Store.mu. Slices returned by id and slug alias the
+// It is guarded by Cache.mu. Slices returned by id and slug alias the
 // append-only names arena: its bytes are never modified, so they stay
 // valid (and unchanged) after the lock is released.
 //

@@ -134,7 +134,7 @@ func cpuTime(tb testing.TB) time.Duration {
 
 // benchLoadStore returns a store configured as an edge's default, with
 // no background prerender pass (it starts after the load is done).
-func benchLoadStore(b *testing.B) *Store {
+func benchLoadStore(b *testing.B) *Cache {
 	cfg := DefaultConfig()
 	cfg.Prerender = false
 	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
@@ -190,7 +190,7 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-func loadLines(s *Store, c *benchCatalog) {
+func loadLines(s *Cache, c *benchCatalog) {
 	s.BeginLoad()
 	for i := range c.sums {
 		s.LoadLine(&c.sums[i], c.line(i))
@@ -230,7 +230,7 @@ func benchLoadBaseline(b *testing.B, n int) {
 			if over {
 				continue
 			}
-			key = AppendKey(key[:0], JSON, []byte(c.sums[i].ID))
+			key = appendKey(key[:0], JSON, []byte(c.sums[i].ID))
 			fc.Set(key, c.line(i))
 		}
 		wall += time.Since(t0)

@@ -100,7 +100,7 @@ func (b *loadBatch) add(p *api.Product, line []byte, t *tailRef) {
 }
 
 // tailRef is a surrogate tail as the loader found it, with its number in
-// the index once a load worker resolved it (under Store.mu), so products
+// the index once a load worker resolved it (under Cache.mu), so products
 // sharing the tail skip the index's string lookup.
 type tailRef struct {
 	tail string
@@ -209,7 +209,7 @@ type loadWorker struct {
 
 // prepBatch fills in the ETags of b's values and the index's hashes of
 // its ids and slugs. It takes no lock: the index's seed never changes.
-func (s *Store) prepBatch(b *loadBatch) {
+func (s *Cache) prepBatch(b *loadBatch) {
 	for k := range b.items {
 		it := &b.items[k]
 		putETag((*[etagLen]byte)(b.arena[it.val.start+1:]), b.arena[it.body:it.val.end])
@@ -223,7 +223,7 @@ func (s *Store) prepBatch(b *loadBatch) {
 
 // storeBatch stores the products of b, prepared, as loaded by load gen
 // under one acquisition of s.mu.
-func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
+func (s *Cache) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 	ids := 0
 	for k := range b.items {
 		ids += int(b.items[k].key.end-b.items[k].key.start) - 1
@@ -247,7 +247,7 @@ func (s *Store) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {
 // the product is indexed without bytes. A product whose stored JSON is
 // byte for byte the loaded one keeps its other representations: a reload
 // re-renders only what changed. s.mu is held.
-func (s *Store) storeLoaded(w *loadWorker, b *loadBatch, it *loadItem, indexOnly bool, gen uint32) {
+func (s *Cache) storeLoaded(w *loadWorker, b *loadBatch, it *loadItem, indexOnly bool, gen uint32) {
 	key := b.bytes(it.key) // its variant byte is changed below: the batch is the store goroutine's
 	id := key[1:]
 	var val []byte

@@ -43,14 +43,14 @@ func TestLoadLineMatchesRender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, _, ok := s.Get(nil, JSON, []byte(p.ID))
+		e, _, ok := s.get(nil, JSON, []byte(p.ID))
 		if !ok {
 			t.Fatalf("%.20s: not stored", p.ID)
 		}
 		if !bytes.Equal(e.Body, r.Bodies[JSON]) || !bytes.Equal(e.ETag, r.ETags[JSON]) || !bytes.Equal(e.SurrogateKey, r.SurrogateKey) {
 			t.Fatalf("%.20s: stored entry differs from RenderJSON:\n%s\n%s", p.ID, e.SurrogateKey, r.SurrogateKey)
 		}
-		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
+		if id, ok := s.idBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
 			t.Fatalf("%.20s: slug lookup", p.ID)
 		}
 	}
@@ -69,10 +69,10 @@ func TestReloadKeepsUnchangedRenderings(t *testing.T) {
 	s.Fill("b")
 	b2 := product("b", "Phone", 2)
 	loadAll(s, 2, a, b2)
-	if e, _, ok := s.Get(nil, HTML, []byte("a")); !ok || !strings.Contains(string(e.Body), "Phone v1") {
+	if e, _, ok := s.get(nil, HTML, []byte("a")); !ok || !strings.Contains(string(e.Body), "Phone v1") {
 		t.Fatal("an unchanged product lost its HTML in a reload")
 	}
-	if _, _, ok := s.Get(nil, HTML, []byte("b")); ok {
+	if _, _, ok := s.get(nil, HTML, []byte("b")); ok {
 		t.Fatal("a changed product kept its old HTML")
 	}
 	if !strings.Contains(body(t, s, "b"), "Phone v2") {
@@ -130,17 +130,17 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 		ps = append(ps, p)
 	}
 	loadAll(s, 1, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	stored, html := 0, 0
 	for i, p := range ps {
-		_, _, ok := s.Get(nil, JSON, []byte(p.ID))
+		_, _, ok := s.get(nil, JSON, []byte(p.ID))
 		if ok && stored != i {
 			t.Fatalf("%s stored after an unstored more popular product", p.ID)
 		}
 		if ok {
 			stored++
 		}
-		if _, _, ok := s.Get(nil, HTML, []byte(p.ID)); ok {
+		if _, _, ok := s.get(nil, HTML, []byte(p.ID)); ok {
 			if html != i {
 				t.Fatalf("%s prerendered out of popularity order", p.ID)
 			}
@@ -149,7 +149,7 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 		if !s.Known([]byte(p.ID)) {
 			t.Fatalf("%s not indexed", p.ID)
 		}
-		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
+		if id, ok := s.idBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
 			t.Fatalf("%s: slug not indexed", p.ID)
 		}
 	}
@@ -204,10 +204,10 @@ func TestLoadDuplicateLastWins(t *testing.T) {
 		if b := body(t, s, id); !strings.Contains(b, "Phone v3") {
 			t.Fatalf("%s: stored %.80s, want its last line", id, b)
 		}
-		if got, ok := s.IDBySlug([]byte(fmt.Sprintf("slug-3-p%03d", i))); !ok || string(got) != id {
+		if got, ok := s.idBySlug([]byte(fmt.Sprintf("slug-3-p%03d", i))); !ok || string(got) != id {
 			t.Fatalf("%s: last slug → %q %v", id, got, ok)
 		}
-		if _, ok := s.IDBySlug([]byte(fmt.Sprintf("slug-2-p%03d", i))); ok {
+		if _, ok := s.idBySlug([]byte(fmt.Sprintf("slug-2-p%03d", i))); ok {
 			t.Fatalf("%s: an earlier slug still resolves", id)
 		}
 	}

@@ -33,7 +33,7 @@ const prerenderCheckEvery = 32
 // stored, unless prerendering is off. It returns at once; the pass is
 // registered before it returns, so the next BeginLoad stops it. s.mu must
 // not be held.
-func (s *Store) startPrerender() {
+func (s *Cache) startPrerender() {
 	if !s.cfg.Prerender {
 		return
 	}
@@ -50,7 +50,7 @@ func (s *Store) startPrerender() {
 
 // runPrerender lists the products to render, most popular first, and
 // renders them on PrerenderWorkers goroutines.
-func (s *Store) runPrerender(p *prerender) {
+func (s *Cache) runPrerender(p *prerender) {
 	if s.cacheFill() >= s.cfg.PrerenderMaxFill {
 		s.log.Info().Msg("page store cache is full; HTML and gzip stay rendered on first request")
 		return
@@ -108,7 +108,7 @@ func (s *Store) runPrerender(p *prerender) {
 
 // prerenderList returns the live slots stored as JSON only, most popular
 // first.
-func (s *Store) prerenderList() []uint32 {
+func (s *Cache) prerenderList() []uint32 {
 	type cand struct {
 		i   uint32
 		pop int64
@@ -141,7 +141,7 @@ func (s *Store) prerenderList() []uint32 {
 // prerenderOne renders slot i's remaining representations from its stored
 // JSON; ok is false when it was skipped (changed, deleted, purged or
 // evicted meanwhile, or already rendered by a request).
-func (s *Store) prerenderOne(i uint32, buf []byte) ([]byte, bool) {
+func (s *Cache) prerenderOne(i uint32, buf []byte) ([]byte, bool) {
 	s.mu.RLock()
 	sl := &s.x.slots[i]
 	skip := sl.flags&(flagDeleted|flagFree) != 0 || sl.have&(1<<JSON) == 0 || sl.have&(1<<HTML) != 0
@@ -159,7 +159,7 @@ func (s *Store) prerenderOne(i uint32, buf []byte) ([]byte, bool) {
 }
 
 // stopPrerender stops the running pass, if any, and waits for its workers.
-func (s *Store) stopPrerender() {
+func (s *Cache) stopPrerender() {
 	s.pmu.Lock()
 	p := s.pass
 	s.pass = nil
@@ -170,8 +170,8 @@ func (s *Store) stopPrerender() {
 	}
 }
 
-// WaitPrerender waits until the running background pass, if any, ends.
-func (s *Store) WaitPrerender() {
+// waitPrerender waits until the running background pass, if any, ends.
+func (s *Cache) waitPrerender() {
 	s.pmu.Lock()
 	p := s.pass
 	s.pmu.Unlock()
@@ -182,13 +182,13 @@ func (s *Store) WaitPrerender() {
 
 // Close stops the background work of the store (a running prerender
 // pass). The store stays usable; Close only ends its goroutines.
-func (s *Store) Close() {
+func (s *Cache) Close() {
 	s.stopPrerender()
 }
 
 // cacheFill returns the allocated fraction of the cache: fastcache fills
 // each bucket's chunks in order before it wraps around and evicts.
-func (s *Store) cacheFill() float64 {
+func (s *Cache) cacheFill() float64 {
 	var st fastcache.Stats
 	s.cache.UpdateStats(&st)
 	return fill(&st)

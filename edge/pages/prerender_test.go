@@ -13,7 +13,7 @@ import (
 	"shopedge/core/api"
 )
 
-func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*Store, *metrics.Set) {
+func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*Cache, *metrics.Set) {
 	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.CacheBytes = 32 << 20
@@ -31,14 +31,14 @@ func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*Store,
 
 // stored reports whether every representation of p is stored and equals
 // its rendering.
-func stored(tb testing.TB, s *Store, p *api.Product) bool {
+func stored(tb testing.TB, s *Cache, p *api.Product) bool {
 	tb.Helper()
 	r, err := Render(p, s.cfg.GzipLevel)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	for v := Variant(0); v < numVariants; v++ {
-		e, _, ok := s.Get(nil, v, []byte(p.ID))
+		e, _, ok := s.get(nil, v, []byte(p.ID))
 		if !ok {
 			return false
 		}
@@ -53,7 +53,7 @@ func TestPrerenderRendersEveryProductAfterLoad(t *testing.T) {
 	s, ms := mustNewPrerenderStore(t, 2, 0.8)
 	ps := testProducts(t)
 	loadAll(s, 3, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	for _, p := range ps {
 		if !stored(t, s, p) {
 			t.Fatalf("%s: not every representation prerendered", p.ID)
@@ -69,7 +69,7 @@ func TestPrerenderRendersEveryProductAfterLoad(t *testing.T) {
 	}
 	// A reload keeps serving; its pass renders again what the load replaced.
 	loadAll(s, 4, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	for _, p := range ps {
 		if !stored(t, s, p) {
 			t.Fatalf("%s: not prerendered after a reload", p.ID)
@@ -88,10 +88,10 @@ func TestPrerenderMostPopularFirstWithinBudget(t *testing.T) {
 		ps = append(ps, p)
 	}
 	loadAll(s, 1, ps...)
-	s.WaitPrerender()
+	s.waitPrerender()
 	minIn, maxOut, in := int64(1<<62), int64(-1), 0
 	for _, p := range ps {
-		if _, _, ok := s.Get(nil, HTML, []byte(p.ID)); ok {
+		if _, _, ok := s.get(nil, HTML, []byte(p.ID)); ok {
 			in++
 			minIn = min(minIn, p.Popularity)
 		} else {
@@ -115,7 +115,7 @@ func TestPrerenderMostPopularFirstWithinBudget(t *testing.T) {
 // TestPrerenderKeepsNewerState changes a product while the pass renders
 // it: the pass must not write its older rendering over the change.
 func TestPrerenderKeepsNewerState(t *testing.T) {
-	f := func(name string, change func(s *Store), check func(s *Store)) {
+	f := func(name string, change func(s *Cache), check func(s *Cache)) {
 		t.Helper()
 		s, _ := mustNewPrerenderStore(t, 1, 0.8)
 		s.cfg.Prerender = false // run the pass by hand
@@ -134,28 +134,28 @@ func TestPrerenderKeepsNewerState(t *testing.T) {
 		}
 		check(s)
 	}
-	f("upsert", func(s *Store) {
+	f("upsert", func(s *Cache) {
 		s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("a", "Phone", 2)})
-	}, func(s *Store) {
-		e, _, ok := s.Get(nil, HTML, []byte("a"))
+	}, func(s *Cache) {
+		e, _, ok := s.get(nil, HTML, []byte("a"))
 		if !ok || !strings.Contains(string(e.Body), "Phone v2") {
 			t.Fatal("the pass overwrote a newer upsert")
 		}
 	})
-	f("purge", func(s *Store) { s.Purge([]string{"brand-acme"}) }, func(s *Store) {
+	f("purge", func(s *Cache) { s.Purge([]string{"brand-acme"}) }, func(s *Cache) {
 		for v := Variant(0); v < numVariants; v++ {
-			if _, _, ok := s.Get(nil, v, []byte("a")); ok {
+			if _, _, ok := s.get(nil, v, []byte("a")); ok {
 				t.Fatalf("variant %d is back after a purge", v)
 			}
 		}
 	})
-	f("purge_all", func(s *Store) { s.Apply(&api.Event{Seq: 2, Type: api.EventPurgeAll}) }, func(s *Store) {
-		if _, _, ok := s.Get(nil, HTML, []byte("a")); ok {
+	f("purge_all", func(s *Cache) { s.Apply(&api.Event{Seq: 2, Type: api.EventPurgeAll}) }, func(s *Cache) {
+		if _, _, ok := s.get(nil, HTML, []byte("a")); ok {
 			t.Fatal("HTML is back after purge_all")
 		}
 	})
-	f("delete", func(s *Store) { s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "a"}) }, func(s *Store) {
-		if _, _, ok := s.Get(nil, HTML, []byte("a")); ok {
+	f("delete", func(s *Cache) { s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "a"}) }, func(s *Cache) {
+		if _, _, ok := s.get(nil, HTML, []byte("a")); ok {
 			t.Fatal("HTML of a deleted product stored")
 		}
 	})
@@ -167,7 +167,7 @@ func TestPrerenderStoppedByNextLoad(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		loadAll(s, uint64(round+1), ps...) // BeginLoad stops the previous pass
 	}
-	s.WaitPrerender()
+	s.waitPrerender()
 	for _, p := range ps {
 		if !stored(t, s, p) {
 			t.Fatalf("%s: not prerendered after the last load", p.ID)

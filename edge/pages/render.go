@@ -38,7 +38,7 @@ type Rendered struct {
 	ID   string
 	Slug string
 	// Tail is the product's surrogate keys other than its product key,
-	// space-separated (categories, brand). Interned by the Store.
+	// space-separated (categories, brand). Interned by the Cache.
 	Tail string
 	// Popularity is the product's ranking score.
 	Popularity int64
@@ -85,14 +85,14 @@ func appendSurrogateKey(dst []byte, id, tail string) []byte {
 // Render renders p as JSON and HTML, plain and gzip (at gzipLevel, a
 // compress/flate level), with their ETags.
 func Render(p *api.Product, gzipLevel int) (*Rendered, error) {
-	return RenderFor(p, allVariants, gzipLevel)
+	return renderFor(p, allVariants, gzipLevel)
 }
 
-// RenderFor renders p's JSON and the representations in mask (bit v for
+// renderFor renders p's JSON and the representations in mask (bit v for
 // variant v), with their ETags; the other Bodies stay nil. A request that
 // misses asks for one representation: rendering only it costs a fraction
 // of all four (the HTML template and the two gzips are ~95 % of Render).
-func RenderFor(p *api.Product, mask uint8, gzipLevel int) (*Rendered, error) {
+func renderFor(p *api.Product, mask uint8, gzipLevel int) (*Rendered, error) {
 	r, err := RenderJSON(p)
 	if err != nil {
 		return nil, err
@@ -117,10 +117,10 @@ func RenderFor(p *api.Product, mask uint8, gzipLevel int) (*Rendered, error) {
 	return r, nil
 }
 
-// MaskFor is the variant mask RenderFor needs to serve v: the JSON (every
+// maskFor is the variant mask renderFor needs to serve v: the JSON (every
 // stored product keeps it), v, and the plain HTML that HTMLGzip is
 // compressed from.
-func MaskFor(v Variant) uint8 {
+func maskFor(v Variant) uint8 {
 	m := uint8(1<<JSON | 1<<v)
 	if v == HTMLGzip {
 		m |= 1 << HTML

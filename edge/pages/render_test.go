@@ -178,12 +178,12 @@ func TestRenderForMatchesRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		for v := Variant(0); v < numVariants; v++ {
-			r, err := RenderFor(p, MaskFor(v), 5)
+			r, err := renderFor(p, maskFor(v), 5)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for w := Variant(0); w < numVariants; w++ {
-				if MaskFor(v)&(1<<w) == 0 {
+				if maskFor(v)&(1<<w) == 0 {
 					if r.Bodies[w] != nil || r.ETags[w] != nil {
 						t.Fatalf("%s: asked for %d, also rendered %d", p.ID, v, w)
 					}

@@ -34,7 +34,7 @@ type loader struct {
 
 // send hands the current batch to the workers, deciding whether its
 // products are stored (see over). It runs on the loading goroutine.
-func (l *loader) send(s *Store) {
+func (l *loader) send(s *Cache) {
 	if !l.over && s.cfg.LoadMaxFill > 0 && s.cacheFill() >= s.cfg.LoadMaxFill {
 		l.over = true
 	}
@@ -49,7 +49,7 @@ func (l *loader) send(s *Store) {
 // not seen are dropped at EndLoad. A BeginLoad without EndLoad of the
 // previous load (a failed download) abandons that load. A running
 // prerender pass is stopped.
-func (s *Store) BeginLoad() {
+func (s *Cache) BeginLoad() {
 	s.stopPrerender()
 	s.finishLoad()
 	s.mu.Lock()
@@ -93,7 +93,7 @@ func (s *Store) BeginLoad() {
 	}()
 }
 
-func (s *Store) loadOne(p *api.Product, gen uint32) {
+func (s *Cache) loadOne(p *api.Product, gen uint32) {
 	r, err := Render(p, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
@@ -106,7 +106,7 @@ func (s *Store) loadOne(p *api.Product, gen uint32) {
 
 // finishLoad stores the current load's last batch and waits for its
 // workers; it returns the load.
-func (s *Store) finishLoad() *loader {
+func (s *Cache) finishLoad() *loader {
 	l := s.load.Swap(nil)
 	if l != nil {
 		if l.cur != nil && len(l.cur.items) > 0 {
@@ -123,7 +123,7 @@ func (s *Store) finishLoad() *loader {
 
 // Load queues one snapshot product. p is not retained: the caller may
 // reuse it once Load returns.
-func (s *Store) Load(p *api.Product) {
+func (s *Cache) Load(p *api.Product) {
 	line, err := json.Marshal(p)
 	if err != nil {
 		s.renderErrors.Inc()
@@ -137,7 +137,7 @@ func (s *Store) Load(p *api.Product) {
 // product's JSON as the core rendered it, which is stored as is. Neither
 // p nor line is retained: the caller may reuse both once LoadLine returns.
 // It is called from one goroutine (the follower's).
-func (s *Store) LoadLine(p *api.Product, line []byte) {
+func (s *Cache) LoadLine(p *api.Product, line []byte) {
 	l := s.load.Load()
 	if l == nil {
 		s.log.Error().Str("id", p.ID).Msg("BUG: Load outside BeginLoad/EndLoad")
@@ -165,7 +165,7 @@ func (s *Store) LoadLine(p *api.Product, line []byte) {
 // EndLoad completes the load consistent with seq: it waits for the render
 // workers, stamps every loaded product with seq and forgets the products
 // the snapshot no longer holds.
-func (s *Store) EndLoad(seq uint64) {
+func (s *Cache) EndLoad(seq uint64) {
 	l := s.finishLoad()
 	if l == nil {
 		return
@@ -190,7 +190,7 @@ func (s *Store) EndLoad(seq uint64) {
 
 // Apply applies one change event. Events at or below the sequence already
 // rendered for a product are ignored, so replays never move it backwards.
-func (s *Store) Apply(ev *api.Event) {
+func (s *Cache) Apply(ev *api.Event) {
 	switch ev.Type {
 	case api.EventUpsert:
 		if ev.Product != nil && !s.newerThan(ev.Product.ID, ev.Seq) {
@@ -216,14 +216,14 @@ func (s *Store) Apply(ev *api.Event) {
 }
 
 // newerThan reports whether the store holds a state of id newer than seq.
-func (s *Store) newerThan(id string, seq uint64) bool {
+func (s *Cache) newerThan(id string, seq uint64) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i, ok := s.x.lookup([]byte(id))
 	return ok && s.x.slots[i].seq >= seq
 }
 
-func (s *Store) delete(id string, seq uint64) {
+func (s *Cache) delete(id string, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, ok := s.x.lookup([]byte(id))
@@ -265,4 +265,4 @@ func cloneProduct(p *api.Product) *api.Product {
 // follow.SummarySink): the stored JSON is the snapshot line itself. Not so
 // with render_all_on_load, which renders every representation from the
 // decoded product.
-func (s *Store) LoadsSummaries() bool { return !s.cfg.RenderAllOnLoad }
+func (s *Cache) LoadsSummaries() bool { return !s.cfg.RenderAllOnLoad }

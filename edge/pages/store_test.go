@@ -12,7 +12,7 @@ import (
 	"shopedge/core/api"
 )
 
-func mustNewStore(tb testing.TB) *Store {
+func mustNewStore(tb testing.TB) *Cache {
 	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.CacheBytes = 32 << 20
@@ -26,7 +26,7 @@ func mustNewStore(tb testing.TB) *Store {
 }
 
 // loadAll runs one snapshot load of ps consistent with seq.
-func loadAll(s *Store, seq uint64, ps ...*api.Product) {
+func loadAll(s *Cache, seq uint64, ps ...*api.Product) {
 	s.BeginLoad()
 	for _, p := range ps {
 		s.Load(p)
@@ -41,9 +41,9 @@ func product(id, name string, seq int) *api.Product {
 }
 
 // body returns the stored plain JSON of id, or "" on a miss.
-func body(tb testing.TB, s *Store, id string) string {
+func body(tb testing.TB, s *Cache, id string) string {
 	tb.Helper()
-	e, _, ok := s.Get(nil, JSON, []byte(id))
+	e, _, ok := s.get(nil, JSON, []byte(id))
 	if !ok {
 		return ""
 	}
@@ -59,10 +59,10 @@ func TestStoreLoadAndGet(t *testing.T) {
 	}
 	for _, p := range ps {
 		// A load stores JSON only; the rest is rendered on demand.
-		if _, _, ok := s.Get(nil, HTML, []byte(p.ID)); ok {
+		if _, _, ok := s.get(nil, HTML, []byte(p.ID)); ok {
 			t.Fatalf("%s: HTML stored by a load", p.ID)
 		}
-		if _, _, ok := s.Get(nil, JSON, []byte(p.ID)); !ok {
+		if _, _, ok := s.get(nil, JSON, []byte(p.ID)); !ok {
 			t.Fatalf("%s: JSON not stored by a load", p.ID)
 		}
 		r, _ := Render(p, 5)
@@ -72,7 +72,7 @@ func TestStoreLoadAndGet(t *testing.T) {
 		}
 		for v := Variant(0); v < numVariants; v++ {
 			buf := make([]byte, 3, 64)
-			e, buf, ok := s.Get(buf, v, []byte(p.ID))
+			e, buf, ok := s.get(buf, v, []byte(p.ID))
 			if !ok {
 				t.Fatalf("%s variant %d: miss", p.ID, v)
 			}
@@ -80,11 +80,11 @@ func TestStoreLoadAndGet(t *testing.T) {
 				t.Fatalf("%s variant %d: stored entry differs from rendering", p.ID, v)
 			}
 		}
-		if id, ok := s.IDBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
+		if id, ok := s.idBySlug([]byte(p.Slug)); !ok || string(id) != p.ID {
 			t.Fatalf("slug %s → %q %v", p.Slug, id, ok)
 		}
 	}
-	if _, _, ok := s.Get(nil, JSON, []byte("nope")); ok {
+	if _, _, ok := s.get(nil, JSON, []byte("nope")); ok {
 		t.Fatal("hit for an unknown id")
 	}
 }
@@ -114,7 +114,7 @@ func TestStoreSeqOrdering(t *testing.T) {
 	if body(t, s, "1") != "" || s.Len() != 0 {
 		t.Fatal("delete not applied")
 	}
-	if _, ok := s.IDBySlug([]byte("slug-1")); ok {
+	if _, ok := s.idBySlug([]byte("slug-1")); ok {
 		t.Fatal("slug survives delete")
 	}
 	s.Apply(&api.Event{Seq: 8, Type: api.EventUpsert, Product: product("1", "Phone", 8)})
@@ -192,7 +192,7 @@ func TestStoreLoadDropsAbsent(t *testing.T) {
 	if body(t, s, "b") != "" || s.Len() != 1 {
 		t.Fatal("b survives a snapshot without it")
 	}
-	if _, ok := s.IDBySlug([]byte("slug-b")); ok {
+	if _, ok := s.idBySlug([]byte("slug-b")); ok {
 		t.Fatal("slug of b survives")
 	}
 	// Loaded products carry the snapshot seq.
@@ -217,22 +217,22 @@ func TestStoreBigEntries(t *testing.T) {
 	loadAll(s, 1, p)
 	r, _ := Render(p, 5)
 	s.Fill("big")
-	e, _, ok := s.Get(nil, HTML, []byte("big"))
+	e, _, ok := s.get(nil, HTML, []byte("big"))
 	if !ok || !bytes.Equal(e.Body, r.Bodies[HTML]) {
 		t.Fatal("big HTML entry not stored")
 	}
-	if e, _, ok := s.Get(nil, HTMLGzip, []byte("big")); !ok || !bytes.Equal(e.Body, r.Bodies[HTMLGzip]) {
+	if e, _, ok := s.get(nil, HTMLGzip, []byte("big")); !ok || !bytes.Equal(e.Body, r.Bodies[HTMLGzip]) {
 		t.Fatal("gzip entry not stored")
 	}
 	// Shrinking it moves the entry back to the small layout.
 	small := product("big", "Phone", 2)
 	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: small})
 	r2, _ := Render(small, 5)
-	if e, _, ok := s.Get(nil, HTML, []byte("big")); !ok || !bytes.Equal(e.Body, r2.Bodies[HTML]) {
+	if e, _, ok := s.get(nil, HTML, []byte("big")); !ok || !bytes.Equal(e.Body, r2.Bodies[HTML]) {
 		t.Fatal("shrunk entry not served")
 	}
 	s.Apply(&api.Event{Seq: 3, Type: api.EventDelete, ID: "big"})
-	if _, _, ok := s.Get(nil, HTML, []byte("big")); ok {
+	if _, _, ok := s.get(nil, HTML, []byte("big")); ok {
 		t.Fatal("deleted entry served")
 	}
 }
@@ -293,21 +293,21 @@ func TestIndexSlugChangesAndReuse(t *testing.T) {
 	moved := product("a", "Phone", 2)
 	moved.Slug = "a-much-longer-new-slug-a"
 	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: moved})
-	if _, ok := s.IDBySlug([]byte("slug-a")); ok {
+	if _, ok := s.idBySlug([]byte("slug-a")); ok {
 		t.Fatal("old slug still resolves")
 	}
-	if id, ok := s.IDBySlug([]byte(moved.Slug)); !ok || string(id) != "a" {
+	if id, ok := s.idBySlug([]byte(moved.Slug)); !ok || string(id) != "a" {
 		t.Fatalf("new slug → %q %v", id, ok)
 	}
 	s.Apply(&api.Event{Seq: 3, Type: api.EventDelete, ID: "b"})
 	c := product("c", "Phone", 4)
 	loadAll(s, 4, moved, c) // drops b's tombstone, reuses its slot, compacts names
 	for slug, want := range map[string]string{moved.Slug: "a", "slug-c": "c"} {
-		if id, ok := s.IDBySlug([]byte(slug)); !ok || string(id) != want {
+		if id, ok := s.idBySlug([]byte(slug)); !ok || string(id) != want {
 			t.Fatalf("after compaction %s → %q %v", slug, id, ok)
 		}
 	}
-	if _, ok := s.IDBySlug([]byte("slug-b")); ok || s.Len() != 2 {
+	if _, ok := s.idBySlug([]byte("slug-b")); ok || s.Len() != 2 {
 		t.Fatalf("b survives: len %d", s.Len())
 	}
 	if n := s.Purge([]string{"brand-acme"}); n != 2 {
@@ -329,7 +329,7 @@ func TestFillForAndPutForStoreWhatWasAsked(t *testing.T) {
 	loadAll(s, 1, product("a", "Phone", 1)) // a snapshot load stores the JSON only
 	has := func(v Variant) bool {
 		t.Helper()
-		_, _, ok := s.Get(nil, v, []byte("a"))
+		_, _, ok := s.get(nil, v, []byte("a"))
 		return ok
 	}
 	want := func(vs ...Variant) {
@@ -360,7 +360,7 @@ func TestFillForAndPutForStoreWhatWasAsked(t *testing.T) {
 	// What was stored is what Render makes.
 	all, _ := Render(product("a", "Phone", 1), s.cfg.GzipLevel)
 	for v := Variant(0); v < numVariants; v++ {
-		e, _, _ := s.Get(nil, v, []byte("a"))
+		e, _, _ := s.get(nil, v, []byte("a"))
 		if !bytes.Equal(e.Body, all.Bodies[v]) || !bytes.Equal(e.ETag, all.ETags[v]) {
 			t.Fatalf("variant %d differs from Render's", v)
 		}
@@ -377,7 +377,7 @@ func TestFillForAndPutForStoreWhatWasAsked(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(JSON, HTML)
-	if e, _, _ := s.Get(nil, HTML, []byte("a")); !strings.Contains(string(e.Body), "Phone v3") {
+	if e, _, _ := s.get(nil, HTML, []byte("a")); !strings.Contains(string(e.Body), "Phone v3") {
 		t.Fatalf("HTML of the new state: %s", e.Body)
 	}
 }

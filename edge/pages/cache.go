@@ -15,10 +15,10 @@ import (
 	"shopedge/core/api"
 )
 
-// Store holds the rendered product pages of one edge. It is safe for
-// concurrent use: requests call Get/IDBySlug/Put, the follower calls the
+// Cache holds the rendered product pages of one edge. It is safe for
+// concurrent use: requests call Lookup and PutFor/FillFor on a miss, the follower calls the
 // Sink methods (BeginLoad, Load, EndLoad, Apply) from one goroutine.
-type Store struct {
+type Cache struct {
 	cfg   Config
 	log   zerolog.Logger
 	cache *fastcache.Cache
@@ -50,8 +50,8 @@ type Store struct {
 	renders, renderErrors, purged, stale *metrics.Counter
 }
 
-// New returns an empty Store. Its metrics are registered on ms.
-func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
+// New returns an empty Cache. Its metrics are registered on ms.
+func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Cache, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot create page store: %w", err)
 	}
@@ -61,7 +61,7 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 	if cfg.PrerenderWorkers == 0 {
 		cfg.PrerenderWorkers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
-	s := &Store{
+	s := &Cache{
 		cfg:          cfg,
 		log:          log,
 		cache:        fastcache.New(int(cfg.CacheBytes)),
@@ -90,25 +90,125 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Store, error) {
 }
 
 // Len returns the number of live products known to the store.
-func (s *Store) Len() int {
+func (s *Cache) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.live
 }
 
 // Seq returns the highest change-feed sequence applied to the store.
-func (s *Store) Seq() uint64 {
+func (s *Cache) Seq() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.seq
 }
 
-// Get looks up id's representation v for a request. It appends the
-// stored bytes to dst and returns them split into an Entry pointing into
-// the returned buffer, and offers them to the hot tier. ok is false on a
-// miss (never rendered, purged, deleted or evicted). It allocates nothing
-// when dst has room (and the hot tier does not take the entry).
-func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
+// By says what a Lookup key names: a product id or a product slug.
+type By uint8
+
+const (
+	ByID   By = iota // the key is a product id
+	BySlug           // the key is a product slug (HTML pages)
+)
+
+// Found is how a Lookup ended.
+type Found uint8
+
+const (
+	// Miss: the product is known (or asked for by id) but the
+	// representation is not held (never rendered, purged or evicted).
+	// Result.ID names the product to fetch.
+	Miss Found = iota
+	// Shared: Result.Entry's bytes are immutable (the hot tier) and stay
+	// valid, so a response may send them without a copy.
+	Shared
+	// Copied: Result.Entry points into Result.Buf, valid as long as it.
+	Copied
+	// NoSlug: no live product has the slug (lookups by slug only).
+	NoSlug
+)
+
+// Result is what Lookup found.
+type Result struct {
+	Entry Entry
+	// bufs and buf: the buffer borrowed for an off-heap read, handed
+	// back by Release.
+	bufs *sync.Pool
+	buf  *[]byte
+	// ID is the product's id (for BySlug, the id the slug maps to; it is
+	// immutable and must not be modified). It is nil when Found is Shared
+	// or NoSlug.
+	ID []byte
+	// Found says where the entry came from, or why there is none.
+	Found Found
+}
+
+// Release hands the buffer a Copied entry points into back to the
+// caller's pool; the entry must not be used after.
+func (r *Result) Release() {
+	if r.buf != nil {
+		r.bufs.Put(r.buf)
+		r.buf = nil
+	}
+}
+
+// Lookup is a request's one call into the cache: it finds representation
+// v of the product named by key (an id or a slug, per by), trying the hot
+// tier and then the off-heap cache. Only an off-heap read takes a buffer
+// (a *[]byte) from the caller's pool bufs (nil: a new buffer) and appends
+// into it; call Result.Release when done with the entry. What the
+// off-heap cache returns is offered to the hot tier (by id, and by slug
+// for a lookup by slug). It allocates nothing when the pooled buffer has
+// room and the hot tier does not take the entry.
+func (s *Cache) Lookup(bufs *sync.Pool, v Variant, by By, key []byte) (r Result) {
+	var slug slugRef
+	id := key
+	if by == BySlug {
+		if s.hot != nil {
+			h := s.x.hash(key) // the seed never changes: no lock needed
+			e, ver, ok := s.hot.getSlug(v, key, h)
+			if ok {
+				r.Entry, r.Found = e, Shared
+				return r
+			}
+			slug = slugRef{h: h, ver: ver, ok: true}
+		}
+		var known bool
+		if id, known = s.idBySlug(key); !known {
+			r.Found = NoSlug
+			return r
+		}
+	}
+	r.ID = id
+	if s.hot != nil {
+		if e, ok := s.hot.get(v, id); ok {
+			s.offerBySlug(slug, v, key, e)
+			r.Entry, r.Found = e, Shared
+			return r
+		}
+	}
+	var dst []byte
+	if bufs != nil {
+		r.bufs, r.buf = bufs, bufs.Get().(*[]byte)
+		dst = (*r.buf)[:0]
+	}
+	e, buf, ok := s.get(dst, v, id)
+	if r.buf != nil {
+		*r.buf = buf
+	}
+	if !ok {
+		return r // Miss
+	}
+	s.offerBySlug(slug, v, key, e)
+	r.Entry, r.Found = e, Copied
+	return r
+}
+
+// get looks up id's representation v in the off-heap cache. It appends
+// the stored bytes to dst and returns them split into an Entry pointing
+// into the returned buffer, and offers them to the hot tier. ok is false
+// on a miss (never rendered, purged, deleted or evicted).
+func (s *Cache) get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
 	var hver hotVersions
 	if s.hot != nil {
 		hver = s.hot.versions(v, id)
@@ -120,13 +220,13 @@ func (s *Store) Get(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok b
 	return e, buf, ok
 }
 
-// read is Get for the store's own reads (rendering from the stored JSON):
+// read is get for the store's own reads (rendering from the stored JSON):
 // they say nothing of what requests ask for, so nothing is offered to the
 // hot tier.
-func (s *Store) read(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
+func (s *Cache) read(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok bool) {
 	s.offHeapReads.Inc()
 	n := len(dst)
-	dst = AppendKey(dst, v, id)
+	dst = appendKey(dst, v, id)
 	key := dst[n:]
 	buf = s.cache.Get(dst, key)
 	if len(buf) == len(dst) {
@@ -143,47 +243,32 @@ func (s *Store) read(dst []byte, v Variant, id []byte) (e Entry, buf []byte, ok 
 	return e, buf[:n], ok
 }
 
-// SlugRef carries what GetSharedBySlug saw on a miss to OfferBySlug: the
-// versions of the slug's hot-tier set, read before the slug was looked up.
-type SlugRef struct {
+// slugRef carries what a lookup by slug saw in the hot tier before it
+// looked the slug up: the versions of the slug's hot-tier set. ok is
+// false for lookups by id, and when the tier is off.
+type slugRef struct {
 	h   uint64
 	ver hotVersions
-	v   Variant
 	ok  bool
 }
 
-// GetSharedBySlug is GetShared for representation v of the product at
-// slug, with no lock taken. On a miss, pass ref to OfferBySlug with what
-// IDBySlug and Get then find.
-func (s *Store) GetSharedBySlug(v Variant, slug []byte) (e Entry, ref SlugRef, ok bool) {
-	if s.hot == nil {
-		return e, ref, false
-	}
-	h := s.x.hash(slug) // the seed never changes: no lock needed
-	e, ver, ok := s.hot.getSlug(v, slug, h)
-	return e, SlugRef{h: h, ver: ver, v: v, ok: true}, ok
-}
-
-// OfferBySlug offers e, read (by IDBySlug, then Get) after ref was taken,
-// to the hot tier as representation ref.v of the product at slug.
-func (s *Store) OfferBySlug(ref SlugRef, slug []byte, e Entry) {
+// offerBySlug offers e, read after ref was taken, to the hot tier as
+// representation v of the product at slug.
+func (s *Cache) offerBySlug(ref slugRef, v Variant, slug []byte, e Entry) {
 	if ref.ok {
-		s.hot.offerSlug(ref.v, slug, ref.h, e, ref.ver)
+		s.hot.offerSlug(v, slug, ref.h, e, ref.ver)
 	}
 }
 
-// GetShared returns id's representation v from the hot tier: the bytes
-// are immutable and stay valid, so a response may send them without a
-// copy. ok is false when the tier does not hold it (use Get, which offers
-// what it reads to the tier).
-func (s *Store) GetShared(v Variant, id []byte) (e Entry, ok bool) {
+// getShared returns id's representation v from the hot tier, if held.
+func (s *Cache) getShared(v Variant, id []byte) (e Entry, ok bool) {
 	if s.hot == nil {
 		return e, false
 	}
 	return s.hot.get(v, id)
 }
 
-func (s *Store) isBig(id []byte, v Variant) bool {
+func (s *Cache) isBig(id []byte, v Variant) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i, ok := s.x.lookup(id)
@@ -192,16 +277,16 @@ func (s *Store) isBig(id []byte, v Variant) bool {
 
 // Known reports whether id is a live product of the store (its bytes may
 // still be evicted or purged).
-func (s *Store) Known(id []byte) bool {
+func (s *Cache) Known(id []byte) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i, ok := s.x.lookup(id)
 	return ok && s.x.slots[i].flags&(flagDeleted|flagFree) == 0
 }
 
-// IDBySlug returns the id of the live product at slug. The returned bytes
+// idBySlug returns the id of the live product at slug. The returned bytes
 // are immutable and stay valid; they must not be modified.
-func (s *Store) IDBySlug(slug []byte) ([]byte, bool) {
+func (s *Cache) idBySlug(slug []byte) ([]byte, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	i, ok := s.x.bySlug(slug)
@@ -215,19 +300,19 @@ func (s *Store) IDBySlug(slug []byte) ([]byte, bool) {
 // seq, and stores it unless the store has meanwhile applied a newer state
 // of p. It returns the rendering either way, to serve the request that
 // fetched it.
-func (s *Store) Put(p *api.Product, seq uint64) (*Rendered, error) {
+func (s *Cache) Put(p *api.Product, seq uint64) (*Rendered, error) {
 	return s.put(p, seq, allVariants)
 }
 
 // PutFor is Put rendering and storing only what a request for v needs
-// (MaskFor): a new state of p, so its other representations are dropped
+// (maskFor): a new state of p, so its other representations are dropped
 // and rendered again when asked for.
-func (s *Store) PutFor(p *api.Product, seq uint64, v Variant) (*Rendered, error) {
-	return s.put(p, seq, MaskFor(v))
+func (s *Cache) PutFor(p *api.Product, seq uint64, v Variant) (*Rendered, error) {
+	return s.put(p, seq, maskFor(v))
 }
 
-func (s *Store) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
-	r, err := RenderFor(p, mask, s.cfg.GzipLevel)
+func (s *Cache) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
+	r, err := renderFor(p, mask, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		return nil, err
@@ -239,7 +324,7 @@ func (s *Store) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
 
 // store writes r unless a newer state is known (seq below the slot's);
 // force skips that check for snapshot loads. gen marks the load.
-func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
+func (s *Cache) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, ok := s.x.lookup([]byte(r.ID))
@@ -264,7 +349,7 @@ func (s *Store) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
 // write stores r's representations in slot i (dropping those r lacks) and
 // updates the slot's slug, surrogate keys and popularity: a new state of
 // the product, so the slot's version moves on. s.mu is held.
-func (s *Store) write(i uint32, r *Rendered) {
+func (s *Cache) write(i uint32, r *Rendered) {
 	sl := &s.x.slots[i]
 	sl.ver++
 	s.setVariants(i, r, allVariants)
@@ -283,7 +368,7 @@ const allVariants = 1<<numVariants - 1
 // setVariants stores the representations of r selected by mask (bit v for
 // variant v) in slot i, deleting those r lacks; variants outside mask are
 // left as they are. s.mu is held.
-func (s *Store) setVariants(i uint32, r *Rendered, mask uint8) {
+func (s *Cache) setVariants(i uint32, r *Rendered, mask uint8) {
 	sl := &s.x.slots[i]
 	key := make([]byte, 0, 1+len(r.ID))
 	var val []byte
@@ -292,7 +377,7 @@ func (s *Store) setVariants(i uint32, r *Rendered, mask uint8) {
 		if mask&bit == 0 {
 			continue
 		}
-		key = AppendKey(key[:0], v, []byte(r.ID))
+		key = appendKey(key[:0], v, []byte(r.ID))
 		if r.Bodies[v] == nil {
 			s.delVariant(sl, key, v)
 			sl.have &^= bit
@@ -320,7 +405,7 @@ func (s *Store) setVariants(i uint32, r *Rendered, mask uint8) {
 
 // delVariant deletes variant v of slot sl (key is its small key, restored
 // on return) if it may be stored. s.mu is held.
-func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
+func (s *Cache) delVariant(sl *slot, key []byte, v Variant) {
 	if sl.have&(1<<v) == 0 {
 		return
 	}
@@ -336,17 +421,17 @@ func (s *Store) delVariant(sl *slot, key []byte, v Variant) {
 // snapshot load, which stores JSON only) and stores those besides the JSON
 // unless the product changed or was purged meanwhile. ok is false when no
 // JSON is stored: the caller fetches the product from the core.
-func (s *Store) Fill(id string) (r *Rendered, ok bool) {
+func (s *Cache) Fill(id string) (r *Rendered, ok bool) {
 	return s.fillMask(id, allVariants)
 }
 
 // FillFor is Fill rendering and storing only what a request for v needs
-// (MaskFor); the product's other representations are left as they are.
-func (s *Store) FillFor(id string, v Variant) (r *Rendered, ok bool) {
-	return s.fillMask(id, MaskFor(v))
+// (maskFor); the product's other representations are left as they are.
+func (s *Cache) FillFor(id string, v Variant) (r *Rendered, ok bool) {
+	return s.fillMask(id, maskFor(v))
 }
 
-func (s *Store) fillMask(id string, mask uint8) (r *Rendered, ok bool) {
+func (s *Cache) fillMask(id string, mask uint8) (r *Rendered, ok bool) {
 	r, _, ok = s.fill([]byte(id), nil, mask)
 	if ok {
 		s.renders.Inc()
@@ -356,7 +441,7 @@ func (s *Store) fillMask(id string, mask uint8) (r *Rendered, ok bool) {
 
 // fill is Fill of the representations in mask with a reusable buffer for
 // the stored JSON; it returns the buffer for reuse.
-func (s *Store) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool) {
+func (s *Cache) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool) {
 	s.mu.RLock()
 	i, known := s.x.lookup(id)
 	var ver uint32
@@ -376,7 +461,7 @@ func (s *Store) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool
 		s.log.Error().Err(err).Bytes("id", id).Msg("BUG: stored product JSON does not decode")
 		return nil, buf, false
 	}
-	r, err := RenderFor(&p, mask, s.cfg.GzipLevel)
+	r, err := renderFor(&p, mask, s.cfg.GzipLevel)
 	if err != nil {
 		s.renderErrors.Inc()
 		return nil, buf, false
@@ -397,14 +482,14 @@ func (s *Store) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool
 
 // newSlot returns a new slot for id, marked deleted until written. s.mu
 // is held.
-func (s *Store) newSlot(id string) uint32 {
+func (s *Cache) newSlot(id string) uint32 {
 	i := s.x.add(id)
 	s.x.slots[i].flags = flagDeleted
 	return i
 }
 
 // dropBytes deletes every stored representation of slot i. s.mu is held.
-func (s *Store) dropBytes(i uint32) {
+func (s *Cache) dropBytes(i uint32) {
 	sl := &s.x.slots[i]
 	key := append([]byte{0}, s.x.id(i)...)
 	for v := Variant(0); v < numVariants; v++ {
@@ -417,7 +502,7 @@ func (s *Store) dropBytes(i uint32) {
 }
 
 // remove forgets slot i entirely. s.mu is held.
-func (s *Store) remove(i uint32) {
+func (s *Cache) remove(i uint32) {
 	s.dropBytes(i)
 	if s.x.slots[i].flags&flagDeleted == 0 {
 		s.live--
@@ -428,7 +513,7 @@ func (s *Store) remove(i uint32) {
 // Purge drops the stored bytes of every product named by keys (product ids
 // or surrogate keys), so the next request fetches them from the core
 // again. It returns the number of products purged.
-func (s *Store) Purge(keys []string) int {
+func (s *Cache) Purge(keys []string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -439,7 +524,7 @@ func (s *Store) Purge(keys []string) int {
 	return n
 }
 
-func (s *Store) purgeKey(k string) int {
+func (s *Cache) purgeKey(k string) int {
 	if i, ok := s.x.lookup([]byte(k)); ok {
 		s.dropBytes(i)
 		return 1
@@ -461,7 +546,7 @@ func (s *Store) purgeKey(k string) int {
 
 // PurgeAll drops every stored representation; products stay known and are
 // fetched from the core again on demand.
-func (s *Store) PurgeAll() {
+func (s *Cache) PurgeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cache.Reset()
@@ -477,22 +562,22 @@ func (s *Store) PurgeAll() {
 // cacheSet, cacheSetBig and cacheDel change the cache for the product of
 // slot sl and then invalidate the key's hot-tier slots (by id, and by the
 // product's slug): every change of stored bytes goes through them.
-func (s *Store) cacheSet(sl *slot, key, val []byte) {
+func (s *Cache) cacheSet(sl *slot, key, val []byte) {
 	s.cache.Set(key, val)
 	s.invalidateHot(sl, key)
 }
 
-func (s *Store) cacheSetBig(sl *slot, key, val []byte) {
+func (s *Cache) cacheSetBig(sl *slot, key, val []byte) {
 	s.cache.SetBig(key, val)
 	s.invalidateHot(sl, key)
 }
 
-func (s *Store) cacheDel(sl *slot, key []byte) {
+func (s *Cache) cacheDel(sl *slot, key []byte) {
 	s.cache.Del(key)
 	s.invalidateHot(sl, key)
 }
 
-func (s *Store) invalidateHot(sl *slot, key []byte) {
+func (s *Cache) invalidateHot(sl *slot, key []byte) {
 	s.hot.invalidate(key)
 	s.hot.invalidateSlug(sl.slug)
 }
