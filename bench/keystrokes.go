@@ -62,6 +62,20 @@ func LoadQueries(path string) ([]Query, error) {
 	return qs, nil
 }
 
+// LoadQueryTexts is LoadQueries without the popularity: the query texts
+// in file order.
+func LoadQueryTexts(path string) ([]string, error) {
+	qs, err := LoadQueries(path)
+	if err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(qs))
+	for i, q := range qs {
+		texts[i] = q.Text
+	}
+	return texts, nil
+}
+
 // Keystrokes returns what a search box sends while q is typed: every
 // prefix of q, one rune longer each time ("tv" → "t", "tv"). Spaces count
 // as keystrokes.

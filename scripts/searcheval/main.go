@@ -27,7 +27,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +44,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
+	"shopedge/bench"
 	"shopedge/bench/gen"
 	"shopedge/core/api"
 	"shopedge/edge/search"
@@ -111,7 +111,7 @@ func run(catalog, queriesPath string, generate int, seed int64, perPage, rounds 
 	if err != nil {
 		return err
 	}
-	qs, err := readQueries(queriesPath)
+	qs, err := bench.LoadQueryTexts(queriesPath)
 	if err != nil {
 		return err
 	}
@@ -271,27 +271,6 @@ func printTable(w io.Writer, r *Result, quality bool) {
 	fmt.Fprintf(w, "| p50 / p99 / max | %.1f µs / %.1f µs / %.1f µs |\n", r.P50Micros, r.P99Micros, r.MaxMicros)
 	fmt.Fprintf(w, "| p99 of queries with results | %.1f µs |\n", r.NonEmptyP99Micro)
 	fmt.Fprintf(w, "| mean total | %.0f |\n", r.MeanTotal)
-}
-
-func readQueries(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", path, err)
-	}
-	defer f.Close()
-	var qs []string
-	sc := bufio.NewScanner(f)
-	for first := true; sc.Scan(); first = false {
-		q, _, _ := strings.Cut(sc.Text(), "\t")
-		if first && q == "query" || q == "" {
-			continue
-		}
-		qs = append(qs, q)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	return qs, nil
 }
 
 func normWords(s string) []string {

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +32,7 @@ import (
 	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 
+	"shopedge/bench"
 	"shopedge/bench/gen"
 	"shopedge/core/api"
 	"shopedge/edge/suggest"
@@ -82,7 +82,7 @@ func run(catalog, queriesPath string, generate int, seed int64, limit int, jsonO
 	if err != nil {
 		return err
 	}
-	qs, err := readQueries(queriesPath)
+	qs, err := bench.LoadQueryTexts(queriesPath)
 	if err != nil {
 		return err
 	}
@@ -200,27 +200,6 @@ func printTable(w io.Writer, r *Result) {
 	}
 	fmt.Fprintf(w, "| lookups | %d |\n", r.Lookups)
 	fmt.Fprintf(w, "| lookup p50 / p99 / max | %.1f µs / %.1f µs / %.1f µs |\n", r.P50Micros, r.P99Micros, r.MaxMicros)
-}
-
-func readQueries(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", path, err)
-	}
-	defer f.Close()
-	var qs []string
-	sc := bufio.NewScanner(f)
-	for first := true; sc.Scan(); first = false {
-		q, _, _ := strings.Cut(sc.Text(), "\t")
-		if first && q == "query" || q == "" {
-			continue
-		}
-		qs = append(qs, q)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	return qs, nil
 }
 
 func normWords(s string) []string {
