@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,10 @@ func startRunner(t *testing.T) (*runner, string) {
 	edgeAddr, data := proctest.FreeAddr(t), t.TempDir()
 	cmd := exec.Command("../scripts/run-local.sh")
 	cmd.Env = proctest.CleanEnv("BIN="+filepath.Dir(core), "SHOPEDGE_DATA="+data, "SHOPEDGE_SKIP_SEED=1",
-		"CORE_ADDR="+proctest.FreeAddr(t), "EDGE_ADDR="+edgeAddr)
+		"CORE_ADDR="+proctest.FreeAddr(t), "EDGE_ADDR="+edgeAddr, "TESTPAY_ADDR="+proctest.FreeAddr(t))
+	// A process group of its own, as a terminal's foreground job has: the
+	// test's Ctrl-C (interrupt) goes to the group, as a terminal sends it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r := &runner{cmd: cmd, out: &proctest.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
@@ -39,7 +43,7 @@ func startRunner(t *testing.T) (*runner, string) {
 	}
 	go func() { r.done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		for _, name := range []string{"edge", "core"} {
+		for _, name := range []string{"edge", "core", "testpay"} {
 			if pid := r.pid(name); pid > 0 {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
@@ -92,9 +96,49 @@ func (r *runner) exitCode(t *testing.T, within time.Duration) int {
 		}
 		return 0
 	case <-time.After(within):
-		t.Fatalf("runner still running after %s", within)
+		t.Fatalf("runner still running after %s\n%s", within, procState(r.cmd.Process.Pid))
 		return -1
 	}
+}
+
+// interrupt sends SIGINT to the runner's process group, as a terminal's
+// Ctrl-C does (the processes it started have sessions of their own).
+func (r *runner) interrupt(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(-r.cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// procState describes a process that did not exit in time: its state,
+// signal masks and where it sleeps, and the same for its children.
+func procState(pid int) string {
+	var b strings.Builder
+	var walk func(pid, depth int)
+	walk = func(pid, depth int) {
+		if depth > 3 {
+			return
+		}
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		fmt.Fprintf(&b, "%s pid %d %q wchan %s:", strings.Repeat("  ", depth), pid,
+			strings.ReplaceAll(string(cmdline), "\x00", " "), wchan)
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "State:") || strings.HasPrefix(l, "Sig") {
+				b.WriteString(" " + strings.Join(strings.Fields(l), " "))
+			}
+		}
+		b.WriteString("\n")
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		for _, k := range strings.Fields(string(kids)) {
+			if c, err := strconv.Atoi(k); err == nil {
+				walk(c, depth+1)
+			}
+		}
+	}
+	walk(pid, 0)
+	return b.String()
 }
 
 // TestSingleRunnerKeepsTheEdgeWhenTheCoreStops (issue 13): when the core
@@ -116,9 +160,7 @@ func TestSingleRunnerKeepsTheEdgeWhenTheCoreStops(t *testing.T) {
 	if st != 503 || h.Get("Retry-After") == "" {
 		t.Fatalf("a write with the core stopped: %d Retry-After %q", st, h.Get("Retry-After"))
 	}
-	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	r.interrupt(t)
 	if code := r.exitCode(t, 20*time.Second); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
 	}
@@ -144,9 +186,7 @@ func TestSingleRunnerExitsWhenTheEdgeDies(t *testing.T) {
 	}
 
 	r, _ = startRunner(t)
-	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	r.interrupt(t)
 	if code := r.exitCode(t, 20*time.Second); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
 	}

@@ -85,6 +85,6 @@ shopedge cluster is running.
 Press Ctrl-C to stop.
 MSG
 
-wait -n "${PIDS[@]}" || true
-echo "a process exited; stopping the rest" >&2
-exit 1
+# Every process is essential here: when one exits, the rest are stopped
+# and the script exits 1.
+supervise "${NAMES[@]}"

@@ -131,7 +131,11 @@ supervise() {
 			fi
 		done
 		if [ -z "$pid" ]; then
-			sleep 0.3
+			# "wait" on a background sleep, not a foreground sleep: a
+			# trapped signal (Ctrl-C, kill -INT, SIGTERM) interrupts the
+			# wait builtin at once and runs the trap.
+			sleep 0.3 &
+			wait "$!" 2>/dev/null || true
 			continue
 		fi
 		live=("${live[@]}")
