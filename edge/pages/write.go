@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/VictoriaMetrics/fastcache"
@@ -147,20 +148,16 @@ func (s *Cache) jsonOnly() []uint32 {
 	s.mu.RLock()
 	cands := make([]cand, 0, s.live)
 	for i := range s.x.slots {
-		sl := &s.x.slots[i]
-		if sl.flags&(flagDeleted|flagFree) == 0 && sl.have&(1<<JSON) != 0 && sl.have&(1<<HTML) == 0 {
+		if sl := &s.x.slots[i]; sl.liveJSONOnly() {
 			cands = append(cands, cand{uint32(i), sl.pop})
 		}
 	}
 	s.mu.RUnlock()
 	slices.SortFunc(cands, func(a, b cand) int {
-		switch {
-		case a.pop > b.pop:
-			return -1
-		case a.pop < b.pop:
-			return 1
+		if c := cmp.Compare(b.pop, a.pop); c != 0 {
+			return c
 		}
-		return int(a.i) - int(b.i)
+		return cmp.Compare(a.i, b.i)
 	})
 	todo := make([]uint32, len(cands))
 	for k, c := range cands {
@@ -176,11 +173,16 @@ func (s *Cache) jsonOnly() []uint32 {
 func (s *Cache) jsonOnlyID(i uint32) (id []byte, ok bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sl := &s.x.slots[i]
-	if sl.flags&(flagDeleted|flagFree) != 0 || sl.have&(1<<JSON) == 0 || sl.have&(1<<HTML) != 0 {
+	if !s.x.slots[i].liveJSONOnly() {
 		return nil, false
 	}
 	return s.x.id(i), true
+}
+
+// liveJSONOnly reports whether the slot holds a live product whose JSON
+// is stored and its HTML not. s.mu is held.
+func (sl *slot) liveJSONOnly() bool {
+	return sl.flags&(flagDeleted|flagFree) == 0 && sl.have&(1<<JSON) != 0 && sl.have&(1<<HTML) == 0
 }
 
 // stats reads the off-heap cache's statistics into st.
