@@ -21,8 +21,8 @@ import (
 // are safe for concurrent use. A Cache has one Loader.
 type Loader struct {
 	c    loadTarget
-	conf Config
-	lg   zerolog.Logger
+	cfg  Config
+	log  zerolog.Logger
 	m    *counters
 	fl   filler
 	pre  *prerenderer // nil when prerendering is off
@@ -47,7 +47,7 @@ type loadTarget interface {
 
 // NewLoader returns the Loader of c, configured by c's Config.
 func NewLoader(c *Cache) *Loader {
-	l := &Loader{c: c, conf: c.cfg, lg: c.log, m: c.counters,
+	l := &Loader{c: c, cfg: c.cfg, log: c.log, m: c.counters,
 		fl: filler{c: c, gzip: c.cfg.GzipLevel, log: c.log, m: c.counters}}
 	if c.cfg.Prerender {
 		l.pre = newPrerenderer(c, l.fl, c.cfg, c.log)
@@ -97,7 +97,7 @@ func (l *loadRun) send(c loadTarget, maxFill float64) {
 func (l *Loader) BeginLoad() {
 	l.pre.stop()
 	l.finishLoad()
-	workers := l.conf.Workers
+	workers := l.cfg.Workers
 	nb := 2*workers + 2
 	r := &loadRun{gen: l.c.newGen(), work: make(chan *api.Product, 4*workers),
 		prep: make(chan *loadBatch, nb), order: make(chan *loadBatch, nb), free: make(chan *loadBatch, nb)}
@@ -134,10 +134,10 @@ func (l *Loader) BeginLoad() {
 }
 
 func (l *Loader) loadOne(p *api.Product, gen uint32) {
-	r, err := Render(p, l.conf.GzipLevel)
+	r, err := Render(p, l.cfg.GzipLevel)
 	if err != nil {
 		l.m.renderErrors.Inc()
-		l.lg.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
+		l.log.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
 		return
 	}
 	l.m.renders.Inc()
@@ -164,7 +164,7 @@ func (l *Loader) finishLoad() *loadRun {
 	r := l.load.Swap(nil)
 	if r != nil {
 		if r.cur != nil && len(r.cur.items) > 0 {
-			r.send(l.c, l.conf.LoadMaxFill)
+			r.send(l.c, l.cfg.LoadMaxFill)
 		}
 		r.cur = nil
 		close(r.work)
@@ -181,7 +181,7 @@ func (l *Loader) Load(p *api.Product) {
 	line, err := json.Marshal(p)
 	if err != nil {
 		l.m.renderErrors.Inc()
-		l.lg.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
+		l.log.Error().Err(err).Str("id", p.ID).Msg("cannot render snapshot product")
 		return
 	}
 	l.LoadLine(p, line)
@@ -194,16 +194,16 @@ func (l *Loader) Load(p *api.Product) {
 func (l *Loader) LoadLine(p *api.Product, line []byte) {
 	r := l.load.Load()
 	if r == nil {
-		l.lg.Error().Str("id", p.ID).Msg("BUG: Load outside BeginLoad/EndLoad")
+		l.log.Error().Str("id", p.ID).Msg("BUG: Load outside BeginLoad/EndLoad")
 		return
 	}
-	if l.conf.RenderAllOnLoad {
+	if l.cfg.RenderAllOnLoad {
 		r.work <- cloneProduct(p)
 		return
 	}
 	if p.ID == "" || len(p.ID) > maxID {
 		l.m.renderErrors.Inc()
-		l.lg.Error().Int("id_bytes", len(p.ID)).Str("slug", p.Slug).Msg("cannot store a snapshot product with this id")
+		l.log.Error().Int("id_bytes", len(p.ID)).Str("slug", p.Slug).Msg("cannot store a snapshot product with this id")
 		return
 	}
 	if r.cur == nil {
@@ -212,7 +212,7 @@ func (l *Loader) LoadLine(p *api.Product, line []byte) {
 	}
 	r.cur.add(p, line, r.tails.ref(p))
 	if r.cur.full() {
-		r.send(l.c, l.conf.LoadMaxFill)
+		r.send(l.c, l.cfg.LoadMaxFill)
 	}
 }
 
@@ -234,9 +234,9 @@ func (l *Loader) Apply(ev *api.Event) {
 	var r *Rendered
 	if ev.Type == api.EventUpsert && ev.Product != nil && !l.c.newerThan(ev.Product.ID, ev.Seq) {
 		var err error
-		if r, err = Render(ev.Product, l.conf.GzipLevel); err != nil {
+		if r, err = Render(ev.Product, l.cfg.GzipLevel); err != nil {
 			l.m.renderErrors.Inc()
-			l.lg.Error().Err(err).Str("id", ev.Product.ID).Uint64("seq", ev.Seq).Msg("cannot render product")
+			l.log.Error().Err(err).Str("id", ev.Product.ID).Uint64("seq", ev.Seq).Msg("cannot render product")
 		} else {
 			l.m.renders.Inc()
 		}
@@ -260,7 +260,7 @@ func (l *Loader) putAll(p *api.Product, seq uint64) (*Rendered, error) {
 }
 
 func (l *Loader) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
-	r, err := renderFor(p, mask, l.conf.GzipLevel)
+	r, err := renderFor(p, mask, l.cfg.GzipLevel)
 	if err != nil {
 		l.m.renderErrors.Inc()
 		return nil, err
@@ -324,4 +324,4 @@ func cloneProduct(p *api.Product) *api.Product {
 // follow.SummarySink): the stored JSON is the snapshot line itself. Not so
 // with render_all_on_load, which renders every representation from the
 // decoded product.
-func (l *Loader) LoadsSummaries() bool { return !l.conf.RenderAllOnLoad }
+func (l *Loader) LoadsSummaries() bool { return !l.cfg.RenderAllOnLoad }

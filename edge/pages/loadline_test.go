@@ -122,7 +122,7 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 	// while a few batches are still being stored, so the load stops
 	// within a few batches past 0.3.
 	s, ms := mustNewPrerenderStore(t, 1, 0.9)
-	s.cfg.LoadMaxFill = 0.3
+	s.Loader.cfg.LoadMaxFill = 0.3
 	var ps []*api.Product
 	for i := 0; i < 1000; i++ {
 		p := product(fmt.Sprintf("p%04d", i), "Phone", 1)

@@ -32,7 +32,7 @@ func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*testPa
 // its rendering.
 func stored(tb testing.TB, s *testPages, p *api.Product) bool {
 	tb.Helper()
-	r, err := Render(p, s.cfg.GzipLevel)
+	r, err := Render(p, s.Loader.cfg.GzipLevel)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -372,7 +372,7 @@ func TestFillForAndPutForStoreWhatWasAsked(t *testing.T) {
 	}
 	want(JSON, JSONGzip, HTML, HTMLGzip)
 	// What was stored is what Render makes.
-	all, _ := Render(product("a", "Phone", 1), s.cfg.GzipLevel)
+	all, _ := Render(product("a", "Phone", 1), s.Loader.cfg.GzipLevel)
 	for v := Variant(0); v < numVariants; v++ {
 		e, _, _ := s.get(nil, v, []byte("a"))
 		if !bytes.Equal(e.Body, all.Bodies[v]) || !bytes.Equal(e.ETag, all.ETags[v]) {
