@@ -20,12 +20,12 @@ import (
 // follower calls the Sink methods from one goroutine; PutFor and FillFor
 // are safe for concurrent use. A Cache has one Loader.
 type Loader struct {
-	c    loadTarget
-	cfg  Config
-	log  zerolog.Logger
-	m    *counters
-	fl   filler
-	pre  *prerenderer // nil when prerendering is off
+	c   loadTarget
+	cfg Config
+	log zerolog.Logger
+	m   *counters
+	fl  filler
+	pre *prerenderer // nil when prerendering is off
 
 	// load is non-nil between BeginLoad and EndLoad; LoadLine reads it
 	// without a lock, from the follower's goroutine.
