@@ -60,8 +60,9 @@ func NewLoader(c *Cache) *Loader {
 // both prep and order: Workers goroutines take it from prep to hash it
 // (prepBatch), and one store goroutine takes the batches from order, in
 // the order they were loaded, and stores each once it is prepared: the
-// store stage, serial under s.mu, keeps only the index changes and the
-// cache writes, and never waits for the lock on another load worker.
+// store stage (Cache.storeBatch, serial under the cache's lock) keeps
+// only the index changes and the cache writes, and never waits for the
+// lock on another load worker.
 type loadRun struct {
 	gen   uint32
 	work  chan *api.Product // RenderAllOnLoad: one product at a time
