@@ -41,6 +41,7 @@ type Main struct {
 	// Domain services, constructed by startServices in this order.
 	Core      *coreclient.Client
 	Pages     *pages.Cache
+	Loader    *pages.Loader // fills Pages: a feed sink, and renders misses
 	Suggest   *suggest.Service
 	Search    *search.Service
 	SoldOut   *soldout.Set
@@ -103,6 +104,7 @@ func (m *Main) startServices(ctx context.Context) error {
 	if m.Pages, err = pages.New(c.Pages, m.Log.With().Str("svc", "pages").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the page cache: %w", err)
 	}
+	m.Loader = pages.NewLoader(m.Pages)
 	m.Suggest = suggest.New(c.Suggest, m.Log.With().Str("svc", "suggest").Logger(), m.Metrics)
 	forwardCfg.CoreCheckoutMax = m.Core.CheckoutMax // announced on the core's feed answers
 	m.Search = search.New(c.Search, m.Log.With().Str("svc", "search").Logger(), m.Metrics)
@@ -117,12 +119,13 @@ func (m *Main) startServices(ctx context.Context) error {
 		return fmt.Errorf("cannot create the storefront: %w", err)
 	}
 	// The sold-out set first: an event reaches it before the renders.
-	sinks := []follow.Sink{m.SoldOut, m.Pages, m.Suggest, m.Search, m.Storefront}
+	sinks := []follow.Sink{m.SoldOut, m.Loader, m.Suggest, m.Search, m.Storefront}
 	if m.Follower, err = follow.New(m.Core, sinks, c.Follow, m.Log.With().Str("svc", "follow").Logger(), m.Metrics); err != nil {
 		return fmt.Errorf("cannot create the feed follower: %w", err)
 	}
 	m.API = httpapi.New(httpapi.Deps{
 		Pages:    m.Pages,
+		Loader:   m.Loader,
 		Follower: m.Follower,
 		Core:     m.Core,
 		Log:      m.Log.With().Str("svc", "api").Logger(),
@@ -160,8 +163,8 @@ func (m *Main) stopServices() error {
 	if m.Storefront != nil {
 		m.Storefront.Close() // stops its refresh loop
 	}
-	if m.Pages != nil {
-		m.Pages.Close() // stops a running pre-render pass
+	if m.Loader != nil {
+		m.Loader.Close() // stops a running pre-render pass
 	}
 	if m.Forwarder != nil {
 		return m.Forwarder.Close()

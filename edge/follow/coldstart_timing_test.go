@@ -159,7 +159,8 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sinks := []Sink{ps}
+		pl := pages.NewLoader(ps)
+		sinks := []Sink{pl}
 		if os.Getenv("SHOPEDGE_COLDSTART_SUGGEST") != "0" {
 			sinks = append(sinks, suggest.New(suggest.DefaultConfig(), zerolog.Nop(), metrics.NewSet()))
 		}
@@ -189,7 +190,7 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		cancel()
 		<-done
-		ps.Close()
+		pl.Close()
 	}
 	b.ReportMetric(took.Seconds(), "s-to-ready")
 	b.ReportMetric(float64(n)/took.Seconds(), "products/s")

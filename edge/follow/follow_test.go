@@ -115,7 +115,7 @@ func TestFollowerLoadsAndApplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := New(newClient(t, core.Addr()), []Sink{rec, ps}, testConfig(), zerolog.Nop(), metrics.NewSet())
+	f, err := New(newClient(t, core.Addr()), []Sink{rec, pages.NewLoader(ps)}, testConfig(), zerolog.Nop(), metrics.NewSet())
 	if err != nil {
 		t.Fatal(err)
 	}

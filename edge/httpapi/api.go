@@ -31,10 +31,12 @@ type FeedState interface {
 	Connected() bool // the core answers; false means pages are served stale
 }
 
-// Deps are the API's collaborators. Pages, Follower, Core and Metrics are
-// required; Suggest and Forward are mounted when non-nil.
+// Deps are the API's collaborators. Pages, Loader, Follower, Core and
+// Metrics are required; Suggest and Forward are mounted when non-nil.
 type Deps struct {
-	Pages    *pages.Cache
+	Pages *pages.Cache
+	// Loader renders into Pages what a request missed.
+	Loader   *pages.Loader
 	Follower FeedState
 	Core     *coreclient.Client
 	Log      zerolog.Logger

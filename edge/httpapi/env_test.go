@@ -46,24 +46,30 @@ type staticFeed struct{ ready, connected atomic.Bool }
 func (s *staticFeed) Ready() bool     { return s.ready.Load() }
 func (s *staticFeed) Connected() bool { return s.connected.Load() }
 
-func newStore(tb testing.TB) *pages.Cache { return newStoreHot(tb, pages.DefaultConfig().HotEntries) }
+// newStore returns a page cache and its loader.
+func newStore(tb testing.TB) (*pages.Cache, *pages.Loader) {
+	return newStoreHot(tb, pages.DefaultConfig().HotEntries)
+}
 
 // newStoreHot is newStore with a hot tier of hot entries (0: off).
-func newStoreHot(tb testing.TB, hot int) *pages.Cache {
+func newStoreHot(tb testing.TB, hot int) (*pages.Cache, *pages.Loader) {
 	tb.Helper()
 	ps, err := pages.New(pages.Config{CacheBytes: 32 << 20, Workers: 2, GzipLevel: 5, HotEntries: hot, HotMaxBytes: pages.DefaultConfig().HotMaxBytes, HotBytes: pages.DefaultConfig().HotBytes},
 		zerolog.Nop(), metrics.NewSet())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return ps
+	l := pages.NewLoader(ps)
+	tb.Cleanup(l.Close)
+	return ps, l
 }
 
-// env is an edge (page store, follower, API, router) over a fake core,
+// env is an edge (page cache and loader, follower, API, router) over a fake core,
 // served on an in-memory listener.
 type env struct {
 	core     *fakecore.Core
 	pages    *pages.Cache
+	loader   *pages.Loader
 	follower *follow.Follower
 	api      *API
 	client   *fasthttp.HostClient
@@ -72,7 +78,8 @@ type env struct {
 
 func newEnv(t *testing.T, tune func(*Config)) *env {
 	t.Helper()
-	e := &env{core: fakecore.New(), pages: newStore(t), products: realProducts(t)}
+	e := &env{core: fakecore.New(), products: realProducts(t)}
+	e.pages, e.loader = newStore(t)
 	for _, p := range e.products {
 		e.core.Upsert(p)
 	}
@@ -88,7 +95,7 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 		t.Fatal(err)
 	}
 	fcfg := follow.Config{Wait: 500 * time.Millisecond, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond, DisconnectAfter: 150 * time.Millisecond}
-	e.follower, err = follow.New(core, []follow.Sink{e.pages}, fcfg, zerolog.Nop(), metrics.NewSet())
+	e.follower, err = follow.New(core, []follow.Sink{e.loader}, fcfg, zerolog.Nop(), metrics.NewSet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +113,7 @@ func newEnv(t *testing.T, tune func(*Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e.api = New(Deps{Pages: e.pages, Follower: e.follower, Core: core, Log: zerolog.Nop(), Metrics: metrics.NewSet(),
+	e.api = New(Deps{Pages: e.pages, Loader: e.loader, Follower: e.follower, Core: core, Log: zerolog.Nop(), Metrics: metrics.NewSet(),
 		Suggest: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("suggest") },
 		Forward: standInEndpoints(t),
 	}, cfg)

@@ -22,25 +22,26 @@ func benchAPI(b testing.TB) *API {
 // of hot entries (0: off).
 func newHitAPI(tb testing.TB, connected bool, hot int) (*API, *pages.Cache) {
 	tb.Helper()
-	ps := newStoreHot(tb, hot)
-	ps.BeginLoad()
+	ps, l := newStoreHot(tb, hot)
+	l.BeginLoad()
 	for _, p := range realProducts(tb) {
-		ps.Load(p)
+		l.Load(p)
 	}
-	ps.EndLoad(1)
+	l.EndLoad(1)
 	for _, p := range realProducts(tb) {
-		ps.Fill(p.ID)
+		l.FillFor(p.ID, pages.HTMLGzip) // and the HTML
+		l.FillFor(p.ID, pages.JSONGzip)
 	}
-	return apiOver(ps, connected), ps
+	return apiOver(ps, l, connected), ps
 }
 
-// apiOver returns an API over ps without a core: its feed is ready, and
-// connected or not.
-func apiOver(ps *pages.Cache, connected bool) *API {
+// apiOver returns an API over ps, loaded by l, without a core: its feed
+// is ready, and connected or not.
+func apiOver(ps *pages.Cache, l *pages.Loader, connected bool) *API {
 	feed := &staticFeed{}
 	feed.ready.Store(true)
 	feed.connected.Store(connected)
-	return New(Deps{Pages: ps, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig())
+	return New(Deps{Pages: ps, Loader: l, Follower: feed, Log: zerolog.Nop(), Metrics: metrics.NewSet()}, DefaultConfig())
 }
 
 // benchHandler runs h in parallel on one reused RequestCtx per goroutine.

@@ -88,7 +88,7 @@ func (a *API) fetch(id string, v pages.Variant) (*pages.Rendered, error) {
 		return nil, errUnknown
 	}
 	res, err, _ := a.flights.Do(string(rune('0'+v))+id, func() (any, error) {
-		if r, ok := a.deps.Pages.FillFor(id, v); ok {
+		if r, ok := a.deps.Loader.FillFor(id, v); ok {
 			return r, nil // rendered from the JSON a snapshot load stored
 		}
 		a.fetches.Inc()
@@ -104,7 +104,7 @@ func (a *API) fetch(id string, v pages.Variant) (*pages.Rendered, error) {
 			a.fetchErrors.Inc()
 			return nil, err
 		}
-		return a.deps.Pages.PutFor(p, seq, v)
+		return a.deps.Loader.PutFor(p, seq, v)
 	})
 	if err != nil {
 		return nil, err

@@ -183,15 +183,15 @@ func benchStackMany(b *testing.B, h fasthttp.RequestHandler, reqs []byte, perCon
 // one product: each hit reads a different product's bytes.
 func BenchmarkStackManyEdge(b *testing.B) {
 	ps := demoCatalog(b)
-	store := newStore(b)
-	store.BeginLoad()
+	store, l := newStore(b)
+	l.BeginLoad()
 	ids := make([]string, len(ps))
 	for i, p := range ps {
-		store.Load(p)
+		l.Load(p)
 		ids[i] = p.ID
 	}
-	store.EndLoad(1)
-	a := apiOver(store, true)
+	l.EndLoad(1)
+	a := apiOver(store, l, true)
 	r := httpserver.NewRouter()
 	a.Register(r)
 	h := dispatched(a, r)

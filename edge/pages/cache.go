@@ -9,15 +9,15 @@ import (
 
 	"github.com/VictoriaMetrics/fastcache"
 	"github.com/VictoriaMetrics/metrics"
-	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
-
-	"shopedge/core/api"
 )
 
-// Cache holds the rendered product pages of one edge. It is safe for
-// concurrent use: requests call Lookup and PutFor/FillFor on a miss, the follower calls the
-// Sink methods (BeginLoad, Load, EndLoad, Apply) from one goroutine.
+// Cache holds the rendered product pages of one edge: the index of
+// products (ids, slugs, surrogate keys), the off-heap cache of their
+// representations and the hot tier in front of it. It is safe for
+// concurrent use. Requests call Lookup; the admin API calls Purge and
+// PurgeAll. What it holds is written by its Loader (NewLoader), which
+// renders and writes through the unexported methods of write.go.
 type Cache struct {
 	cfg   Config
 	log   zerolog.Logger
@@ -30,30 +30,30 @@ type Cache struct {
 	seq  uint64
 	gen  uint32
 
-	// load is non-nil between BeginLoad and EndLoad; LoadLine reads it
-	// without s.mu, which load workers hold while they store a batch.
-	load atomic.Pointer[loader]
-
-	pmu     sync.Mutex
-	pass    *prerender // the running or last background pass
-	pending atomic.Int64
-
-	prerendered, loadIndexOnly *metrics.Counter
-	// offHeapReads counts reads of the off-heap cache (hot-tier misses,
-	// and renders from the stored JSON).
-	offHeapReads *metrics.Counter
+	*counters
 
 	// beforeFillWrite, when set (tests only), runs between a fill's render
 	// and its write.
 	beforeFillWrite func()
+}
 
+// counters are the page metrics, shared by a Cache and the Loader and
+// prerender pass writing into it.
+type counters struct {
 	renders, renderErrors, purged, stale *metrics.Counter
+	prerendered, loadIndexOnly           *metrics.Counter
+	// offHeapReads counts reads of the off-heap cache (hot-tier misses,
+	// and renders from the stored JSON).
+	offHeapReads *metrics.Counter
+	// pending is the number of products the running prerender pass has
+	// yet to render.
+	pending atomic.Int64
 }
 
 // New returns an empty Cache. Its metrics are registered on ms.
 func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Cache, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot create page store: %w", err)
+		return nil, fmt.Errorf("cannot create page cache: %w", err)
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
@@ -62,11 +62,13 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Cache, error) {
 		cfg.PrerenderWorkers = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	s := &Cache{
-		cfg:          cfg,
-		log:          log,
-		cache:        fastcache.New(int(cfg.CacheBytes)),
-		hot:          newHotTier(cfg.HotEntries, cfg.HotMaxBytes, int64(cfg.HotBytes)),
-		x:            newIndex(),
+		cfg:   cfg,
+		log:   log,
+		cache: fastcache.New(int(cfg.CacheBytes)),
+		hot:   newHotTier(cfg.HotEntries, cfg.HotMaxBytes, int64(cfg.HotBytes)),
+		x:     newIndex(),
+	}
+	s.counters = &counters{
 		renders:      ms.NewCounter("shopedge_edge_page_renders_total"),
 		renderErrors: ms.NewCounter("shopedge_edge_page_render_errors_total"),
 		purged:       ms.NewCounter("shopedge_edge_page_purged_total"),
@@ -296,32 +298,6 @@ func (s *Cache) idBySlug(slug []byte) ([]byte, bool) {
 	return s.x.id(i), true
 }
 
-// Put renders p, fetched from the core at a moment the store had applied
-// seq, and stores it unless the store has meanwhile applied a newer state
-// of p. It returns the rendering either way, to serve the request that
-// fetched it.
-func (s *Cache) Put(p *api.Product, seq uint64) (*Rendered, error) {
-	return s.put(p, seq, allVariants)
-}
-
-// PutFor is Put rendering and storing only what a request for v needs
-// (maskFor): a new state of p, so its other representations are dropped
-// and rendered again when asked for.
-func (s *Cache) PutFor(p *api.Product, seq uint64, v Variant) (*Rendered, error) {
-	return s.put(p, seq, maskFor(v))
-}
-
-func (s *Cache) put(p *api.Product, seq uint64, mask uint8) (*Rendered, error) {
-	r, err := renderFor(p, mask, s.cfg.GzipLevel)
-	if err != nil {
-		s.renderErrors.Inc()
-		return nil, err
-	}
-	s.renders.Inc()
-	s.store(r, seq, 0, false)
-	return r, nil
-}
-
 // store writes r unless a newer state is known (seq below the slot's);
 // force skips that check for snapshot loads. gen marks the load.
 func (s *Cache) store(r *Rendered, seq uint64, gen uint32, force bool) bool {
@@ -415,69 +391,6 @@ func (s *Cache) delVariant(sl *slot, key []byte, v Variant) {
 		s.cacheDel(sl, key)
 		key[0] &^= bigFlag
 	}
-}
-
-// Fill renders every representation of id from its stored JSON (left by a
-// snapshot load, which stores JSON only) and stores those besides the JSON
-// unless the product changed or was purged meanwhile. ok is false when no
-// JSON is stored: the caller fetches the product from the core.
-func (s *Cache) Fill(id string) (r *Rendered, ok bool) {
-	return s.fillMask(id, allVariants)
-}
-
-// FillFor is Fill rendering and storing only what a request for v needs
-// (maskFor); the product's other representations are left as they are.
-func (s *Cache) FillFor(id string, v Variant) (r *Rendered, ok bool) {
-	return s.fillMask(id, maskFor(v))
-}
-
-func (s *Cache) fillMask(id string, mask uint8) (r *Rendered, ok bool) {
-	r, _, ok = s.fill([]byte(id), nil, mask)
-	if ok {
-		s.renders.Inc()
-	}
-	return r, ok
-}
-
-// fill is Fill of the representations in mask with a reusable buffer for
-// the stored JSON; it returns the buffer for reuse.
-func (s *Cache) fill(id, buf []byte, mask uint8) (r *Rendered, _ []byte, ok bool) {
-	s.mu.RLock()
-	i, known := s.x.lookup(id)
-	var ver uint32
-	if known {
-		ver = s.x.slots[i].ver
-	}
-	s.mu.RUnlock()
-	if !known {
-		return nil, buf, false
-	}
-	e, buf, ok := s.read(buf[:0], JSON, id)
-	if !ok {
-		return nil, buf, false
-	}
-	var p api.Product
-	if err := json.Unmarshal(e.Body, &p); err != nil {
-		s.log.Error().Err(err).Bytes("id", id).Msg("BUG: stored product JSON does not decode")
-		return nil, buf, false
-	}
-	r, err := renderFor(&p, mask, s.cfg.GzipLevel)
-	if err != nil {
-		s.renderErrors.Inc()
-		return nil, buf, false
-	}
-	if s.beforeFillWrite != nil {
-		s.beforeFillWrite()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// The slot's version moves on with every write, delete and purge of
-	// the product (and across slot reuse), so an older rendering never
-	// overwrites a newer state or brings purged bytes back.
-	if s.x.slots[i].ver == ver && s.x.slots[i].flags&(flagDeleted|flagFree) == 0 {
-		s.setVariants(i, r, mask&^(1<<JSON))
-	}
-	return r, buf, true
 }
 
 // newSlot returns a new slot for id, marked deleted until written. s.mu

@@ -1,8 +1,10 @@
 // Package pages keeps the edge's precomputed product pages: every product
 // rendered once, when it changes, as JSON and HTML (plain and gzip) with a
 // strong ETag and its Surrogate-Key header, stored off-heap in fastcache.
-// A Cache is a follow.Sink: it is filled from the core's snapshot and kept
-// current by the change feed; requests only look bytes up.
+// A Cache holds them and answers requests' lookups; its Loader, a
+// follow.Sink, fills it from the core's snapshot, keeps it current from
+// the change feed, renders what a request missed and prerenders in the
+// background after a load.
 package pages
 
 import (
@@ -25,7 +27,7 @@ type Config struct {
 	// RenderAllOnLoad renders every representation during a snapshot
 	// load. By default a load stores the JSON only and the HTML and gzip
 	// representations are rendered from it on the first request that
-	// needs them (Fill): a full render costs ~15x the JSON one, and with
+	// needs them (Loader.FillFor): a full render costs ~15x the JSON one, and with
 	// a million products most of it would be evicted before use.
 	RenderAllOnLoad bool `yaml:"render_all_on_load"`
 	// LoadMaxFill is the fraction of cache_bytes a snapshot load may fill

@@ -9,13 +9,12 @@ import (
 	"testing"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
 )
 
 // shared returns the hot-tier JSON of id after one Get has offered it.
-func shared(tb testing.TB, s *Cache, id string) (string, bool) {
+func shared(tb testing.TB, s *testPages, id string) (string, bool) {
 	tb.Helper()
 	if e, ok := s.getShared(JSON, []byte(id)); ok {
 		return string(e.Body), true
@@ -159,9 +158,9 @@ func TestHotTierNeverGoesBack(t *testing.T) {
 	}
 }
 
-func mustNewStoreCfg(tb testing.TB, cfg Config) *Cache {
+func mustNewStoreCfg(tb testing.TB, cfg Config) *testPages {
 	tb.Helper()
-	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
+	s, err := newTestPages(cfg, metrics.NewSet())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -171,14 +170,14 @@ func mustNewStoreCfg(tb testing.TB, cfg Config) *Cache {
 // sharedHTML reads the HTML of the product at slug the way the edge does:
 // one Lookup by slug (hot tier by slug, else by id, offering what it
 // read), else rendered from the stored JSON, as a miss is (not offered).
-func sharedHTML(tb testing.TB, s *Cache, slug string) (string, bool) {
+func sharedHTML(tb testing.TB, s *testPages, slug string) (string, bool) {
 	tb.Helper()
 	r := s.Lookup(nil, HTML, BySlug, []byte(slug))
 	switch r.Found {
 	case Shared, Copied:
 		return string(r.Entry.Body), true
 	case Miss:
-		rd, ok := s.Fill(string(r.ID))
+		rd, ok := s.fillAll(string(r.ID))
 		if !ok {
 			return "", false
 		}
@@ -189,7 +188,7 @@ func sharedHTML(tb testing.TB, s *Cache, slug string) (string, bool) {
 
 // hotBySlug reports whether the hot tier holds the HTML of slug (a
 // Lookup by slug that ends in the tier before reading the index).
-func hotBySlug(s *Cache, slug string) bool {
+func hotBySlug(s *testPages, slug string) bool {
 	_, _, ok := s.hot.getSlug(HTML, []byte(slug), s.x.hash([]byte(slug)))
 	return ok
 }
@@ -298,7 +297,7 @@ func hotConfig(entries int) Config {
 func TestHotTierFilledByRequestsOnly(t *testing.T) {
 	s := mustNewStore(t)
 	loadAll(s, 1, product("1", "Phone", 1))
-	if _, ok := s.Fill("1"); !ok {
+	if _, ok := s.fillAll("1"); !ok {
 		t.Fatal("Fill found no stored JSON")
 	}
 	if _, ok := s.getShared(JSON, []byte("1")); ok {

@@ -26,7 +26,7 @@ type slot struct {
 	// gen is the snapshot load that last saw the product.
 	gen uint32
 	// ver counts the writes of the slot, so a lazy render of an older
-	// state (see Fill) never overwrites a newer one.
+	// state (see filler.fill) never overwrites a newer one.
 	ver   uint32
 	idLen uint16
 	flags uint8

@@ -12,7 +12,6 @@ import (
 	"github.com/VictoriaMetrics/fastcache"
 	"github.com/VictoriaMetrics/metrics"
 	json "github.com/goccy/go-json"
-	"github.com/rs/zerolog"
 
 	"shopedge/bench"
 	"shopedge/bench/gen"
@@ -134,10 +133,10 @@ func cpuTime(tb testing.TB) time.Duration {
 
 // benchLoadStore returns a store configured as an edge's default, with
 // no background prerender pass (it starts after the load is done).
-func benchLoadStore(b *testing.B) *Cache {
+func benchLoadStore(b *testing.B) *testPages {
 	cfg := DefaultConfig()
 	cfg.Prerender = false
-	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
+	s, err := newTestPages(cfg, metrics.NewSet())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -190,7 +189,7 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-func loadLines(s *Cache, c *benchCatalog) {
+func loadLines(s *testPages, c *benchCatalog) {
 	s.BeginLoad()
 	for i := range c.sums {
 		s.LoadLine(&c.sums[i], c.line(i))

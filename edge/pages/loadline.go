@@ -207,20 +207,6 @@ type loadWorker struct {
 	old []byte
 }
 
-// prepBatch fills in the ETags of b's values and the index's hashes of
-// its ids and slugs. It takes no lock: the index's seed never changes.
-func (s *Cache) prepBatch(b *loadBatch) {
-	for k := range b.items {
-		it := &b.items[k]
-		putETag((*[etagLen]byte)(b.arena[it.val.start+1:]), b.arena[it.body:it.val.end])
-		it.idHash = s.x.hash(b.arena[it.key.start+1 : it.key.end])
-		it.slugHash = 0
-		if it.slug.end > it.slug.start {
-			it.slugHash = s.x.hash(b.bytes(it.slug))
-		}
-	}
-}
-
 // storeBatch stores the products of b, prepared, as loaded by load gen
 // under one acquisition of s.mu.
 func (s *Cache) storeBatch(w *loadWorker, b *loadBatch, gen uint32) {

@@ -65,8 +65,8 @@ func TestReloadKeepsUnchangedRenderings(t *testing.T) {
 	s := mustNewStore(t)
 	a, b := product("a", "Phone", 1), product("b", "Phone", 1)
 	loadAll(s, 1, a, b)
-	s.Fill("a")
-	s.Fill("b")
+	s.fillAll("a")
+	s.fillAll("b")
 	b2 := product("b", "Phone", 2)
 	loadAll(s, 2, a, b2)
 	if e, _, ok := s.get(nil, HTML, []byte("a")); !ok || !strings.Contains(string(e.Body), "Phone v1") {
@@ -122,7 +122,7 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 	// while a few batches are still being stored, so the load stops
 	// within a few batches past 0.3.
 	s, ms := mustNewPrerenderStore(t, 1, 0.9)
-	s.cfg.LoadMaxFill = 0.3
+	s.Loader.cfg.LoadMaxFill = 0.3
 	var ps []*api.Product
 	for i := 0; i < 1000; i++ {
 		p := product(fmt.Sprintf("p%04d", i), "Phone", 1)
@@ -156,7 +156,7 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 	if stored == 0 || stored == len(ps) || html == 0 || html > stored {
 		t.Fatalf("stored %d, prerendered %d of %d", stored, html, len(ps))
 	}
-	if _, ok := s.Fill(ps[len(ps)-1].ID); ok {
+	if _, ok := s.fillAll(ps[len(ps)-1].ID); ok {
 		t.Fatal("Fill of a product stored without bytes must leave it to the core")
 	}
 	var b bytes.Buffer
@@ -166,7 +166,7 @@ func TestLoadStopsStoringAtBudget(t *testing.T) {
 	}
 	// A product fetched on demand is stored (the budget bounds loads only).
 	last := ps[len(ps)-1]
-	if _, err := s.Put(last, s.Seq()); err != nil {
+	if _, err := s.putAll(last, s.Seq()); err != nil {
 		t.Fatal(err)
 	}
 	if body(t, s, last.ID) == "" {

@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
 )
 
-func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*Cache, *metrics.Set) {
+func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*testPages, *metrics.Set) {
 	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.CacheBytes = 32 << 20
@@ -21,7 +20,7 @@ func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*Cache,
 	cfg.PrerenderWorkers = workers
 	cfg.PrerenderMaxFill = maxFill
 	ms := metrics.NewSet()
-	s, err := New(cfg, zerolog.Nop(), ms)
+	s, err := newTestPages(cfg, ms)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -31,9 +30,9 @@ func mustNewPrerenderStore(tb testing.TB, workers int, maxFill float64) (*Cache,
 
 // stored reports whether every representation of p is stored and equals
 // its rendering.
-func stored(tb testing.TB, s *Cache, p *api.Product) bool {
+func stored(tb testing.TB, s *testPages, p *api.Product) bool {
 	tb.Helper()
-	r, err := Render(p, s.cfg.GzipLevel)
+	r, err := Render(p, s.Loader.cfg.GzipLevel)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -115,10 +114,11 @@ func TestPrerenderMostPopularFirstWithinBudget(t *testing.T) {
 // TestPrerenderKeepsNewerState changes a product while the pass renders
 // it: the pass must not write its older rendering over the change.
 func TestPrerenderKeepsNewerState(t *testing.T) {
-	f := func(name string, change func(s *Cache), check func(s *Cache)) {
+	f := func(name string, change func(s *testPages), check func(s *testPages)) {
 		t.Helper()
 		s, _ := mustNewPrerenderStore(t, 1, 0.8)
-		s.cfg.Prerender = false // run the pass by hand
+		pr := s.pre
+		s.pre = nil // run the pass by hand
 		loadAll(s, 1, product("a", "Phone", 1))
 		done := false
 		s.beforeFillWrite = func() {
@@ -128,33 +128,33 @@ func TestPrerenderKeepsNewerState(t *testing.T) {
 			}
 		}
 		i, _ := s.x.lookup([]byte("a"))
-		s.prerenderOne(i, nil)
+		pr.one(i, nil)
 		if !done {
 			t.Fatalf("%s: the pass did not render", name)
 		}
 		check(s)
 	}
-	f("upsert", func(s *Cache) {
+	f("upsert", func(s *testPages) {
 		s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, Product: product("a", "Phone", 2)})
-	}, func(s *Cache) {
+	}, func(s *testPages) {
 		e, _, ok := s.get(nil, HTML, []byte("a"))
 		if !ok || !strings.Contains(string(e.Body), "Phone v2") {
 			t.Fatal("the pass overwrote a newer upsert")
 		}
 	})
-	f("purge", func(s *Cache) { s.Purge([]string{"brand-acme"}) }, func(s *Cache) {
+	f("purge", func(s *testPages) { s.Purge([]string{"brand-acme"}) }, func(s *testPages) {
 		for v := Variant(0); v < numVariants; v++ {
 			if _, _, ok := s.get(nil, v, []byte("a")); ok {
 				t.Fatalf("variant %d is back after a purge", v)
 			}
 		}
 	})
-	f("purge_all", func(s *Cache) { s.Apply(&api.Event{Seq: 2, Type: api.EventPurgeAll}) }, func(s *Cache) {
+	f("purge_all", func(s *testPages) { s.Apply(&api.Event{Seq: 2, Type: api.EventPurgeAll}) }, func(s *testPages) {
 		if _, _, ok := s.get(nil, HTML, []byte("a")); ok {
 			t.Fatal("HTML is back after purge_all")
 		}
 	})
-	f("delete", func(s *Cache) { s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "a"}) }, func(s *Cache) {
+	f("delete", func(s *testPages) { s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "a"}) }, func(s *testPages) {
 		if _, _, ok := s.get(nil, HTML, []byte("a")); ok {
 			t.Fatal("HTML of a deleted product stored")
 		}

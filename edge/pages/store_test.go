@@ -12,13 +12,27 @@ import (
 	"shopedge/core/api"
 )
 
-func mustNewStore(tb testing.TB) *Cache {
+// testPages is a Cache with its Loader, wired as an edge wires them.
+type testPages struct {
+	*Cache
+	*Loader
+}
+
+func newTestPages(cfg Config, ms *metrics.Set) (*testPages, error) {
+	c, err := New(cfg, zerolog.Nop(), ms)
+	if err != nil {
+		return nil, err
+	}
+	return &testPages{c, NewLoader(c)}, nil
+}
+
+func mustNewStore(tb testing.TB) *testPages {
 	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.CacheBytes = 32 << 20
 	cfg.Workers = 2
 	cfg.Prerender = false // tests of the lazy path; prerender_test.go turns it on
-	s, err := New(cfg, zerolog.Nop(), metrics.NewSet())
+	s, err := newTestPages(cfg, metrics.NewSet())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -26,7 +40,7 @@ func mustNewStore(tb testing.TB) *Cache {
 }
 
 // loadAll runs one snapshot load of ps consistent with seq.
-func loadAll(s *Cache, seq uint64, ps ...*api.Product) {
+func loadAll(s *testPages, seq uint64, ps ...*api.Product) {
 	s.BeginLoad()
 	for _, p := range ps {
 		s.Load(p)
@@ -41,7 +55,7 @@ func product(id, name string, seq int) *api.Product {
 }
 
 // body returns the stored plain JSON of id, or "" on a miss.
-func body(tb testing.TB, s *Cache, id string) string {
+func body(tb testing.TB, s *testPages, id string) string {
 	tb.Helper()
 	e, _, ok := s.get(nil, JSON, []byte(id))
 	if !ok {
@@ -66,7 +80,7 @@ func TestStoreLoadAndGet(t *testing.T) {
 			t.Fatalf("%s: JSON not stored by a load", p.ID)
 		}
 		r, _ := Render(p, 5)
-		filled, ok := s.Fill(p.ID)
+		filled, ok := s.fillAll(p.ID)
 		if !ok || !bytes.Equal(filled.Bodies[HTML], r.Bodies[HTML]) {
 			t.Fatalf("%s: Fill did not render the stored product", p.ID)
 		}
@@ -103,7 +117,7 @@ func TestStoreSeqOrdering(t *testing.T) {
 		t.Fatalf("stale upsert applied: %s", body(t, s, "1"))
 	}
 	// A fetch that started before seq 7 was applied must not overwrite it.
-	if _, err := s.Put(product("1", "Phone", 3), 6); err != nil {
+	if _, err := s.putAll(product("1", "Phone", 3), 6); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(body(t, s, "1"), "Phone v7") {
@@ -127,7 +141,7 @@ func TestStoreSeqOrdering(t *testing.T) {
 	}
 	// A fetch after everything applied is stored.
 	s.Purge([]string{"1"})
-	if _, err := s.Put(product("1", "Phone", 12), s.Seq()); err != nil {
+	if _, err := s.putAll(product("1", "Phone", 12), s.Seq()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(body(t, s, "1"), "Phone v12") {
@@ -216,7 +230,7 @@ func TestStoreBigEntries(t *testing.T) {
 	p.Description = strings.Repeat("A long description. ", 10000) // ~200 KB
 	loadAll(s, 1, p)
 	r, _ := Render(p, 5)
-	s.Fill("big")
+	s.fillAll("big")
 	e, _, ok := s.get(nil, HTML, []byte("big"))
 	if !ok || !bytes.Equal(e.Body, r.Bodies[HTML]) {
 		t.Fatal("big HTML entry not stored")
@@ -240,7 +254,7 @@ func TestStoreBigEntries(t *testing.T) {
 func TestFillNeverOverwritesNewerState(t *testing.T) {
 	s := mustNewStore(t)
 	loadAll(s, 1, product("a", "Phone", 1))
-	if _, ok := s.Fill("zzz"); ok {
+	if _, ok := s.fillAll("zzz"); ok {
 		t.Fatal("Fill of an unknown id")
 	}
 	// An upsert lands between Fill's read of the JSON and its write.
@@ -255,12 +269,12 @@ func TestFillNeverOverwritesNewerState(t *testing.T) {
 	if !changed {
 		t.Fatal("an upsert must bump the slot version")
 	}
-	r, ok := s.Fill("a")
+	r, ok := s.fillAll("a")
 	if !ok || !strings.Contains(string(r.Bodies[HTML]), "Phone v2") {
 		t.Fatal("Fill must render the current state")
 	}
 	s.Purge([]string{"a"})
-	if _, ok := s.Fill("a"); ok {
+	if _, ok := s.fillAll("a"); ok {
 		t.Fatal("Fill after purge must leave the fetch to the core")
 	}
 }
@@ -358,7 +372,7 @@ func TestFillForAndPutForStoreWhatWasAsked(t *testing.T) {
 	}
 	want(JSON, JSONGzip, HTML, HTMLGzip)
 	// What was stored is what Render makes.
-	all, _ := Render(product("a", "Phone", 1), s.cfg.GzipLevel)
+	all, _ := Render(product("a", "Phone", 1), s.Loader.cfg.GzipLevel)
 	for v := Variant(0); v < numVariants; v++ {
 		e, _, _ := s.get(nil, v, []byte("a"))
 		if !bytes.Equal(e.Body, all.Bodies[v]) || !bytes.Equal(e.ETag, all.ETags[v]) {
