@@ -201,55 +201,70 @@ func (c *mcCluster) lastSeq() uint64 {
 // is gap-free and identical through every core afterwards.
 //
 //	go test -run xxx -bench 'ManyCoresFeed' -benchtime=2000x ./core/
+//
+// It compares every write in its own transaction (catalog.write_batch 1:
+// before catalog writes were grouped) with the default grouping.
 func BenchmarkManyCoresFeed(b *testing.B) {
-	for _, m := range []int{1, 2, 4} {
-		b.Run("M="+strconv.Itoa(m), func(b *testing.B) {
-			b.StopTimer()
-			c := newMCCluster(b, mcOptions{cores: m})
-			ctx := context.Background()
-			seq0 := c.lastSeq()
-			st0, cpu0 := c.storeStats(), processCPU()
-			var next, failed atomic.Int64
-			var wg sync.WaitGroup
-			b.StartTimer()
-			start := time.Now()
-			for _, k := range c.cores {
-				for w := range 16 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for {
-							i := next.Add(1) - 1
-							if i >= int64(b.N) {
-								return
-							}
-							id := fmt.Sprintf("feed-%d-%d", k.i, w)
-							p := &api.Product{ID: id, Slug: id, Name: "Feed " + id, Brand: "Shopedge",
-								SKUs: []api.SKU{{SKU: id, Price: &api.Money{Amount: 100 + i, Currency: "USD"}}}}
-							if _, err := k.m.Catalog.Put(ctx, p); err != nil {
-								if !errors.Is(err, store.ErrConflict) {
-									b.Error(err)
-									return
-								}
-								failed.Add(1)
-							}
-						}
-					}()
-				}
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{
+		{"single", []string{"-catalog.write-batch=1"}},
+		{"grouped", nil},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			for _, m := range []int{1, 2, 4} {
+				b.Run("M="+strconv.Itoa(m), func(b *testing.B) { benchFeed(b, m, mode.args) })
 			}
-			wg.Wait()
-			took := time.Since(start)
-			b.StopTimer()
-			cpu, st := processCPU()-cpu0, c.storeStats()
-			appends := float64(c.lastSeq() - seq0)
-			if int64(appends) != int64(b.N)-failed.Load() {
-				b.Fatalf("%d writes, %d failed, made %v appends", b.N, failed.Load(), appends)
-			}
-			b.ReportMetric(float64(failed.Load())/float64(b.N), "failed/write")
-			b.ReportMetric(appends/took.Seconds(), "appends/s")
-			b.ReportMetric(float64(st.Conflicts-st0.Conflicts)/appends, "conflicts/append")
-			b.ReportMetric(float64(cpu.Microseconds())/appends, "cpu-µs/append")
-			c.checkFeed(nil, 0)
 		})
 	}
+}
+
+func benchFeed(b *testing.B, m int, args []string) {
+	b.StopTimer()
+	c := newMCCluster(b, mcOptions{cores: m, args: args})
+	ctx := context.Background()
+	seq0 := c.lastSeq()
+	st0, cpu0 := c.storeStats(), processCPU()
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	b.StartTimer()
+	start := time.Now()
+	for _, k := range c.cores {
+		for w := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(b.N) {
+						return
+					}
+					id := fmt.Sprintf("feed-%d-%d", k.i, w)
+					p := &api.Product{ID: id, Slug: id, Name: "Feed " + id, Brand: "Shopedge",
+						SKUs: []api.SKU{{SKU: id, Price: &api.Money{Amount: 100 + i, Currency: "USD"}}}}
+					if _, err := k.m.Catalog.Put(ctx, p); err != nil {
+						if !errors.Is(err, store.ErrConflict) {
+							b.Error(err)
+							return
+						}
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	took := time.Since(start)
+	b.StopTimer()
+	cpu, st := processCPU()-cpu0, c.storeStats()
+	appends := float64(c.lastSeq() - seq0)
+	if int64(appends) != int64(b.N)-failed.Load() {
+		b.Fatalf("%d writes, %d failed, made %v appends", b.N, failed.Load(), appends)
+	}
+	b.ReportMetric(float64(failed.Load())/float64(b.N), "failed/write")
+	b.ReportMetric(appends/took.Seconds(), "appends/s")
+	b.ReportMetric(float64(st.Conflicts-st0.Conflicts)/appends, "conflicts/append")
+	b.ReportMetric(float64(cpu.Microseconds())/appends, "cpu-µs/append")
+	c.checkFeed(nil, 0)
 }

@@ -17,6 +17,12 @@ type Config struct {
 	ImportWorkers int `yaml:"import_workers"`
 	// ImportMaxLine bounds one NDJSON line of an import, in bytes.
 	ImportMaxLine int `yaml:"import_max_line"`
+	// WriteBatch is how many concurrent catalog writes (puts, deletes,
+	// purges, stock settings) of one core share a store transaction, and
+	// so one update of the change log's sequence record, on a store that
+	// does not group commits itself (TiKV). 1 gives every write its own
+	// transaction. Imports are batched by ImportBatch instead.
+	WriteBatch int `yaml:"write_batch"`
 }
 
 // DefaultConfig returns the default catalog configuration.
@@ -26,6 +32,7 @@ func DefaultConfig() Config {
 		ImportBatch:       256,
 		ImportWorkers:     4,
 		ImportMaxLine:     8 << 20,
+		WriteBatch:        64,
 	}
 }
 
@@ -40,6 +47,8 @@ func (c Config) Validate() error {
 		return config.Invalid("import_workers", "must be in [1, 256], got %d", c.ImportWorkers)
 	case c.ImportMaxLine < 1024:
 		return config.Invalid("import_max_line", "must be >= 1024, got %d", c.ImportMaxLine)
+	case c.WriteBatch < 1 || c.WriteBatch > 10000:
+		return config.Invalid("write_batch", "must be in [1, 10000], got %d", c.WriteBatch)
 	}
 	return nil
 }

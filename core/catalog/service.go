@@ -22,11 +22,13 @@ type Service struct {
 	st  store.Store
 	log *changelog.Log
 	cfg Config
+	// group, when not nil, group-commits single writes (see grouper).
+	group *grouper
 }
 
 // New returns the catalog service. cfg must be valid (see Config.Validate).
 func New(st store.Store, log *changelog.Log, cfg Config) *Service {
-	return &Service{st: st, log: log, cfg: cfg}
+	return &Service{st: st, log: log, cfg: cfg, group: newGrouper(st, cfg.WriteBatch)}
 }
 
 // Config returns the service's configuration.
@@ -39,10 +41,24 @@ func (s *Service) Store() store.Store { return s.st }
 // transaction in which AdjustStock may have appended an event.
 func (s *Service) Notify() { s.log.Notify() }
 
-// update runs fn in a write transaction and notifies feed waiters after a
-// successful commit.
+// update runs fn in a write transaction of its own and notifies feed
+// waiters after a successful commit.
 func (s *Service) update(ctx context.Context, fn func(tx store.Txn) error) error {
 	if err := s.st.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.log.Notify()
+	return nil
+}
+
+// write is update for one small catalog write: on a store that does not
+// group commits itself it shares a transaction with other writes (see
+// grouper), on a buffer of its own that an error discards.
+func (s *Service) write(ctx context.Context, fn func(tx store.Txn) error) error {
+	if s.group == nil {
+		return s.update(ctx, fn)
+	}
+	if err := s.group.do(ctx, fn); err != nil {
 		return err
 	}
 	s.log.Notify()
@@ -63,7 +79,7 @@ func (s *Service) Put(ctx context.Context, p *api.Product) (uint64, error) {
 		return 0, err
 	}
 	var seq uint64
-	err = s.update(ctx, func(tx store.Txn) error {
+	err = s.write(ctx, func(tx store.Txn) error {
 		var err error
 		seq, err = s.putPrepared(tx, pr)
 		return err
@@ -221,7 +237,7 @@ func deleteSKU(tx store.Txn, sku string) error {
 // returns the sequence of the delete event (not_found when absent).
 func (s *Service) Delete(ctx context.Context, id string) (uint64, error) {
 	var seq uint64
-	err := s.update(ctx, func(tx store.Txn) error {
+	err := s.write(ctx, func(tx store.Txn) error {
 		p, err := getProduct(tx, id)
 		if err != nil {
 			return err
@@ -281,7 +297,7 @@ func (s *Service) Purge(ctx context.Context, keys []string, all bool) (uint64, e
 		ev = &api.Event{Type: api.EventPurgeAll}
 	}
 	var seq uint64
-	err := s.update(ctx, func(tx store.Txn) error {
+	err := s.write(ctx, func(tx store.Txn) error {
 		var err error
 		seq, err = s.log.Append(tx, ev)
 		return err
@@ -299,7 +315,7 @@ func (s *Service) SetStock(ctx context.Context, sku string, onHand int64) (api.S
 		return api.Stock{}, api.Invalid("on_hand", "must be >= 0, got %d", onHand)
 	}
 	var out api.Stock
-	err := s.update(ctx, func(tx store.Txn) error {
+	err := s.write(ctx, func(tx store.Txn) error {
 		return s.AdjustStock(tx, sku, func(st *api.Stock) error {
 			st.OnHand = onHand
 			if st.Reserved+st.Sold > onHand {
