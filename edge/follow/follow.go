@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,9 @@ import (
 
 // Sink receives the catalog as the edge follows the core's change feed.
 //
-// The follower calls a sink from one goroutine. BeginLoad may be called
+// The follower calls a sink from one goroutine at a time (a Finisher's
+// FinishLoad runs on a goroutine of its own, beside the other sinks').
+// BeginLoad may be called
 // again without EndLoad when a snapshot download fails; the sink then
 // abandons the partial load.
 type Sink interface {
@@ -41,6 +44,17 @@ type Sink interface {
 type LineSink interface {
 	Sink
 	LoadLine(p *api.Product, line []byte)
+}
+
+// Finisher is a Sink whose EndLoad has slow work that publishes nothing
+// (an index build). Once the snapshot has streamed, the follower runs
+// FinishLoad(seq) of every such sink concurrently, then calls every
+// sink's EndLoad(seq) in order: one sink's build no longer waits for
+// another's, and a sink's EndLoad still comes after the EndLoad of the
+// sinks before it (the storefront's reads the search index).
+type Finisher interface {
+	Sink
+	FinishLoad(seq uint64)
 }
 
 // SummarySink is a Sink that needs only product summaries during a
@@ -259,8 +273,9 @@ func (f *Follower) load(ctx context.Context) error {
 		return fmt.Errorf("cannot load snapshot after %d products: %w", n, err)
 	}
 	streamed := time.Since(start)
-	// Each sink's EndLoad (an index build) is timed: with the stream, it
-	// is where a cold start's time goes.
+	// Each sink's FinishLoad and EndLoad (an index build) is timed: with
+	// the stream, it is where a cold start's time goes.
+	finishes := f.finish(seq)
 	ends := zerolog.Dict()
 	for _, s := range f.sinks {
 		t := time.Now()
@@ -273,9 +288,33 @@ func (f *Follower) load(ctx context.Context) error {
 	f.loadsTotal.Inc()
 	d := time.Since(start)
 	f.loadSeconds.Add(d.Seconds())
-	f.log.Info().Uint64("seq", seq).Int("products", n).Dur("took", d).Dur("streamed", streamed).Dict("end_load", ends).
+	f.log.Info().Uint64("seq", seq).Int("products", n).Dur("took", d).Dur("streamed", streamed).Dict("finish_load", finishes).Dict("end_load", ends).
 		Msg("loaded catalog snapshot")
 	return nil
+}
+
+// finish runs FinishLoad(seq) of every Finisher sink concurrently and
+// returns how long each took.
+func (f *Follower) finish(seq uint64) *zerolog.Event {
+	took := make([]time.Duration, len(f.sinks))
+	var wg sync.WaitGroup
+	for i, s := range f.sinks {
+		if fs, ok := s.(Finisher); ok {
+			wg.Go(func() {
+				t := time.Now()
+				fs.FinishLoad(seq)
+				took[i] = time.Since(t)
+			})
+		}
+	}
+	wg.Wait()
+	d := zerolog.Dict()
+	for i, s := range f.sinks {
+		if _, ok := s.(Finisher); ok {
+			d.Dur(fmt.Sprintf("%T", s), took[i])
+		}
+	}
+	return d
 }
 
 // summariesEnough reports whether every sink loads from summaries.

@@ -303,3 +303,55 @@ func TestStaleClearsAtOnceOnReconnect(t *testing.T) {
 		t.Fatalf("%d polls in 300ms while connected: not long polls", n)
 	}
 }
+
+// finisher is a recorder whose FinishLoad waits until every finisher of
+// its group has started its own (or 2 s pass), then records it.
+type finisher struct {
+	recorder
+	name    string
+	started *sync.WaitGroup
+	shared  *recorder
+}
+
+func (f *finisher) FinishLoad(seq uint64) {
+	f.started.Done()
+	ok := make(chan struct{})
+	go func() { f.started.Wait(); close(ok) }()
+	select {
+	case <-ok:
+		f.shared.add(fmt.Sprintf("finish %s %d together", f.name, seq))
+	case <-time.After(2 * time.Second):
+		f.shared.add(fmt.Sprintf("finish %s %d alone", f.name, seq))
+	}
+}
+
+func (f *finisher) EndLoad(seq uint64) { f.shared.add(fmt.Sprintf("end %s %d", f.name, seq)) }
+
+// TestFollowerFinishesLoadsConcurrently proves that the FinishLoad of
+// two Finisher sinks run at the same time (each waits for the other to
+// start: run one after the other, both record "alone"), and that every
+// EndLoad comes after all of them, in sink order, with a plain sink's
+// EndLoad between. It does not prove the sinks' own FinishLoad are safe
+// to run together (their packages' tests and -race do).
+func TestFollowerFinishesLoadsConcurrently(t *testing.T) {
+	core := startCore(t)
+	core.Upsert(prod("a", 1))
+	shared := &recorder{}
+	var started sync.WaitGroup
+	started.Add(2)
+	a := &finisher{name: "a", started: &started, shared: shared}
+	b := &finisher{name: "b", started: &started, shared: shared}
+	plain := &struct{ recorder }{}
+	f, _ := New(newClient(t, core.Addr()), []Sink{a, plain, b}, testConfig(), zerolog.Nop(), metrics.NewSet())
+	run(t, f)
+	eventually(t, "ready", f.Ready)
+	got := shared.log()
+	want1 := "finish a 1 together|finish b 1 together|end a 1|end b 1"
+	want2 := "finish b 1 together|finish a 1 together|end a 1|end b 1"
+	if got != want1 && got != want2 {
+		t.Fatalf("calls %q, want %q (or a and b finished the other way round)", got, want1)
+	}
+	if got := plain.log(); got != "begin|load a|end 1" {
+		t.Fatalf("plain sink calls %q", got)
+	}
+}

@@ -33,6 +33,7 @@ type Service struct {
 
 	loadMu sync.Mutex
 	load   *loader
+	built  *finished // FinishLoad's index, until EndLoad
 
 	cacheControl []byte
 	hits         *metrics.Counter
@@ -77,6 +78,7 @@ func (s *Service) BeginLoad() {
 	if s.load != nil {
 		s.load.abandon()
 	}
+	s.built = nil
 	s.load = newLoader(&s.cfg)
 }
 
@@ -97,8 +99,20 @@ func (s *Service) LoadLine(p *api.Product, line []byte) {
 // attributes come from the line (see LoadLine).
 func (s *Service) LoadsSummaries() bool { return true }
 
-// EndLoad finishes the loaded index, consistent with seq, and swaps it in.
-func (s *Service) EndLoad(seq uint64) {
+// finished is an index built by FinishLoad and not yet swapped in.
+type finished struct {
+	x           *index
+	seq         uint64
+	steps       []stepTime
+	drain, took time.Duration
+	waits       int
+	started     time.Time
+}
+
+// FinishLoad builds the loaded index, consistent with seq, without
+// swapping it in: the follower runs it concurrently with the other
+// sinks' builds, then calls EndLoad.
+func (s *Service) FinishLoad(seq uint64) {
 	s.loadMu.Lock()
 	l := s.load
 	s.load = nil
@@ -113,19 +127,42 @@ func (s *Service) EndLoad(seq uint64) {
 	}
 	t := time.Now()
 	steps := x.finishLoad(seq)
-	took := time.Since(t)
+	f := &finished{x: x, seq: seq, steps: steps, drain: t.Sub(drain), took: time.Since(t), waits: l.waits, started: l.started}
+	s.loadMu.Lock()
+	s.built = f
+	s.loadMu.Unlock()
+}
+
+// EndLoad swaps in the index FinishLoad built (building it first when
+// FinishLoad was not called), consistent with seq.
+func (s *Service) EndLoad(seq uint64) {
+	s.loadMu.Lock()
+	f := s.built
+	s.built = nil
+	s.loadMu.Unlock()
+	if f == nil || f.seq != seq {
+		s.FinishLoad(seq)
+		s.loadMu.Lock()
+		f = s.built
+		s.built = nil
+		s.loadMu.Unlock()
+	}
+	if f == nil {
+		return
+	}
+	x := f.x
 	d := zerolog.Dict()
-	for _, st := range steps {
+	for _, st := range f.steps {
 		d.Dur(st.name, st.d)
 	}
 	s.idx.Store(x)
 	s.seq.Store(seq)
 	s.bump()
 	s.builds.Inc()
-	s.buildSeconds.Store(math.Float64bits(took.Seconds()))
+	s.buildSeconds.Store(math.Float64bits(f.took.Seconds()))
 	st := s.Stats()
 	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("terms", st.Terms).Int("bytes_per_product", st.BytesPerProduct()).
-		Int("facet_attributes", st.FacetAttributes).Int("load_waits", l.waits).Dur("drain", t.Sub(drain)).Dur("finish", took).Dict("steps", d).Dur("load", time.Since(l.started)).
+		Int("facet_attributes", st.FacetAttributes).Int("load_waits", f.waits).Dur("drain", f.drain).Dur("finish", f.took).Dict("steps", d).Dur("load", time.Since(f.started)).
 		Msg("search index built")
 }
 

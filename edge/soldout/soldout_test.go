@@ -64,8 +64,9 @@ func TestSet(t *testing.T) {
 	}
 }
 
-// TestLoadCopies: the set keeps copies of a snapshot's strings, which
-// alias the follower's reused decode buffer.
+// TestLoadCopies: the set keeps nothing of a snapshot's strings (which
+// alias the follower's reused decode buffer): what it keeps of them is
+// taken before Load returns.
 func TestLoadCopies(t *testing.T) {
 	s := New(nil, metrics.NewSet())
 	buf := []byte("sku-1pid-x")
@@ -80,6 +81,31 @@ func TestLoadCopies(t *testing.T) {
 	s.Apply(&api.Event{Seq: 2, Type: api.EventDelete, ID: "pid-x"})
 	if s.SoldOut([]byte("sku-1")) {
 		t.Fatal("the product's SKUs outlived its delete")
+	}
+}
+
+// TestManySoldOutSKUs: a product with more sold-out SKUs than its inline
+// list holds keeps all of them, and an upsert or a delete drops all of
+// them (the ones kept past the inline list included).
+func TestManySoldOutSKUs(t *testing.T) {
+	s := New(nil, metrics.NewSet())
+	out := api.OutOfStock
+	s.BeginLoad()
+	s.Load(product("m", out, out, out, out, out))
+	s.EndLoad(1)
+	for _, sku := range []string{"m-a", "m-b", "m-c", "m-d", "m-e"} {
+		if !s.SoldOut([]byte(sku)) {
+			t.Fatalf("%s not sold out", sku)
+		}
+	}
+	s.Apply(&api.Event{Seq: 2, Type: api.EventUpsert, ID: "m", Product: product("m", api.InStock, api.InStock, api.InStock, api.InStock, out)})
+	if s.Len() != 1 || !s.SoldOut([]byte("m-e")) || s.SoldOut([]byte("m-d")) {
+		t.Fatalf("after the upsert: %d sold out, m-e %v m-d %v", s.Len(), s.SoldOut([]byte("m-e")), s.SoldOut([]byte("m-d")))
+	}
+	s.Apply(&api.Event{Seq: 3, Type: api.EventUpsert, ID: "m", Product: product("m", out, out, out, out, out)})
+	s.Apply(&api.Event{Seq: 4, Type: api.EventDelete, ID: "m"})
+	if s.Len() != 0 {
+		t.Fatalf("after the delete: %d sold out", s.Len())
 	}
 }
 

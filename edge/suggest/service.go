@@ -27,7 +27,8 @@ type Service struct {
 	pool  sync.Pool   // *state
 
 	loadMu   sync.Mutex
-	load     *loader // the load in progress, nil when none
+	load     *loader   // the load in progress, nil when none
+	built    *finished // FinishLoad's index, until EndLoad
 	loadHint loadHint
 	seq      atomic.Uint64
 
@@ -73,6 +74,7 @@ func (s *Service) BeginLoad() {
 	if s.load != nil {
 		s.load.abandon()
 	}
+	s.built = nil
 	s.load = newLoader(s.loadHint, s.cfg.CategoryWords)
 }
 
@@ -90,9 +92,20 @@ func (s *Service) Load(p *api.Product) {
 	s.load.add(&pr)
 }
 
-// EndLoad waits for the load's goroutine, builds the index of the loaded
-// products, consistent with seq, and swaps it in.
-func (s *Service) EndLoad(seq uint64) {
+// finished is an index built by FinishLoad and not yet swapped in.
+type finished struct {
+	x             *index
+	seq           uint64
+	drained, took time.Duration
+	waits         int
+	started       time.Time
+}
+
+// FinishLoad waits for the load's goroutine and builds the index of the
+// loaded products, consistent with seq, without swapping it in: the
+// follower runs it concurrently with the other sinks' builds, then calls
+// EndLoad.
+func (s *Service) FinishLoad(seq uint64) {
 	s.loadMu.Lock()
 	l := s.load
 	s.load = nil
@@ -117,15 +130,34 @@ func (s *Service) EndLoad(seq uint64) {
 	t := time.Now()
 	drained := t.Sub(drainStart)
 	x := build(&s.cfg, recs, ld.tx, ld.pre)
-	took := time.Since(t)
-	s.idx.Store(x)
+	f := &finished{x: x, seq: seq, drained: drained, took: time.Since(t), waits: waits, started: started}
+	s.loadMu.Lock()
+	s.built = f
+	s.loadMu.Unlock()
+}
+
+// EndLoad swaps in the index FinishLoad built (building it first when
+// FinishLoad was not called), consistent with seq.
+func (s *Service) EndLoad(seq uint64) {
+	s.loadMu.Lock()
+	f := s.built
+	s.built = nil
+	s.loadMu.Unlock()
+	if f == nil || f.seq != seq {
+		s.FinishLoad(seq)
+		s.loadMu.Lock()
+		f = s.built
+		s.built = nil
+		s.loadMu.Unlock()
+	}
+	s.idx.Store(f.x)
 	s.seq.Store(seq)
 	s.bump()
 	s.builds.Inc()
-	s.buildSeconds.Store(float64bits(took.Seconds()))
+	s.buildSeconds.Store(float64bits(f.took.Seconds()))
 	st := s.Stats()
 	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("prefixes", st.Prefixes).
-		Int("bytes_per_product", st.BytesPerProduct()).Int("load_waits", waits).Dur("drain", drained).Dur("build", took).Dur("load", time.Since(started)).
+		Int("bytes_per_product", st.BytesPerProduct()).Int("load_waits", f.waits).Dur("drain", f.drained).Dur("build", f.took).Dur("load", time.Since(f.started)).
 		Msg("suggest index built")
 }
 
