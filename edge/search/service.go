@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/edge/follow/handoff"
 )
 
 // Service is the edge's search: the index, the answer cache and the HTTP
@@ -33,7 +34,7 @@ type Service struct {
 
 	loadMu sync.Mutex
 	load   *loader
-	built  *finished // FinishLoad's index, until EndLoad
+	built  handoff.Slot[finished] // FinishLoad's index, until EndLoad
 
 	cacheControl []byte
 	hits         *metrics.Counter
@@ -78,7 +79,7 @@ func (s *Service) BeginLoad() {
 	if s.load != nil {
 		s.load.abandon()
 	}
-	s.built = nil
+	s.built.Reset()
 	s.load = newLoader(&s.cfg)
 }
 
@@ -102,7 +103,6 @@ func (s *Service) LoadsSummaries() bool { return true }
 // finished is an index built by FinishLoad and not yet swapped in.
 type finished struct {
 	x           *index
-	seq         uint64
 	steps       []stepTime
 	drain, took time.Duration
 	waits       int
@@ -127,26 +127,14 @@ func (s *Service) FinishLoad(seq uint64) {
 	}
 	t := time.Now()
 	steps := x.finishLoad(seq)
-	f := &finished{x: x, seq: seq, steps: steps, drain: t.Sub(drain), took: time.Since(t), waits: l.waits, started: l.started}
-	s.loadMu.Lock()
-	s.built = f
-	s.loadMu.Unlock()
+	f := &finished{x: x, steps: steps, drain: t.Sub(drain), took: time.Since(t), waits: l.waits, started: l.started}
+	s.built.Put(seq, f)
 }
 
 // EndLoad swaps in the index FinishLoad built (building it first when
 // FinishLoad was not called), consistent with seq.
 func (s *Service) EndLoad(seq uint64) {
-	s.loadMu.Lock()
-	f := s.built
-	s.built = nil
-	s.loadMu.Unlock()
-	if f == nil || f.seq != seq {
-		s.FinishLoad(seq)
-		s.loadMu.Lock()
-		f = s.built
-		s.built = nil
-		s.loadMu.Unlock()
-	}
+	f := s.built.Take(seq, s.FinishLoad)
 	if f == nil {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"shopedge/core/api"
+	"shopedge/edge/follow/handoff"
 )
 
 // Service is the edge's autocomplete: the prefix index, the answer cache
@@ -27,8 +28,8 @@ type Service struct {
 	pool  sync.Pool   // *state
 
 	loadMu   sync.Mutex
-	load     *loader   // the load in progress, nil when none
-	built    *finished // FinishLoad's index, until EndLoad
+	load     *loader                // the load in progress, nil when none
+	built    handoff.Slot[finished] // FinishLoad's index, until EndLoad
 	loadHint loadHint
 	seq      atomic.Uint64
 
@@ -74,7 +75,7 @@ func (s *Service) BeginLoad() {
 	if s.load != nil {
 		s.load.abandon()
 	}
-	s.built = nil
+	s.built.Reset()
 	s.load = newLoader(s.loadHint, s.cfg.CategoryWords)
 }
 
@@ -95,7 +96,6 @@ func (s *Service) Load(p *api.Product) {
 // finished is an index built by FinishLoad and not yet swapped in.
 type finished struct {
 	x             *index
-	seq           uint64
 	drained, took time.Duration
 	waits         int
 	started       time.Time
@@ -130,25 +130,16 @@ func (s *Service) FinishLoad(seq uint64) {
 	t := time.Now()
 	drained := t.Sub(drainStart)
 	x := build(&s.cfg, recs, ld.tx, ld.pre)
-	f := &finished{x: x, seq: seq, drained: drained, took: time.Since(t), waits: waits, started: started}
-	s.loadMu.Lock()
-	s.built = f
-	s.loadMu.Unlock()
+	f := &finished{x: x, drained: drained, took: time.Since(t), waits: waits, started: started}
+	s.built.Put(seq, f)
 }
 
 // EndLoad swaps in the index FinishLoad built (building it first when
 // FinishLoad was not called), consistent with seq.
 func (s *Service) EndLoad(seq uint64) {
-	s.loadMu.Lock()
-	f := s.built
-	s.built = nil
-	s.loadMu.Unlock()
-	if f == nil || f.seq != seq {
-		s.FinishLoad(seq)
-		s.loadMu.Lock()
-		f = s.built
-		s.built = nil
-		s.loadMu.Unlock()
+	f := s.built.Take(seq, s.FinishLoad)
+	if f == nil {
+		return
 	}
 	s.idx.Store(f.x)
 	s.seq.Store(seq)
