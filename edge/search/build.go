@@ -40,6 +40,11 @@ func (x *index) finishLoad(seq uint64) []stepTime {
 	}
 	slices.SortFunc(x.sorted, func(a, b uint32) int { return strings.Compare(x.terms[a].s, x.terms[b].s) })
 	step("sort terms")
+	x.trie = typoTrie{}
+	for _, t := range x.sorted {
+		x.trie.insert(x.terms[t].s, t)
+	}
+	step("typo trie")
 	x.buildOrders()
 	step("orders")
 	x.foldValues()

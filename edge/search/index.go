@@ -224,6 +224,7 @@ type index struct {
 	// leaves or reaches 0): it keys typoCache.
 	vgen      uint64
 	typoCache typoCache
+	trie      typoTrie // every term, for typo corrections
 
 	heavy map[string]*heavy // nil while loading
 
@@ -317,6 +318,7 @@ func (x *index) termID(s string, create bool) (uint32, bool) {
 	if !x.loading {
 		i, _ := slices.BinarySearchFunc(x.sorted, s, func(id uint32, s string) int { return strings.Compare(x.terms[id].s, s) })
 		x.sorted = slices.Insert(x.sorted, i, t)
+		x.trie.insert(s, t)
 		x.addAlpha(s)
 	}
 	return t, true

@@ -149,7 +149,7 @@ func (s *Service) EndLoad(seq uint64) {
 	s.builds.Inc()
 	s.buildSeconds.Store(math.Float64bits(f.took.Seconds()))
 	st := s.Stats()
-	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("terms", st.Terms).Int("bytes_per_product", st.BytesPerProduct()).
+	s.log.Info().Uint64("seq", seq).Int("products", st.Products).Int("terms", st.Terms).Int("bytes_per_product", st.BytesPerProduct()).Int("typo_trie_bytes", st.TypoTrieBytes).
 		Int("facet_attributes", st.FacetAttributes).Int("load_waits", f.waits).Dur("drain", f.drain).Dur("finish", f.took).Dict("steps", d).Dur("load", time.Since(f.started)).
 		Msg("search index built")
 }
@@ -275,7 +275,8 @@ type Stats struct {
 	Categories      int
 	Brands          int
 	FacetAttributes int
-	Bytes           int // arenas and postings
+	Bytes           int // arenas, postings and the typo trie
+	TypoTrieBytes   int // the vocabulary's trie (typo corrections)
 }
 
 // BytesPerProduct returns Bytes / Products (0 when empty).
@@ -333,7 +334,8 @@ func (x *index) stats() Stats {
 	for _, bm := range [...]interface{ GetSizeInBytes() uint64 }{x.all, x.inStock, x.priced} {
 		size(bm)
 	}
-	st.Bytes = int(b)
+	st.TypoTrieBytes = x.trie.bytes()
+	st.Bytes = int(b) + st.TypoTrieBytes
 	return st
 }
 
