@@ -101,6 +101,12 @@ func (r *runner) exitCode(t *testing.T, within time.Duration) int {
 	}
 }
 
+// stopWithin bounds how long the runner may take to stop everything: it
+// stops edge, core and testpay one after the other, each allowed its
+// shutdown_timeout (15 s in configs/*.yaml) to drain, on a machine that
+// runs the other packages' tests at the same time.
+const stopWithin = 60 * time.Second
+
 // interrupt sends SIGINT to the runner's process group, as a terminal's
 // Ctrl-C does (the processes it started have sessions of their own).
 func (r *runner) interrupt(t *testing.T) {
@@ -161,7 +167,7 @@ func TestSingleRunnerKeepsTheEdgeWhenTheCoreStops(t *testing.T) {
 		t.Fatalf("a write with the core stopped: %d Retry-After %q", st, h.Get("Retry-After"))
 	}
 	r.interrupt(t)
-	if code := r.exitCode(t, 20*time.Second); code != 0 {
+	if code := r.exitCode(t, stopWithin); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
 	}
 	if !strings.Contains(r.out.String(), "stopping edge") {
@@ -178,7 +184,7 @@ func TestSingleRunnerExitsWhenTheEdgeDies(t *testing.T) {
 	if err := syscall.Kill(r.pid("edge"), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if code := r.exitCode(t, 20*time.Second); code != 1 {
+	if code := r.exitCode(t, stopWithin); code != 1 {
 		t.Fatalf("exit code %d after the edge died, want 1", code)
 	}
 	if syscall.Kill(core, 0) == nil {
@@ -187,7 +193,7 @@ func TestSingleRunnerExitsWhenTheEdgeDies(t *testing.T) {
 
 	r, _ = startRunner(t)
 	r.interrupt(t)
-	if code := r.exitCode(t, 20*time.Second); code != 0 {
+	if code := r.exitCode(t, stopWithin); code != 0 {
 		t.Fatalf("exit code %d after Ctrl-C, want 0", code)
 	}
 	out := r.out.String()
