@@ -40,7 +40,7 @@ test:
 	./scripts/ensure-chromium.sh
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -timeout 12m $(PKGS)
-	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./edge/httpapi/ ./edge/suggest/ ./edge/storefront/ ./edge/coreclient/ ./edge/search/
+	$(GO) test -count=1 -run 'Alloc' ./internal/httpserver/ ./internal/httpneg/ ./edge/httpapi/ ./edge/suggest/ ./edge/storefront/ ./edge/coreclient/ ./edge/search/
 	$(GO) test -count=1 -run 'TestConformance' -timeout 5m ./store/tikv/
 
 ## chromium: Debian's chromium for the browser test, installed with apt-get

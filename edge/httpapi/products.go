@@ -7,6 +7,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/edge/pages"
+	"shopedge/internal/httpneg"
 )
 
 // Header names and values written on every product response, kept as
@@ -55,7 +56,7 @@ func (a *API) ProductHTML(ctx *fasthttp.RequestCtx) {
 
 // variant returns base, or its gzip twin when the client accepts gzip.
 func variant(ctx *fasthttp.RequestCtx, base pages.Variant) pages.Variant {
-	if acceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding)) {
+	if httpneg.AcceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding)) {
 		return base + 1 // JSON → JSONGzip, HTML → HTMLGzip
 	}
 	return base
@@ -148,7 +149,7 @@ func (a *API) write(ctx *fasthttp.RequestCtx, e pages.Entry, v pages.Variant, sh
 		a.stale.Inc()
 		h.SetCanonical(hStale, vOne)
 	}
-	if etagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), e.ETag) {
+	if httpneg.ETagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), e.ETag) {
 		a.notModified.Inc()
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.ResetBody()

@@ -1,7 +1,6 @@
 package search
 
 import (
-	"bytes"
 	"encoding/binary"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"shopedge/core/api"
+	"shopedge/internal/httpneg"
 )
 
 // maxCachedValue is fastcache's largest entry for Set/Get.
@@ -157,7 +157,7 @@ func (s *Service) write(ctx *fasthttp.RequestCtx, v []byte, shared bool) {
 	h.SetCanonical(hVary, vVary)
 	h.SetCanonical(hSurrogateKey, keys)
 	h.SetCanonical(hETag, etag)
-	if etagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
+	if httpneg.ETagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.ResetBody()
 		return
@@ -171,24 +171,4 @@ func (s *Service) write(ctx *fasthttp.RequestCtx, v []byte, shared bool) {
 	if ctx.IsHead() {
 		ctx.Response.SkipBody = true
 	}
-}
-
-// etagMatches reports whether an If-None-Match value names etag (a list,
-// weak validators and * included).
-func etagMatches(inm, etag []byte) bool {
-	for len(inm) > 0 {
-		i := bytes.IndexByte(inm, ',')
-		part := inm
-		if i >= 0 {
-			part, inm = inm[:i], inm[i+1:]
-		} else {
-			inm = nil
-		}
-		part = bytes.TrimSpace(part)
-		part = bytes.TrimPrefix(part, []byte("W/"))
-		if bytes.Equal(part, []byte("*")) || bytes.Equal(part, etag) {
-			return true
-		}
-	}
-	return false
 }

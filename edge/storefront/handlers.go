@@ -9,6 +9,7 @@ import (
 
 	"shopedge/core/api"
 	"shopedge/edge/storefront/theme"
+	"shopedge/internal/httpneg"
 )
 
 // Route prefixes of the storefront.
@@ -212,14 +213,14 @@ func (s *Storefront) Asset(ctx *fasthttp.RequestCtx) {
 func (s *Storefront) writeAsset(ctx *fasthttp.RequestCtx, a *theme.Asset, cc []byte) {
 	h := &ctx.Response.Header
 	h.SetContentType(a.ContentType)
-	body, etag, gz := a.Body, a.ETag, acceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
+	body, etag, gz := a.Body, a.ETag, httpneg.AcceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
 	if gz {
 		body, etag = a.Gzip, a.GzipETag
 	}
 	h.SetCanonical(hETag, etag)
 	h.SetCanonical(hCacheControl, cc)
 	h.SetCanonical(hVary, vAcceptEncoding)
-	if etagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
+	if httpneg.ETagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.ResetBody()
 		return
@@ -234,7 +235,7 @@ func (s *Storefront) writeAsset(ctx *fasthttp.RequestCtx, a *theme.Asset, cc []b
 // body (fasthttp sends no body for HEAD). It allocates nothing.
 func (s *Storefront) write(ctx *fasthttp.RequestCtx, r *rendered, cc []byte) {
 	h := &ctx.Response.Header
-	gz := acceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
+	gz := httpneg.AcceptsGzip(ctx.Request.Header.PeekCanonical(hAcceptEncoding))
 	body, etag := r.body, r.etag
 	if gz {
 		body, etag = r.gz, r.gzETag
@@ -247,7 +248,7 @@ func (s *Storefront) write(ctx *fasthttp.RequestCtx, r *rendered, cc []byte) {
 	if f := s.feed.Load(); f != nil && !(*f).Connected() {
 		h.SetCanonical(hStale, vOne)
 	}
-	if etagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
+	if httpneg.ETagMatches(ctx.Request.Header.PeekCanonical(hIfNoneMatch), etag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		ctx.Response.ResetBody()
 		return

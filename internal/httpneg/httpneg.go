@@ -1,17 +1,11 @@
-package httpapi
+// Package httpneg answers the two negotiation questions every cached
+// answer of the edge asks, without allocating: does the client take gzip
+// (Accept-Encoding), and does its If-None-Match name the answer's ETag.
+package httpneg
 
-import (
-	"unsafe"
-)
-
-// s2b returns the bytes of s without copying; the result must not be
-// modified.
-func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// acceptsGzip reports whether an Accept-Encoding value allows gzip: gzip
+// AcceptsGzip reports whether an Accept-Encoding value allows gzip: gzip
 // (or x-gzip) listed with q > 0, or "*" with q > 0 and gzip not listed.
-// It does not allocate.
-func acceptsGzip(ae []byte) bool {
+func AcceptsGzip(ae []byte) bool {
 	star := false
 	for len(ae) > 0 {
 		var item []byte
@@ -57,9 +51,9 @@ func qNonZero(params []byte) bool {
 	return true
 }
 
-// etagMatches implements If-None-Match's weak comparison: "*" or any
+// ETagMatches implements If-None-Match's weak comparison: "*" or any
 // listed entity tag equal to etag, ignoring W/ prefixes.
-func etagMatches(inm, etag []byte) bool {
+func ETagMatches(inm, etag []byte) bool {
 	if len(inm) == 0 {
 		return false
 	}
