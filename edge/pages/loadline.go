@@ -7,9 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cespare/xxhash/v2"
-
 	"shopedge/core/api"
+	"shopedge/edge/storefront/theme"
 )
 
 // A snapshot load stores each product's NDJSON line as its JSON body: the
@@ -71,7 +70,7 @@ func (b *loadBatch) full() bool {
 func (b *loadBatch) bytes(sp span) []byte { return b.arena[sp.start:sp.end:sp.end] }
 
 // etagLen is the length of the quoted ETags putETag writes.
-const etagLen = 18
+const etagLen = theme.ETagLen
 
 // add appends product p with its line and its tail: the key, the slug,
 // then the value in the cache's layout (see appendEntry) with a blank
@@ -304,11 +303,5 @@ func (s *Cache) storeLoaded(w *loadWorker, b *loadBatch, it *loadItem, indexOnly
 	s.x.setTailNum(i, it.tail.numIn(&s.x))
 }
 
-// putETag writes the strong, quoted ETag of body (see etag) to e.
-func putETag(e *[etagLen]byte, body []byte) {
-	e[0], e[17] = '"', '"'
-	h := xxhash.Sum64(body)
-	for i := 0; i < 16; i++ {
-		e[1+i] = "0123456789abcdef"[(h>>uint(60-4*i))&0xf]
-	}
-}
+// putETag writes the strong, quoted ETag of body (theme.ETag) to e.
+func putETag(e *[etagLen]byte, body []byte) { theme.AppendETag(e[:0], body) }

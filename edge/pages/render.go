@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cespare/xxhash/v2"
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
 
@@ -104,15 +103,15 @@ func renderFor(p *api.Product, mask uint8, gzipLevel int) (*Rendered, error) {
 			return nil, fmt.Errorf("cannot render product %q as HTML: %w", p.ID, err)
 		}
 		r.Bodies[HTML] = html.Bytes()
-		r.ETags[HTML] = etag(r.Bodies[HTML])
+		r.ETags[HTML] = theme.ETag(r.Bodies[HTML])
 	}
 	if mask&(1<<JSONGzip) != 0 {
 		r.Bodies[JSONGzip] = fasthttp.AppendGzipBytesLevel(nil, r.Bodies[JSON], gzipLevel)
-		r.ETags[JSONGzip] = etag(r.Bodies[JSONGzip])
+		r.ETags[JSONGzip] = theme.ETag(r.Bodies[JSONGzip])
 	}
 	if mask&(1<<HTMLGzip) != 0 {
 		r.Bodies[HTMLGzip] = fasthttp.AppendGzipBytesLevel(nil, r.Bodies[HTML], gzipLevel)
-		r.ETags[HTMLGzip] = etag(r.Bodies[HTMLGzip])
+		r.ETags[HTMLGzip] = theme.ETag(r.Bodies[HTMLGzip])
 	}
 	return r, nil
 }
@@ -142,19 +141,8 @@ func RenderJSON(p *api.Product) (*Rendered, error) {
 		return nil, fmt.Errorf("cannot render product %q as JSON: %w", p.ID, err)
 	}
 	r.Bodies[JSON] = js
-	r.ETags[JSON] = etag(js)
+	r.ETags[JSON] = theme.ETag(js)
 	return r, nil
-}
-
-// etag returns a strong, quoted ETag: the xxhash64 of b in hex.
-func etag(b []byte) []byte {
-	e := make([]byte, 0, 18)
-	e = append(e, '"')
-	h := xxhash.Sum64(b)
-	for i := 60; i >= 0; i -= 4 {
-		e = append(e, "0123456789abcdef"[(h>>uint(i))&0xf])
-	}
-	return append(e, '"')
 }
 
 // minorDigits returns the number of minor-unit digits of an ISO 4217
@@ -210,19 +198,6 @@ func FormatMoney(m api.Money) string {
 		b.WriteString(m.Currency)
 	}
 	return b.String()
-}
-
-// availabilityText is the label of an availability band.
-func availabilityText(a string) string {
-	switch a {
-	case api.InStock:
-		return "In stock"
-	case api.LowStock:
-		return "Only a few left"
-	case api.OutOfStock:
-		return "Out of stock"
-	}
-	return "Availability unknown"
 }
 
 // bestAvailability returns the best band over skus (in > low > out).
@@ -288,7 +263,7 @@ func newPageView(p *api.Product) *pageView {
 	mixed := false
 	for _, s := range p.SKUs {
 		sv := skuView{SKU: s.SKU, Price: "No price", Band: s.Availability,
-			Availability: availabilityText(s.Availability), Attributes: sortedAttrs(s.Attributes)}
+			Availability: theme.AvailabilityText(s.Availability), Attributes: sortedAttrs(s.Attributes)}
 		opts := make([]string, len(sv.Attributes))
 		for i, a := range sv.Attributes {
 			opts[i] = a.Name + ": " + a.Value
@@ -324,7 +299,7 @@ func newPageView(p *api.Product) *pageView {
 		v.Price = FormatMoney(*lo) + " – " + FormatMoney(*hi)
 	}
 	v.Band = bestAvailability(p.SKUs)
-	v.Availability = availabilityText(v.Band)
+	v.Availability = theme.AvailabilityText(v.Band)
 	v.Summary = p.Description
 	if r := []rune(v.Summary); len(r) > 160 {
 		v.Summary = strings.TrimSpace(string(r[:157])) + "…"

@@ -17,18 +17,6 @@ import (
 
 var text = theme.AppendText
 
-func availabilityText(band string) string {
-	switch band {
-	case api.InStock:
-		return "In stock"
-	case api.LowStock:
-		return "Only a few left"
-	case api.OutOfStock:
-		return "Out of stock"
-	}
-	return "Availability unknown"
-}
-
 // bandClass returns band when it is one of the known bands (it becomes a
 // class name), else "".
 func bandClass(band string) string {
@@ -115,7 +103,7 @@ func appendCard(dst []byte, p *api.SearchProduct) []byte {
 	dst = append(dst, `</span><span class="avail `...)
 	dst = append(dst, bandClass(p.Availability)...)
 	dst = append(dst, `">`...)
-	dst = append(dst, availabilityText(p.Availability)...)
+	dst = append(dst, theme.AvailabilityText(p.Availability)...)
 	return append(dst, "</span></a></li>\n"...)
 }
 

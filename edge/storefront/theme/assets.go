@@ -55,15 +55,21 @@ func newAsset(path, ctype string, body []byte) *Asset {
 		ETag: ETag(body), GzipETag: ETag(gz), Version: h}
 }
 
+// ETagLen is the length of the ETags ETag returns.
+const ETagLen = 18
+
 // ETag returns a strong, quoted ETag of b: its xxhash64 in hex.
-func ETag(b []byte) []byte {
-	e := make([]byte, 0, 18)
-	e = append(e, '"')
+func ETag(b []byte) []byte { return AppendETag(make([]byte, 0, ETagLen), b) }
+
+// AppendETag appends ETag(b) to dst (no allocation when dst has room for
+// ETagLen more bytes).
+func AppendETag(dst, b []byte) []byte {
+	dst = append(dst, '"')
 	h := xxhash.Sum64(b)
 	for i := 60; i >= 0; i -= 4 {
-		e = append(e, "0123456789abcdef"[(h>>uint(i))&0xf])
+		dst = append(dst, "0123456789abcdef"[(h>>uint(i))&0xf])
 	}
-	return append(e, '"')
+	return append(dst, '"')
 }
 
 // MaskVersions returns page with the versions of the theme's asset URLs

@@ -1,5 +1,7 @@
 package theme
 
+import "shopedge/core/api"
+
 // Head describes one page for the shared layout: everything the layout
 // writes comes from it, so no page carries per-user data unless a caller
 // puts it here (none does).
@@ -75,4 +77,18 @@ func AppendSearchForm(dst []byte, q, id string) []byte {
 // the document.
 func AppendFoot(dst []byte) []byte {
 	return append(dst, "</main>\n<footer class=\"foot\"><div class=\"wrap foot-in\">\n<p><b>"+ShopName+"</b> · pages served from the edge, cached by your CDN.</p>\n<p><a href=\"/\">Home</a> · <a href=\"/search\">All products</a> · <a href=\"/cart\">Cart</a></p>\n</div></footer>\n</body>\n</html>\n"...)
+}
+
+// AvailabilityText is the shopper's label of an availability band, the
+// same on product pages and listings.
+func AvailabilityText(band string) string {
+	switch band {
+	case api.InStock:
+		return "In stock"
+	case api.LowStock:
+		return "Only a few left"
+	case api.OutOfStock:
+		return "Out of stock"
+	}
+	return "Availability unknown"
 }
