@@ -51,11 +51,11 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/cespare/xxhash/v2"
 	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"shopedge/internal/rendezvous"
 	"shopedge/store"
 )
 
@@ -277,19 +277,20 @@ func (c *Cluster) Members() []string {
 	return out
 }
 
-// owner returns the live core that owns sku: the highest rendezvous score
-// of hash(member id, sku). Every core with the same members picks the
-// same one; when a core leaves, only its SKUs move.
+// owner returns the live core that owns sku: the highest rendezvous
+// score of (member address, sku) (internal/rendezvous). Every core with the
+// same members picks the same one, and so does an edge listing the same
+// addresses (edge/forward), so the edge can send a hot SKU's checkouts
+// straight to it; when a core leaves, only its SKUs move.
 func (c *Cluster) owner(sku string) member {
 	now := time.Now().UnixMilli()
 	var best member
 	var bestScore uint64
-	var buf [256]byte
 	for _, m := range *c.live.Load() {
 		if m.ID != c.id && m.UntilMS <= now {
 			continue
 		}
-		s := xxhash.Sum64(append(append(append(buf[:0], m.ID...), 0), sku...))
+		s := rendezvous.Score(m.Addr, sku)
 		if best.ID == "" || s > bestScore {
 			best, bestScore = m, s
 		}

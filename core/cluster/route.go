@@ -38,7 +38,9 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 		return false, done
 	}
 	o := c.owner(hot)
-	if o.ID == "" || o.ID == c.id || c.isDown(o.Addr) {
+	// A record of this core's address under another id (this process's
+	// earlier life, until its lease ends) is this core too.
+	if o.ID == "" || o.ID == c.id || o.Addr == *c.addr.Load() || c.isDown(o.Addr) {
 		return false, done
 	}
 	err := c.forward(ctx, o.Addr)
