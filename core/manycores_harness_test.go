@@ -38,6 +38,8 @@ import (
 const (
 	mcAdminToken    = "many-cores-admin-token"
 	mcInternalToken = "many-cores-internal-token-0123"
+	// mcDigestKey is every core's cart_digest_key and the edge's.
+	mcDigestKey = "many-cores-cart-digest-key-0123"
 )
 
 // mockTiKV is one in-process TiKV cluster (one store, one region) that
@@ -112,6 +114,9 @@ type mcOptions struct {
 	clock func() time.Time
 	// logs, when set, receives every core's log.
 	logs io.Writer
+	// edge is the kind of edge in front of the cores (edgeRoundRobin,
+	// edgeForward, edgeRouted, edgeRoutedFirst).
+	edge string
 }
 
 // mcCluster is the harness: cores on one mock cluster, one ledger, one
@@ -121,7 +126,7 @@ type mcCluster struct {
 	tikv   *mockTiKV
 	ledger *sharedLedger
 	cores  []*mcCore
-	edge   *mcEdge
+	edge   mcFrontEdge
 	// paidBy maps each acknowledged paid order's charge id to the order,
 	// over every sale audited.
 	paidBy map[string]string
@@ -149,7 +154,7 @@ func newMCCluster(tb testing.TB, o mcOptions) *mcCluster {
 	for i, k := range c.cores {
 		addrs[i] = k.addr
 	}
-	c.edge = newMCEdge(tb, addrs)
+	c.edge = newFrontEdge(tb, o.edge, addrs)
 	c.waitMembers(len(c.cores), 5*time.Second)
 	return c
 }
@@ -182,6 +187,7 @@ func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {
 		"-server.addr=127.0.0.1:0", "-log.level=error",
 		"-store.backend=tikv", "-store.pd-endpoints=mocktikv",
 		"-payment.gateways=[{name: testpay, kind: inprocess}]",
+		"-cart-digest-key=" + mcDigestKey,
 	}, o.args...)
 	if o.coreArgs != nil {
 		args = append(args, o.coreArgs(i)...)

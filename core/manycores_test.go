@@ -69,5 +69,5 @@ func flashSale(t *testing.T, cores, buyers int, args []string) {
 		}
 	}
 	c.checkFeed(stock, c.cores[0].m.Config.Catalog.LowStockThreshold)
-	t.Logf("feed watcher saw %d events; store %+v; edge failovers %d", seen, c.storeStats(), c.edge.failovers.Load())
+	t.Logf("feed watcher saw %d events; store %+v; edge failovers %d", seen, c.storeStats(), c.edge.Failovers())
 }

@@ -90,6 +90,9 @@ type Cluster struct {
 	once   sync.Once
 
 	forwarded, forwardErrors, received *metrics.Counter
+	// checkouts an edge routed to this core (api.HeaderRouteSKU) that
+	// this core owns, and that another core owns in this core's view
+	edgeRouted, edgeMisrouted *metrics.Counter
 }
 
 // New returns a core's cluster membership on st (which must be the
@@ -110,6 +113,8 @@ func New(st store.Store, cfg Config, log zerolog.Logger, ms *metrics.Set, cartSK
 		forwarded:     ms.GetOrCreateCounter(`shopedge_cluster_checkouts_forwarded_total`),
 		forwardErrors: ms.GetOrCreateCounter(`shopedge_cluster_forward_errors_total`),
 		received:      ms.GetOrCreateCounter(`shopedge_cluster_checkouts_received_total`),
+		edgeRouted:    ms.GetOrCreateCounter(`shopedge_cluster_checkouts_edge_routed_total{owner="self"}`),
+		edgeMisrouted: ms.GetOrCreateCounter(`shopedge_cluster_checkouts_edge_routed_total{owner="other"}`),
 	}
 	empty := []member{}
 	c.live.Store(&empty)

@@ -244,7 +244,9 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 	// itself (a sold-out line), else it goes to the owner of one of its
 	// SKUs first (route.go).
 	var orderBuf [16]int
+	var skuBuf [api.MaxSKULen]byte
 	var order []int
+	var routeSKU []byte
 	if rt.checkout && req.checkout && len(f.digesters) > 0 && (f.cfg.SoldOut != nil || f.routing) {
 		buf := digestBufs.Get().(*[384]byte)
 		d, ok := f.cartDigest(ctx, req.req.CartID, buf[:])
@@ -253,7 +255,7 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 			return
 		}
 		if ok && f.routing {
-			order = f.checkoutOrder(orderBuf[:0], d)
+			order, routeSKU = f.checkoutOrder(orderBuf[:0], skuBuf[:0], d)
 		}
 		digestBufs.Put(buf)
 	}
@@ -264,6 +266,10 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 	defer fasthttp.ReleaseResponse(resp)
 	var ipBuf [48]byte
 	buildRequest(out, ctx, rt, &p, req.token, appendIP(ipBuf[:0], ip))
+	if len(routeSKU) > 0 {
+		// The owner core runs it without reading the cart to route it.
+		out.Header.SetBytesV(api.HeaderRouteSKU, routeSKU)
+	}
 
 	timeout := f.cfg.Timeout
 	if rt.slow {

@@ -89,12 +89,13 @@ func (f *Forwarder) routeSKU(d api.CartDigest) []byte {
 
 // checkoutOrder appends to dst the backends' indexes in the order a
 // checkout of the cart d states is tried: the owner of its routing SKU
-// first, then the rest of that SKU's rendezvous order. It returns dst
-// unchanged when the cart has no line.
-func (f *Forwarder) checkoutOrder(dst []int, d api.CartDigest) []int {
+// first, then the rest of that SKU's rendezvous order; and appends that
+// SKU to skuDst. It returns dst and skuDst unchanged when the cart has no
+// line.
+func (f *Forwarder) checkoutOrder(dst []int, skuDst []byte, d api.CartDigest) ([]int, []byte) {
 	sku := f.routeSKU(d)
 	if len(sku) == 0 {
-		return dst
+		return dst, skuDst
 	}
-	return rendezvous.Order(dst, f.addrs, unsafe.String(unsafe.SliceData(sku), len(sku)))
+	return rendezvous.Order(dst, f.addrs, unsafe.String(unsafe.SliceData(sku), len(sku))), append(skuDst, sku...)
 }
