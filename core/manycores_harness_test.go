@@ -82,20 +82,31 @@ func (mc *mockTiKV) connect(tb testing.TB, latches uint) (*tikvclient.KVStore, *
 type killableClient struct {
 	tikvclient.Client
 	dead atomic.Bool
+	// fast: once dead, RPCs fail as cancelled calls, which client-go
+	// gives up on at once (mcOptions.killFast).
+	fast bool
 }
 
 var errCoreKilled = errors.New("the core was killed: connection refused")
 
+// killedErr is what an RPC of a dead core returns.
+func (c *killableClient) killedErr() error {
+	if c.fast {
+		return context.Canceled
+	}
+	return errCoreKilled
+}
+
 func (c *killableClient) SendRequest(ctx context.Context, addr string, req *tikvrpc.Request, timeout time.Duration) (*tikvrpc.Response, error) {
 	if c.dead.Load() {
-		return nil, errCoreKilled
+		return nil, c.killedErr()
 	}
 	return c.Client.SendRequest(ctx, addr, req, timeout)
 }
 
 func (c *killableClient) SendRequestAsync(ctx context.Context, addr string, req *tikvrpc.Request, cb async.Callback[*tikvrpc.Response]) {
 	if c.dead.Load() {
-		cb.Invoke(nil, errCoreKilled)
+		cb.Invoke(nil, c.killedErr())
 		return
 	}
 	c.Client.SendRequestAsync(ctx, addr, req, cb)
@@ -114,6 +125,12 @@ type mcOptions struct {
 	clock func() time.Time
 	// logs, when set, receives every core's log.
 	logs io.Writer
+	// killFast: a killed core's store calls fail as cancelled calls, so
+	// its checkouts in flight end (with errors) at once, as its
+	// connections would when its process dies. Without it they fail as
+	// refused connections, which client-go retries with backoff for up
+	// to ~80 s, holding the edge's requests to the dead core open.
+	killFast bool
 	// edge is the kind of edge in front of the cores (edgeRoundRobin,
 	// edgeForward, edgeRouted, edgeRoutedFirst).
 	edge string
@@ -202,6 +219,7 @@ func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {
 	}
 	sc := m.Config.Store
 	kvs, kc := c.tikv.connect(tb, sc.LocalLatches)
+	kc.fast = o.killFast
 	st := tikv.New(kvs, sc.TiKVOptions())
 	gw := &coreGateway{l: c.ledger}
 	m.Backend = st
