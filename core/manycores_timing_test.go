@@ -307,3 +307,31 @@ func benchFeed(b *testing.B, m int, args []string) {
 	b.ReportMetric(float64(cpu.Microseconds())/appends, "cpu-µs/append")
 	c.checkFeed(nil, 0)
 }
+
+// BenchmarkManyCoresIdle measures the background work of idle cores:
+// M cores up (heartbeats, reconcilers, sweepers, refund workers, CDN
+// purgers, each client-go KVStore's own goroutines), no request, for
+// b.N × 10 ms. It reports the process's CPU per second of wall time
+// (cpu-ms/s) and per idle core beyond the first: what each added core
+// takes from the two shared CPUs whatever it sells.
+//
+//	go test -run xxx -bench 'ManyCoresIdle' -benchtime=200x ./core/
+func BenchmarkManyCoresIdle(b *testing.B) {
+	for _, m := range []int{1, 2, 4} {
+		b.Run("M="+strconv.Itoa(m), func(b *testing.B) {
+			b.StopTimer()
+			c := newMCCluster(b, mcOptions{cores: m})
+			_ = c
+			time.Sleep(500 * time.Millisecond)
+			cpu0, start := processCPU(), time.Now()
+			b.StartTimer()
+			for range b.N {
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.StopTimer()
+			took := time.Since(start)
+			cpu := processCPU() - cpu0
+			b.ReportMetric(float64(cpu.Microseconds())/1000/took.Seconds(), "cpu-ms/s")
+		})
+	}
+}

@@ -8,13 +8,23 @@
 // Measured on client-go's in-process cluster (core's BenchmarkManyCores,
 // hot-all: every buyer of one SKU paying), four optimistic cores sold at
 // 0.17–0.19 × one core's rate, with 0.26–0.32 conflicts per checkout;
-// pessimistic ones at 0.01 ×. Routed as below, four cores sold at
-// 0.63–0.70 × (README "Scaling the core"). So a SKU that is hot, many
-// checkouts a second, is owned by one core, chosen by rendezvous hashing
-// of the SKU over the live cores; the other cores hand its checkouts to
-// the owner over HTTP and pass its answer back, and the owner's one
-// pipeline batches them all, conflict-free. Cold SKUs are checked out
-// where they arrive.
+// pessimistic ones at 0.01 ×. So a SKU is owned by one core, chosen by
+// rendezvous hashing of (core address, SKU) over the live cores
+// (internal/rendezvous), and that core's one pipeline batches all of its
+// checkouts, conflict-free.
+//
+// Two tiers route. The edges send a checkout whose cart digest verifies
+// straight to the owner of its cart's hottest SKU, by the same hash over
+// the core addresses they list (edge/forward), and name that SKU
+// (api.HeaderRouteSKU): the owner runs it without reading the cart. The
+// cores route what lands elsewhere (no digest, an edge whose list differs
+// from the cores' advertised addresses, a core that joined or died): a
+// SKU that is hot at a core goes to its owner over HTTP and the answer
+// comes back. Measured (medians of 3, README "Scaling the core",
+// bench/results/manycores-20261207-edge-routing.md), four cores sold the
+// hot SKU at 0.71 × one core's rate routed by the cores alone (0.72 of
+// the checkouts took a second hop, ~200 CPU-µs each) and at 0.84 × routed
+// by the edge (no second hop, 0 conflicts).
 //
 // Membership: each core writes meta/cores/{id} = {addr, until_ms} every
 // Heartbeat, valid for MemberLease, and reads the others' in the same
