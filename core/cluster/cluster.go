@@ -20,11 +20,12 @@
 // cores route what lands elsewhere (no digest, an edge whose list differs
 // from the cores' advertised addresses, a core that joined or died): a
 // SKU that is hot at a core goes to its owner over HTTP and the answer
-// comes back. Measured (medians of 3, README "Scaling the core",
-// bench/results/manycores-20261207-edge-routing.md), four cores sold the
-// hot SKU at 0.71 × one core's rate routed by the cores alone (0.72 of
-// the checkouts took a second hop, ~200 CPU-µs each) and at 0.84 × routed
-// by the edge (no second hop, 0 conflicts).
+// comes back. Measured (hot-all, medians of 3, README "Scaling the
+// core", bench/results/manycores-20261207-edge-routing.md), four cores
+// sold the hot SKU at 0.67 × one core's rate routed by the cores alone
+// (0.73 of the checkouts took a second hop, ~200 CPU-µs each; 0.017
+// conflicts per checkout) and at 0.81 × routed by the edge (no second
+// hop, 0 conflicts); mixed carts at 0.35 × and 0.62 ×.
 //
 // Membership: each core writes meta/cores/{id} = {addr, until_ms} every
 // Heartbeat, valid for MemberLease, and reads the others' in the same
