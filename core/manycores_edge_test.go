@@ -1,13 +1,46 @@
 package main
 
 import (
+	"bytes"
 	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
+
+	"shopedge/edge/forward"
+	"shopedge/internal/httpserver"
 )
+
+// mcFrontEdge is the harness's edge: the test's round-robin mcEdge, or
+// the real edge/forward.Forwarder (fwdEdge).
+type mcFrontEdge interface {
+	// Addr is where buyers send their requests.
+	Addr() string
+	// Failovers counts requests that moved from the core first tried to
+	// another.
+	Failovers() int64
+}
+
+// Edge kinds of mcOptions.edge.
+const (
+	edgeRoundRobin  = ""             // mcEdge: the cores take turns
+	edgeForward     = "forward"      // edge/forward, route_checkouts off: the cores take turns
+	edgeRouted      = "routed"       // edge/forward, route_checkouts on, route_by hottest
+	edgeRoutedFirst = "routed-first" // edge/forward, route_checkouts on, route_by first_line
+)
+
+func newFrontEdge(tb testing.TB, kind string, cores []string) mcFrontEdge {
+	if kind == edgeRoundRobin {
+		return newMCEdge(tb, cores)
+	}
+	return newFwdEdge(tb, kind, cores)
+}
 
 // mcEdge is the harness's edge: it forwards every request to the next core
 // in turn and, when a core cannot be reached (connection refused, reset,
@@ -23,6 +56,9 @@ type mcEdge struct {
 	// failovers counts requests that moved to another core.
 	failovers atomic.Int64
 }
+
+func (e *mcEdge) Addr() string     { return e.addr }
+func (e *mcEdge) Failovers() int64 { return e.failovers.Load() }
 
 func newMCEdge(tb testing.TB, cores []string) *mcEdge {
 	tb.Helper()
@@ -60,4 +96,65 @@ func (e *mcEdge) handle(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.Response.Header.Set("Retry-After", "1")
 	ctx.Error(`{"error":{"code":"unavailable","message":"no core answered"}}`, fasthttp.StatusServiceUnavailable)
+}
+
+// fwdEdge is the edge's real forwarder (edge/forward), mounted on a router
+// as the edge mounts it, with the cores' cart digest key and without
+// per-client budgets (every buyer comes from 127.0.0.1).
+type fwdEdge struct {
+	addr string
+	f    *forward.Forwarder
+	ms   *metrics.Set
+}
+
+func newFwdEdge(tb testing.TB, kind string, cores []string) *fwdEdge {
+	tb.Helper()
+	cfg := forward.DefaultConfig()
+	cfg.Addrs = cores
+	cfg.Timeout = 10 * time.Second
+	cfg.CheckoutTimeout = 30 * time.Second
+	cfg.Limits = forward.LimitsConfig{CacheBytes: 1 << 20}
+	cfg.DigestKeys = []string{mcDigestKey}
+	cfg.RouteCheckouts = kind != edgeForward
+	if kind == edgeRoutedFirst {
+		cfg.RouteBy = forward.RouteByFirstLine
+	}
+	ms := metrics.NewSet()
+	f, err := forward.New(cfg, zerolog.Nop(), ms)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := httpserver.NewRouter()
+	for _, ep := range f.Endpoints() {
+		r.Handle(ep.Method, ep.Path, ep.Handler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: r.Handler, ReadTimeout: 40 * time.Second, WriteTimeout: 40 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(func() { _ = srv.Shutdown(); _ = f.Close() })
+	return &fwdEdge{addr: ln.Addr().String(), f: f, ms: ms}
+}
+
+func (e *fwdEdge) Addr() string { return e.addr }
+
+// Failovers counts checkouts another core than their SKU's owner
+// answered.
+func (e *fwdEdge) Failovers() int64 {
+	return int64(e.metric(`shopedge_edge_forward_checkouts_routed_total{to="failover"}`))
+}
+
+// metric returns the value of the sample name on the edge's metrics.
+func (e *fwdEdge) metric(name string) float64 {
+	var b bytes.Buffer
+	e.ms.WritePrometheus(&b)
+	for _, line := range strings.Split(b.String(), "\n") {
+		if n, v, ok := strings.Cut(line, " "); ok && n == name {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }

@@ -38,6 +38,8 @@ import (
 const (
 	mcAdminToken    = "many-cores-admin-token"
 	mcInternalToken = "many-cores-internal-token-0123"
+	// mcDigestKey is every core's cart_digest_key and the edge's.
+	mcDigestKey = "many-cores-cart-digest-key-0123"
 )
 
 // mockTiKV is one in-process TiKV cluster (one store, one region) that
@@ -80,20 +82,31 @@ func (mc *mockTiKV) connect(tb testing.TB, latches uint) (*tikvclient.KVStore, *
 type killableClient struct {
 	tikvclient.Client
 	dead atomic.Bool
+	// fast: once dead, RPCs fail as cancelled calls, which client-go
+	// gives up on at once (mcOptions.killFast).
+	fast bool
 }
 
 var errCoreKilled = errors.New("the core was killed: connection refused")
 
+// killedErr is what an RPC of a dead core returns.
+func (c *killableClient) killedErr() error {
+	if c.fast {
+		return context.Canceled
+	}
+	return errCoreKilled
+}
+
 func (c *killableClient) SendRequest(ctx context.Context, addr string, req *tikvrpc.Request, timeout time.Duration) (*tikvrpc.Response, error) {
 	if c.dead.Load() {
-		return nil, errCoreKilled
+		return nil, c.killedErr()
 	}
 	return c.Client.SendRequest(ctx, addr, req, timeout)
 }
 
 func (c *killableClient) SendRequestAsync(ctx context.Context, addr string, req *tikvrpc.Request, cb async.Callback[*tikvrpc.Response]) {
 	if c.dead.Load() {
-		cb.Invoke(nil, errCoreKilled)
+		cb.Invoke(nil, c.killedErr())
 		return
 	}
 	c.Client.SendRequestAsync(ctx, addr, req, cb)
@@ -112,6 +125,15 @@ type mcOptions struct {
 	clock func() time.Time
 	// logs, when set, receives every core's log.
 	logs io.Writer
+	// killFast: a killed core's store calls fail as cancelled calls, so
+	// its checkouts in flight end (with errors) at once, as its
+	// connections would when its process dies. Without it they fail as
+	// refused connections, which client-go retries with backoff for up
+	// to ~80 s, holding the edge's requests to the dead core open.
+	killFast bool
+	// edge is the kind of edge in front of the cores (edgeRoundRobin,
+	// edgeForward, edgeRouted, edgeRoutedFirst).
+	edge string
 }
 
 // mcCluster is the harness: cores on one mock cluster, one ledger, one
@@ -121,7 +143,7 @@ type mcCluster struct {
 	tikv   *mockTiKV
 	ledger *sharedLedger
 	cores  []*mcCore
-	edge   *mcEdge
+	edge   mcFrontEdge
 	// paidBy maps each acknowledged paid order's charge id to the order,
 	// over every sale audited.
 	paidBy map[string]string
@@ -149,7 +171,7 @@ func newMCCluster(tb testing.TB, o mcOptions) *mcCluster {
 	for i, k := range c.cores {
 		addrs[i] = k.addr
 	}
-	c.edge = newMCEdge(tb, addrs)
+	c.edge = newFrontEdge(tb, o.edge, addrs)
 	c.waitMembers(len(c.cores), 5*time.Second)
 	return c
 }
@@ -182,6 +204,7 @@ func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {
 		"-server.addr=127.0.0.1:0", "-log.level=error",
 		"-store.backend=tikv", "-store.pd-endpoints=mocktikv",
 		"-payment.gateways=[{name: testpay, kind: inprocess}]",
+		"-cart-digest-key=" + mcDigestKey,
 	}, o.args...)
 	if o.coreArgs != nil {
 		args = append(args, o.coreArgs(i)...)
@@ -196,6 +219,7 @@ func (c *mcCluster) startCore(i int, o mcOptions) *mcCore {
 	}
 	sc := m.Config.Store
 	kvs, kc := c.tikv.connect(tb, sc.LocalLatches)
+	kc.fast = o.killFast
 	st := tikv.New(kvs, sc.TiKVOptions())
 	gw := &coreGateway{l: c.ledger}
 	m.Backend = st

@@ -167,7 +167,7 @@ func TestManyCoresKilled(t *testing.T) {
 		t.Fatalf("reconciler outcomes over every core %v: an item settled twice", outcome)
 	}
 	t.Logf("%d paid, %d sold out; victim 1 answered %d %s; reconciler outcomes %v; edge failovers %d",
-		b.paid, b.soldOut, answers[1].status, answers[1].body, outcome, c.edge.failovers.Load())
+		b.paid, b.soldOut, answers[1].status, answers[1].body, outcome, c.edge.Failovers())
 }
 
 // waitHeld waits until the held call h has arrived.

@@ -86,6 +86,9 @@ type mcSale struct {
 	spec  saleSpec
 	tag   string
 	carts []string
+	// digests are the carts' signed digests, sent with their checkouts
+	// as a client sends the last one it got.
+	digests []string
 }
 
 // prepare loads the sale's products and stock through core 0 and creates
@@ -122,6 +125,7 @@ func (c *mcCluster) prepare(spec saleSpec) *mcSale {
 					return err
 				}
 				s.carts = append(s.carts, cr.ID)
+				s.digests = append(s.digests, cr.Digest)
 			}
 			return nil
 		})
@@ -164,6 +168,9 @@ func (c *mcCluster) checkout(hc *fasthttp.HostClient, s *mcSale, i int) mcAnswer
 	req.SetHost(hc.Addr)
 	req.Header.SetContentType("application/json")
 	req.Header.Set("Idempotency-Key", s.key(i))
+	if i < len(s.digests) && s.digests[i] != "" {
+		req.Header.Set(api.HeaderCartDigest, s.digests[i])
+	}
 	req.SetBodyString(`{"cart_id":"` + s.carts[i] + `","payment_token":"tok_ok","email":"buyer` + strconv.Itoa(i) + `@example.com"}`)
 	start := time.Now()
 	err := hc.DoTimeout(req, resp, 30*time.Second)
@@ -173,7 +180,7 @@ func (c *mcCluster) checkout(hc *fasthttp.HostClient, s *mcSale, i int) mcAnswer
 // edgeClient returns a client of the edge with room for concurrency
 // requests at once.
 func (c *mcCluster) edgeClient(concurrency int) *fasthttp.HostClient {
-	return &fasthttp.HostClient{Addr: c.edge.addr, MaxConns: concurrency, ReadTimeout: 40 * time.Second, MaxIdemponentCallAttempts: 1}
+	return &fasthttp.HostClient{Addr: c.edge.Addr(), MaxConns: concurrency, ReadTimeout: 40 * time.Second, MaxIdemponentCallAttempts: 1}
 }
 
 // run sends every buyer's checkout once, concurrency at a time, and
@@ -236,7 +243,7 @@ func (c *mcCluster) settle(s *mcSale, answers []mcAnswer, within time.Duration, 
 
 // get sends a GET through the edge with the admin token.
 func (c *mcCluster) get(path string) (int, []byte) {
-	status, body, err := fasthttp.GetTimeout(nil, "http://"+c.edge.addr+path, 10*time.Second)
+	status, body, err := fasthttp.GetTimeout(nil, "http://"+c.edge.Addr()+path, 10*time.Second)
 	if err != nil {
 		c.tb.Fatalf("GET %s: %v", path, err)
 	}

@@ -13,7 +13,9 @@ import (
 // checkFeed, feedWatcher) from independent sources.
 //
 // It runs with M = 1, 2 and 4 cores in the default mode (a hot SKU's
-// checkouts handed to its owner core) and with M = 2 in each TiKV mode
+// checkouts handed to its owner core) behind the round-robin test edge,
+// with M = 2 and 4 behind the real edge forwarder routing each checkout to
+// its owner core, and with M = 2 in each TiKV mode
 // without routing, where every core's batches meet on the hot stock
 // record. It proves the books balance and the feed holds together under
 // these loads; it does not prove anything about a core that dies (see
@@ -24,7 +26,12 @@ func TestManyCoresFlashSale(t *testing.T) {
 		buyers = 40
 	}
 	for _, cores := range []int{1, 2, 4} {
-		t.Run("M="+strconv.Itoa(cores), func(t *testing.T) { flashSale(t, cores, buyers, nil) })
+		t.Run("M="+strconv.Itoa(cores), func(t *testing.T) { flashSale(t, cores, buyers, nil, edgeRoundRobin) })
+	}
+	// Behind the real edge forwarder sending each checkout to the owner
+	// of its cart's hottest SKU (the default with a digest key).
+	for _, cores := range []int{2, 4} {
+		t.Run("edge-routed/M="+strconv.Itoa(cores), func(t *testing.T) { flashSale(t, cores, buyers, nil, edgeRouted) })
 	}
 	if raceEnabled {
 		return
@@ -36,12 +43,12 @@ func TestManyCoresFlashSale(t *testing.T) {
 		{"unrouted-optimistic", []string{"-cluster.hot-rate=0", "-cluster.hot-concurrency=0"}},
 		{"unrouted-pessimistic", []string{"-cluster.hot-rate=0", "-cluster.hot-concurrency=0", "-store.pessimistic=true"}},
 	} {
-		t.Run(mode.name+"/M=2", func(t *testing.T) { flashSale(t, 2, buyers, mode.args) })
+		t.Run(mode.name+"/M=2", func(t *testing.T) { flashSale(t, 2, buyers, mode.args, edgeRoundRobin) })
 	}
 }
 
-func flashSale(t *testing.T, cores, buyers int, args []string) {
-	c := newMCCluster(t, mcOptions{cores: cores, args: args})
+func flashSale(t *testing.T, cores, buyers int, args []string, edge string) {
+	c := newMCCluster(t, mcOptions{cores: cores, args: args, edge: edge})
 	w := c.watchFeed()
 	units := int64(buyers * 2 / 3)
 	hot := c.prepare(hotSale(buyers, units))
@@ -69,5 +76,5 @@ func flashSale(t *testing.T, cores, buyers int, args []string) {
 		}
 	}
 	c.checkFeed(stock, c.cores[0].m.Config.Catalog.LowStockThreshold)
-	t.Logf("feed watcher saw %d events; store %+v; edge failovers %d", seen, c.storeStats(), c.edge.failovers.Load())
+	t.Logf("feed watcher saw %d events; store %+v; edge failovers %d", seen, c.storeStats(), c.edge.Failovers())
 }

@@ -140,7 +140,7 @@ func TestConfigErrorsNameSettings(t *testing.T) {
 		c := DefaultConfig()
 		c.AdminToken = "test-admin-token"
 		return &c
-	}, "internal_token", "pages.render_all_on_load", "pages.prerender", "suggest.category_words")
+	}, "internal_token", "pages.render_all_on_load", "pages.prerender", "suggest.category_words", "forward.route_checkouts")
 }
 
 func mustDocument(t *testing.T, tier openapi.Tier) []byte {

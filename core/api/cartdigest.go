@@ -24,6 +24,13 @@ const HeaderCartDigest = "X-Shopedge-Cart-Digest"
 // body the core would give, from the edge's view of the change feed.
 const HeaderAnsweredBy = "X-Shopedge-Answered-By"
 
+// HeaderRouteSKU is set by an edge on a checkout it sent to the core that
+// owns this SKU of the cart (edge/forward's checkout routing, by the
+// rendezvous hash of internal/rendezvous): a core that computes the same
+// owner, itself, runs the checkout without reading the cart to decide
+// where it goes (core/cluster). Edges never pass a client's.
+const HeaderRouteSKU = "X-Shopedge-Route-SKU"
+
 // Limits of a cart digest.
 const (
 	// MaxCartDigestLen is the longest encoded digest a core issues (and an

@@ -8,13 +8,26 @@
 // Measured on client-go's in-process cluster (core's BenchmarkManyCores,
 // hot-all: every buyer of one SKU paying), four optimistic cores sold at
 // 0.17–0.19 × one core's rate, with 0.26–0.32 conflicts per checkout;
-// pessimistic ones at 0.01 ×. Routed as below, four cores sold at
-// 0.63–0.70 × (README "Scaling the core"). So a SKU that is hot, many
-// checkouts a second, is owned by one core, chosen by rendezvous hashing
-// of the SKU over the live cores; the other cores hand its checkouts to
-// the owner over HTTP and pass its answer back, and the owner's one
-// pipeline batches them all, conflict-free. Cold SKUs are checked out
-// where they arrive.
+// pessimistic ones at 0.01 ×. So a SKU is owned by one core, chosen by
+// rendezvous hashing of (core address, SKU) over the live cores
+// (internal/rendezvous), and that core's one pipeline batches all of its
+// checkouts, conflict-free.
+//
+// Two tiers route. The edges send a checkout whose cart digest verifies
+// straight to the owner of its cart's hottest SKU, by the same hash over
+// the core addresses they list (edge/forward), and name that SKU
+// (api.HeaderRouteSKU): the owner runs it without reading the cart. The
+// cores route what lands elsewhere (no digest, an edge whose list differs
+// from the cores' advertised addresses, a core that joined or died): a
+// SKU that is hot at a core goes to its owner over HTTP and the answer
+// comes back. Measured (hot-all, medians of 3, README "Scaling the
+// core", bench/results/manycores-20261207-edge-routing.md), four cores
+// sold the hot SKU at 0.67 × one core's rate routed by the cores alone
+// (0.73 of the checkouts took a second hop, ~200 CPU-µs each; 0.017
+// conflicts per checkout) and at 0.81 × routed by the edge (no second
+// hop, 0 conflicts); mixed carts at 0.35 × and 0.62 ×. In longer sales
+// (10,000 buyers) edge-routed M = 4 sold at 0.99 × M = 1 (median of six
+// pairs), the cores' routing alone at 0.62–0.78 ×.
 //
 // Membership: each core writes meta/cores/{id} = {addr, until_ms} every
 // Heartbeat, valid for MemberLease, and reads the others' in the same
@@ -51,11 +64,11 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
-	"github.com/cespare/xxhash/v2"
 	json "github.com/goccy/go-json"
 	"github.com/rs/zerolog"
 	"github.com/valyala/fasthttp"
 
+	"shopedge/internal/rendezvous"
 	"shopedge/store"
 )
 
@@ -90,6 +103,9 @@ type Cluster struct {
 	once   sync.Once
 
 	forwarded, forwardErrors, received *metrics.Counter
+	// checkouts an edge routed to this core (api.HeaderRouteSKU) that
+	// this core owns, and that another core owns in this core's view
+	edgeRouted, edgeMisrouted *metrics.Counter
 }
 
 // New returns a core's cluster membership on st (which must be the
@@ -110,6 +126,8 @@ func New(st store.Store, cfg Config, log zerolog.Logger, ms *metrics.Set, cartSK
 		forwarded:     ms.GetOrCreateCounter(`shopedge_cluster_checkouts_forwarded_total`),
 		forwardErrors: ms.GetOrCreateCounter(`shopedge_cluster_forward_errors_total`),
 		received:      ms.GetOrCreateCounter(`shopedge_cluster_checkouts_received_total`),
+		edgeRouted:    ms.GetOrCreateCounter(`shopedge_cluster_checkouts_edge_routed_total{owner="self"}`),
+		edgeMisrouted: ms.GetOrCreateCounter(`shopedge_cluster_checkouts_edge_routed_total{owner="other"}`),
 	}
 	empty := []member{}
 	c.live.Store(&empty)
@@ -277,19 +295,20 @@ func (c *Cluster) Members() []string {
 	return out
 }
 
-// owner returns the live core that owns sku: the highest rendezvous score
-// of hash(member id, sku). Every core with the same members picks the
-// same one; when a core leaves, only its SKUs move.
+// owner returns the live core that owns sku: the highest rendezvous
+// score of (member address, sku) (internal/rendezvous). Every core with the
+// same members picks the same one, and so does an edge listing the same
+// addresses (edge/forward), so the edge can send a hot SKU's checkouts
+// straight to it; when a core leaves, only its SKUs move.
 func (c *Cluster) owner(sku string) member {
 	now := time.Now().UnixMilli()
 	var best member
 	var bestScore uint64
-	var buf [256]byte
 	for _, m := range *c.live.Load() {
 		if m.ID != c.id && m.UntilMS <= now {
 			continue
 		}
-		s := xxhash.Sum64(append(append(append(buf[:0], m.ID...), 0), sku...))
+		s := rendezvous.Score(m.Addr, sku)
 		if best.ID == "" || s > bestScore {
 			best, bestScore = m, s
 		}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"shopedge/core/api"
 )
 
 // RouteCheckout hands the checkout of cartID in ctx to the core that owns
@@ -23,6 +25,17 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 	if c.cfg.HotRate == 0 && c.cfg.HotConcurrency == 0 || len(*c.live.Load()) < 2 {
 		return false, nil
 	}
+	// An edge sent it to the owner of this SKU of the cart: when that is
+	// this core in this core's view too, it runs here, the cart unread.
+	// Otherwise (the edge's view of the cores differs) it is routed as
+	// any other.
+	if sku := ctx.Request.Header.Peek(api.HeaderRouteSKU); len(sku) > 0 {
+		if o := c.owner(string(sku)); o.ID == c.id || o.Addr == *c.addr.Load() {
+			c.edgeRouted.Inc()
+			return false, nil
+		}
+		c.edgeMisrouted.Inc()
+	}
 	now := time.Now().Unix()
 	look := c.heat.arrive(now, c.cfg.HotRate, c.cfg.HotConcurrency)
 	var skus []string
@@ -38,7 +51,9 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 		return false, done
 	}
 	o := c.owner(hot)
-	if o.ID == "" || o.ID == c.id || c.isDown(o.Addr) {
+	// A record of this core's address under another id (this process's
+	// earlier life, until its lease ends) is this core too.
+	if o.ID == "" || o.ID == c.id || o.Addr == *c.addr.Load() || c.isDown(o.Addr) {
 		return false, done
 	}
 	err := c.forward(ctx, o.Addr)

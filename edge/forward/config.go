@@ -66,7 +66,28 @@ type Config struct {
 	// (api.HeaderCartDigest): the cores' cart_digest_key, then during a
 	// rotation the previous one. None: every checkout is forwarded.
 	DigestKeys []string `yaml:"-"`
+	// RouteCheckouts sends a checkout whose cart digest verifies to the
+	// core that owns one SKU of the cart (RouteBy), by rendezvous hashing
+	// of the SKU over Addrs (internal/rendezvous), as the cores compute it
+	// among themselves: one core batches all of a hot SKU's checkouts and
+	// none is handed from core to core (route.go). When the owner's
+	// breaker is open or it cannot be reached, the next core in the SKU's
+	// rendezvous order takes it. Without DigestKeys, or a checkout
+	// without a valid digest, the cores take turns as for every other
+	// request.
+	RouteCheckouts bool `yaml:"route_checkouts"`
+	// RouteBy is the SKU of a cart a checkout is routed by: "hottest", the
+	// one with the most checkouts through this edge over the last one to
+	// two seconds (a cart's first line when none stands out), or
+	// "first_line", the cart's first line.
+	RouteBy string `yaml:"route_by"`
 }
+
+// The values of Config.RouteBy.
+const (
+	RouteByHottest   = "hottest"
+	RouteByFirstLine = "first_line"
+)
 
 // DefaultConfig returns the configuration for a local run: one core on
 // 127.0.0.1:9090.
@@ -87,6 +108,8 @@ func DefaultConfig() Config {
 		BreakerOpenFor:          2 * time.Second,
 		BreakerHalfOpenRequests: 1,
 		Limits:                  DefaultLimits(),
+		RouteCheckouts:          true,
+		RouteBy:                 RouteByHottest,
 	}
 }
 
@@ -132,6 +155,8 @@ func (c *Config) Validate() error {
 		return config.Invalid("breaker_open_for", "must be > 0, got %s", c.BreakerOpenFor)
 	case c.BreakerHalfOpenRequests < 1:
 		return config.Invalid("breaker_half_open_requests", "must be >= 1, got %d", c.BreakerHalfOpenRequests)
+	case c.RouteBy != RouteByHottest && c.RouteBy != RouteByFirstLine:
+		return config.Invalid("route_by", "must be %q or %q, got %q", RouteByHottest, RouteByFirstLine, c.RouteBy)
 	}
 	return nil
 }

@@ -56,6 +56,13 @@ type Forwarder struct {
 	// caches the sold-out bodies (soldout.go).
 	digesters []*api.CartDigester
 	answers   *soldOutAnswers
+	// routing is set when checkouts are routed to their SKU's owner
+	// (Config.RouteCheckouts with DigestKeys); addrs are the backends'
+	// addresses, the rendezvous nodes; heat counts checkouts per SKU
+	// (route.go).
+	routing bool
+	addrs   []string
+	heat    *skuHeat
 }
 
 // backend is one core address with its connection pool and breaker.
@@ -79,12 +86,15 @@ func New(cfg Config, log zerolog.Logger, ms *metrics.Set) (*Forwarder, error) {
 		retryAfter: strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second)),
 		limits:     newLimiter(cfg.Limits),
 		answers:    newSoldOutAnswers(),
+		heat:       newSKUHeat(),
+		addrs:      cfg.Addrs,
 	}
 	for _, k := range cfg.DigestKeys {
 		if k != "" {
 			f.digesters = append(f.digesters, api.NewCartDigester([]byte(k)))
 		}
 	}
+	f.routing = cfg.RouteCheckouts && len(f.digesters) > 0
 	f.m = newForwardMetrics(ms, f)
 	for _, addr := range cfg.Addrs {
 		b := &backend{addr: addr, hc: f.newHostClient(addr)}
@@ -227,8 +237,27 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 	if rt.checkout && !f.checkoutAllowed(ctx, client, cart) {
 		return
 	}
-	if f.cfg.SoldOut != nil && f.answerSoldOut(ctx, rt, &p, &req) {
+	if f.cfg.SoldOut != nil && rt.name == "set_item" && f.soldOutItem(ctx, p[0], p[1]) {
 		return
+	}
+	// A checkout with a verified cart digest: the edge may answer it
+	// itself (a sold-out line), else it goes to the owner of one of its
+	// SKUs first (route.go).
+	var orderBuf [16]int
+	var skuBuf [api.MaxSKULen]byte
+	var order []int
+	var routeSKU []byte
+	if rt.checkout && req.checkout && len(f.digesters) > 0 && (f.cfg.SoldOut != nil || f.routing) {
+		buf := digestBufs.Get().(*[384]byte)
+		d, ok := f.cartDigest(ctx, req.req.CartID, buf[:])
+		if ok && f.cfg.SoldOut != nil && f.soldOutCheckout(ctx, d) {
+			digestBufs.Put(buf)
+			return
+		}
+		if ok && f.routing {
+			order, routeSKU = f.checkoutOrder(orderBuf[:0], skuBuf[:0], d)
+		}
+		digestBufs.Put(buf)
 	}
 
 	out := fasthttp.AcquireRequest()
@@ -237,12 +266,16 @@ func (f *Forwarder) handle(ctx *fasthttp.RequestCtx, rt *route) {
 	defer fasthttp.ReleaseResponse(resp)
 	var ipBuf [48]byte
 	buildRequest(out, ctx, rt, &p, req.token, appendIP(ipBuf[:0], ip))
+	if len(routeSKU) > 0 {
+		// The owner core runs it without reading the cart to route it.
+		out.Header.SetBytesV(api.HeaderRouteSKU, routeSKU)
+	}
 
 	timeout := f.cfg.Timeout
 	if rt.slow {
 		timeout = f.CheckoutTimeout()
 	}
-	if !f.do(ctx, rt, out, resp, start.Add(timeout), timeout) {
+	if !f.do(ctx, rt, out, resp, start.Add(timeout), timeout, order) {
 		return
 	}
 	copyResponse(ctx, resp)
@@ -389,15 +422,21 @@ func healthOf(resp *fasthttp.Response) outcome {
 	return success
 }
 
-// do sends req to the cores in turn, starting from the next in round-robin
-// order and skipping open breakers. It returns true when resp holds a core
-// answer; otherwise it has written an error to ctx.
-func (f *Forwarder) do(ctx *fasthttp.RequestCtx, rt *route, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, timeout time.Duration) bool {
+// do sends req to the cores in turn, skipping open breakers: in order
+// (indexes of f.backends, a checkout's rendezvous order) when it is not
+// empty, else starting from the next in round-robin order. It returns true
+// when resp holds a core answer; otherwise it has written an error to ctx.
+func (f *Forwarder) do(ctx *fasthttp.RequestCtx, rt *route, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, timeout time.Duration, order []int) bool {
 	n := len(f.backends)
 	first := int(f.next.Add(1))
 	open, canRetry := 0, retryable(req)
 	for i := 0; i < n; i++ {
-		b := f.backends[(first+i)%n]
+		var b *backend
+		if len(order) == n {
+			b = f.backends[order[i]]
+		} else {
+			b = f.backends[(first+i)%n]
+		}
 		probe, ok := b.cb.allow()
 		if !ok {
 			open++
@@ -408,6 +447,9 @@ func (f *Forwarder) do(ctx *fasthttp.RequestCtx, rt *route, req *fasthttp.Reques
 		if err == nil {
 			b.cb.done(probe, healthOf(resp))
 			f.m.countStatus(resp.StatusCode())
+			if rt.checkout {
+				f.m.countRoute(len(order) == n, len(order) == n && b == f.backends[order[0]])
+			}
 			return true
 		}
 		switch {

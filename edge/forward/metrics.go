@@ -27,6 +27,11 @@ type forwardMetrics struct {
 	// with a checkout, by verdict
 	soldOutItem, soldOutCheckout              *metrics.Counter
 	digestValid, digestInvalid, digestExpired *metrics.Counter
+	// checkouts a core answered, by where they went: the owner of their
+	// routing SKU, another core in its rendezvous order (the owner's
+	// breaker open, or unreachable), or the next core in turn (not
+	// routed: no valid digest, or routing off)
+	routedOwner, routedFailover, routedAny *metrics.Counter
 }
 
 func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
@@ -51,6 +56,9 @@ func newForwardMetrics(ms *metrics.Set, f *Forwarder) *forwardMetrics {
 		digestValid:           ms.NewCounter(`shopedge_edge_forward_cart_digests_total{result="valid"}`),
 		digestInvalid:         ms.NewCounter(`shopedge_edge_forward_cart_digests_total{result="invalid"}`),
 		digestExpired:         ms.NewCounter(`shopedge_edge_forward_cart_digests_total{result="expired"}`),
+		routedOwner:           ms.NewCounter(`shopedge_edge_forward_checkouts_routed_total{to="owner"}`),
+		routedFailover:        ms.NewCounter(`shopedge_edge_forward_checkouts_routed_total{to="failover"}`),
+		routedAny:             ms.NewCounter(`shopedge_edge_forward_checkouts_routed_total{to="round_robin"}`),
 	}
 	m.status[0] = ms.NewCounter(`shopedge_edge_forward_responses_total{class="other"}`)
 	for i := 1; i < len(m.status); i++ {
@@ -75,4 +83,17 @@ func (m *forwardMetrics) countStatus(sc int) {
 		c = 0
 	}
 	m.status[c].Inc()
+}
+
+// countRoute counts a checkout a core answered: routed (sent in its SKU's
+// rendezvous order), and then whether the owner answered it.
+func (m *forwardMetrics) countRoute(routed, owner bool) {
+	switch {
+	case !routed:
+		m.routedAny.Inc()
+	case owner:
+		m.routedOwner.Inc()
+	default:
+		m.routedFailover.Inc()
+	}
 }

@@ -31,9 +31,9 @@ const maxAnsweredBody = 256
 // is forwarded.
 const digestExpiryMargin = time.Minute
 
-// answerSoldOut answers ctx's request itself, as the core would, when the
-// edge knows it can only be refused for a sold-out SKU (see DESIGN-like
-// prose in the README, "Sold out at the edge"), and reports whether it did:
+// The edge answers a request itself, as the core would, when it knows it
+// can only be refused for a sold-out SKU (see the README, "Sold out at the
+// edge"):
 //   - a cart add (PUT of an item, a positive quantity) of a sold-out SKU:
 //     409 api.SoldOutError, whatever the cart (the core checks the SKU
 //     first);
@@ -47,15 +47,6 @@ const digestExpiryMargin = time.Minute
 // client (an old digest, a digest sent with a retry of a checkout that
 // went through) only gets a wrong 409 for its own cart; the core still
 // decides every checkout the edge forwards.
-func (f *Forwarder) answerSoldOut(ctx *fasthttp.RequestCtx, rt *route, p *[2]string, c *checked) bool {
-	switch {
-	case rt.name == "set_item":
-		return f.soldOutItem(ctx, p[0], p[1])
-	case rt.checkout && c.checkout:
-		return f.soldOutCheckout(ctx, c.req)
-	}
-	return false
-}
 
 // soldOutItem answers a cart add of sku when it is sold out and the body
 // is one the core reads as a positive quantity.
@@ -80,37 +71,42 @@ func (f *Forwarder) soldOutItem(ctx *fasthttp.RequestCtx, cartID, sku string) bo
 	return true
 }
 
-// soldOutCheckout answers a checkout of a cart whose verified digest
-// holds a sold-out line.
-func (f *Forwarder) soldOutCheckout(ctx *fasthttp.RequestCtx, req *api.CheckoutRequest) bool {
-	if len(f.digesters) == 0 || len(ctx.Request.Body()) > maxAnsweredBody {
-		return false
-	}
+// cartDigest verifies the cart digest ctx's checkout of cartID carries,
+// decoding it into buf (a [384]byte: the longest), and returns it when it
+// verifies under one of the keys and its cart does not expire within
+// digestExpiryMargin. The digest aliases buf.
+func (f *Forwarder) cartDigest(ctx *fasthttp.RequestCtx, cartID string, buf []byte) (api.CartDigest, bool) {
 	enc := ctx.Request.Header.Peek(api.HeaderCartDigest)
 	if len(enc) == 0 {
-		return false
+		return nil, false
 	}
-	// The SKUs the digest holds go to an interface (SoldOutSet), so the
-	// buffer they alias would move to the heap: a pooled one instead.
-	buf := digestBufs.Get().(*[384]byte)
-	defer digestBufs.Put(buf)
 	var d api.CartDigest
 	err := api.ErrBadCartDigest
 	for _, dg := range f.digesters {
-		if d, err = dg.Verify(buf[:], req.CartID, enc); err == nil {
+		if d, err = dg.Verify(buf, cartID, enc); err == nil {
 			break
 		}
 	}
 	if err != nil {
 		f.m.digestInvalid.Inc()
-		return false
+		return nil, false
 	}
 	if time.Unix(d.ExpiresAt(), 0).Before(time.Now().Add(digestExpiryMargin)) {
 		f.m.digestExpired.Inc()
-		return false
+		return nil, false
 	}
 	f.m.digestValid.Inc()
-	// A plain loop over the lines (no closure) keeps buf on the stack.
+	return d, true
+}
+
+// soldOutCheckout answers a checkout of a cart whose verified digest d
+// holds a sold-out line.
+func (f *Forwarder) soldOutCheckout(ctx *fasthttp.RequestCtx, d api.CartDigest) bool {
+	if len(ctx.Request.Body()) > maxAnsweredBody {
+		return false
+	}
+	// A plain loop over the lines (no closure) keeps the digest's buffer
+	// where the caller put it.
 	var short []api.ShortLine
 	for off, ok := 0, true; ; {
 		var sku []byte
