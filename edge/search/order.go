@@ -123,7 +123,7 @@ type pager struct {
 	out        []uint32
 	keys       []sortKey
 	arr        []uint32
-	tmp        *roaring.Bitmap
+	walk       tierWalk
 }
 
 // take adds the products of s, ranked by ord, to the page. For the price
@@ -157,10 +157,9 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 			pg.skip -= c
 			continue
 		}
-		pg.tmp.Clear()
-		pg.tmp.Or(s)
-		pg.tmp.And(b.sets[i])
-		x.takeSorted(pg, pg.tmp, ord)
+		// The bucket's share only (copying s into a scratch set to
+		// intersect it in place copied all of a large s).
+		x.takeSorted(pg, roaring.And(b.sets[i], s), ord)
 		if pg.need == 0 {
 			return
 		}

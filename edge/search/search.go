@@ -28,12 +28,14 @@ type state struct {
 	pg     pager
 	key    []byte
 	val    []byte
-	args   queryArgs // the request's parameters (see parseArgs)
+	args   queryArgs        // the request's parameters (see parseArgs)
+	facet  []api.FacetValue // topValues' scratch
+	url    []byte           // product's scratch
+	hl     [][2]int         // product's scratch
 }
 
 func newState() *state {
-	return &state{q: textnorm.NewNormalizer(), name: textnorm.NewNormalizer(), buf: make([]uint32, 256),
-		pg: pager{tmp: roaring.New()}}
+	return &state{q: textnorm.NewNormalizer(), name: textnorm.NewNormalizer(), buf: make([]uint32, 256)}
 }
 
 // grow sizes the counters for x.
@@ -199,14 +201,14 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 		x.scan(st, bases[k], bases[facetCat] == bases[k], bases[facetBrand] == bases[k], bases[facetPrice] == bases[k])
 	}
 	f := &out.Facets
-	f.Category = topValues(len(x.cats), func(i int) (string, int) { return x.cats[i].name, int(st.names[i]) },
+	f.Category = topValues(st, st.names[:len(x.cats)], func(i int) string { return x.cats[i].name },
 		p.Categories, x.cfg.FacetValues, func(v string) int {
 			if id, ok := x.catIDs[v]; ok {
 				return int(st.names[id])
 			}
 			return 0
 		})
-	f.Brand = topValues(len(x.brands), func(i int) (string, int) { return x.brands[i].name, int(st.brands[i+1]) },
+	f.Brand = topValues(st, st.brands[1:len(x.brands)+1], func(i int) string { return x.brands[i].name },
 		p.Brands, x.cfg.FacetValues, func(v string) int {
 			if id, ok := x.brandIDs[v]; ok {
 				return int(st.brands[id+1])
@@ -243,6 +245,10 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 			}
 		}
 		slices.Sort(vals)
+		cs := make([]int32, len(vals))
+		for i, v := range vals {
+			cs[i] = int32(counts[v])
+		}
 		// A selected value is shown as its facet value is ("yellow"
 		// selected marks "Yellow").
 		var selected []string
@@ -254,7 +260,7 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 		}
 		slices.Sort(selected)
 		selected = slices.Compact(selected)
-		f.Attributes[a.name] = topValues(len(vals), func(i int) (string, int) { return vals[i], counts[vals[i]] },
+		f.Attributes[a.name] = topValues(st, cs, func(i int) string { return vals[i] },
 			selected, x.cfg.FacetValues, func(v string) int { return counts[v] })
 	}
 }
@@ -316,16 +322,26 @@ func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
 	}
 }
 
-// topValues returns the n values (value(i) gives each with its count) of
-// a facet with the most products (ties by value), plus the selected ones,
-// sorted by count, then value.
-func topValues(n int, value func(int) (string, int), selected []string, limit int, count func(string) int) []api.FacetValue {
-	out := make([]api.FacetValue, 0, min(limit, n)+len(selected))
+// topValues returns the values of a facet (counts[i] is value i's
+// count, name(i) its name) with the most products, limit at most (ties
+// by name), plus the selected ones, sorted by count, then name. Only the
+// counts are read for values that cannot make the list (a facet of a
+// large catalog has thousands of values, a result set few of them), and
+// the answer is built in st's scratch and copied out at its length.
+func topValues(st *state, counts []int32, name func(int) string, selected []string, limit int, count func(string) int) []api.FacetValue {
+	out := st.facet[:0]
 	// The limit best, by a bounded insertion: facets have few values
 	// with counts, and the limit is small.
-	for i := range n {
-		v, c := value(i)
-		if c == 0 || len(out) == limit && !facetBefore(c, v, &out[limit-1]) {
+	for i, c32 := range counts {
+		if c32 == 0 {
+			continue
+		}
+		c := int(c32)
+		if len(out) == limit && c < out[limit-1].Count {
+			continue
+		}
+		v := name(i)
+		if len(out) == limit && !facetBefore(c, v, &out[limit-1]) {
 			continue
 		}
 		if len(out) < limit {
@@ -350,7 +366,11 @@ func topValues(n int, value func(int) (string, int), selected []string, limit in
 		}
 	}
 	sortFacet(out)
-	return out
+	st.facet = out
+	res := make([]api.FacetValue, len(out))
+	copy(res, out)
+	clear(out) // no names kept alive by the pool
+	return res
 }
 
 // facetBefore reports whether value v with count c lists before f.
@@ -418,49 +438,71 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 		}
 	}
 	// prefix[k]: r ∧ the classes chosen for the first words, keyed by
-	// the choice (base nClasses digits, after a leading 1).
-	prefix := map[int]*roaring.Bitmap{1: r}
+	// the choice (base nClasses digits, after a leading 1). The map and
+	// the leaves are the pager's, reused.
+	tw := &pg.walk
+	if tw.prefix == nil {
+		tw.prefix = map[int]*roaring.Bitmap{}
+	}
+	tw.x, tw.r, tw.ws, tw.prefix[1] = x, r, ws, r
 	for e := maxE; e >= 0 && pg.need > 0; e-- {
 		for t := maxT; t >= e && pg.need > 0; t-- {
-			var leaves []*roaring.Bitmap
-			// walk assigns classes to words i.. so that e of them are
-			// exact and t in the title.
-			var walk func(i, e, t, key int)
-			walk = func(i, e, t, key int) {
-				if i == w {
-					leaves = append(leaves, prefix[key])
-					return
-				}
-				for c := range nClasses {
-					ne, nt := e, t
-					switch c {
-					case cExact:
-						ne, nt = e-1, t-1
-					case cTitle:
-						nt = t - 1
-					}
-					if ne < 0 || nt < ne || nt > w-i-1 || w-i-1-nt < 0 {
-						continue
-					}
-					k := key*nClasses + c
-					s, ok := prefix[k]
-					if !ok {
-						s = roaring.And(prefix[key], x.classOf(&ws[i], r, c))
-						prefix[k] = s
-					}
-					if !s.IsEmpty() {
-						walk(i+1, ne, nt, k)
-					}
-				}
-			}
-			walk(0, e, t, 1)
-			switch len(leaves) {
+			tw.leaves = tw.leaves[:0]
+			tw.walk(0, e, t, 1)
+			switch len(tw.leaves) {
 			case 0:
 			case 1:
-				x.take(pg, leaves[0], byPop) // take only reads it
+				x.take(pg, tw.leaves[0], byPop) // take only reads it
 			default:
-				x.take(pg, union(leaves), byPop)
+				x.take(pg, union(tw.leaves), byPop)
 			}
+		}
+	}
+	clear(tw.prefix) // no sets kept alive by the pool
+	clear(tw.leaves)
+	tw.x, tw.r, tw.ws = nil, nil, nil
+}
+
+// tierWalk is tiers' scratch: the intersections of the first words'
+// classes, and the sets of one score.
+type tierWalk struct {
+	x      *index
+	r      *roaring.Bitmap
+	ws     []wordSet
+	prefix map[int]*roaring.Bitmap
+	leaves []*roaring.Bitmap
+}
+
+// walk assigns classes to words i.. so that e of them are exact and t in
+// the title, and adds the nonempty intersections to tw.leaves.
+func (tw *tierWalk) walk(i, e, t, key int) {
+	w := len(tw.ws)
+	if i == w {
+		tw.leaves = append(tw.leaves, tw.prefix[key])
+		return
+	}
+	for c := range nClasses {
+		ne, nt := e, t
+		switch c {
+		case cExact:
+			ne, nt = e-1, t-1
+		case cTitle:
+			nt = t - 1
+		}
+		if ne < 0 || nt < ne || nt > w-i-1 || w-i-1-nt < 0 {
+			continue
+		}
+		k := key*nClasses + c
+		s, ok := tw.prefix[k]
+		if !ok {
+			s = tw.x.classOf(&tw.ws[i], tw.r, c)
+			if i > 0 { // the first word's class is within r already
+				s = roaring.And(tw.prefix[key], s)
+			}
+			tw.prefix[k] = s
+		}
+		if !s.IsEmpty() {
+			tw.walk(i+1, ne, nt, k)
 		}
 	}
 }
@@ -473,7 +515,8 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 	if b.slug != "" {
 		sp.URL = "/products/" + b.slug
 	} else {
-		sp.URL = string(api.AppendSlug([]byte("/products/"), b.name, b.id))
+		st.url = api.AppendSlug(append(st.url[:0], "/products/"...), b.name, b.id)
+		sp.URL = string(st.url)
 	}
 	if b.file != "" || b.dir != 0 {
 		sp.Image = x.dirs.strs[b.dir] + b.file
@@ -482,6 +525,7 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 		sp.Price = &api.Money{Amount: d.price, Currency: x.curs.strs[b.cur]}
 	}
 	if len(ws) > 0 && st.name.Normalize(b.name) == nil {
+		hl := st.hl[:0] // copied out at its length
 		for i, nw := range st.name.Words {
 			word := b2s(st.name.Word(i))
 			t, ok := x.termIDs[word]
@@ -490,11 +534,15 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 			}
 			for k := range ws {
 				if ws[k].has(t, word) {
-					sp.Highlights = append(sp.Highlights, [2]int{int(nw.OStart), int(nw.OEnd)})
+					hl = append(hl, [2]int{int(nw.OStart), int(nw.OEnd)})
 					break
 				}
 			}
 		}
+		if len(hl) > 0 {
+			sp.Highlights = slices.Clone(hl)
+		}
+		st.hl = hl
 	}
 	return sp
 }
