@@ -429,11 +429,13 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 		if i == 0 {
 			maxE, maxT = 0, 0
 		}
-		ex := !x.classOf(&ws[i], r, cExact).IsEmpty()
+		// Tested, not computed: a page filled by the best score never
+		// needs the title classes.
+		ex := x.hasExact(&ws[i], r)
 		if ex {
 			maxE++
 		}
-		if ex || !x.classOf(&ws[i], r, cTitle).IsEmpty() {
+		if ex || x.hasTitle(&ws[i], r) {
 			maxT++
 		}
 	}
@@ -461,6 +463,33 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	clear(tw.prefix) // no sets kept alive by the pool
 	clear(tw.leaves)
 	tw.x, tw.r, tw.ws = nil, nil, nil
+}
+
+// hasExact reports whether classOf(ws, r, cExact) has members.
+func (x *index) hasExact(ws *wordSet, r *roaring.Bitmap) bool {
+	if c := ws.class[cExact]; c != nil {
+		return !c.IsEmpty()
+	}
+	if ws.exact == 0 {
+		return false
+	}
+	b := x.terms[ws.exact-1].post[fTitle]
+	return b != nil && r.Intersects(b)
+}
+
+// hasTitle reports whether classOf(ws, r, cTitle) has members, when
+// classOf(ws, r, cExact) has none: r meets a title posting of ws.
+func (x *index) hasTitle(ws *wordSet, r *roaring.Bitmap) bool {
+	if c := ws.class[cTitle]; c != nil {
+		return !c.IsEmpty()
+	}
+	var buf [8]*roaring.Bitmap
+	for _, b := range x.postings(ws, true, buf[:0]) {
+		if r.Intersects(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // tierWalk is tiers' scratch: the intersections of the first words'
