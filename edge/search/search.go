@@ -465,6 +465,37 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	tw.x, tw.r, tw.ws = nil, nil, nil
 }
 
+// within returns pre ∧ classOf(ws, r, c), pre a subset of r (first:
+// r itself). The first word's class is within r already; a later word's
+// exact and title classes are intersected with pre directly, not
+// computed over all of r (pre is the smaller, and often the last
+// intersection a page needs).
+func (x *index) within(pre *roaring.Bitmap, first bool, ws *wordSet, r *roaring.Bitmap, c int) *roaring.Bitmap {
+	if first {
+		return x.classOf(ws, r, c)
+	}
+	if cl := ws.class[c]; cl != nil || c == cElse {
+		return roaring.And(pre, x.classOf(ws, r, c))
+	}
+	var ex *roaring.Bitmap // the exact term's title posting
+	if ws.exact != 0 {
+		ex = x.terms[ws.exact-1].post[fTitle]
+	}
+	if c == cExact {
+		if ex == nil {
+			return emptySet
+		}
+		return roaring.And(pre, ex)
+	}
+	// cTitle: (pre ∧ the other title postings) − ex.
+	var buf [8]*roaring.Bitmap
+	s := andUnion(pre, x.postings(ws, true, buf[:0]), false)
+	if ex != nil {
+		s.AndNot(ex)
+	}
+	return s
+}
+
 // hasExact reports whether classOf(ws, r, cExact) has members.
 func (x *index) hasExact(ws *wordSet, r *roaring.Bitmap) bool {
 	if c := ws.class[cExact]; c != nil {
@@ -524,10 +555,7 @@ func (tw *tierWalk) walk(i, e, t, key int) {
 		k := key*nClasses + c
 		s, ok := tw.prefix[k]
 		if !ok {
-			s = tw.x.classOf(&tw.ws[i], tw.r, c)
-			if i > 0 { // the first word's class is within r already
-				s = roaring.And(tw.prefix[key], s)
-			}
+			s = tw.x.within(tw.prefix[key], i == 0, &tw.ws[i], tw.r, c)
 			tw.prefix[k] = s
 		}
 		if !s.IsEmpty() {
