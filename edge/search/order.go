@@ -123,6 +123,7 @@ type pager struct {
 	out        []uint32
 	keys       []sortKey
 	arr        []uint32
+	it         roaring.ManyIntIterator
 	walk       tierWalk
 }
 
@@ -170,7 +171,9 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 func (x *index) takeSorted(pg *pager, s *roaring.Bitmap, ord order) {
 	pg.arr = pg.arr[:0]
 	pg.arr = append(pg.arr, make([]uint32, s.GetCardinality())...)
-	s.ManyIterator().NextMany(pg.arr)
+	pg.it.Initialize(s)
+	pg.it.NextMany(pg.arr)
+	pg.it = roaring.ManyIntIterator{}
 	keys := pg.keys[:0]
 	for _, o := range pg.arr {
 		keys = append(keys, x.sortKey(o, ord))

@@ -32,6 +32,7 @@ type state struct {
 	facet  []api.FacetValue // topValues' scratch
 	url    []byte           // product's scratch
 	hl     [][2]int         // product's scratch
+	it     roaring.ManyIntIterator
 }
 
 func newState() *state {
@@ -73,7 +74,9 @@ func (x *index) search(p *api.SearchParams, st *state) *api.SearchResult {
 	st.words = st.words[:0]
 	if st.q.Normalize(p.Query) == nil {
 		for i := range st.q.Words {
-			st.words = append(st.words, string(st.q.Word(i)))
+			// The words point into st.q's buffer, rewritten only by
+			// the next search with st (the typo cache copies its keys).
+			st.words = append(st.words, b2s(st.q.Word(i)))
 		}
 	}
 	if cap(st.ws) < len(st.words) {
@@ -290,7 +293,9 @@ func (x *index) shownAttrs(p *api.SearchParams) []uint32 {
 // (st.brands, by id+1) and price range (st.prices, by range+1), as
 // asked.
 func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
-	it := s.ManyIterator()
+	it := &st.it // new(manyIntIterator) per call otherwise
+	it.Initialize(s)
+	defer func() { *it = roaring.ManyIntIterator{} }() // no set kept alive by the pool
 	nodes, br := st.nodes, st.brands
 	var pr [32]int32
 	for {
