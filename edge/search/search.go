@@ -569,6 +569,23 @@ func (tw *tierWalk) walk(i, e, t, key int) {
 	}
 }
 
+// highlightFilter skips the vocabulary lookup of the name words that
+// mayMatch rules out (a variable so that a test can compare).
+var highlightFilter = true
+
+// mayMatch reports whether word may match one of ws (wordSet.has): the
+// terms of a word set are those sharing a stem with it, those it starts
+// (the last word; a heavy prefix's too) or typo corrections, so a word
+// none of these can be is matched by none.
+func mayMatch(ws []wordSet, word string) bool {
+	for k := range ws {
+		if ws[k].typo || strings.HasPrefix(word, ws[k].w) || shareStem(word, ws[k].w) {
+			return true
+		}
+	}
+	return false
+}
+
 // product renders ordinal o for an answer.
 func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 	d := &x.docs[o]
@@ -590,6 +607,9 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 		hl := st.hl[:0] // copied out at its length
 		for i, nw := range st.name.Words {
 			word := b2s(st.name.Word(i))
+			if highlightFilter && !mayMatch(ws, word) {
+				continue // the vocabulary's map is large: a lookup misses the caches
+			}
 			t, ok := x.termIDs[word]
 			if !ok {
 				continue
