@@ -579,11 +579,24 @@ var highlightFilter = true
 // none of these can be is matched by none.
 func mayMatch(ws []wordSet, word string) bool {
 	for k := range ws {
-		if ws[k].typo || strings.HasPrefix(word, ws[k].w) || shareStem(word, ws[k].w) {
+		w := ws[k].w
+		if ws[k].typo || strings.HasPrefix(word, w) || nearStem(word, w) && shareStem(word, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// nearStem reports whether a and b may share a stem: a stem of a word is
+// its first len-3 bytes or more (plus a "y" for "ies"), so two words
+// sharing one share a prefix of at least the longer's length - 3.
+// (shareStem builds the "ies" stems: it allocates.)
+func nearStem(a, b string) bool {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n >= max(len(a), len(b))-3
 }
 
 // product renders ordinal o for an answer.
