@@ -5,6 +5,8 @@ package search
 import (
 	"testing"
 
+	"shopedge/core/api"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -61,4 +63,75 @@ func TestHandleSearchHitAllocatesNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSearchAllocations: a search (no answer cache) allocates its answer
+// and the roaring sets of its intersections, nothing else: the scratch
+// (words, word sets, counters, iterators, facet lists, the relevance
+// tiers' map and leaves, URL and highlight buffers) is the pooled
+// state's. The budget of each query (its roaring sets, and for the
+// filtered one the filters' slices) is what it allocates today at the
+// demo catalog; the
+// answer's own allocations are counted from the answer (one per URL
+// built, per highlight list, per facet list, ...), so a budget fails
+// when scratch allocations come back, not when a query matches more.
+// Seen failing: a map for the tiers per search (+2 on the relevance
+// queries), each query word copied to a string (+1 per word). It
+// proves nothing about the sets roaring allocates, which are in the
+// budget, nor about 1M products (bench/searchcmp reports allocs/search).
+func TestSearchAllocations(t *testing.T) {
+	s := newLoaded(t, DefaultConfig(), demoProducts(t))
+	for _, c := range []struct {
+		p    api.SearchParams
+		sets float64 // allocations beyond the answer's: roaring's sets
+	}{
+		{api.SearchParams{Query: "galaxy", PerPage: 10}, 6},
+		{api.SearchParams{Query: "samsung galaxy s7 case", PerPage: 10}, 43},
+		{api.SearchParams{Query: "laptop", PerPage: 10, Sort: api.SortPriceAsc, Page: 2}, 21},
+		{api.SearchParams{Query: "phone", Brands: []string{"Samsung", "Apple"}, PriceMin: 1000, PriceMax: 90000, PerPage: 10}, 83},
+		{api.SearchParams{Query: "hp printer ink", PerPage: 10}, 40},
+		{api.SearchParams{PerPage: 10}, 9},
+	} {
+		var r *api.SearchResult
+		allocs := testing.AllocsPerRun(50, func() {
+			var err error
+			if r, err = s.Search(c.p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		answer := answerAllocs(r)
+		t.Logf("%+v: %.0f allocations, %d the answer's", c.p, allocs, answer)
+		if allocs-float64(answer) > c.sets {
+			t.Errorf("%+v: %.0f allocations per search, %d of them the answer's: more than %.0f beyond it", c.p, allocs, answer, c.sets)
+		}
+	}
+}
+
+// answerAllocs counts the allocations an answer needs: itself, its
+// product list, each product's URL, image URL, price and highlight
+// list, the facet lists with values, the price buckets and the
+// attribute facets' map.
+func answerAllocs(r *api.SearchResult) int {
+	n := 1 + 1 + 1 // the result, the price buckets, the attribute map
+	if len(r.Products) > 0 {
+		n++
+	}
+	for _, p := range r.Products {
+		n++ // the URL
+		if len(p.Highlights) > 0 {
+			n++
+		}
+		if p.Image != "" {
+			n++
+		}
+		if p.Price != nil {
+			n++
+		}
+	}
+	for _, f := range [][]api.FacetValue{r.Facets.Category, r.Facets.Brand} {
+		if len(f) > 0 {
+			n++
+		}
+	}
+	return n
 }

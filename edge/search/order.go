@@ -123,7 +123,8 @@ type pager struct {
 	out        []uint32
 	keys       []sortKey
 	arr        []uint32
-	tmp        *roaring.Bitmap
+	it         roaring.ManyIntIterator
+	walk       tierWalk
 }
 
 // take adds the products of s, ranked by ord, to the page. For the price
@@ -157,10 +158,9 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 			pg.skip -= c
 			continue
 		}
-		pg.tmp.Clear()
-		pg.tmp.Or(s)
-		pg.tmp.And(b.sets[i])
-		x.takeSorted(pg, pg.tmp, ord)
+		// The bucket's share only (copying s into a scratch set to
+		// intersect it in place copied all of a large s).
+		x.takeSorted(pg, roaring.And(b.sets[i], s), ord)
 		if pg.need == 0 {
 			return
 		}
@@ -171,7 +171,9 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 func (x *index) takeSorted(pg *pager, s *roaring.Bitmap, ord order) {
 	pg.arr = pg.arr[:0]
 	pg.arr = append(pg.arr, make([]uint32, s.GetCardinality())...)
-	s.ManyIterator().NextMany(pg.arr)
+	pg.it.Initialize(s)
+	pg.it.NextMany(pg.arr)
+	pg.it = roaring.ManyIntIterator{}
 	keys := pg.keys[:0]
 	for _, o := range pg.arr {
 		keys = append(keys, x.sortKey(o, ord))

@@ -169,6 +169,17 @@ func andUnion(s *roaring.Bitmap, parts []*roaring.Bitmap, own bool) *roaring.Bit
 		return out
 	}
 	if !own {
+		// A copy of s to intersect in place, or the union of the
+		// parts intersected with s in place: the smaller.
+		sum := uint64(0)
+		for _, p := range parts {
+			sum += p.GetCardinality()
+		}
+		if sum < s.GetCardinality() {
+			u := union(parts)
+			u.And(s)
+			return u
+		}
 		s = s.Clone()
 	}
 	s.AndAny(parts...)
@@ -199,11 +210,16 @@ func union(parts []*roaring.Bitmap) *roaring.Bitmap {
 // rather than with the union.
 const smallSet = 4096
 
-// estimate returns an upper bound of the products matching ws.
-func (x *index) estimate(ws *wordSet, buf []*roaring.Bitmap) uint64 {
+// estimate returns an upper bound of the products matching ws: the sum
+// of its terms' df (a posting set's GetCardinality walks its containers;
+// a prefix's terms are many).
+func (x *index) estimate(ws *wordSet) uint64 {
 	n := uint64(0)
-	for _, b := range x.postings(ws, false, buf[:0]) {
-		n += b.GetCardinality()
+	for _, t := range ws.terms {
+		n += uint64(max(x.terms[t].df, 0))
+	}
+	if ws.pfx != nil {
+		n += ws.pfx.any.GetCardinality()
 	}
 	return n
 }
@@ -218,7 +234,7 @@ func (x *index) matchAll(ws []wordSet, st *state) *roaring.Bitmap {
 		order = append(order, i)
 		e := uint64(0)
 		if len(ws) > 1 {
-			e = x.estimate(&ws[i], st.parts[:0])
+			e = x.estimate(&ws[i])
 		}
 		est = append(est, e)
 	}
@@ -253,14 +269,15 @@ func (x *index) classOf(ws *wordSet, r *roaring.Bitmap, c int) *roaring.Bitmap {
 	}
 	switch c {
 	case cExact:
-		ws.class[c] = roaring.New()
+		ws.class[c] = emptySet
 		if ws.exact != 0 {
 			if b := x.terms[ws.exact-1].post[fTitle]; b != nil {
 				ws.class[c] = roaring.And(r, b)
 			}
 		}
 	case cTitle:
-		s := andUnion(r, x.postings(ws, true, nil), false)
+		var buf [8]*roaring.Bitmap
+		s := andUnion(r, x.postings(ws, true, buf[:0]), false)
 		s.AndNot(x.classOf(ws, r, cExact))
 		ws.class[c] = s
 	default:
@@ -270,6 +287,10 @@ func (x *index) classOf(ws *wordSet, r *roaring.Bitmap, c int) *roaring.Bitmap {
 	}
 	return ws.class[c]
 }
+
+// emptySet is an empty set that nothing writes (a class without
+// members).
+var emptySet = roaring.New()
 
 // words matches the query words into ws; ok is false when a word matches
 // nothing.

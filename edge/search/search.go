@@ -28,12 +28,15 @@ type state struct {
 	pg     pager
 	key    []byte
 	val    []byte
-	args   queryArgs // the request's parameters (see parseArgs)
+	args   queryArgs        // the request's parameters (see parseArgs)
+	facet  []api.FacetValue // topValues' scratch
+	url    []byte           // product's scratch
+	hl     [][2]int         // product's scratch
+	it     roaring.ManyIntIterator
 }
 
 func newState() *state {
-	return &state{q: textnorm.NewNormalizer(), name: textnorm.NewNormalizer(), buf: make([]uint32, 256),
-		pg: pager{tmp: roaring.New()}}
+	return &state{q: textnorm.NewNormalizer(), name: textnorm.NewNormalizer(), buf: make([]uint32, 256)}
 }
 
 // grow sizes the counters for x.
@@ -71,7 +74,9 @@ func (x *index) search(p *api.SearchParams, st *state) *api.SearchResult {
 	st.words = st.words[:0]
 	if st.q.Normalize(p.Query) == nil {
 		for i := range st.q.Words {
-			st.words = append(st.words, string(st.q.Word(i)))
+			// The words point into st.q's buffer, rewritten only by
+			// the next search with st (the typo cache copies its keys).
+			st.words = append(st.words, b2s(st.q.Word(i)))
 		}
 	}
 	if cap(st.ws) < len(st.words) {
@@ -199,14 +204,14 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 		x.scan(st, bases[k], bases[facetCat] == bases[k], bases[facetBrand] == bases[k], bases[facetPrice] == bases[k])
 	}
 	f := &out.Facets
-	f.Category = topValues(len(x.cats), func(i int) (string, int) { return x.cats[i].name, int(st.names[i]) },
+	f.Category = topValues(st, st.names[:len(x.cats)], func(i int) string { return x.cats[i].name },
 		p.Categories, x.cfg.FacetValues, func(v string) int {
 			if id, ok := x.catIDs[v]; ok {
 				return int(st.names[id])
 			}
 			return 0
 		})
-	f.Brand = topValues(len(x.brands), func(i int) (string, int) { return x.brands[i].name, int(st.brands[i+1]) },
+	f.Brand = topValues(st, st.brands[1:len(x.brands)+1], func(i int) string { return x.brands[i].name },
 		p.Brands, x.cfg.FacetValues, func(v string) int {
 			if id, ok := x.brandIDs[v]; ok {
 				return int(st.brands[id+1])
@@ -243,6 +248,10 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 			}
 		}
 		slices.Sort(vals)
+		cs := make([]int32, len(vals))
+		for i, v := range vals {
+			cs[i] = int32(counts[v])
+		}
 		// A selected value is shown as its facet value is ("yellow"
 		// selected marks "Yellow").
 		var selected []string
@@ -254,7 +263,7 @@ func (x *index) facets(out *api.SearchResult, p *api.SearchParams, st *state, r 
 		}
 		slices.Sort(selected)
 		selected = slices.Compact(selected)
-		f.Attributes[a.name] = topValues(len(vals), func(i int) (string, int) { return vals[i], counts[vals[i]] },
+		f.Attributes[a.name] = topValues(st, cs, func(i int) string { return vals[i] },
 			selected, x.cfg.FacetValues, func(v string) int { return counts[v] })
 	}
 }
@@ -284,7 +293,9 @@ func (x *index) shownAttrs(p *api.SearchParams) []uint32 {
 // (st.brands, by id+1) and price range (st.prices, by range+1), as
 // asked.
 func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
-	it := s.ManyIterator()
+	it := &st.it // new(manyIntIterator) per call otherwise
+	it.Initialize(s)
+	defer func() { *it = roaring.ManyIntIterator{} }() // no set kept alive by the pool
 	nodes, br := st.nodes, st.brands
 	var pr [32]int32
 	for {
@@ -316,16 +327,26 @@ func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
 	}
 }
 
-// topValues returns the n values (value(i) gives each with its count) of
-// a facet with the most products (ties by value), plus the selected ones,
-// sorted by count, then value.
-func topValues(n int, value func(int) (string, int), selected []string, limit int, count func(string) int) []api.FacetValue {
-	out := make([]api.FacetValue, 0, min(limit, n)+len(selected))
+// topValues returns the values of a facet (counts[i] is value i's
+// count, name(i) its name) with the most products, limit at most (ties
+// by name), plus the selected ones, sorted by count, then name. Only the
+// counts are read for values that cannot make the list (a facet of a
+// large catalog has thousands of values, a result set few of them), and
+// the answer is built in st's scratch and copied out at its length.
+func topValues(st *state, counts []int32, name func(int) string, selected []string, limit int, count func(string) int) []api.FacetValue {
+	out := st.facet[:0]
 	// The limit best, by a bounded insertion: facets have few values
 	// with counts, and the limit is small.
-	for i := range n {
-		v, c := value(i)
-		if c == 0 || len(out) == limit && !facetBefore(c, v, &out[limit-1]) {
+	for i, c32 := range counts {
+		if c32 == 0 {
+			continue
+		}
+		c := int(c32)
+		if len(out) == limit && c < out[limit-1].Count {
+			continue
+		}
+		v := name(i)
+		if len(out) == limit && !facetBefore(c, v, &out[limit-1]) {
 			continue
 		}
 		if len(out) < limit {
@@ -350,7 +371,11 @@ func topValues(n int, value func(int) (string, int), selected []string, limit in
 		}
 	}
 	sortFacet(out)
-	return out
+	st.facet = out
+	res := make([]api.FacetValue, len(out))
+	copy(res, out)
+	clear(out) // no names kept alive by the pool
+	return res
 }
 
 // facetBefore reports whether value v with count c lists before f.
@@ -409,60 +434,169 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 		if i == 0 {
 			maxE, maxT = 0, 0
 		}
-		ex := !x.classOf(&ws[i], r, cExact).IsEmpty()
+		// Tested, not computed: a page filled by the best score never
+		// needs the title classes.
+		ex := x.hasExact(&ws[i], r)
 		if ex {
 			maxE++
 		}
-		if ex || !x.classOf(&ws[i], r, cTitle).IsEmpty() {
+		if ex || x.hasTitle(&ws[i], r) {
 			maxT++
 		}
 	}
 	// prefix[k]: r ∧ the classes chosen for the first words, keyed by
-	// the choice (base nClasses digits, after a leading 1).
-	prefix := map[int]*roaring.Bitmap{1: r}
+	// the choice (base nClasses digits, after a leading 1). The map and
+	// the leaves are the pager's, reused.
+	tw := &pg.walk
+	if tw.prefix == nil {
+		tw.prefix = map[int]*roaring.Bitmap{}
+	}
+	tw.x, tw.r, tw.ws, tw.prefix[1] = x, r, ws, r
 	for e := maxE; e >= 0 && pg.need > 0; e-- {
 		for t := maxT; t >= e && pg.need > 0; t-- {
-			var leaves []*roaring.Bitmap
-			// walk assigns classes to words i.. so that e of them are
-			// exact and t in the title.
-			var walk func(i, e, t, key int)
-			walk = func(i, e, t, key int) {
-				if i == w {
-					leaves = append(leaves, prefix[key])
-					return
-				}
-				for c := range nClasses {
-					ne, nt := e, t
-					switch c {
-					case cExact:
-						ne, nt = e-1, t-1
-					case cTitle:
-						nt = t - 1
-					}
-					if ne < 0 || nt < ne || nt > w-i-1 || w-i-1-nt < 0 {
-						continue
-					}
-					k := key*nClasses + c
-					s, ok := prefix[k]
-					if !ok {
-						s = roaring.And(prefix[key], x.classOf(&ws[i], r, c))
-						prefix[k] = s
-					}
-					if !s.IsEmpty() {
-						walk(i+1, ne, nt, k)
-					}
-				}
-			}
-			walk(0, e, t, 1)
-			switch len(leaves) {
+			tw.leaves = tw.leaves[:0]
+			tw.walk(0, e, t, 1)
+			switch len(tw.leaves) {
 			case 0:
 			case 1:
-				x.take(pg, leaves[0], byPop) // take only reads it
+				x.take(pg, tw.leaves[0], byPop) // take only reads it
 			default:
-				x.take(pg, union(leaves), byPop)
+				x.take(pg, union(tw.leaves), byPop)
 			}
 		}
 	}
+	clear(tw.prefix) // no sets kept alive by the pool
+	clear(tw.leaves)
+	tw.x, tw.r, tw.ws = nil, nil, nil
+}
+
+// within returns pre ∧ classOf(ws, r, c), pre a subset of r (first:
+// r itself). The first word's class is within r already; a later word's
+// exact and title classes are intersected with pre directly, not
+// computed over all of r (pre is the smaller, and often the last
+// intersection a page needs).
+func (x *index) within(pre *roaring.Bitmap, first bool, ws *wordSet, r *roaring.Bitmap, c int) *roaring.Bitmap {
+	if first {
+		return x.classOf(ws, r, c)
+	}
+	if cl := ws.class[c]; cl != nil || c == cElse {
+		return roaring.And(pre, x.classOf(ws, r, c))
+	}
+	var ex *roaring.Bitmap // the exact term's title posting
+	if ws.exact != 0 {
+		ex = x.terms[ws.exact-1].post[fTitle]
+	}
+	if c == cExact {
+		if ex == nil {
+			return emptySet
+		}
+		return roaring.And(pre, ex)
+	}
+	// cTitle: (pre ∧ the other title postings) − ex.
+	var buf [8]*roaring.Bitmap
+	s := andUnion(pre, x.postings(ws, true, buf[:0]), false)
+	if ex != nil {
+		s.AndNot(ex)
+	}
+	return s
+}
+
+// hasExact reports whether classOf(ws, r, cExact) has members.
+func (x *index) hasExact(ws *wordSet, r *roaring.Bitmap) bool {
+	if c := ws.class[cExact]; c != nil {
+		return !c.IsEmpty()
+	}
+	if ws.exact == 0 {
+		return false
+	}
+	b := x.terms[ws.exact-1].post[fTitle]
+	return b != nil && r.Intersects(b)
+}
+
+// hasTitle reports whether classOf(ws, r, cTitle) has members, when
+// classOf(ws, r, cExact) has none: r meets a title posting of ws.
+func (x *index) hasTitle(ws *wordSet, r *roaring.Bitmap) bool {
+	if c := ws.class[cTitle]; c != nil {
+		return !c.IsEmpty()
+	}
+	var buf [8]*roaring.Bitmap
+	for _, b := range x.postings(ws, true, buf[:0]) {
+		if r.Intersects(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// tierWalk is tiers' scratch: the intersections of the first words'
+// classes, and the sets of one score.
+type tierWalk struct {
+	x      *index
+	r      *roaring.Bitmap
+	ws     []wordSet
+	prefix map[int]*roaring.Bitmap
+	leaves []*roaring.Bitmap
+}
+
+// walk assigns classes to words i.. so that e of them are exact and t in
+// the title, and adds the nonempty intersections to tw.leaves.
+func (tw *tierWalk) walk(i, e, t, key int) {
+	w := len(tw.ws)
+	if i == w {
+		tw.leaves = append(tw.leaves, tw.prefix[key])
+		return
+	}
+	for c := range nClasses {
+		ne, nt := e, t
+		switch c {
+		case cExact:
+			ne, nt = e-1, t-1
+		case cTitle:
+			nt = t - 1
+		}
+		if ne < 0 || nt < ne || nt > w-i-1 || w-i-1-nt < 0 {
+			continue
+		}
+		k := key*nClasses + c
+		s, ok := tw.prefix[k]
+		if !ok {
+			s = tw.x.within(tw.prefix[key], i == 0, &tw.ws[i], tw.r, c)
+			tw.prefix[k] = s
+		}
+		if !s.IsEmpty() {
+			tw.walk(i+1, ne, nt, k)
+		}
+	}
+}
+
+// highlightFilter skips the vocabulary lookup of the name words that
+// mayMatch rules out (a variable so that a test can compare).
+var highlightFilter = true
+
+// mayMatch reports whether word may match one of ws (wordSet.has): the
+// terms of a word set are those sharing a stem with it, those it starts
+// (the last word; a heavy prefix's too) or typo corrections, so a word
+// none of these can be is matched by none.
+func mayMatch(ws []wordSet, word string) bool {
+	for k := range ws {
+		w := ws[k].w
+		if ws[k].typo || strings.HasPrefix(word, w) || nearStem(word, w) && shareStem(word, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// nearStem reports whether a and b may share a stem: a stem of a word is
+// its first len-3 bytes or more (plus a "y" for "ies"), so two words
+// sharing one share a prefix of at least the longer's length - 3.
+// (shareStem builds the "ies" stems: it allocates.)
+func nearStem(a, b string) bool {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n >= max(len(a), len(b))-3
 }
 
 // product renders ordinal o for an answer.
@@ -473,7 +607,8 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 	if b.slug != "" {
 		sp.URL = "/products/" + b.slug
 	} else {
-		sp.URL = string(api.AppendSlug([]byte("/products/"), b.name, b.id))
+		st.url = api.AppendSlug(append(st.url[:0], "/products/"...), b.name, b.id)
+		sp.URL = string(st.url)
 	}
 	if b.file != "" || b.dir != 0 {
 		sp.Image = x.dirs.strs[b.dir] + b.file
@@ -482,19 +617,27 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 		sp.Price = &api.Money{Amount: d.price, Currency: x.curs.strs[b.cur]}
 	}
 	if len(ws) > 0 && st.name.Normalize(b.name) == nil {
+		hl := st.hl[:0] // copied out at its length
 		for i, nw := range st.name.Words {
 			word := b2s(st.name.Word(i))
+			if highlightFilter && !mayMatch(ws, word) {
+				continue // the vocabulary's map is large: a lookup misses the caches
+			}
 			t, ok := x.termIDs[word]
 			if !ok {
 				continue
 			}
 			for k := range ws {
 				if ws[k].has(t, word) {
-					sp.Highlights = append(sp.Highlights, [2]int{int(nw.OStart), int(nw.OEnd)})
+					hl = append(hl, [2]int{int(nw.OStart), int(nw.OEnd)})
 					break
 				}
 			}
 		}
+		if len(hl) > 0 {
+			sp.Highlights = slices.Clone(hl)
+		}
+		st.hl = hl
 	}
 	return sp
 }
