@@ -354,11 +354,18 @@ func TestSingleBrowserShopper(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[data-checkout] button[type=submit]`)))
 	b.waitFor("the decline", `(() => { const m = document.querySelector('[data-checkout-msg]'); return !m.hidden && m.classList.contains('bad') && /declined/.test(m.textContent) })()`)
 	b.shot("declined")
+	digestsBefore := metric(t, edge, `shopedge_edge_forward_cart_digests_total{result="valid"}`)
 	b.do("pay with tok_ok",
 		chromedp.SetValue(chromedp.ID("payment_token"), "tok_ok"))
 	b.navigate("place the order", chromedp.Click(chromedp.CSS(`form[data-checkout] button[type=submit]`)))
 	b.waitFor("the paid order", `(document.querySelector('[data-order-status]') || {}).textContent === 'Paid'`)
 	b.shot("order")
+	// The page sent the cart's signed digest with the checkout (so the
+	// edge can answer a sold-out cart and route to the SKU's owner core):
+	// counted by the edge as a digest it verified.
+	if n := metric(t, edge, `shopedge_edge_forward_cart_digests_total{result="valid"}`); n <= digestsBefore {
+		t.Errorf("the checkout page sent no valid cart digest (edge's valid digests %v before, %v after)", digestsBefore, n)
+	}
 
 	// The order the page shows is the core's, paid, for that SKU; the
 	// SKU's sold count rose by one; the cart is gone from the browser.

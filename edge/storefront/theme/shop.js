@@ -76,7 +76,7 @@
       return r.text().then(function (t) {
         var data = null;
         try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
-        return { status: r.status, ok: r.ok, data: data };
+        return { status: r.status, ok: r.ok, data: data, digest: r.headers.get('X-Shopedge-Cart-Digest') };
       });
     });
   }
@@ -121,6 +121,12 @@
 
   // ---- cart --------------------------------------------------------------
   var cartId = function () { return store.get(CART_KEY); };
+  // cartDigest is the signed digest of the cart as this page last read it
+  // (the core's X-Shopedge-Cart-Digest on every cart answer). A checkout
+  // sends it back: the edge then answers a sold-out cart itself and sends
+  // the checkout to the core that owns its SKU. A stale one is only a
+  // hint the edge checks against the cart's expiry; the core decides.
+  var cartDigest = null;
   function itemCount(cart) {
     return cart ? cart.lines.reduce(function (n, l) { return n + l.quantity; }, 0) : 0;
   }
@@ -149,6 +155,7 @@
     return call('GET', '/v1/carts/' + enc(id)).then(function (r) {
       if (r.status === 404 || r.status === 410 || r.status === 400) { store.del(CART_KEY); store.del(COUNT_KEY); return null; }
       if (!r.ok) throw fail(r);
+      cartDigest = r.digest;
       return r.data;
     });
   }
@@ -167,6 +174,7 @@
     var req = qty > 0 ? call('PUT', url, { quantity: qty }) : call('DELETE', url);
     return req.then(function (r) {
       if (!r.ok) throw fail(r);
+      cartDigest = r.digest;
       showCount(r.data);
       return r.data;
     });
@@ -425,7 +433,9 @@
     });
 
     function submit(body, key, attempt) {
-      return call('POST', '/v1/checkout', body, { 'Idempotency-Key': key }).then(function (r) {
+      var headers = { 'Idempotency-Key': key };
+      if (cartDigest) headers['X-Shopedge-Cart-Digest'] = cartDigest;
+      return call('POST', '/v1/checkout', body, headers).then(function (r) {
         if (r.status === 201 && r.data && r.data.id) {
           store.del(CART_KEY);
           store.del(COUNT_KEY);
