@@ -142,13 +142,20 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 		x.takeSorted(pg, s, ord)
 		return
 	}
+	x.takeFrom(pg, s, ord, 0)
+}
+
+// takeFrom is take's walk of the buckets, from bucket from on (in the
+// order's direction): the buckets before were taken already.
+func (x *index) takeFrom(pg *pager, s *roaring.Bitmap, ord order, from int) {
 	b := &x.pop
 	if ord != byPop {
 		b = &x.price
 	}
-	for i := range b.sets {
+	for j := from; j < len(b.sets); j++ {
+		i := j
 		if ord == byPriceDesc {
-			i = len(b.sets) - 1 - i
+			i = len(b.sets) - 1 - j
 		}
 		c := int(s.AndCardinality(b.sets[i]))
 		if c == 0 {
@@ -165,6 +172,34 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 			return
 		}
 	}
+}
+
+// takeAnd is take(pg, a ∧ b, byPop) over the first limit popularity
+// buckets at most, without making a ∧ b: each bucket (about bucketSize
+// products) is intersected with b, then a. It returns the bucket to
+// resume from with takeFrom (len(x.pop.sets) when every bucket was
+// visited). A dense a ∧ b fills a page from its first buckets, where
+// making it intersected every container of two large sets.
+func (x *index) takeAnd(pg *pager, a, b *roaring.Bitmap, limit int) int {
+	sets := x.pop.sets
+	i := 0
+	for ; i < len(sets) && i < limit && pg.need > 0; i++ {
+		t := roaring.And(sets[i], b)
+		if t.IsEmpty() {
+			continue
+		}
+		t.And(a)
+		c := int(t.GetCardinality())
+		if c == 0 {
+			continue
+		}
+		if pg.skip >= c {
+			pg.skip -= c
+			continue
+		}
+		x.takeSorted(pg, t, byPop)
+	}
+	return i
 }
 
 // takeSorted ranks every member of s and adds its share to the page.

@@ -452,6 +452,9 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 		tw.prefix = map[int]*roaring.Bitmap{}
 	}
 	tw.x, tw.r, tw.ws, tw.prefix[1] = x, r, ws, r
+	if maxE == w && x.lazyTop(pg, tw) {
+		maxE-- // the top score is taken
+	}
 	for e := maxE; e >= 0 && pg.need > 0; e-- {
 		for t := maxT; t >= e && pg.need > 0; t-- {
 			tw.leaves = tw.leaves[:0]
@@ -468,6 +471,63 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	clear(tw.prefix) // no sets kept alive by the pool
 	clear(tw.leaves)
 	tw.x, tw.r, tw.ws = nil, nil, nil
+}
+
+// The top score of a query (every word in the title as typed) is taken
+// bucket by bucket (see takeAnd) rather than made, when its products
+// are expected to fill a page from the first lazyBuckets popularity
+// buckets: its last intersection is then never made (a large result
+// set's class intersected every container of two large sets).
+// (Variables so that tests can make them small.)
+var (
+	lazyMin     uint64 = 16384 // a smaller set's intersection is cheap
+	lazyBuckets        = 4     // buckets visited before the set is made
+	lazyPages   uint64 = 4     // pages expected in them, at least
+)
+
+// lazyTop takes the top score's products (every word exact: the walk's
+// leaf of e = t = len(ws)) into the page, and reports whether it did
+// (the caller then starts one score lower). The first words' exact
+// intersections are the walk's (kept in tw.prefix for it); the last
+// one's is made only when the first buckets leave the page unfilled.
+func (x *index) lazyTop(pg *pager, tw *tierWalk) bool {
+	ws := tw.ws
+	w := len(ws)
+	last := &ws[w-1]
+	if pg.need == 0 || last.exact == 0 || last.class[cExact] != nil || tw.r.GetCardinality() <= lazyMin {
+		return false
+	}
+	ex := x.terms[last.exact-1].post[fTitle]
+	if ex == nil {
+		return false
+	}
+	key, pre := 1, tw.r
+	for i := range w - 1 {
+		k := key*nClasses + cExact
+		s, ok := tw.prefix[k]
+		if !ok {
+			s = x.within(pre, i == 0, &ws[i], tw.r, cExact)
+			tw.prefix[k] = s
+		}
+		key, pre = k, s
+		if pre.IsEmpty() {
+			return true // the top score has no products
+		}
+	}
+	// Expected members in the first buckets (as if the sets were
+	// independent): too few, and the set is made at once.
+	n := pre.GetCardinality()
+	if n <= lazyMin || n*ex.GetCardinality()/uint64(max(x.live, 1))*uint64(lazyBuckets)*uint64(bucketSize) < lazyPages*uint64(pg.need)*uint64(max(x.live, 1)) {
+		return false
+	}
+	i := x.takeAnd(pg, pre, ex, lazyBuckets)
+	if pg.need > 0 && i < len(x.pop.sets) {
+		k := key*nClasses + cExact
+		s := x.within(pre, w == 1, last, tw.r, cExact)
+		tw.prefix[k] = s
+		x.takeFrom(pg, s, byPop, i)
+	}
+	return true
 }
 
 // within returns pre ∧ classOf(ws, r, c), pre a subset of r (first:
