@@ -303,6 +303,15 @@ func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
 		if n == 0 {
 			break
 		}
+		if cats && brands && prices { // every facet from one set: no tests per product
+			for _, o := range st.buf[:n] {
+				k := x.fk[o]
+				nodes[uint32(k>>32)&fkLeafMask]++
+				br[uint32(k)]++
+				pr[k>>56]++
+			}
+			continue
+		}
 		for _, o := range st.buf[:n] {
 			k := x.fk[o]
 			if cats {
