@@ -174,21 +174,31 @@ func (x *index) takeFrom(pg *pager, s *roaring.Bitmap, ord order, from int) {
 	}
 }
 
-// takeAnd is take(pg, a ∧ b, byPop) over the first limit popularity
-// buckets at most, without making a ∧ b: each bucket (about bucketSize
-// products) is intersected with b, then a. It returns the bucket to
-// resume from with takeFrom (len(x.pop.sets) when every bucket was
-// visited). A dense a ∧ b fills a page from its first buckets, where
-// making it intersected every container of two large sets.
-func (x *index) takeAnd(pg *pager, a, b *roaring.Bitmap, limit int) int {
+// takeLazy is take(pg, (the sets of and, intersected) − the sets of not,
+// byPop) over the first limit popularity buckets at most, without making
+// that set: each bucket (about bucketSize products) is intersected with
+// and's sets in turn (the smallest first is cheapest), then not's are
+// removed. It returns the bucket to resume from with takeFrom
+// (len(x.pop.sets) when every bucket was visited). A dense set fills a
+// page from its first buckets, where making it intersected every
+// container of large sets.
+func (x *index) takeLazy(pg *pager, and, not []*roaring.Bitmap, limit int) int {
 	sets := x.pop.sets
 	i := 0
 	for ; i < len(sets) && i < limit && pg.need > 0; i++ {
-		t := roaring.And(sets[i], b)
-		if t.IsEmpty() {
-			continue
+		t := roaring.And(sets[i], and[0])
+		for _, a := range and[1:] {
+			if t.IsEmpty() {
+				break
+			}
+			t.And(a)
 		}
-		t.And(a)
+		for _, n := range not {
+			if t.IsEmpty() {
+				break
+			}
+			t.AndNot(n)
+		}
 		c := int(t.GetCardinality())
 		if c == 0 {
 			continue

@@ -466,6 +466,9 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	}
 	for e := maxE; e >= 0 && pg.need > 0; e-- {
 		for t := maxT; t >= e && pg.need > 0; t-- {
+			if w == 1 && t == 0 && x.lazyElse(pg, r, &ws[0]) {
+				continue
+			}
 			tw.leaves = tw.leaves[:0]
 			tw.walk(0, e, t, 1)
 			switch len(tw.leaves) {
@@ -483,39 +486,60 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 }
 
 // The top score of a query (every word in the title as typed) is taken
-// bucket by bucket (see takeAnd) rather than made, when its products
+// bucket by bucket (see takeLazy) rather than made, when its products
 // are expected to fill a page from the first lazyBuckets popularity
-// buckets: its last intersection is then never made (a large result
-// set's class intersected every container of two large sets).
+// buckets: its intersections (r with each word's exact title posting)
+// are then never made (a large result set's intersected every container
+// of large sets).
 // (Variables so that tests can make them small.)
 var (
-	lazyMin     uint64 = 16384 // a smaller set's intersection is cheap
+	lazyMin     uint64 = 16384 // a smaller set's intersections are cheap
 	lazyBuckets        = 4     // buckets visited before the set is made
 	lazyPages   uint64 = 4     // pages expected in them, at least
 )
 
 // lazyTop takes the top score's products (every word exact: the walk's
 // leaf of e = t = len(ws)) into the page, and reports whether it did
-// (the caller then starts one score lower). The first words' exact
-// intersections are the walk's (kept in tw.prefix for it); the last
-// one's is made only when the first buckets leave the page unfilled.
+// (the caller then starts one score lower). When the first buckets
+// leave the page unfilled, the leaf is made as the walk makes it (its
+// intersections kept in tw.prefix) and taken from the next bucket on.
 func (x *index) lazyTop(pg *pager, tw *tierWalk) bool {
 	ws := tw.ws
-	w := len(ws)
-	last := &ws[w-1]
-	if pg.need == 0 || last.exact == 0 || last.class[cExact] != nil || tw.r.GetCardinality() <= lazyMin {
+	n := tw.r.GetCardinality()
+	if pg.need == 0 || n <= lazyMin || len(ws) > 8 {
 		return false
 	}
-	ex := x.terms[last.exact-1].post[fTitle]
-	if ex == nil {
+	var buf [9]*roaring.Bitmap
+	and := buf[:0]
+	// Expected members: r's share of each word's matches having the
+	// word in the title as typed, as if independent.
+	est := float64(n)
+	for i := range ws {
+		if ws[i].exact == 0 || ws[i].class[cExact] != nil {
+			return false
+		}
+		b := x.terms[ws[i].exact-1].post[fTitle]
+		if b == nil {
+			return false
+		}
+		and = append(and, b)
+		est *= min(1, float64(b.GetCardinality())/float64(max(x.estimate(&ws[i]), 1)))
+	}
+	if est*float64(lazyBuckets)*float64(bucketSize) < float64(lazyPages)*float64(pg.need)*float64(max(x.live, 1)) {
 		return false
+	}
+	slices.SortFunc(and, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
+	and = append(and, tw.r)
+	i := x.takeLazy(pg, and, nil, lazyBuckets)
+	if pg.need == 0 || i == len(x.pop.sets) {
+		return true
 	}
 	key, pre := 1, tw.r
-	for i := range w - 1 {
+	for j := range ws {
 		k := key*nClasses + cExact
 		s, ok := tw.prefix[k]
 		if !ok {
-			s = x.within(pre, i == 0, &ws[i], tw.r, cExact)
+			s = x.within(pre, j == 0, &ws[j], tw.r, cExact)
 			tw.prefix[k] = s
 		}
 		key, pre = k, s
@@ -523,18 +547,28 @@ func (x *index) lazyTop(pg *pager, tw *tierWalk) bool {
 			return true // the top score has no products
 		}
 	}
-	// Expected members in the first buckets (as if the sets were
-	// independent): too few, and the set is made at once.
-	n := pre.GetCardinality()
-	if n <= lazyMin || n*ex.GetCardinality()/uint64(max(x.live, 1))*uint64(lazyBuckets)*uint64(bucketSize) < lazyPages*uint64(pg.need)*uint64(max(x.live, 1)) {
+	x.takeFrom(pg, pre, byPop, i)
+	return true
+}
+
+// lazyElse takes the one query word ws's last class (matched only by
+// the categories or attributes: classOf(ws, r, cElse), the walk's leaf
+// of e = t = 0) into the page as lazyTop does, and reports whether it
+// did: r is large, its other classes are made (the page is not full),
+// and the class is expected to fill a page from the first buckets.
+func (x *index) lazyElse(pg *pager, r *roaring.Bitmap, ws *wordSet) bool {
+	if pg.need == 0 || ws.class[cElse] != nil || r.GetCardinality() <= lazyMin {
 		return false
 	}
-	i := x.takeAnd(pg, pre, ex, lazyBuckets)
+	ex, ti := x.classOf(ws, r, cExact), x.classOf(ws, r, cTitle)
+	n := r.GetCardinality() - ex.GetCardinality() - ti.GetCardinality()
+	if n*uint64(lazyBuckets)*uint64(bucketSize) < lazyPages*uint64(pg.need)*uint64(max(x.live, 1)) {
+		return false
+	}
+	and, not := [1]*roaring.Bitmap{r}, [2]*roaring.Bitmap{ex, ti}
+	i := x.takeLazy(pg, and[:], not[:], lazyBuckets)
 	if pg.need > 0 && i < len(x.pop.sets) {
-		k := key*nClasses + cExact
-		s := x.within(pre, w == 1, last, tw.r, cExact)
-		tw.prefix[k] = s
-		x.takeFrom(pg, s, byPop, i)
+		x.takeFrom(pg, x.classOf(ws, r, cElse), byPop, i)
 	}
 	return true
 }
