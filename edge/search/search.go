@@ -30,7 +30,8 @@ type state struct {
 	val    []byte
 	args   queryArgs        // the request's parameters (see parseArgs)
 	facet  []api.FacetValue // topValues' scratch
-	url    []byte           // product's scratch
+	text   []byte           // page's scratch: the products' URLs and images
+	spans  [][2]int         // page's scratch: their spans in text
 	hl     [][2]int         // product's scratch
 	it     roaring.ManyIntIterator
 }
@@ -420,9 +421,27 @@ func (x *index) page(out *api.SearchResult, p *api.SearchParams, st *state, r *r
 		x.take(pg, r, byPop)
 	}
 	out.Products = make([]api.SearchProduct, 0, len(pg.out))
+	// The products' URLs and images are written into one buffer (one
+	// allocation per page, not two per product), cut into strings once
+	// it is complete (appending may move it).
+	text := st.text[:0]
+	spans := st.spans[:0]
 	for _, o := range pg.out {
-		out.Products = append(out.Products, x.product(o, st, ws))
+		var sp api.SearchProduct
+		text, spans = x.product(&sp, o, st, ws, text, spans)
+		out.Products = append(out.Products, sp)
 	}
+	if len(text) > 0 {
+		all := string(text)
+		for i := range out.Products {
+			sp, sn := &out.Products[i], spans[2*i:2*i+2]
+			sp.URL = all[sn[0][0]:sn[0][1]]
+			if sn[1][1] > sn[1][0] {
+				sp.Image = all[sn[1][0]:sn[1][1]]
+			}
+		}
+	}
+	st.text, st.spans = text, spans
 }
 
 // tiers takes r's products by text score (see cExact), best first, each
@@ -702,20 +721,27 @@ func nearStem(a, b string) bool {
 	return n >= max(len(a), len(b))-3
 }
 
-// product renders ordinal o for an answer.
-func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
+// product renders ordinal o for an answer into sp, but for its URL and
+// image: it appends them to text and their spans to spans (the caller
+// makes the strings).
+func (x *index) product(sp *api.SearchProduct, o uint32, st *state, ws []wordSet, text []byte, spans [][2]int) ([]byte, [][2]int) {
 	d := &x.docs[o]
 	b := x.blobOf(o)
-	sp := api.SearchProduct{ID: b.id, Name: b.name, Availability: bandNames[d.band], Highlights: [][2]int{}}
+	*sp = api.SearchProduct{ID: b.id, Name: b.name, Availability: bandNames[d.band], Highlights: [][2]int{}}
+	start := len(text)
+	text = append(text, "/products/"...)
 	if b.slug != "" {
-		sp.URL = "/products/" + b.slug
+		text = append(text, b.slug...)
 	} else {
-		st.url = api.AppendSlug(append(st.url[:0], "/products/"...), b.name, b.id)
-		sp.URL = string(st.url)
+		text = api.AppendSlug(text, b.name, b.id)
 	}
+	spans = append(spans, [2]int{start, len(text)})
+	start = len(text)
 	if b.file != "" || b.dir != 0 {
-		sp.Image = x.dirs.strs[b.dir] + b.file
+		text = append(text, x.dirs.strs[b.dir]...)
+		text = append(text, b.file...)
 	}
+	spans = append(spans, [2]int{start, len(text)})
 	if d.priced() {
 		sp.Price = &api.Money{Amount: d.price, Currency: x.curs.strs[b.cur]}
 	}
@@ -742,5 +768,5 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 		}
 		st.hl = hl
 	}
-	return sp
+	return text, spans
 }
