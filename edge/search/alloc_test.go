@@ -72,8 +72,8 @@ func TestHandleSearchHitAllocatesNothing(t *testing.T) {
 // state's. The budget of each query (its roaring sets, and for the
 // filtered one the filters' slices) is what it allocates today at the
 // demo catalog; the
-// answer's own allocations are counted from the answer (one per URL
-// built, per highlight list, per facet list, ...), so a budget fails
+// answer's own allocations are counted from the answer (one for the
+// page's URLs and images, one per highlight list, per facet list, ...), so a budget fails
 // when scratch allocations come back, not when a query matches more.
 // Seen failing: a map for the tiers per search (+2 on the relevance
 // queries), each query word copied to a string (+1 per word). It
@@ -108,20 +108,16 @@ func TestSearchAllocations(t *testing.T) {
 }
 
 // answerAllocs counts the allocations an answer needs: itself, its
-// product list, each product's URL, image URL, price and highlight
-// list, the facet lists with values, the price buckets and the
+// product list, one string for the page's URLs and images, each
+// product's price and highlight list, the facet lists with values, the price buckets and the
 // attribute facets' map.
 func answerAllocs(r *api.SearchResult) int {
 	n := 1 + 1 + 1 // the result, the price buckets, the attribute map
 	if len(r.Products) > 0 {
-		n++
+		n += 2 // the list, and one string holding every URL and image
 	}
 	for _, p := range r.Products {
-		n++ // the URL
 		if len(p.Highlights) > 0 {
-			n++
-		}
-		if p.Image != "" {
 			n++
 		}
 		if p.Price != nil {

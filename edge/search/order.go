@@ -142,13 +142,20 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 		x.takeSorted(pg, s, ord)
 		return
 	}
+	x.takeFrom(pg, s, ord, 0)
+}
+
+// takeFrom is take's walk of the buckets, from bucket from on (in the
+// order's direction): the buckets before were taken already.
+func (x *index) takeFrom(pg *pager, s *roaring.Bitmap, ord order, from int) {
 	b := &x.pop
 	if ord != byPop {
 		b = &x.price
 	}
-	for i := range b.sets {
+	for j := from; j < len(b.sets); j++ {
+		i := j
 		if ord == byPriceDesc {
-			i = len(b.sets) - 1 - i
+			i = len(b.sets) - 1 - j
 		}
 		c := int(s.AndCardinality(b.sets[i]))
 		if c == 0 {
@@ -165,6 +172,44 @@ func (x *index) take(pg *pager, s *roaring.Bitmap, ord order) {
 			return
 		}
 	}
+}
+
+// takeLazy is take(pg, (the sets of and, intersected) − the sets of not,
+// byPop) over the first limit popularity buckets at most, without making
+// that set: each bucket (about bucketSize products) is intersected with
+// and's sets in turn (the smallest first is cheapest), then not's are
+// removed. It returns the bucket to resume from with takeFrom
+// (len(x.pop.sets) when every bucket was visited). A dense set fills a
+// page from its first buckets, where making it intersected every
+// container of large sets.
+func (x *index) takeLazy(pg *pager, and, not []*roaring.Bitmap, limit int) int {
+	sets := x.pop.sets
+	i := 0
+	for ; i < len(sets) && i < limit && pg.need > 0; i++ {
+		t := roaring.And(sets[i], and[0])
+		for _, a := range and[1:] {
+			if t.IsEmpty() {
+				break
+			}
+			t.And(a)
+		}
+		for _, n := range not {
+			if t.IsEmpty() {
+				break
+			}
+			t.AndNot(n)
+		}
+		c := int(t.GetCardinality())
+		if c == 0 {
+			continue
+		}
+		if pg.skip >= c {
+			pg.skip -= c
+			continue
+		}
+		x.takeSorted(pg, t, byPop)
+	}
+	return i
 }
 
 // takeSorted ranks every member of s and adds its share to the page.

@@ -66,6 +66,12 @@ func smallBuckets(t *testing.T) {
 	old := [5]int{bucketSize, maxBuckets, ltStep, directMax, heavyMin}
 	bucketSize, maxBuckets, ltStep, directMax, heavyMin = 4, 64, 3, 6, 3
 	t.Cleanup(func() { bucketSize, maxBuckets, ltStep, directMax, heavyMin = old[0], old[1], old[2], old[3], old[4] })
+	// The top score taken bucket by bucket (lazyTop) for result sets
+	// of more than 8 products whatever its expected density, over 2
+	// buckets before it is made: both its ways of filling a page run.
+	oldMin, oldBuckets, oldPages := lazyMin, lazyBuckets, lazyPages
+	lazyMin, lazyBuckets, lazyPages = 8, 2, 0
+	t.Cleanup(func() { lazyMin, lazyBuckets, lazyPages = oldMin, oldBuckets, oldPages })
 }
 
 type gen struct {

@@ -30,7 +30,8 @@ type state struct {
 	val    []byte
 	args   queryArgs        // the request's parameters (see parseArgs)
 	facet  []api.FacetValue // topValues' scratch
-	url    []byte           // product's scratch
+	text   []byte           // page's scratch: the products' URLs and images
+	spans  [][2]int         // page's scratch: their spans in text
 	hl     [][2]int         // product's scratch
 	it     roaring.ManyIntIterator
 }
@@ -303,6 +304,15 @@ func (x *index) scan(st *state, s *roaring.Bitmap, cats, brands, prices bool) {
 		if n == 0 {
 			break
 		}
+		if cats && brands && prices { // every facet from one set: no tests per product
+			for _, o := range st.buf[:n] {
+				k := x.fk[o]
+				nodes[uint32(k>>32)&fkLeafMask]++
+				br[uint32(k)]++
+				pr[k>>56]++
+			}
+			continue
+		}
 		for _, o := range st.buf[:n] {
 			k := x.fk[o]
 			if cats {
@@ -411,9 +421,27 @@ func (x *index) page(out *api.SearchResult, p *api.SearchParams, st *state, r *r
 		x.take(pg, r, byPop)
 	}
 	out.Products = make([]api.SearchProduct, 0, len(pg.out))
+	// The products' URLs and images are written into one buffer (one
+	// allocation per page, not two per product), cut into strings once
+	// it is complete (appending may move it).
+	text := st.text[:0]
+	spans := st.spans[:0]
 	for _, o := range pg.out {
-		out.Products = append(out.Products, x.product(o, st, ws))
+		var sp api.SearchProduct
+		text, spans = x.product(&sp, o, st, ws, text, spans)
+		out.Products = append(out.Products, sp)
 	}
+	if len(text) > 0 {
+		all := string(text)
+		for i := range out.Products {
+			sp, sn := &out.Products[i], spans[2*i:2*i+2]
+			sp.URL = all[sn[0][0]:sn[0][1]]
+			if sn[1][1] > sn[1][0] {
+				sp.Image = all[sn[1][0]:sn[1][1]]
+			}
+		}
+	}
+	st.text, st.spans = text, spans
 }
 
 // tiers takes r's products by text score (see cExact), best first, each
@@ -452,8 +480,14 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 		tw.prefix = map[int]*roaring.Bitmap{}
 	}
 	tw.x, tw.r, tw.ws, tw.prefix[1] = x, r, ws, r
+	if maxE == w && x.lazyTop(pg, tw) {
+		maxE-- // the top score is taken
+	}
 	for e := maxE; e >= 0 && pg.need > 0; e-- {
 		for t := maxT; t >= e && pg.need > 0; t-- {
+			if w == 1 && t == 0 && x.lazyElse(pg, r, &ws[0]) {
+				continue
+			}
 			tw.leaves = tw.leaves[:0]
 			tw.walk(0, e, t, 1)
 			switch len(tw.leaves) {
@@ -468,6 +502,94 @@ func (x *index) tiers(pg *pager, r *roaring.Bitmap, ws []wordSet) {
 	clear(tw.prefix) // no sets kept alive by the pool
 	clear(tw.leaves)
 	tw.x, tw.r, tw.ws = nil, nil, nil
+}
+
+// The top score of a query (every word in the title as typed) is taken
+// bucket by bucket (see takeLazy) rather than made, when its products
+// are expected to fill a page from the first lazyBuckets popularity
+// buckets: its intersections (r with each word's exact title posting)
+// are then never made (a large result set's intersected every container
+// of large sets).
+// (Variables so that tests can make them small.)
+var (
+	lazyMin     uint64 = 16384 // a smaller set's intersections are cheap
+	lazyBuckets        = 4     // buckets visited before the set is made
+	lazyPages   uint64 = 4     // pages expected in them, at least
+)
+
+// lazyTop takes the top score's products (every word exact: the walk's
+// leaf of e = t = len(ws)) into the page, and reports whether it did
+// (the caller then starts one score lower). When the first buckets
+// leave the page unfilled, the leaf is made as the walk makes it (its
+// intersections kept in tw.prefix) and taken from the next bucket on.
+func (x *index) lazyTop(pg *pager, tw *tierWalk) bool {
+	ws := tw.ws
+	n := tw.r.GetCardinality()
+	if pg.need == 0 || n <= lazyMin || len(ws) > 8 {
+		return false
+	}
+	var buf [9]*roaring.Bitmap
+	and := buf[:0]
+	// Expected members: r's share of each word's matches having the
+	// word in the title as typed, as if independent.
+	est := float64(n)
+	for i := range ws {
+		if ws[i].exact == 0 || ws[i].class[cExact] != nil {
+			return false
+		}
+		b := x.terms[ws[i].exact-1].post[fTitle]
+		if b == nil {
+			return false
+		}
+		and = append(and, b)
+		est *= min(1, float64(b.GetCardinality())/float64(max(x.estimate(&ws[i]), 1)))
+	}
+	if est*float64(lazyBuckets)*float64(bucketSize) < float64(lazyPages)*float64(pg.need)*float64(max(x.live, 1)) {
+		return false
+	}
+	slices.SortFunc(and, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
+	and = append(and, tw.r)
+	i := x.takeLazy(pg, and, nil, lazyBuckets)
+	if pg.need == 0 || i == len(x.pop.sets) {
+		return true
+	}
+	key, pre := 1, tw.r
+	for j := range ws {
+		k := key*nClasses + cExact
+		s, ok := tw.prefix[k]
+		if !ok {
+			s = x.within(pre, j == 0, &ws[j], tw.r, cExact)
+			tw.prefix[k] = s
+		}
+		key, pre = k, s
+		if pre.IsEmpty() {
+			return true // the top score has no products
+		}
+	}
+	x.takeFrom(pg, pre, byPop, i)
+	return true
+}
+
+// lazyElse takes the one query word ws's last class (matched only by
+// the categories or attributes: classOf(ws, r, cElse), the walk's leaf
+// of e = t = 0) into the page as lazyTop does, and reports whether it
+// did: r is large, its other classes are made (the page is not full),
+// and the class is expected to fill a page from the first buckets.
+func (x *index) lazyElse(pg *pager, r *roaring.Bitmap, ws *wordSet) bool {
+	if pg.need == 0 || ws.class[cElse] != nil || r.GetCardinality() <= lazyMin {
+		return false
+	}
+	ex, ti := x.classOf(ws, r, cExact), x.classOf(ws, r, cTitle)
+	n := r.GetCardinality() - ex.GetCardinality() - ti.GetCardinality()
+	if n*uint64(lazyBuckets)*uint64(bucketSize) < lazyPages*uint64(pg.need)*uint64(max(x.live, 1)) {
+		return false
+	}
+	and, not := [1]*roaring.Bitmap{r}, [2]*roaring.Bitmap{ex, ti}
+	i := x.takeLazy(pg, and[:], not[:], lazyBuckets)
+	if pg.need > 0 && i < len(x.pop.sets) {
+		x.takeFrom(pg, x.classOf(ws, r, cElse), byPop, i)
+	}
+	return true
 }
 
 // within returns pre ∧ classOf(ws, r, c), pre a subset of r (first:
@@ -599,20 +721,27 @@ func nearStem(a, b string) bool {
 	return n >= max(len(a), len(b))-3
 }
 
-// product renders ordinal o for an answer.
-func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
+// product renders ordinal o for an answer into sp, but for its URL and
+// image: it appends them to text and their spans to spans (the caller
+// makes the strings).
+func (x *index) product(sp *api.SearchProduct, o uint32, st *state, ws []wordSet, text []byte, spans [][2]int) ([]byte, [][2]int) {
 	d := &x.docs[o]
 	b := x.blobOf(o)
-	sp := api.SearchProduct{ID: b.id, Name: b.name, Availability: bandNames[d.band], Highlights: [][2]int{}}
+	*sp = api.SearchProduct{ID: b.id, Name: b.name, Availability: bandNames[d.band], Highlights: [][2]int{}}
+	start := len(text)
+	text = append(text, "/products/"...)
 	if b.slug != "" {
-		sp.URL = "/products/" + b.slug
+		text = append(text, b.slug...)
 	} else {
-		st.url = api.AppendSlug(append(st.url[:0], "/products/"...), b.name, b.id)
-		sp.URL = string(st.url)
+		text = api.AppendSlug(text, b.name, b.id)
 	}
+	spans = append(spans, [2]int{start, len(text)})
+	start = len(text)
 	if b.file != "" || b.dir != 0 {
-		sp.Image = x.dirs.strs[b.dir] + b.file
+		text = append(text, x.dirs.strs[b.dir]...)
+		text = append(text, b.file...)
 	}
+	spans = append(spans, [2]int{start, len(text)})
 	if d.priced() {
 		sp.Price = &api.Money{Amount: d.price, Currency: x.curs.strs[b.cur]}
 	}
@@ -639,5 +768,5 @@ func (x *index) product(o uint32, st *state, ws []wordSet) api.SearchProduct {
 		}
 		st.hl = hl
 	}
-	return sp
+	return text, spans
 }
