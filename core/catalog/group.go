@@ -1,10 +1,8 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	"shopedge/core/api"
@@ -24,8 +22,8 @@ import (
 // A grouper turns the concurrent writes of one process into few
 // transactions: the first writer to find nobody committing becomes the
 // leader, takes every queued write (up to max) and applies them, in
-// arrival order, in one store transaction, each on its own write buffer so
-// a write that fails leaves nothing behind; writers arriving meanwhile
+// arrival order, in one store transaction, each on its own store.Overlay
+// so a write that fails leaves nothing behind; writers arriving meanwhile
 // queue for the next transaction, and the leader hands leadership to the
 // first of them. The sequence record is still read and written inside the
 // transaction that carries the events, so the sequence stays one gap-free
@@ -54,15 +52,11 @@ type groupReq struct {
 	wake chan struct{} // closed when err is set or lead is given
 }
 
-// selfGrouping is implemented by stores that group-commit concurrent
-// transactions themselves (store/embedded; a prefixed store forwards it).
-type selfGrouping interface{ PipelinesCommits() bool }
-
 // newGrouper returns the grouper of st taking up to max writes per
 // transaction, or nil when writes should go to st one by one (max <= 1, or
 // a store that groups them itself).
 func newGrouper(st store.Store, max int) *grouper {
-	if sg, ok := st.(selfGrouping); (ok && sg.PipelinesCommits()) || max <= 1 {
+	if cp, ok := st.(store.CommitPipeliner); (ok && cp.PipelinesCommits()) || max <= 1 {
 		return nil
 	}
 	return &grouper{st: st, max: max}
@@ -70,8 +64,7 @@ func newGrouper(st store.Store, max int) *grouper {
 
 // do applies fn in a transaction shared with other writes of this process
 // and returns fn's error or the transaction's. fn follows store.Update's
-// rules (no side effects outside tx; it may run more than once) and must
-// not Scan a range it wrote. A write whose ctx ends while queued is not
+// rules (no side effects outside tx; it may run more than once). A write whose ctx ends while queued is not
 // applied and gets ctx's error.
 func (g *grouper) do(ctx context.Context, fn func(tx store.Txn) error) error {
 	r := &groupReq{ctx: ctx, fn: fn, wake: make(chan struct{})}
@@ -114,7 +107,7 @@ func (g *grouper) do(ctx context.Context, fn func(tx store.Txn) error) error {
 // leader's own (batch[0], which reads its err when run returns).
 func (g *grouper) run(batch []*groupReq) {
 	errs := make([]error, len(batch))
-	var buf writeBuffer
+	var buf store.Overlay
 	// The batch outlives any one writer's ctx: a writer that gives up
 	// (ctx ended) before the batch starts is skipped, not the batch.
 	err := g.st.Update(context.WithoutCancel(batch[0].ctx), func(tx store.Txn) error {
@@ -124,12 +117,12 @@ func (g *grouper) run(batch []*groupReq) {
 				errs[i] = err
 				continue
 			}
-			buf.reset(tx)
+			buf.Reset(tx)
 			err := r.fn(&buf)
 			var ae *api.Error
 			switch {
 			case err == nil:
-				if err := buf.flush(); err != nil {
+				if err := buf.Flush(); err != nil {
 					return err // the shared transaction may be partly written
 				}
 			case errors.As(err, &ae), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -152,82 +145,4 @@ func (g *grouper) run(batch []*groupReq) {
 			close(r.wake)
 		}
 	}
-}
-
-// writeBuffer is a Txn that buffers one write's changes on top of a batch
-// transaction; flush applies them in the order first made. Reads see the
-// buffered changes first.
-type writeBuffer struct {
-	tx   store.Txn
-	keys []string // first-write order
-	vals map[string][]byte
-	dels map[string]bool
-}
-
-func (b *writeBuffer) reset(tx store.Txn) {
-	b.tx = tx
-	b.keys = b.keys[:0]
-	if b.vals == nil {
-		b.vals, b.dels = make(map[string][]byte), make(map[string]bool)
-	}
-	clear(b.vals)
-	clear(b.dels)
-}
-
-func (b *writeBuffer) Get(key []byte) ([]byte, error) {
-	if v, ok := b.vals[string(key)]; ok {
-		if b.dels[string(key)] {
-			return nil, store.ErrNotFound
-		}
-		return v, nil
-	}
-	return b.tx.Get(key)
-}
-
-func (b *writeBuffer) put(key, value []byte, del bool) {
-	k := string(key)
-	if _, ok := b.vals[k]; !ok {
-		b.keys = append(b.keys, k)
-	}
-	b.vals[k] = bytes.Clone(value)
-	b.dels[k] = del
-}
-
-func (b *writeBuffer) Set(key, value []byte) error {
-	if len(value) > store.MaxValueSize {
-		return store.ErrValueTooLarge
-	}
-	b.put(key, value, false)
-	return nil
-}
-
-func (b *writeBuffer) Delete(key []byte) error {
-	b.put(key, nil, true)
-	return nil
-}
-
-// Scan reads the batch transaction; a range holding buffered changes is
-// refused (no grouped catalog write scans what it wrote).
-func (b *writeBuffer) Scan(start, end []byte, limit int, fn func(key, value []byte) error) error {
-	for _, k := range b.keys {
-		if k >= string(start) && (end == nil || k < string(end)) {
-			return fmt.Errorf("BUG: grouped catalog write scans [%q, %q) after writing %q", start, end, k)
-		}
-	}
-	return b.tx.Scan(start, end, limit, fn)
-}
-
-func (b *writeBuffer) flush() error {
-	for _, k := range b.keys {
-		var err error
-		if b.dels[k] {
-			err = b.tx.Delete([]byte(k))
-		} else {
-			err = b.tx.Set([]byte(k), b.vals[k])
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

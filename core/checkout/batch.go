@@ -36,7 +36,7 @@ type applyFunc func(tx store.Txn) error
 // commits them together next), gains nothing from this: batching here only
 // adds a goroutine hop and a wait for the batch before. On such a store the
 // pipeline hands every request to the store directly, group commit on or
-// off (see selfGrouping); measured on 2 shared cores, 64 buyers straight
+// off (store.CommitPipeliner); measured on 2 shared cores, 64 buyers straight
 // to the core: 3,561 checkouts/s through this batching, 6,108 without.
 // See checkout_timing_test.go for the in-process numbers.
 type pipeline struct {
@@ -59,11 +59,6 @@ type pipeline struct {
 	batches, items atomic.Uint64
 }
 
-// selfGrouping is implemented by stores that group-commit concurrent
-// transactions themselves and fold those arriving during a commit into the
-// next one (store/embedded).
-type selfGrouping interface{ PipelinesCommits() bool }
-
 type pending struct {
 	ctx   context.Context
 	apply applyFunc
@@ -73,7 +68,7 @@ type pending struct {
 
 func newPipeline(st store.Store, cfg Config, after func(), batchSize *metrics.Histogram) *pipeline {
 	group := cfg.GroupCommit
-	if sg, ok := st.(selfGrouping); ok && sg.PipelinesCommits() {
+	if cp, ok := st.(store.CommitPipeliner); ok && cp.PipelinesCommits() {
 		group = false
 	}
 	p := &pipeline{

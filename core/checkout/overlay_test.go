@@ -2,90 +2,43 @@ package checkout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 
 	"shopedge/store"
 )
 
-func TestOverlay(t *testing.T) {
-	ctx := context.Background()
+// TestBatchGetForgetsWrittenKeys: a value batchGet cached for the batch is
+// forgotten when a request of the batch writes the key and flushes, so the
+// next request reads the write, not the value cached before it. (Seen
+// failing with the forgetting in flush removed: "old".)
+func TestBatchGetForgetsWrittenKeys(t *testing.T) {
 	st := openEmbedded(t)
-	err := st.Update(ctx, func(tx store.Txn) error {
-		for _, k := range []string{"a", "c", "e"} {
-			if err := tx.Set([]byte(k), []byte("base-"+k)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	ctx := context.Background()
+	key := []byte("k")
+	if err := st.Update(ctx, func(tx store.Txn) error { return tx.Set(key, []byte("old")) }); err != nil {
 		t.Fatal(err)
 	}
-	scan := func(tx store.Txn, start, end string, limit int) string {
-		t.Helper()
-		var e []byte
-		if end != "" {
-			e = []byte(end)
-		}
-		out := ""
-		err := tx.Scan([]byte(start), e, limit, func(k, v []byte) error { out += fmt.Sprintf("%s=%s ", k, v); return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
 	var ov overlay
-	err = st.Update(ctx, func(tx store.Txn) error {
+	err := st.Update(ctx, func(tx store.Txn) error {
+		ov.startBatch()
 		ov.reset(tx)
-		key, val := []byte("b"), []byte("new-b")
-		_ = ov.Set(key, val)
-		key[0], val[0] = 'x', 'x' // the caller may reuse its slices
-		_ = ov.Set([]byte("c"), []byte("new-c"))
-		_ = ov.Set([]byte("c"), []byte("newer-c"))
-		_ = ov.Delete([]byte("e"))
-		_ = ov.Set([]byte("f"), nil)
-		if v, err := ov.Get([]byte("b")); err != nil || string(v) != "new-b" {
-			t.Errorf("get b: %q %v", v, err)
+		if v, err := batchGet(&ov, key); err != nil || string(v) != "old" {
+			return fmt.Errorf("first read: %q %v", v, err)
 		}
-		if v, err := ov.Get([]byte("a")); err != nil || string(v) != "base-a" {
-			t.Errorf("get a: %q %v", v, err)
-		}
-		if _, err := ov.Get([]byte("e")); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("get deleted e: %v", err)
-		}
-		if v, err := ov.Get([]byte("f")); err != nil || len(v) != 0 {
-			t.Errorf("get f: %q %v", v, err)
-		}
-		if got := scan(&ov, "a", "", 0); got != "a=base-a b=new-b c=newer-c f= " {
-			t.Errorf("scan: %s", got)
-		}
-		if got := scan(&ov, "b", "f", 2); got != "b=new-b c=newer-c " {
-			t.Errorf("bounded scan: %s", got)
-		}
-		// Before flush the batch transaction sees none of it.
-		if _, err := tx.Get([]byte("b")); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("unflushed write visible: %v", err)
+		if err := ov.Set(key, []byte("new")); err != nil {
+			return err
 		}
 		if err := ov.flush(); err != nil {
 			return err
 		}
-		// A reset overlay starts empty on the flushed state.
-		ov.reset(tx)
-		_ = ov.Set([]byte("g"), []byte("dropped"))
-		if got := scan(&ov, "a", "", 0); got != "a=base-a b=new-b c=newer-c f= g=dropped " {
-			t.Errorf("after reset: %s", got)
+		ov.reset(tx) // the next request of the batch
+		if v, err := batchGet(&ov, key); err != nil || string(v) != "new" {
+			return fmt.Errorf("read after a request of the batch wrote it: %q %v", v, err)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = st.View(ctx, func(tx store.Txn) error {
-		if got := scan(tx, "a", "", 0); got != "a=base-a b=new-b c=newer-c f= " {
-			t.Errorf("committed: %s", got)
-		}
-		return nil
-	})
 }
