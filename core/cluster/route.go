@@ -30,7 +30,7 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 	// Otherwise (the edge's view of the cores differs) it is routed as
 	// any other.
 	if sku := ctx.Request.Header.Peek(api.HeaderRouteSKU); len(sku) > 0 {
-		if o := c.owner(string(sku)); o.ID == c.id || o.Addr == *c.addr.Load() {
+		if c.isSelf(c.owner(string(sku))) {
 			c.edgeRouted.Inc()
 			return false, nil
 		}
@@ -51,9 +51,7 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 		return false, done
 	}
 	o := c.owner(hot)
-	// A record of this core's address under another id (this process's
-	// earlier life, until its lease ends) is this core too.
-	if o.ID == "" || o.ID == c.id || o.Addr == *c.addr.Load() || c.isDown(o.Addr) {
+	if o.ID == "" || c.isSelf(o) || c.isDown(o.Addr) {
 		return false, done
 	}
 	err := c.forward(ctx, o.Addr)
@@ -67,6 +65,11 @@ func (c *Cluster) RouteCheckout(ctx *fasthttp.RequestCtx, cartID string) (handle
 	c.forwarded.Inc()
 	return true, nil
 }
+
+// isSelf reports whether member m is this core: its id, or a record of
+// this core's address under another id (this process's earlier life,
+// until its lease ends).
+func (c *Cluster) isSelf(m member) bool { return m.ID == c.id || m.Addr == *c.addr.Load() }
 
 // downFor is how long a peer that did not answer is passed over.
 const downFor = 2 * time.Second
