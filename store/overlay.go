@@ -60,6 +60,9 @@ func (o *Overlay) Buffered(key []byte) (value []byte, deleted, ok bool) {
 	return nil, false, false
 }
 
+// Base returns the transaction o buffers writes on.
+func (o *Overlay) Base() Txn { return o.tx }
+
 // Keys yields the keys o holds writes of, in the order first written.
 func (o *Overlay) Keys() iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {

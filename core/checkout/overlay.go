@@ -36,7 +36,7 @@ func (o *overlay) batchGet(key []byte) ([]byte, error) {
 	if v, ok := o.stable[string(key)]; ok {
 		return v, nil
 	}
-	v, err := o.Get(key) // not buffered: the batch transaction's
+	v, err := o.Base().Get(key)
 	if err != nil {
 		return nil, err
 	}
